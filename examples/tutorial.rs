@@ -1,0 +1,117 @@
+//! The dask.array tutorial workload in brickwork:
+//!
+//! ```text
+//! x = random((n, n), chunks=(c, c))
+//! v = (x + x.T)[::2, n/2:].mean(axis=1)
+//! ```
+//!
+//! computed under the synchronous scheduler and the threads scheduler with 1, 2 and 4
+//! threads (or only the configuration given with `--scheduler`/`--threads`, `--repeat`
+//! times). Each run prints one line:
+//!
+//! `scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4>`
+//!
+//! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
+//! [--scheduler synchronous|threads] [--threads N] [--seed S] [--repeat K]`
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use brickwork::{Array, Axis, ComputeOptions, Scheduler, s};
+
+struct Args {
+    n: usize,
+    chunk: usize,
+    scheduler: Option<Scheduler>,
+    threads: Option<usize>,
+    seed: u64,
+    repeat: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        n: 10_000,
+        chunk: 1_000,
+        scheduler: None,
+        threads: None,
+        seed: 0,
+        repeat: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            println!(
+                "usage: tutorial [--n N] [--chunk C] [--scheduler synchronous|threads] \
+                 [--threads T] [--seed S] [--repeat K]"
+            );
+            std::process::exit(0);
+        }
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        let bad = || format!("invalid value {value:?} for {flag}");
+        match flag.as_str() {
+            "--n" => args.n = value.parse().with_context(bad)?,
+            "--chunk" => args.chunk = value.parse().with_context(bad)?,
+            "--scheduler" => args.scheduler = Some(value.parse().with_context(bad)?),
+            "--threads" => args.threads = Some(value.parse().with_context(bad)?),
+            "--seed" => args.seed = value.parse().with_context(bad)?,
+            "--repeat" => args.repeat = value.parse().with_context(bad)?,
+            other => bail!("unknown flag {other} (try --help)"),
+        }
+    }
+    if args.n < 2 || args.chunk == 0 || args.repeat == 0 || args.threads == Some(0) {
+        bail!("--n must be at least 2 and --chunk, --repeat and --threads at least 1");
+    }
+    Ok(args)
+}
+
+/// Builds `v = (x + x.T)[::2, n/2:].mean(axis=1)`.
+fn workload(n: usize, chunk: usize, seed: u64) -> Result<Array> {
+    let x = Array::random(&[n, n], &[chunk, chunk], seed)?;
+    let half = (n / 2) as isize;
+    Ok((&x + &x.t()).slice(s![..;2, half..])?.mean_axis(Axis(1))?)
+}
+
+fn configurations(args: &Args) -> Vec<ComputeOptions> {
+    match (args.scheduler, args.threads) {
+        (None, None) => vec![
+            ComputeOptions::synchronous(),
+            ComputeOptions::threads(1),
+            ComputeOptions::threads(2),
+            ComputeOptions::threads(4),
+        ],
+        (Some(Scheduler::Synchronous), _) => vec![ComputeOptions::synchronous()],
+        (_, threads) => vec![ComputeOptions {
+            scheduler: Scheduler::Threads,
+            threads,
+        }],
+    }
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let v = workload(args.n, args.chunk, args.seed)?;
+    let counts = v.task_counts()?;
+    println!("{v}");
+    println!(
+        "tasks: {} before culling, {} after culling and fusion ({} stages)",
+        counts.before, counts.after, counts.stages
+    );
+    for opts in configurations(&args) {
+        for _ in 0..args.repeat {
+            let start = Instant::now();
+            let v = workload(args.n, args.chunk, args.seed)?;
+            let (result, _) = v.compute_with(&opts)?;
+            let seconds = start.elapsed().as_secs_f64();
+            let values = result.into_typed::<f64>();
+            let first: Vec<String> = values.iter().take(5).map(|x| x.to_string()).collect();
+            println!(
+                "scheduler={} threads={} seconds={seconds:.4} len={} first={}",
+                opts.scheduler,
+                opts.effective_threads(),
+                values.len(),
+                first.join(",")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Creating arrays: generators (random, constants, ranges), in-memory data, Zarr stores.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Array;
+use crate::block::Block;
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::expr::{self, FullValue, Generator};
+use crate::grid::ChunkGrid;
+use crate::store::ZarrSource;
+
+impl Array {
+    fn generated(
+        generator: Generator,
+        dtype: DType,
+        shape: &[usize],
+        chunks: &[usize],
+    ) -> Result<Array> {
+        let grid = expr::regular_grid(shape, chunks)?;
+        Ok(Array::from_expr(expr::generator(generator, dtype, grid)))
+    }
+
+    /// Uniform random float64 values in [0, 1) (dask's `da.random.random`).
+    ///
+    /// The values depend only on `seed` and each element's position, never on `chunks`,
+    /// the scheduler or the number of threads.
+    ///
+    /// # Errors
+    /// `chunks` not matching `shape`'s rank, or a chunk size of 0.
+    pub fn random(shape: &[usize], chunks: &[usize], seed: u64) -> Result<Array> {
+        Array::generated(Generator::Uniform { seed }, DType::F64, shape, chunks)
+    }
+
+    /// Normal random float64 values with `mean` and standard deviation `std`, chunk-invariant
+    /// like [`Array::random`].
+    ///
+    /// # Errors
+    /// As [`Array::random`]; a negative or non-finite `std`.
+    pub fn random_normal(
+        shape: &[usize],
+        chunks: &[usize],
+        seed: u64,
+        mean: f64,
+        std: f64,
+    ) -> Result<Array> {
+        if !(std >= 0.0 && std.is_finite()) {
+            return Err(Error::invalid(format!(
+                "random_normal: std must be finite and >= 0, got {std}"
+            )));
+        }
+        Array::generated(
+            Generator::Normal { seed, mean, std },
+            DType::F64,
+            shape,
+            chunks,
+        )
+    }
+
+    /// An array filled with `value` converted to `dtype`.
+    ///
+    /// # Errors
+    /// As [`Array::random`].
+    pub fn full(shape: &[usize], chunks: &[usize], value: Scalar, dtype: DType) -> Result<Array> {
+        let value = match value {
+            Scalar::Bool(b) => FullValue::Int(i64::from(b)),
+            Scalar::Int(i) => FullValue::Int(i),
+            Scalar::Float(x) => FullValue::Float(x),
+        };
+        Array::generated(Generator::Full { value }, dtype, shape, chunks)
+    }
+
+    /// An array of zeros.
+    ///
+    /// # Errors
+    /// As [`Array::random`].
+    pub fn zeros(shape: &[usize], chunks: &[usize], dtype: DType) -> Result<Array> {
+        Array::full(shape, chunks, Scalar::Int(0), dtype)
+    }
+
+    /// An array of ones.
+    ///
+    /// # Errors
+    /// As [`Array::random`].
+    pub fn ones(shape: &[usize], chunks: &[usize], dtype: DType) -> Result<Array> {
+        Array::full(shape, chunks, Scalar::Int(1), dtype)
+    }
+
+    /// `start, start + step, …` below `stop` (above, for a negative step), like `np.arange`:
+    /// int64 when all three are integers, float64 otherwise.
+    ///
+    /// # Errors
+    /// A step of 0, non-finite bounds, or a chunk of 0.
+    pub fn arange(start: Scalar, stop: Scalar, step: Scalar, chunk: usize) -> Result<Array> {
+        let (a, b, s) = (start.as_f64(), stop.as_f64(), step.as_f64());
+        if s == 0.0 || !a.is_finite() || !b.is_finite() || !s.is_finite() {
+            return Err(Error::invalid(format!(
+                "arange({start}, {stop}, {step}): step must be non-zero and bounds finite"
+            )));
+        }
+        let n = ((b - a) / s).ceil().max(0.0) as usize;
+        let ints = [start, stop, step]
+            .iter()
+            .all(|v| !matches!(v, Scalar::Float(_)));
+        let dtype = if ints { DType::I64 } else { DType::F64 };
+        Array::generated(
+            Generator::Arange { start: a, step: s },
+            dtype,
+            &[n],
+            &[chunk.max(1)],
+        )
+    }
+
+    /// `num` evenly spaced float64 values from `start` to `stop` (inclusive when
+    /// `endpoint`), like `np.linspace`.
+    ///
+    /// # Errors
+    /// Non-finite bounds or a chunk of 0.
+    pub fn linspace(
+        start: f64,
+        stop: f64,
+        num: usize,
+        endpoint: bool,
+        chunk: usize,
+    ) -> Result<Array> {
+        if !start.is_finite() || !stop.is_finite() {
+            return Err(Error::invalid(format!(
+                "linspace({start}, {stop}): bounds must be finite"
+            )));
+        }
+        Array::generated(
+            Generator::Linspace {
+                start,
+                stop,
+                endpoint,
+            },
+            DType::F64,
+            &[num],
+            &[chunk.max(1)],
+        )
+    }
+
+    /// Wraps an in-memory array, cut into `chunks`.
+    ///
+    /// # Errors
+    /// `chunks` not matching the rank, or a chunk of 0.
+    pub fn from_ndarray(data: impl Into<Block>, chunks: &[usize]) -> Result<Array> {
+        let data = data.into();
+        let grid = expr::regular_grid(data.shape(), chunks)?;
+        Ok(Array::from_expr(expr::memory(data, grid)))
+    }
+
+    /// Opens a Zarr array (v3 or v2) for lazy reading; its dtype and chunks are the store's.
+    ///
+    /// # Errors
+    /// A missing path, a group instead of an array, malformed metadata, an unsupported dtype.
+    pub fn from_zarr(path: impl AsRef<Path>) -> Result<Array> {
+        let source = ZarrSource::open(path.as_ref())?;
+        Ok(Array::from_expr(expr::source(Arc::new(source))))
+    }
+
+    /// The same values cut into new chunks (regular, ragged at the end).
+    ///
+    /// # Errors
+    /// `chunks` not matching the rank, or a chunk of 0.
+    pub fn rechunk(&self, chunks: &[usize]) -> Result<Array> {
+        let e = self.expr()?;
+        let grid = expr::regular_grid(&e.shape(), chunks)?;
+        Ok(Array::from_expr(expr::rechunk_node(e, grid)?))
+    }
+
+    /// The same values cut into an explicit grid (dask-style per-axis chunk sizes).
+    ///
+    /// # Errors
+    /// A grid whose shape differs from the array's.
+    pub fn rechunk_grid(&self, grid: ChunkGrid) -> Result<Array> {
+        Ok(Array::from_expr(expr::rechunk_node(self.expr()?, grid)?))
+    }
+}

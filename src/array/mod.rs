@@ -1,0 +1,290 @@
+//! The front door: [`Array`], a lazy handle on a chunked n-dimensional array.
+//!
+//! Operations build an expression graph and return new handles immediately; nothing is
+//! read or computed until [`Array::compute`] or [`Array::to_zarr`]. Names follow ndarray
+//! where ndarray has the concept (`t()`, `slice(s![..])`, `sum_axis`, `mean_axis`) and
+//! dask/NumPy where it does not (`rechunk`, `to_zarr`, `compute`, `astype`).
+
+mod creation;
+mod index;
+mod ops;
+mod reduce;
+mod visualize;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use index::NumpyIndex;
+pub use reduce::ReduceOptions;
+
+use crate::block::{Block, BlockElement};
+use crate::config::ComputeOptions;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::exec::{self, CollectSink, Metrics, ZarrWriteSink};
+use crate::expr::{self, ExprRef};
+use crate::grid::{ChunkGrid, fmt_shape};
+use crate::plan::{self, Plan};
+use crate::schedule::TaskGraph;
+use crate::store::{WriteOptions, ZarrSink};
+use crate::units::format_bytes;
+
+/// A lazy chunked n-dimensional array.
+///
+/// Cloning is cheap (a reference count). Arithmetic operators (`+ - * / % & | ^`, unary `-`
+/// and `!`) are infallible to keep expressions readable; when one fails (shapes that do not
+/// broadcast, an unsupported dtype) the error is kept and returned by the next fallible
+/// method (`compute`, `slice`, `sum_axis`, …). Every named method returns a `Result`.
+#[derive(Clone)]
+pub struct Array {
+    inner: std::result::Result<ExprRef, Arc<Error>>,
+}
+
+/// Task counts of a computation, before and after culling and fusion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskCounts {
+    /// One task per block per operation, plus reduction trees: what a dask graph has.
+    pub before: u64,
+    /// Tasks that actually run, after culling unneeded blocks and fusing elementwise chains.
+    pub after: u64,
+    /// Number of stages (materialization points) after fusion.
+    pub stages: usize,
+}
+
+impl Array {
+    pub(crate) fn from_expr(expr: ExprRef) -> Self {
+        Array { inner: Ok(expr) }
+    }
+
+    pub(crate) fn from_result(r: Result<ExprRef>) -> Self {
+        match r {
+            Ok(e) => Array::from_expr(e),
+            Err(Error::Deferred { source }) => Array { inner: Err(source) },
+            Err(e) => Array {
+                inner: Err(Arc::new(e)),
+            },
+        }
+    }
+
+    /// The expression node, or the error an operator left behind.
+    ///
+    /// # Errors
+    /// [`Error::Deferred`] when an operator that built this array failed.
+    pub fn expr(&self) -> Result<&ExprRef> {
+        self.inner
+            .as_ref()
+            .map_err(|e| Error::Deferred { source: e.clone() })
+    }
+
+    /// Returns the deferred error of a failed operator, if any.
+    ///
+    /// # Errors
+    /// The error an operator left behind.
+    pub fn check(&self) -> Result<()> {
+        self.expr().map(|_| ())
+    }
+
+    /// The shape (empty for an array holding an error).
+    pub fn shape(&self) -> Vec<usize> {
+        self.inner.as_ref().map(|e| e.shape()).unwrap_or_default()
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// True when the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element type (bool for an array holding an error).
+    pub fn dtype(&self) -> DType {
+        self.inner.as_ref().map_or(DType::Bool, |e| e.dtype())
+    }
+
+    /// The chunk grid.
+    ///
+    /// # Errors
+    /// [`Error::Deferred`] for an array holding an error.
+    pub fn chunks(&self) -> Result<&ChunkGrid> {
+        Ok(self.expr()?.grid())
+    }
+
+    /// Total bytes of the array's elements.
+    pub fn nbytes(&self) -> u64 {
+        self.len() as u64 * self.dtype().size() as u64
+    }
+
+    /// Lowers the array to a plan (stages after fusion and pushdown).
+    ///
+    /// # Errors
+    /// A deferred operator error.
+    pub fn plan(&self) -> Result<Plan> {
+        plan::lower(self.expr()?)
+    }
+
+    /// Task counts before and after culling and fusion (builds the task graph).
+    ///
+    /// # Errors
+    /// A deferred operator error.
+    pub fn task_counts(&self) -> Result<TaskCounts> {
+        let plan = self.plan()?;
+        let graph = TaskGraph::build(&plan)?;
+        Ok(TaskCounts {
+            before: plan.naive_tasks,
+            after: graph.len() as u64,
+            stages: plan.stages.len(),
+        })
+    }
+
+    /// Computes the array into memory with default options (threads, all cores).
+    ///
+    /// # Errors
+    /// A deferred operator error, or any error while reading or computing.
+    pub fn compute(&self) -> Result<Block> {
+        Ok(self.compute_with(&ComputeOptions::default())?.0)
+    }
+
+    /// Computes the array into memory and returns its elements as `ArrayD<T>`.
+    ///
+    /// # Errors
+    /// As [`Array::compute`], and [`Error::InvalidArgument`] when `T` is not the array's
+    /// dtype (use [`Array::astype`] to convert).
+    pub fn compute_as<T: BlockElement>(&self) -> Result<ndarray::ArrayD<T>> {
+        if T::DTYPE != self.dtype() {
+            self.check()?;
+            return Err(Error::invalid(format!(
+                "compute_as::<{}> on an array of dtype {}; call astype({}) first",
+                T::DTYPE,
+                self.dtype(),
+                T::DTYPE
+            )));
+        }
+        T::unwrap(self.compute()?)
+            .map_err(|_| Error::internal("computed block has the wrong dtype"))
+    }
+
+    /// Computes the array into memory with `opts`, returning the result and run figures.
+    ///
+    /// # Errors
+    /// As [`Array::compute`].
+    pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
+        let e = self.expr()?;
+        let plan = plan::lower(e)?;
+        let sink = CollectSink::new(e.grid(), e.dtype());
+        let (metrics, _) = exec::run_plan(&plan, opts, &sink)?;
+        Ok((sink.into_block(), metrics))
+    }
+
+    /// Writes the array to a new Zarr v3 array at `path`, chunk by chunk, each chunk
+    /// written atomically. Chunks default to the array's own (the largest chunk per axis
+    /// when slicing made them irregular); the codec defaults to zstd.
+    ///
+    /// # Errors
+    /// A deferred operator error, an existing path without `options.overwrite`, or any
+    /// error while computing or writing.
+    pub fn to_zarr(&self, path: impl AsRef<Path>, options: &WriteOptions) -> Result<Metrics> {
+        self.to_zarr_with(path, options, &ComputeOptions::default())
+    }
+
+    /// [`Array::to_zarr`] with explicit compute options.
+    ///
+    /// # Errors
+    /// As [`Array::to_zarr`].
+    pub fn to_zarr_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: &WriteOptions,
+        opts: &ComputeOptions,
+    ) -> Result<Metrics> {
+        let e = self.expr()?;
+        let chunks = match &options.chunks {
+            Some(c) => c.clone(),
+            None => e.grid().max_chunk_shape(),
+        };
+        let grid = expr::regular_grid(&e.shape(), &chunks)?;
+        let target = expr::rechunk_node(e, grid)?;
+        let plan = plan::lower(&target)?;
+        let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
+        let (metrics, _) = exec::run_plan(&plan, opts, &ZarrWriteSink::new(&sink))?;
+        sink.finish()?;
+        Ok(metrics)
+    }
+
+    /// A text description of the plan: stages, their tasks, and task counts.
+    ///
+    /// # Errors
+    /// A deferred operator error.
+    pub fn explain(&self) -> Result<String> {
+        let plan = self.plan()?;
+        let graph = TaskGraph::build(&plan)?;
+        let mut s = format!("{self}\n");
+        s += &format!(
+            "tasks: {} before culling, {} after culling and fusion, in {} stage(s)\n",
+            plan.naive_tasks,
+            graph.len(),
+            plan.stages.len()
+        );
+        for (i, st) in plan.stages.iter().enumerate() {
+            s += &format!(
+                "  stage {i}: {} -> shape {} in {} block(s) of up to {}, {} task(s) after culling\n",
+                st.name,
+                fmt_shape(&st.grid.shape()),
+                st.grid.nblocks(),
+                format_bytes(st.max_block_bytes() as u64),
+                graph.stage_tasks[i]
+            );
+        }
+        Ok(s)
+    }
+
+    /// Writes the task graph as Graphviz DOT to `path`, or as SVG when `path` ends in
+    /// `.svg` and Graphviz's `dot` is installed. Graphs of more than 500 tasks are drawn at
+    /// the stage level, each stage labelled with its block and task counts.
+    ///
+    /// # Errors
+    /// A deferred operator error, an unwritable path, or `.svg` without `dot`.
+    pub fn visualize(&self, path: impl AsRef<Path>) -> Result<()> {
+        let plan = self.plan()?;
+        let graph = TaskGraph::build(&plan)?;
+        visualize::write(&plan, &graph, path.as_ref())
+    }
+}
+
+impl fmt::Display for Array {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = match &self.inner {
+            Ok(e) => e,
+            Err(err) => return write!(f, "brickwork.Array<error: {err}>"),
+        };
+        let grid = e.grid();
+        let chunk = grid.max_chunk_shape();
+        let chunk_bytes = chunk.iter().product::<usize>() as u64 * e.dtype().size() as u64;
+        write!(
+            f,
+            "brickwork.Array<{}, shape={}, dtype={}, chunksize={}, chunks={}, nbytes={} ({} per chunk), tasks={}>",
+            e.op_name(),
+            fmt_shape(&e.shape()),
+            e.dtype(),
+            fmt_shape(&chunk),
+            grid.nblocks(),
+            format_bytes(self.nbytes()),
+            format_bytes(chunk_bytes),
+            plan::naive_task_count(e)
+        )
+    }
+}
+
+impl fmt::Debug for Array {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

@@ -1,0 +1,76 @@
+//! Options for a computation, passed in explicitly (there is no global configuration).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Which scheduler runs the tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scheduler {
+    /// One thread, tasks in priority order: deterministic and easy to debug.
+    Synchronous,
+    /// A rayon pool of worker threads dispatching ready tasks by priority (the default).
+    #[default]
+    Threads,
+}
+
+impl FromStr for Scheduler {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "synchronous" | "sync" | "single-threaded" => Ok(Scheduler::Synchronous),
+            "threads" | "threaded" => Ok(Scheduler::Threads),
+            other => Err(Error::invalid(format!(
+                "unknown scheduler {other:?} (expected synchronous or threads)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scheduler::Synchronous => "synchronous",
+            Scheduler::Threads => "threads",
+        })
+    }
+}
+
+/// How to run a computation.
+#[derive(Clone, Debug, Default)]
+pub struct ComputeOptions {
+    /// The scheduler. Default: [`Scheduler::Threads`].
+    pub scheduler: Scheduler,
+    /// Worker threads for [`Scheduler::Threads`]. Default (`None`): one per core.
+    pub threads: Option<usize>,
+}
+
+impl ComputeOptions {
+    /// Options for the synchronous scheduler.
+    pub fn synchronous() -> Self {
+        ComputeOptions {
+            scheduler: Scheduler::Synchronous,
+            threads: Some(1),
+        }
+    }
+
+    /// Options for the threads scheduler with `n` threads.
+    pub fn threads(n: usize) -> Self {
+        ComputeOptions {
+            scheduler: Scheduler::Threads,
+            threads: Some(n),
+        }
+    }
+
+    /// The number of worker threads these options give.
+    pub fn effective_threads(&self) -> usize {
+        match self.scheduler {
+            Scheduler::Synchronous => 1,
+            Scheduler::Threads => self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .max(1),
+        }
+    }
+}

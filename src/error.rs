@@ -1,0 +1,189 @@
+//! The library's error type.
+//!
+//! One public [`Error`], grouped by who must act: the caller (bad arguments, shapes, dtypes,
+//! indices), the environment (stores, files), or us (`Internal`). Messages are lower-case and
+//! name the arrays, shapes, chunk keys or paths involved.
+
+use std::path::PathBuf;
+
+use crate::dtype::DType;
+use crate::grid::fmt_shape;
+
+/// A brickwork error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument is out of its domain (a chunk size of 0, a bad option value, …).
+    #[error("invalid argument: {detail}")]
+    InvalidArgument {
+        /// What was wrong, and what would be right.
+        detail: String,
+    },
+
+    /// Two shapes cannot be combined by an operation (broadcasting, matmul, …).
+    #[error(
+        "{op}: shapes {} and {} are not compatible{}",
+        fmt_shape(lhs),
+        fmt_shape(rhs),
+        hint_suffix(hint)
+    )]
+    ShapeMismatch {
+        /// The operation.
+        op: String,
+        /// Shape of the left operand.
+        lhs: Vec<usize>,
+        /// Shape of the right operand.
+        rhs: Vec<usize>,
+        /// Why, when it helps.
+        hint: String,
+    },
+
+    /// An operation does not support an operand's dtype.
+    #[error("{op} is not supported for dtype {dtype}{}", hint_suffix(hint))]
+    UnsupportedDType {
+        /// The operation.
+        op: String,
+        /// The offending dtype.
+        dtype: DType,
+        /// What to do instead, when there is something.
+        hint: String,
+    },
+
+    /// A dtype name that brickwork does not know.
+    #[error(
+        "unknown dtype {name:?} (expected one of bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64)"
+    )]
+    UnknownDType {
+        /// The name given.
+        name: String,
+    },
+
+    /// An index or axis outside an array's bounds.
+    #[error(
+        "index {index} is out of bounds for axis {axis} with size {len} (array shape {})",
+        fmt_shape(shape)
+    )]
+    IndexOutOfBounds {
+        /// The index as given (may be negative).
+        index: isize,
+        /// The axis.
+        axis: usize,
+        /// The axis length.
+        len: usize,
+        /// The whole array shape.
+        shape: Vec<usize>,
+    },
+
+    /// An axis number outside the array's rank, or repeated.
+    #[error(
+        "axis {axis} is invalid for an array of {ndim} dimension(s){}",
+        hint_suffix(hint)
+    )]
+    InvalidAxis {
+        /// The axis as given.
+        axis: isize,
+        /// The array's rank.
+        ndim: usize,
+        /// Further detail (e.g. "repeated").
+        hint: String,
+    },
+
+    /// A slice step of zero.
+    #[error("slice step cannot be zero (axis {axis})")]
+    ZeroStep {
+        /// The axis whose slice had step 0.
+        axis: usize,
+    },
+
+    /// An expression given as text could not be parsed.
+    #[error("{message} at column {column}\n  {input}\n  {caret}", caret = caret(*column))]
+    Parse {
+        /// The whole input.
+        input: String,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What was expected.
+        message: String,
+    },
+
+    /// A Zarr store or array could not be opened, read or written.
+    #[error("zarr store {}{}: {detail}", path.display(), key_suffix(key))]
+    Store {
+        /// Path of the store (or array inside it).
+        path: PathBuf,
+        /// The chunk key or metadata key involved, if any.
+        key: Option<String>,
+        /// What went wrong.
+        detail: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+
+    /// A file's content does not match its format.
+    #[error("{}: {detail}", file.display())]
+    Format {
+        /// The file.
+        file: PathBuf,
+        /// What is malformed.
+        detail: String,
+    },
+
+    /// An operator (`+`, `-`, …) on arrays failed when it was applied; the error is
+    /// reported by the first fallible method called on the result.
+    #[error(transparent)]
+    Deferred {
+        /// The original error.
+        source: std::sync::Arc<Error>,
+    },
+
+    /// A bug in brickwork: please report it.
+    #[error("internal error (a bug in brickwork, please report it): {detail}")]
+    Internal {
+        /// What invariant broke.
+        detail: String,
+    },
+}
+
+/// `Result` with brickwork's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn hint_suffix(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" ({hint})")
+    }
+}
+
+fn key_suffix(key: &Option<String>) -> String {
+    key.as_ref()
+        .map(|k| format!(", key {k:?}"))
+        .unwrap_or_default()
+}
+
+fn caret(column: usize) -> String {
+    format!("{}^", " ".repeat(column.saturating_sub(1)))
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            detail: detail.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Internal`].
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Error::Internal {
+            detail: detail.into(),
+        }
+    }
+}

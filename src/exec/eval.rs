@@ -1,0 +1,217 @@
+//! Running one task: reading a chunk, evaluating a fused program, reducing.
+
+use std::sync::Arc;
+
+use crate::block::Block;
+use crate::error::{Error, Result};
+use crate::grid::{ChunkGrid, Region};
+use crate::kernel::generate::{AffineIndex, generate};
+use crate::kernel::{Value, elementwise, gather, reduce};
+use crate::plan::{PNode, Plan, Program, StageId, StageKind};
+use crate::schedule::{TaskGraph, TaskId};
+
+/// The outputs of a task's inputs, looked up by (stage, linear block).
+pub(crate) struct Inputs<'a> {
+    entries: Vec<(StageId, usize, &'a Value)>,
+}
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn new(plan: &Plan, graph: &TaskGraph, deps: &'a [(TaskId, Arc<Value>)]) -> Self {
+        let _ = plan;
+        Inputs {
+            entries: deps
+                .iter()
+                .map(|(d, v)| {
+                    (
+                        graph.stage[*d as usize] as StageId,
+                        graph.block[*d as usize] as usize,
+                        v.as_ref(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn block(&self, stage: StageId, linear: usize) -> Result<&'a Block> {
+        match self
+            .entries
+            .iter()
+            .find(|(s, l, _)| *s == stage && *l == linear)
+        {
+            Some((_, _, Value::Block(b))) => Ok(b),
+            Some((_, _, Value::Partial(_))) => {
+                Err(Error::internal("expected a block, got a partial"))
+            }
+            None => Err(Error::internal(format!(
+                "input block {linear} of stage {stage} is missing"
+            ))),
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
+        self.entries.iter().map(|(_, _, v)| *v)
+    }
+}
+
+/// Runs task `t` on its inputs.
+pub(crate) fn run_task(
+    plan: &Plan,
+    graph: &TaskGraph,
+    t: TaskId,
+    inputs: &Inputs<'_>,
+) -> Result<Value> {
+    let stage = &plan.stages[graph.stage[t as usize] as usize];
+    let block = graph.block_index(plan, t);
+    match &stage.kind {
+        StageKind::Read { source } => Ok(Value::Block(source.read_chunk(&block)?)),
+        StageKind::Map { program } => {
+            let region = program.grid.region(&block);
+            Ok(Value::Block(eval_program(plan, program, &region, inputs)?))
+        }
+        StageKind::ReducePartial { program, spec } => {
+            let region = program.grid.region(&block);
+            let b = eval_program(plan, program, &region, inputs)?;
+            Ok(Value::Partial(reduce::partial(spec, &b)))
+        }
+        StageKind::ReduceCombine { spec, finalize, .. } => {
+            let mut parts = inputs.values().map(|v| match v {
+                Value::Partial(p) => Ok(p),
+                Value::Block(_) => Err(Error::internal("expected a partial, got a block")),
+            });
+            let first = parts
+                .next()
+                .ok_or_else(|| Error::internal("combine task without inputs"))??;
+            let mut acc = first.clone();
+            for p in parts {
+                acc = reduce::combine(spec, acc, p?)?;
+            }
+            Ok(if *finalize {
+                Value::Block(reduce::finalize(spec, acc, stage.dtype))
+            } else {
+                Value::Partial(acc)
+            })
+        }
+    }
+}
+
+/// An operand during evaluation: an input block used as is, or a computed one.
+enum Operand<'a> {
+    Borrowed(&'a Block),
+    Owned(Block),
+}
+
+impl Operand<'_> {
+    fn get(&self) -> &Block {
+        match self {
+            Operand::Borrowed(b) => b,
+            Operand::Owned(b) => b,
+        }
+    }
+}
+
+/// Evaluates a fused program over `region` of its grid.
+pub(crate) fn eval_program(
+    plan: &Plan,
+    program: &Program,
+    region: &Region,
+    inputs: &Inputs<'_>,
+) -> Result<Block> {
+    let mut vals: Vec<Operand<'_>> = Vec::with_capacity(program.nodes.len());
+    for node in &program.nodes {
+        let v = match node {
+            PNode::Generator {
+                generator,
+                dtype,
+                shape,
+                view,
+            } => {
+                let (base, coef) = view.affine(shape, region);
+                let ix = AffineIndex {
+                    shape: view.gathered_shape(region),
+                    base,
+                    coef,
+                };
+                Operand::Owned(generate(
+                    generator,
+                    *dtype,
+                    &ix,
+                    shape.first().copied().unwrap_or(1),
+                ))
+            }
+            PNode::Memory { data, view } => {
+                let grid = ChunkGrid::regular(data.shape(), data.shape());
+                Operand::Owned(gather::gather(view, &grid, region, data.dtype(), &|_| {
+                    data.as_ref()
+                }))
+            }
+            PNode::Blocks { stage, view } => blocks_leaf(plan, *stage, view, region, inputs)?,
+            PNode::Unary { op, input } => {
+                Operand::Owned(elementwise::unary(*op, vals[*input].get())?)
+            }
+            PNode::Binary { op, lhs, rhs } => Operand::Owned(elementwise::binary(
+                *op,
+                vals[*lhs].get(),
+                vals[*rhs].get(),
+            )?),
+            PNode::Where { cond, x, y } => Operand::Owned(elementwise::where_(
+                vals[*cond].get(),
+                vals[*x].get(),
+                vals[*y].get(),
+            )?),
+            PNode::Cast { input, dtype } => Operand::Owned(vals[*input].get().clone().cast(*dtype)),
+        };
+        vals.push(v);
+    }
+    let root = match vals.pop() {
+        Some(Operand::Owned(b)) => b,
+        Some(Operand::Borrowed(b)) => b.clone(),
+        None => return Err(Error::internal("empty program")),
+    };
+    Ok(elementwise::expand(root, &region.shape))
+}
+
+/// A leaf reading an earlier stage's blocks: the block itself when the view selects
+/// exactly one whole block, else a gathered copy.
+fn blocks_leaf<'a>(
+    plan: &Plan,
+    stage: StageId,
+    view: &crate::kernel::gather::ViewMap,
+    region: &Region,
+    inputs: &Inputs<'a>,
+) -> Result<Operand<'a>> {
+    let grid = &plan.stages[stage].grid;
+    if view.is_identity() {
+        let touched = view.touched_chunks(grid, region);
+        if touched.iter().all(|t| t.len() == 1) {
+            let chunk: Vec<usize> = touched.iter().map(|t| t[0]).collect();
+            if grid.region(&chunk) == *region {
+                return Ok(Operand::Borrowed(inputs.block(stage, grid.linear(&chunk))?));
+            }
+        }
+    }
+    let touched = view.touched_chunks(grid, region);
+    let mut found: Vec<(usize, &'a Block)> = Vec::new();
+    let mut err = None;
+    gather::for_each_chunk(&touched, |c| {
+        let lin = grid.linear(c);
+        match inputs.block(stage, lin) {
+            Ok(b) => found.push((lin, b)),
+            Err(e) => err = Some(e),
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let lookup = |c: &[usize]| -> &'a Block {
+        let lin = grid.linear(c);
+        found
+            .iter()
+            .find(|(l, _)| *l == lin)
+            .map(|(_, b)| *b)
+            .expect("every touched chunk was resolved above")
+    };
+    let dtype = plan.stages[stage].dtype;
+    Ok(Operand::Owned(gather::gather(
+        view, grid, region, dtype, &lookup,
+    )))
+}

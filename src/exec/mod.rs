@@ -1,0 +1,294 @@
+//! Stage 4, *run*: executes a task graph in priority order and hands output blocks to a
+//! [`Sink`].
+//!
+//! Each task's output is kept only until its last user has run, then dropped; output blocks
+//! go straight to the sink and are not kept at all. The synchronous scheduler runs tasks by
+//! ascending priority on the calling thread. The threads scheduler runs `n` workers in a
+//! rayon pool; each takes the highest-priority ready task, runs it without holding the lock,
+//! and publishes its output. Because every task is a pure function of its inputs and
+//! reductions combine in a fixed order, both give bit-identical results.
+
+mod eval;
+mod sink;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+pub use sink::{CollectSink, Sink, ZarrWriteSink};
+
+use crate::config::{ComputeOptions, Scheduler};
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::plan::{Plan, StageKind};
+use crate::schedule::{TaskGraph, TaskId, order};
+
+/// Figures about one computation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    /// Tasks run.
+    pub tasks: u64,
+    /// Bytes of chunks read from stores (decoded).
+    pub bytes_read: u64,
+    /// Bytes of output blocks handed to the sink.
+    pub bytes_output: u64,
+    /// Peak bytes of task outputs held at once.
+    pub peak_held_bytes: u64,
+    /// Wall-clock seconds of execution (excluding planning).
+    pub seconds: f64,
+}
+
+/// Runs `graph` (built from `plan`) and feeds the output stage's blocks to `sink`.
+///
+/// # Errors
+/// The first error any task returns (reading a store, a kernel error, the sink); remaining
+/// tasks are not started.
+pub fn execute(
+    plan: &Plan,
+    graph: &TaskGraph,
+    opts: &ComputeOptions,
+    sink: &dyn Sink,
+) -> Result<Metrics> {
+    let start = Instant::now();
+    let position = order(graph, plan.output as u32);
+    let mut metrics = match opts.scheduler {
+        Scheduler::Synchronous => run_sync(plan, graph, &position, sink)?,
+        Scheduler::Threads => run_threads(plan, graph, &position, sink, opts.effective_threads())?,
+    };
+    metrics.seconds = start.elapsed().as_secs_f64();
+    Ok(metrics)
+}
+
+/// Bookkeeping shared by both schedulers.
+struct State {
+    results: Vec<Option<Arc<Value>>>,
+    users_left: Vec<u32>,
+    held: u64,
+    metrics: Metrics,
+}
+
+impl State {
+    fn new(graph: &TaskGraph) -> Self {
+        State {
+            results: vec![None; graph.len()],
+            users_left: (0..graph.len() as TaskId)
+                .map(|t| graph.users(t).len() as u32)
+                .collect(),
+            held: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    fn inputs(&self, graph: &TaskGraph, t: TaskId) -> Result<Vec<(TaskId, Arc<Value>)>> {
+        graph
+            .deps(t)
+            .iter()
+            .map(|&d| {
+                self.results[d as usize]
+                    .clone()
+                    .map(|v| (d, v))
+                    .ok_or_else(|| Error::internal(format!("task {t} ran before its input {d}")))
+            })
+            .collect()
+    }
+
+    /// Records that `t` finished with `value` (None for output blocks sent to the sink) and
+    /// releases inputs whose last user this was.
+    fn finish(
+        &mut self,
+        plan: &Plan,
+        graph: &TaskGraph,
+        t: TaskId,
+        value: Option<Value>,
+        read: u64,
+    ) {
+        self.metrics.tasks += 1;
+        self.metrics.bytes_read += read;
+        if let Some(v) = value {
+            self.held += v.nbytes() as u64;
+            self.results[t as usize] = Some(Arc::new(v));
+        }
+        self.metrics.peak_held_bytes = self.metrics.peak_held_bytes.max(self.held);
+        for &d in graph.deps(t) {
+            let left = &mut self.users_left[d as usize];
+            *left -= 1;
+            if *left == 0
+                && let Some(v) = self.results[d as usize].take()
+            {
+                self.held -= v.nbytes() as u64;
+            }
+        }
+        let _ = plan;
+    }
+}
+
+/// Runs one task and routes its output: output-stage blocks go to the sink.
+/// Returns the value to keep (if any) and the bytes it read from a store.
+fn run_one(
+    plan: &Plan,
+    graph: &TaskGraph,
+    t: TaskId,
+    inputs: &[(TaskId, Arc<Value>)],
+    sink: &dyn Sink,
+) -> Result<(Option<Value>, u64, u64)> {
+    let stage_id = graph.stage[t as usize] as usize;
+    let value = eval::run_task(plan, graph, t, &eval::Inputs::new(plan, graph, inputs))?;
+    let read = match plan.stages[stage_id].kind {
+        StageKind::Read { .. } => value.nbytes() as u64,
+        _ => 0,
+    };
+    if stage_id != plan.output {
+        return Ok((Some(value), read, 0));
+    }
+    let Value::Block(block) = value else {
+        return Err(Error::internal("the output stage produced a partial"));
+    };
+    let bytes = block.nbytes() as u64;
+    sink.consume(&graph.block_index(plan, t), block)?;
+    Ok((None, read, bytes))
+}
+
+fn run_sync(plan: &Plan, graph: &TaskGraph, position: &[u32], sink: &dyn Sink) -> Result<Metrics> {
+    let mut seq: Vec<TaskId> = vec![0; graph.len()];
+    for (t, &p) in position.iter().enumerate() {
+        seq[p as usize] = t as TaskId;
+    }
+    let mut state = State::new(graph);
+    for t in seq {
+        let inputs = state.inputs(graph, t)?;
+        let (value, read, out) = run_one(plan, graph, t, &inputs, sink)?;
+        drop(inputs);
+        state.metrics.bytes_output += out;
+        state.finish(plan, graph, t, value, read);
+    }
+    Ok(state.metrics)
+}
+
+struct Shared {
+    state: State,
+    ready: BinaryHeap<Reverse<(u32, TaskId)>>,
+    deps_left: Vec<u32>,
+    running: usize,
+    done: usize,
+    error: Option<Error>,
+}
+
+fn run_threads(
+    plan: &Plan,
+    graph: &TaskGraph,
+    position: &[u32],
+    sink: &dyn Sink,
+    threads: usize,
+) -> Result<Metrics> {
+    let deps_left: Vec<u32> = (0..graph.len() as TaskId)
+        .map(|t| graph.deps(t).len() as u32)
+        .collect();
+    let ready = (0..graph.len() as TaskId)
+        .filter(|&t| deps_left[t as usize] == 0)
+        .map(|t| Reverse((position[t as usize], t)))
+        .collect();
+    let shared = Mutex::new(Shared {
+        state: State::new(graph),
+        ready,
+        deps_left,
+        running: 0,
+        done: 0,
+        error: None,
+    });
+    let wake = Condvar::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("brickwork-worker-{i}"))
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
+    pool.scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|_| worker(plan, graph, position, sink, &shared, &wake));
+        }
+    });
+    let shared = shared
+        .into_inner()
+        .map_err(|_| Error::internal("a worker panicked"))?;
+    match shared.error {
+        Some(e) => Err(e),
+        None => Ok(shared.state.metrics),
+    }
+}
+
+fn worker(
+    plan: &Plan,
+    graph: &TaskGraph,
+    position: &[u32],
+    sink: &dyn Sink,
+    shared: &Mutex<Shared>,
+    wake: &Condvar,
+) {
+    let n = graph.len();
+    let mut guard = shared.lock().expect("scheduler lock");
+    loop {
+        if guard.error.is_some() || guard.done == n {
+            wake.notify_all();
+            return;
+        }
+        let Some(Reverse((_, t))) = guard.ready.pop() else {
+            if guard.running == 0 {
+                guard.error = Some(Error::internal("no task is ready and none is running"));
+                continue;
+            }
+            guard = wake.wait(guard).expect("scheduler lock");
+            continue;
+        };
+        let inputs = match guard.state.inputs(graph, t) {
+            Ok(i) => i,
+            Err(e) => {
+                guard.error = Some(e);
+                continue;
+            }
+        };
+        guard.running += 1;
+        drop(guard);
+        let result = run_one(plan, graph, t, &inputs, sink);
+        drop(inputs);
+        guard = shared.lock().expect("scheduler lock");
+        guard.running -= 1;
+        match result {
+            Err(e) => {
+                guard.error.get_or_insert(e);
+            }
+            Ok((value, read, out)) => {
+                guard.state.metrics.bytes_output += out;
+                guard.state.finish(plan, graph, t, value, read);
+                guard.done += 1;
+                let mut woke = 0;
+                for &u in graph.users(t) {
+                    let left = &mut guard.deps_left[u as usize];
+                    *left -= 1;
+                    if *left == 0 {
+                        guard.ready.push(Reverse((position[u as usize], u)));
+                        woke += 1;
+                    }
+                }
+                if woke > 1 || guard.done == n {
+                    wake.notify_all();
+                } else if woke == 1 {
+                    wake.notify_one();
+                }
+            }
+        }
+    }
+}
+
+/// Runs a whole plan: builds the task graph and executes it.
+///
+/// # Errors
+/// As [`execute`].
+pub fn run_plan(
+    plan: &Plan,
+    opts: &ComputeOptions,
+    sink: &dyn Sink,
+) -> Result<(Metrics, TaskGraph)> {
+    let graph = TaskGraph::build(plan)?;
+    let m = execute(plan, &graph, opts, sink)?;
+    Ok((m, graph))
+}

@@ -1,0 +1,89 @@
+//! Where output blocks go: into one in-memory array (`compute`) or into a Zarr array
+//! (`to_zarr`).
+
+use std::sync::Mutex;
+
+use ndarray::{Axis, Slice};
+
+use crate::block::{Block, BlockElement};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::grid::ChunkGrid;
+use crate::store::ZarrSink;
+
+/// Receives the output blocks of a computation, from any worker thread.
+pub trait Sink: Sync {
+    /// Takes output block `block` (its index in the output grid).
+    ///
+    /// # Errors
+    /// When the block cannot be stored (a write failed).
+    fn consume(&self, block: &[usize], value: Block) -> Result<()>;
+}
+
+/// Assembles the output blocks into one in-memory array.
+pub struct CollectSink {
+    grid: ChunkGrid,
+    out: Mutex<Block>,
+}
+
+impl CollectSink {
+    /// An empty result of `dtype` shaped like `grid`.
+    pub fn new(grid: &ChunkGrid, dtype: DType) -> Self {
+        CollectSink {
+            grid: grid.clone(),
+            out: Mutex::new(Block::zeros(dtype, &grid.shape())),
+        }
+    }
+
+    /// The assembled array.
+    pub fn into_block(self) -> Block {
+        self.out.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Sink for CollectSink {
+    fn consume(&self, block: &[usize], value: Block) -> Result<()> {
+        let region = self.grid.region(block);
+        if value.shape() != region.shape.as_slice() {
+            return Err(Error::internal(format!(
+                "output block {block:?} has shape {:?}, expected {:?}",
+                value.shape(),
+                region.shape
+            )));
+        }
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| Error::internal("collect lock poisoned"))?;
+        crate::dispatch_dtype!(value.dtype(), T => {
+            let src = T::view(&value).expect("dtype matched");
+            let dst = T::view_mut(&mut out)
+                .ok_or_else(|| Error::internal("output block dtype differs from the result"))?;
+            let mut v = dst.view_mut();
+            for (d, (&s, &n)) in region.start.iter().zip(&region.shape).enumerate() {
+                v.slice_axis_inplace(Axis(d), Slice::from(s..s + n));
+            }
+            v.assign(src);
+        });
+        Ok(())
+    }
+}
+
+/// Writes each output block as one chunk of a Zarr array (the output grid is the array's
+/// chunk grid).
+pub struct ZarrWriteSink<'a> {
+    sink: &'a ZarrSink,
+}
+
+impl<'a> ZarrWriteSink<'a> {
+    /// Writes into `sink`.
+    pub fn new(sink: &'a ZarrSink) -> Self {
+        ZarrWriteSink { sink }
+    }
+}
+
+impl Sink for ZarrWriteSink<'_> {
+    fn consume(&self, block: &[usize], value: Block) -> Result<()> {
+        self.sink.write_chunk(block, &value)
+    }
+}

@@ -1,0 +1,628 @@
+//! Node constructors: shape, dtype and chunk-grid inference, and the checks that report user
+//! mistakes before anything is planned.
+
+use std::sync::Arc;
+
+use super::kind::{BinaryOp, ExprKind, Generator, ReduceSpec, UnaryOp};
+use super::{Expr, ExprRef};
+use crate::block::Block;
+use crate::dtype::{DType, Kind};
+use crate::error::{Error, Result};
+use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
+use crate::store::ZarrSource;
+
+/// One axis of a resolved basic index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxisIndex {
+    /// Elements `start, start + step, …` (`len` of them); `step` may be negative.
+    Slice {
+        /// First selected element.
+        start: usize,
+        /// Distance between selected elements (never 0).
+        step: isize,
+        /// Number of selected elements.
+        len: usize,
+    },
+    /// One element; the axis is dropped.
+    Index(usize),
+}
+
+impl AxisIndex {
+    /// Resolves ndarray's `s![]` element semantics on an axis of length `len`: `start..end`
+    /// with negative values counted from the end; a negative step walks the range backwards
+    /// from `end - 1`. Out-of-range bounds are an error, as in ndarray.
+    ///
+    /// # Errors
+    /// [`Error::ZeroStep`] for a step of 0, [`Error::IndexOutOfBounds`] for bounds outside
+    /// the axis.
+    pub fn from_ndarray(
+        elem: &ndarray::SliceInfoElem,
+        axis: usize,
+        shape: &[usize],
+    ) -> Result<Option<AxisIndex>> {
+        let len = shape[axis];
+        let oob = |index: isize| Error::IndexOutOfBounds {
+            index,
+            axis,
+            len,
+            shape: shape.to_vec(),
+        };
+        let abs = |i: isize| -> Result<usize> {
+            let a = if i < 0 { len as isize + i } else { i };
+            if a < 0 || a as usize > len {
+                return Err(oob(i));
+            }
+            Ok(a as usize)
+        };
+        match *elem {
+            ndarray::SliceInfoElem::Index(i) => {
+                let a = abs(i)?;
+                if a >= len {
+                    return Err(oob(i));
+                }
+                Ok(Some(AxisIndex::Index(a)))
+            }
+            ndarray::SliceInfoElem::Slice { start, end, step } => {
+                if step == 0 {
+                    return Err(Error::ZeroStep { axis });
+                }
+                let s = abs(start)?;
+                let e = abs(end.unwrap_or(len as isize))?.max(s);
+                let n = (e - s).div_ceil(step.unsigned_abs());
+                let first = if step > 0 || n == 0 { s } else { e - 1 };
+                Ok(Some(AxisIndex::Slice {
+                    start: first,
+                    step,
+                    len: n,
+                }))
+            }
+            ndarray::SliceInfoElem::NewAxis => Ok(None),
+        }
+    }
+
+    /// Resolves a Python/NumPy slice `start:stop:step` (any part optional) on an axis of
+    /// length `len`, clipping out-of-range bounds as Python does.
+    ///
+    /// # Errors
+    /// [`Error::ZeroStep`] for a step of 0.
+    pub fn from_numpy_slice(
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: Option<isize>,
+        len: usize,
+        axis: usize,
+    ) -> Result<AxisIndex> {
+        let step = step.unwrap_or(1);
+        if step == 0 {
+            return Err(Error::ZeroStep { axis });
+        }
+        let n = len as isize;
+        let clip = |v: isize, lo: isize, hi: isize| {
+            let v = if v < 0 { v + n } else { v };
+            v.clamp(lo, hi)
+        };
+        let (s, e) = if step > 0 {
+            (
+                start.map_or(0, |v| clip(v, 0, n)),
+                stop.map_or(n, |v| clip(v, 0, n)),
+            )
+        } else {
+            (
+                start.map_or(n - 1, |v| clip(v, -1, n - 1)),
+                stop.map_or(-1, |v| clip(v, -1, n - 1)),
+            )
+        };
+        let count = if step > 0 {
+            if e > s { (e - s + step - 1) / step } else { 0 }
+        } else if s > e {
+            (s - e + (-step) - 1) / (-step)
+        } else {
+            0
+        };
+        Ok(AxisIndex::Slice {
+            start: if count == 0 { 0 } else { s as usize },
+            step,
+            len: count as usize,
+        })
+    }
+
+    /// Resolves a Python integer index (negative counts from the end).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] outside the axis.
+    pub fn from_numpy_index(index: isize, axis: usize, shape: &[usize]) -> Result<AxisIndex> {
+        let len = shape[axis];
+        let a = if index < 0 {
+            len as isize + index
+        } else {
+            index
+        };
+        if a < 0 || a as usize >= len {
+            return Err(Error::IndexOutOfBounds {
+                index,
+                axis,
+                len,
+                shape: shape.to_vec(),
+            });
+        }
+        Ok(AxisIndex::Index(a as usize))
+    }
+
+    /// The input element of output position `k` along this axis.
+    pub fn element(&self, k: usize) -> usize {
+        match *self {
+            AxisIndex::Slice { start, step, .. } => (start as isize + step * k as isize) as usize,
+            AxisIndex::Index(i) => i,
+        }
+    }
+}
+
+/// NumPy broadcasting of two shapes (right-aligned; size 1 stretches).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] naming both shapes and `op`.
+pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => {
+                return Err(Error::ShapeMismatch {
+                    op: op.to_string(),
+                    lhs: a.to_vec(),
+                    rhs: b.to_vec(),
+                    hint: format!("cannot broadcast: axis {i} has sizes {da} and {db}"),
+                });
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// Normalizes axes (negative counts from the end), sorts them, and rejects repeats.
+///
+/// # Errors
+/// [`Error::InvalidAxis`] for an axis out of range or repeated.
+pub fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let n = if a < 0 { a + ndim as isize } else { a };
+        if n < 0 || n as usize >= ndim {
+            return Err(Error::InvalidAxis {
+                axis: a,
+                ndim,
+                hint: String::new(),
+            });
+        }
+        if out.contains(&(n as usize)) {
+            return Err(Error::InvalidAxis {
+                axis: a,
+                ndim,
+                hint: "repeated axis".into(),
+            });
+        }
+        out.push(n as usize);
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Checks user-given chunk sizes against a shape and builds the regular grid.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a rank mismatch or a zero chunk on a non-empty axis.
+pub fn regular_grid(shape: &[usize], chunks: &[usize]) -> Result<ChunkGrid> {
+    if shape.len() != chunks.len() {
+        return Err(Error::invalid(format!(
+            "chunks {} do not match the rank of shape {}",
+            fmt_shape(chunks),
+            fmt_shape(shape)
+        )));
+    }
+    if let Some(axis) = (0..shape.len()).find(|&i| chunks[i] == 0 && shape[i] > 0) {
+        return Err(Error::invalid(format!(
+            "chunk size 0 on axis {axis} of shape {} (chunk sizes must be at least 1)",
+            fmt_shape(shape)
+        )));
+    }
+    Ok(ChunkGrid::regular(shape, chunks))
+}
+
+/// A Zarr array source.
+pub(crate) fn source(source: Arc<ZarrSource>) -> ExprRef {
+    let grid = ChunkGrid::regular(source.shape(), source.chunk_shape());
+    let dtype = source.dtype();
+    Expr::new(ExprKind::Source { source }, dtype, grid)
+}
+
+/// An in-memory array cut into `grid`.
+pub(crate) fn memory(data: Block, grid: ChunkGrid) -> ExprRef {
+    let dtype = data.dtype();
+    Expr::new(
+        ExprKind::Memory {
+            data: Arc::new(data.into_standard_layout()),
+        },
+        dtype,
+        grid,
+    )
+}
+
+/// A generator of `dtype` values on `grid`.
+pub(crate) fn generator(generator: Generator, dtype: DType, grid: ChunkGrid) -> ExprRef {
+    Expr::new(ExprKind::Generator { generator }, dtype, grid)
+}
+
+/// `astype(dtype)`; returns the input itself when the dtype already matches.
+pub(crate) fn cast(input: &ExprRef, dtype: DType) -> ExprRef {
+    if input.dtype() == dtype {
+        return input.clone();
+    }
+    let grid = input.grid().clone();
+    Expr::new(
+        ExprKind::Cast {
+            input: input.clone(),
+        },
+        dtype,
+        grid,
+    )
+}
+
+/// An elementwise function of one operand.
+pub(crate) fn unary(op: UnaryOp, input: &ExprRef) -> Result<ExprRef> {
+    let dt = input.dtype();
+    let compute = match (op, dt.kind()) {
+        (UnaryOp::Neg, Kind::Bool) => {
+            return Err(Error::UnsupportedDType {
+                op: "negative".into(),
+                dtype: dt,
+                hint: "use `~` (invert) for bool arrays".into(),
+            });
+        }
+        (UnaryOp::Not, Kind::Float) => {
+            return Err(Error::UnsupportedDType {
+                op: "invert (~)".into(),
+                dtype: dt,
+                hint: "`~` is defined for bool and integer arrays".into(),
+            });
+        }
+        (op, Kind::Float) if op.is_float_only() => dt,
+        // NumPy would give float16 for bool and 8-bit ints; we have no float16, so float32.
+        (op, _) if op.is_float_only() => match dt {
+            DType::Bool | DType::I8 | DType::U8 | DType::I16 | DType::U16 => DType::F32,
+            _ => DType::F64,
+        },
+        _ => dt,
+    };
+    let operand = cast(input, compute);
+    let grid = operand.grid().clone();
+    Ok(Expr::new(
+        ExprKind::Unary { op, input: operand },
+        compute,
+        grid,
+    ))
+}
+
+/// The dtype a binary op computes in, and its result dtype.
+fn binary_dtypes(op: BinaryOp, a: DType, b: DType) -> Result<(DType, DType)> {
+    let common = DType::promote(a, b);
+    let unsupported = |hint: &str| Error::UnsupportedDType {
+        op: format!("{} ({})", op.name(), op.symbol()),
+        dtype: if a.kind() == common.kind() { a } else { b },
+        hint: hint.to_string(),
+    };
+    let compute = match op {
+        BinaryOp::Div => common.true_divide_dtype(),
+        BinaryOp::Sub if common == DType::Bool => {
+            return Err(unsupported(
+                "NumPy does not subtract booleans; use `^` (xor) instead",
+            ));
+        }
+        BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow if common == DType::Bool => DType::I8,
+        op if op.is_bitwise() && common.is_float() => {
+            return Err(unsupported(
+                "`& | ^` are defined for bool and integer arrays",
+            ));
+        }
+        _ => common,
+    };
+    let result = if op.is_comparison() {
+        DType::Bool
+    } else {
+        compute
+    };
+    Ok((compute, result))
+}
+
+/// The grid of a broadcast result: per output axis, the common refinement of the chunkings
+/// of the operands that span that axis (dask's `unify_chunks`).
+fn broadcast_grid(shape: &[usize], operands: &[&ExprRef]) -> ChunkGrid {
+    let n = shape.len();
+    let axes = (0..n)
+        .map(|d| {
+            let mut acc: Option<AxisChunks> = None;
+            for x in operands {
+                let xs = x.grid();
+                let off = n - xs.ndim();
+                if d < off || xs.axes()[d - off].len() != shape[d] {
+                    continue;
+                }
+                let ax = &xs.axes()[d - off];
+                acc = Some(match acc {
+                    None => ax.clone(),
+                    Some(a) => a.refine(ax),
+                });
+            }
+            acc.unwrap_or_else(|| AxisChunks::regular(shape[d], shape[d]))
+        })
+        .collect();
+    ChunkGrid::from_axes(axes)
+}
+
+/// An elementwise function of two operands with NumPy broadcasting and promotion.
+pub(crate) fn binary(op: BinaryOp, lhs: &ExprRef, rhs: &ExprRef) -> Result<ExprRef> {
+    let shape = broadcast_shapes(op.name(), &lhs.shape(), &rhs.shape())?;
+    let (compute, result) = binary_dtypes(op, lhs.dtype(), rhs.dtype())?;
+    let grid = broadcast_grid(&shape, &[lhs, rhs]);
+    Ok(Expr::new(
+        ExprKind::Binary {
+            op,
+            lhs: cast(lhs, compute),
+            rhs: cast(rhs, compute),
+        },
+        result,
+        grid,
+    ))
+}
+
+/// `where(cond, x, y)` with broadcasting; `x` and `y` are promoted together.
+pub(crate) fn where_(cond: &ExprRef, x: &ExprRef, y: &ExprRef) -> Result<ExprRef> {
+    let s = broadcast_shapes("where", &cond.shape(), &x.shape())?;
+    let shape = broadcast_shapes("where", &s, &y.shape())?;
+    let dtype = DType::promote(x.dtype(), y.dtype());
+    let grid = broadcast_grid(&shape, &[cond, x, y]);
+    Ok(Expr::new(
+        ExprKind::Where {
+            cond: cast(cond, DType::Bool),
+            x: cast(x, dtype),
+            y: cast(y, dtype),
+        },
+        dtype,
+        grid,
+    ))
+}
+
+/// Permutes axes: output axis `d` is input axis `perm[d]`.
+pub(crate) fn transpose(input: &ExprRef, perm: &[usize]) -> Result<ExprRef> {
+    let n = input.ndim();
+    let mut seen = vec![false; n];
+    let valid = perm.len() == n
+        && perm.iter().all(|&p| {
+            let ok = p < n && !seen[p];
+            if ok {
+                seen[p] = true;
+            }
+            ok
+        });
+    if !valid {
+        return Err(Error::invalid(format!(
+            "transpose axes {perm:?} are not a permutation of the {n} axes of an array of shape {}",
+            fmt_shape(&input.shape())
+        )));
+    }
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return Ok(input.clone());
+    }
+    let axes = perm
+        .iter()
+        .map(|&p| input.grid().axes()[p].clone())
+        .collect();
+    Ok(Expr::new(
+        ExprKind::Transpose {
+            input: input.clone(),
+            perm: perm.to_vec(),
+        },
+        input.dtype(),
+        ChunkGrid::from_axes(axes),
+    ))
+}
+
+/// The chunks of a strided selection: per input chunk (in the order the selection walks
+/// them), how many selected elements it holds; empty chunks are dropped (as dask does).
+fn sliced_chunks(axis: &AxisChunks, start: usize, step: isize, len: usize) -> AxisChunks {
+    if len == 0 {
+        return AxisChunks::from_sizes(&[0]);
+    }
+    let (s, st) = (start as i128, step as i128);
+    let mut sizes = Vec::new();
+    if step > 0 {
+        // count of k in [0, len) with start + k*step < x
+        let below = |x: i128| ((x - s + st - 1).div_euclid(st)).clamp(0, len as i128);
+        for c in 0..axis.nchunks() {
+            let n = below((axis.start(c) + axis.size(c)) as i128) - below(axis.start(c) as i128);
+            sizes.push(n as usize);
+        }
+    } else {
+        // count of k in [0, len) with start + k*step >= x
+        let at_least = |x: i128| ((s - x).div_euclid(-st) + 1).clamp(0, len as i128);
+        for c in (0..axis.nchunks()).rev() {
+            let n =
+                at_least(axis.start(c) as i128) - at_least((axis.start(c) + axis.size(c)) as i128);
+            sizes.push(n as usize);
+        }
+    }
+    AxisChunks::from_sizes(&sizes)
+}
+
+/// Basic indexing with resolved per-axis indices (one per input axis).
+pub(crate) fn index(input: &ExprRef, axes: Vec<AxisIndex>) -> Result<ExprRef> {
+    if axes.len() != input.ndim() {
+        return Err(Error::invalid(format!(
+            "{} indices given for an array of shape {}",
+            axes.len(),
+            fmt_shape(&input.shape())
+        )));
+    }
+    let shape = input.shape();
+    let identity = axes
+        .iter()
+        .zip(&shape)
+        .all(|(ix, &n)| matches!(ix, AxisIndex::Slice { start: 0, step: 1, len } if *len == n));
+    if identity {
+        return Ok(input.clone());
+    }
+    let mut out_axes = Vec::new();
+    for (d, ix) in axes.iter().enumerate() {
+        match *ix {
+            AxisIndex::Index(_) => {}
+            AxisIndex::Slice { start, step, len } => {
+                out_axes.push(sliced_chunks(&input.grid().axes()[d], start, step, len));
+            }
+        }
+    }
+    Ok(Expr::new(
+        ExprKind::Index {
+            input: input.clone(),
+            axes,
+        },
+        input.dtype(),
+        ChunkGrid::from_axes(out_axes),
+    ))
+}
+
+/// A reduction; `spec.axes` must already be normalized.
+pub(crate) fn reduce(input: &ExprRef, spec: ReduceSpec) -> Result<ExprRef> {
+    if spec.split_every < 2 {
+        return Err(Error::invalid(format!(
+            "split_every must be at least 2, got {}",
+            spec.split_every
+        )));
+    }
+    let dtype = spec.op.result_dtype(input.dtype());
+    let mut out_axes = Vec::new();
+    for (d, ax) in input.grid().axes().iter().enumerate() {
+        if !spec.axes.contains(&d) {
+            out_axes.push(ax.clone());
+        } else if spec.keepdims {
+            out_axes.push(AxisChunks::regular(1, 1));
+        }
+    }
+    Ok(Expr::new(
+        ExprKind::Reduce {
+            input: input.clone(),
+            spec,
+        },
+        dtype,
+        ChunkGrid::from_axes(out_axes),
+    ))
+}
+
+/// The same values on another grid.
+pub(crate) fn rechunk(input: &ExprRef, grid: ChunkGrid) -> Result<ExprRef> {
+    if grid.shape() != input.shape() {
+        return Err(Error::ShapeMismatch {
+            op: "rechunk".into(),
+            lhs: input.shape(),
+            rhs: grid.shape(),
+            hint: "the new chunks must cover the same shape".into(),
+        });
+    }
+    if &grid == input.grid() {
+        return Ok(input.clone());
+    }
+    Ok(Expr::new(
+        ExprKind::Rechunk {
+            input: input.clone(),
+        },
+        input.dtype(),
+        grid,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numpy_slices_match_python() {
+        // list(range(10))[::-3] == [9, 6, 3, 0]
+        let ix = AxisIndex::from_numpy_slice(None, None, Some(-3), 10, 0).unwrap();
+        assert_eq!(
+            ix,
+            AxisIndex::Slice {
+                start: 9,
+                step: -3,
+                len: 4
+            }
+        );
+        // list(range(10))[8:2:-2] == [8, 6, 4]
+        let ix = AxisIndex::from_numpy_slice(Some(8), Some(2), Some(-2), 10, 0).unwrap();
+        assert_eq!(
+            ix,
+            AxisIndex::Slice {
+                start: 8,
+                step: -2,
+                len: 3
+            }
+        );
+        // list(range(10))[-3:100] == [7, 8, 9]
+        let ix = AxisIndex::from_numpy_slice(Some(-3), Some(100), None, 10, 0).unwrap();
+        assert_eq!(
+            ix,
+            AxisIndex::Slice {
+                start: 7,
+                step: 1,
+                len: 3
+            }
+        );
+        let ix = AxisIndex::from_numpy_slice(Some(5), Some(2), None, 10, 0).unwrap();
+        assert_eq!(
+            ix,
+            AxisIndex::Slice {
+                start: 0,
+                step: 1,
+                len: 0
+            }
+        );
+    }
+
+    #[test]
+    fn ndarray_slices_match_ndarray() {
+        use ndarray::SliceInfoElem;
+        let e = SliceInfoElem::Slice {
+            start: 2,
+            end: Some(8),
+            step: -2,
+        };
+        // ndarray: elements 7, 5, 3
+        let ix = AxisIndex::from_ndarray(&e, 0, &[10]).unwrap().unwrap();
+        assert_eq!(
+            ix,
+            AxisIndex::Slice {
+                start: 7,
+                step: -2,
+                len: 3
+            }
+        );
+    }
+
+    #[test]
+    fn sliced_chunk_sizes() {
+        let ax = AxisChunks::regular(10, 4); // [4, 4, 2]
+        assert_eq!(sliced_chunks(&ax, 0, 2, 5).sizes(), vec![2, 2, 1]);
+        assert_eq!(sliced_chunks(&ax, 9, -1, 10).sizes(), vec![2, 4, 4]);
+        assert_eq!(sliced_chunks(&ax, 5, 1, 5).sizes(), vec![3, 2]);
+    }
+}

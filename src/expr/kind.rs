@@ -1,0 +1,377 @@
+//! The operations an expression node can be.
+
+use std::sync::Arc;
+
+use super::ExprRef;
+use super::infer::AxisIndex;
+use crate::block::Block;
+use crate::dtype::DType;
+use crate::store::ZarrSource;
+
+/// What an expression node computes.
+#[derive(Debug)]
+pub enum ExprKind {
+    /// A Zarr array on disk, read chunk by chunk.
+    Source {
+        /// The opened array.
+        source: Arc<ZarrSource>,
+    },
+    /// An in-memory array (from `ndarray`), sliced into blocks without copying the whole.
+    Memory {
+        /// The data.
+        data: Arc<Block>,
+    },
+    /// Values computed from the element index alone (random, constants, ranges), so any
+    /// subset can be produced without producing the rest.
+    Generator {
+        /// Which values.
+        generator: Generator,
+    },
+    /// An elementwise function of one array.
+    Unary {
+        /// The function.
+        op: UnaryOp,
+        /// The operand, already cast to the dtype the function computes in.
+        input: ExprRef,
+    },
+    /// An elementwise function of two arrays, with NumPy broadcasting.
+    Binary {
+        /// The function.
+        op: BinaryOp,
+        /// Left operand, cast to the common dtype.
+        lhs: ExprRef,
+        /// Right operand, cast to the common dtype.
+        rhs: ExprRef,
+    },
+    /// `where(cond, x, y)`, with broadcasting.
+    Where {
+        /// A bool array.
+        cond: ExprRef,
+        /// Taken where `cond` is true (cast to the result dtype).
+        x: ExprRef,
+        /// Taken where `cond` is false (cast to the result dtype).
+        y: ExprRef,
+    },
+    /// `astype`: converts to the node's dtype.
+    Cast {
+        /// The operand.
+        input: ExprRef,
+    },
+    /// Axis permutation: output axis `d` is input axis `perm[d]`.
+    Transpose {
+        /// The operand.
+        input: ExprRef,
+        /// The permutation.
+        perm: Vec<usize>,
+    },
+    /// Basic indexing: one resolved [`AxisIndex`] per input axis.
+    Index {
+        /// The operand.
+        input: ExprRef,
+        /// Per input axis: a strided range, or a single index that drops the axis.
+        axes: Vec<AxisIndex>,
+    },
+    /// A reduction over some axes, by a tree of partial results.
+    Reduce {
+        /// The operand.
+        input: ExprRef,
+        /// What to reduce and how.
+        spec: ReduceSpec,
+    },
+    /// The same values on a different chunk grid (the node's grid).
+    Rechunk {
+        /// The operand.
+        input: ExprRef,
+    },
+}
+
+impl ExprKind {
+    /// A short name for reprs and graphs.
+    pub fn name(&self) -> String {
+        match self {
+            ExprKind::Source { .. } => "from-zarr".into(),
+            ExprKind::Memory { .. } => "from-ndarray".into(),
+            ExprKind::Generator { generator } => generator.name().into(),
+            ExprKind::Unary { op, .. } => op.name().into(),
+            ExprKind::Binary { op, .. } => op.name().into(),
+            ExprKind::Where { .. } => "where".into(),
+            ExprKind::Cast { .. } => "astype".into(),
+            ExprKind::Transpose { .. } => "transpose".into(),
+            ExprKind::Index { .. } => "getitem".into(),
+            ExprKind::Reduce { spec, .. } => spec.op.name().into(),
+            ExprKind::Rechunk { .. } => "rechunk".into(),
+        }
+    }
+}
+
+/// Element-addressable array contents.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Generator {
+    /// Uniform on [0, 1), float64: SplitMix64 in counter mode keyed by seed, so element
+    /// `i` (C-order linear index) is the same whatever the chunking.
+    Uniform {
+        /// The seed.
+        seed: u64,
+    },
+    /// Normal(`mean`, `std`), float64, by Box–Muller from two counter-based uniforms.
+    Normal {
+        /// The seed.
+        seed: u64,
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// Every element equal to `value` (converted to the node's dtype).
+    Full {
+        /// The value, as f64 or as an exact integer.
+        value: FullValue,
+    },
+    /// `start + i * step` along a 1-d array.
+    Arange {
+        /// First value.
+        start: f64,
+        /// Increment.
+        step: f64,
+    },
+    /// `num` evenly spaced values from `start` to `stop` (inclusive when `endpoint`).
+    Linspace {
+        /// First value.
+        start: f64,
+        /// Last value (or the bound, without `endpoint`).
+        stop: f64,
+        /// Whether `stop` is the last value.
+        endpoint: bool,
+    },
+}
+
+/// The value of a [`Generator::Full`], kept exact for 64-bit integers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FullValue {
+    /// A float value.
+    Float(f64),
+    /// A signed integer (or bool as 0/1).
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+}
+
+impl Generator {
+    /// A short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Generator::Uniform { .. } => "random",
+            Generator::Normal { .. } => "random_normal",
+            Generator::Full { .. } => "full",
+            Generator::Arange { .. } => "arange",
+            Generator::Linspace { .. } => "linspace",
+        }
+    }
+}
+
+/// Elementwise functions of one operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `-x` (wrapping for integers).
+    Neg,
+    /// `|x|`.
+    Abs,
+    /// Square root (floats).
+    Sqrt,
+    /// `e^x` (floats).
+    Exp,
+    /// Natural logarithm (floats).
+    Log,
+    /// Sine (floats).
+    Sin,
+    /// Cosine (floats).
+    Cos,
+    /// Logical not for bool, bitwise not for integers (`~`).
+    Not,
+}
+
+impl UnaryOp {
+    /// NumPy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "negative",
+            UnaryOp::Abs => "absolute",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Not => "invert",
+        }
+    }
+
+    /// True for the functions computed in floating point (ints are converted first).
+    pub fn is_float_only(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Sqrt | UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos
+        )
+    }
+}
+
+/// Elementwise functions of two operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` (true division: integers give float64)
+    Div,
+    /// `//` (floors like Python)
+    FloorDiv,
+    /// `%` (sign of the divisor, like Python)
+    Rem,
+    /// `**`
+    Pow,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `&` (logical for bool, bitwise for integers)
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
+    /// `minimum` (NaN-propagating)
+    Minimum,
+    /// `maximum` (NaN-propagating)
+    Maximum,
+}
+
+impl BinaryOp {
+    /// NumPy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "subtract",
+            BinaryOp::Mul => "multiply",
+            BinaryOp::Div => "true_divide",
+            BinaryOp::FloorDiv => "floor_divide",
+            BinaryOp::Rem => "remainder",
+            BinaryOp::Pow => "power",
+            BinaryOp::Eq => "equal",
+            BinaryOp::Ne => "not_equal",
+            BinaryOp::Lt => "less",
+            BinaryOp::Le => "less_equal",
+            BinaryOp::Gt => "greater",
+            BinaryOp::Ge => "greater_equal",
+            BinaryOp::And => "bitwise_and",
+            BinaryOp::Or => "bitwise_or",
+            BinaryOp::Xor => "bitwise_xor",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Maximum => "maximum",
+        }
+    }
+
+    /// The operator symbol, for display.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::FloorDiv => "//",
+            BinaryOp::Rem => "%",
+            BinaryOp::Pow => "**",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::And => "&",
+            BinaryOp::Or => "|",
+            BinaryOp::Xor => "^",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Maximum => "maximum",
+        }
+    }
+
+    /// True for comparisons (the result is bool).
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
+    }
+
+    /// True for `& | ^`, defined on bool and integers only.
+    pub fn is_bitwise(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
+    }
+}
+
+/// Reductions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    /// Sum (small integers accumulate in int64/uint64).
+    Sum,
+    /// Product (same accumulation as sum).
+    Prod,
+    /// Minimum (NaN-propagating).
+    Min,
+    /// Maximum (NaN-propagating).
+    Max,
+    /// Arithmetic mean.
+    Mean,
+    /// Variance with `ddof`.
+    Var,
+    /// Standard deviation with `ddof`.
+    Std,
+}
+
+impl ReduceOp {
+    /// NumPy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Var => "var",
+            ReduceOp::Std => "std",
+        }
+    }
+
+    /// The result dtype for an input of `dtype`.
+    pub fn result_dtype(self, dtype: DType) -> DType {
+        match self {
+            ReduceOp::Sum | ReduceOp::Prod => dtype.sum_dtype(),
+            ReduceOp::Min | ReduceOp::Max => dtype,
+            ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => dtype.mean_dtype(),
+        }
+    }
+}
+
+/// A reduction's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReduceSpec {
+    /// The operation.
+    pub op: ReduceOp,
+    /// The reduced axes, sorted, distinct, in range.
+    pub axes: Vec<usize>,
+    /// Keep reduced axes as length 1.
+    pub keepdims: bool,
+    /// Delta degrees of freedom for `var` / `std`.
+    pub ddof: f64,
+    /// Fan-in of the reduction tree per reduced axis (dask's `split_every`; at least 2).
+    pub split_every: usize,
+}

@@ -1,0 +1,459 @@
+//! Elementwise kernels on blocks: unary and binary functions with NumPy semantics, and
+//! `where`. Operands arrive already cast to the dtype the function computes in (the
+//! expression layer inserts the casts), and with equal rank; size-1 axes broadcast.
+//!
+//! Integer arithmetic wraps on overflow and division by zero gives 0, as NumPy does (NumPy
+//! also warns; we cannot). `//` and `%` floor like Python.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+
+use crate::block::{Block, BlockElement};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::expr::{BinaryOp, UnaryOp};
+
+/// Arithmetic with NumPy semantics for one numeric element type.
+pub trait Arith: Element {
+    /// `a + b`
+    fn add(a: Self, b: Self) -> Self;
+    /// `a - b`
+    fn sub(a: Self, b: Self) -> Self;
+    /// `a * b`
+    fn mul(a: Self, b: Self) -> Self;
+    /// `a / b` (only reached for floats)
+    fn div(a: Self, b: Self) -> Self;
+    /// `a // b`
+    fn floordiv(a: Self, b: Self) -> Self;
+    /// `a % b`
+    fn rem(a: Self, b: Self) -> Self;
+    /// `a ** b`; `None` for an integer to a negative power (NumPy raises).
+    fn pow(a: Self, b: Self) -> Option<Self>;
+    /// NaN-propagating minimum.
+    fn min(a: Self, b: Self) -> Self;
+    /// NaN-propagating maximum.
+    fn max(a: Self, b: Self) -> Self;
+    /// `-a`
+    fn neg(a: Self) -> Self;
+    /// `|a|`
+    fn abs(a: Self) -> Self;
+    /// `a & b` (integers only)
+    fn and(a: Self, b: Self) -> Self;
+    /// `a | b` (integers only)
+    fn or(a: Self, b: Self) -> Self;
+    /// `a ^ b` (integers only)
+    fn xor(a: Self, b: Self) -> Self;
+    /// `~a` (integers only)
+    fn not(a: Self) -> Self;
+}
+
+macro_rules! int_arith {
+    ($t:ty, signed: $signed:tt) => {
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(a: Self, b: Self) -> Self {
+                a.wrapping_add(b)
+            }
+            #[inline(always)]
+            fn sub(a: Self, b: Self) -> Self {
+                a.wrapping_sub(b)
+            }
+            #[inline(always)]
+            fn mul(a: Self, b: Self) -> Self {
+                a.wrapping_mul(b)
+            }
+            #[inline(always)]
+            fn div(a: Self, b: Self) -> Self {
+                Self::floordiv(a, b)
+            }
+            #[inline(always)]
+            fn floordiv(a: Self, b: Self) -> Self {
+                if b == 0 {
+                    return 0;
+                }
+                let q = a.wrapping_div(b);
+                #[allow(unused_comparisons)]
+                let adjust = $signed && a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0));
+                if adjust { q.wrapping_sub(1) } else { q }
+            }
+            #[inline(always)]
+            fn rem(a: Self, b: Self) -> Self {
+                if b == 0 {
+                    return 0;
+                }
+                let r = a.wrapping_rem(b);
+                #[allow(unused_comparisons)]
+                let adjust = $signed && r != 0 && ((r < 0) != (b < 0));
+                if adjust { r.wrapping_add(b) } else { r }
+            }
+            #[inline(always)]
+            fn pow(a: Self, b: Self) -> Option<Self> {
+                #[allow(unused_comparisons)]
+                if b < 0 {
+                    return None;
+                }
+                Some(a.wrapping_pow(u32::try_from(b).unwrap_or(u32::MAX)))
+            }
+            #[inline(always)]
+            fn min(a: Self, b: Self) -> Self {
+                if b < a { b } else { a }
+            }
+            #[inline(always)]
+            fn max(a: Self, b: Self) -> Self {
+                if b > a { b } else { a }
+            }
+            #[inline(always)]
+            fn neg(a: Self) -> Self {
+                (0 as $t).wrapping_sub(a)
+            }
+            #[inline(always)]
+            fn abs(a: Self) -> Self {
+                #[allow(unused_comparisons)]
+                if a < 0 { Self::neg(a) } else { a }
+            }
+            #[inline(always)]
+            fn and(a: Self, b: Self) -> Self {
+                a & b
+            }
+            #[inline(always)]
+            fn or(a: Self, b: Self) -> Self {
+                a | b
+            }
+            #[inline(always)]
+            fn xor(a: Self, b: Self) -> Self {
+                a ^ b
+            }
+            #[inline(always)]
+            fn not(a: Self) -> Self {
+                !a
+            }
+        }
+    };
+}
+
+int_arith!(i8, signed: true);
+int_arith!(i16, signed: true);
+int_arith!(i32, signed: true);
+int_arith!(i64, signed: true);
+int_arith!(u8, signed: false);
+int_arith!(u16, signed: false);
+int_arith!(u32, signed: false);
+int_arith!(u64, signed: false);
+
+macro_rules! float_arith {
+    ($t:ty) => {
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(a: Self, b: Self) -> Self {
+                a + b
+            }
+            #[inline(always)]
+            fn sub(a: Self, b: Self) -> Self {
+                a - b
+            }
+            #[inline(always)]
+            fn mul(a: Self, b: Self) -> Self {
+                a * b
+            }
+            #[inline(always)]
+            fn div(a: Self, b: Self) -> Self {
+                a / b
+            }
+            /// NumPy's `npy_divmod` floor division.
+            #[inline(always)]
+            fn floordiv(a: Self, b: Self) -> Self {
+                if b == 0.0 {
+                    return a / b;
+                }
+                let m = a % b;
+                let mut div = (a - m) / b;
+                if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+                    div -= 1.0;
+                }
+                if div != 0.0 {
+                    let f = div.floor();
+                    if div - f > 0.5 { f + 1.0 } else { f }
+                } else {
+                    (0.0 as $t).copysign(a / b)
+                }
+            }
+            /// NumPy's `npy_divmod` remainder: the sign of the divisor.
+            #[inline(always)]
+            fn rem(a: Self, b: Self) -> Self {
+                if b == 0.0 {
+                    return a % b;
+                }
+                let m = a % b;
+                if m != 0.0 {
+                    if (b < 0.0) != (m < 0.0) { m + b } else { m }
+                } else {
+                    (0.0 as $t).copysign(b)
+                }
+            }
+            #[inline(always)]
+            fn pow(a: Self, b: Self) -> Option<Self> {
+                Some(a.powf(b))
+            }
+            #[inline(always)]
+            fn min(a: Self, b: Self) -> Self {
+                if a.is_nan() || b.is_nan() {
+                    <$t>::NAN
+                } else {
+                    a.min(b)
+                }
+            }
+            #[inline(always)]
+            fn max(a: Self, b: Self) -> Self {
+                if a.is_nan() || b.is_nan() {
+                    <$t>::NAN
+                } else {
+                    a.max(b)
+                }
+            }
+            #[inline(always)]
+            fn neg(a: Self) -> Self {
+                -a
+            }
+            #[inline(always)]
+            fn abs(a: Self) -> Self {
+                a.abs()
+            }
+            fn and(a: Self, _: Self) -> Self {
+                a
+            }
+            fn or(a: Self, _: Self) -> Self {
+                a
+            }
+            fn xor(a: Self, _: Self) -> Self {
+                a
+            }
+            fn not(a: Self) -> Self {
+                a
+            }
+        }
+    };
+}
+
+float_arith!(f32);
+float_arith!(f64);
+
+/// The shape two equal-rank operands broadcast to.
+fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| if x == 1 { y } else { x })
+        .collect()
+}
+
+fn zip_map<A: Copy, B: Copy, R>(a: &ArrayD<A>, b: &ArrayD<B>, f: impl Fn(A, B) -> R) -> ArrayD<R> {
+    let shape = broadcast_shape(a.shape(), b.shape());
+    let av: ArrayViewD<A> = a.broadcast(IxDyn(&shape)).expect("broadcastable");
+    let bv: ArrayViewD<B> = b.broadcast(IxDyn(&shape)).expect("broadcastable");
+    Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
+}
+
+fn numeric_binary<T: Arith + BlockElement>(
+    op: BinaryOp,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<Block> {
+    Ok(match op {
+        BinaryOp::Add => T::wrap(zip_map(a, b, T::add)),
+        BinaryOp::Sub => T::wrap(zip_map(a, b, T::sub)),
+        BinaryOp::Mul => T::wrap(zip_map(a, b, T::mul)),
+        BinaryOp::Div => T::wrap(zip_map(a, b, T::div)),
+        BinaryOp::FloorDiv => T::wrap(zip_map(a, b, T::floordiv)),
+        BinaryOp::Rem => T::wrap(zip_map(a, b, T::rem)),
+        BinaryOp::Pow => {
+            let out = zip_map(a, b, T::pow);
+            if out.iter().any(Option::is_none) {
+                return Err(Error::invalid(
+                    "integers to negative integer powers are not allowed (as in NumPy); \
+                     cast to float first",
+                ));
+            }
+            T::wrap(out.mapv(|v| v.unwrap_or_default()))
+        }
+        BinaryOp::Minimum => T::wrap(zip_map(a, b, T::min)),
+        BinaryOp::Maximum => T::wrap(zip_map(a, b, T::max)),
+        BinaryOp::And => T::wrap(zip_map(a, b, T::and)),
+        BinaryOp::Or => T::wrap(zip_map(a, b, T::or)),
+        BinaryOp::Xor => T::wrap(zip_map(a, b, T::xor)),
+        BinaryOp::Eq => Block::Bool(zip_map(a, b, |x, y| x == y)),
+        BinaryOp::Ne => Block::Bool(zip_map(a, b, |x, y| x != y)),
+        BinaryOp::Lt => Block::Bool(zip_map(a, b, |x, y| x < y)),
+        BinaryOp::Le => Block::Bool(zip_map(a, b, |x, y| x <= y)),
+        BinaryOp::Gt => Block::Bool(zip_map(a, b, |x, y| x > y)),
+        BinaryOp::Ge => Block::Bool(zip_map(a, b, |x, y| x >= y)),
+    })
+}
+
+fn bool_binary(op: BinaryOp, a: &ArrayD<bool>, b: &ArrayD<bool>) -> Result<Block> {
+    Ok(Block::Bool(match op {
+        BinaryOp::Add | BinaryOp::Or | BinaryOp::Maximum => zip_map(a, b, |x, y| x | y),
+        BinaryOp::Mul | BinaryOp::And | BinaryOp::Minimum => zip_map(a, b, |x, y| x & y),
+        BinaryOp::Xor | BinaryOp::Ne => zip_map(a, b, |x, y| x ^ y),
+        BinaryOp::Eq => zip_map(a, b, |x, y| x == y),
+        BinaryOp::Lt => zip_map(a, b, |x, y| !x & y),
+        BinaryOp::Le => zip_map(a, b, |x, y| x <= y),
+        BinaryOp::Gt => zip_map(a, b, |x, y| x & !y),
+        BinaryOp::Ge => zip_map(a, b, |x, y| x >= y),
+        BinaryOp::Sub | BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow => {
+            return Err(Error::UnsupportedDType {
+                op: op.name().into(),
+                dtype: DType::Bool,
+                hint: String::new(),
+            });
+        }
+    }))
+}
+
+/// Applies a binary function to two blocks of the same dtype (broadcasting size-1 axes).
+///
+/// # Errors
+/// An integer raised to a negative power, or an op the dtype does not support.
+pub fn binary(op: BinaryOp, a: &Block, b: &Block) -> Result<Block> {
+    macro_rules! num {
+        ($x:expr, $y:expr) => {
+            numeric_binary(op, $x, $y)
+        };
+    }
+    match (a, b) {
+        (Block::Bool(x), Block::Bool(y)) => bool_binary(op, x, y),
+        (Block::I8(x), Block::I8(y)) => num!(x, y),
+        (Block::I16(x), Block::I16(y)) => num!(x, y),
+        (Block::I32(x), Block::I32(y)) => num!(x, y),
+        (Block::I64(x), Block::I64(y)) => num!(x, y),
+        (Block::U8(x), Block::U8(y)) => num!(x, y),
+        (Block::U16(x), Block::U16(y)) => num!(x, y),
+        (Block::U32(x), Block::U32(y)) => num!(x, y),
+        (Block::U64(x), Block::U64(y)) => num!(x, y),
+        (Block::F32(x), Block::F32(y)) => num!(x, y),
+        (Block::F64(x), Block::F64(y)) => num!(x, y),
+        _ => Err(Error::internal(format!(
+            "binary {} on blocks of different dtypes {} and {}",
+            op.name(),
+            a.dtype(),
+            b.dtype()
+        ))),
+    }
+}
+
+fn float_unary<T: num_traits::Float + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
+    T::wrap(match op {
+        UnaryOp::Sqrt => a.mapv(T::sqrt),
+        UnaryOp::Exp => a.mapv(T::exp),
+        UnaryOp::Log => a.mapv(T::ln),
+        UnaryOp::Sin => a.mapv(T::sin),
+        UnaryOp::Cos => a.mapv(T::cos),
+        UnaryOp::Neg => a.mapv(|x| -x),
+        UnaryOp::Abs => a.mapv(T::abs),
+        UnaryOp::Not => a.clone(),
+    })
+}
+
+fn int_unary<T: Arith + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
+    T::wrap(match op {
+        UnaryOp::Neg => a.mapv(T::neg),
+        UnaryOp::Abs => a.mapv(T::abs),
+        _ => a.mapv(T::not),
+    })
+}
+
+/// Applies a unary function. Float-only functions (`sqrt`, `exp`, …) expect a float block.
+///
+/// # Errors
+/// A function the block's dtype does not support (the expression layer prevents this).
+pub fn unary(op: UnaryOp, a: &Block) -> Result<Block> {
+    Ok(match a {
+        Block::F32(x) => float_unary(op, x),
+        Block::F64(x) => float_unary(op, x),
+        Block::Bool(x) => match op {
+            UnaryOp::Not => Block::Bool(x.mapv(|v| !v)),
+            UnaryOp::Abs => Block::Bool(x.clone()),
+            _ => {
+                return Err(Error::UnsupportedDType {
+                    op: op.name().into(),
+                    dtype: DType::Bool,
+                    hint: String::new(),
+                });
+            }
+        },
+        _ if op.is_float_only() => {
+            return Err(Error::internal(format!(
+                "{} reached the kernel with dtype {}",
+                op.name(),
+                a.dtype()
+            )));
+        }
+        Block::I8(x) => int_unary(op, x),
+        Block::I16(x) => int_unary(op, x),
+        Block::I32(x) => int_unary(op, x),
+        Block::I64(x) => int_unary(op, x),
+        Block::U8(x) => int_unary(op, x),
+        Block::U16(x) => int_unary(op, x),
+        Block::U32(x) => int_unary(op, x),
+        Block::U64(x) => int_unary(op, x),
+    })
+}
+
+/// `where(cond, x, y)`; `x` and `y` share a dtype; all three broadcast.
+///
+/// # Errors
+/// Mismatched dtypes (a bug in the caller).
+pub fn where_(cond: &Block, x: &Block, y: &Block) -> Result<Block> {
+    let Block::Bool(c) = cond else {
+        return Err(Error::internal("where: condition is not bool"));
+    };
+    if x.dtype() != y.dtype() {
+        return Err(Error::internal("where: branches differ in dtype"));
+    }
+    crate::dispatch_dtype!(x.dtype(), T => {
+        let (xa, ya) = (T::view(x).expect("dtype checked"), T::view(y).expect("dtype checked"));
+        let shape = broadcast_shape(&broadcast_shape(c.shape(), xa.shape()), ya.shape());
+        let cv = c.broadcast(IxDyn(&shape)).expect("broadcastable");
+        let xv = xa.broadcast(IxDyn(&shape)).expect("broadcastable");
+        let yv = ya.broadcast(IxDyn(&shape)).expect("broadcastable");
+        Ok(T::wrap(Zip::from(&cv).and(&xv).and(&yv).map_collect(|&c, &x, &y| if c { x } else { y })))
+    })
+}
+
+/// Broadcasts a block to `shape` and returns it in standard layout (a no-op when it
+/// already has that shape).
+pub fn expand(block: Block, shape: &[usize]) -> Block {
+    if block.shape() == shape {
+        return block;
+    }
+    crate::dispatch_block!(block, a => {
+        let v = a.broadcast(IxDyn(shape)).expect("broadcastable");
+        BlockElement::wrap(v.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_floor_semantics() {
+        assert_eq!(<i32 as Arith>::floordiv(-7, 2), -4);
+        assert_eq!(<i32 as Arith>::rem(-7, 2), 1);
+        assert_eq!(<i32 as Arith>::rem(7, -2), -1);
+        assert_eq!(<i32 as Arith>::floordiv(7, 0), 0);
+        assert_eq!(<f64 as Arith>::floordiv(-7.0, 2.0), -4.0);
+        assert_eq!(<f64 as Arith>::rem(-7.0, 2.0), 1.0);
+        assert_eq!(<f64 as Arith>::rem(7.5, -2.0), -0.5);
+        assert_eq!(<u8 as Arith>::floordiv(7, 2), 3);
+    }
+
+    #[test]
+    fn broadcasting_binary() {
+        let a = Block::F64(ArrayD::from_shape_vec(IxDyn(&[2, 1]), vec![1.0, 2.0]).unwrap());
+        let b = Block::F64(ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![10.0, 20.0, 30.0]).unwrap());
+        let c = binary(BinaryOp::Add, &a, &b).unwrap();
+        assert_eq!(c.shape(), &[2, 3]);
+        assert_eq!(
+            c.into_typed::<f64>().into_raw_vec_and_offset().0,
+            vec![11.0, 21.0, 31.0, 12.0, 22.0, 32.0]
+        );
+    }
+}

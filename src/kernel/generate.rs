@@ -1,0 +1,139 @@
+//! Filling a block from a generator whose element index is an affine function of the
+//! block position: `counter(i) = base + Σ_d coef[d] * i[d]`.
+//!
+//! Slicing, transposing and broadcasting a generated array only change `base` and `coef`,
+//! so a block of `(x + x.T)[::2, 5000:]` draws exactly the numbers it needs.
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::block::{Block, BlockElement};
+use crate::dtype::DType;
+use crate::expr::{FullValue, Generator};
+use crate::kernel::random;
+
+/// Where a block's elements sit in a generator's index space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AffineIndex {
+    /// Shape of the block to fill.
+    pub shape: Vec<usize>,
+    /// Counter of the block's first element.
+    pub base: i64,
+    /// Counter increment per step along each block axis.
+    pub coef: Vec<i64>,
+}
+
+/// Calls `f(counter)` for every element of the block in C order.
+fn fill<T: Copy + Default>(ix: &AffineIndex, f: impl Fn(i64) -> T) -> ArrayD<T> {
+    let n: usize = ix.shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    if n > 0 {
+        let nd = ix.shape.len();
+        if nd == 0 {
+            out.push(f(ix.base));
+        } else {
+            let inner = ix.shape[nd - 1];
+            let step = ix.coef[nd - 1];
+            let mut pos = vec![0usize; nd - 1];
+            let mut row_base = ix.base;
+            loop {
+                let rb = row_base;
+                out.extend((0..inner as i64).map(|k| f(rb.wrapping_add(k.wrapping_mul(step)))));
+                // odometer over the outer axes
+                let mut d = nd - 1;
+                loop {
+                    if d == 0 {
+                        return ArrayD::from_shape_vec(IxDyn(&ix.shape), out)
+                            .expect("length matches shape");
+                    }
+                    d -= 1;
+                    pos[d] += 1;
+                    row_base = row_base.wrapping_add(ix.coef[d]);
+                    if pos[d] < ix.shape[d] {
+                        break;
+                    }
+                    row_base = row_base.wrapping_sub(ix.coef[d] * pos[d] as i64);
+                    pos[d] = 0;
+                }
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&ix.shape), out).expect("length matches shape")
+}
+
+/// Generates the block described by `ix` for a generator whose full array has `len`
+/// elements along its axis 0 (used by `linspace`).
+pub fn generate(generator: &Generator, dtype: DType, ix: &AffineIndex, len0: usize) -> Block {
+    match *generator {
+        Generator::Uniform { seed } => {
+            let k = random::key(seed, random::stream::UNIFORM);
+            cast_f64(fill(ix, |c| random::uniform(k, c as u64)), dtype)
+        }
+        Generator::Normal { seed, mean, std } => {
+            let k = random::key(seed, random::stream::NORMAL);
+            cast_f64(
+                fill(ix, |c| mean + std * random::normal(k, c as u64)),
+                dtype,
+            )
+        }
+        Generator::Full { value } => crate::dispatch_dtype!(dtype, T => {
+            let v: T = match value {
+                FullValue::Float(x) => <T as crate::Element>::from_f64(x),
+                FullValue::Int(i) => <T as crate::Element>::from_i64(i),
+                FullValue::UInt(u) => <T as crate::Element>::from_u64(u),
+            };
+            T::wrap(ArrayD::from_elem(IxDyn(&ix.shape), v))
+        }),
+        Generator::Arange { start, step } => cast_f64(fill(ix, |c| start + c as f64 * step), dtype),
+        Generator::Linspace {
+            start,
+            stop,
+            endpoint,
+        } => {
+            let div = if endpoint {
+                len0.saturating_sub(1)
+            } else {
+                len0
+            };
+            let delta = if div > 0 {
+                (stop - start) / div as f64
+            } else {
+                0.0
+            };
+            let last = len0 as i64 - 1;
+            cast_f64(
+                fill(ix, |c| {
+                    if endpoint && c == last && len0 > 1 {
+                        stop
+                    } else {
+                        start + c as f64 * delta
+                    }
+                }),
+                dtype,
+            )
+        }
+    }
+}
+
+fn cast_f64(a: ArrayD<f64>, dtype: DType) -> Block {
+    if dtype == DType::F64 {
+        Block::F64(a)
+    } else {
+        crate::dispatch_dtype!(dtype, T => T::wrap(a.mapv(<T as crate::Element>::from_f64)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affine_fill_walks_c_order() {
+        let ix = AffineIndex {
+            shape: vec![2, 3],
+            base: 10,
+            coef: vec![100, -1],
+        };
+        let a = fill(&ix, |c| c);
+        assert_eq!(a.into_raw_vec_and_offset().0, vec![10, 9, 8, 110, 109, 108]);
+    }
+}

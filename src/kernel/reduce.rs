@@ -1,0 +1,284 @@
+//! Tree reductions on blocks: a [`Partial`] per input block, pairwise [`combine`] up the
+//! tree, and [`finalize`] at the root. Partials keep the reduced axes as length 1, so every
+//! partial of one output block has the same shape and combining is elementwise.
+//!
+//! Accumulators: floats sum in float64 (also for float32 input, cast back at the end);
+//! integer sums and products wrap in int64/uint64 like NumPy's; `var` and `std` merge
+//! (count, mean, M2) with Chan et al.'s parallel formula, which is stable where the naive
+//! sum of squares is not.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+
+use crate::block::{Block, BlockElement};
+use crate::dtype::{DType, Element, Kind};
+use crate::error::{Error, Result};
+use crate::expr::{ReduceOp, ReduceSpec};
+use crate::kernel::elementwise::Arith;
+
+/// The partial result of reducing one or more blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial {
+    /// Number of input elements behind each output element.
+    pub count: u64,
+    /// The accumulator: sum, product, min or max; the mean for `var`/`std`.
+    pub acc: Block,
+    /// Sum of squared deviations from the mean (`var`/`std` only).
+    pub m2: Option<ArrayD<f64>>,
+}
+
+impl Partial {
+    /// Bytes held.
+    pub fn nbytes(&self) -> usize {
+        self.acc.nbytes() + self.m2.as_ref().map_or(0, |m| m.len() * 8)
+    }
+}
+
+/// Folds `a` over `axes` (highest first), keeping them as length 1. `f` folds an element
+/// into the accumulator, `g` merges accumulators (for the second and later axes).
+fn fold_axes<T: Copy, A: Copy>(
+    a: ArrayViewD<T>,
+    axes: &[usize],
+    init: A,
+    f: impl Fn(A, T) -> A,
+    g: impl Fn(A, A) -> A,
+) -> ArrayD<A> {
+    let Some((&first, rest)) = axes.split_last() else {
+        return a.mapv(|x| f(init, x));
+    };
+    let mut acc = a
+        .fold_axis(Axis(first), init, |&s, &x| f(s, x))
+        .insert_axis(Axis(first));
+    for &ax in rest.iter().rev() {
+        acc = acc
+            .fold_axis(Axis(ax), init, |&s, &x| g(s, x))
+            .insert_axis(Axis(ax));
+    }
+    acc
+}
+
+/// Sum over `axes` in f64, keeping them as length 1; the fast path for float data.
+fn sum_f64(a: ArrayViewD<f64>, axes: &[usize]) -> ArrayD<f64> {
+    let Some((&first, rest)) = axes.split_last() else {
+        return a.to_owned();
+    };
+    let mut acc = a.sum_axis(Axis(first)).insert_axis(Axis(first));
+    for &ax in rest.iter().rev() {
+        acc = acc.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+    }
+    acc
+}
+
+/// The block as f64 values (borrowed when it already is f64).
+fn as_f64(block: &Block) -> std::borrow::Cow<'_, ArrayD<f64>> {
+    match block {
+        Block::F64(a) => std::borrow::Cow::Borrowed(a),
+        other => std::borrow::Cow::Owned(other.cast_to::<f64>()),
+    }
+}
+
+fn sum_partial(block: &Block, axes: &[usize]) -> Block {
+    match block.dtype().kind() {
+        Kind::Float => Block::F64(sum_f64(as_f64(block).view(), axes)),
+        Kind::Unsigned => crate::dispatch_block!(block, a => Block::U64(fold_axes(
+            a.view(), axes, 0u64, |s, x| s.wrapping_add(Element::to_u64(x)), u64::wrapping_add))),
+        Kind::Signed | Kind::Bool => crate::dispatch_block!(block, a => Block::I64(fold_axes(
+            a.view(), axes, 0i64, |s, x| s.wrapping_add(Element::to_i64(x)), i64::wrapping_add))),
+    }
+}
+
+fn prod_partial(block: &Block, axes: &[usize]) -> Block {
+    match block.dtype().kind() {
+        Kind::Float => {
+            let a = as_f64(block);
+            Block::F64(fold_axes(a.view(), axes, 1.0, |s, x| s * x, |s, x| s * x))
+        }
+        Kind::Unsigned => crate::dispatch_block!(block, a => Block::U64(fold_axes(
+            a.view(), axes, 1u64, |s, x| s.wrapping_mul(Element::to_u64(x)), u64::wrapping_mul))),
+        Kind::Signed | Kind::Bool => crate::dispatch_block!(block, a => Block::I64(fold_axes(
+            a.view(), axes, 1i64, |s, x| s.wrapping_mul(Element::to_i64(x)), i64::wrapping_mul))),
+    }
+}
+
+/// Identity elements for min and max.
+trait Extremes: Arith + BlockElement {
+    const LOWEST: Self;
+    const HIGHEST: Self;
+}
+
+macro_rules! extremes {
+    ($($t:ty),*) => {$(
+        impl Extremes for $t {
+            const LOWEST: Self = <$t>::MIN;
+            const HIGHEST: Self = <$t>::MAX;
+        }
+    )*};
+}
+extremes!(i8, i16, i32, i64, u8, u16, u32, u64);
+impl Extremes for f32 {
+    const LOWEST: Self = f32::NEG_INFINITY;
+    const HIGHEST: Self = f32::INFINITY;
+}
+impl Extremes for f64 {
+    const LOWEST: Self = f64::NEG_INFINITY;
+    const HIGHEST: Self = f64::INFINITY;
+}
+
+fn minmax_typed<T: Extremes>(a: &ArrayD<T>, axes: &[usize], is_min: bool) -> Block {
+    T::wrap(if is_min {
+        fold_axes(a.view(), axes, T::HIGHEST, T::min, T::min)
+    } else {
+        fold_axes(a.view(), axes, T::LOWEST, T::max, T::max)
+    })
+}
+
+fn minmax_partial(block: &Block, axes: &[usize], is_min: bool) -> Block {
+    match block {
+        Block::Bool(a) => Block::Bool(if is_min {
+            fold_axes(a.view(), axes, true, |s, x| s & x, |s, x| s & x)
+        } else {
+            fold_axes(a.view(), axes, false, |s, x| s | x, |s, x| s | x)
+        }),
+        Block::I8(a) => minmax_typed(a, axes, is_min),
+        Block::I16(a) => minmax_typed(a, axes, is_min),
+        Block::I32(a) => minmax_typed(a, axes, is_min),
+        Block::I64(a) => minmax_typed(a, axes, is_min),
+        Block::U8(a) => minmax_typed(a, axes, is_min),
+        Block::U16(a) => minmax_typed(a, axes, is_min),
+        Block::U32(a) => minmax_typed(a, axes, is_min),
+        Block::U64(a) => minmax_typed(a, axes, is_min),
+        Block::F32(a) => minmax_typed(a, axes, is_min),
+        Block::F64(a) => minmax_typed(a, axes, is_min),
+    }
+}
+
+/// Reduces one block over `spec.axes` (kept as length 1).
+pub fn partial(spec: &ReduceSpec, block: &Block) -> Partial {
+    let axes = &spec.axes;
+    let count: u64 = axes.iter().map(|&a| block.shape()[a] as u64).product();
+    let (acc, m2) = match spec.op {
+        ReduceOp::Sum => (sum_partial(block, axes), None),
+        ReduceOp::Prod => (prod_partial(block, axes), None),
+        ReduceOp::Min => (minmax_partial(block, axes, true), None),
+        ReduceOp::Max => (minmax_partial(block, axes, false), None),
+        ReduceOp::Mean => (Block::F64(sum_f64(as_f64(block).view(), axes)), None),
+        ReduceOp::Var | ReduceOp::Std => {
+            let x = as_f64(block);
+            let n = count.max(1) as f64;
+            let mean = sum_f64(x.view(), axes).mapv(|s| s / n);
+            let mb = mean.broadcast(x.raw_dim()).expect("keepdims broadcasts");
+            let sq = Zip::from(x.view())
+                .and(&mb)
+                .map_collect(|&v, &m| (v - m) * (v - m));
+            let m2 = sum_f64(sq.view(), axes);
+            (Block::F64(mean), Some(m2))
+        }
+    };
+    Partial { count, acc, m2 }
+}
+
+fn merge_typed<T: Extremes>(a: &mut ArrayD<T>, b: &ArrayD<T>, f: impl Fn(T, T) -> T) {
+    Zip::from(a).and(b).for_each(|x, &y| *x = f(*x, y));
+}
+
+/// Merges two partials of the same output block.
+///
+/// # Errors
+/// Partials of different shapes or kinds (a bug in the planner).
+pub fn combine(spec: &ReduceSpec, mut a: Partial, b: &Partial) -> Result<Partial> {
+    if a.acc.shape() != b.acc.shape() || a.acc.dtype() != b.acc.dtype() {
+        return Err(Error::internal(format!(
+            "combining partials of shapes {:?} and {:?}",
+            a.acc.shape(),
+            b.acc.shape()
+        )));
+    }
+    match spec.op {
+        ReduceOp::Var | ReduceOp::Std => {
+            let (Block::F64(ma), Block::F64(mb)) = (&mut a.acc, &b.acc) else {
+                return Err(Error::internal("var partial is not float64"));
+            };
+            let (Some(m2a), Some(m2b)) = (a.m2.as_mut(), b.m2.as_ref()) else {
+                return Err(Error::internal("var partial without M2"));
+            };
+            let (na, nb) = (a.count as f64, b.count as f64);
+            let n = na + nb;
+            if n > 0.0 {
+                Zip::from(ma)
+                    .and(m2a)
+                    .and(mb)
+                    .and(m2b)
+                    .for_each(|ma, m2a, &mb, &m2b| {
+                        let delta = mb - *ma;
+                        *ma += delta * nb / n;
+                        *m2a += m2b + delta * delta * na * nb / n;
+                    });
+            }
+        }
+        op => {
+            let is_min = op == ReduceOp::Min;
+            macro_rules! go {
+                ($x:expr, $y:expr) => {
+                    match op {
+                        ReduceOp::Sum | ReduceOp::Mean => merge_typed($x, $y, Arith::add),
+                        ReduceOp::Prod => merge_typed($x, $y, Arith::mul),
+                        _ if is_min => merge_typed($x, $y, Arith::min),
+                        _ => merge_typed($x, $y, Arith::max),
+                    }
+                };
+            }
+            match (&mut a.acc, &b.acc) {
+                (Block::Bool(x), Block::Bool(y)) => {
+                    Zip::from(x)
+                        .and(y)
+                        .for_each(|x, &y| *x = if is_min { *x & y } else { *x | y });
+                }
+                (Block::I8(x), Block::I8(y)) => go!(x, y),
+                (Block::I16(x), Block::I16(y)) => go!(x, y),
+                (Block::I32(x), Block::I32(y)) => go!(x, y),
+                (Block::I64(x), Block::I64(y)) => go!(x, y),
+                (Block::U8(x), Block::U8(y)) => go!(x, y),
+                (Block::U16(x), Block::U16(y)) => go!(x, y),
+                (Block::U32(x), Block::U32(y)) => go!(x, y),
+                (Block::U64(x), Block::U64(y)) => go!(x, y),
+                (Block::F32(x), Block::F32(y)) => go!(x, y),
+                (Block::F64(x), Block::F64(y)) => go!(x, y),
+                _ => return Err(Error::internal("combining partials of different dtypes")),
+            }
+        }
+    }
+    a.count += b.count;
+    Ok(a)
+}
+
+/// Turns the root partial into the output block of dtype `out`, dropping the reduced axes
+/// unless `spec.keepdims`.
+pub fn finalize(spec: &ReduceSpec, p: Partial, out: DType) -> Block {
+    let n = p.count as f64;
+    let values = match spec.op {
+        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max => p.acc.cast(out),
+        ReduceOp::Mean => Block::F64(p.acc.into_typed::<f64>().mapv(|s| s / n)).cast(out),
+        ReduceOp::Var | ReduceOp::Std => {
+            let denom = (n - spec.ddof).max(0.0);
+            let m2 = p.m2.unwrap_or_else(|| ArrayD::zeros(IxDyn(p.acc.shape())));
+            let var = m2.mapv(|m| m / denom);
+            let v = if spec.op == ReduceOp::Std {
+                var.mapv(f64::sqrt)
+            } else {
+                var
+            };
+            Block::F64(v).cast(out)
+        }
+    };
+    if spec.keepdims {
+        return values;
+    }
+    let shape: Vec<usize> = values
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|(d, _)| !spec.axes.contains(d))
+        .map(|(_, &s)| s)
+        .collect();
+    crate::dispatch_block!(values.into_standard_layout(), a => BlockElement::wrap(
+        a.into_shape_with_order(IxDyn(&shape)).expect("dropping length-1 axes")))
+}

@@ -1,0 +1,26 @@
+//! brickwork: lazy chunked n-dimensional arrays over Zarr, for data that does not fit.
+
+pub mod array;
+pub mod block;
+pub mod config;
+pub mod dtype;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod grid;
+pub mod kernel;
+pub mod plan;
+pub mod schedule;
+pub mod store;
+pub mod units;
+
+pub use array::{Array, NumpyIndex, ReduceOptions, TaskCounts};
+pub use block::{Block, BlockElement};
+pub use config::{ComputeOptions, Scheduler};
+pub use dtype::{DType, Element, Kind, Scalar};
+pub use error::{Error, Result};
+pub use exec::Metrics;
+pub use expr::{BinaryOp, ReduceOp, UnaryOp};
+pub use grid::{AxisChunks, ChunkGrid, Region};
+pub use ndarray::{Axis, s};
+pub use store::{Codec, WriteOptions};

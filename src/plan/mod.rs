@@ -1,0 +1,196 @@
+//! Stage 2, *how* per block: lowering the expression graph to stages.
+//!
+//! A [`Plan`] is a list of [`Stage`]s, inputs before consumers. A stage produces the blocks
+//! of one chunk grid; a task is a (stage, block) pair, enumerated on demand by
+//! [`crate::schedule`], so a plan stays O(operations) however many blocks there are.
+//!
+//! [`lower`] applies, in one walk over the expression graph:
+//! - **fusion**: every elementwise op, cast, transpose, index, rechunk and generator between
+//!   two materialization points becomes one [`Program`], evaluated in one pass per block;
+//! - **pushdown**: slices, integer indices, transposes and broadcasts are composed into a
+//!   [`ViewMap`] per leaf, so a block reads (or draws, for generators) only the elements it
+//!   needs, and no full-size intermediate of `(x + x.T)[::2, 5000:]` ever exists;
+//! - **tree reductions**: a partial per input block, then combines of at most
+//!   `split_every` partials per reduced axis, level by level, then a finalize;
+//! - **sharing**: a Zarr source or reduction used twice is one stage.
+//!
+//! Culling (only blocks the output needs) happens when the task graph is built: a strided
+//! slice of a source only touches the chunks holding selected elements.
+
+mod lower;
+
+use std::sync::Arc;
+
+pub use lower::{lower, naive_task_count};
+
+use crate::block::Block;
+use crate::dtype::DType;
+use crate::expr::{BinaryOp, Generator, ReduceSpec, UnaryOp};
+use crate::grid::ChunkGrid;
+use crate::kernel::gather::ViewMap;
+use crate::store::ZarrSource;
+
+/// Index of a stage in [`Plan::stages`].
+pub type StageId = usize;
+
+/// The lowered computation.
+#[derive(Debug)]
+pub struct Plan {
+    /// Stages, every stage after the stages it reads.
+    pub stages: Vec<Stage>,
+    /// The stage whose blocks are the result.
+    pub output: StageId,
+    /// Tasks a one-task-per-block-per-operation lowering (dask's) would have, before
+    /// culling and fusion.
+    pub naive_tasks: u64,
+}
+
+/// One materialization point: produces the blocks of `grid`.
+#[derive(Debug)]
+pub struct Stage {
+    /// The blocks this stage produces.
+    pub grid: ChunkGrid,
+    /// Their dtype (for partial reductions: the dtype of the final result).
+    pub dtype: DType,
+    /// How a block is computed.
+    pub kind: StageKind,
+    /// A short description for `explain` and graphs.
+    pub name: String,
+}
+
+/// How a stage computes one block.
+#[derive(Debug)]
+pub enum StageKind {
+    /// Reads the chunk of a Zarr array (`grid` is the array's chunk grid).
+    Read {
+        /// The array.
+        source: Arc<ZarrSource>,
+    },
+    /// Evaluates a fused elementwise program over the block's region.
+    Map {
+        /// The program (its grid is the stage grid).
+        program: Program,
+    },
+    /// Evaluates a program over block `b` of `program.grid` and reduces it to a partial;
+    /// the stage grid has the same block counts with reduced axes of length 1 per block.
+    ReducePartial {
+        /// The reduction's input, fused.
+        program: Program,
+        /// The reduction.
+        spec: ReduceSpec,
+    },
+    /// Combines up to `split_every` partials per reduced axis from `input`; the last level
+    /// also finalizes into the result's blocks.
+    ReduceCombine {
+        /// The previous level.
+        input: StageId,
+        /// The reduction.
+        spec: ReduceSpec,
+        /// True for the last level, which outputs the result blocks (reduced axes dropped
+        /// unless `keepdims`).
+        finalize: bool,
+    },
+}
+
+/// A fused elementwise computation over one block: a small DAG of [`PNode`]s.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The grid the program's output is cut into.
+    pub grid: ChunkGrid,
+    /// The output dtype.
+    pub dtype: DType,
+    /// Nodes, inputs before consumers; the last is the output.
+    pub nodes: Vec<PNode>,
+}
+
+/// One node of a [`Program`]. Operand indices point to earlier nodes.
+#[derive(Debug, Clone)]
+pub enum PNode {
+    /// Values drawn from a generator through a view.
+    Generator {
+        /// What to draw.
+        generator: Generator,
+        /// The dtype of the generated array.
+        dtype: DType,
+        /// The full shape of the generated array.
+        shape: Vec<usize>,
+        /// How the block addresses it.
+        view: ViewMap,
+    },
+    /// Values from an in-memory array through a view.
+    Memory {
+        /// The array.
+        data: Arc<Block>,
+        /// How the block addresses it.
+        view: ViewMap,
+    },
+    /// Values from the blocks of an earlier stage through a view.
+    Blocks {
+        /// The stage.
+        stage: StageId,
+        /// How the block addresses it.
+        view: ViewMap,
+    },
+    /// A unary function.
+    Unary {
+        /// The function.
+        op: UnaryOp,
+        /// Operand.
+        input: usize,
+    },
+    /// A binary function (operands share a dtype).
+    Binary {
+        /// The function.
+        op: BinaryOp,
+        /// Left operand.
+        lhs: usize,
+        /// Right operand.
+        rhs: usize,
+    },
+    /// `where(cond, x, y)`.
+    Where {
+        /// Condition.
+        cond: usize,
+        /// Where true.
+        x: usize,
+        /// Where false.
+        y: usize,
+    },
+    /// Conversion to `dtype`.
+    Cast {
+        /// Operand.
+        input: usize,
+        /// Target dtype.
+        dtype: DType,
+    },
+}
+
+impl Program {
+    /// The stages this program reads blocks from, with their views, in node order.
+    pub fn block_leaves(&self) -> impl Iterator<Item = (StageId, &ViewMap)> {
+        self.nodes.iter().filter_map(|n| match n {
+            PNode::Blocks { stage, view } => Some((*stage, view)),
+            _ => None,
+        })
+    }
+}
+
+impl Stage {
+    /// The stages whose blocks this stage's tasks read.
+    pub fn inputs(&self) -> Vec<StageId> {
+        match &self.kind {
+            StageKind::Read { .. } => vec![],
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
+                let mut v: Vec<StageId> = program.block_leaves().map(|(s, _)| s).collect();
+                v.dedup();
+                v
+            }
+            StageKind::ReduceCombine { input, .. } => vec![*input],
+        }
+    }
+
+    /// Bytes of the largest block this stage outputs.
+    pub fn max_block_bytes(&self) -> usize {
+        self.grid.max_chunk_shape().iter().product::<usize>() * self.dtype.size()
+    }
+}

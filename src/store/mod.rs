@@ -1,0 +1,210 @@
+//! Stores: where blocks come from and go to.
+//!
+//! brickwork reads Zarr arrays (format 3 and 2, as written by zarr-python and others) with
+//! [`ZarrSource`] and writes Zarr v3 arrays chunk by chunk with [`ZarrSink`]. What brickwork
+//! writes is specified in `store-format/README.md` ("brickwork-store 1").
+//!
+//! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
+
+mod zarr;
+
+pub use zarr::{ZarrSink, ZarrSource};
+
+use crate::error::{Error, Result};
+
+/// The version of the on-disk protocol brickwork writes (`store-format/README.md`), stored in
+/// the `brickwork` attribute of every array it writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The attribute key under which brickwork records its write state.
+pub const BRICKWORK_ATTRIBUTE: &str = "brickwork";
+
+/// The compressor Blosc uses inside a `blosc` codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BloscCname {
+    /// LZ4: fast.
+    #[default]
+    Lz4,
+    /// Zstandard: smaller.
+    Zstd,
+}
+
+impl BloscCname {
+    /// The name in the codec configuration (`"lz4"`, `"zstd"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            BloscCname::Lz4 => "lz4",
+            BloscCname::Zstd => "zstd",
+        }
+    }
+}
+
+/// Compression of chunks brickwork writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// No compression (only the `bytes` codec).
+    None,
+    /// Zstandard (`zstd` codec, no checksum). Levels -131072..=22; default 3.
+    Zstd {
+        /// Compression level.
+        level: i32,
+    },
+    /// gzip (`gzip` codec). Levels 0..=9; default 5 (zarr-python's default).
+    Gzip {
+        /// Compression level.
+        level: u32,
+    },
+    /// Blosc (`blosc` codec) with byte shuffle and `typesize` = the dtype's size. Levels 0..=9;
+    /// default 5.
+    Blosc {
+        /// The compressor inside Blosc.
+        cname: BloscCname,
+        /// Compression level.
+        level: u8,
+    },
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec::Zstd {
+            level: Self::DEFAULT_ZSTD_LEVEL,
+        }
+    }
+}
+
+impl Codec {
+    /// Default zstd level.
+    pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+    /// Default gzip level.
+    pub const DEFAULT_GZIP_LEVEL: u32 = 5;
+    /// Default blosc level.
+    pub const DEFAULT_BLOSC_LEVEL: u8 = 5;
+
+    /// Parses a codec spec: `none`, `zstd`, `zstd:5`, `gzip`, `gzip:6`, `blosc` (lz4, level 5),
+    /// `blosc:lz4`, `blosc:zstd`, `blosc:zstd:5`, `blosc:5` (lz4, level 5). Case-insensitive.
+    pub fn parse(s: &str) -> Result<Codec> {
+        let spec = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = spec.split(':').map(str::trim).collect();
+        let bad = |why: &str| {
+            Error::invalid(format!(
+                "codec {s:?}: {why} (expected none, zstd[:LEVEL], gzip[:LEVEL], blosc[:lz4|zstd][:LEVEL])"
+            ))
+        };
+        let codec = match parts.as_slice() {
+            ["none" | "raw" | "uncompressed"] => Codec::None,
+            ["zstd"] => Codec::default(),
+            ["zstd", level] => {
+                let level: i32 = level
+                    .parse()
+                    .map_err(|_| bad("the zstd level must be an integer"))?;
+                Codec::Zstd { level }
+            }
+            ["gzip" | "gz"] => Codec::Gzip {
+                level: Self::DEFAULT_GZIP_LEVEL,
+            },
+            ["gzip" | "gz", level] => {
+                let level: u32 = level
+                    .parse()
+                    .map_err(|_| bad("the gzip level must be an integer 0..=9"))?;
+                Codec::Gzip { level }
+            }
+            ["blosc"] => Codec::Blosc {
+                cname: BloscCname::Lz4,
+                level: Self::DEFAULT_BLOSC_LEVEL,
+            },
+            ["blosc", x] => match parse_cname(x) {
+                Some(cname) => Codec::Blosc {
+                    cname,
+                    level: Self::DEFAULT_BLOSC_LEVEL,
+                },
+                None => Codec::Blosc {
+                    cname: BloscCname::Lz4,
+                    level: x.parse().map_err(|_| {
+                        bad("the blosc compressor must be lz4 or zstd, the level an integer 0..=9")
+                    })?,
+                },
+            },
+            ["blosc", cname, level] => Codec::Blosc {
+                cname: parse_cname(cname)
+                    .ok_or_else(|| bad("the blosc compressor must be lz4 or zstd"))?,
+                level: level
+                    .parse()
+                    .map_err(|_| bad("the blosc level must be an integer 0..=9"))?,
+            },
+            _ => return Err(bad("unknown codec")),
+        };
+        codec.validate()?;
+        Ok(codec)
+    }
+
+    /// Checks that the level is in range for the codec.
+    pub fn validate(self) -> Result<()> {
+        match self {
+            Codec::None => Ok(()),
+            Codec::Zstd { level } if !(-131_072..=22).contains(&level) => Err(Error::invalid(
+                format!("zstd level {level} is out of range -131072..=22"),
+            )),
+            Codec::Gzip { level } if level > 9 => Err(Error::invalid(format!(
+                "gzip level {level} is out of range 0..=9"
+            ))),
+            Codec::Blosc { level, .. } if level > 9 => Err(Error::invalid(format!(
+                "blosc level {level} is out of range 0..=9"
+            ))),
+            Codec::Zstd { .. } | Codec::Gzip { .. } | Codec::Blosc { .. } => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Display for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Codec::None => f.write_str("none"),
+            Codec::Zstd { level } => write!(f, "zstd:{level}"),
+            Codec::Gzip { level } => write!(f, "gzip:{level}"),
+            Codec::Blosc { cname, level } => write!(f, "blosc:{}:{level}", cname.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for Codec {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Codec> {
+        Codec::parse(s)
+    }
+}
+
+fn parse_cname(s: &str) -> Option<BloscCname> {
+    match s {
+        "lz4" => Some(BloscCname::Lz4),
+        "zstd" => Some(BloscCname::Zstd),
+        _ => None,
+    }
+}
+
+/// Options for writing a new Zarr v3 array.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// The chunk shape to write; `None` lets the caller decide (e.g. keep the source's chunks).
+    /// [`ZarrSink::create`] itself takes the chunk shape as an argument.
+    pub chunks: Option<Vec<usize>>,
+    /// Compression of the chunks.
+    pub codec: Codec,
+    /// Replace an existing array at the path (it is deleted first).
+    pub overwrite: bool,
+    /// User attributes stored in `zarr.json` (the key `"brickwork"` is reserved and replaced).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            chunks: None,
+            codec: Codec::default(),
+            overwrite: false,
+            attributes: serde_json::Map::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

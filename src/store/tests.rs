@@ -1,0 +1,529 @@
+//! Tests of the store module: round trips through temporary directories.
+
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+
+use super::*;
+use crate::block::{Block, BlockElement};
+use crate::dtype::{DType, Element};
+use crate::dispatch_dtype;
+
+type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Distinct, non-trivial values (some zero) for every dtype.
+fn sample(dtype: DType, shape: &[usize]) -> Block {
+    dispatch_dtype!(dtype, T => {
+        let n: usize = shape.iter().product();
+        let v: Vec<T> = (0..n)
+            .map(|i| {
+                let x = (i as i64 * 7919 % 251) - 100;
+                match dtype {
+                    DType::Bool => T::from_i64(x % 3),
+                    DType::F32 | DType::F64 => T::from_f64(x as f64 * 0.25),
+                    _ => T::from_i64(x),
+                }
+            })
+            .collect();
+        T::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+    })
+}
+
+fn slice(block: &Block, start: &[usize], shape: &[usize]) -> Block {
+    let info: Vec<SliceInfoElem> = start
+        .iter()
+        .zip(shape)
+        .map(|(&s, &n)| SliceInfoElem::Slice {
+            start: s as isize,
+            end: Some((s + n) as isize),
+            step: 1,
+        })
+        .collect();
+    crate::dispatch_block!(block, a => BlockElement::wrap(a.slice(info.as_slice()).to_owned()))
+}
+
+/// Writes `data` chunk by chunk with `chunks` and `opts`.
+fn write(path: &Path, data: &Block, chunks: &[usize], opts: &WriteOptions) -> Result<()> {
+    let sink = ZarrSink::create(path, data.shape(), data.dtype(), chunks, opts)?;
+    let grid = crate::grid::ChunkGrid::regular(data.shape(), chunks);
+    for b in 0..grid.nblocks() {
+        let idx = grid.unlinear(b);
+        let region = grid.region(&idx);
+        sink.write_chunk(&idx, &slice(data, &region.start, &region.shape))?;
+    }
+    sink.finish()
+}
+
+fn zarr_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path.join("zarr.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn round_trip_every_dtype_ragged() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for dtype in DType::ALL {
+        let path = dir.path().join(format!("{dtype}.zarr"));
+        let data = sample(dtype, &[7, 5]);
+        write(&path, &data, &[3, 2], &WriteOptions::default())?;
+        let src = ZarrSource::open(&path)?;
+        assert_eq!(src.dtype(), dtype);
+        assert_eq!(src.shape(), &[7, 5]);
+        assert_eq!(src.chunk_shape(), &[3, 2]);
+        assert_eq!(src.zarr_format(), 3);
+        assert_eq!(src.read_all()?, data, "{dtype}");
+        // Ragged edge chunk (2, 2) holds rows 6..7, columns 4..5.
+        let edge = src.read_chunk(&[2, 2])?;
+        assert_eq!(edge.shape(), &[1, 1]);
+        assert_eq!(edge, slice(&data, &[6, 4], &[1, 1]));
+        assert_eq!(src.read_chunk(&[1, 0])?, slice(&data, &[3, 0], &[3, 2]));
+        // Edge chunks are stored full-size (padded), per the Zarr spec: re-reading through a
+        // grid with a different chunking still gives the data.
+        assert_eq!(
+            src.read_region(&[2, 1], &[4, 3])?,
+            slice(&data, &[2, 1], &[4, 3])
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn round_trip_every_codec() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let codecs = [
+        Codec::None,
+        Codec::default(),
+        Codec::Zstd { level: -5 },
+        Codec::Zstd { level: 19 },
+        Codec::Gzip { level: 1 },
+        Codec::Gzip { level: 9 },
+        Codec::Blosc {
+            cname: BloscCname::Lz4,
+            level: 5,
+        },
+        Codec::Blosc {
+            cname: BloscCname::Zstd,
+            level: 3,
+        },
+    ];
+    for (i, codec) in codecs.into_iter().enumerate() {
+        for dtype in [DType::F64, DType::U8, DType::Bool, DType::I16] {
+            let path = dir.path().join(format!("{i}_{dtype}.zarr"));
+            let data = sample(dtype, &[20, 13]);
+            let opts = WriteOptions {
+                codec,
+                ..WriteOptions::default()
+            };
+            write(&path, &data, &[8, 8], &opts)?;
+            let src = ZarrSource::open(&path)?;
+            assert_eq!(src.read_all()?, data, "{codec} {dtype}");
+            let meta = zarr_json(&path);
+            let names: Vec<&str> = meta["codecs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap())
+                .collect();
+            let expected: &[&str] = match codec {
+                Codec::None => &["bytes"],
+                Codec::Zstd { .. } => &["bytes", "zstd"],
+                Codec::Gzip { .. } => &["bytes", "gzip"],
+                Codec::Blosc { .. } => &["bytes", "blosc"],
+            };
+            assert_eq!(names, expected);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn metadata_as_specified() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("a.zarr");
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("units".into(), "m".into());
+    let opts = WriteOptions {
+        codec: Codec::Blosc {
+            cname: BloscCname::Zstd,
+            level: 4,
+        },
+        attributes,
+        ..WriteOptions::default()
+    };
+    let sink = ZarrSink::create(&path, &[10, 4], DType::F32, &[4, 4], &opts)?;
+    let meta = zarr_json(&path);
+    assert_eq!(meta["zarr_format"], 3);
+    assert_eq!(meta["node_type"], "array");
+    assert_eq!(meta["data_type"], "float32");
+    assert_eq!(meta["fill_value"], 0.0);
+    assert_eq!(meta["shape"], serde_json::json!([10, 4]));
+    assert_eq!(
+        meta["chunk_grid"],
+        serde_json::json!({"name": "regular", "configuration": {"chunk_shape": [4, 4]}})
+    );
+    assert_eq!(
+        meta["chunk_key_encoding"],
+        serde_json::json!({"name": "default", "configuration": {"separator": "/"}})
+    );
+    assert_eq!(
+        meta["codecs"][0],
+        serde_json::json!({"name": "bytes", "configuration": {"endian": "little"}})
+    );
+    assert_eq!(
+        meta["codecs"][1],
+        serde_json::json!({"name": "blosc", "configuration": {
+            "cname": "zstd", "clevel": 4, "shuffle": "shuffle", "typesize": 4, "blocksize": 0}})
+    );
+    assert!(meta.get("dimension_names").is_none());
+    assert_eq!(meta["attributes"]["units"], "m");
+    assert_eq!(
+        meta["attributes"]["brickwork"],
+        serde_json::json!({"format_version": 1, "complete": false})
+    );
+    assert!(ZarrSource::open(&path)?.is_incomplete_write());
+
+    // A chunk of fill values is not stored; others are, under c/i/j, with no .tmp left over.
+    sink.write_chunk(&[0, 0], &Block::zeros(DType::F32, &[4, 4]))?;
+    sink.write_chunk(&[2, 0], &sample(DType::F32, &[2, 4]))?;
+    sink.finish()?;
+    assert!(!path.join("c/0/0").exists());
+    assert!(path.join("c/2/0").is_file());
+    let leftovers = walk(&path)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+    let meta = zarr_json(&path);
+    assert_eq!(
+        meta["attributes"]["brickwork"],
+        serde_json::json!({"format_version": 1, "complete": true})
+    );
+    let src = ZarrSource::open(&path)?;
+    assert!(!src.is_incomplete_write());
+    assert_eq!(src.attributes()["units"], "m");
+    assert_eq!(src.read_chunk(&[1, 0])?, Block::zeros(DType::F32, &[4, 4]));
+    assert_eq!(src.read_chunk(&[2, 0])?, sample(DType::F32, &[2, 4]));
+
+    // The bytes codec of 1-byte types has no endian (as zarr-python writes it).
+    let p8 = dir.path().join("u8.zarr");
+    ZarrSink::create(&p8, &[3], DType::U8, &[2], &WriteOptions::default())?.finish()?;
+    assert_eq!(
+        zarr_json(&p8)["codecs"][0],
+        serde_json::json!({"name": "bytes"})
+    );
+    let pb = dir.path().join("bool.zarr");
+    ZarrSink::create(&pb, &[3], DType::Bool, &[2], &WriteOptions::default())?.finish()?;
+    assert_eq!(zarr_json(&pb)["fill_value"], false);
+    assert_eq!(zarr_json(&pb)["data_type"], "bool");
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn zero_d_and_empty_arrays() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("scalar.zarr");
+    let data = Block::F64(ArrayD::from_elem(IxDyn(&[]), 2.5));
+    write(&path, &data, &[], &WriteOptions::default())?;
+    assert!(path.join("c").is_file());
+    let src = ZarrSource::open(&path)?;
+    assert_eq!(src.shape(), &[] as &[usize]);
+    assert_eq!(src.chunk_shape(), &[] as &[usize]);
+    assert_eq!(src.read_all()?, data);
+    assert_eq!(src.read_chunk(&[])?, data);
+
+    let path = dir.path().join("empty.zarr");
+    let data = Block::zeros(DType::I32, &[0, 3]);
+    write(&path, &data, &[2, 2], &WriteOptions::default())?;
+    let src = ZarrSource::open(&path)?;
+    assert_eq!(src.shape(), &[0, 3]);
+    assert_eq!(src.read_all()?, data);
+    assert_eq!(src.read_chunk(&[0, 1])?.shape(), &[0, 1]);
+    Ok(())
+}
+
+#[test]
+fn overwrite_refused_unless_asked() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("a.zarr");
+    let first = sample(DType::I64, &[5, 5]);
+    write(&path, &first, &[2, 2], &WriteOptions::default())?;
+    let err = ZarrSink::create(&path, &[3], DType::U8, &[3], &WriteOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a.zarr"), "{err}");
+    assert!(err.contains("overwrite"), "{err}");
+
+    let opts = WriteOptions {
+        overwrite: true,
+        ..WriteOptions::default()
+    };
+    let second = sample(DType::U8, &[3]);
+    write(&path, &second, &[3], &opts)?;
+    let src = ZarrSource::open(&path)?;
+    assert_eq!(src.read_all()?, second);
+    assert!(!path.join("c/1").exists(), "old chunks are deleted");
+
+    // overwrite never deletes something that is not Zarr data.
+    let other = dir.path().join("notes");
+    std::fs::create_dir(&other)?;
+    std::fs::write(other.join("keep.txt"), "x")?;
+    let err = ZarrSink::create(&other, &[3], DType::U8, &[3], &opts).unwrap_err();
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert!(other.join("keep.txt").exists());
+    Ok(())
+}
+
+#[test]
+fn region_reads_and_bounds() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("r.zarr");
+    let data = sample(DType::F64, &[9, 11, 4]);
+    write(&path, &data, &[4, 3, 4], &WriteOptions::default())?;
+    let src = ZarrSource::open(&path)?;
+    for (start, shape) in [
+        (vec![0, 0, 0], vec![9, 11, 4]),
+        (vec![1, 2, 0], vec![1, 1, 1]),
+        (vec![3, 2, 1], vec![5, 7, 3]),
+        (vec![4, 3, 0], vec![4, 3, 4]),
+        (vec![8, 10, 3], vec![1, 1, 1]),
+        (vec![2, 2, 2], vec![0, 3, 1]),
+    ] {
+        assert_eq!(
+            src.read_region(&start, &shape)?,
+            slice(&data, &start, &shape),
+            "{start:?} {shape:?}"
+        );
+    }
+    assert!(src.read_region(&[5, 0, 0], &[5, 1, 1]).is_err());
+    assert!(src.read_region(&[0, 0], &[1, 1]).is_err());
+    let err = src.read_chunk(&[3, 0, 0]).unwrap_err().to_string();
+    assert!(err.contains("r.zarr"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn write_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.zarr");
+    let sink = ZarrSink::create(
+        &path,
+        &[5, 5],
+        DType::F32,
+        &[2, 2],
+        &WriteOptions::default(),
+    )?;
+    let wrong_dtype = sink.write_chunk(&[0, 0], &Block::zeros(DType::F64, &[2, 2]));
+    assert!(matches!(wrong_dtype, Err(Error::Internal { .. })));
+    let wrong_shape = sink.write_chunk(&[2, 2], &Block::zeros(DType::F32, &[2, 2]));
+    assert!(matches!(wrong_shape, Err(Error::Internal { .. })));
+    assert!(
+        sink.write_chunk(&[3, 0], &Block::zeros(DType::F32, &[2, 2]))
+            .is_err()
+    );
+    assert!(
+        ZarrSink::create(
+            &dir.path().join("x"),
+            &[5],
+            DType::F32,
+            &[0],
+            &WriteOptions::default()
+        )
+        .is_err()
+    );
+    assert!(
+        ZarrSink::create(
+            &dir.path().join("y"),
+            &[5],
+            DType::F32,
+            &[1, 1],
+            &WriteOptions::default()
+        )
+        .is_err()
+    );
+    // Writing from several threads at once.
+    let data = sample(DType::F32, &[5, 5]);
+    std::thread::scope(|s| {
+        for i in 0..3 {
+            let (sink, data) = (&sink, &data);
+            s.spawn(move || {
+                for j in 0..3 {
+                    let start = [i * 2, j * 2];
+                    let shape = [2.min(5 - i * 2), 2.min(5 - j * 2)];
+                    sink.write_chunk(&[i, j], &slice(data, &start, &shape))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    sink.finish()?;
+    assert_eq!(ZarrSource::open(&path)?.read_all()?, data);
+    Ok(())
+}
+
+#[test]
+fn open_errors_name_the_path() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let missing = dir.path().join("missing.zarr");
+    let err = ZarrSource::open(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("missing.zarr") && err.contains("no such"),
+        "{err}"
+    );
+
+    let file = dir.path().join("file.txt");
+    std::fs::write(&file, "hello")?;
+    let err = ZarrSource::open(&file).unwrap_err().to_string();
+    assert!(
+        err.contains("file.txt") && err.contains("not a Zarr array"),
+        "{err}"
+    );
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty)?;
+    let err = ZarrSource::open(&empty).unwrap_err().to_string();
+    assert!(err.contains("not a Zarr array"), "{err}");
+
+    let bad = dir.path().join("bad.zarr");
+    std::fs::create_dir(&bad)?;
+    std::fs::write(bad.join("zarr.json"), "{not json")?;
+    let err = ZarrSource::open(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("bad.zarr") && err.contains("malformed"),
+        "{err}"
+    );
+
+    let group = dir.path().join("g.zarr");
+    std::fs::create_dir(&group)?;
+    std::fs::write(
+        group.join("zarr.json"),
+        r#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#,
+    )?;
+    let err = ZarrSource::open(&group).unwrap_err().to_string();
+    assert!(err.contains("g.zarr") && err.contains("group"), "{err}");
+
+    let cplx = dir.path().join("c.zarr");
+    std::fs::create_dir(&cplx)?;
+    std::fs::write(
+        cplx.join("zarr.json"),
+        r#"{"zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "complex64",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": [0.0, 0.0], "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]}"#,
+    )?;
+    let err = ZarrSource::open(&cplx).unwrap_err().to_string();
+    assert!(err.contains("c.zarr") && err.contains("complex64"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn codec_parse() {
+    assert_eq!(Codec::parse("none").unwrap(), Codec::None);
+    assert_eq!(Codec::parse("zstd").unwrap(), Codec::Zstd { level: 3 });
+    assert_eq!(Codec::parse("ZSTD:5").unwrap(), Codec::Zstd { level: 5 });
+    assert_eq!(Codec::parse("zstd:-3").unwrap(), Codec::Zstd { level: -3 });
+    assert_eq!(Codec::parse("gzip").unwrap(), Codec::Gzip { level: 5 });
+    assert_eq!(Codec::parse("gzip:6").unwrap(), Codec::Gzip { level: 6 });
+    let lz4 = |level| Codec::Blosc {
+        cname: BloscCname::Lz4,
+        level,
+    };
+    assert_eq!(Codec::parse("blosc").unwrap(), lz4(5));
+    assert_eq!(Codec::parse("blosc:lz4").unwrap(), lz4(5));
+    assert_eq!(Codec::parse("blosc:7").unwrap(), lz4(7));
+    assert_eq!(
+        Codec::parse("blosc:zstd:5").unwrap(),
+        Codec::Blosc {
+            cname: BloscCname::Zstd,
+            level: 5
+        }
+    );
+    for bad in [
+        "",
+        "lz4",
+        "zstd:x",
+        "zstd:23",
+        "gzip:10",
+        "blosc:snappy",
+        "blosc:lz4:10",
+        "zstd:1:2",
+    ] {
+        assert!(Codec::parse(bad).is_err(), "{bad}");
+    }
+    for c in [
+        Codec::None,
+        Codec::default(),
+        Codec::Gzip { level: 2 },
+        lz4(1),
+    ] {
+        assert_eq!(Codec::parse(&c.to_string()).unwrap(), c);
+    }
+    assert_eq!(Codec::default(), Codec::Zstd { level: 3 });
+}
+
+#[test]
+fn element_fill_is_default() {
+    // The fill value brickwork writes is T::default(): 0 / false.
+    assert!(!bool::default());
+    assert_eq!(<f64 as Element>::DTYPE, DType::F64);
+}
+
+
+#[test]
+fn edge_chunks_are_stored_full_size() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("e.zarr");
+    let opts = WriteOptions {
+        codec: Codec::None,
+        ..WriteOptions::default()
+    };
+    let data = sample(DType::I16, &[5, 3]);
+    write(&path, &data, &[4, 2], &opts)?;
+    // Chunk (1, 1) holds one element; on disk it is a full 4x2 int16 chunk, padded with 0.
+    let raw = std::fs::read(path.join("c/1/1"))?;
+    assert_eq!(raw.len(), 4 * 2 * 2);
+    let first = crate::dispatch_block!(&data, a => a[[4, 2]].to_i64());
+    assert_eq!(i16::from_le_bytes([raw[0], raw[1]]) as i64, first);
+    assert!(raw[2..].iter().all(|&b| b == 0));
+    Ok(())
+}
+
+#[test]
+#[ignore]
+fn tmp_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    for codec in [Codec::None, Codec::default(), Codec::Blosc { cname: BloscCname::Lz4, level: 5 }] {
+        let path = dir.path().join(format!("{codec}.zarr"));
+        let n = 1000usize;
+        let data = Block::F64(ArrayD::from_shape_fn(IxDyn(&[n, n]), |ix| (ix[0] * 31 + ix[1]) as f64 * 0.001));
+        let sink = ZarrSink::create(&path, &[4 * n, n], DType::F64, &[n, n], &WriteOptions { codec, ..Default::default() }).unwrap();
+        let t = std::time::Instant::now();
+        for i in 0..4 { sink.write_chunk(&[i, 0], &data).unwrap(); }
+        let w = t.elapsed() / 4;
+        sink.finish().unwrap();
+        let src = ZarrSource::open(&path).unwrap();
+        let _ = src.read_chunk(&[0, 0]).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..5 { for i in 0..4 { let b = src.read_chunk(&[i, 0]).unwrap(); assert_eq!(b.len(), n * n); } }
+        let r = t.elapsed() / 20;
+        let raw = std::fs::read(path.join("c/1/0")).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..20 { let v = std::fs::read(path.join("c/1/0")).unwrap(); std::hint::black_box(v); }
+        let fr = t.elapsed() / 20;
+        let t = std::time::Instant::now();
+        for _ in 0..20 { let v = vec![0u8; 8 * n * n]; let mut w = v.clone(); w.copy_from_slice(&v); std::hint::black_box(w); }
+        let cp = t.elapsed() / 20;
+        println!("{codec}: write {w:?} read_chunk {r:?} file read {fr:?} ({} bytes) alloc+copy 8MB {cp:?}", raw.len());
+    }
+}

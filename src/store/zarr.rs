@@ -1,0 +1,747 @@
+//! Zarr arrays on the local filesystem, through the `zarrs` crate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+use zarrs::array::codec::{BloscCodec, BloscCompressionLevel, BloscCompressor, BloscShuffleMode};
+use zarrs::array::codec::{BytesCodec, GzipCodec, ZstdCodec};
+use zarrs::array::data_type::{
+    BoolDataType, Float32DataType, Float64DataType, Int8DataType, Int16DataType, Int32DataType,
+    Int64DataType, UInt8DataType, UInt16DataType, UInt32DataType, UInt64DataType,
+};
+use zarrs::array::{
+    Array, ArrayBuilder, ArrayMetadataOptions, ArrayShardedExt, ArraySubset,
+    BytesToBytesCodecTraits, DataType as ZDataType, Endianness, FillValue,
+};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+
+use super::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, WriteOptions};
+use crate::block::{Block, BlockElement};
+use crate::dispatch_dtype;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::grid::fmt_shape;
+
+type ReadStore = FilesystemStore;
+type WriteStore = AtomicWriteStorageAdapter<FilesystemStore>;
+
+fn store_err(path: &Path, key: Option<String>, detail: impl Into<String>) -> Error {
+    Error::Store {
+        path: path.to_path_buf(),
+        key,
+        detail: detail.into(),
+    }
+}
+
+fn to_u64(v: &[usize]) -> Vec<u64> {
+    v.iter().map(|&x| x as u64).collect()
+}
+
+fn to_usize(path: &Path, v: &[u64]) -> Result<Vec<usize>> {
+    v.iter()
+        .map(|&x| {
+            usize::try_from(x)
+                .map_err(|_| store_err(path, None, format!("dimension {x} does not fit in usize")))
+        })
+        .collect()
+}
+
+/// The brickwork dtype of a zarrs data type.
+fn dtype_of(dt: &ZDataType) -> Option<DType> {
+    let d = if dt.is::<BoolDataType>() {
+        DType::Bool
+    } else if dt.is::<Int8DataType>() {
+        DType::I8
+    } else if dt.is::<Int16DataType>() {
+        DType::I16
+    } else if dt.is::<Int32DataType>() {
+        DType::I32
+    } else if dt.is::<Int64DataType>() {
+        DType::I64
+    } else if dt.is::<UInt8DataType>() {
+        DType::U8
+    } else if dt.is::<UInt16DataType>() {
+        DType::U16
+    } else if dt.is::<UInt32DataType>() {
+        DType::U32
+    } else if dt.is::<UInt64DataType>() {
+        DType::U64
+    } else if dt.is::<Float32DataType>() {
+        DType::F32
+    } else if dt.is::<Float64DataType>() {
+        DType::F64
+    } else {
+        return None;
+    };
+    Some(d)
+}
+
+/// The zarrs data type of a brickwork dtype.
+fn zarrs_dtype(dtype: DType) -> ZDataType {
+    use zarrs::array::data_type as dt;
+    match dtype {
+        DType::Bool => dt::bool(),
+        DType::I8 => dt::int8(),
+        DType::I16 => dt::int16(),
+        DType::I32 => dt::int32(),
+        DType::I64 => dt::int64(),
+        DType::U8 => dt::uint8(),
+        DType::U16 => dt::uint16(),
+        DType::U32 => dt::uint32(),
+        DType::U64 => dt::uint64(),
+        DType::F32 => dt::float32(),
+        DType::F64 => dt::float64(),
+    }
+}
+
+/// Per-axis number of chunks in brickwork's convention: an axis of length 0 has one (empty)
+/// chunk, like [`AxisChunks`](crate::grid::AxisChunks).
+fn grid_shape(shape: &[usize], chunks: &[usize]) -> Vec<usize> {
+    shape
+        .iter()
+        .zip(chunks)
+        .map(|(&n, &c)| if n == 0 { 1 } else { n.div_ceil(c.max(1)) })
+        .collect()
+}
+
+/// Start and clipped shape of chunk `chunk`, or an error naming the path if it is outside the
+/// grid.
+fn chunk_region(
+    path: &Path,
+    shape: &[usize],
+    chunks: &[usize],
+    chunk: &[usize],
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let grid = grid_shape(shape, chunks);
+    if chunk.len() != shape.len() || chunk.iter().zip(&grid).any(|(&i, &n)| i >= n) {
+        return Err(Error::invalid(format!(
+            "chunk index {chunk:?} is outside the chunk grid {} of {} (array shape {}, chunks {})",
+            fmt_shape(&grid),
+            path.display(),
+            fmt_shape(shape),
+            fmt_shape(chunks),
+        )));
+    }
+    let start: Vec<usize> = chunk.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
+    let size = start
+        .iter()
+        .zip(chunks)
+        .zip(shape)
+        .map(|((&s, &c), &n)| c.min(n - s))
+        .collect();
+    Ok((start, size))
+}
+
+/// The default Zarr v3 chunk key (`c/i/j`, `c` for 0-d).
+fn v3_chunk_key(chunk: &[usize]) -> String {
+    let mut key = String::from("c");
+    for i in chunk {
+        key.push('/');
+        key.push_str(&i.to_string());
+    }
+    key
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading
+// ------------------------------------------------------------------------------------------
+
+/// A Zarr array opened for reading (format 3 or 2).
+///
+/// `Send + Sync`; share it behind an `Arc` and read chunks from several threads at once.
+pub struct ZarrSource {
+    path: PathBuf,
+    array: Array<ReadStore>,
+    shape: Vec<usize>,
+    dtype: DType,
+    chunk_shape: Vec<usize>,
+    /// The shard (stored chunk) shape when the array is sharded.
+    shard_shape: Option<Vec<usize>>,
+    zarr_format: u8,
+}
+
+impl std::fmt::Debug for ZarrSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZarrSource")
+            .field("path", &self.path)
+            .field("shape", &self.shape)
+            .field("dtype", &self.dtype)
+            .field("chunk_shape", &self.chunk_shape)
+            .field("shard_shape", &self.shard_shape)
+            .field("zarr_format", &self.zarr_format)
+            .finish()
+    }
+}
+
+/// What kind of Zarr node (if any) is at a path, from its metadata files.
+fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
+    if !path.exists() {
+        return Err(store_err(path, None, "no such file or directory"));
+    }
+    if !path.is_dir() {
+        return Err(store_err(
+            path,
+            None,
+            "not a Zarr array: it is a file, and a Zarr array is a directory holding zarr.json (v3) or .zarray (v2)",
+        ));
+    }
+    let v3 = path.join("zarr.json");
+    if v3.is_file() {
+        let text = std::fs::read_to_string(&v3)
+            .map_err(|e| store_err(path, Some("zarr.json".into()), format!("cannot read: {e}")))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("malformed metadata: {e}"),
+            )
+        })?;
+        return match json.get("node_type").and_then(|v| v.as_str()) {
+            Some("array") => Ok((3, "zarr.json")),
+            Some("group") => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("is a Zarr group, not an array{}", children_hint(path)),
+            )),
+            other => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("malformed metadata: node_type is {other:?}, expected \"array\""),
+            )),
+        };
+    }
+    if path.join(".zarray").is_file() {
+        return Ok((2, ".zarray"));
+    }
+    if path.join(".zgroup").is_file() {
+        return Err(store_err(
+            path,
+            Some(".zgroup".into()),
+            format!("is a Zarr v2 group, not an array{}", children_hint(path)),
+        ));
+    }
+    Err(store_err(
+        path,
+        None,
+        "not a Zarr array: the directory has no zarr.json (v3) or .zarray (v2)",
+    ))
+}
+
+/// " (open one of its members: a, b)" for a group directory.
+fn children_hint(path: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return String::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; open one of its members: {}", names.join(", "))
+    }
+}
+
+/// The regular chunk shape from the chunk grid metadata (`regular`, or zarrs's
+/// `regular_bounded` for v2).
+fn regular_chunk_shape<S: ?Sized>(path: &Path, array: &Array<S>) -> Result<Vec<usize>> {
+    if array.dimensionality() == 0 {
+        return Ok(Vec::new());
+    }
+    let meta = array.chunk_grid().metadata();
+    let unsupported = || {
+        store_err(
+            path,
+            None,
+            format!(
+                "unsupported chunk grid {:?}: brickwork reads regular chunk grids",
+                meta.name()
+            ),
+        )
+    };
+    let cfg = meta.configuration().ok_or_else(unsupported)?;
+    let shape = cfg
+        .get("chunk_shape")
+        .and_then(|v| v.as_array())
+        .ok_or_else(unsupported)?;
+    shape
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .and_then(|x| usize::try_from(x).ok())
+                .ok_or_else(unsupported)
+        })
+        .collect()
+}
+
+impl ZarrSource {
+    /// Opens the Zarr array (v3 `zarr.json` or v2 `.zarray`) in the directory `path`.
+    ///
+    /// Fails with [`Error::Store`] naming the path when it is missing, a file, a group, has
+    /// malformed metadata or an unsupported dtype (named) or codec.
+    pub fn open(path: &Path) -> Result<ZarrSource> {
+        let (zarr_format, meta_key) = check_array_path(path)?;
+        let store = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let array = Array::open(Arc::new(store), "/")
+            .map_err(|e| store_err(path, Some(meta_key.into()), e.to_string()))?;
+        let dtype = dtype_of(array.data_type()).ok_or_else(|| {
+            store_err(
+                path,
+                Some(meta_key.into()),
+                format!(
+                    "unsupported dtype {} (brickwork reads bool, int8..int64, uint8..uint64, float32, float64)",
+                    array.data_type()
+                ),
+            )
+        })?;
+        if array.data_type().fixed_size() != Some(dtype.size()) {
+            return Err(store_err(
+                path,
+                Some(meta_key.into()),
+                format!("unsupported dtype {}", array.data_type()),
+            ));
+        }
+        let shape = to_usize(path, array.shape())?;
+        let (chunk_shape, shard_shape) = if array.is_sharded() {
+            let shards = regular_chunk_shape(path, &array)?;
+            let inner = array.effective_subchunk_shape().ok_or_else(|| {
+                store_err(
+                    path,
+                    Some(meta_key.into()),
+                    "sharded array whose inner chunk shape cannot be determined",
+                )
+            })?;
+            let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
+            (inner, Some(shards))
+        } else {
+            (regular_chunk_shape(path, &array)?, None)
+        };
+        if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
+            return Err(store_err(
+                path,
+                Some(meta_key.into()),
+                format!(
+                    "malformed metadata: chunk shape {} does not fit array shape {}",
+                    fmt_shape(&chunk_shape),
+                    fmt_shape(&shape)
+                ),
+            ));
+        }
+        Ok(ZarrSource {
+            path: path.to_path_buf(),
+            array,
+            shape,
+            dtype,
+            chunk_shape,
+            shard_shape,
+            zarr_format,
+        })
+    }
+
+    /// The directory of the array.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The array shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The element type (big-endian v2 dtypes map to the native type; values are converted).
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The regular read-chunk shape: the inner chunk shape for sharded arrays; `[]` for 0-d.
+    pub fn chunk_shape(&self) -> &[usize] {
+        &self.chunk_shape
+    }
+
+    /// The shard shape of a sharded array (the stored objects), `None` otherwise.
+    pub fn shard_shape(&self) -> Option<&[usize]> {
+        self.shard_shape.as_deref()
+    }
+
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
+    }
+
+    /// Number of read chunks along each axis (an axis of length 0 has one empty chunk).
+    pub fn grid_shape(&self) -> Vec<usize> {
+        grid_shape(&self.shape, &self.chunk_shape)
+    }
+
+    /// The store key of the object holding `chunk` (for messages): the chunk key, or for a
+    /// sharded array the shard key and the inner chunk.
+    pub fn chunk_key(&self, chunk: &[usize]) -> String {
+        match &self.shard_shape {
+            None => self.array.chunk_key(&to_u64(chunk)).to_string(),
+            Some(shards) => {
+                let shard: Vec<u64> = chunk
+                    .iter()
+                    .zip(&self.chunk_shape)
+                    .zip(shards)
+                    .map(|((&i, &c), &s)| ((i * c) / s.max(1)) as u64)
+                    .collect();
+                format!("{} (inner chunk {chunk:?})", self.array.chunk_key(&shard))
+            }
+        }
+    }
+
+    /// Reads one chunk of the regular read-chunk grid ([`chunk_shape`](Self::chunk_shape)),
+    /// clipped to the array bounds, in C order. Chunks never written read as the fill value.
+    pub fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
+        let (start, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        self.read_subset(&start, &size, || Some(self.chunk_key(chunk)))
+    }
+
+    /// Reads the region `start .. start + shape`.
+    pub fn read_region(&self, start: &[usize], shape: &[usize]) -> Result<Block> {
+        if start.len() != self.shape.len()
+            || shape.len() != self.shape.len()
+            || start
+                .iter()
+                .zip(shape)
+                .zip(&self.shape)
+                .any(|((&s, &n), &len)| s.checked_add(n).is_none_or(|e| e > len))
+        {
+            return Err(Error::invalid(format!(
+                "region start {} shape {} is outside array {} of shape {}",
+                fmt_shape(start),
+                fmt_shape(shape),
+                self.path.display(),
+                fmt_shape(&self.shape)
+            )));
+        }
+        self.read_subset(start, shape, || None)
+    }
+
+    /// Reads the whole array.
+    pub fn read_all(&self) -> Result<Block> {
+        let start = vec![0; self.shape.len()];
+        self.read_subset(&start, &self.shape.clone(), || None)
+    }
+
+    /// The user attributes (for arrays brickwork wrote, including `"brickwork"`).
+    pub fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.array.attributes().clone()
+    }
+
+    /// True when the array carries brickwork's `"brickwork"` attribute with
+    /// `"complete": false`, i.e. a brickwork write that did not finish.
+    pub fn is_incomplete_write(&self) -> bool {
+        self.array
+            .attributes()
+            .get(BRICKWORK_ATTRIBUTE)
+            .and_then(|v| v.get("complete"))
+            .and_then(|v| v.as_bool())
+            == Some(false)
+    }
+
+    fn read_subset(
+        &self,
+        start: &[usize],
+        shape: &[usize],
+        key: impl Fn() -> Option<String>,
+    ) -> Result<Block> {
+        if shape.contains(&0) {
+            return Ok(Block::zeros(self.dtype, shape));
+        }
+        let subset = ArraySubset::new_with_start_shape(to_u64(start), to_u64(shape))
+            .map_err(|e| Error::internal(format!("{}: {e}", self.path.display())))?;
+        let block = dispatch_dtype!(self.dtype, T => {
+            let a: ArrayD<T> = self
+                .array
+                .retrieve_array_subset::<ArrayD<T>>(&subset)
+                .map_err(|e| {
+                    store_err(
+                        &self.path,
+                        key(),
+                        format!(
+                            "cannot read region start {} shape {}: {e}",
+                            fmt_shape(start),
+                            fmt_shape(shape)
+                        ),
+                    )
+                })?;
+            T::wrap(a)
+        });
+        if block.shape() != shape {
+            return Err(Error::internal(format!(
+                "{}: read region of shape {} returned shape {}",
+                self.path.display(),
+                fmt_shape(shape),
+                fmt_shape(block.shape())
+            )));
+        }
+        Ok(block)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Writing
+// ------------------------------------------------------------------------------------------
+
+/// A Zarr v3 array being written chunk by chunk (the "brickwork-store 1" protocol,
+/// `store-format/README.md`).
+///
+/// `Send + Sync`: [`write_chunk`](Self::write_chunk) may be called from several threads at
+/// once for different chunks. Call [`finish`](Self::finish) after the last chunk; until then
+/// the array is marked incomplete.
+pub struct ZarrSink {
+    path: PathBuf,
+    array: Array<WriteStore>,
+    shape: Vec<usize>,
+    chunks: Vec<usize>,
+    dtype: DType,
+}
+
+impl std::fmt::Debug for ZarrSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZarrSink")
+            .field("path", &self.path)
+            .field("shape", &self.shape)
+            .field("chunks", &self.chunks)
+            .field("dtype", &self.dtype)
+            .finish()
+    }
+}
+
+fn brickwork_attribute(complete: bool) -> serde_json::Value {
+    serde_json::json!({ "format_version": FORMAT_VERSION, "complete": complete })
+}
+
+fn metadata_options() -> ArrayMetadataOptions {
+    ArrayMetadataOptions::default().with_include_zarrs_metadata(false)
+}
+
+/// Removes an existing Zarr node (or empty directory) at `path` for `overwrite`; refuses
+/// anything that does not look like Zarr data.
+fn remove_existing(path: &Path) -> Result<()> {
+    if !path.is_dir() {
+        return Err(store_err(
+            path,
+            None,
+            "exists and is not a directory; refusing to overwrite a file that is not a Zarr array",
+        ));
+    }
+    let is_zarr = ["zarr.json", ".zarray", ".zgroup"]
+        .iter()
+        .any(|m| path.join(m).is_file());
+    let is_empty = std::fs::read_dir(path)
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?
+        .next()
+        .is_none();
+    if !is_zarr && !is_empty {
+        return Err(store_err(
+            path,
+            None,
+            "exists and is not a Zarr array (no zarr.json or .zarray); refusing to delete it",
+        ));
+    }
+    std::fs::remove_dir_all(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+fn bytes_to_bytes(
+    path: &Path,
+    codec: Codec,
+    dtype: DType,
+) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>> {
+    codec.validate()?;
+    let err = |e: String| store_err(path, None, format!("codec {codec}: {e}"));
+    Ok(match codec {
+        Codec::None => vec![],
+        Codec::Zstd { level } => vec![Arc::new(ZstdCodec::new(level, false))],
+        Codec::Gzip { level } => {
+            vec![Arc::new(
+                GzipCodec::new(level).map_err(|e| err(e.to_string()))?,
+            )]
+        }
+        Codec::Blosc { cname, level } => {
+            let cname = match cname {
+                BloscCname::Lz4 => BloscCompressor::LZ4,
+                BloscCname::Zstd => BloscCompressor::Zstd,
+            };
+            let clevel = BloscCompressionLevel::try_from(level).map_err(|e| err(e.to_string()))?;
+            vec![Arc::new(
+                BloscCodec::new(
+                    cname,
+                    clevel,
+                    None,
+                    BloscShuffleMode::Shuffle,
+                    Some(dtype.size()),
+                )
+                .map_err(|e| err(e.to_string()))?,
+            )]
+        }
+    })
+}
+
+impl ZarrSink {
+    /// Creates a new Zarr v3 array at `path` (a directory) and writes its metadata, marked
+    /// incomplete. Refuses an existing path unless `opts.overwrite`, which deletes the old
+    /// array first.
+    pub fn create(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+    ) -> Result<ZarrSink> {
+        if chunks.len() != shape.len() {
+            return Err(Error::invalid(format!(
+                "chunk shape {} has {} dimension(s) but array shape {} has {} (writing {})",
+                fmt_shape(chunks),
+                chunks.len(),
+                fmt_shape(shape),
+                shape.len(),
+                path.display()
+            )));
+        }
+        if chunks.contains(&0) {
+            return Err(Error::invalid(format!(
+                "chunk shape {} has a zero size (writing {})",
+                fmt_shape(chunks),
+                path.display()
+            )));
+        }
+        let codecs = bytes_to_bytes(path, opts.codec, dtype)?;
+        if path.exists() || path.is_symlink() {
+            if !opts.overwrite {
+                return Err(store_err(
+                    path,
+                    None,
+                    "already exists; pass overwrite to replace it",
+                ));
+            }
+            remove_existing(path)?;
+        }
+        std::fs::create_dir_all(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let store = Arc::new(AtomicWriteStorageAdapter::new(Arc::new(fs)));
+
+        let fill: FillValue = dispatch_dtype!(dtype, T => FillValue::from(T::default()));
+        let endian = if dtype.size() > 1 {
+            Some(Endianness::Little)
+        } else {
+            None
+        };
+        let mut attributes = opts.attributes.clone();
+        attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
+        let mut array = ArrayBuilder::new(to_u64(shape), to_u64(chunks), zarrs_dtype(dtype), fill)
+            .array_to_bytes_codec(Arc::new(BytesCodec::new(endian)))
+            .bytes_to_bytes_codecs(codecs)
+            .attributes(attributes)
+            .build(store, "/")
+            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
+        array.set_metadata_options(metadata_options());
+        array
+            .store_metadata()
+            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
+        Ok(ZarrSink {
+            path: path.to_path_buf(),
+            array,
+            shape: shape.to_vec(),
+            chunks: chunks.to_vec(),
+            dtype,
+        })
+    }
+
+    /// The directory of the array.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The array shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The chunk shape written.
+    pub fn chunk_shape(&self) -> &[usize] {
+        &self.chunks
+    }
+
+    /// Encodes and writes chunk `chunk` atomically (`<key>.tmp`, then rename). `block` is the
+    /// chunk clipped to the array bounds; edge chunks are padded with the fill value on disk.
+    /// A chunk that is entirely the fill value is not stored (any old object is removed).
+    pub fn write_chunk(&self, chunk: &[usize], block: &Block) -> Result<()> {
+        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunks, chunk)?;
+        let key = v3_chunk_key(chunk);
+        if block.dtype() != self.dtype || block.shape() != size.as_slice() {
+            return Err(Error::internal(format!(
+                "{}: chunk {key}: expected a {} block of shape {}, got {} of shape {}",
+                self.path.display(),
+                self.dtype,
+                fmt_shape(&size),
+                block.dtype(),
+                fmt_shape(block.shape())
+            )));
+        }
+        if size.contains(&0) {
+            return Ok(());
+        }
+        let idx = to_u64(chunk);
+        let full = size == self.chunks;
+        let result = dispatch_dtype!(self.dtype, T => {
+            let a = T::view(block).ok_or_else(|| Error::internal("block dtype checked above"))?;
+            if full {
+                self.array.store_chunk(&idx, a)
+            } else {
+                let mut padded = ArrayD::<T>::default(IxDyn(&self.chunks));
+                let info: Vec<SliceInfoElem> = size
+                    .iter()
+                    .map(|&n| SliceInfoElem::Slice {
+                        start: 0,
+                        end: Some(n as isize),
+                        step: 1,
+                    })
+                    .collect();
+                padded.slice_mut(info.as_slice()).assign(a);
+                self.array.store_chunk(&idx, padded)
+            }
+        });
+        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write chunk: {e}")))
+    }
+
+    /// Marks the array complete (`"brickwork": {"complete": true}` in `zarr.json`).
+    pub fn finish(mut self) -> Result<()> {
+        self.array
+            .attributes_mut()
+            .insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(true));
+        self.array
+            .store_metadata()
+            .map_err(|e| store_err(&self.path, Some("zarr.json".into()), e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod assert_traits {
+    fn send_sync<T: Send + Sync>() {}
+    #[test]
+    fn source_and_sink_are_send_sync() {
+        send_sync::<super::ZarrSource>();
+        send_sync::<super::ZarrSink>();
+    }
+}

@@ -1,0 +1,65 @@
+//! Shared test helpers: reference data, comparisons that print both sides.
+
+use brickwork::{Array, Block, ComputeOptions};
+use ndarray::{ArrayD, IxDyn};
+
+pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Deterministic test data of `shape` with a mix of signs and magnitudes.
+pub(crate) fn data(shape: &[usize], salt: u64) -> ArrayD<f64> {
+    let a = Array::random_normal(shape, &vec![7; shape.len()], salt, 0.0, 10.0).unwrap();
+    a.compute_as::<f64>()
+        .unwrap()
+        .mapv(|v| (v * 8.0).round() / 8.0)
+}
+
+/// Chunkings that do not divide the shape (and one chunk larger than the array).
+pub(crate) fn chunkings(shape: &[usize]) -> Vec<Vec<usize>> {
+    vec![
+        shape.iter().map(|&n| (n / 3).max(1)).collect(),
+        shape
+            .iter()
+            .map(|&n| (n.saturating_sub(1)).max(1))
+            .collect(),
+        shape.iter().map(|_| 4).collect(),
+        shape.iter().map(|&n| n + 5).collect(),
+    ]
+}
+
+/// Asserts two float arrays are equal within a relative tolerance (NaN equals NaN).
+pub(crate) fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
+    for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
+        let ok = (g.is_nan() && w.is_nan())
+            || g == w
+            || (g - w).abs() <= 1e-9 * (1.0 + w.abs().max(g.abs()));
+        assert!(
+            ok,
+            "{what}: element {i} differs: got {g}, want {w}\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+/// Computes under both schedulers, checks they agree bit for bit, returns the result.
+pub(crate) fn compute_both(a: &Array) -> Block {
+    let (s, _) = a.compute_with(&ComputeOptions::synchronous()).unwrap();
+    let (t, _) = a.compute_with(&ComputeOptions::threads(3)).unwrap();
+    // Debug output is exact for floats and prints NaN equal to NaN.
+    assert_eq!(
+        format!("{s:?}"),
+        format!("{t:?}"),
+        "synchronous and threads schedulers disagree for {a}"
+    );
+    s
+}
+
+/// Computes and converts to f64 for comparison.
+pub(crate) fn compute_f64(a: &Array) -> ArrayD<f64> {
+    compute_both(a).into_typed::<f64>()
+}
+
+/// An array from a shape and a function of the flat index.
+pub(crate) fn from_fn(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap()
+}

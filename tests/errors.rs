@@ -1,0 +1,74 @@
+//! Bad input gives typed errors whose messages name what was wrong.
+
+use brickwork::{Array, DType, Error, NumpyIndex, s};
+
+use crate::common::*;
+
+#[test]
+fn shape_index_and_argument_errors_name_the_problem() -> TestResult {
+    let x = Array::zeros(&[4, 6], &[2, 3], DType::F64)?;
+    let e = x.slice(s![5.., ..]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::IndexOutOfBounds {
+                axis: 0,
+                len: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("(4, 6)"), "{e}");
+    let zero_step = [ndarray::SliceInfoElem::Slice {
+        start: 0,
+        end: None,
+        step: 0,
+    }];
+    let e = x.slice(zero_step).unwrap_err();
+    assert!(matches!(e, Error::ZeroStep { axis: 0 }), "{e}");
+    let e = x
+        .index_numpy(&[NumpyIndex::FULL, NumpyIndex::Int(-7)])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("-7") && e.to_string().contains("axis 1"),
+        "{e}"
+    );
+    let e = x.index_numpy(&[NumpyIndex::FULL; 3]).unwrap_err();
+    assert!(e.to_string().contains("too many indices"), "{e}");
+    let e = Array::zeros(&[4, 6], &[2], DType::F64).unwrap_err();
+    assert!(e.to_string().contains("rank"), "{e}");
+    let e = Array::random(&[4, 6], &[0, 2], 0).unwrap_err();
+    assert!(e.to_string().contains("chunk size 0"), "{e}");
+    let e = x.permuted_axes(&[0, 0]).unwrap_err();
+    assert!(e.to_string().contains("permutation"), "{e}");
+    let e = x.rechunk(&[3]).unwrap_err();
+    assert!(e.to_string().contains("rank"), "{e}");
+    let bad = &x + &Array::zeros(&[5], &[5], DType::F64)?;
+    let e = bad.compute().unwrap_err();
+    assert!(
+        e.to_string().contains("(4, 6)") && e.to_string().contains("(5,)"),
+        "{e}"
+    );
+    // errors propagate through later operators and methods
+    assert!((&bad * 2.0).sum().is_err());
+    assert!(bad.to_string().contains("error"));
+    let e = x.compute_as::<i32>().unwrap_err();
+    assert!(e.to_string().contains("astype"), "{e}");
+    let ints = x.astype(DType::I64)?;
+    let e = ints
+        .binary(brickwork::BinaryOp::Pow, &(&ints - 1))
+        .and_then(|p| p.compute())
+        .unwrap_err();
+    assert!(e.to_string().contains("negative integer powers"), "{e}");
+    Ok(())
+}
+
+#[test]
+fn missing_stores_are_reported_with_their_path() {
+    let e = Array::from_zarr("/nonexistent/brickwork/store.zarr").unwrap_err();
+    assert!(
+        e.to_string().contains("/nonexistent/brickwork/store.zarr"),
+        "{e}"
+    );
+}

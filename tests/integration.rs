@@ -1,0 +1,18 @@
+//! The integration test binary: one module per area.
+
+/// Shared helpers.
+mod common;
+/// 0-d, empty, generators, shared subexpressions.
+mod edge_cases;
+/// Typed errors for bad input.
+mod errors;
+/// Reading zarr-python fixtures.
+mod interop;
+/// Elementwise ops, broadcasting, dtype rules.
+mod ops;
+/// Random numbers and the tutorial workload.
+mod random;
+/// Reductions.
+mod reductions;
+/// Slicing and transposes.
+mod slicing;
