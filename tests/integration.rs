@@ -10,6 +10,8 @@ mod errors;
 mod interop;
 /// Elementwise ops, broadcasting, dtype rules.
 mod ops;
+/// Property tests against ndarray.
+mod props;
 /// Random numbers and the tutorial workload.
 mod random;
 /// Reductions.

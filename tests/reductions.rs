@@ -218,3 +218,29 @@ fn nan_propagates_and_empty_reductions() -> TestResult {
     assert!(err.contains("zero-size"), "{err}");
     Ok(())
 }
+
+#[test]
+fn large_blocks_are_evaluated_in_tiles() -> TestResult {
+    // Blocks of up to 200 x 250 = 50 000 elements, several tiles each, ragged edges.
+    let a = data(&[257, 301], 14);
+    let x = Array::from_ndarray(a.clone(), &[200, 250])?;
+    let y = &x * 2.0 - 1.0;
+    let want_y = a.mapv(|v| v * 2.0 - 1.0);
+    assert_close(&compute_f64(&y), &want_y, "tiled map");
+    for axes in [vec![0usize], vec![1], vec![0, 1]] {
+        for op in [ReduceOp::Sum, ReduceOp::Var, ReduceOp::Max] {
+            let iaxes: Vec<isize> = axes.iter().map(|&d| d as isize).collect();
+            let got = compute_f64(&y.reduce(op, Some(&iaxes), &ReduceOptions::default())?);
+            assert_close(
+                &got,
+                &reference(&want_y, op, &axes, 0.0),
+                &format!("tiled {} {axes:?}", op.name()),
+            );
+        }
+    }
+    let z = Array::from_ndarray(data(&[40, 50, 60], 15), &[40, 50, 30])?;
+    let want = reference(&compute_f64(&z), ReduceOp::Mean, &[0, 2], 0.0);
+    let got = compute_f64(&z.reduce(ReduceOp::Mean, Some(&[0, 2]), &ReduceOptions::default())?);
+    assert_close(&got, &want, "tiled 3-d mean over axes 0 and 2");
+    Ok(())
+}

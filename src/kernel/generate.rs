@@ -22,42 +22,45 @@ pub struct AffineIndex {
     pub coef: Vec<i64>,
 }
 
-/// Calls `f(counter)` for every element of the block in C order.
-fn fill<T: Copy + Default>(ix: &AffineIndex, f: impl Fn(i64) -> T) -> ArrayD<T> {
+/// Fills a block row by row (rows along the last axis): `row(out, first, step)` writes the
+/// values of counters `first, first + step, …` into `out`.
+fn fill_rows<T: Copy + Default>(ix: &AffineIndex, row: impl Fn(&mut [T], i64, i64)) -> ArrayD<T> {
     let n: usize = ix.shape.iter().product();
-    let mut out = Vec::with_capacity(n);
-    if n > 0 {
-        let nd = ix.shape.len();
-        if nd == 0 {
-            out.push(f(ix.base));
-        } else {
-            let inner = ix.shape[nd - 1];
-            let step = ix.coef[nd - 1];
-            let mut pos = vec![0usize; nd - 1];
-            let mut row_base = ix.base;
-            loop {
-                let rb = row_base;
-                out.extend((0..inner as i64).map(|k| f(rb.wrapping_add(k.wrapping_mul(step)))));
+    let mut out = vec![T::default(); n];
+    let nd = ix.shape.len();
+    if nd == 0 {
+        row(&mut out, ix.base, 0);
+    } else if n > 0 {
+        let inner = ix.shape[nd - 1];
+        let step = ix.coef[nd - 1];
+        let mut pos = vec![0usize; nd - 1];
+        for (r, chunk) in out.chunks_mut(inner).enumerate() {
+            if r > 0 {
                 // odometer over the outer axes
-                let mut d = nd - 1;
-                loop {
-                    if d == 0 {
-                        return ArrayD::from_shape_vec(IxDyn(&ix.shape), out)
-                            .expect("length matches shape");
-                    }
-                    d -= 1;
+                for d in (0..nd - 1).rev() {
                     pos[d] += 1;
-                    row_base = row_base.wrapping_add(ix.coef[d]);
                     if pos[d] < ix.shape[d] {
                         break;
                     }
-                    row_base = row_base.wrapping_sub(ix.coef[d] * pos[d] as i64);
                     pos[d] = 0;
                 }
             }
+            let base = pos.iter().zip(&ix.coef).fold(ix.base, |acc, (&p, &c)| {
+                acc.wrapping_add(c.wrapping_mul(p as i64))
+            });
+            row(chunk, base, step);
         }
     }
     ArrayD::from_shape_vec(IxDyn(&ix.shape), out).expect("length matches shape")
+}
+
+/// Calls `f(counter)` for every element of the block in C order.
+fn fill<T: Copy + Default>(ix: &AffineIndex, f: impl Fn(i64) -> T) -> ArrayD<T> {
+    fill_rows(ix, |out: &mut [T], first, step| {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = f(first.wrapping_add(step.wrapping_mul(i as i64)));
+        }
+    })
 }
 
 /// Generates the block described by `ix` for a generator whose full array has `len`
@@ -66,7 +69,10 @@ pub fn generate(generator: &Generator, dtype: DType, ix: &AffineIndex, len0: usi
     match *generator {
         Generator::Uniform { seed } => {
             let k = random::key(seed, random::stream::UNIFORM);
-            cast_f64(fill(ix, |c| random::uniform(k, c as u64)), dtype)
+            let a = fill_rows(ix, |out: &mut [f64], first, step| {
+                random::uniform_row(out, k, first as u64, step as u64);
+            });
+            cast_f64(a, dtype)
         }
         Generator::Normal { seed, mean, std } => {
             let k = random::key(seed, random::stream::NORMAL);

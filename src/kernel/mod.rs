@@ -9,8 +9,31 @@ pub mod generate;
 pub mod random;
 pub mod reduce;
 
-use crate::block::Block;
+use ndarray::{ArrayD, Axis, Slice};
+
+use crate::block::{Block, BlockElement};
+use crate::error::{Error, Result};
 pub use reduce::Partial;
+
+/// Copies `src` into `dst` at `offset` along `axis` (all other axes match).
+pub fn place_array<T: Clone>(dst: &mut ArrayD<T>, axis: usize, offset: usize, src: &ArrayD<T>) {
+    let mut v = dst.view_mut();
+    v.slice_axis_inplace(Axis(axis), Slice::from(offset..offset + src.shape()[axis]));
+    v.assign(src);
+}
+
+/// Copies block `src` into block `dst` at `offset` along `axis`.
+///
+/// # Errors
+/// Blocks of different dtypes (a bug in the caller).
+pub fn place(dst: &mut Block, axis: usize, offset: usize, src: &Block) -> Result<()> {
+    crate::dispatch_dtype!(src.dtype(), T => {
+        let s = T::view(src).expect("dtype matched");
+        let d = T::view_mut(dst).ok_or_else(|| Error::internal("placing a block of another dtype"))?;
+        place_array(d, axis, offset, s);
+    });
+    Ok(())
+}
 
 /// What a task produces: a block of an array, or a partial reduction.
 #[derive(Clone, Debug, PartialEq)]

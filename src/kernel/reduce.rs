@@ -27,6 +27,33 @@ pub struct Partial {
 }
 
 impl Partial {
+    /// A partial shaped like `like` but `len` long on `axis`, to be filled by [`Partial::place`].
+    pub fn empty_like(like: &Partial, axis: usize, len: usize) -> Partial {
+        let mut shape = like.acc.shape().to_vec();
+        shape[axis] = len;
+        Partial {
+            count: like.count,
+            acc: Block::zeros(like.acc.dtype(), &shape),
+            m2: like.m2.as_ref().map(|_| ArrayD::zeros(IxDyn(&shape))),
+        }
+    }
+
+    /// Copies `part` (a partial over the same reduced elements) into this one at `offset`
+    /// along the kept axis `axis`.
+    ///
+    /// # Errors
+    /// Mismatched partials (a bug in the caller).
+    pub fn place(&mut self, axis: usize, offset: usize, part: &Partial) -> Result<()> {
+        if part.count != self.count {
+            return Err(Error::internal("placing a partial with a different count"));
+        }
+        crate::kernel::place(&mut self.acc, axis, offset, &part.acc)?;
+        if let (Some(m), Some(pm)) = (self.m2.as_mut(), part.m2.as_ref()) {
+            crate::kernel::place_array(m, axis, offset, pm);
+        }
+        Ok(())
+    }
+
     /// Bytes held.
     pub fn nbytes(&self) -> usize {
         self.acc.nbytes() + self.m2.as_ref().map_or(0, |m| m.len() * 8)

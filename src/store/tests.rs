@@ -6,8 +6,8 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 
 use super::*;
 use crate::block::{Block, BlockElement};
-use crate::dtype::{DType, Element};
 use crate::dispatch_dtype;
+use crate::dtype::{DType, Element};
 
 type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
@@ -479,7 +479,6 @@ fn element_fill_is_default() {
     assert_eq!(<f64 as Element>::DTYPE, DType::F64);
 }
 
-
 #[test]
 fn edge_chunks_are_stored_full_size() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -497,33 +496,4 @@ fn edge_chunks_are_stored_full_size() -> TestResult {
     assert_eq!(i16::from_le_bytes([raw[0], raw[1]]) as i64, first);
     assert!(raw[2..].iter().all(|&b| b == 0));
     Ok(())
-}
-
-#[test]
-#[ignore]
-fn tmp_bench() {
-    let dir = tempfile::tempdir().unwrap();
-    for codec in [Codec::None, Codec::default(), Codec::Blosc { cname: BloscCname::Lz4, level: 5 }] {
-        let path = dir.path().join(format!("{codec}.zarr"));
-        let n = 1000usize;
-        let data = Block::F64(ArrayD::from_shape_fn(IxDyn(&[n, n]), |ix| (ix[0] * 31 + ix[1]) as f64 * 0.001));
-        let sink = ZarrSink::create(&path, &[4 * n, n], DType::F64, &[n, n], &WriteOptions { codec, ..Default::default() }).unwrap();
-        let t = std::time::Instant::now();
-        for i in 0..4 { sink.write_chunk(&[i, 0], &data).unwrap(); }
-        let w = t.elapsed() / 4;
-        sink.finish().unwrap();
-        let src = ZarrSource::open(&path).unwrap();
-        let _ = src.read_chunk(&[0, 0]).unwrap();
-        let t = std::time::Instant::now();
-        for _ in 0..5 { for i in 0..4 { let b = src.read_chunk(&[i, 0]).unwrap(); assert_eq!(b.len(), n * n); } }
-        let r = t.elapsed() / 20;
-        let raw = std::fs::read(path.join("c/1/0")).unwrap();
-        let t = std::time::Instant::now();
-        for _ in 0..20 { let v = std::fs::read(path.join("c/1/0")).unwrap(); std::hint::black_box(v); }
-        let fr = t.elapsed() / 20;
-        let t = std::time::Instant::now();
-        for _ in 0..20 { let v = vec![0u8; 8 * n * n]; let mut w = v.clone(); w.copy_from_slice(&v); std::hint::black_box(w); }
-        let cp = t.elapsed() / 20;
-        println!("{codec}: write {w:?} read_chunk {r:?} file read {fr:?} ({} bytes) alloc+copy 8MB {cp:?}", raw.len());
-    }
 }
