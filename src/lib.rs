@@ -1,4 +1,4 @@
-//! brickwork: lazy chunked n-dimensional arrays over Zarr, for data that does not fit.
+#![doc = include_str!("../README.md")]
 
 pub mod array;
 pub mod block;

@@ -63,3 +63,12 @@ pub(crate) fn from_fn(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> 
     let n: usize = shape.iter().product();
     ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap()
 }
+
+/// Writes a block as a .npy file (for zarr-python to compare against).
+pub(crate) fn write_npy(
+    path: &std::path::Path,
+    b: &Block,
+) -> Result<(), Box<dyn std::error::Error>> {
+    brickwork::dispatch_block!(b, a => ndarray_npy::write_npy(path, a)?);
+    Ok(())
+}

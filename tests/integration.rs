@@ -16,5 +16,7 @@ mod props;
 mod random;
 /// Reductions.
 mod reductions;
+/// Zarr round trips, stores as sources, zarr-python reading our output, graphs.
+mod roundtrip;
 /// Slicing and transposes.
 mod slicing;

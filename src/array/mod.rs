@@ -206,6 +206,7 @@ impl Array {
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
         let e = self.expr()?;
+        refuse_reading_target(e, path.as_ref())?;
         let chunks = match &options.chunks {
             Some(c) => c.clone(),
             None => e.grid().max_chunk_shape(),
@@ -257,6 +258,30 @@ impl Array {
         let graph = TaskGraph::build(&plan)?;
         visualize::write(&plan, &graph, path.as_ref())
     }
+}
+
+/// Refuses to write into a store that the computation reads: overwriting would delete the
+/// input before it is read, and the result would silently be made of fill values.
+fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
+    let Ok(target) = target.canonicalize() else {
+        return Ok(()); // does not exist yet, so nothing reads it
+    };
+    for node in expr::Expr::post_order(e) {
+        if let expr::ExprKind::Source { source } = node.kind() {
+            let src = source
+                .path()
+                .canonicalize()
+                .unwrap_or_else(|_| source.path().to_path_buf());
+            if src.starts_with(&target) || target.starts_with(&src) {
+                return Err(Error::invalid(format!(
+                    "cannot write to {}: the computation reads from {}; write to another path and rename it afterwards",
+                    target.display(),
+                    src.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for Array {
