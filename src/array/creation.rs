@@ -9,7 +9,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{self, FullValue, Generator};
 use crate::grid::ChunkGrid;
-use crate::store::ZarrSource;
+use crate::store::{BlockRead, ZarrSource};
 
 impl Array {
     fn generated(
@@ -157,7 +157,13 @@ impl Array {
     /// A missing path, a group instead of an array, malformed metadata, an unsupported dtype.
     pub fn from_zarr(path: impl AsRef<Path>) -> Result<Array> {
         let source = ZarrSource::open(path.as_ref())?;
-        Ok(Array::from_expr(expr::source(Arc::new(source))))
+        Ok(Array::from_source(Arc::new(source)))
+    }
+
+    /// An array read lazily, chunk by chunk, from any [`BlockRead`] source (a Zarr array, a
+    /// memory-mapped `.npy` or raw file, …).
+    pub fn from_source(source: Arc<dyn BlockRead>) -> Array {
+        Array::from_expr(expr::source(source))
     }
 
     /// The same values cut into new chunks (regular, ragged at the end).

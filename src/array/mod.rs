@@ -220,6 +220,16 @@ impl Array {
         Ok(metrics)
     }
 
+    /// Computes the array and hands every output block, as it is produced, to `sink`
+    /// (blocks of the array's own grid; see [`Array::rechunk`] to change it).
+    ///
+    /// # Errors
+    /// A deferred operator error, or any error while computing or in the sink.
+    pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
+        let plan = plan::lower(self.expr()?)?;
+        Ok(exec::run_plan(&plan, opts, sink)?.0)
+    }
+
     /// A text description of the plan: stages, their tasks, and task counts.
     ///
     /// # Errors

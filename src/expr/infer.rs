@@ -9,7 +9,7 @@ use crate::block::Block;
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
-use crate::store::ZarrSource;
+use crate::store::BlockRead;
 
 /// One axis of a resolved basic index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,7 +242,7 @@ pub fn regular_grid(shape: &[usize], chunks: &[usize]) -> Result<ChunkGrid> {
 }
 
 /// A Zarr array source.
-pub(crate) fn source(source: Arc<ZarrSource>) -> ExprRef {
+pub(crate) fn source(source: Arc<dyn BlockRead>) -> ExprRef {
     let grid = ChunkGrid::regular(source.shape(), source.chunk_shape());
     let dtype = source.dtype();
     Expr::new(ExprKind::Source { source }, dtype, grid)

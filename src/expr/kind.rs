@@ -6,15 +6,15 @@ use super::ExprRef;
 use super::infer::AxisIndex;
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::store::ZarrSource;
+use crate::store::BlockRead;
 
 /// What an expression node computes.
 #[derive(Debug)]
 pub enum ExprKind {
-    /// A Zarr array on disk, read chunk by chunk.
+    /// An array on disk (Zarr, .npy, raw), read chunk by chunk.
     Source {
         /// The opened array.
-        source: Arc<ZarrSource>,
+        source: Arc<dyn BlockRead>,
     },
     /// An in-memory array (from `ndarray`), sliced into blocks without copying the whole.
     Memory {
@@ -89,7 +89,7 @@ impl ExprKind {
     /// A short name for reprs and graphs.
     pub fn name(&self) -> String {
         match self {
-            ExprKind::Source { .. } => "from-zarr".into(),
+            ExprKind::Source { .. } => "read".into(),
             ExprKind::Memory { .. } => "from-ndarray".into(),
             ExprKind::Generator { generator } => generator.name().into(),
             ExprKind::Unary { op, .. } => op.name().into(),

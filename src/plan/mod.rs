@@ -28,7 +28,7 @@ use crate::dtype::DType;
 use crate::expr::{BinaryOp, Generator, ReduceSpec, UnaryOp};
 use crate::grid::ChunkGrid;
 use crate::kernel::gather::ViewMap;
-use crate::store::ZarrSource;
+use crate::store::BlockRead;
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -64,7 +64,7 @@ pub enum StageKind {
     /// Reads the chunk of a Zarr array (`grid` is the array's chunk grid).
     Read {
         /// The array.
-        source: Arc<ZarrSource>,
+        source: Arc<dyn BlockRead>,
     },
     /// Evaluates a fused elementwise program over the block's region.
     Map {

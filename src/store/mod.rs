@@ -10,6 +10,48 @@ mod zarr;
 
 pub use zarr::{ZarrSink, ZarrSource};
 
+use std::path::Path;
+
+use crate::block::Block;
+use crate::dtype::DType;
+
+/// Something an array can be read from chunk by chunk: a Zarr array, a memory-mapped
+/// `.npy` or raw file. The plan reads one task per chunk of [`BlockRead::chunk_shape`].
+pub trait BlockRead: Send + Sync + std::fmt::Debug {
+    /// Where the data lives (for messages and for refusing to overwrite an input).
+    fn path(&self) -> &Path;
+    /// The array shape.
+    fn shape(&self) -> &[usize];
+    /// The element type.
+    fn dtype(&self) -> DType;
+    /// The natural read-chunk shape (regular grid, ragged at the end).
+    fn chunk_shape(&self) -> &[usize];
+    /// Reads chunk `chunk` of the regular grid of [`BlockRead::chunk_shape`], clipped to the
+    /// array bounds, in standard layout.
+    ///
+    /// # Errors
+    /// I/O or decoding errors naming the path (and chunk key where there is one).
+    fn read_chunk(&self, chunk: &[usize]) -> Result<Block>;
+}
+
+impl BlockRead for ZarrSource {
+    fn path(&self) -> &Path {
+        ZarrSource::path(self)
+    }
+    fn shape(&self) -> &[usize] {
+        ZarrSource::shape(self)
+    }
+    fn dtype(&self) -> DType {
+        ZarrSource::dtype(self)
+    }
+    fn chunk_shape(&self) -> &[usize] {
+        ZarrSource::chunk_shape(self)
+    }
+    fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
+        ZarrSource::read_chunk(self, chunk)
+    }
+}
+
 use crate::error::{Error, Result};
 
 /// The version of the on-disk protocol brickwork writes (`store-format/README.md`), stored in
