@@ -88,6 +88,7 @@ fn configurations(args: &Args) -> Vec<ComputeOptions> {
         (_, threads) => vec![ComputeOptions {
             scheduler: Scheduler::Threads,
             threads,
+            ..ComputeOptions::default()
         }],
     }
 }

@@ -44,6 +44,10 @@ pub struct ComputeOptions {
     pub scheduler: Scheduler,
     /// Worker threads for [`Scheduler::Threads`]. Default (`None`): one per core.
     pub threads: Option<usize>,
+    /// Bytes the engine may hold at once (blocks read, intermediates, outputs waiting to be
+    /// written, scratch). Default (`None`): half of the memory available when the
+    /// computation starts. A plan whose predicted peak exceeds it is refused before any work.
+    pub memory_limit: Option<u64>,
 }
 
 impl ComputeOptions {
@@ -52,6 +56,7 @@ impl ComputeOptions {
         ComputeOptions {
             scheduler: Scheduler::Synchronous,
             threads: Some(1),
+            memory_limit: None,
         }
     }
 
@@ -60,7 +65,21 @@ impl ComputeOptions {
         ComputeOptions {
             scheduler: Scheduler::Threads,
             threads: Some(n),
+            memory_limit: None,
         }
+    }
+
+    /// The same options with a memory limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// The memory limit in force: the one given, or half of the available memory
+    /// (`MemAvailable` in `/proc/meminfo`; 4 GiB where that cannot be read).
+    pub fn effective_memory_limit(&self) -> u64 {
+        self.memory_limit
+            .unwrap_or_else(|| available_memory().map_or(4 << 30, |b| b / 2))
     }
 
     /// The number of worker threads these options give.
@@ -73,4 +92,12 @@ impl ComputeOptions {
                 .max(1),
         }
     }
+}
+
+/// Bytes of memory available to new allocations, from `/proc/meminfo`.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::dtype::DType;
 use crate::grid::fmt_shape;
+use crate::units::format_bytes;
 
 /// A brickwork error.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,34 @@ pub enum Error {
         file: PathBuf,
         /// What is malformed.
         detail: String,
+    },
+
+    /// Refused before running: the plan cannot fit in the memory limit.
+    #[error("{what} needs {} but the memory limit is {}; {hint}", format_bytes(*needed), format_bytes(*limit))]
+    PlanExceedsMemory {
+        /// The operation and block (or the whole plan) that does not fit.
+        what: String,
+        /// Bytes it needs.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+        /// What would fit (a chunk shape, a larger limit).
+        hint: String,
+    },
+
+    /// While running: a task could not get the memory it needs.
+    #[error("memory limit of {} reached: {consumer} needs {} while {} are held; {hint}", format_bytes(*limit), format_bytes(*requested), format_bytes(*held))]
+    ResourcesExhausted {
+        /// The task that asked.
+        consumer: String,
+        /// Bytes it asked for.
+        requested: u64,
+        /// Bytes held by other blocks at that moment.
+        held: u64,
+        /// The limit.
+        limit: u64,
+        /// What to do about it.
+        hint: String,
     },
 
     /// An operator (`+`, `-`, …) on arrays failed when it was applied; the error is

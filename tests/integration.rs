@@ -8,6 +8,8 @@ mod edge_cases;
 mod errors;
 /// Reading zarr-python fixtures.
 mod interop;
+/// Memory limits: accounting, pre-flight refusals.
+mod memory_limit;
 /// Elementwise ops, broadcasting, dtype rules.
 mod ops;
 /// Property tests against ndarray.

@@ -230,13 +230,25 @@ impl Array {
         Ok(exec::run_plan(&plan, opts, sink)?.0)
     }
 
-    /// A text description of the plan: stages, their tasks, and task counts.
+    /// A text description of the plan: stages, their tasks, task counts, and the predicted
+    /// peak memory against the default limit.
     ///
     /// # Errors
     /// A deferred operator error.
     pub fn explain(&self) -> Result<String> {
+        self.explain_with(&ComputeOptions::default())
+    }
+
+    /// [`Array::explain`] against the memory limit of `opts`.
+    ///
+    /// # Errors
+    /// A deferred operator error.
+    pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
         let plan = self.plan()?;
         let graph = TaskGraph::build(&plan)?;
+        let position = crate::schedule::order(&graph, plan.output as u32);
+        let footprint = crate::schedule::simulate(&plan, &graph, &position);
+        let limit = opts.effective_memory_limit();
         let mut s = format!("{self}\n");
         s += &format!(
             "tasks: {} before culling, {} after culling and fusion, in {} stage(s)\n",
@@ -254,6 +266,17 @@ impl Array {
                 graph.stage_tasks[i]
             );
         }
+        s += &format!(
+            "memory: predicted peak {} (largest task {}) of a {} limit{}\n",
+            format_bytes(footprint.peak),
+            format_bytes(footprint.largest_task),
+            format_bytes(limit),
+            if footprint.peak > limit {
+                ": DOES NOT FIT"
+            } else {
+                ""
+            }
+        );
         Ok(s)
     }
 

@@ -97,12 +97,11 @@ pub(crate) fn run_task(
     }
 }
 
-/// Elements per tile. Programs run tile by tile so that their temporaries (gathered
-/// leaves, intermediate results) are at most 64 KiB of float64: they stay in the L2 cache,
-/// and the allocator recycles them instead of mapping fresh pages for every block, which
-/// otherwise costs as much as the arithmetic (measured: half the tutorial's run time went
-/// to page faults with whole-block temporaries).
-const TILE_ELEMS: usize = 8192;
+// Programs run tile by tile so that their temporaries (gathered leaves, intermediate
+// results) are at most `TILE_ELEMS` elements: they stay in the L2 cache and are recycled by
+// the allocator instead of being faulted in fresh for every block (measured: with
+// whole-block temporaries half the tutorial's time went to page faults).
+use crate::plan::bytes::TILE_ELEMS;
 
 /// Splits `region` along `axis` into consecutive tiles of about [`TILE_ELEMS`] elements.
 fn tiles(region: &Region, axis: usize) -> Vec<Region> {

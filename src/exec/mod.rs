@@ -20,9 +20,10 @@ pub use sink::{CollectSink, Sink, ZarrWriteSink};
 
 use crate::config::{ComputeOptions, Scheduler};
 use crate::error::{Error, Result};
+use crate::grid::fmt_shape;
 use crate::kernel::Value;
 use crate::plan::{Plan, StageKind};
-use crate::schedule::{TaskGraph, TaskId, order};
+use crate::schedule::{Footprint, TaskGraph, TaskId, order, simulate};
 
 /// Figures about one computation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,6 +36,13 @@ pub struct Metrics {
     pub bytes_output: u64,
     /// Peak bytes of task outputs held at once.
     pub peak_held_bytes: u64,
+    /// Peak bytes reserved at once: held outputs plus the output and scratch reservations of
+    /// running tasks. Never above `memory_limit`.
+    pub peak_reserved_bytes: u64,
+    /// The peak predicted before running (sequential priority order).
+    pub predicted_peak_bytes: u64,
+    /// The memory limit in force.
+    pub memory_limit: u64,
     /// Wall-clock seconds of execution (excluding planning).
     pub seconds: f64,
 }
@@ -52,12 +60,97 @@ pub fn execute(
 ) -> Result<Metrics> {
     let start = Instant::now();
     let position = order(graph, plan.output as u32);
+    let footprint = simulate(plan, graph, &position);
+    let limit = opts.effective_memory_limit();
+    preflight(plan, graph, &footprint, limit)?;
+    let budget = Budget {
+        limit,
+        need: &footprint.need,
+    };
     let mut metrics = match opts.scheduler {
-        Scheduler::Synchronous => run_sync(plan, graph, &position, sink)?,
-        Scheduler::Threads => run_threads(plan, graph, &position, sink, opts.effective_threads())?,
+        Scheduler::Synchronous => run_sync(plan, graph, &position, sink, &budget)?,
+        Scheduler::Threads => run_threads(
+            plan,
+            graph,
+            &position,
+            sink,
+            &budget,
+            opts.effective_threads(),
+        )?,
     };
     metrics.seconds = start.elapsed().as_secs_f64();
+    metrics.predicted_peak_bytes = footprint.peak;
+    metrics.memory_limit = limit;
     Ok(metrics)
+}
+
+/// The memory limit and what each task reserves (output + scratch) before it runs.
+struct Budget<'a> {
+    limit: u64,
+    need: &'a [u64],
+}
+
+/// Refuses, before any work, a plan with a task that cannot fit at all, or whose simulated
+/// peak exceeds the limit (intermediates cannot be spilled yet).
+fn preflight(plan: &Plan, graph: &TaskGraph, f: &Footprint, limit: u64) -> Result<()> {
+    if graph.is_empty() {
+        return Ok(());
+    }
+    if f.largest_task > limit {
+        let t = f.largest_task_id;
+        let stage = &plan.stages[graph.stage[t as usize] as usize];
+        let chunk = stage.grid.max_chunk_shape();
+        let scale =
+            (limit as f64 / f.largest_task as f64).powf(1.0 / chunk.len().max(1) as f64) * 0.9;
+        let suggested: Vec<usize> = chunk
+            .iter()
+            .map(|&c| ((c as f64 * scale) as usize).max(1))
+            .collect();
+        return Err(Error::PlanExceedsMemory {
+            what: format!("{} block {:?}", stage.name, graph.block_index(plan, t)),
+            needed: f.largest_task,
+            limit,
+            hint: format!(
+                "chunks of about {} instead of {} would fit, or raise the limit",
+                fmt_shape(&suggested),
+                fmt_shape(&chunk)
+            ),
+        });
+    }
+    if f.peak > limit {
+        return Err(Error::PlanExceedsMemory {
+            what: "the plan, run in priority order,".into(),
+            needed: f.peak,
+            limit,
+            hint: "spilling intermediates to disk is not implemented yet: use smaller chunks \
+                   or a larger limit"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+fn exhausted(
+    plan: &Plan,
+    graph: &TaskGraph,
+    t: TaskId,
+    requested: u64,
+    held: u64,
+    limit: u64,
+) -> Error {
+    Error::ResourcesExhausted {
+        consumer: format!(
+            "{} block {:?}",
+            plan.stages[graph.stage[t as usize] as usize].name,
+            graph.block_index(plan, t)
+        ),
+        requested,
+        held,
+        limit,
+        hint: "intermediates cannot be spilled yet; the synchronous scheduler runs in the \
+               order whose peak was checked before starting"
+            .into(),
+    }
 }
 
 /// Bookkeeping shared by both schedulers.
@@ -78,6 +171,12 @@ impl State {
             held: 0,
             metrics: Metrics::default(),
         }
+    }
+
+    /// Records the peak of held plus `running` reserved bytes.
+    fn note_reserved(&mut self, running: u64) {
+        self.metrics.peak_reserved_bytes =
+            self.metrics.peak_reserved_bytes.max(self.held + running);
     }
 
     fn inputs(&self, graph: &TaskGraph, t: TaskId) -> Result<Vec<(TaskId, Arc<Value>)>> {
@@ -149,13 +248,24 @@ fn run_one(
     Ok((None, read, bytes))
 }
 
-fn run_sync(plan: &Plan, graph: &TaskGraph, position: &[u32], sink: &dyn Sink) -> Result<Metrics> {
+fn run_sync(
+    plan: &Plan,
+    graph: &TaskGraph,
+    position: &[u32],
+    sink: &dyn Sink,
+    budget: &Budget<'_>,
+) -> Result<Metrics> {
     let mut seq: Vec<TaskId> = vec![0; graph.len()];
     for (t, &p) in position.iter().enumerate() {
         seq[p as usize] = t as TaskId;
     }
     let mut state = State::new(graph);
     for t in seq {
+        let need = budget.need[t as usize];
+        if state.held + need > budget.limit {
+            return Err(exhausted(plan, graph, t, need, state.held, budget.limit));
+        }
+        state.note_reserved(need);
         let inputs = state.inputs(graph, t)?;
         let (value, read, out) = run_one(plan, graph, t, &inputs, sink)?;
         drop(inputs);
@@ -167,6 +277,7 @@ fn run_sync(plan: &Plan, graph: &TaskGraph, position: &[u32], sink: &dyn Sink) -
 
 struct Shared {
     state: State,
+    reserved: u64,
     ready: BinaryHeap<Reverse<(u32, TaskId)>>,
     deps_left: Vec<u32>,
     running: usize,
@@ -179,6 +290,7 @@ fn run_threads(
     graph: &TaskGraph,
     position: &[u32],
     sink: &dyn Sink,
+    budget: &Budget<'_>,
     threads: usize,
 ) -> Result<Metrics> {
     let deps_left: Vec<u32> = (0..graph.len() as TaskId)
@@ -190,6 +302,7 @@ fn run_threads(
         .collect();
     let shared = Mutex::new(Shared {
         state: State::new(graph),
+        reserved: 0,
         ready,
         deps_left,
         running: 0,
@@ -204,7 +317,7 @@ fn run_threads(
         .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
     pool.scope(|s| {
         for _ in 0..threads {
-            s.spawn(|_| worker(plan, graph, position, sink, &shared, &wake));
+            s.spawn(|_| worker(plan, graph, position, sink, budget, &shared, &wake));
         }
     });
     let shared = shared
@@ -221,6 +334,7 @@ fn worker(
     graph: &TaskGraph,
     position: &[u32],
     sink: &dyn Sink,
+    budget: &Budget<'_>,
     shared: &Mutex<Shared>,
     wake: &Condvar,
 ) {
@@ -231,7 +345,7 @@ fn worker(
             wake.notify_all();
             return;
         }
-        let Some(Reverse((_, t))) = guard.ready.pop() else {
+        let Some(&Reverse((_, t))) = guard.ready.peek() else {
             if guard.running == 0 {
                 guard.error = Some(Error::internal("no task is ready and none is running"));
                 continue;
@@ -239,6 +353,21 @@ fn worker(
             guard = wake.wait(guard).expect("scheduler lock");
             continue;
         };
+        // Admission: a task starts only when its output and scratch fit under the limit.
+        let need = budget.need[t as usize];
+        if guard.state.held + guard.reserved + need > budget.limit {
+            if guard.running == 0 {
+                let held = guard.state.held;
+                guard.error = Some(exhausted(plan, graph, t, need, held, budget.limit));
+                continue;
+            }
+            guard = wake.wait(guard).expect("scheduler lock");
+            continue;
+        }
+        guard.ready.pop();
+        guard.reserved += need;
+        let reserved = guard.reserved;
+        guard.state.note_reserved(reserved);
         let inputs = match guard.state.inputs(graph, t) {
             Ok(i) => i,
             Err(e) => {
@@ -252,6 +381,7 @@ fn worker(
         drop(inputs);
         guard = shared.lock().expect("scheduler lock");
         guard.running -= 1;
+        guard.reserved -= need;
         match result {
             Err(e) => {
                 guard.error.get_or_insert(e);
@@ -269,11 +399,9 @@ fn worker(
                         woke += 1;
                     }
                 }
-                if woke > 1 || guard.done == n {
-                    wake.notify_all();
-                } else if woke == 1 {
-                    wake.notify_one();
-                }
+                // Wake everyone: besides newly ready tasks, memory was released.
+                let _ = woke;
+                wake.notify_all();
             }
         }
     }

@@ -17,6 +17,7 @@
 //! Culling (only blocks the output needs) happens when the task graph is built: a strided
 //! slice of a source only touches the chunks holding selected elements.
 
+pub mod bytes;
 mod lower;
 
 use std::sync::Arc;

@@ -11,8 +11,10 @@
 //! partials are combined, and inputs freed, as early as possible.
 
 mod order;
+mod simulate;
 
 pub use order::order;
+pub use simulate::{Footprint, simulate};
 
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;

@@ -1,0 +1,62 @@
+//! Bytes each task holds, known before anything runs: its output, and the scratch it needs
+//! while running (decode buffers, tile temporaries, accumulators). Inputs are the outputs of
+//! other tasks and are counted there. These estimates drive the pre-flight check, the
+//! simulated peak and the executor's admission of tasks under a memory limit.
+
+use super::{Stage, StageKind};
+use crate::expr::ReduceOp;
+
+/// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
+/// at most this many elements.
+pub const TILE_ELEMS: usize = 8192;
+
+/// Bytes per element of a partial reduction's accumulator (float64, int64 or uint64; min/max
+/// keep the input dtype, at most 8 bytes) times the number of arrays it keeps.
+fn partial_elem_bytes(op: ReduceOp) -> u64 {
+    match op {
+        ReduceOp::Var | ReduceOp::Std => 16,
+        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max | ReduceOp::Mean => 8,
+    }
+}
+
+impl Stage {
+    /// Bytes of the output of block `block` of this stage.
+    pub fn output_bytes(&self, block: &[usize]) -> u64 {
+        let elems = self.grid.block_shape(block).iter().product::<usize>() as u64;
+        match &self.kind {
+            StageKind::ReducePartial { spec, .. }
+            | StageKind::ReduceCombine {
+                spec,
+                finalize: false,
+                ..
+            } => elems * partial_elem_bytes(spec.op),
+            StageKind::Read { .. } | StageKind::Map { .. } | StageKind::ReduceCombine { .. } => {
+                elems * self.dtype.size() as u64
+            }
+        }
+    }
+
+    /// Scratch bytes one task of this stage needs while it runs, besides inputs and output:
+    /// the decoded chunk for reads; one tile per program node for fused programs; a copy of
+    /// the accumulator for combines.
+    pub fn scratch_bytes(&self, block: &[usize]) -> u64 {
+        let tile = |nodes: usize, region_elems: usize| {
+            (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
+        };
+        match &self.kind {
+            StageKind::Read { .. } => self.output_bytes(block),
+            StageKind::Map { program } => {
+                let elems = program.grid.block_shape(block).iter().product();
+                tile(program.nodes.len(), elems)
+            }
+            StageKind::ReducePartial { program, spec } => {
+                let elems = program.grid.block_shape(block).iter().product();
+                tile(program.nodes.len() + 2, elems)
+                    + self
+                        .output_bytes(block)
+                        .min(TILE_ELEMS as u64 * partial_elem_bytes(spec.op))
+            }
+            StageKind::ReduceCombine { .. } => self.output_bytes(block),
+        }
+    }
+}

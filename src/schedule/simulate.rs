@@ -1,0 +1,66 @@
+//! Replays a sequential run of the task graph in priority order, counting the bytes held,
+//! to predict the peak before anything runs. Block sizes are known in advance, so this is
+//! exact for the synchronous scheduler (up to the estimates of scratch space).
+
+use super::{TaskGraph, TaskId};
+use crate::plan::Plan;
+
+/// What a run needs, predicted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Peak bytes held at once (task outputs waiting for their users, plus the running
+    /// task's output and scratch) when tasks run one at a time in priority order.
+    pub peak: u64,
+    /// The largest single-task requirement: inputs + output + scratch.
+    pub largest_task: u64,
+    /// The task with that requirement.
+    pub largest_task_id: TaskId,
+    /// Output and scratch bytes per task (what the executor reserves before running it).
+    pub need: Vec<u64>,
+    /// Output bytes per task.
+    pub output: Vec<u64>,
+}
+
+/// Simulates running `graph` by ascending `position`.
+pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
+    let n = graph.len();
+    let mut output = vec![0u64; n];
+    let mut need = vec![0u64; n];
+    for t in 0..n as TaskId {
+        let stage = &plan.stages[graph.stage[t as usize] as usize];
+        let block = graph.block_index(plan, t);
+        let out = stage.output_bytes(&block);
+        output[t as usize] = out;
+        need[t as usize] = out + stage.scratch_bytes(&block);
+    }
+    let mut seq = vec![0 as TaskId; n];
+    for (t, &p) in position.iter().enumerate() {
+        seq[p as usize] = t as TaskId;
+    }
+    let mut users_left: Vec<u32> = (0..n as TaskId)
+        .map(|t| graph.users(t).len() as u32)
+        .collect();
+    let mut f = Footprint::default();
+    let mut live = 0u64;
+    for &t in &seq {
+        let inputs: u64 = graph.deps(t).iter().map(|&d| output[d as usize]).sum();
+        let task = inputs + need[t as usize];
+        if task > f.largest_task {
+            f.largest_task = task;
+            f.largest_task_id = t;
+        }
+        f.peak = f.peak.max(live + need[t as usize]);
+        if graph.stage[t as usize] as usize != plan.output {
+            live += output[t as usize];
+        }
+        for &d in graph.deps(t) {
+            users_left[d as usize] -= 1;
+            if users_left[d as usize] == 0 {
+                live -= output[d as usize];
+            }
+        }
+    }
+    f.need = need;
+    f.output = output;
+    f
+}

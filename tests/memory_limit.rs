@@ -1,0 +1,80 @@
+//! Computations under a memory limit: exact results, an accounted peak that never exceeds
+//! the limit, and refusals before any work when a plan cannot fit.
+
+use brickwork::{Array, Axis, ComputeOptions, Error, s};
+
+use crate::common::*;
+
+#[test]
+fn tiny_limits_give_exact_results_and_are_never_exceeded() -> TestResult {
+    let x = Array::random(&[400, 400], &[50, 50], 8)?;
+    let y = (&x - &x.mean_axis(Axis(0))?)
+        .slice(s![..;3, ..])?
+        .std_axis(Axis(1), 1.0)?;
+    let (want, _) = y.compute_with(&ComputeOptions::synchronous())?;
+    // A 50x50 float64 chunk is 20 KB; the limit holds a handful of chunks.
+    let limit = 160_000;
+    for opts in [
+        ComputeOptions::synchronous(),
+        ComputeOptions::threads(2),
+        ComputeOptions::threads(4),
+    ] {
+        let opts = opts.with_memory_limit(limit);
+        let (got, m) = y.compute_with(&opts)?;
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{opts:?}");
+        assert!(m.peak_reserved_bytes <= limit, "{m:?}");
+        assert!(
+            m.peak_reserved_bytes > 0 && m.predicted_peak_bytes <= limit,
+            "{m:?}"
+        );
+        assert_eq!(m.memory_limit, limit);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_task_larger_than_the_limit_is_refused_before_running() -> TestResult {
+    let x = Array::random(&[1000, 1000], &[1000, 1000], 0)?;
+    let limit = ComputeOptions::threads(2).with_memory_limit(1 << 20);
+    // A fused reduction streams the 8 MB block in tiles: it fits in 1 MiB.
+    assert!(x.sum()?.compute_with(&limit).is_ok());
+    // A materialized 8 MB output block does not.
+    let err = (&x * 2.0).compute_with(&limit).unwrap_err();
+    assert!(matches!(err, Error::PlanExceedsMemory { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("block [0, 0]")
+            && msg.contains("1.00 MiB")
+            && msg.contains("chunks of about (321, 321)"),
+        "{msg}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_plan_whose_peak_cannot_fit_is_refused_before_running() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.zarr");
+    Array::random(&[400, 400], &[400, 400], 1)?.to_zarr(
+        &path,
+        &brickwork::WriteOptions {
+            chunks: Some(vec![40, 40]),
+            ..Default::default()
+        },
+    )?;
+    let x = Array::from_zarr(&path)?;
+    // Every output block of x + x.T reads a chunk that a much later block reads again:
+    // the reads pile up (spilling them is not implemented yet).
+    let y = (&x + &x.t()).sum_axis(Axis(0))?;
+    let limit = 100_000;
+    let err = y
+        .compute_with(&ComputeOptions::synchronous().with_memory_limit(limit))
+        .unwrap_err();
+    assert!(err.to_string().contains("priority order"), "{err}");
+    let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
+    assert!(text.contains("DOES NOT FIT"), "{text}");
+    // with room it runs, and the prediction bounds the accounted peak
+    let (_, m) = y.compute_with(&ComputeOptions::synchronous())?;
+    assert!(m.peak_reserved_bytes <= m.predicted_peak_bytes, "{m:?}");
+    Ok(())
+}
