@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::Error;
 
@@ -37,6 +38,31 @@ impl fmt::Display for Scheduler {
     }
 }
 
+/// Where a computation stands, reported after every task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProgressEvent {
+    /// Tasks finished.
+    pub tasks_done: u64,
+    /// Tasks in the (culled) graph.
+    pub tasks_total: u64,
+    /// Bytes of output blocks produced so far.
+    pub bytes_output: u64,
+    /// Bytes held and reserved right now.
+    pub reserved_bytes: u64,
+    /// The memory limit.
+    pub memory_limit: u64,
+}
+
+/// A progress callback; called from worker threads, so it must be cheap and thread-safe.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(&ProgressEvent) + Send + Sync>);
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
 /// How to run a computation.
 #[derive(Clone, Debug, Default)]
 pub struct ComputeOptions {
@@ -48,6 +74,9 @@ pub struct ComputeOptions {
     /// written, scratch). Default (`None`): half of the memory available when the
     /// computation starts. A plan whose predicted peak exceeds it is refused before any work.
     pub memory_limit: Option<u64>,
+    /// Called after every task with where the computation stands. Default: none. The
+    /// library never draws; the `brickwork` binary turns these into a progress bar.
+    pub progress: Option<Progress>,
 }
 
 impl ComputeOptions {
@@ -57,6 +86,7 @@ impl ComputeOptions {
             scheduler: Scheduler::Synchronous,
             threads: Some(1),
             memory_limit: None,
+            progress: None,
         }
     }
 
@@ -66,6 +96,7 @@ impl ComputeOptions {
             scheduler: Scheduler::Threads,
             threads: Some(n),
             memory_limit: None,
+            progress: None,
         }
     }
 

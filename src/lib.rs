@@ -16,7 +16,7 @@ pub mod units;
 
 pub use array::{Array, NumpyIndex, ReduceOptions, TaskCounts};
 pub use block::{Block, BlockElement};
-pub use config::{ComputeOptions, Scheduler};
+pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{Error, Result};
 pub use exec::Metrics;

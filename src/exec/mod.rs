@@ -18,7 +18,7 @@ use std::time::Instant;
 
 pub use sink::{CollectSink, Sink, ZarrWriteSink};
 
-use crate::config::{ComputeOptions, Scheduler};
+use crate::config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::kernel::Value;
@@ -66,6 +66,8 @@ pub fn execute(
     let budget = Budget {
         limit,
         need: &footprint.need,
+        progress: opts.progress.as_ref(),
+        total: graph.len() as u64,
     };
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(plan, graph, &position, sink, &budget)?,
@@ -84,10 +86,27 @@ pub fn execute(
     Ok(metrics)
 }
 
-/// The memory limit and what each task reserves (output + scratch) before it runs.
+/// The memory limit, what each task reserves (output + scratch) before it runs, and whom
+/// to tell about progress.
 struct Budget<'a> {
     limit: u64,
     need: &'a [u64],
+    progress: Option<&'a Progress>,
+    total: u64,
+}
+
+impl Budget<'_> {
+    fn report(&self, m: &Metrics, reserved: u64) {
+        if let Some(p) = self.progress {
+            (p.0)(&ProgressEvent {
+                tasks_done: m.tasks,
+                tasks_total: self.total,
+                bytes_output: m.bytes_output,
+                reserved_bytes: reserved,
+                memory_limit: self.limit,
+            });
+        }
+    }
 }
 
 /// Refuses, before any work, a plan with a task that cannot fit at all, or whose simulated
@@ -271,6 +290,7 @@ fn run_sync(
         drop(inputs);
         state.metrics.bytes_output += out;
         state.finish(plan, graph, t, value, read);
+        budget.report(&state.metrics, state.held);
     }
     Ok(state.metrics)
 }
@@ -390,6 +410,7 @@ fn worker(
                 guard.state.metrics.bytes_output += out;
                 guard.state.finish(plan, graph, t, value, read);
                 guard.done += 1;
+                budget.report(&guard.state.metrics, guard.state.held + guard.reserved);
                 let mut woke = 0;
                 for &u in graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
