@@ -40,6 +40,20 @@ fn shape_index_and_argument_errors_name_the_problem() -> TestResult {
     assert!(e.to_string().contains("rank"), "{e}");
     let e = Array::random(&[4, 6], &[0, 2], 0).unwrap_err();
     assert!(e.to_string().contains("chunk size 0"), "{e}");
+    let e = Array::random(&[1 << 40, 1 << 40], &[10, 10], 0).unwrap_err();
+    assert!(e.to_string().contains("use larger chunks"), "{e}");
+    let huge = x.index_numpy(&[NumpyIndex::Slice {
+        start: None,
+        stop: None,
+        step: Some(isize::MAX),
+    }])?;
+    assert_eq!(huge.shape(), vec![1, 6]);
+    let huge = huge.index_numpy(&[NumpyIndex::Slice {
+        start: None,
+        stop: None,
+        step: Some(isize::MIN),
+    }])?;
+    assert_eq!(huge.compute()?.shape(), &[1, 6]);
     let e = x.permuted_axes(&[0, 0]).unwrap_err();
     assert!(e.to_string().contains("permutation"), "{e}");
     let e = x.rechunk(&[3]).unwrap_err();

@@ -1,5 +1,8 @@
 //! The integration test binary: one module per area.
 
+/// The brickwork command-line tool.
+#[cfg(feature = "cli")]
+mod cli;
 /// Shared helpers.
 mod common;
 /// 0-d, empty, generators, shared subexpressions.
@@ -8,10 +11,14 @@ mod edge_cases;
 mod errors;
 /// Reading zarr-python fixtures.
 mod interop;
+/// .npy, raw and CSV import/export.
+mod io;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
 /// Elementwise ops, broadcasting, dtype rules.
 mod ops;
+/// The eval expression language.
+mod parse;
 /// Property tests against ndarray.
 mod props;
 /// Random numbers and the tutorial workload.

@@ -72,7 +72,7 @@ impl AxisIndex {
                 let first = if step > 0 || n == 0 { s } else { e - 1 };
                 Ok(Some(AxisIndex::Slice {
                     start: first,
-                    step,
+                    step: normalized_step(step, n),
                     len: n,
                 }))
             }
@@ -112,16 +112,21 @@ impl AxisIndex {
                 stop.map_or(-1, |v| clip(v, -1, n - 1)),
             )
         };
+        let (s128, e128, st) = (s as i128, e as i128, step as i128);
         let count = if step > 0 {
-            if e > s { (e - s + step - 1) / step } else { 0 }
-        } else if s > e {
-            (s - e + (-step) - 1) / (-step)
+            if e128 > s128 {
+                (e128 - s128 + st - 1) / st
+            } else {
+                0
+            }
+        } else if s128 > e128 {
+            (s128 - e128 - st - 1) / -st
         } else {
             0
         };
         Ok(AxisIndex::Slice {
             start: if count == 0 { 0 } else { s as usize },
-            step,
+            step: normalized_step(step, count as usize),
             len: count as usize,
         })
     }
@@ -155,6 +160,12 @@ impl AxisIndex {
             AxisIndex::Index(i) => i,
         }
     }
+}
+
+/// A step that selects at most one element only matters by its sign; keeping it small
+/// keeps composed views free of overflow (`x[::2**62][::2**62]`).
+fn normalized_step(step: isize, len: usize) -> isize {
+    if len <= 1 { step.signum() } else { step }
 }
 
 /// NumPy broadcasting of two shapes (right-aligned; size 1 stretches).
@@ -220,6 +231,9 @@ pub fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The most blocks an array may have (task ids are 32-bit, and every block is a task).
+pub(crate) const MAX_BLOCKS: u64 = 1 << 31;
+
 /// Checks user-given chunk sizes against a shape and builds the regular grid.
 ///
 /// # Errors
@@ -236,6 +250,16 @@ pub fn regular_grid(shape: &[usize], chunks: &[usize]) -> Result<ChunkGrid> {
         return Err(Error::invalid(format!(
             "chunk size 0 on axis {axis} of shape {} (chunk sizes must be at least 1)",
             fmt_shape(shape)
+        )));
+    }
+    let blocks = shape.iter().zip(chunks).try_fold(1u64, |acc, (&n, &c)| {
+        acc.checked_mul(n.div_ceil(c.max(1)).max(1) as u64)
+    });
+    if blocks.is_none_or(|b| b > MAX_BLOCKS) {
+        return Err(Error::invalid(format!(
+            "shape {} in chunks of {} makes more than {MAX_BLOCKS} blocks; use larger chunks",
+            fmt_shape(shape),
+            fmt_shape(chunks)
         )));
     }
     Ok(ChunkGrid::regular(shape, chunks))

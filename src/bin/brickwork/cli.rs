@@ -1,0 +1,198 @@
+//! Command-line definition (clap derive). Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Chunked n-dimensional arrays larger than memory, over Zarr stores.
+#[derive(Parser, Debug)]
+#[command(name = "brickwork", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Show a Zarr array's or group's metadata and storage figures.
+    ///
+    /// Example: brickwork info data.zarr --json
+    Info(InfoArgs),
+    /// Import .npy, raw binary, CSV or another Zarr array into a new Zarr array.
+    ///
+    /// Example: brickwork import data.npy data.zarr --chunks 1000,1000 --codec zstd:5
+    Import(ImportArgs),
+    /// Export a Zarr array (or a region of it) to .npy, raw binary, CSV or Zarr.
+    ///
+    /// Example: brickwork export data.zarr part.npy --region 0:100,:,5
+    Export(ExportArgs),
+    /// Write a Zarr array with new chunks.
+    ///
+    /// Example: brickwork rechunk rows.zarr cols.zarr --chunks 20000,100
+    Rechunk(RechunkArgs),
+    /// Evaluate a NumPy-like expression over Zarr arrays.
+    ///
+    /// Example: brickwork eval 'x = random((10000, 10000), chunks=(1000, 1000), seed=0);
+    /// (x + x.T)[::2, 5000:].mean(axis=1)' --output v.zarr
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct InfoArgs {
+    /// The Zarr array or group.
+    pub(crate) path: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How output arrays are written.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct WriteArgs {
+    /// Chunk shape of the output, comma-separated (default: the input's chunks).
+    #[arg(long, value_name = "C1,C2,..")]
+    pub(crate) chunks: Option<String>,
+    /// Compression: none, zstd[:LEVEL], gzip[:LEVEL], blosc[:lz4|zstd][:LEVEL].
+    #[arg(long, default_value = "zstd")]
+    pub(crate) codec: String,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+}
+
+/// How computations run.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ExecArgs {
+    /// Scheduler: synchronous or threads.
+    #[arg(long, default_value = "threads")]
+    pub(crate) scheduler: String,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Memory limit for the engine's buffers, e.g. 2GB or 512MiB (default: half of the
+    /// available memory). A plan that cannot fit is refused before any work; intermediates
+    /// are not spilled to disk yet.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) memory_limit: Option<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// Source: a .npy file, a .csv file, a raw binary file (with --dtype and --shape), or a
+    /// Zarr array.
+    pub(crate) src: PathBuf,
+    /// Destination Zarr array.
+    pub(crate) dst: PathBuf,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    /// Shard shape (Zarr v3 sharding), comma-separated.
+    #[arg(long, value_name = "S1,S2,..")]
+    pub(crate) shards: Option<String>,
+    /// Zarr format of the output.
+    #[arg(long, default_value = "3")]
+    pub(crate) zarr_format: u8,
+    /// Element type of a raw source (bool, int8 … uint64, float32, float64).
+    #[arg(long)]
+    pub(crate) dtype: Option<String>,
+    /// Shape of a raw source, comma-separated.
+    #[arg(long, value_name = "N1,N2,..")]
+    pub(crate) shape: Option<String>,
+    /// Byte order of a raw source: little or big.
+    #[arg(long, default_value = "little")]
+    pub(crate) byte_order: String,
+    /// Field delimiter of a CSV source.
+    #[arg(long, default_value = ",")]
+    pub(crate) delimiter: char,
+    /// Lines to skip at the top of a CSV source.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) skip_header: usize,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExportArgs {
+    /// Source Zarr array.
+    pub(crate) src: PathBuf,
+    /// Destination: .npy, .csv, .raw/.bin (little-endian), or a Zarr array (.zarr or a
+    /// directory).
+    pub(crate) dst: PathBuf,
+    /// Region to export, NumPy style, e.g. 0:100,:,5 or ::2,-10:.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    /// Field delimiter of a CSV destination.
+    #[arg(long, default_value = ",")]
+    pub(crate) delimiter: char,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RechunkArgs {
+    /// Source Zarr array.
+    pub(crate) src: PathBuf,
+    /// Destination Zarr array.
+    pub(crate) dst: PathBuf,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EvalArgs {
+    /// The program: assignments separated by `;`, the last expression is the result.
+    pub(crate) expr: String,
+    /// Bind a name to a Zarr array: NAME=PATH (repeatable).
+    #[arg(long = "input", short = 'i', value_name = "NAME=PATH")]
+    pub(crate) inputs: Vec<String>,
+    /// Write the result as a Zarr array instead of printing it.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+    /// Print execution figures as one JSON object on stderr.
+    #[arg(long)]
+    pub(crate) stats: bool,
+    /// Plan without computing and print the plan.
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// Write the task graph as Graphviz DOT (or SVG when FILE ends in .svg).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) graph: Option<PathBuf>,
+}
+
+/// A mistake in the command line itself (exit code 2).
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Returns an error marked as a usage error.
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// True for usage errors: ours, and library errors about the user's text or arguments.
+pub(crate) fn is_usage_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<UsageError>()
+            || matches!(
+                e.downcast_ref::<brickwork::Error>(),
+                Some(brickwork::Error::Parse { .. } | brickwork::Error::UnknownDType { .. })
+            )
+    })
+}

@@ -1,0 +1,58 @@
+//! `brickwork export`: a Zarr array, or a region of it, to .npy, raw, CSV or Zarr.
+
+use anyhow::{Context, Result};
+use brickwork::io::csv::write_csv;
+use brickwork::io::npy::NpyWriter;
+use brickwork::io::raw::{ByteOrder, RawWriter};
+
+use super::{compute_options, open_zarr, parse_region, write_options};
+use crate::cli::{ExportArgs, usage};
+
+pub(crate) fn run(args: &ExportArgs) -> Result<()> {
+    let opts = compute_options(&args.exec)?;
+    write_options(&args.write, None)?;
+    let mut x = open_zarr(&args.src)?;
+    if let Some(region) = &args.region {
+        x = x
+            .index_numpy(&parse_region(region)?)
+            .map_err(|e| usage(format!("--region: {e}")))?;
+    }
+    let dst = &args.dst;
+    let ext = dst
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let context = || format!("cannot export {} to {}", args.src.display(), dst.display());
+    match ext.as_str() {
+        "npy" => {
+            let w = NpyWriter::create(dst, x.chunks()?, x.dtype(), args.write.overwrite)
+                .with_context(context)?;
+            x.compute_into(&w, &opts).with_context(context)?;
+            w.finish().with_context(context)?;
+        }
+        "raw" | "bin" => {
+            let w = RawWriter::create(
+                dst,
+                x.chunks()?,
+                x.dtype(),
+                ByteOrder::Little,
+                args.write.overwrite,
+            )
+            .with_context(context)?;
+            x.compute_into(&w, &opts).with_context(context)?;
+            w.finish().with_context(context)?;
+        }
+        "csv" | "txt" | "tsv" => {
+            let delimiter = u8::try_from(args.delimiter)
+                .map_err(|_| usage("--delimiter must be a single ASCII character"))?;
+            let (block, _) = x.compute_with(&opts).with_context(context)?;
+            write_csv(dst, &block, delimiter, args.write.overwrite).with_context(context)?;
+        }
+        _ => {
+            let w = write_options(&args.write, Some(x.ndim()))?;
+            x.to_zarr_with(dst, &w, &opts).with_context(context)?;
+        }
+    }
+    Ok(())
+}

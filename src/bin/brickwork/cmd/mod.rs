@@ -1,0 +1,131 @@
+//! One file per subcommand. Each turns its flags into library options, then calls the
+//! library; flag mistakes become usage errors (exit code 2).
+
+mod eval;
+mod export;
+mod import;
+mod info;
+mod rechunk;
+
+use anyhow::{Context, Result};
+use brickwork::{Codec, ComputeOptions, NumpyIndex, Scheduler, WriteOptions};
+
+use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info(a) => info::run(&a),
+        Command::Import(a) => import::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Rechunk(a) => rechunk::run(&a),
+        Command::Eval(a) => eval::run(&a),
+    }
+}
+
+/// Parses `1000,1000` (spaces allowed) into sizes; `what` names the flag in errors.
+pub(crate) fn parse_list(text: &str, what: &str) -> Result<Vec<usize>> {
+    text.split(',')
+        .map(|p| {
+            p.trim().parse::<usize>().map_err(|_| {
+                usage(format!(
+                    "{what}: {text:?} is not a comma-separated list of sizes (e.g. 1000,1000)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Compute options from the shared flags.
+pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
+    let scheduler: Scheduler = exec
+        .scheduler
+        .parse()
+        .map_err(|e: brickwork::Error| usage(format!("--scheduler: {e}")))?;
+    if exec.threads == Some(0) {
+        return Err(usage("--threads must be at least 1"));
+    }
+    let memory_limit = match &exec.memory_limit {
+        Some(text) => Some(
+            brickwork::units::parse_bytes(text)
+                .map_err(|e| usage(format!("--memory-limit: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(ComputeOptions {
+        scheduler,
+        threads: exec.threads,
+        memory_limit,
+        progress: (!exec.quiet).then(crate::output::progress_bar),
+    })
+}
+
+/// Write options from the shared flags; with `rank`, `--chunks` must have that many sizes.
+/// Subcommands call it with `None` first, so flag mistakes are reported before any file is
+/// touched.
+pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteOptions> {
+    let codec = Codec::parse(&w.codec).map_err(|e| usage(format!("--codec: {e}")))?;
+    let chunks = match &w.chunks {
+        Some(c) => {
+            let c = parse_list(c, "--chunks")?;
+            if let Some(rank) = rank.filter(|&r| r != c.len()) {
+                return Err(usage(format!(
+                    "--chunks has {} sizes but the array has {rank} dimension(s)",
+                    c.len()
+                )));
+            }
+            if c.contains(&0) {
+                return Err(usage("--chunks: chunk sizes must be at least 1"));
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    Ok(WriteOptions {
+        chunks,
+        codec,
+        overwrite: w.overwrite,
+        ..WriteOptions::default()
+    })
+}
+
+/// Parses a NumPy-style region: `0:100,:,5`, `::2,-10:`.
+pub(crate) fn parse_region(text: &str) -> Result<Vec<NumpyIndex>> {
+    let bad = |part: &str| {
+        usage(format!(
+            "--region: cannot parse {part:?} (expected start:stop:step or an index per axis, e.g. 0:100,:,5)"
+        ))
+    };
+    let int = |s: &str, part: &str| -> Result<Option<isize>> {
+        let s = s.trim();
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            s.parse().map(Some).map_err(|_| bad(part))
+        }
+    };
+    text.split(',')
+        .map(|part| {
+            let fields: Vec<&str> = part.split(':').collect();
+            match fields.as_slice() {
+                [i] => Ok(NumpyIndex::Int(int(i, part)?.ok_or_else(|| bad(part))?)),
+                [a, b] => Ok(NumpyIndex::Slice {
+                    start: int(a, part)?,
+                    stop: int(b, part)?,
+                    step: None,
+                }),
+                [a, b, c] => Ok(NumpyIndex::Slice {
+                    start: int(a, part)?,
+                    stop: int(b, part)?,
+                    step: int(c, part)?,
+                }),
+                _ => Err(bad(part)),
+            }
+        })
+        .collect()
+}
+
+/// Opens a Zarr array, with the path in the error.
+pub(crate) fn open_zarr(path: &std::path::Path) -> Result<brickwork::Array> {
+    brickwork::Array::from_zarr(path).with_context(|| format!("cannot open {}", path.display()))
+}

@@ -1,0 +1,40 @@
+//! The `brickwork` command: import, export, inspect, rechunk and evaluate chunked arrays in
+//! Zarr stores from the shell. A thin layer over the library: each subcommand turns its flags
+//! into library calls (`cmd/`); errors are printed once, as `error: …`, with exit code 2 for
+//! usage errors (bad flags, expressions that do not parse) and 1 for everything that fails
+//! while running.
+
+mod cli;
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// glibc's allocator returns freed tile buffers to the OS after every tile; mimalloc keeps
+/// them (see README, Performance).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cmd::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(if cli::is_usage_error(&err) { 2 } else { 1 })
+        }
+    }
+}
+
+/// A closed stdout (`brickwork eval … | head`) is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,115 @@
+//! Printing results: scalars as bare numbers that round-trip exactly, small arrays
+//! NumPy-style, execution figures as JSON.
+
+use std::io::Write;
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use brickwork::units::format_bytes;
+use brickwork::{Block, Metrics, Progress, ProgressEvent};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
+
+/// A progress bar on stderr fed by the engine's progress events: tasks done / total, bytes
+/// written, ETA, memory in use against the limit. indicatif hides it when stderr is not a
+/// terminal; it clears itself when the computation's options are dropped.
+pub(crate) fn progress_bar() -> Progress {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        .with_finish(ProgressFinish::AndClear);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} tasks, {msg}, ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+    Progress(Arc::new(move |e: &ProgressEvent| {
+        bar.set_length(e.tasks_total);
+        bar.set_position(e.tasks_done);
+        bar.set_message(format!(
+            "{} out, memory {} of {}",
+            format_bytes(e.bytes_output),
+            format_bytes(e.reserved_bytes),
+            format_bytes(e.memory_limit)
+        ));
+    }))
+}
+
+/// One element as text: floats in their shortest exact form (`0.1`, `1.0`, `nan`, `inf`),
+/// bools as `True`/`False`.
+fn element<T: std::fmt::Debug + brickwork::Element>(v: T) -> String {
+    match T::DTYPE {
+        brickwork::DType::Bool => if v.to_bool() { "True" } else { "False" }.to_string(),
+        brickwork::DType::F32 | brickwork::DType::F64 => {
+            let x = v.to_f64();
+            if x.is_nan() {
+                "nan".into()
+            } else if x.is_infinite() {
+                if x > 0.0 { "inf".into() } else { "-inf".into() }
+            } else {
+                format!("{v:?}")
+            }
+        }
+        _ => format!("{v:?}"),
+    }
+}
+
+/// Nested brackets, rows on their own lines, elements right-aligned to a common width.
+fn format_nested(items: &[String], shape: &[usize], width: usize, depth: usize, out: &mut String) {
+    if shape.len() == 1 {
+        let row: Vec<String> = items.iter().map(|s| format!("{s:>width$}")).collect();
+        out.push('[');
+        out.push_str(&row.join(" "));
+        out.push(']');
+        return;
+    }
+    let inner: usize = shape[1..].iter().product();
+    out.push('[');
+    for i in 0..shape[0] {
+        if i > 0 {
+            out.push_str(&"\n".repeat(shape.len() - 1));
+            out.push_str(&" ".repeat(depth + 1));
+        }
+        format_nested(
+            &items[i * inner..(i + 1) * inner],
+            &shape[1..],
+            width,
+            depth + 1,
+            out,
+        );
+    }
+    out.push(']');
+}
+
+/// Prints a result block to stdout.
+pub(crate) fn print_block(block: &Block) -> Result<()> {
+    let items: Vec<String> =
+        brickwork::dispatch_block!(block, a => a.iter().map(|&v| element(v)).collect());
+    let text = match block.shape() {
+        [] => items[0].clone(),
+        shape if block.is_empty() => format!("[] (shape {})", brickwork::grid::fmt_shape(shape)),
+        shape => {
+            let width = items.iter().map(String::len).max().unwrap_or(0);
+            let mut s = String::new();
+            format_nested(&items, shape, width, 0, &mut s);
+            s
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints execution figures as one JSON object on stderr.
+pub(crate) fn print_stats(m: &Metrics, seconds: f64) {
+    let stats = serde_json::json!({
+        "tasks": m.tasks,
+        "bytes_read": m.bytes_read,
+        "bytes_written": m.bytes_output,
+        "peak_reserved_bytes": m.peak_reserved_bytes,
+        "predicted_peak_bytes": m.predicted_peak_bytes,
+        "memory_limit": m.memory_limit,
+        "spilled_bytes": 0,
+        "execute_seconds": m.seconds,
+        "seconds": seconds,
+    });
+    eprintln!("{stats}");
+}

@@ -1,0 +1,600 @@
+//! The functions and methods a program can call, and Python-style argument binding.
+
+use super::syntax_error;
+use super::value::{Value, binary, into_array, scalar_dtype};
+use crate::array::{Array, ReduceOptions};
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::expr::{BinaryOp, ReduceOp, UnaryOp};
+
+/// Default chunks aim at blocks of about this many bytes (dask's `chunks="auto"`).
+const AUTO_CHUNK_BYTES: u128 = 128 << 20;
+
+/// An evaluated argument and the column of its expression.
+pub(super) struct Arg {
+    pub(super) value: Value,
+    pub(super) col: usize,
+}
+
+/// What a builtin does.
+#[derive(Clone, Copy)]
+enum Op {
+    Reduce(ReduceOp),
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Where,
+    Clip,
+    Astype,
+    Transpose,
+    Rechunk,
+    Random,
+    RandomNormal,
+    Fill(i64),
+    Full,
+    Arange,
+    Linspace,
+}
+
+/// A function: its parameters (the first `positional` may be given by position, the
+/// first `required` must be given), whether it is also a method of arrays.
+struct Builtin {
+    name: &'static str,
+    params: &'static [&'static str],
+    required: usize,
+    positional: usize,
+    method: bool,
+    op: Op,
+}
+
+const REDUCE: &[&str] = &["a", "axis", "keepdims", "split_every"];
+const REDUCE_DDOF: &[&str] = &["a", "axis", "ddof", "keepdims", "split_every"];
+const SHAPED: &[&str] = &["shape", "dtype", "chunks"];
+
+const fn builtin(
+    name: &'static str,
+    params: &'static [&'static str],
+    (required, positional): (usize, usize),
+    method: bool,
+    op: Op,
+) -> Builtin {
+    Builtin {
+        name,
+        params,
+        required,
+        positional,
+        method,
+        op,
+    }
+}
+
+const BUILTINS: &[Builtin] = &[
+    builtin("sum", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Sum)),
+    builtin("prod", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Prod)),
+    builtin("min", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Min)),
+    builtin("max", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Max)),
+    builtin("mean", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Mean)),
+    builtin("var", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Var)),
+    builtin("std", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Std)),
+    builtin("sqrt", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sqrt)),
+    builtin("exp", &["x"], (1, 1), false, Op::Unary(UnaryOp::Exp)),
+    builtin("log", &["x"], (1, 1), false, Op::Unary(UnaryOp::Log)),
+    builtin("abs", &["x"], (1, 1), false, Op::Unary(UnaryOp::Abs)),
+    builtin("sin", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sin)),
+    builtin("cos", &["x"], (1, 1), false, Op::Unary(UnaryOp::Cos)),
+    builtin(
+        "minimum",
+        &["x1", "x2"],
+        (2, 2),
+        false,
+        Op::Binary(BinaryOp::Minimum),
+    ),
+    builtin(
+        "maximum",
+        &["x1", "x2"],
+        (2, 2),
+        false,
+        Op::Binary(BinaryOp::Maximum),
+    ),
+    builtin("where", &["condition", "x", "y"], (3, 3), false, Op::Where),
+    builtin("clip", &["a", "a_min", "a_max"], (3, 3), true, Op::Clip),
+    builtin("astype", &["x", "dtype"], (2, 2), true, Op::Astype),
+    builtin("transpose", &["a", "axes"], (1, 2), true, Op::Transpose),
+    builtin("rechunk", &["x", "chunks"], (2, 2), true, Op::Rechunk),
+    builtin(
+        "random",
+        &["shape", "chunks", "seed"],
+        (1, 1),
+        false,
+        Op::Random,
+    ),
+    builtin(
+        "random_normal",
+        &["shape", "chunks", "seed", "loc", "scale"],
+        (1, 1),
+        false,
+        Op::RandomNormal,
+    ),
+    builtin("zeros", SHAPED, (1, 2), false, Op::Fill(0)),
+    builtin("ones", SHAPED, (1, 2), false, Op::Fill(1)),
+    builtin(
+        "full",
+        &["shape", "fill_value", "dtype", "chunks"],
+        (2, 3),
+        false,
+        Op::Full,
+    ),
+    builtin(
+        "arange",
+        &["start", "stop", "step", "chunks"],
+        (1, 3),
+        false,
+        Op::Arange,
+    ),
+    builtin(
+        "linspace",
+        &["start", "stop", "num", "endpoint", "chunks"],
+        (2, 4),
+        false,
+        Op::Linspace,
+    ),
+];
+
+/// Whether `name` is a function a program can call.
+pub(super) fn is_function(name: &str) -> bool {
+    BUILTINS.iter().any(|b| b.name == name)
+}
+
+/// Whether `name` is a method of arrays.
+pub(super) fn is_method(name: &str) -> bool {
+    BUILTINS.iter().any(|b| b.name == name && b.method)
+}
+
+/// A keyword argument: its name, the name's column, and its value.
+pub(super) type KeywordArg = (String, usize, Arg);
+
+/// A call `name(args, keywords)` at `col`; a method call passes its receiver first.
+pub(super) fn call(
+    name: &str,
+    col: usize,
+    receiver: Option<Arg>,
+    args: Vec<Arg>,
+    keywords: Vec<KeywordArg>,
+) -> Result<Value> {
+    let found = BUILTINS.iter().find(|b| b.name == name);
+    let builtin = match (found, &receiver) {
+        (Some(b), None) => b,
+        (Some(b), Some(_)) if b.method => b,
+        (Some(_), Some(_)) => {
+            return Err(syntax_error(
+                col,
+                format!("arrays have no method '{name}'; call it as a function: {name}(x)"),
+            ));
+        }
+        (None, _) => {
+            return Err(syntax_error(
+                col,
+                unknown_function(name, receiver.is_some()),
+            ));
+        }
+    };
+    let args = receiver.into_iter().chain(args).collect();
+    let bound = Bound::new(builtin, col, args, keywords)?;
+    run(builtin.op, &bound)
+}
+
+fn unknown_function(name: &str, method: bool) -> String {
+    let mut known: Vec<&str> = BUILTINS
+        .iter()
+        .filter(|b| b.method || !method)
+        .map(|b| b.name)
+        .collect();
+    known.sort_unstable();
+    let what = if method { "method" } else { "function" };
+    format!(
+        "unknown {what} '{name}'; known {what}s: {}",
+        known.join(", ")
+    )
+}
+
+/// Arguments matched to a builtin's parameters.
+struct Bound {
+    name: &'static str,
+    /// Column of the call.
+    col: usize,
+    params: &'static [&'static str],
+    slots: Vec<Option<Arg>>,
+}
+
+impl Bound {
+    fn new(
+        b: &'static Builtin,
+        col: usize,
+        args: Vec<Arg>,
+        keywords: Vec<KeywordArg>,
+    ) -> Result<Bound> {
+        if let Some(extra) = args.get(b.positional) {
+            return Err(syntax_error(
+                extra.col,
+                format!(
+                    "{}() takes at most {} positional argument(s), got {}",
+                    b.name,
+                    b.positional,
+                    args.len()
+                ),
+            ));
+        }
+        let mut slots: Vec<Option<Arg>> = b.params.iter().map(|_| None).collect();
+        for (slot, arg) in slots.iter_mut().zip(args) {
+            *slot = Some(arg);
+        }
+        for (key, key_col, arg) in keywords {
+            let i = keyword_slot(b, &key, key_col)?;
+            if slots[i].is_some() {
+                return Err(syntax_error(
+                    key_col,
+                    format!("{}() got multiple values for argument '{key}'", b.name),
+                ));
+            }
+            slots[i] = Some(arg);
+        }
+        if let Some(i) = (0..b.required).find(|&i| slots[i].is_none()) {
+            return Err(syntax_error(
+                col,
+                format!("{}() missing required argument '{}'", b.name, b.params[i]),
+            ));
+        }
+        Ok(Bound {
+            name: b.name,
+            col,
+            params: b.params,
+            slots,
+        })
+    }
+
+    /// The argument for parameter `param`, if given (`None` counts as not given).
+    fn get(&self, param: &str) -> Option<&Arg> {
+        let i = self.params.iter().position(|p| *p == param)?;
+        self.slots[i]
+            .as_ref()
+            .filter(|a| !matches!(a.value, Value::None))
+    }
+
+    fn bad(&self, arg: &Arg, param: &str, expected: &str) -> Error {
+        syntax_error(
+            arg.col,
+            format!(
+                "{}() argument '{param}' must be {expected}, got {}",
+                self.name,
+                arg.value.type_name()
+            ),
+        )
+    }
+
+    /// A required argument (given, by [`Bound::new`], but maybe as `None`).
+    fn required(&self, param: &str) -> Result<&Arg> {
+        self.get(param).ok_or_else(|| self.none_error(param))
+    }
+
+    fn none_error(&self, param: &str) -> Error {
+        syntax_error(
+            self.col,
+            format!("{}() argument '{param}' cannot be None", self.name),
+        )
+    }
+
+    fn array(&self, param: &str) -> Result<Array> {
+        let arg = self.required(param)?;
+        into_array(arg.value.clone(), arg.col)
+    }
+
+    fn value(&self, param: &str) -> Result<Value> {
+        Ok(self.required(param)?.value.clone())
+    }
+
+    /// A number, if given.
+    fn scalar(&self, param: &str) -> Result<Option<Scalar>> {
+        self.get(param)
+            .map(|_| self.required_scalar(param))
+            .transpose()
+    }
+
+    fn required_scalar(&self, param: &str) -> Result<Scalar> {
+        let arg = self.required(param)?;
+        match arg.value {
+            Value::Scalar(s) => Ok(s),
+            _ => Err(self.bad(arg, param, "a number")),
+        }
+    }
+
+    fn float(&self, param: &str, default: f64) -> Result<f64> {
+        Ok(self.scalar(param)?.map_or(default, Scalar::as_f64))
+    }
+
+    fn bool(&self, param: &str, default: bool) -> Result<bool> {
+        match self.get(param) {
+            None => Ok(default),
+            Some(Arg {
+                value: Value::Scalar(Scalar::Bool(b)),
+                ..
+            }) => Ok(*b),
+            Some(arg) => Err(self.bad(arg, param, "True or False")),
+        }
+    }
+
+    fn int(&self, param: &str) -> Result<Option<i64>> {
+        let Some(arg) = self.get(param) else {
+            return Ok(None);
+        };
+        match arg.value {
+            Value::Scalar(Scalar::Int(i)) => Ok(Some(i)),
+            _ => Err(self.bad(arg, param, "an int")),
+        }
+    }
+
+    fn count(&self, param: &str) -> Result<Option<usize>> {
+        let Some(i) = self.int(param)? else {
+            return Ok(None);
+        };
+        usize::try_from(i).map(Some).map_err(|_| {
+            let arg = self.get(param).map_or(1, |a| a.col);
+            syntax_error(
+                arg,
+                format!("{}() argument '{param}' must be >= 0, got {i}", self.name),
+            )
+        })
+    }
+
+    /// An int or a tuple of ints (`None` when not given).
+    fn ints(&self, param: &str) -> Result<Option<Vec<i64>>> {
+        let Some(arg) = self.get(param) else {
+            return Ok(None);
+        };
+        let one = |v: &Value| match v {
+            Value::Scalar(Scalar::Int(i)) => Some(*i),
+            _ => None,
+        };
+        let ints = match &arg.value {
+            Value::Tuple(items) => items.iter().map(one).collect(),
+            v => one(v).map(|i| vec![i]),
+        };
+        ints.map(Some)
+            .ok_or_else(|| self.bad(arg, param, "an int or a tuple of ints"))
+    }
+
+    /// Non-negative ints, e.g. a shape.
+    fn sizes(&self, param: &str) -> Result<Option<Vec<usize>>> {
+        let Some(ints) = self.ints(param)? else {
+            return Ok(None);
+        };
+        let sizes: Option<Vec<usize>> = ints.iter().map(|&i| usize::try_from(i).ok()).collect();
+        sizes.map(Some).ok_or_else(|| {
+            syntax_error(
+                self.get(param).map_or(self.col, |a| a.col),
+                format!(
+                    "{}() argument '{param}' must be non-negative, got {ints:?}",
+                    self.name
+                ),
+            )
+        })
+    }
+
+    fn shape(&self) -> Result<Vec<usize>> {
+        self.sizes("shape")?.ok_or_else(|| self.none_error("shape"))
+    }
+
+    /// `chunks=`: one int for every axis, or a tuple with one per axis; automatic when not
+    /// given.
+    fn chunks(&self, shape: &[usize], dtype: DType) -> Result<Vec<usize>> {
+        let one_for_all = matches!(
+            self.get("chunks"),
+            Some(Arg {
+                value: Value::Scalar(_),
+                ..
+            })
+        );
+        match self.sizes("chunks")? {
+            None => Ok(auto_chunks(shape, dtype.size())),
+            Some(c) if one_for_all => Ok(vec![c[0]; shape.len()]),
+            Some(c) => Ok(c),
+        }
+    }
+
+    /// `astype`'s required dtype.
+    fn required_dtype(&self) -> Result<DType> {
+        self.required("dtype")?;
+        self.dtype(DType::F64)
+    }
+
+    fn dtype(&self, default: DType) -> Result<DType> {
+        match self.get("dtype") {
+            None => Ok(default),
+            Some(Arg {
+                value: Value::Str(name),
+                ..
+            }) => DType::from_name(name).ok_or_else(|| Error::UnknownDType { name: name.clone() }),
+            Some(arg) => Err(self.bad(arg, "dtype", "a dtype name such as \"float32\"")),
+        }
+    }
+
+    fn axes(&self) -> Result<Option<Vec<isize>>> {
+        let axes = self.ints("axis")?;
+        Ok(axes.map(|a| a.into_iter().map(|i| i as isize).collect()))
+    }
+}
+
+fn keyword_slot(b: &Builtin, key: &str, col: usize) -> Result<usize> {
+    b.params.iter().position(|p| *p == key).ok_or_else(|| {
+        syntax_error(
+            col,
+            format!(
+                "{}() got an unexpected keyword argument '{key}' (it takes {})",
+                b.name,
+                b.params.join(", ")
+            ),
+        )
+    })
+}
+
+/// Chunks of about [`AUTO_CHUNK_BYTES`]: every axis cut at the same length, the largest
+/// that keeps a block under the target (small arrays are one chunk).
+pub(super) fn auto_chunks(shape: &[usize], itemsize: usize) -> Vec<usize> {
+    let bytes = |edge: usize| {
+        shape.iter().fold(itemsize as u128, |acc, &d| {
+            acc.saturating_mul(d.min(edge).max(1) as u128)
+        })
+    };
+    let (mut lo, mut hi) = (1, shape.iter().copied().max().unwrap_or(1).max(1));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if bytes(mid) <= AUTO_CHUNK_BYTES {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    shape.iter().map(|&d| d.min(lo).max(1)).collect()
+}
+
+fn run(op: Op, b: &Bound) -> Result<Value> {
+    let array = match op {
+        Op::Reduce(r) => reduce(r, b)?,
+        Op::Unary(u) => b.array("x")?.unary(u)?,
+        Op::Binary(f) => return binary(f, b.value("x1")?, b.value("x2")?, b.col),
+        Op::Where => where_(b)?,
+        Op::Clip => return clip(b),
+        Op::Astype => b.array("x")?.astype(b.required_dtype()?)?,
+        Op::Transpose => transpose(b)?,
+        Op::Rechunk => {
+            let x = b.array("x")?;
+            x.rechunk(&b.chunks(&x.shape(), x.dtype())?)?
+        }
+        Op::Random => random(b)?,
+        Op::RandomNormal => random_normal(b)?,
+        Op::Fill(v) => fill(b, Scalar::Int(v))?,
+        Op::Full => full(b)?,
+        Op::Arange => arange(b)?,
+        Op::Linspace => linspace(b)?,
+    };
+    Ok(Value::Array(array))
+}
+
+fn reduce(op: ReduceOp, b: &Bound) -> Result<Array> {
+    let defaults = ReduceOptions::default();
+    let opts = ReduceOptions {
+        keepdims: b.bool("keepdims", false)?,
+        ddof: b.float("ddof", defaults.ddof)?,
+        split_every: b.count("split_every")?.unwrap_or(defaults.split_every),
+    };
+    b.array("a")?.reduce(op, b.axes()?.as_deref(), &opts)
+}
+
+fn where_(b: &Bound) -> Result<Array> {
+    let (x, y) = (b.required("x")?, b.required("y")?);
+    let (xa, ya) = (weak(x, &y.value)?, weak(y, &x.value)?);
+    Array::where_(&b.array("condition")?, &xa, &ya)
+}
+
+/// An operand as an array; a scalar next to an array takes the array's dtype when it
+/// fits (NEP 50 weak scalars), otherwise its default dtype.
+fn weak(arg: &Arg, other: &Value) -> Result<Array> {
+    match (&arg.value, other) {
+        (Value::Scalar(s), Value::Array(o)) => {
+            let dtype = DType::promote_scalar(o.dtype(), s);
+            let dtype = if s.fits(dtype) {
+                dtype
+            } else {
+                scalar_dtype(*s)
+            };
+            Array::full(&[], &[], *s, dtype)
+        }
+        (v, _) => into_array(v.clone(), arg.col),
+    }
+}
+
+fn clip(b: &Bound) -> Result<Value> {
+    let mut x = b.value("a")?;
+    if b.get("a_min").is_some() {
+        x = binary(BinaryOp::Maximum, x, b.value("a_min")?, b.col)?;
+    }
+    if b.get("a_max").is_some() {
+        x = binary(BinaryOp::Minimum, x, b.value("a_max")?, b.col)?;
+    }
+    Ok(x)
+}
+
+fn transpose(b: &Bound) -> Result<Array> {
+    let x = b.array("a")?;
+    match b.sizes("axes")? {
+        None => Ok(x.t()),
+        Some(perm) => x.permuted_axes(&perm),
+    }
+}
+
+fn seed(b: &Bound) -> Result<u64> {
+    Ok(b.count("seed")?.unwrap_or(0) as u64)
+}
+
+fn random(b: &Bound) -> Result<Array> {
+    let shape = b.shape()?;
+    Array::random(&shape, &b.chunks(&shape, DType::F64)?, seed(b)?)
+}
+
+fn random_normal(b: &Bound) -> Result<Array> {
+    let shape = b.shape()?;
+    let chunks = b.chunks(&shape, DType::F64)?;
+    let (loc, scale) = (b.float("loc", 0.0)?, b.float("scale", 1.0)?);
+    Array::random_normal(&shape, &chunks, seed(b)?, loc, scale)
+}
+
+fn fill(b: &Bound, value: Scalar) -> Result<Array> {
+    let shape = b.shape()?;
+    let dtype = b.dtype(DType::F64)?;
+    Array::full(&shape, &b.chunks(&shape, dtype)?, value, dtype)
+}
+
+fn full(b: &Bound) -> Result<Array> {
+    let shape = b.shape()?;
+    let value = b.required_scalar("fill_value")?;
+    let dtype = b.dtype(scalar_dtype(value))?;
+    Array::full(&shape, &b.chunks(&shape, dtype)?, value, dtype)
+}
+
+/// A 1-d chunk length: `chunks=` or automatic (the grid clips it to the length).
+fn chunk_1d(b: &Bound) -> Result<usize> {
+    let auto = (AUTO_CHUNK_BYTES / 8) as usize;
+    Ok(b.sizes("chunks")?
+        .and_then(|c| c.first().copied())
+        .unwrap_or(auto))
+}
+
+fn arange(b: &Bound) -> Result<Array> {
+    let first = b.required_scalar("start")?;
+    let (start, stop) = match b.scalar("stop")? {
+        Some(stop) => (first, stop),
+        None => (Scalar::Int(0), first),
+    };
+    let step = b.scalar("step")?.unwrap_or(Scalar::Int(1));
+    Array::arange(start, stop, step, chunk_1d(b)?)
+}
+
+fn linspace(b: &Bound) -> Result<Array> {
+    let start = b.required_scalar("start")?.as_f64();
+    let stop = b.required_scalar("stop")?.as_f64();
+    let num = b.count("num")?.unwrap_or(50);
+    Array::linspace(start, stop, num, b.bool("endpoint", true)?, chunk_1d(b)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_chunks_aim_at_128_mib() {
+        assert_eq!(auto_chunks(&[100, 100], 8), vec![100, 100]);
+        assert_eq!(auto_chunks(&[100_000, 100_000], 8), vec![4096, 4096]);
+        assert_eq!(auto_chunks(&[10, 10_000_000], 8), vec![10, 1_677_721]);
+        assert_eq!(auto_chunks(&[0, 5], 8), vec![1, 5]);
+        assert_eq!(auto_chunks(&[], 8), Vec::<usize>::new());
+        assert_eq!(auto_chunks(&[usize::MAX], 8), vec![1 << 24]);
+    }
+}

@@ -1,0 +1,205 @@
+//! Walks the syntax tree, building lazy arrays.
+
+use std::collections::HashMap;
+
+use super::ast::{Expr, ExprKind, Keyword, Program, Subscript};
+use super::builtins::{self, Arg};
+use super::syntax_error;
+use super::value::{Value, binary, into_array, unary};
+use crate::array::{Array, NumpyIndex};
+use crate::dtype::Scalar;
+use crate::error::Result;
+
+/// Evaluates `program` with `inputs` bound; the result as an array.
+pub(super) fn run(program: &Program, inputs: &HashMap<String, Array>) -> Result<Array> {
+    let mut env = Env {
+        inputs,
+        vars: HashMap::new(),
+    };
+    for a in &program.assignments {
+        let value = env.eval(&a.value)?;
+        env.vars.insert(a.name.clone(), value);
+    }
+    let result = env.eval(&program.result)?;
+    into_array(result, program.result.col)
+}
+
+struct Env<'a> {
+    inputs: &'a HashMap<String, Array>,
+    /// Assigned names; they shadow inputs.
+    vars: HashMap<String, Value>,
+}
+
+impl Env<'_> {
+    fn eval(&self, e: &Expr) -> Result<Value> {
+        match &e.kind {
+            ExprKind::Name(n) => self.name(n, e.col),
+            ExprKind::Int(i) => Ok(Value::Scalar(Scalar::Int(*i))),
+            ExprKind::Float(x) => Ok(Value::Scalar(Scalar::Float(*x))),
+            ExprKind::Bool(b) => Ok(Value::Scalar(Scalar::Bool(*b))),
+            ExprKind::None => Ok(Value::None),
+            ExprKind::Str(s) => Ok(Value::Str(s.clone())),
+            ExprKind::Tuple(items) => items
+                .iter()
+                .map(|i| self.eval(i))
+                .collect::<Result<_>>()
+                .map(Value::Tuple),
+            ExprKind::Unary(op, x) => unary(*op, self.eval(x)?, e.col),
+            ExprKind::Binary(op, a, b) => binary(*op, self.eval(a)?, self.eval(b)?, e.col),
+            ExprKind::Attribute(x, name) => self.attribute(x, name, e.col),
+            ExprKind::Call {
+                callee,
+                args,
+                keywords,
+            } => self.call(callee, args, keywords, e.col),
+            ExprKind::Index(x, subs) => self.index(x, subs, e.col),
+        }
+    }
+
+    fn name(&self, name: &str, col: usize) -> Result<Value> {
+        if let Some(v) = self.vars.get(name) {
+            return Ok(v.clone());
+        }
+        if let Some(a) = self.inputs.get(name) {
+            return Ok(Value::Array(a.clone()));
+        }
+        if builtins::is_function(name) {
+            return Err(syntax_error(
+                col,
+                format!("'{name}' is a function; call it as {name}(...)"),
+            ));
+        }
+        let mut known: Vec<&str> = self.inputs.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let inputs = if known.is_empty() {
+            "there are no inputs".to_string()
+        } else {
+            format!("inputs are: {}", known.join(", "))
+        };
+        Err(syntax_error(
+            col,
+            format!("unknown name '{name}'; {inputs}"),
+        ))
+    }
+
+    fn attribute(&self, x: &Expr, name: &str, col: usize) -> Result<Value> {
+        let value = self.eval(x)?;
+        match name {
+            "T" => Ok(Value::Array(into_array(value, x.col)?.t())),
+            _ if builtins::is_method(name) => Err(syntax_error(
+                col,
+                format!("method '{name}' must be called: .{name}(...)"),
+            )),
+            _ => Err(syntax_error(
+                col,
+                format!("unknown attribute '{name}' (arrays have .T and methods)"),
+            )),
+        }
+    }
+
+    fn call(
+        &self,
+        callee: &Expr,
+        args: &[Expr],
+        keywords: &[Keyword],
+        col: usize,
+    ) -> Result<Value> {
+        let (name, receiver) = match &callee.kind {
+            ExprKind::Name(n) => (n, None),
+            ExprKind::Attribute(x, m) => (m, Some(self.arg(x)?)),
+            _ => {
+                return Err(syntax_error(
+                    col,
+                    "only functions and methods can be called",
+                ));
+            }
+        };
+        let args = args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
+        let keywords = keywords
+            .iter()
+            .map(|k| Ok((k.name.clone(), k.col, self.arg(&k.value)?)))
+            .collect::<Result<_>>()?;
+        builtins::call(name, callee.col, receiver, args, keywords)
+    }
+
+    fn arg(&self, e: &Expr) -> Result<Arg> {
+        Ok(Arg {
+            value: self.eval(e)?,
+            col: e.col,
+        })
+    }
+
+    fn index(&self, x: &Expr, subs: &[Subscript], col: usize) -> Result<Value> {
+        let array = match self.eval(x)? {
+            Value::Array(a) => a,
+            other => {
+                return Err(syntax_error(
+                    col,
+                    format!("cannot index a value of type {}", other.type_name()),
+                ));
+            }
+        };
+        let shape = array.shape();
+        let index = subs
+            .iter()
+            .zip(shape.iter().chain(std::iter::repeat(&1)))
+            .map(|(s, &len)| self.subscript(s).map(|ix| bound_step(ix, len)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Value::Array(array.index_numpy(&index)?))
+    }
+
+    fn subscript(&self, s: &Subscript) -> Result<NumpyIndex> {
+        match s {
+            Subscript::Index(e) => Ok(NumpyIndex::Int(index_int(self.eval(e)?, e.col)?)),
+            Subscript::Slice([start, stop, step]) => {
+                let part = |p: &Option<Expr>| match p {
+                    None => Ok(None),
+                    Some(e) => match self.eval(e)? {
+                        Value::None => Ok(None),
+                        v => index_int(v, e.col).map(Some),
+                    },
+                };
+                Ok(NumpyIndex::Slice {
+                    start: part(start)?,
+                    stop: part(stop)?,
+                    step: part(step)?,
+                })
+            }
+        }
+    }
+}
+
+/// Clamps a slice step to the axis length: the same selection (a step at least as long as
+/// the axis takes one element), with no overflow in the slice arithmetic for huge steps.
+fn bound_step(ix: NumpyIndex, len: usize) -> NumpyIndex {
+    let bound = len.max(1) as isize;
+    match ix {
+        NumpyIndex::Slice { start, stop, step } => NumpyIndex::Slice {
+            start,
+            stop,
+            step: step.map(|s| s.clamp(-bound, bound)),
+        },
+        int => int,
+    }
+}
+
+fn index_int(v: Value, col: usize) -> Result<isize> {
+    match v {
+        Value::Scalar(Scalar::Int(i)) => Ok(i as isize),
+        Value::None => Err(syntax_error(
+            col,
+            "None (newaxis) is not supported in indices",
+        )),
+        Value::Array(_) => Err(syntax_error(
+            col,
+            "indexing with an array is not supported (only integers and slices)",
+        )),
+        other => Err(syntax_error(
+            col,
+            format!(
+                "indices must be integers or slices, not {}",
+                other.type_name()
+            ),
+        )),
+    }
+}

@@ -1,0 +1,121 @@
+//! The expression language of `brickwork eval`: NumPy-like programs over named arrays.
+//!
+//! [`evaluate`] parses a program and evaluates it into a lazy [`Array`]; nothing is computed.
+//!
+//! ```
+//! # fn main() -> brickwork::Result<()> {
+//! use std::collections::HashMap;
+//! let v = brickwork::parse::evaluate(
+//!     "x = random((100, 100), chunks=(30, 30), seed=0); (x + x.T)[::2, 50:].mean(axis=1)",
+//!     &HashMap::new(),
+//! )?;
+//! assert_eq!(v.shape(), vec![50]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Grammar
+//!
+//! Python syntax, Python precedence (loosest first):
+//!
+//! ```text
+//! program    = { sep } statement { sep { sep } statement } { sep } ;   (* last: an expression *)
+//! sep        = ";" | newline ;                     (* newlines inside brackets are blanks *)
+//! statement  = [ NAME "=" ] expr ;
+//! expr       = bit_or [ ("==" | "!=" | "<" | "<=" | ">" | ">=") bit_or ] ;  (* no chains *)
+//! bit_or     = bit_xor { "|" bit_xor } ;
+//! bit_xor    = bit_and { "^" bit_and } ;
+//! bit_and    = arith { "&" arith } ;
+//! arith      = term { ("+" | "-") term } ;
+//! term       = factor { ("*" | "/" | "//" | "%") factor } ;    (* "@": an error *)
+//! factor     = ("-" | "+" | "~") factor | power ;
+//! power      = postfix [ "**" factor ] ;                      (* -x**2 is -(x**2) *)
+//! postfix    = atom { "." NAME | "[" subscripts "]" | "(" [ arguments ] ")" } ;
+//! subscripts = subscript { "," subscript } [ "," ] ;
+//! subscript  = expr | [ expr ] ":" [ expr ] [ ":" [ expr ] ] ;
+//! arguments  = argument { "," argument } [ "," ] ;           (* keywords last *)
+//! argument   = [ NAME "=" ] expr ;
+//! atom       = NAME | INT | FLOAT | STRING | "True" | "False" | "None"
+//!            | "(" [ expr { "," expr } [ "," ] ] ")" ;       (* (a), (a,), (a, b), () *)
+//! ```
+//!
+//! `INT` is `10` or `10_000`, `FLOAT` is `2.5`, `.5`, `1.` or `1e-3`, `STRING` is `'…'` or
+//! `"…"` without escapes; `#` starts a comment.
+//!
+//! # Semantics
+//!
+//! - Names are assignments made earlier in the program, then `inputs`.
+//! - Literal-only expressions fold to Python scalars with Python's rules (`1/2` is 0.5,
+//!   `7 // -2` is -4, `2 ** -1` is 0.5, integers are exact int64 and overflow is an
+//!   error). A scalar next to an array is weak (NEP 50: `u8 + 1` stays uint8); a scalar
+//!   result becomes a 0-d array of int64, float64 or bool.
+//! - Indexing follows NumPy: `x[::2, 50:]`, `x[-1]`, `x[::-1]`, out-of-range slice bounds
+//!   clip; integer indices drop the axis.
+//! - Attributes: `.T`. Methods: `sum prod min max mean var std` (with `axis=` an int or a
+//!   tuple, `keepdims=`, `split_every=`, and `ddof=` for `var`/`std`), `astype(dtype)`,
+//!   `clip(lo, hi)`, `transpose([axes])`, `rechunk(chunks)`. All of these are functions
+//!   too (`sum(x, axis=0)`), as are `sqrt exp log abs sin cos`, `minimum maximum where`.
+//! - Creation: `random(shape, chunks=, seed=0)`, `random_normal(shape, chunks=, seed=0,
+//!   loc=0.0, scale=1.0)`, `zeros(shape, dtype="float64", chunks=)`, `ones(…)`,
+//!   `full(shape, value, dtype=, chunks=)`, `arange([start,] stop[, step], chunks=)`,
+//!   `linspace(start, stop, num=50, endpoint=True, chunks=)`. A shape is an int or a tuple;
+//!   `chunks` is an int for every axis or a tuple. Without `chunks`, every axis is cut at
+//!   the same length, the largest that keeps a chunk at or under 128 MiB (arrays up to
+//!   128 MiB are one chunk), like dask's `chunks="auto"`.
+//!
+//! # Errors
+//!
+//! Syntax errors, unknown names, functions, methods and keywords, and arguments of the
+//! wrong kind are [`Error::Parse`] with the 1-based column (in characters, counted over the
+//! whole text) of the offending token. Errors of the array layer (shapes that do not
+//! broadcast, dtypes, out-of-range indices, unknown dtype names) keep their own variants.
+
+mod ast;
+mod builtins;
+mod eval;
+mod lexer;
+mod parser;
+mod value;
+
+use std::collections::HashMap;
+
+use crate::array::Array;
+use crate::error::{Error, Result};
+
+/// The deepest nesting of the syntax tree (parentheses, operators, calls) a program may have.
+const MAX_DEPTH: usize = 100;
+
+/// Parses and evaluates a NumPy-like program over named inputs, returning the (lazy) result.
+///
+/// # Errors
+/// [`Error::Parse`] for programs that do not parse or name unknown things; the array
+/// layer's errors for invalid operations (see the [module docs](self)).
+pub fn evaluate(text: &str, inputs: &HashMap<String, Array>) -> Result<Array> {
+    let result = lexer::lex(text)
+        .and_then(parser::parse)
+        .and_then(|program| eval::run(&program, inputs));
+    result.map_err(|e| with_input(e, text))
+}
+
+/// An [`Error::Parse`] at `column`; [`evaluate`] fills in the input.
+fn syntax_error(column: usize, message: impl Into<String>) -> Error {
+    Error::Parse {
+        input: String::new(),
+        column,
+        message: message.into(),
+    }
+}
+
+fn with_input(e: Error, text: &str) -> Error {
+    match e {
+        Error::Parse {
+            input,
+            column,
+            message,
+        } if input.is_empty() => Error::Parse {
+            input: text.to_string(),
+            column,
+            message,
+        },
+        e => e,
+    }
+}

@@ -1,0 +1,346 @@
+//! The `brickwork` binary in temporary directories: outputs, exit codes, error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use brickwork::{Array, Axis, s};
+
+use crate::common::TestResult;
+
+fn brickwork(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+        .args(args)
+        .output()
+        .expect("the brickwork binary runs")
+}
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("BRICKWORK_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/zarr-python")
+        })
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts an exit code and that stderr is one `error: …` message (no panic, no backtrace).
+fn assert_fails(o: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "exit code; stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+}
+
+fn numbers(text: &str) -> Vec<f64> {
+    text.split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().unwrap_or_else(|_| panic!("not a number: {t:?}")))
+        .collect()
+}
+
+#[test]
+fn eval_prints_the_tutorial_result_exactly() -> TestResult {
+    let o = brickwork(&[
+        "eval",
+        "x = random((40, 40), chunks=(7, 7), seed=0); (x + x.T)[::2, 20:].mean(axis=1)",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let x = Array::random(&[40, 40], &[7, 7], 0)?;
+    let want = (&x + &x.t())
+        .slice(s![..;2, 20..])?
+        .mean_axis(Axis(1))?
+        .compute_as::<f64>()?;
+    let got = numbers(&stdout(&o));
+    assert_eq!(
+        got,
+        want.iter().copied().collect::<Vec<_>>(),
+        "printed values round-trip"
+    );
+    let o = brickwork(&["eval", "random((100, 100), chunks=(30, 30), seed=1).sum()"]);
+    let want = Array::random(&[100, 100], &[30, 30], 1)?
+        .sum()?
+        .compute_as::<f64>()?;
+    assert_eq!(
+        stdout(&o).trim().parse::<f64>()?,
+        want[[]],
+        "a scalar prints as a bare number"
+    );
+    Ok(())
+}
+
+#[test]
+fn eval_output_stats_explain_and_graph() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("v.zarr");
+    let dot = dir.path().join("g.dot");
+    let prog = "x = random((200, 200), chunks=(50, 50), seed=3); (x - x.mean(axis=0)) * 2";
+    let o = brickwork(&[
+        "eval",
+        prog,
+        "--output",
+        out.to_str().unwrap(),
+        "--stats",
+        "--chunks",
+        "64,64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats: serde_json::Value = serde_json::from_str(stderr(&o).trim())?;
+    assert!(
+        stats["tasks"].as_u64().unwrap() > 0 && stats["bytes_written"].as_u64() == Some(320_000),
+        "{stats}"
+    );
+    let x = Array::random(&[200, 200], &[50, 50], 3)?;
+    let want = ((&x - &x.mean_axis(Axis(0))?) * 2.0).compute()?;
+    let back = Array::from_zarr(&out)?;
+    assert_eq!(back.chunks()?.max_chunk_shape(), vec![64, 64]);
+    assert_eq!(back.compute()?, want);
+    let o = brickwork(&["eval", prog, "--output", out.to_str().unwrap()]);
+    assert_fails(&o, 1, &["overwrite"]);
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("v={}", out.display()),
+        "v.max()",
+        "--explain",
+        "--graph",
+        dot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("after culling") && stdout(&o).contains("planning took"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(std::fs::read_to_string(&dot)?.starts_with("digraph"));
+    // 10^6 blocks are explained quickly
+    let o = brickwork(&[
+        "eval",
+        "x = random((100000, 100000), chunks=(100, 100)); (x + x.T)[::2, 50000:].mean(axis=1)",
+        "--explain",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    Ok(())
+}
+
+#[test]
+fn info_on_arrays_and_groups() -> TestResult {
+    let f = fixtures();
+    let o = brickwork(&["info", f.join("v3_f8_sharded.zarr").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("shape: (65, 48)")
+            && text.contains("shards: (32, 24)")
+            && text.contains("chunks: (8, 8)"),
+        "{text}"
+    );
+    let o = brickwork(&[
+        "info",
+        f.join("v2_f8_zlib.zarr").to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))?;
+    assert_eq!(v["zarr_format"], 2);
+    assert_eq!(v["dtype"], "float64");
+    assert_eq!(v["chunks_expected"], 12);
+    let o = brickwork(&[
+        "info",
+        f.join("v3_missing_chunks_fill42.zarr").to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))?;
+    assert!(
+        v["chunks_stored"].as_u64() < v["chunks_expected"].as_u64(),
+        "{v}"
+    );
+    let o = brickwork(&["info", f.join("group_v3.zarr").to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("group") && stdout(&o).contains("inner"),
+        "{}",
+        stdout(&o)
+    );
+    let o = brickwork(&["info", "/no/such/store.zarr"]);
+    assert_fails(&o, 1, &["/no/such/store.zarr"]);
+    Ok(())
+}
+
+#[test]
+fn rechunk_and_zarr_export_round_trip() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let src = fixtures().join("v3_i4_sharded_zstd_ragged.zarr");
+    let dst = dir.path().join("r.zarr");
+    let o = brickwork(&[
+        "rechunk",
+        src.to_str().unwrap(),
+        dst.to_str().unwrap(),
+        "--chunks",
+        "17,5",
+        "--codec",
+        "gzip:3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        Array::from_zarr(&dst)?.compute()?,
+        Array::from_zarr(&src)?.compute()?
+    );
+    let part = dir.path().join("part.zarr");
+    let o = brickwork(&[
+        "export",
+        dst.to_str().unwrap(),
+        part.to_str().unwrap(),
+        "--region",
+        "10:40:3,-5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = Array::from_zarr(&src)?
+        .compute_as::<i32>()?
+        .slice(s![10..40;3, -5])
+        .to_owned()
+        .into_dyn();
+    assert_eq!(Array::from_zarr(&part)?.compute_as::<i32>()?, want);
+    Ok(())
+}
+
+#[test]
+fn usage_errors_exit_2_and_runtime_errors_exit_1() {
+    let o = brickwork(&["eval", "x +* 2", "-i", "x=whatever"]);
+    assert_fails(&o, 1, &["whatever"]);
+    let o = brickwork(&["eval", "1 +* 2"]);
+    assert_fails(&o, 2, &["column", "^"]);
+    let o = brickwork(&["eval", "y + 1"]);
+    assert_fails(&o, 2, &["y"]);
+    let o = brickwork(&["eval", "zeros((3, 4)) + zeros((5,))"]);
+    assert_fails(&o, 1, &["(3, 4)", "(5,)"]);
+    let o = brickwork(&["eval", "random((2000, 2000), chunks=(100, 100))"]);
+    assert_fails(&o, 1, &["--output"]);
+    let o = brickwork(&["eval", "zeros((3,))", "--scheduler", "fast"]);
+    assert_fails(&o, 2, &["fast"]);
+    let o = brickwork(&["eval", "zeros((3,))", "--memory-limit", "lots"]);
+    assert_fails(&o, 2, &["lots"]);
+    let o = brickwork(&["rechunk", "a.zarr", "b.zarr", "--chunks", "1,x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = brickwork(&["nonsense"]);
+    assert_eq!(o.status.code(), Some(2));
+    let f = fixtures().join("v3_f8_none.zarr");
+    let o = brickwork(&[
+        "export",
+        f.to_str().unwrap(),
+        "/tmp/x.zarr",
+        "--region",
+        "100",
+    ]);
+    assert_fails(&o, 2, &["100", "axis 0"]);
+    for sub in ["info", "import", "export", "rechunk", "eval"] {
+        let o = brickwork(&[sub, "--help"]);
+        assert!(
+            o.status.success() && stdout(&o).contains("Example"),
+            "{sub} --help"
+        );
+    }
+}
+
+#[test]
+fn import_and_export_npy_raw_and_csv() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let a = Array::random_normal(&[37, 23], &[37, 23], 5, 0.0, 9.0)?.compute_as::<f64>()?;
+    ndarray_npy::write_npy(p("a.npy"), &a)?;
+    // .npy -> Zarr (rechunked, gzip) -> .npy
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("a.zarr"),
+        "--chunks",
+        "10,7",
+        "--codec",
+        "gzip",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(Array::from_zarr(p("a.zarr"))?.compute_as::<f64>()?, a);
+    let o = brickwork(&["export", &p("a.zarr"), &p("b.npy")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: ndarray::ArrayD<f64> = ndarray_npy::read_npy(p("b.npy"))?;
+    assert_eq!(b, a);
+    // a region to CSV, and CSV back in
+    let o = brickwork(&["export", &p("a.zarr"), &p("r.csv"), "--region", "::3,2:9"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = brickwork(&["import", &p("r.csv"), &p("r.zarr")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        Array::from_zarr(p("r.zarr"))?.compute_as::<f64>()?,
+        a.slice(s![..;3, 2..9]).to_owned().into_dyn()
+    );
+    // raw big-endian in and out
+    let bytes: Vec<u8> = a.iter().flat_map(|v| v.to_be_bytes()).collect();
+    std::fs::write(p("a.raw"), &bytes)?;
+    let o = brickwork(&[
+        "import",
+        &p("a.raw"),
+        &p("raw.zarr"),
+        "--dtype",
+        "float64",
+        "--shape",
+        "37,23",
+        "--byte-order",
+        "big",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(Array::from_zarr(p("raw.zarr"))?.compute_as::<f64>()?, a);
+    let o = brickwork(&["export", &p("raw.zarr"), &p("out.bin")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let le: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(std::fs::read(p("out.bin"))?, le);
+    // bad input: size mismatch, malformed CSV, unknown dtype, existing output
+    let o = brickwork(&[
+        "import",
+        &p("a.raw"),
+        &p("x.zarr"),
+        "--dtype",
+        "float64",
+        "--shape",
+        "37,24",
+    ]);
+    assert_fails(&o, 1, &["a.raw", "6808"]);
+    std::fs::write(p("bad.csv"), "1,2\n3,oops\n")?;
+    let o = brickwork(&["import", &p("bad.csv"), &p("x.zarr")]);
+    assert_fails(&o, 1, &["bad.csv", "line 2", "oops"]);
+    let o = brickwork(&[
+        "import",
+        &p("a.raw"),
+        &p("x.zarr"),
+        "--dtype",
+        "complex128",
+        "--shape",
+        "37,23",
+    ]);
+    assert_fails(&o, 2, &["complex128"]);
+    let o = brickwork(&["import", &p("a.npy"), &p("a.zarr")]);
+    assert_fails(&o, 1, &["overwrite"]);
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("a.zarr"),
+        "--overwrite",
+        "--chunks",
+        "5,5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("x.zarr").exists(),
+        "failed imports leave no output behind"
+    );
+    Ok(())
+}
