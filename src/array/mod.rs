@@ -178,9 +178,9 @@ impl Array {
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
         let e = self.expr()?;
-        let plan = plan::lower(e)?;
+        let mut plan = plan::lower(e)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
-        let (metrics, _) = exec::run_plan(&plan, opts, &sink)?;
+        let (metrics, _) = exec::run_plan(&mut plan, opts, &sink)?;
         Ok((sink.into_block(), metrics))
     }
 
@@ -213,9 +213,9 @@ impl Array {
         };
         let grid = expr::regular_grid(&e.shape(), &chunks)?;
         let target = expr::rechunk_node(e, grid)?;
-        let plan = plan::lower(&target)?;
+        let mut plan = plan::lower(&target)?;
         let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
-        let (metrics, _) = exec::run_plan(&plan, opts, &ZarrWriteSink::new(&sink))?;
+        let (metrics, _) = exec::run_plan(&mut plan, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
         Ok(metrics)
     }
@@ -226,8 +226,8 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let plan = plan::lower(self.expr()?)?;
-        Ok(exec::run_plan(&plan, opts, sink)?.0)
+        let mut plan = plan::lower(self.expr()?)?;
+        Ok(exec::run_plan(&mut plan, opts, sink)?.0)
     }
 
     /// A text description of the plan: stages, their tasks, task counts, and the predicted
@@ -244,8 +244,8 @@ impl Array {
     /// # Errors
     /// A deferred operator error.
     pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
-        let plan = self.plan()?;
-        let graph = TaskGraph::build(&plan)?;
+        let mut plan = self.plan()?;
+        let graph = exec::plan_tasks(&mut plan, opts)?;
         let position = crate::schedule::order(&graph, plan.output as u32);
         let footprint = crate::schedule::simulate(&plan, &graph, &position);
         let limit = opts.effective_memory_limit();
@@ -277,6 +277,10 @@ impl Array {
                 ""
             }
         );
+        if plan.inline_reads {
+            s += "  source chunks are read by each task that needs them \
+                  (holding them between uses would not fit)\n";
+        }
         Ok(s)
     }
 

@@ -12,46 +12,74 @@ use crate::kernel::{Value, elementwise, gather, reduce};
 use crate::plan::{PNode, Plan, Program, StageId, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
 
-/// The outputs of a task's inputs, looked up by (stage, linear block).
-pub(crate) struct Inputs<'a> {
-    entries: Vec<(StageId, usize, &'a Value)>,
+/// The blocks a task reads, looked up by (stage, linear block): the outputs of its input
+/// tasks, and the source chunks it reads itself when the plan reads sources inline.
+pub(crate) struct Inputs {
+    entries: Vec<(StageId, usize, Arc<Value>)>,
+    /// Bytes of source chunks read inline.
+    pub(crate) read_bytes: u64,
 }
 
-impl<'a> Inputs<'a> {
-    pub(crate) fn new(plan: &Plan, graph: &TaskGraph, deps: &'a [(TaskId, Arc<Value>)]) -> Self {
-        let _ = plan;
+impl Inputs {
+    pub(crate) fn new(graph: &TaskGraph, deps: &[(TaskId, Arc<Value>)]) -> Self {
         Inputs {
             entries: deps
                 .iter()
                 .map(|(d, v)| {
-                    (
-                        graph.stage[*d as usize] as StageId,
-                        graph.block[*d as usize] as usize,
-                        v.as_ref(),
-                    )
+                    let (stage, block) = (graph.stage[*d as usize], graph.block[*d as usize]);
+                    (stage as StageId, block as usize, v.clone())
                 })
                 .collect(),
+            read_bytes: 0,
         }
     }
 
-    fn block(&self, stage: StageId, linear: usize) -> Result<&'a Block> {
+    fn block(&self, stage: StageId, linear: usize) -> Result<&Block> {
         match self
             .entries
             .iter()
             .find(|(s, l, _)| *s == stage && *l == linear)
         {
-            Some((_, _, Value::Block(b))) => Ok(b),
-            Some((_, _, Value::Partial(_))) => {
-                Err(Error::internal("expected a block, got a partial"))
-            }
+            Some((_, _, v)) => match v.as_ref() {
+                Value::Block(b) => Ok(b),
+                Value::Partial(_) => Err(Error::internal("expected a block, got a partial")),
+            },
             None => Err(Error::internal(format!(
                 "input block {linear} of stage {stage} is missing"
             ))),
         }
     }
 
-    fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
-        self.entries.iter().map(|(_, _, v)| *v)
+    fn values(&self) -> impl Iterator<Item = &Value> + '_ {
+        self.entries.iter().map(|(_, _, v)| v.as_ref())
+    }
+
+    /// Reads the source chunks that `program` needs over `region` from the stages the plan
+    /// reads inline.
+    fn read_inline(&mut self, plan: &Plan, program: &Program, region: &Region) -> Result<()> {
+        for (s, view) in program.block_leaves() {
+            let StageKind::Read { source } = &plan.stages[s].kind else {
+                continue;
+            };
+            if !plan.inline_reads {
+                continue;
+            }
+            let grid = &plan.stages[s].grid;
+            let mut chunks = Vec::new();
+            gather::for_each_chunk(&view.touched_chunks(grid, region), |c| {
+                chunks.push(c.to_vec())
+            });
+            for c in chunks {
+                let lin = grid.linear(&c);
+                if self.entries.iter().any(|(st, l, _)| *st == s && *l == lin) {
+                    continue;
+                }
+                let block = source.read_chunk(&c)?;
+                self.read_bytes += block.nbytes() as u64;
+                self.entries.push((s, lin, Arc::new(Value::Block(block))));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -60,7 +88,7 @@ pub(crate) fn run_task(
     plan: &Plan,
     graph: &TaskGraph,
     t: TaskId,
-    inputs: &Inputs<'_>,
+    inputs: &mut Inputs,
 ) -> Result<Value> {
     let stage = &plan.stages[graph.stage[t as usize] as usize];
     let block = graph.block_index(plan, t);
@@ -68,10 +96,12 @@ pub(crate) fn run_task(
         StageKind::Read { source } => Ok(Value::Block(source.read_chunk(&block)?)),
         StageKind::Map { program } => {
             let region = program.grid.region(&block);
+            inputs.read_inline(plan, program, &region)?;
             Ok(Value::Block(eval_tiled(plan, program, &region, inputs)?))
         }
         StageKind::ReducePartial { program, spec } => {
             let region = program.grid.region(&block);
+            inputs.read_inline(plan, program, &region)?;
             Ok(Value::Partial(reduce_tiled(
                 plan, program, spec, &region, inputs,
             )?))
@@ -126,12 +156,7 @@ fn tiles(region: &Region, axis: usize) -> Vec<Region> {
 }
 
 /// Evaluates a program over `region`, tile by tile along axis 0, into one output block.
-fn eval_tiled(
-    plan: &Plan,
-    program: &Program,
-    region: &Region,
-    inputs: &Inputs<'_>,
-) -> Result<Block> {
+fn eval_tiled(plan: &Plan, program: &Program, region: &Region, inputs: &Inputs) -> Result<Block> {
     if region.len() <= TILE_ELEMS || region.shape.is_empty() {
         return eval_program(plan, program, region, inputs);
     }
@@ -151,7 +176,7 @@ fn reduce_tiled(
     program: &Program,
     spec: &ReduceSpec,
     region: &Region,
-    inputs: &Inputs<'_>,
+    inputs: &Inputs,
 ) -> Result<Partial> {
     if region.len() <= TILE_ELEMS || region.shape.is_empty() {
         return Ok(reduce::partial(
@@ -200,7 +225,7 @@ pub(crate) fn eval_program(
     plan: &Plan,
     program: &Program,
     region: &Region,
-    inputs: &Inputs<'_>,
+    inputs: &Inputs,
 ) -> Result<Block> {
     let mut vals: Vec<Operand<'_>> = Vec::with_capacity(program.nodes.len());
     for node in &program.nodes {
@@ -263,7 +288,7 @@ fn blocks_leaf<'a>(
     stage: StageId,
     view: &crate::kernel::gather::ViewMap,
     region: &Region,
-    inputs: &Inputs<'a>,
+    inputs: &'a Inputs,
 ) -> Result<Operand<'a>> {
     let grid = &plan.stages[stage].grid;
     if view.is_identity() {

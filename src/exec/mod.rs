@@ -251,11 +251,13 @@ fn run_one(
     sink: &dyn Sink,
 ) -> Result<(Option<Value>, u64, u64)> {
     let stage_id = graph.stage[t as usize] as usize;
-    let value = eval::run_task(plan, graph, t, &eval::Inputs::new(plan, graph, inputs))?;
-    let read = match plan.stages[stage_id].kind {
-        StageKind::Read { .. } => value.nbytes() as u64,
-        _ => 0,
-    };
+    let mut task_inputs = eval::Inputs::new(graph, inputs);
+    let value = eval::run_task(plan, graph, t, &mut task_inputs)?;
+    let read = task_inputs.read_bytes
+        + match plan.stages[stage_id].kind {
+            StageKind::Read { .. } => value.nbytes() as u64,
+            _ => 0,
+        };
     if stage_id != plan.output {
         return Ok((Some(value), read, 0));
     }
@@ -428,16 +430,42 @@ fn worker(
     }
 }
 
-/// Runs a whole plan: builds the task graph and executes it.
+/// Builds the task graph for `plan` under `opts`' memory limit. Source chunks are read by
+/// one task each and shared by their users; when holding them between uses would not fit
+/// in the limit (a chunk read for `x.mean(axis=0)` and used again by `x - mean`), the plan
+/// switches to reading sources inline: each task reads the chunks it needs, so re-reading
+/// replaces holding.
+///
+/// # Errors
+/// A graph over 2^32 tasks.
+pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<TaskGraph> {
+    let graph = TaskGraph::build(plan)?;
+    let has_reads = plan
+        .stages
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != plan.output && matches!(s.kind, StageKind::Read { .. }));
+    if plan.inline_reads || !has_reads {
+        return Ok(graph);
+    }
+    let peak = simulate(plan, &graph, &order(&graph, plan.output as u32)).peak;
+    if peak <= opts.effective_memory_limit() {
+        return Ok(graph);
+    }
+    plan.inline_reads = true;
+    TaskGraph::build(plan)
+}
+
+/// Runs a whole plan: builds the task graph (see [`plan_tasks`]) and executes it.
 ///
 /// # Errors
 /// As [`execute`].
 pub fn run_plan(
-    plan: &Plan,
+    plan: &mut Plan,
     opts: &ComputeOptions,
     sink: &dyn Sink,
 ) -> Result<(Metrics, TaskGraph)> {
-    let graph = TaskGraph::build(plan)?;
+    let graph = plan_tasks(plan, opts)?;
     let m = execute(plan, &graph, opts, sink)?;
     Ok((m, graph))
 }

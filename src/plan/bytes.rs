@@ -3,8 +3,9 @@
 //! other tasks and are counted there. These estimates drive the pre-flight check, the
 //! simulated peak and the executor's admission of tasks under a memory limit.
 
-use super::{Stage, StageKind};
+use super::{Plan, Program, Stage, StageKind};
 use crate::expr::ReduceOp;
+use crate::kernel::gather::for_each_chunk;
 
 /// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
 /// at most this many elements.
@@ -58,5 +59,39 @@ impl Stage {
             }
             StageKind::ReduceCombine { .. } => self.output_bytes(block),
         }
+    }
+}
+
+impl Plan {
+    /// Bytes of the source chunks a task of a program reads inline over `block` (plus one
+    /// decode buffer for the largest), when the plan reads sources inline.
+    pub fn inline_read_bytes(&self, program: &Program, block: &[usize]) -> u64 {
+        let region = program.grid.region(block);
+        let mut total = 0;
+        let mut largest = 0;
+        for (s, view) in program.block_leaves() {
+            if !self.reads_inline(s) {
+                continue;
+            }
+            let st = &self.stages[s];
+            for_each_chunk(&view.touched_chunks(&st.grid, &region), |c| {
+                let b = st.output_bytes(c);
+                total += b;
+                largest = largest.max(b);
+            });
+        }
+        total + largest
+    }
+
+    /// Scratch bytes of block `block` of stage `stage`, including inline reads.
+    pub fn scratch_bytes(&self, stage: usize, block: &[usize]) -> u64 {
+        let st = &self.stages[stage];
+        let inline = match &st.kind {
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
+                self.inline_read_bytes(program, block)
+            }
+            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => 0,
+        };
+        st.scratch_bytes(block) + inline
     }
 }

@@ -21,6 +21,7 @@ pub fn lower(root: &ExprRef) -> Result<Plan> {
         stages: l.stages,
         output,
         naive_tasks: naive_task_count(root),
+        inline_reads: false,
     })
 }
 

@@ -44,6 +44,11 @@ pub struct Plan {
     /// Tasks a one-task-per-block-per-operation lowering (dask's) would have, before
     /// culling and fusion.
     pub naive_tasks: u64,
+    /// When true, tasks read the source chunks they need themselves instead of sharing one
+    /// read task per chunk: a chunk used by several tasks is read again for each instead of
+    /// being held in between. Chosen by [`crate::exec::plan_tasks`] when sharing would not
+    /// fit in the memory limit.
+    pub inline_reads: bool,
 }
 
 /// One materialization point: produces the blocks of `grid`.
@@ -173,6 +178,13 @@ impl Program {
             PNode::Blocks { stage, view } => Some((*stage, view)),
             _ => None,
         })
+    }
+}
+
+impl Plan {
+    /// True when leaves reading `stage` read its chunks inline rather than from tasks.
+    pub fn reads_inline(&self, stage: StageId) -> bool {
+        self.inline_reads && matches!(self.stages[stage].kind, StageKind::Read { .. })
     }
 }
 

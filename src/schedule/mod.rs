@@ -53,6 +53,9 @@ pub fn for_each_input(
         StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
             let region = program.grid.region(block);
             for (s, view) in program.block_leaves() {
+                if plan.reads_inline(s) {
+                    continue;
+                }
                 let grid = &plan.stages[s].grid;
                 let touched = view.touched_chunks(grid, &region);
                 for_each_chunk(&touched, |c| f(s, grid.linear(c)));

@@ -31,7 +31,7 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
         let block = graph.block_index(plan, t);
         let out = stage.output_bytes(&block);
         output[t as usize] = out;
-        need[t as usize] = out + stage.scratch_bytes(&block);
+        need[t as usize] = out + plan.scratch_bytes(graph.stage[t as usize] as usize, &block);
     }
     let mut seq = vec![0 as TaskId; n];
     for (t, &p) in position.iter().enumerate() {
