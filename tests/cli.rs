@@ -344,3 +344,42 @@ fn import_and_export_npy_raw_and_csv() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn every_fixture_imports_and_exports_exactly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json"))?)?;
+    for entry in manifest.as_array().ok_or("manifest is a list")? {
+        let path = fixtures().join(entry["path"].as_str().ok_or("path")?);
+        let expected = fixtures().join(entry["expected"].as_str().ok_or("expected")?);
+        let name = entry["path"].as_str().unwrap_or("x").replace('/', "_");
+        let zarr = dir.path().join(format!("{name}.imported.zarr"));
+        let npy = dir.path().join(format!("{name}.npy"));
+        let o = brickwork(&[
+            "import",
+            path.to_str().unwrap(),
+            zarr.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "import {name}: {}", stderr(&o));
+        let o = brickwork(&[
+            "export",
+            zarr.to_str().unwrap(),
+            npy.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "export {name}: {}", stderr(&o));
+        // Same bytes as the expected file's data, up to byte order (brickwork writes native).
+        let got = Array::from_source(std::sync::Arc::new(brickwork::io::npy::NpyFile::open(
+            &npy, None,
+        )?))
+        .compute()?;
+        let want = Array::from_source(std::sync::Arc::new(brickwork::io::npy::NpyFile::open(
+            &expected, None,
+        )?))
+        .compute()?;
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name}");
+    }
+    Ok(())
+}
