@@ -61,7 +61,7 @@ impl Inputs {
             let StageKind::Read { source } = &plan.stages[s].kind else {
                 continue;
             };
-            if !plan.inline_reads {
+            if !plan.reads_inline(s) {
                 continue;
             }
             let grid = &plan.stages[s].grid;

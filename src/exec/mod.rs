@@ -213,14 +213,7 @@ impl State {
 
     /// Records that `t` finished with `value` (None for output blocks sent to the sink) and
     /// releases inputs whose last user this was.
-    fn finish(
-        &mut self,
-        plan: &Plan,
-        graph: &TaskGraph,
-        t: TaskId,
-        value: Option<Value>,
-        read: u64,
-    ) {
+    fn finish(&mut self, graph: &TaskGraph, t: TaskId, value: Option<Value>, read: u64) {
         self.metrics.tasks += 1;
         self.metrics.bytes_read += read;
         if let Some(v) = value {
@@ -237,7 +230,6 @@ impl State {
                 self.held -= v.nbytes() as u64;
             }
         }
-        let _ = plan;
     }
 }
 
@@ -291,7 +283,7 @@ fn run_sync(
         let (value, read, out) = run_one(plan, graph, t, &inputs, sink)?;
         drop(inputs);
         state.metrics.bytes_output += out;
-        state.finish(plan, graph, t, value, read);
+        state.finish(graph, t, value, read);
         budget.report(&state.metrics, state.held);
     }
     Ok(state.metrics)
@@ -410,20 +402,17 @@ fn worker(
             }
             Ok((value, read, out)) => {
                 guard.state.metrics.bytes_output += out;
-                guard.state.finish(plan, graph, t, value, read);
+                guard.state.finish(graph, t, value, read);
                 guard.done += 1;
                 budget.report(&guard.state.metrics, guard.state.held + guard.reserved);
-                let mut woke = 0;
                 for &u in graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;
                     if *left == 0 {
                         guard.ready.push(Reverse((position[u as usize], u)));
-                        woke += 1;
                     }
                 }
                 // Wake everyone: besides newly ready tasks, memory was released.
-                let _ = woke;
                 wake.notify_all();
             }
         }
