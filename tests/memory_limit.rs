@@ -92,3 +92,53 @@ fn source_chunks_are_re_read_when_holding_them_would_not_fit() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn rows_to_columns_rechunk_goes_through_an_intermediate_store() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let src = dir.path().join("rows.zarr");
+    let x = Array::random(&[400, 400], &[10, 400], 2)?;
+    x.to_zarr(&src, &brickwork::WriteOptions::default())?;
+    let rows = Array::from_zarr(&src)?;
+    let dst = dir.path().join("cols.zarr");
+    let opts = brickwork::WriteOptions {
+        chunks: Some(vec![400, 10]),
+        ..Default::default()
+    };
+    // Directly, every 400x10 output chunk needs all forty 32 KB row chunks.
+    let limit = ComputeOptions::threads(2).with_memory_limit(200_000);
+    let m = rows.to_zarr_with(&dst, &opts, &limit)?;
+    let back = Array::from_zarr(&dst)?;
+    assert_eq!(back.chunks()?.max_chunk_shape(), vec![400, 10]);
+    assert_eq!(back.compute()?, x.compute()?, "rechunk(x) == x");
+    assert!(m.peak_reserved_bytes <= 200_000, "{m:?}");
+    assert_eq!(
+        m.bytes_output,
+        2 * 400 * 400 * 8,
+        "written once to the intermediate, once to the target"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".brickwork-rechunk-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "the intermediate store is removed");
+    // A limit below one chunk is still refused, before anything is written.
+    let dst2 = dir.path().join("never.zarr");
+    let err = rows
+        .to_zarr_with(
+            &dst2,
+            &opts,
+            &ComputeOptions::synchronous().with_memory_limit(10_000),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::PlanExceedsMemory { .. }), "{err}");
+    assert!(
+        !dst2.exists(),
+        "nothing is written when the plan cannot fit"
+    );
+    Ok(())
+}

@@ -214,10 +214,66 @@ impl Array {
         let grid = expr::regular_grid(&e.shape(), &chunks)?;
         let target = expr::rechunk_node(e, grid)?;
         let mut plan = plan::lower(&target)?;
+        let graph = exec::plan_tasks(&mut plan, opts)?;
+        match exec::check_fits(&plan, &graph, opts) {
+            Ok(()) => {}
+            Err(err @ Error::PlanExceedsMemory { .. }) => {
+                return self.to_zarr_via_intermediate(path.as_ref(), options, opts, &chunks, err);
+            }
+            Err(other) => return Err(other),
+        }
         let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
-        let (metrics, _) = exec::run_plan(&mut plan, opts, &ZarrWriteSink::new(&sink))?;
+        let metrics = exec::execute(&plan, &graph, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
         Ok(metrics)
+    }
+
+    /// Bounded-memory rechunk (the rechunker/Cubed algorithm): when writing in `chunks`
+    /// directly would need too much memory (each output chunk needing many input chunks,
+    /// as in a rows → columns rechunk), write first to a temporary Zarr array whose chunks
+    /// are the elementwise minimum of the array's chunks and `chunks`, then from that to
+    /// the target. Each pass reads every chunk once and holds only a few chunks; the
+    /// intermediate lives in a temporary directory next to `path`, removed afterwards (also
+    /// on error).
+    fn to_zarr_via_intermediate(
+        &self,
+        path: &Path,
+        options: &WriteOptions,
+        opts: &ComputeOptions,
+        chunks: &[usize],
+        direct_error: Error,
+    ) -> Result<Metrics> {
+        let e = self.expr()?;
+        let own = e.grid().max_chunk_shape();
+        let inter: Vec<usize> = own
+            .iter()
+            .zip(chunks)
+            .map(|(&a, &b)| a.min(b).max(1))
+            .collect();
+        if inter == own || inter == chunks {
+            return Err(direct_error);
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".brickwork-rechunk-")
+            .tempdir_in(&parent)
+            .map_err(|source| Error::Io {
+                path: parent.clone(),
+                source,
+            })?;
+        let inter_path = tmp.path().join("intermediate.zarr");
+        let inter_opts = WriteOptions {
+            chunks: Some(inter),
+            codec: crate::store::Codec::None,
+            overwrite: true,
+            ..WriteOptions::default()
+        };
+        let first = self.to_zarr_with(&inter_path, &inter_opts, opts)?;
+        let second = Array::from_zarr(&inter_path)?.to_zarr_with(path, options, opts)?;
+        Ok(first.then(&second))
     }
 
     /// Computes the array and hands every output block, as it is produced, to `sink`

@@ -86,6 +86,36 @@ pub fn execute(
     Ok(metrics)
 }
 
+/// Checks, without running anything, that `graph` fits in `opts`' memory limit.
+///
+/// # Errors
+/// [`Error::PlanExceedsMemory`] as [`execute`] would return it.
+pub fn check_fits(plan: &Plan, graph: &TaskGraph, opts: &ComputeOptions) -> Result<()> {
+    let position = order(graph, plan.output as u32);
+    preflight(
+        plan,
+        graph,
+        &simulate(plan, graph, &position),
+        opts.effective_memory_limit(),
+    )
+}
+
+impl Metrics {
+    /// The figures of this run followed by `next` (counts add up, peaks take the maximum).
+    pub fn then(&self, next: &Metrics) -> Metrics {
+        Metrics {
+            tasks: self.tasks + next.tasks,
+            bytes_read: self.bytes_read + next.bytes_read,
+            bytes_output: self.bytes_output + next.bytes_output,
+            peak_held_bytes: self.peak_held_bytes.max(next.peak_held_bytes),
+            peak_reserved_bytes: self.peak_reserved_bytes.max(next.peak_reserved_bytes),
+            predicted_peak_bytes: self.predicted_peak_bytes.max(next.predicted_peak_bytes),
+            memory_limit: self.memory_limit.max(next.memory_limit),
+            seconds: self.seconds + next.seconds,
+        }
+    }
+}
+
 /// The memory limit, what each task reserves (output + scratch) before it runs, and whom
 /// to tell about progress.
 struct Budget<'a> {
