@@ -180,7 +180,7 @@ impl Array {
         let e = self.expr()?;
         let mut plan = plan::lower(e)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
-        let (metrics, _) = exec::run_plan(&mut plan, opts, &sink)?;
+        let metrics = exec::run_plan(&mut plan, opts, &sink)?;
         Ok((sink.into_block(), metrics))
     }
 
@@ -214,8 +214,8 @@ impl Array {
         let grid = expr::regular_grid(&e.shape(), &chunks)?;
         let target = expr::rechunk_node(e, grid)?;
         let mut plan = plan::lower(&target)?;
-        let graph = exec::plan_tasks(&mut plan, opts)?;
-        match exec::check_fits(&plan, &graph, opts) {
+        let scheduled = exec::plan_tasks(&mut plan, opts)?;
+        match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
                 return self.to_zarr_via_intermediate(path.as_ref(), options, opts, &chunks, err);
@@ -223,7 +223,7 @@ impl Array {
             Err(other) => return Err(other),
         }
         let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
-        let metrics = exec::execute(&plan, &graph, opts, &ZarrWriteSink::new(&sink))?;
+        let metrics = exec::execute(&plan, &scheduled, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
         Ok(metrics)
     }
@@ -283,7 +283,7 @@ impl Array {
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
         let mut plan = plan::lower(self.expr()?)?;
-        Ok(exec::run_plan(&mut plan, opts, sink)?.0)
+        exec::run_plan(&mut plan, opts, sink)
     }
 
     /// A text description of the plan: stages, their tasks, task counts, and the predicted
@@ -301,9 +301,9 @@ impl Array {
     /// A deferred operator error.
     pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
         let mut plan = self.plan()?;
-        let graph = exec::plan_tasks(&mut plan, opts)?;
-        let position = crate::schedule::order(&graph, plan.output as u32);
-        let footprint = crate::schedule::simulate(&plan, &graph, &position);
+        let exec::Scheduled {
+            graph, footprint, ..
+        } = exec::plan_tasks(&mut plan, opts)?;
         let limit = opts.effective_memory_limit();
         let mut s = format!("{self}\n");
         s += &format!(

@@ -47,22 +47,26 @@ pub struct Metrics {
     pub seconds: f64,
 }
 
-/// Runs `graph` (built from `plan`) and feeds the output stage's blocks to `sink`.
+/// Runs a scheduled plan and feeds the output stage's blocks to `sink`.
 ///
 /// # Errors
-/// The first error any task returns (reading a store, a kernel error, the sink); remaining
+/// [`Error::PlanExceedsMemory`] before any work when the plan cannot fit; otherwise the
+/// first error any task returns (reading a store, a kernel error, the sink); remaining
 /// tasks are not started.
 pub fn execute(
     plan: &Plan,
-    graph: &TaskGraph,
+    scheduled: &Scheduled,
     opts: &ComputeOptions,
     sink: &dyn Sink,
 ) -> Result<Metrics> {
     let start = Instant::now();
-    let position = order(graph, plan.output as u32);
-    let footprint = simulate(plan, graph, &position);
+    check_fits(plan, scheduled, opts)?;
+    let Scheduled {
+        graph,
+        position,
+        footprint,
+    } = scheduled;
     let limit = opts.effective_memory_limit();
-    preflight(plan, graph, &footprint, limit)?;
     let budget = Budget {
         limit,
         need: &footprint.need,
@@ -70,11 +74,11 @@ pub fn execute(
         total: graph.len() as u64,
     };
     let mut metrics = match opts.scheduler {
-        Scheduler::Synchronous => run_sync(plan, graph, &position, sink, &budget)?,
+        Scheduler::Synchronous => run_sync(plan, graph, position, sink, &budget)?,
         Scheduler::Threads => run_threads(
             plan,
             graph,
-            &position,
+            position,
             sink,
             &budget,
             opts.effective_threads(),
@@ -86,16 +90,15 @@ pub fn execute(
     Ok(metrics)
 }
 
-/// Checks, without running anything, that `graph` fits in `opts`' memory limit.
+/// Checks, without running anything, that a scheduled plan fits in `opts`' memory limit.
 ///
 /// # Errors
 /// [`Error::PlanExceedsMemory`] as [`execute`] would return it.
-pub fn check_fits(plan: &Plan, graph: &TaskGraph, opts: &ComputeOptions) -> Result<()> {
-    let position = order(graph, plan.output as u32);
+pub fn check_fits(plan: &Plan, scheduled: &Scheduled, opts: &ComputeOptions) -> Result<()> {
     preflight(
         plan,
-        graph,
-        &simulate(plan, graph, &position),
+        &scheduled.graph,
+        &scheduled.footprint,
         opts.effective_memory_limit(),
     )
 }
@@ -449,42 +452,59 @@ fn worker(
     }
 }
 
-/// Builds the task graph for `plan` under `opts`' memory limit. Source chunks are read by
-/// one task each and shared by their users; when holding them between uses would not fit
-/// in the limit (a chunk read for `x.mean(axis=0)` and used again by `x - mean`), the plan
-/// switches to reading sources inline: each task reads the chunks it needs, so re-reading
-/// replaces holding.
+/// A plan's culled task graph with its priority order and predicted footprint, computed
+/// once and shared by the fit check, `explain` and the executor.
+#[derive(Debug)]
+pub struct Scheduled {
+    /// The culled task graph.
+    pub graph: TaskGraph,
+    /// Priority of every task (see [`order`]).
+    pub position: Vec<u32>,
+    /// Bytes per task and the predicted peak (see [`simulate`]).
+    pub footprint: Footprint,
+}
+
+impl Scheduled {
+    fn of(plan: &Plan) -> Result<Scheduled> {
+        let graph = TaskGraph::build(plan)?;
+        let position = order(&graph, plan.output as u32);
+        let footprint = simulate(plan, &graph, &position);
+        Ok(Scheduled {
+            graph,
+            position,
+            footprint,
+        })
+    }
+}
+
+/// Builds and schedules the task graph for `plan` under `opts`' memory limit. Source chunks
+/// are read by one task each and shared by their users; when holding them between uses
+/// would not fit in the limit (a chunk read for `x.mean(axis=0)` and used again by
+/// `x - mean`), the plan switches to reading sources inline: each task reads the chunks it
+/// needs, so re-reading replaces holding.
 ///
 /// # Errors
 /// A graph over 2^32 tasks.
-pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<TaskGraph> {
-    let graph = TaskGraph::build(plan)?;
+pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<Scheduled> {
+    let scheduled = Scheduled::of(plan)?;
     let has_reads = plan
         .stages
         .iter()
         .enumerate()
         .any(|(i, s)| i != plan.output && matches!(s.kind, StageKind::Read { .. }));
-    if plan.inline_reads || !has_reads {
-        return Ok(graph);
-    }
-    let peak = simulate(plan, &graph, &order(&graph, plan.output as u32)).peak;
-    if peak <= opts.effective_memory_limit() {
-        return Ok(graph);
+    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= opts.effective_memory_limit()
+    {
+        return Ok(scheduled);
     }
     plan.inline_reads = true;
-    TaskGraph::build(plan)
+    Scheduled::of(plan)
 }
 
-/// Runs a whole plan: builds the task graph (see [`plan_tasks`]) and executes it.
+/// Runs a whole plan: schedules it (see [`plan_tasks`]) and executes it.
 ///
 /// # Errors
 /// As [`execute`].
-pub fn run_plan(
-    plan: &mut Plan,
-    opts: &ComputeOptions,
-    sink: &dyn Sink,
-) -> Result<(Metrics, TaskGraph)> {
-    let graph = plan_tasks(plan, opts)?;
-    let m = execute(plan, &graph, opts, sink)?;
-    Ok((m, graph))
+pub fn run_plan(plan: &mut Plan, opts: &ComputeOptions, sink: &dyn Sink) -> Result<Metrics> {
+    let scheduled = plan_tasks(plan, opts)?;
+    execute(plan, &scheduled, opts, sink)
 }
