@@ -383,3 +383,190 @@ fn every_fixture_imports_and_exports_exactly() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn import_rechunk_and_eval_write_zarr_v2_and_sharded_v3() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let a = Array::random_normal(&[37, 23], &[37, 23], 8, 0.0, 9.0)?.compute_as::<f64>()?;
+    ndarray_npy::write_npy(p("a.npy"), &a)?;
+    let read = |name: &str| -> Result<ndarray::ArrayD<f64>, brickwork::Error> {
+        Array::from_zarr(p(name))?.compute_as::<f64>()
+    };
+    // Zarr v2, chunks that do not divide the shape.
+    for codec in ["none", "zstd:5", "gzip", "blosc:zstd:4"] {
+        let name = format!("v2_{}.zarr", codec.replace(':', "_"));
+        let o = brickwork(&[
+            "import",
+            &p("a.npy"),
+            &p(&name),
+            "--zarr-format",
+            "2",
+            "--chunks",
+            "10,7",
+            "--codec",
+            codec,
+            "-q",
+        ]);
+        assert!(o.status.success(), "{codec}: {}", stderr(&o));
+        assert!(dir.path().join(&name).join(".zarray").is_file());
+        assert_eq!(read(&name)?, a, "{codec}");
+    }
+    let o = brickwork(&["info", &p("v2_gzip.zarr"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))?;
+    assert_eq!(v["zarr_format"], 2);
+    assert_eq!(v["chunks"], serde_json::json!([10, 7]));
+    assert_eq!(v["codecs"]["compressor"]["id"], "gzip");
+    assert_eq!(v["write_complete"], true);
+    // Sharded v3: inner chunks 5x7 in shards 10x14 (ragged at both levels).
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("s.zarr"),
+        "--chunks",
+        "5,7",
+        "--shards",
+        "10,14",
+        "--codec",
+        "blosc",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read("s.zarr")?, a);
+    let o = brickwork(&["info", &p("s.zarr")]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("shards: (10, 14)") && text.contains("chunks: (5, 7)"),
+        "{text}"
+    );
+    let o = brickwork(&["info", &p("s.zarr"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o))?;
+    assert_eq!(v["chunks_expected"], 4 * 2);
+    // rechunk (v2 -> sharded v3 -> v2) and eval --output take the same flags.
+    let o = brickwork(&[
+        "rechunk",
+        &p("v2_gzip.zarr"),
+        &p("r.zarr"),
+        "--chunks",
+        "4,4",
+        "--shards",
+        "12,8",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read("r.zarr")?, a);
+    let o = brickwork(&[
+        "rechunk",
+        &p("r.zarr"),
+        &p("r2.zarr"),
+        "--chunks",
+        "9,9",
+        "--zarr-format",
+        "2",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read("r2.zarr")?, a);
+    let o = brickwork(&[
+        "eval",
+        "x * 2",
+        "-i",
+        &format!("x={}", p("s.zarr")),
+        "--output",
+        &p("e.zarr"),
+        "--zarr-format",
+        "2",
+        "--codec",
+        "zstd",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read("e.zarr")?, a.mapv(|v| v * 2.0));
+    assert!(dir.path().join("e.zarr/.zarray").is_file());
+    // Existing outputs are refused without --overwrite, replaced with it.
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("v2_gzip.zarr"),
+        "--zarr-format",
+        "2",
+    ]);
+    assert_fails(&o, 1, &["v2_gzip.zarr", "overwrite"]);
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("v2_gzip.zarr"),
+        "--overwrite",
+        "--chunks",
+        "6,6",
+        "--shards",
+        "12,18",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.path().join("v2_gzip.zarr/.zarray").exists());
+    assert_eq!(read("v2_gzip.zarr")?, a);
+    Ok(())
+}
+
+#[test]
+fn shard_and_format_usage_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let a = Array::random_normal(&[30, 20], &[10, 10], 8, 0.0, 9.0)?.compute_as::<f64>()?;
+    ndarray_npy::write_npy(p("a.npy"), &a)?;
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("x.zarr"),
+        "--chunks",
+        "10,7",
+        "--shards",
+        "15,14",
+    ]);
+    assert_fails(&o, 2, &["--shards", "(15, 14)", "(10, 7)", "multiple"]);
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("x.zarr"),
+        "--chunks",
+        "10,10",
+        "--shards",
+        "20,20",
+        "--zarr-format",
+        "2",
+    ]);
+    assert_fails(&o, 2, &["--shards", "format 2"]);
+    let o = brickwork(&["import", &p("a.npy"), &p("x.zarr"), "--zarr-format", "4"]);
+    assert_fails(&o, 2, &["--zarr-format", "4"]);
+    let o = brickwork(&["import", &p("a.npy"), &p("x.zarr"), "--shards", "20,x"]);
+    assert_fails(&o, 2, &["--shards"]);
+    let o = brickwork(&[
+        "import",
+        &p("a.npy"),
+        &p("x.zarr"),
+        "--chunks",
+        "10,10",
+        "--shards",
+        "20,20,20",
+    ]);
+    assert_fails(&o, 2, &["--shards", "(20, 20, 20)", "(10, 10)"]);
+    // Without --chunks the input's chunks (the whole 30x20 .npy) are the inner chunks.
+    let o = brickwork(&["import", &p("a.npy"), &p("x.zarr"), "--shards", "20,20"]);
+    assert_fails(&o, 1, &["(20, 20)", "(30, 20)"]);
+    let o = brickwork(&[
+        "rechunk",
+        &fixtures().join("v3_f8_none.zarr").to_string_lossy(),
+        &p("x.zarr"),
+        "--chunks",
+        "4,4",
+        "--shards",
+        "6,6",
+    ]);
+    assert_fails(&o, 2, &["(6, 6)", "(4, 4)"]);
+    assert!(
+        !dir.path().join("x.zarr").exists(),
+        "failed writes leave no output behind"
+    );
+    Ok(())
+}

@@ -29,3 +29,5 @@ mod reductions;
 mod roundtrip;
 /// Slicing and transposes.
 mod slicing;
+/// Writing Zarr v2 and sharded Zarr v3, read back by brickwork and zarr-python.
+mod write_formats;

@@ -184,13 +184,15 @@ impl Array {
         Ok((sink.into_block(), metrics))
     }
 
-    /// Writes the array to a new Zarr v3 array at `path`, chunk by chunk, each chunk
-    /// written atomically. Chunks default to the array's own (the largest chunk per axis
-    /// when slicing made them irregular); the codec defaults to zstd.
+    /// Writes the array to a new Zarr array at `path` (v3 unless `options.zarr_format` says
+    /// 2), chunk by chunk (shard by shard when `options.shards` is set), each written
+    /// atomically. Chunks default to the array's own (the largest chunk per axis when
+    /// slicing made them irregular); the codec defaults to zstd.
     ///
     /// # Errors
-    /// A deferred operator error, an existing path without `options.overwrite`, or any
-    /// error while computing or writing.
+    /// A deferred operator error, an existing path without `options.overwrite`, shards that
+    /// do not fit the chunks ([`WriteOptions::write_shape`]), or any error while computing
+    /// or writing.
     pub fn to_zarr(&self, path: impl AsRef<Path>, options: &WriteOptions) -> Result<Metrics> {
         self.to_zarr_with(path, options, &ComputeOptions::default())
     }
@@ -211,14 +213,22 @@ impl Array {
             Some(c) => c.clone(),
             None => e.grid().max_chunk_shape(),
         };
-        let grid = expr::regular_grid(&e.shape(), &chunks)?;
+        // The sink takes whole blocks of its write shape: the shard shape when sharded.
+        let write_shape = options.write_shape(&chunks)?;
+        let grid = expr::regular_grid(&e.shape(), &write_shape)?;
         let target = expr::rechunk_node(e, grid)?;
         let mut plan = plan::lower(&target)?;
         let scheduled = exec::plan_tasks(&mut plan, opts)?;
         match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
-                return self.to_zarr_via_intermediate(path.as_ref(), options, opts, &chunks, err);
+                return self.to_zarr_via_intermediate(
+                    path.as_ref(),
+                    options,
+                    opts,
+                    &write_shape,
+                    err,
+                );
             }
             Err(other) => return Err(other),
         }

@@ -1,8 +1,9 @@
 //! Stores: where blocks come from and go to.
 //!
 //! brickwork reads Zarr arrays (format 3 and 2, as written by zarr-python and others) with
-//! [`ZarrSource`] and writes Zarr v3 arrays chunk by chunk with [`ZarrSink`]. What brickwork
-//! writes is specified in `store-format/README.md` ("brickwork-store 1").
+//! [`ZarrSource`] and writes Zarr arrays (format 3, sharded or not, and format 2) chunk by
+//! chunk with [`ZarrSink`]. What brickwork writes is specified in `store-format/README.md`
+//! ("brickwork-store 1").
 //!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
@@ -223,18 +224,69 @@ fn parse_cname(s: &str) -> Option<BloscCname> {
     }
 }
 
-/// Options for writing a new Zarr v3 array.
+/// The Zarr format of an array brickwork writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ZarrFormat {
+    /// Zarr v2: `.zarray` + `.zattrs`, chunk keys `i.j` (zarr-python's v2 layout). No
+    /// sharding.
+    V2,
+    /// Zarr v3: `zarr.json`, chunk keys `c/i/j`. The default.
+    #[default]
+    V3,
+}
+
+impl ZarrFormat {
+    /// The format from its number, 2 or 3.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for any other number.
+    pub fn from_number(n: u64) -> Result<ZarrFormat> {
+        match n {
+            2 => Ok(ZarrFormat::V2),
+            3 => Ok(ZarrFormat::V3),
+            _ => Err(Error::invalid(format!(
+                "Zarr format {n} is not one brickwork writes (2 or 3)"
+            ))),
+        }
+    }
+
+    /// 2 or 3.
+    pub const fn number(self) -> u8 {
+        match self {
+            ZarrFormat::V2 => 2,
+            ZarrFormat::V3 => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for ZarrFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+/// Options for writing a new Zarr array.
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
     /// The chunk shape to write; `None` lets the caller decide (e.g. keep the source's chunks).
-    /// [`ZarrSink::create`] itself takes the chunk shape as an argument.
+    /// [`ZarrSink::create`] itself takes the chunk shape as an argument. With
+    /// [`shards`](Self::shards), this is the inner chunk shape: the unit of reading.
     pub chunks: Option<Vec<usize>>,
-    /// Compression of the chunks.
+    /// Compression of the chunks (of the inner chunks of a sharded array).
     pub codec: Codec,
     /// Replace an existing array at the path (it is deleted first).
     pub overwrite: bool,
-    /// User attributes stored in `zarr.json` (the key `"brickwork"` is reserved and replaced).
+    /// User attributes stored in `zarr.json` (`.zattrs` for v2; the key `"brickwork"` is
+    /// reserved and replaced).
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Shard shape: store the array with the Zarr v3 `sharding_indexed` codec, one object
+    /// per shard holding the inner chunks of the chunk shape. Each shard size must be a
+    /// positive multiple of the chunk size on its axis. Writes then go shard by shard
+    /// ([`WriteOptions::write_shape`]). Default `None`: not sharded. Not with
+    /// [`ZarrFormat::V2`].
+    pub shards: Option<Vec<usize>>,
+    /// The Zarr format to write. Default [`ZarrFormat::V3`].
+    pub zarr_format: ZarrFormat,
 }
 
 impl Default for WriteOptions {
@@ -244,7 +296,52 @@ impl Default for WriteOptions {
             codec: Codec::default(),
             overwrite: false,
             attributes: serde_json::Map::new(),
+            shards: None,
+            zarr_format: ZarrFormat::default(),
         }
+    }
+}
+
+impl WriteOptions {
+    /// The shape of the blocks a [`ZarrSink`] created with these options and chunk shape
+    /// `chunks` takes in [`ZarrSink::write_chunk`]: the shard shape when sharded (a shard is
+    /// encoded whole), else `chunks`. The writer's grid is the regular grid of this shape.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the options do not fit `chunks`: shards with Zarr v2,
+    /// a shard shape of another rank, or a shard size that is not a positive multiple of the
+    /// chunk size (the message names both shapes).
+    pub fn write_shape(&self, chunks: &[usize]) -> Result<Vec<usize>> {
+        let Some(shards) = &self.shards else {
+            return Ok(chunks.to_vec());
+        };
+        if self.zarr_format == ZarrFormat::V2 {
+            return Err(Error::invalid(format!(
+                "shards {} with Zarr format 2: sharding exists only in Zarr format 3",
+                crate::grid::fmt_shape(shards)
+            )));
+        }
+        if shards.len() != chunks.len() {
+            return Err(Error::invalid(format!(
+                "shard shape {} has {} dimension(s) but chunk shape {} has {}",
+                crate::grid::fmt_shape(shards),
+                shards.len(),
+                crate::grid::fmt_shape(chunks),
+                chunks.len()
+            )));
+        }
+        let multiple = shards
+            .iter()
+            .zip(chunks)
+            .all(|(&s, &c)| c > 0 && s > 0 && s % c == 0);
+        if !multiple {
+            return Err(Error::invalid(format!(
+                "shard shape {} is not a multiple of chunk shape {} in every dimension",
+                crate::grid::fmt_shape(shards),
+                crate::grid::fmt_shape(chunks)
+            )));
+        }
+        Ok(shards.clone())
     }
 }
 

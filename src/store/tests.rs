@@ -42,10 +42,10 @@ fn slice(block: &Block, start: &[usize], shape: &[usize]) -> Block {
     crate::dispatch_block!(block, a => BlockElement::wrap(a.slice(info.as_slice()).to_owned()))
 }
 
-/// Writes `data` chunk by chunk with `chunks` and `opts`.
+/// Writes `data` block by block (chunks, or shards when sharded) with `chunks` and `opts`.
 fn write(path: &Path, data: &Block, chunks: &[usize], opts: &WriteOptions) -> Result<()> {
     let sink = ZarrSink::create(path, data.shape(), data.dtype(), chunks, opts)?;
-    let grid = crate::grid::ChunkGrid::regular(data.shape(), chunks);
+    let grid = crate::grid::ChunkGrid::regular(data.shape(), sink.write_shape());
     for b in 0..grid.nblocks() {
         let idx = grid.unlinear(b);
         let region = grid.region(&idx);
@@ -495,5 +495,335 @@ fn edge_chunks_are_stored_full_size() -> TestResult {
     let first = crate::dispatch_block!(&data, a => a[[4, 2]].to_i64());
     assert_eq!(i16::from_le_bytes([raw[0], raw[1]]) as i64, first);
     assert!(raw[2..].iter().all(|&b| b == 0));
+    Ok(())
+}
+
+fn json_file(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn v2_opts(codec: Codec) -> WriteOptions {
+    WriteOptions {
+        codec,
+        zarr_format: ZarrFormat::V2,
+        ..WriteOptions::default()
+    }
+}
+
+const ALL_CODECS: [Codec; 6] = [
+    Codec::None,
+    Codec::Zstd { level: 3 },
+    Codec::Zstd { level: -5 },
+    Codec::Gzip { level: 6 },
+    Codec::Blosc {
+        cname: BloscCname::Lz4,
+        level: 5,
+    },
+    Codec::Blosc {
+        cname: BloscCname::Zstd,
+        level: 2,
+    },
+];
+
+#[test]
+fn v2_round_trip_every_dtype_and_codec_ragged() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for (i, codec) in ALL_CODECS.into_iter().enumerate() {
+        for dtype in DType::ALL {
+            let path = dir.path().join(format!("{i}_{dtype}.zarr"));
+            let data = sample(dtype, &[11, 7]);
+            write(&path, &data, &[4, 3], &v2_opts(codec))?;
+            assert!(!path.join("zarr.json").exists());
+            let src = ZarrSource::open(&path)?;
+            assert_eq!(src.zarr_format(), 2);
+            assert_eq!(src.dtype(), dtype);
+            assert_eq!(src.chunk_shape(), &[4, 3]);
+            assert_eq!(src.read_all()?, data, "{codec} {dtype}");
+            assert_eq!(src.read_chunk(&[2, 2])?, slice(&data, &[8, 6], &[3, 1]));
+            assert!(!src.is_incomplete_write());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("a.zarr");
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("units".into(), "m".into());
+    let opts = WriteOptions {
+        attributes,
+        ..v2_opts(Codec::Blosc {
+            cname: BloscCname::Lz4,
+            level: 5,
+        })
+    };
+    let sink = ZarrSink::create(&path, &[10, 4], DType::F64, &[4, 4], &opts)?;
+    assert_eq!(sink.zarr_format(), ZarrFormat::V2);
+    assert_eq!(sink.write_shape(), &[4, 4]);
+    // Exactly the keys (and values) of zarr-python 3.1's v2 `.zarray`; no `node_type`.
+    assert_eq!(
+        json_file(&path.join(".zarray")),
+        serde_json::json!({
+            "zarr_format": 2, "shape": [10, 4], "chunks": [4, 4], "dtype": "<f8",
+            "fill_value": 0.0, "order": "C", "filters": null, "dimension_separator": ".",
+            "compressor": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}
+        })
+    );
+    assert_eq!(
+        json_file(&path.join(".zattrs")),
+        serde_json::json!({"units": "m", "brickwork": {"format_version": 1, "complete": false}})
+    );
+    assert!(ZarrSource::open(&path)?.is_incomplete_write());
+    sink.write_chunk(&[0, 0], &Block::zeros(DType::F64, &[4, 4]))?;
+    sink.write_chunk(&[2, 0], &sample(DType::F64, &[2, 4]))?;
+    sink.finish()?;
+    // Chunk keys `i.j`; the all-zero chunk is not stored; no temporaries are left.
+    assert!(!path.join("0.0").exists());
+    assert!(path.join("2.0").is_file());
+    assert!(
+        walk(&path)
+            .iter()
+            .all(|p| p.extension().is_none_or(|e| e != "tmp"))
+    );
+    assert_eq!(
+        json_file(&path.join(".zattrs"))["brickwork"],
+        serde_json::json!({"format_version": 1, "complete": true})
+    );
+    let src = ZarrSource::open(&path)?;
+    assert!(!src.is_incomplete_write());
+    assert_eq!(src.attributes()["units"], "m");
+    assert_eq!(src.read_chunk(&[2, 0])?, sample(DType::F64, &[2, 4]));
+
+    let expect = |dtype: DType, codec: Codec| -> Result<(serde_json::Value, serde_json::Value)> {
+        let p = dir.path().join(format!(
+            "{dtype}_{}.zarr",
+            codec.to_string().replace(':', "_")
+        ));
+        ZarrSink::create(&p, &[3], dtype, &[2], &v2_opts(codec))?.finish()?;
+        let z = json_file(&p.join(".zarray"));
+        Ok((z["dtype"].clone(), z["fill_value"].clone()))
+    };
+    assert_eq!(
+        expect(DType::Bool, Codec::None)?,
+        (serde_json::json!("|b1"), serde_json::json!(false))
+    );
+    assert_eq!(
+        expect(DType::I8, Codec::None)?,
+        (serde_json::json!("|i1"), serde_json::json!(0))
+    );
+    assert_eq!(
+        expect(DType::U64, Codec::None)?,
+        (serde_json::json!("<u8"), serde_json::json!(0))
+    );
+    assert_eq!(
+        expect(DType::F32, Codec::None)?,
+        (serde_json::json!("<f4"), serde_json::json!(0.0))
+    );
+    let compressor = |codec: Codec| -> Result<serde_json::Value> {
+        let p = dir
+            .path()
+            .join(format!("c_{}.zarr", codec.to_string().replace(':', "_")));
+        ZarrSink::create(&p, &[3], DType::I32, &[2], &v2_opts(codec))?.finish()?;
+        Ok(json_file(&p.join(".zarray"))["compressor"].clone())
+    };
+    assert_eq!(compressor(Codec::None)?, serde_json::Value::Null);
+    assert_eq!(
+        compressor(Codec::Zstd { level: 7 })?,
+        serde_json::json!({"id": "zstd", "level": 7})
+    );
+    assert_eq!(
+        compressor(Codec::Gzip { level: 1 })?,
+        serde_json::json!({"id": "gzip", "level": 1})
+    );
+    assert_eq!(
+        compressor(Codec::Blosc {
+            cname: BloscCname::Zstd,
+            level: 9
+        })?,
+        serde_json::json!({"id": "blosc", "cname": "zstd", "clevel": 9, "shuffle": 1, "blocksize": 0})
+    );
+    Ok(())
+}
+
+#[test]
+fn v2_zero_d_empty_and_overwrite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("scalar.zarr");
+    let data = Block::F64(ArrayD::from_elem(IxDyn(&[]), 2.5));
+    write(&path, &data, &[], &v2_opts(Codec::default()))?;
+    assert!(path.join("0").is_file(), "zarr-python's key of a 0-d chunk");
+    assert_eq!(ZarrSource::open(&path)?.read_all()?, data);
+
+    let path = dir.path().join("empty.zarr");
+    let data = Block::zeros(DType::I32, &[0, 3]);
+    write(&path, &data, &[2, 2], &v2_opts(Codec::default()))?;
+    assert_eq!(ZarrSource::open(&path)?.read_all()?, data);
+
+    // A v2 array is refused without overwrite and replaced (by v3, then v2 again) with it.
+    let err = ZarrSink::create(&path, &[3], DType::U8, &[3], &v2_opts(Codec::None)).unwrap_err();
+    assert!(err.to_string().contains("empty.zarr") && err.to_string().contains("overwrite"));
+    let overwrite = WriteOptions {
+        overwrite: true,
+        ..WriteOptions::default()
+    };
+    let v3 = sample(DType::U8, &[3]);
+    write(&path, &v3, &[2], &overwrite)?;
+    assert!(!path.join(".zarray").exists() && !path.join(".zattrs").exists());
+    assert_eq!(ZarrSource::open(&path)?.read_all()?, v3);
+    let v2 = sample(DType::I16, &[5]);
+    write(
+        &path,
+        &v2,
+        &[2],
+        &WriteOptions {
+            overwrite: true,
+            ..v2_opts(Codec::None)
+        },
+    )?;
+    assert!(!path.join("zarr.json").exists() && !path.join("c").exists());
+    assert_eq!(ZarrSource::open(&path)?.read_all()?, v2);
+    Ok(())
+}
+
+fn sharded(shards: &[usize], codec: Codec) -> WriteOptions {
+    WriteOptions {
+        codec,
+        shards: Some(shards.to_vec()),
+        ..WriteOptions::default()
+    }
+}
+
+#[test]
+fn sharded_round_trip_ragged() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for (i, codec) in ALL_CODECS.into_iter().enumerate() {
+        for dtype in [DType::F64, DType::Bool, DType::U8, DType::I32] {
+            let path = dir.path().join(format!("{i}_{dtype}.zarr"));
+            // 13x11 in chunks 3x2, shards 6x4: ragged inner chunks and ragged shards.
+            let data = sample(dtype, &[13, 11]);
+            write(&path, &data, &[3, 2], &sharded(&[6, 4], codec))?;
+            let src = ZarrSource::open(&path)?;
+            assert_eq!(src.chunk_shape(), &[3, 2]);
+            assert_eq!(src.shard_shape(), Some(&[6, 4][..]));
+            assert_eq!(src.read_all()?, data, "{codec} {dtype}");
+            assert_eq!(src.read_chunk(&[4, 5])?, slice(&data, &[12, 10], &[1, 1]));
+            assert_eq!(
+                src.read_region(&[5, 3], &[4, 6])?,
+                slice(&data, &[5, 3], &[4, 6])
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn sharded_metadata_and_objects() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.zarr");
+    let sink = ZarrSink::create(
+        &path,
+        &[10, 9],
+        DType::I16,
+        &[2, 3],
+        &sharded(&[4, 9], Codec::Gzip { level: 2 }),
+    )?;
+    assert_eq!(sink.chunk_shape(), &[2, 3]);
+    assert_eq!(sink.shard_shape(), Some(&[4, 9][..]));
+    assert_eq!(sink.write_shape(), &[4, 9]);
+    let meta = zarr_json(&path);
+    assert_eq!(
+        meta["chunk_grid"]["configuration"]["chunk_shape"],
+        serde_json::json!([4, 9])
+    );
+    let codecs = meta["codecs"].as_array().unwrap();
+    assert_eq!(codecs.len(), 1);
+    assert_eq!(codecs[0]["name"], "sharding_indexed");
+    let cfg = &codecs[0]["configuration"];
+    assert_eq!(cfg["chunk_shape"], serde_json::json!([2, 3]));
+    assert_eq!(
+        cfg["codecs"],
+        serde_json::json!([
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "gzip", "configuration": {"level": 2}}
+        ])
+    );
+    assert_eq!(
+        cfg["index_codecs"],
+        serde_json::json!([
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "crc32c"}
+        ])
+    );
+    assert_eq!(cfg["index_location"], "end");
+    // One object per shard; an all-zero shard is not stored; the last shard is ragged.
+    let data = sample(DType::I16, &[10, 9]);
+    sink.write_chunk(&[0, 0], &Block::zeros(DType::I16, &[4, 9]))?;
+    sink.write_chunk(&[1, 0], &slice(&data, &[4, 0], &[4, 9]))?;
+    sink.write_chunk(&[2, 0], &slice(&data, &[8, 0], &[2, 9]))?;
+    // Blocks must be whole shards.
+    let err = sink.write_chunk(&[0, 0], &Block::zeros(DType::I16, &[2, 3]));
+    assert!(matches!(err, Err(Error::Internal { .. })));
+    assert!(
+        sink.write_chunk(&[3, 0], &Block::zeros(DType::I16, &[4, 9]))
+            .is_err()
+    );
+    sink.finish()?;
+    assert!(!path.join("c/0/0").exists());
+    assert!(path.join("c/1/0").is_file() && path.join("c/2/0").is_file());
+    assert_eq!(walk(&path).len(), 3, "zarr.json and two shards");
+    let src = ZarrSource::open(&path)?;
+    assert!(!src.is_incomplete_write());
+    assert_eq!(
+        src.read_region(&[4, 0], &[6, 9])?,
+        slice(&data, &[4, 0], &[6, 9])
+    );
+    assert_eq!(src.read_chunk(&[0, 0])?, Block::zeros(DType::I16, &[2, 3]));
+    Ok(())
+}
+
+#[test]
+fn shard_and_format_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let create = |name: &str, chunks: &[usize], opts: &WriteOptions| {
+        let path = dir.path().join(name);
+        let err = ZarrSink::create(&path, &[10, 10], DType::F32, chunks, opts).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+        assert!(!path.exists(), "{name}: nothing is created");
+        err.to_string()
+    };
+    let err = create("a.zarr", &[3, 2], &sharded(&[6, 5], Codec::None));
+    assert!(
+        err.contains("(6, 5)") && err.contains("(3, 2)") && err.contains("multiple"),
+        "{err}"
+    );
+    assert!(err.contains("a.zarr"), "{err}");
+    assert_eq!(err.matches("invalid argument").count(), 1, "{err}");
+    let err = create("b.zarr", &[3, 2], &sharded(&[6], Codec::None));
+    assert!(err.contains("(6,)") && err.contains("(3, 2)"), "{err}");
+    let err = create("c.zarr", &[3, 2], &sharded(&[0, 2], Codec::None));
+    assert!(err.contains("(0, 2)"), "{err}");
+    let v2_sharded = WriteOptions {
+        zarr_format: ZarrFormat::V2,
+        ..sharded(&[6, 4], Codec::None)
+    };
+    let err = create("d.zarr", &[3, 2], &v2_sharded);
+    assert!(err.contains("format 2") && err.contains("(6, 4)"), "{err}");
+
+    // write_shape: the block shape the writer takes.
+    assert_eq!(WriteOptions::default().write_shape(&[3, 2])?, vec![3, 2]);
+    assert_eq!(
+        sharded(&[6, 4], Codec::None).write_shape(&[3, 2])?,
+        vec![6, 4]
+    );
+    assert_eq!(
+        sharded(&[3, 2], Codec::None).write_shape(&[3, 2])?,
+        vec![3, 2]
+    );
+    assert_eq!(ZarrFormat::from_number(2)?, ZarrFormat::V2);
+    assert_eq!(ZarrFormat::from_number(3)?, ZarrFormat::V3);
+    assert!(ZarrFormat::from_number(4).is_err());
     Ok(())
 }

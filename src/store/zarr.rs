@@ -11,13 +11,14 @@ use zarrs::array::data_type::{
     Int64DataType, UInt8DataType, UInt16DataType, UInt32DataType, UInt64DataType,
 };
 use zarrs::array::{
-    Array, ArrayBuilder, ArrayMetadataOptions, ArrayShardedExt, ArraySubset,
-    BytesToBytesCodecTraits, DataType as ZDataType, Endianness, FillValue,
+    Array, ArrayBuilder, ArrayMetadata, ArrayMetadataOptions, ArrayMetadataV2, ArrayShardedExt,
+    ArraySubset, BytesToBytesCodecTraits, DataType as ZDataType, Endianness, FillValue,
 };
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
-use super::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, WriteOptions};
+use super::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, WriteOptions, ZarrFormat};
 use crate::block::{Block, BlockElement};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
@@ -132,16 +133,6 @@ fn chunk_region(
         .map(|((&s, &c), &n)| c.min(n - s))
         .collect();
     Ok((start, size))
-}
-
-/// The default Zarr v3 chunk key (`c/i/j`, `c` for 0-d).
-fn v3_chunk_key(chunk: &[usize]) -> String {
-    let mut key = String::from("c");
-    for i in chunk {
-        key.push('/');
-        key.push_str(&i.to_string());
-    }
-    key
 }
 
 // ------------------------------------------------------------------------------------------
@@ -489,18 +480,27 @@ impl ZarrSource {
 // Writing
 // ------------------------------------------------------------------------------------------
 
-/// A Zarr v3 array being written chunk by chunk (the "brickwork-store 1" protocol,
-/// `store-format/README.md`).
+/// A Zarr array being written chunk by chunk (the "brickwork-store 1" protocol,
+/// `store-format/README.md`): Zarr v3, optionally sharded, or Zarr v2.
+///
+/// [`write_chunk`](Self::write_chunk) takes the blocks of the regular grid of
+/// [`write_shape`](Self::write_shape): the chunk shape, or the shard shape of a sharded array
+/// (each shard is encoded whole, with its inner chunks).
 ///
 /// `Send + Sync`: [`write_chunk`](Self::write_chunk) may be called from several threads at
-/// once for different chunks. Call [`finish`](Self::finish) after the last chunk; until then
+/// once for different blocks. Call [`finish`](Self::finish) after the last block; until then
 /// the array is marked incomplete.
 pub struct ZarrSink {
     path: PathBuf,
+    store: Arc<WriteStore>,
     array: Array<WriteStore>,
     shape: Vec<usize>,
     chunks: Vec<usize>,
+    shards: Option<Vec<usize>>,
     dtype: DType,
+    format: ZarrFormat,
+    /// The attributes as written (v2 rewrites `.zattrs` from them in `finish`).
+    attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for ZarrSink {
@@ -509,7 +509,9 @@ impl std::fmt::Debug for ZarrSink {
             .field("path", &self.path)
             .field("shape", &self.shape)
             .field("chunks", &self.chunks)
+            .field("shards", &self.shards)
             .field("dtype", &self.dtype)
+            .field("zarr_format", &self.format)
             .finish()
     }
 }
@@ -590,10 +592,93 @@ fn bytes_to_bytes(
     })
 }
 
+/// The Zarr v2 (NumPy) dtype string, little-endian as zarr-python writes it.
+fn v2_dtype(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "|b1",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
+        DType::I32 => "<i4",
+        DType::I64 => "<i8",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+    }
+}
+
+/// The fill value (zero of the dtype) as JSON: `false`, `0` or `0.0`.
+fn fill_json(dtype: DType) -> serde_json::Value {
+    match dtype {
+        DType::Bool => serde_json::Value::Bool(false),
+        DType::F32 | DType::F64 => serde_json::json!(0.0),
+        DType::I8
+        | DType::I16
+        | DType::I32
+        | DType::I64
+        | DType::U8
+        | DType::U16
+        | DType::U32
+        | DType::U64 => serde_json::json!(0),
+    }
+}
+
+/// The Zarr v2 `compressor` of `codec`, as numcodecs (and so zarr-python) writes it.
+fn v2_compressor(codec: Codec) -> Result<serde_json::Value> {
+    codec.validate()?;
+    Ok(match codec {
+        Codec::None => serde_json::Value::Null,
+        Codec::Zstd { level } => serde_json::json!({ "id": "zstd", "level": level }),
+        Codec::Gzip { level } => serde_json::json!({ "id": "gzip", "level": level }),
+        Codec::Blosc { cname, level } => serde_json::json!({
+            "id": "blosc", "cname": cname.name(), "clevel": level, "shuffle": 1, "blocksize": 0
+        }),
+    })
+}
+
+/// The `.zarray` document of a Zarr v2 array (store-format/README.md, section 8).
+fn v2_zarray(
+    shape: &[usize],
+    chunks: &[usize],
+    dtype: DType,
+    codec: Codec,
+) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "zarr_format": 2,
+        "shape": shape,
+        "chunks": chunks,
+        "dtype": v2_dtype(dtype),
+        "fill_value": fill_json(dtype),
+        "order": "C",
+        "filters": null,
+        "dimension_separator": ".",
+        "compressor": v2_compressor(codec)?,
+    }))
+}
+
+/// Writes a JSON document atomically (`<key>.tmp`, then rename), pretty-printed as
+/// zarr-python writes metadata.
+fn put_json(path: &Path, store: &WriteStore, key: &str, value: &serde_json::Value) -> Result<()> {
+    let err = |detail: String| store_err(path, Some(key.into()), detail);
+    let store_key = StoreKey::new(key).map_err(|e| err(e.to_string()))?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| err(e.to_string()))?;
+    store
+        .set(&store_key, Bytes::from(bytes))
+        .map_err(|e| err(format!("cannot write metadata: {e}")))
+}
+
 impl ZarrSink {
-    /// Creates a new Zarr v3 array at `path` (a directory) and writes its metadata, marked
-    /// incomplete. Refuses an existing path unless `opts.overwrite`, which deletes the old
+    /// Creates a new Zarr array at `path` (a directory) in chunks of `chunks` and writes its
+    /// metadata, marked incomplete. `opts` chooses the format (v3 or v2), the shards (v3)
+    /// and the codec. Refuses an existing path unless `opts.overwrite`, which deletes the old
     /// array first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a chunk shape of the wrong rank or with a zero, and for
+    /// options that do not fit it ([`WriteOptions::write_shape`]); [`Error::Store`] naming
+    /// the path when it exists (without overwrite) or the metadata cannot be written.
     pub fn create(
         path: &Path,
         shape: &[usize],
@@ -618,6 +703,13 @@ impl ZarrSink {
                 path.display()
             )));
         }
+        let write_shape = opts.write_shape(chunks).map_err(|e| match e {
+            Error::InvalidArgument { detail } => {
+                Error::invalid(format!("{detail} (writing {})", path.display()))
+            }
+            other => other,
+        })?;
+        let shards = opts.shards.as_ref().map(|_| write_shape.clone());
         let codecs = bytes_to_bytes(path, opts.codec, dtype)?;
         if path.exists() || path.is_symlink() {
             if !opts.overwrite {
@@ -636,31 +728,100 @@ impl ZarrSink {
         let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
         let store = Arc::new(AtomicWriteStorageAdapter::new(Arc::new(fs)));
 
+        let mut attributes = opts.attributes.clone();
+        attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
+        let array = match opts.zarr_format {
+            ZarrFormat::V3 => Self::create_v3(
+                path,
+                &store,
+                shape,
+                dtype,
+                chunks,
+                shards.as_deref(),
+                codecs,
+                &attributes,
+            )?,
+            ZarrFormat::V2 => {
+                Self::create_v2(path, &store, shape, dtype, chunks, opts.codec, &attributes)?
+            }
+        };
+        Ok(ZarrSink {
+            path: path.to_path_buf(),
+            store,
+            array,
+            shape: shape.to_vec(),
+            chunks: chunks.to_vec(),
+            shards,
+            dtype,
+            format: opts.zarr_format,
+            attributes,
+        })
+    }
+
+    /// `zarr.json` through zarrs' builder; sharded when `shards` is given.
+    #[allow(clippy::too_many_arguments)]
+    fn create_v3(
+        path: &Path,
+        store: &Arc<WriteStore>,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        shards: Option<&[usize]>,
+        codecs: Vec<Arc<dyn BytesToBytesCodecTraits>>,
+        attributes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Array<WriteStore>> {
         let fill: FillValue = dispatch_dtype!(dtype, T => FillValue::from(T::default()));
         let endian = if dtype.size() > 1 {
             Some(Endianness::Little)
         } else {
             None
         };
-        let mut attributes = opts.attributes.clone();
-        attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
-        let mut array = ArrayBuilder::new(to_u64(shape), to_u64(chunks), zarrs_dtype(dtype), fill)
+        let grid_shape = shards.unwrap_or(chunks);
+        let mut builder =
+            ArrayBuilder::new(to_u64(shape), to_u64(grid_shape), zarrs_dtype(dtype), fill);
+        builder
             .array_to_bytes_codec(Arc::new(BytesCodec::new(endian)))
             .bytes_to_bytes_codecs(codecs)
-            .attributes(attributes)
-            .build(store, "/")
+            .attributes(attributes.clone());
+        if shards.is_some() {
+            // The sharding_indexed codec with the inner codecs above, its index encoded
+            // `bytes` (little-endian) + `crc32c` at the end of the shard: zarr-python's default.
+            builder.subchunk_shape(Some(to_u64(chunks)));
+        }
+        let mut array = builder
+            .build(store.clone(), "/")
             .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
         array.set_metadata_options(metadata_options());
         array
             .store_metadata()
             .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
-        Ok(ZarrSink {
-            path: path.to_path_buf(),
-            array,
-            shape: shape.to_vec(),
-            chunks: chunks.to_vec(),
-            dtype,
-        })
+        Ok(array)
+    }
+
+    /// `.zattrs` then `.zarray`, as zarr-python writes them (so that a crash in between
+    /// leaves no array that looks complete); zarrs encodes the chunks.
+    fn create_v2(
+        path: &Path,
+        store: &Arc<WriteStore>,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        codec: Codec,
+        attributes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Array<WriteStore>> {
+        let zarray = v2_zarray(shape, chunks, dtype, codec)?;
+        let metadata: ArrayMetadataV2 = serde_json::from_value(zarray.clone())
+            .map_err(|e| Error::internal(format!("{}: .zarray: {e}", path.display())))?;
+        let array = Array::new_with_metadata(store.clone(), "/", ArrayMetadata::V2(metadata))
+            .map_err(|e| store_err(path, Some(".zarray".into()), e.to_string()))?;
+        put_json(
+            path,
+            store,
+            ".zattrs",
+            &serde_json::Value::Object(attributes.clone()),
+        )?;
+        put_json(path, store, ".zarray", &zarray)?;
+        Ok(array)
     }
 
     /// The directory of the array.
@@ -678,17 +839,42 @@ impl ZarrSink {
         self.dtype
     }
 
-    /// The chunk shape written.
+    /// The chunk shape written (the inner chunk shape of a sharded array).
     pub fn chunk_shape(&self) -> &[usize] {
         &self.chunks
     }
 
-    /// Encodes and writes chunk `chunk` atomically (`<key>.tmp`, then rename). `block` is the
-    /// chunk clipped to the array bounds; edge chunks are padded with the fill value on disk.
-    /// A chunk that is entirely the fill value is not stored (any old object is removed).
+    /// The shard shape of a sharded array, `None` otherwise.
+    pub fn shard_shape(&self) -> Option<&[usize]> {
+        self.shards.as_deref()
+    }
+
+    /// The shape of the blocks [`write_chunk`](Self::write_chunk) takes: the shard shape of
+    /// a sharded array, else the chunk shape.
+    pub fn write_shape(&self) -> &[usize] {
+        self.shards.as_deref().unwrap_or(&self.chunks)
+    }
+
+    /// The Zarr format written.
+    pub fn zarr_format(&self) -> ZarrFormat {
+        self.format
+    }
+
+    /// Encodes and writes block `chunk` of the grid of [`write_shape`](Self::write_shape)
+    /// atomically (`<key>.tmp`, then rename): one chunk, or one whole shard of a sharded
+    /// array. `block` is the block clipped to the array bounds; edge blocks are padded with
+    /// the fill value on disk. A chunk (shard) that is entirely the fill value is not stored
+    /// (any old object is removed); nor are such inner chunks inside a shard.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for a block of the wrong dtype or shape, [`Error::InvalidArgument`]
+    /// for an index outside the grid, [`Error::Store`] naming the path and key when the
+    /// write fails.
     pub fn write_chunk(&self, chunk: &[usize], block: &Block) -> Result<()> {
-        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunks, chunk)?;
-        let key = v3_chunk_key(chunk);
+        let write_shape = self.write_shape();
+        let (_, size) = chunk_region(&self.path, &self.shape, write_shape, chunk)?;
+        let idx = to_u64(chunk);
+        let key = self.array.chunk_key(&idx).to_string();
         if block.dtype() != self.dtype || block.shape() != size.as_slice() {
             return Err(Error::internal(format!(
                 "{}: chunk {key}: expected a {} block of shape {}, got {} of shape {}",
@@ -702,14 +888,13 @@ impl ZarrSink {
         if size.contains(&0) {
             return Ok(());
         }
-        let idx = to_u64(chunk);
-        let full = size == self.chunks;
+        let full = size == write_shape;
         let result = dispatch_dtype!(self.dtype, T => {
             let a = T::view(block).ok_or_else(|| Error::internal("block dtype checked above"))?;
             if full {
                 self.array.store_chunk(&idx, a)
             } else {
-                let mut padded = ArrayD::<T>::default(IxDyn(&self.chunks));
+                let mut padded = ArrayD::<T>::default(IxDyn(write_shape));
                 let info: Vec<SliceInfoElem> = size
                     .iter()
                     .map(|&n| SliceInfoElem::Slice {
@@ -722,17 +907,36 @@ impl ZarrSink {
                 self.array.store_chunk(&idx, padded)
             }
         });
-        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write chunk: {e}")))
+        let what = if self.shards.is_some() {
+            "shard"
+        } else {
+            "chunk"
+        };
+        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write {what}: {e}")))
     }
 
-    /// Marks the array complete (`"brickwork": {"complete": true}` in `zarr.json`).
+    /// Marks the array complete (`"brickwork": {"complete": true}` in `zarr.json`, or in
+    /// `.zattrs` for v2).
+    ///
+    /// # Errors
+    /// [`Error::Store`] naming the path and metadata key when it cannot be written.
     pub fn finish(mut self) -> Result<()> {
-        self.array
-            .attributes_mut()
+        self.attributes
             .insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(true));
-        self.array
-            .store_metadata()
-            .map_err(|e| store_err(&self.path, Some("zarr.json".into()), e.to_string()))
+        match self.format {
+            ZarrFormat::V3 => {
+                *self.array.attributes_mut() = self.attributes;
+                self.array
+                    .store_metadata()
+                    .map_err(|e| store_err(&self.path, Some("zarr.json".into()), e.to_string()))
+            }
+            ZarrFormat::V2 => put_json(
+                &self.path,
+                &self.store,
+                ".zattrs",
+                &serde_json::Value::Object(self.attributes),
+            ),
+        }
     }
 }
 

@@ -30,6 +30,17 @@ Info::
     python check_zarr.py --info STORE
 
   Prints JSON {shape, dtype, chunks, zarr_format, attributes, ...} to stdout.
+
+Batch::
+
+    python check_zarr.py --batch LIST.json
+
+  LIST.json is a JSON list of {"store": STORE, "expected": EXPECTED.npy}. Checks
+  each store as the check mode does (byte order ignored) and prints one JSON list
+  to stdout, one {"store", "ok", "problems", "info"} per entry ("info" as the info
+  mode prints it, null when the store cannot be opened). Exit 0 when every entry
+  matches, 1 otherwise. One interpreter for many stores: starting Python and
+  importing zarr costs about a second.
 """
 
 from __future__ import annotations
@@ -243,14 +254,9 @@ def jsonable(v):
     return str(v)
 
 
-def cmd_info(store: str) -> int:
-    try:
-        arr = zarr.open_array(store, mode="r")
-    except Exception as e:
-        eprint(f"check_zarr.py: zarr-python cannot open {store}: {type(e).__name__}: {e}")
-        return 1
+def describe(arr) -> dict:
     md = arr.metadata
-    info = {
+    return {
         "shape": list(arr.shape),
         "dtype": str(native(np.dtype(arr.dtype))),
         "chunks": list(arr.chunks),
@@ -262,9 +268,58 @@ def cmd_info(store: str) -> int:
         "compressors": [jsonable(c.to_dict() if hasattr(c, "to_dict") else c.get_config())
                         for c in (arr.compressors or ())],
     }
-    json.dump(info, sys.stdout)
+
+
+def cmd_info(store: str) -> int:
+    try:
+        arr = zarr.open_array(store, mode="r")
+    except Exception as e:
+        eprint(f"check_zarr.py: zarr-python cannot open {store}: {type(e).__name__}: {e}")
+        return 1
+    json.dump(describe(arr), sys.stdout)
     sys.stdout.write("\n")
     return 0
+
+
+# ---------------------------------------------------------------------------
+# batch
+
+
+def check_one(store: str, expected_path: str) -> dict:
+    result = {"store": store, "ok": False, "problems": [], "info": None}
+    try:
+        expected = np.load(expected_path, allow_pickle=False)
+    except Exception as e:
+        result["problems"].append(f"cannot load expected array {expected_path}: {type(e).__name__}: {e}")
+        return result
+    try:
+        arr = zarr.open_array(store, mode="r")
+        result["info"] = describe(arr)
+        actual = np.asarray(arr[...])
+    except Exception as e:
+        result["problems"].append(f"zarr-python cannot read {store}: {type(e).__name__}: {e}")
+        return result
+    result["problems"] = compare(actual, expected, strict_byteorder=False)
+    result["ok"] = not result["problems"]
+    return result
+
+
+def cmd_batch(list_path: str) -> int:
+    try:
+        with open(list_path) as f:
+            entries = json.load(f)
+    except Exception as e:
+        eprint(f"check_zarr.py: cannot read batch list {list_path}: {type(e).__name__}: {e}")
+        return 1
+    results = [check_one(e["store"], e["expected"]) for e in entries]
+    json.dump(results, sys.stdout)
+    sys.stdout.write("\n")
+    for r in results:
+        if not r["ok"]:
+            eprint(f"check_zarr.py: MISMATCH in {r['store']}:")
+            for p in r["problems"]:
+                eprint("  " + p)
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 # ---------------------------------------------------------------------------
@@ -276,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write SOURCE.npy to STORE")
     mode.add_argument("--info", action="store_true", help="print JSON metadata of STORE")
+    mode.add_argument("--batch", action="store_true",
+                      help="check every {store, expected} of the JSON list STORE")
     p.add_argument("store", metavar="STORE")
     p.add_argument("npy", metavar="EXPECTED.npy|SOURCE.npy", nargs="?")
     p.add_argument("--strict-byteorder", action="store_true",
@@ -289,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--attrs", default=None, help="write: user attributes as a JSON object")
     args = p.parse_args(argv)
 
+    if args.batch:
+        if args.npy is not None:
+            p.error("--batch takes only LIST.json")
+        return cmd_batch(args.store)
     if args.info:
         if args.npy is not None:
             p.error("--info takes only STORE")

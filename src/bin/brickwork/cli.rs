@@ -58,6 +58,14 @@ pub(crate) struct WriteArgs {
     /// Replace an existing output.
     #[arg(long)]
     pub(crate) overwrite: bool,
+    /// Shard shape of the output, comma-separated: one stored object per shard, holding
+    /// inner chunks of --chunks (Zarr v3 sharding). Each size must be a multiple of the
+    /// chunk size. Writing holds whole shards in memory.
+    #[arg(long, value_name = "S1,S2,..")]
+    pub(crate) shards: Option<String>,
+    /// Zarr format of the output: 3, or 2 (.zarray, chunk keys i.j; no --shards).
+    #[arg(long, default_value = "3", value_name = "2|3")]
+    pub(crate) zarr_format: u8,
 }
 
 /// How computations run.
@@ -88,12 +96,6 @@ pub(crate) struct ImportArgs {
     pub(crate) dst: PathBuf,
     #[command(flatten)]
     pub(crate) write: WriteArgs,
-    /// Shard shape (Zarr v3 sharding), comma-separated.
-    #[arg(long, value_name = "S1,S2,..")]
-    pub(crate) shards: Option<String>,
-    /// Zarr format of the output.
-    #[arg(long, default_value = "3")]
-    pub(crate) zarr_format: u8,
     /// Element type of a raw source (bool, int8 … uint64, float32, float64).
     #[arg(long)]
     pub(crate) dtype: Option<String>,

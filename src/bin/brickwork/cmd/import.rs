@@ -71,17 +71,6 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
 pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
-    if args.zarr_format != 3 {
-        return Err(usage(format!(
-            "--zarr-format {}: brickwork writes Zarr format 3 only so far (format 2 is read, not written)",
-            args.zarr_format
-        )));
-    }
-    if args.shards.is_some() {
-        return Err(usage(
-            "--shards: writing sharded arrays is not supported yet",
-        ));
-    }
     let x = open_source(args)?;
     let w = write_options(&args.write, Some(x.ndim()))?;
     x.to_zarr_with(&args.dst, &w, &opts).with_context(|| {

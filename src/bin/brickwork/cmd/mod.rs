@@ -8,6 +8,7 @@ mod info;
 mod rechunk;
 
 use anyhow::{Context, Result};
+use brickwork::store::ZarrFormat;
 use brickwork::{Codec, ComputeOptions, NumpyIndex, Scheduler, WriteOptions};
 
 use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
@@ -60,7 +61,8 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
     })
 }
 
-/// Write options from the shared flags; with `rank`, `--chunks` must have that many sizes.
+/// Write options from the shared flags; with `rank`, `--chunks` and `--shards` must have that
+/// many sizes.
 /// Subcommands call it with `None` first, so flag mistakes are reported before any file is
 /// touched.
 pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteOptions> {
@@ -81,12 +83,41 @@ pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteO
         }
         None => None,
     };
-    Ok(WriteOptions {
+    let zarr_format = ZarrFormat::from_number(u64::from(w.zarr_format))
+        .map_err(|e| usage(format!("--zarr-format: {e}")))?;
+    let shards = match &w.shards {
+        Some(s) => {
+            let s = parse_list(s, "--shards")?;
+            if zarr_format == ZarrFormat::V2 {
+                return Err(usage(
+                    "--shards needs Zarr format 3: Zarr format 2 has no sharding (drop --shards or --zarr-format 2)",
+                ));
+            }
+            if let Some(rank) = rank.filter(|&r| r != s.len()) {
+                return Err(usage(format!(
+                    "--shards has {} sizes but the array has {rank} dimension(s)",
+                    s.len()
+                )));
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    let opts = WriteOptions {
         chunks,
         codec,
         overwrite: w.overwrite,
+        shards,
+        zarr_format,
         ..WriteOptions::default()
-    })
+    };
+    // With both --chunks and --shards given, check that they fit before any work (without
+    // --chunks the library checks the shards against the input's chunks).
+    if let (Some(chunks), Some(shards)) = (&opts.chunks, &w.shards) {
+        opts.write_shape(chunks)
+            .map_err(|e| usage(format!("--shards {shards}: {e}")))?;
+    }
+    Ok(opts)
 }
 
 /// Parses a NumPy-style region: `0:100,:,5`, `::2,-10:`.
