@@ -1,8 +1,10 @@
 //! Options for a computation, passed in explicitly (there is no global configuration).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::error::Error;
 
@@ -72,11 +74,19 @@ pub struct ComputeOptions {
     pub threads: Option<usize>,
     /// Bytes the engine may hold at once (blocks read, intermediates, outputs waiting to be
     /// written, scratch). Default (`None`): half of the memory available when the
-    /// computation starts. A plan whose predicted peak exceeds it is refused before any work.
+    /// computation starts. A task that cannot fit on its own is refused before any work;
+    /// intermediates that do not fit together are spilled to disk (see `spill_dir`).
     pub memory_limit: Option<u64>,
     /// Called after every task with where the computation stands. Default: none. The
     /// library never draws; the `brickwork` binary turns these into a progress bar.
     pub progress: Option<Progress>,
+    /// Where the spill directory is created when intermediates must be spilled. Default
+    /// (`None`): the system temporary directory (`$TMPDIR`, else `/tmp`).
+    pub spill_dir: Option<PathBuf>,
+    /// Set to `true` (from another thread or a signal handler) to cancel the computation:
+    /// no new task starts, and it returns [`Error::Cancelled`](crate::Error::Cancelled)
+    /// after cleaning up. Default: none.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl ComputeOptions {
@@ -87,6 +97,8 @@ impl ComputeOptions {
             threads: Some(1),
             memory_limit: None,
             progress: None,
+            spill_dir: None,
+            cancel: None,
         }
     }
 
@@ -97,6 +109,8 @@ impl ComputeOptions {
             threads: Some(n),
             memory_limit: None,
             progress: None,
+            spill_dir: None,
+            cancel: None,
         }
     }
 
@@ -104,6 +118,13 @@ impl ComputeOptions {
     pub fn with_memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
         self
+    }
+
+    /// True once [`ComputeOptions::cancel`] has been set.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The memory limit in force: the one given, or half of the available memory

@@ -164,6 +164,20 @@ pub enum Error {
         hint: String,
     },
 
+    /// Intermediates could not be spilled to disk or read back (a full disk among others).
+    /// The spill directory is removed; no output is marked complete.
+    #[error("spill store {}: {detail}", path.display())]
+    Spill {
+        /// The spill directory or file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+
+    /// The computation was cancelled (Ctrl-C in the `brickwork` binary) before it finished.
+    #[error("cancelled before the computation finished; nothing was marked complete")]
+    Cancelled,
+
     /// An operator (`+`, `-`, …) on arrays failed when it was applied; the error is
     /// reported by the first fallible method called on the result.
     #[error(transparent)]

@@ -1,7 +1,7 @@
 //! Computations under a memory limit: exact results, an accounted peak that never exceeds
 //! the limit, and refusals before any work when a plan cannot fit.
 
-use brickwork::{Array, Axis, ComputeOptions, Error, s};
+use brickwork::{Array, Axis, ComputeOptions, Error, Metrics, s};
 
 use crate::common::*;
 
@@ -140,5 +140,132 @@ fn rows_to_columns_rechunk_goes_through_an_intermediate_store() -> TestResult {
         !dst2.exists(),
         "nothing is written when the plan cannot fit"
     );
+    Ok(())
+}
+
+/// Computes `y` under limits from its predicted peak down to what no longer fits, with both
+/// schedulers, checking each result against the unlimited one and the accounted peak
+/// against the limit. Returns the figures of the runs that fit.
+fn sweep_limits(y: &Array, spill_dir: &std::path::Path) -> Result<Vec<Metrics>, Error> {
+    let (want, free) = y.compute_with(&ComputeOptions::synchronous())?;
+    let mut runs = Vec::new();
+    for percent in [90, 70, 50, 40, 30, 25, 20, 15, 12, 10, 8, 6, 5, 4, 3] {
+        let limit = free.predicted_peak_bytes * percent / 100;
+        for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(3)] {
+            let mut opts = opts.with_memory_limit(limit);
+            opts.spill_dir = Some(spill_dir.to_path_buf());
+            match y.compute_with(&opts) {
+                Ok((got, m)) => {
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{m}");
+                    assert!(m.peak_reserved_bytes <= limit, "{m}");
+                    assert_eq!(
+                        std::fs::read_dir(spill_dir).unwrap().count(),
+                        0,
+                        "the spill directory is removed after success"
+                    );
+                    runs.push(m);
+                }
+                Err(Error::PlanExceedsMemory { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(runs)
+}
+
+#[test]
+fn intermediates_are_spilled_and_read_back_exactly_under_tiny_limits() -> TestResult {
+    let spill = tempfile::tempdir()?;
+    // The mean's blocks are used by every slice: under pressure they go to the spill store
+    // (they cannot be recomputed from sources cheaply), and come back exactly.
+    let x = Array::random(&[6, 120, 120], &[1, 40, 40], 3)?;
+    let y = &x - &x.mean_axis(Axis(0))?;
+    let y = (&y * &y).sum_axis(Axis(2))?.max_axis(Axis(1))?;
+    let runs = sweep_limits(&y, spill.path())?;
+    assert!(
+        runs.iter()
+            .any(|m| m.bytes_spilled > 0 && m.bytes_read_back > 0),
+        "some limit made it spill: {runs:#?}"
+    );
+    // The partials of random data depend on nothing: they are dropped and recomputed.
+    assert!(
+        runs.iter()
+            .any(|m| m.blocks_dropped > 0 && m.blocks_recomputed > 0),
+        "some limit made it recompute: {runs:#?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn workloads_over_a_store_stay_exact_under_tiny_limits() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.zarr");
+    Array::random(&[6, 120, 120], &[1, 40, 40], 4)?
+        .to_zarr(&path, &brickwork::WriteOptions::default())?;
+    let x = Array::from_zarr(&path)?;
+    let y = (&x - &x.mean_axis(Axis(0))?).std_axis(Axis(0), 0.0)?;
+    let spill = tempfile::tempdir()?;
+    let runs = sweep_limits(&y, spill.path())?;
+    assert!(
+        runs.iter()
+            .any(|m| m.bytes_spilled > 0 || m.blocks_dropped > 0),
+        "some limit made it evict: {runs:#?}"
+    );
+    Ok(())
+}
+
+/// A sink that fails after a number of blocks, like a disk that fills up.
+struct FailingSink(std::sync::atomic::AtomicUsize);
+
+impl brickwork::exec::Sink for FailingSink {
+    fn consume(&self, _index: &[usize], _block: brickwork::Block) -> Result<(), Error> {
+        if self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(Error::invalid("the sink failed"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn the_spill_directory_is_removed_after_a_failure() -> TestResult {
+    let spill = tempfile::tempdir()?;
+    let x = Array::random(&[6, 120, 120], &[1, 40, 40], 5)?;
+    let y = &x - &x.mean_axis(Axis(0))?;
+    let y = (&y * &y).sum_axis(Axis(2))?.max_axis(Axis(1))?;
+    let (_, free) = y.compute_with(&ComputeOptions::synchronous())?;
+    let mut spilling_limit = None;
+    for percent in [90, 70, 50, 40, 30, 25, 20, 15, 12, 10, 8] {
+        let limit = free.predicted_peak_bytes * percent / 100;
+        let mut opts = ComputeOptions::threads(3).with_memory_limit(limit);
+        opts.spill_dir = Some(spill.path().to_path_buf());
+        match y.compute_with(&opts) {
+            Ok((_, m)) if m.bytes_spilled > 0 => spilling_limit = Some(limit),
+            _ => continue,
+        }
+        let sink = FailingSink(0.into());
+        let err = y.compute_into(&sink, &opts).unwrap_err();
+        assert!(err.to_string().contains("the sink failed"), "{err}");
+        assert_eq!(std::fs::read_dir(spill.path())?.count(), 0);
+    }
+    let limit = spilling_limit.expect("some limit makes it spill");
+    // A spill directory that cannot be created is a clear error, raised only when
+    // something must be spilled.
+    let mut opts = ComputeOptions::threads(2).with_memory_limit(limit);
+    opts.spill_dir = Some(spill.path().join("missing/deeper"));
+    let err = y.compute_with(&opts).unwrap_err();
+    assert!(
+        matches!(err, Error::Spill { .. }) && err.to_string().contains("missing/deeper"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_cancelled_computation_stops_and_cleans_up() -> TestResult {
+    let x = Array::random(&[400, 400], &[50, 50], 6)?;
+    let mut opts = ComputeOptions::threads(2);
+    opts.cancel = Some(std::sync::Arc::new(true.into()));
+    let err = x.sum()?.compute_with(&opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
     Ok(())
 }

@@ -338,7 +338,7 @@ impl Array {
             format_bytes(footprint.largest_task),
             format_bytes(limit),
             if footprint.peak > limit {
-                ": DOES NOT FIT"
+                ": intermediates will be spilled to disk or recomputed"
             } else {
                 ""
             }

@@ -9,50 +9,134 @@
 //! reductions combine in a fixed order, both give bit-identical results.
 
 mod eval;
+mod pool;
 mod sink;
+mod spill;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 pub use sink::{CollectSink, Sink, ZarrWriteSink};
 
-use crate::config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
+use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::kernel::Value;
 use crate::plan::{Plan, StageKind};
 use crate::schedule::{Footprint, TaskGraph, TaskId, order, simulate};
+use crate::units::format_bytes;
+use pool::{Admission, Decision, Pool};
+use spill::{SpillFile, SpillStore};
 
 /// Figures about one computation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
-    /// Tasks run.
+    /// Tasks run (not counting recomputations).
     pub tasks: u64,
-    /// Bytes of chunks read from stores (decoded).
+    /// Bytes of chunks read from stores (decoded), re-reads included.
     pub bytes_read: u64,
     /// Bytes of output blocks handed to the sink.
     pub bytes_output: u64,
-    /// Peak bytes of task outputs held at once.
+    /// Peak bytes of task outputs held in memory at once.
     pub peak_held_bytes: u64,
-    /// Peak bytes reserved at once: held outputs plus the output and scratch reservations of
-    /// running tasks. Never above `memory_limit`.
+    /// Peak bytes reserved at once: held outputs plus the output, scratch and read-back
+    /// reservations of running tasks. Never above `memory_limit`.
     pub peak_reserved_bytes: u64,
-    /// The peak predicted before running (sequential priority order).
+    /// The peak predicted before running (sequential priority order, nothing spilled).
     pub predicted_peak_bytes: u64,
     /// The memory limit in force.
     pub memory_limit: u64,
+    /// Bytes of intermediates written to the spill store.
+    pub bytes_spilled: u64,
+    /// Blocks written to the spill store.
+    pub blocks_spilled: u64,
+    /// Bytes read back from the spill store.
+    pub bytes_read_back: u64,
+    /// Blocks dropped under memory pressure to be re-read or recomputed.
+    pub blocks_dropped: u64,
+    /// Blocks recomputed (or source chunks re-read) after being dropped.
+    pub blocks_recomputed: u64,
+    /// Seconds spent per kind of operation, summed over workers: `read`, `map`, `reduce`,
+    /// `combine`, `write` (the sink), `spill`, `read back`, `recompute`.
+    pub op_seconds: BTreeMap<&'static str, f64>,
     /// Wall-clock seconds of execution (excluding planning).
     pub seconds: f64,
+}
+
+impl Metrics {
+    /// The figures of this run followed by `next` (counts add up, peaks take the maximum).
+    pub fn then(&self, next: &Metrics) -> Metrics {
+        let mut m = self.clone();
+        m.absorb(next);
+        m.peak_held_bytes = self.peak_held_bytes.max(next.peak_held_bytes);
+        m.peak_reserved_bytes = self.peak_reserved_bytes.max(next.peak_reserved_bytes);
+        m.predicted_peak_bytes = self.predicted_peak_bytes.max(next.predicted_peak_bytes);
+        m.memory_limit = self.memory_limit.max(next.memory_limit);
+        m.seconds = self.seconds + next.seconds;
+        m
+    }
+
+    /// Adds `other`'s counts and operation times to these.
+    fn absorb(&mut self, other: &Metrics) {
+        self.tasks += other.tasks;
+        self.bytes_read += other.bytes_read;
+        self.bytes_output += other.bytes_output;
+        self.bytes_spilled += other.bytes_spilled;
+        self.blocks_spilled += other.blocks_spilled;
+        self.bytes_read_back += other.bytes_read_back;
+        self.blocks_dropped += other.blocks_dropped;
+        self.blocks_recomputed += other.blocks_recomputed;
+        for (k, v) in &other.op_seconds {
+            *self.op_seconds.entry(k).or_default() += v;
+        }
+    }
+
+    fn time(&mut self, op: &'static str, since: Instant) {
+        *self.op_seconds.entry(op).or_default() += since.elapsed().as_secs_f64();
+    }
+}
+
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "tasks:            {}", self.tasks)?;
+        writeln!(f, "read from stores: {}", format_bytes(self.bytes_read))?;
+        writeln!(f, "output:           {}", format_bytes(self.bytes_output))?;
+        writeln!(
+            f,
+            "memory:           peak reserved {} (held {}), predicted {}, limit {}",
+            format_bytes(self.peak_reserved_bytes),
+            format_bytes(self.peak_held_bytes),
+            format_bytes(self.predicted_peak_bytes),
+            format_bytes(self.memory_limit)
+        )?;
+        writeln!(
+            f,
+            "spill:            {} in {} block(s) written, {} read back; {} block(s) dropped, {} recomputed",
+            format_bytes(self.bytes_spilled),
+            self.blocks_spilled,
+            format_bytes(self.bytes_read_back),
+            self.blocks_dropped,
+            self.blocks_recomputed
+        )?;
+        let ops: Vec<String> = self
+            .op_seconds
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.3}"))
+            .collect();
+        writeln!(f, "seconds by op:    {}", ops.join(", "))?;
+        write!(f, "wall seconds:     {:.3}", self.seconds)
+    }
 }
 
 /// Runs a scheduled plan and feeds the output stage's blocks to `sink`.
 ///
 /// # Errors
-/// [`Error::PlanExceedsMemory`] before any work when the plan cannot fit; otherwise the
-/// first error any task returns (reading a store, a kernel error, the sink); remaining
-/// tasks are not started.
+/// [`Error::PlanExceedsMemory`] before any work when a task cannot fit; otherwise the
+/// first error any task returns (reading a store, a kernel error, spilling, the sink) or
+/// [`Error::Cancelled`]; remaining tasks are not started, and the spill directory is removed.
 pub fn execute(
     plan: &Plan,
     scheduled: &Scheduled,
@@ -67,22 +151,21 @@ pub fn execute(
         footprint,
     } = scheduled;
     let limit = opts.effective_memory_limit();
-    let budget = Budget {
-        limit,
-        need: &footprint.need,
-        progress: opts.progress.as_ref(),
+    let spill = SpillStore::new(opts.spill_dir.clone());
+    let ctx = Ctx {
+        plan,
+        graph,
+        position,
+        sink,
+        opts,
         total: graph.len() as u64,
+        limit,
+        spill: &spill,
     };
+    let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
     let mut metrics = match opts.scheduler {
-        Scheduler::Synchronous => run_sync(plan, graph, position, sink, &budget)?,
-        Scheduler::Threads => run_threads(
-            plan,
-            graph,
-            position,
-            sink,
-            &budget,
-            opts.effective_threads(),
-        )?,
+        Scheduler::Synchronous => run_sync(&ctx, pool)?,
+        Scheduler::Threads => run_threads(&ctx, pool, opts.effective_threads())?,
     };
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
@@ -90,7 +173,8 @@ pub fn execute(
     Ok(metrics)
 }
 
-/// Checks, without running anything, that a scheduled plan fits in `opts`' memory limit.
+/// Checks, without running anything, that every task of a scheduled plan fits in `opts`'
+/// memory limit on its own.
 ///
 /// # Errors
 /// [`Error::PlanExceedsMemory`] as [`execute`] would return it.
@@ -103,83 +187,136 @@ pub fn check_fits(plan: &Plan, scheduled: &Scheduled, opts: &ComputeOptions) -> 
     )
 }
 
-impl Metrics {
-    /// The figures of this run followed by `next` (counts add up, peaks take the maximum).
-    pub fn then(&self, next: &Metrics) -> Metrics {
-        Metrics {
-            tasks: self.tasks + next.tasks,
-            bytes_read: self.bytes_read + next.bytes_read,
-            bytes_output: self.bytes_output + next.bytes_output,
-            peak_held_bytes: self.peak_held_bytes.max(next.peak_held_bytes),
-            peak_reserved_bytes: self.peak_reserved_bytes.max(next.peak_reserved_bytes),
-            predicted_peak_bytes: self.predicted_peak_bytes.max(next.predicted_peak_bytes),
-            memory_limit: self.memory_limit.max(next.memory_limit),
-            seconds: self.seconds + next.seconds,
-        }
-    }
-}
-
-/// The memory limit, what each task reserves (output + scratch) before it runs, and whom
-/// to tell about progress.
-struct Budget<'a> {
-    limit: u64,
-    need: &'a [u64],
-    progress: Option<&'a Progress>,
+/// What every worker needs to run tasks.
+struct Ctx<'a> {
+    plan: &'a Plan,
+    graph: &'a TaskGraph,
+    position: &'a [u32],
+    sink: &'a dyn Sink,
+    opts: &'a ComputeOptions,
     total: u64,
+    limit: u64,
+    spill: &'a SpillStore,
 }
 
-impl Budget<'_> {
-    fn report(&self, m: &Metrics, reserved: u64) {
-        if let Some(p) = self.progress {
+impl Ctx<'_> {
+    fn report(&self, m: &Metrics, in_use: u64) {
+        if let Some(p) = &self.opts.progress {
             (p.0)(&ProgressEvent {
                 tasks_done: m.tasks,
                 tasks_total: self.total,
                 bytes_output: m.bytes_output,
-                reserved_bytes: reserved,
+                reserved_bytes: in_use,
                 memory_limit: self.limit,
             });
         }
     }
+
+    fn check_cancel(&self) -> Result<()> {
+        if self.opts.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Writes spill victims (outside any lock), timing it.
+    fn write_spills(
+        &self,
+        victims: &[(TaskId, Arc<Value>)],
+        local: &mut Metrics,
+    ) -> Vec<(TaskId, Result<SpillFile>)> {
+        let since = Instant::now();
+        let files = victims
+            .iter()
+            .map(|(v, value)| (*v, self.spill.write(*v, value)))
+            .collect();
+        local.time("spill", since);
+        files
+    }
+
+    /// Brings back an admitted task's missing inputs, runs it and routes its output
+    /// (output-stage blocks go to the sink). Returns what was brought back and the value to
+    /// keep, with the task's figures in `local`.
+    fn run(
+        &self,
+        adm: &mut Admission,
+        local: &mut Metrics,
+    ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
+        let since = Instant::now();
+        let recomputing = adm
+            .missing
+            .iter()
+            .any(|(_, m)| matches!(m, pool::Missing::Recompute));
+        let restored = pool::bring_back(self.plan, self.graph, adm, local)?;
+        if !restored.is_empty() {
+            local.time(
+                if recomputing {
+                    "recompute"
+                } else {
+                    "read back"
+                },
+                since,
+            );
+        }
+        let t = adm.task;
+        let mut inputs = std::mem::take(&mut adm.resident);
+        if !restored.is_empty() {
+            // Reductions combine their inputs in dependency order, whatever came back.
+            inputs.extend(restored.iter().map(|r| r.input()));
+            let deps = self.graph.deps(t);
+            inputs.sort_by_key(|(d, _)| deps.iter().position(|x| x == d));
+        }
+        let stage_id = self.graph.stage[t as usize] as usize;
+        let stage = &self.plan.stages[stage_id];
+        let since = Instant::now();
+        let mut task_inputs = eval::Inputs::new(self.graph, &inputs);
+        let value = eval::run_task(self.plan, self.graph, t, &mut task_inputs)?;
+        local.bytes_read += task_inputs.read_bytes
+            + match stage.kind {
+                StageKind::Read { .. } => value.nbytes() as u64,
+                _ => 0,
+            };
+        local.time(stage.kind.op_name(), since);
+        drop(task_inputs);
+        drop(inputs);
+        if stage_id != self.plan.output {
+            return Ok((restored, Some(value)));
+        }
+        let Value::Block(block) = value else {
+            return Err(Error::internal("the output stage produced a partial"));
+        };
+        let since = Instant::now();
+        local.bytes_output += block.nbytes() as u64;
+        self.sink
+            .consume(&self.graph.block_index(self.plan, t), block)?;
+        local.time("write", since);
+        Ok((restored, None))
+    }
 }
 
-/// Refuses, before any work, a plan with a task that cannot fit at all, or whose simulated
-/// peak exceeds the limit (intermediates cannot be spilled yet).
+/// Refuses, before any work, a plan with a task that cannot fit at all.
 fn preflight(plan: &Plan, graph: &TaskGraph, f: &Footprint, limit: u64) -> Result<()> {
-    if graph.is_empty() {
+    if graph.is_empty() || f.largest_task <= limit {
         return Ok(());
     }
-    if f.largest_task > limit {
-        let t = f.largest_task_id;
-        let stage = &plan.stages[graph.stage[t as usize] as usize];
-        let chunk = stage.grid.max_chunk_shape();
-        let scale =
-            (limit as f64 / f.largest_task as f64).powf(1.0 / chunk.len().max(1) as f64) * 0.9;
-        let suggested: Vec<usize> = chunk
-            .iter()
-            .map(|&c| ((c as f64 * scale) as usize).max(1))
-            .collect();
-        return Err(Error::PlanExceedsMemory {
-            what: format!("{} block {:?}", stage.name, graph.block_index(plan, t)),
-            needed: f.largest_task,
-            limit,
-            hint: format!(
-                "chunks of about {} instead of {} would fit, or raise the limit",
-                fmt_shape(&suggested),
-                fmt_shape(&chunk)
-            ),
-        });
-    }
-    if f.peak > limit {
-        return Err(Error::PlanExceedsMemory {
-            what: "the plan, run in priority order,".into(),
-            needed: f.peak,
-            limit,
-            hint: "spilling intermediates to disk is not implemented yet: use smaller chunks \
-                   or a larger limit"
-                .into(),
-        });
-    }
-    Ok(())
+    let t = f.largest_task_id;
+    let stage = &plan.stages[graph.stage[t as usize] as usize];
+    let chunk = stage.grid.max_chunk_shape();
+    let scale = (limit as f64 / f.largest_task as f64).powf(1.0 / chunk.len().max(1) as f64) * 0.9;
+    let suggested: Vec<usize> = chunk
+        .iter()
+        .map(|&c| ((c as f64 * scale) as usize).max(1))
+        .collect();
+    Err(Error::PlanExceedsMemory {
+        what: format!("{} block {:?}", stage.name, graph.block_index(plan, t)),
+        needed: f.largest_task,
+        limit,
+        hint: format!(
+            "chunks of about {} instead of {} would fit, or raise the limit",
+            fmt_shape(&suggested),
+            fmt_shape(&chunk)
+        ),
+    })
 }
 
 fn exhausted(
@@ -199,172 +336,74 @@ fn exhausted(
         requested,
         held,
         limit,
-        hint: "intermediates cannot be spilled yet; the synchronous scheduler runs in the \
-               order whose peak was checked before starting"
+        hint: "its inputs, output and scratch cannot be resident together with the blocks \
+               other tasks are using; use smaller chunks or a larger limit"
             .into(),
     }
 }
 
-/// Bookkeeping shared by both schedulers.
-struct State {
-    results: Vec<Option<Arc<Value>>>,
-    users_left: Vec<u32>,
-    held: u64,
-    metrics: Metrics,
-}
-
-impl State {
-    fn new(graph: &TaskGraph) -> Self {
-        State {
-            results: vec![None; graph.len()],
-            users_left: (0..graph.len() as TaskId)
-                .map(|t| graph.users(t).len() as u32)
-                .collect(),
-            held: 0,
-            metrics: Metrics::default(),
-        }
-    }
-
-    /// Records the peak of held plus `running` reserved bytes.
-    fn note_reserved(&mut self, running: u64) {
-        self.metrics.peak_reserved_bytes =
-            self.metrics.peak_reserved_bytes.max(self.held + running);
-    }
-
-    fn inputs(&self, graph: &TaskGraph, t: TaskId) -> Result<Vec<(TaskId, Arc<Value>)>> {
-        graph
-            .deps(t)
-            .iter()
-            .map(|&d| {
-                self.results[d as usize]
-                    .clone()
-                    .map(|v| (d, v))
-                    .ok_or_else(|| Error::internal(format!("task {t} ran before its input {d}")))
-            })
-            .collect()
-    }
-
-    /// Records that `t` finished with `value` (None for output blocks sent to the sink) and
-    /// releases inputs whose last user this was.
-    fn finish(&mut self, graph: &TaskGraph, t: TaskId, value: Option<Value>, read: u64) {
-        self.metrics.tasks += 1;
-        self.metrics.bytes_read += read;
-        if let Some(v) = value {
-            self.held += v.nbytes() as u64;
-            self.results[t as usize] = Some(Arc::new(v));
-        }
-        self.metrics.peak_held_bytes = self.metrics.peak_held_bytes.max(self.held);
-        for &d in graph.deps(t) {
-            let left = &mut self.users_left[d as usize];
-            *left -= 1;
-            if *left == 0
-                && let Some(v) = self.results[d as usize].take()
-            {
-                self.held -= v.nbytes() as u64;
-            }
-        }
-    }
-}
-
-/// Runs one task and routes its output: output-stage blocks go to the sink.
-/// Returns the value to keep (if any) and the bytes it read from a store.
-fn run_one(
-    plan: &Plan,
-    graph: &TaskGraph,
-    t: TaskId,
-    inputs: &[(TaskId, Arc<Value>)],
-    sink: &dyn Sink,
-) -> Result<(Option<Value>, u64, u64)> {
-    let stage_id = graph.stage[t as usize] as usize;
-    let mut task_inputs = eval::Inputs::new(graph, inputs);
-    let value = eval::run_task(plan, graph, t, &mut task_inputs)?;
-    let read = task_inputs.read_bytes
-        + match plan.stages[stage_id].kind {
-            StageKind::Read { .. } => value.nbytes() as u64,
-            _ => 0,
-        };
-    if stage_id != plan.output {
-        return Ok((Some(value), read, 0));
-    }
-    let Value::Block(block) = value else {
-        return Err(Error::internal("the output stage produced a partial"));
-    };
-    let bytes = block.nbytes() as u64;
-    sink.consume(&graph.block_index(plan, t), block)?;
-    Ok((None, read, bytes))
-}
-
-fn run_sync(
-    plan: &Plan,
-    graph: &TaskGraph,
-    position: &[u32],
-    sink: &dyn Sink,
-    budget: &Budget<'_>,
-) -> Result<Metrics> {
-    let mut seq: Vec<TaskId> = vec![0; graph.len()];
-    for (t, &p) in position.iter().enumerate() {
+fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
+    let mut seq: Vec<TaskId> = vec![0; ctx.graph.len()];
+    for (t, &p) in ctx.position.iter().enumerate() {
         seq[p as usize] = t as TaskId;
     }
-    let mut state = State::new(graph);
     for t in seq {
-        let need = budget.need[t as usize];
-        if state.held + need > budget.limit {
-            return Err(exhausted(plan, graph, t, need, state.held, budget.limit));
-        }
-        state.note_reserved(need);
-        let inputs = state.inputs(graph, t)?;
-        let (value, read, out) = run_one(plan, graph, t, &inputs, sink)?;
-        drop(inputs);
-        state.metrics.bytes_output += out;
-        state.finish(graph, t, value, read);
-        budget.report(&state.metrics, state.held);
+        ctx.check_cancel()?;
+        let mut local = Metrics::default();
+        let mut adm = loop {
+            match pool.try_admit(t)? {
+                Decision::Run(adm) => break adm,
+                Decision::Spill(victims) => {
+                    for (v, file) in ctx.write_spills(&victims, &mut local) {
+                        pool.spilled(v, file)?;
+                    }
+                }
+                Decision::Wait => {
+                    return Err(Error::internal("the synchronous scheduler has to wait"));
+                }
+            }
+        };
+        let (restored, value) = ctx.run(&mut adm, &mut local)?;
+        pool.finish(&adm, restored, value);
+        pool.metrics.absorb(&local);
+        ctx.report(&pool.metrics, pool.in_use());
     }
-    Ok(state.metrics)
+    Ok(pool.metrics)
 }
 
-struct Shared {
-    state: State,
-    reserved: u64,
+struct Shared<'a> {
+    pool: Pool<'a>,
     ready: BinaryHeap<Reverse<(u32, TaskId)>>,
     deps_left: Vec<u32>,
-    running: usize,
     done: usize,
     error: Option<Error>,
 }
 
-fn run_threads(
-    plan: &Plan,
-    graph: &TaskGraph,
-    position: &[u32],
-    sink: &dyn Sink,
-    budget: &Budget<'_>,
-    threads: usize,
-) -> Result<Metrics> {
+fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics> {
+    let graph = ctx.graph;
     let deps_left: Vec<u32> = (0..graph.len() as TaskId)
         .map(|t| graph.deps(t).len() as u32)
         .collect();
     let ready = (0..graph.len() as TaskId)
         .filter(|&t| deps_left[t as usize] == 0)
-        .map(|t| Reverse((position[t as usize], t)))
+        .map(|t| Reverse((ctx.position[t as usize], t)))
         .collect();
     let shared = Mutex::new(Shared {
-        state: State::new(graph),
-        reserved: 0,
+        pool,
         ready,
         deps_left,
-        running: 0,
         done: 0,
         error: None,
     });
     let wake = Condvar::new();
-    let pool = rayon::ThreadPoolBuilder::new()
+    let workers = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("brickwork-worker-{i}"))
         .build()
         .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
-    pool.scope(|s| {
+    workers.scope(|s| {
         for _ in 0..threads {
-            s.spawn(|_| worker(plan, graph, position, sink, budget, &shared, &wake));
+            s.spawn(|_| worker(ctx, &shared, &wake));
         }
     });
     let shared = shared
@@ -372,83 +411,84 @@ fn run_threads(
         .map_err(|_| Error::internal("a worker panicked"))?;
     match shared.error {
         Some(e) => Err(e),
-        None => Ok(shared.state.metrics),
+        None => Ok(shared.pool.metrics),
     }
 }
 
-fn worker(
-    plan: &Plan,
-    graph: &TaskGraph,
-    position: &[u32],
-    sink: &dyn Sink,
-    budget: &Budget<'_>,
-    shared: &Mutex<Shared>,
-    wake: &Condvar,
-) {
-    let n = graph.len();
+fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
+    let n = ctx.graph.len();
     let mut guard = shared.lock().expect("scheduler lock");
     loop {
+        if guard.error.is_none()
+            && let Err(e) = ctx.check_cancel()
+        {
+            guard.error = Some(e);
+        }
         if guard.error.is_some() || guard.done == n {
             wake.notify_all();
             return;
         }
         let Some(&Reverse((_, t))) = guard.ready.peek() else {
-            if guard.running == 0 {
+            if guard.pool.running == 0 {
                 guard.error = Some(Error::internal("no task is ready and none is running"));
                 continue;
             }
             guard = wake.wait(guard).expect("scheduler lock");
             continue;
         };
-        // Admission: a task starts only when its output and scratch fit under the limit.
-        let need = budget.need[t as usize];
-        if guard.state.held + guard.reserved + need > budget.limit {
-            if guard.running == 0 {
-                let held = guard.state.held;
-                guard.error = Some(exhausted(plan, graph, t, need, held, budget.limit));
-                continue;
-            }
-            guard = wake.wait(guard).expect("scheduler lock");
-            continue;
-        }
-        guard.ready.pop();
-        guard.reserved += need;
-        let reserved = guard.reserved;
-        guard.state.note_reserved(reserved);
-        let inputs = match guard.state.inputs(graph, t) {
-            Ok(i) => i,
+        // Admission: a task starts only when its reservation fits under the limit, after
+        // evicting what it must.
+        let mut local = Metrics::default();
+        let mut adm = match guard.pool.try_admit(t) {
             Err(e) => {
                 guard.error = Some(e);
                 continue;
             }
+            Ok(Decision::Wait) => {
+                guard = wake.wait(guard).expect("scheduler lock");
+                continue;
+            }
+            Ok(Decision::Spill(victims)) => {
+                drop(guard);
+                let files = ctx.write_spills(&victims, &mut local);
+                guard = shared.lock().expect("scheduler lock");
+                for (v, file) in files {
+                    if let Err(e) = guard.pool.spilled(v, file) {
+                        guard.error.get_or_insert(e);
+                    }
+                }
+                guard.pool.metrics.absorb(&local);
+                wake.notify_all();
+                continue;
+            }
+            Ok(Decision::Run(adm)) => adm,
         };
-        guard.running += 1;
+        guard.ready.pop();
         drop(guard);
-        let result = run_one(plan, graph, t, &inputs, sink);
-        drop(inputs);
+        let result = ctx.run(&mut adm, &mut local);
         guard = shared.lock().expect("scheduler lock");
-        guard.running -= 1;
-        guard.reserved -= need;
         match result {
             Err(e) => {
+                guard.pool.abandon(&adm);
                 guard.error.get_or_insert(e);
             }
-            Ok((value, read, out)) => {
-                guard.state.metrics.bytes_output += out;
-                guard.state.finish(graph, t, value, read);
+            Ok((restored, value)) => {
+                guard.pool.finish(&adm, restored, value);
+                guard.pool.metrics.absorb(&local);
                 guard.done += 1;
-                budget.report(&guard.state.metrics, guard.state.held + guard.reserved);
-                for &u in graph.users(t) {
+                ctx.report(&guard.pool.metrics, guard.pool.in_use());
+                let t = adm.task;
+                for &u in ctx.graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;
                     if *left == 0 {
-                        guard.ready.push(Reverse((position[u as usize], u)));
+                        guard.ready.push(Reverse((ctx.position[u as usize], u)));
                     }
                 }
-                // Wake everyone: besides newly ready tasks, memory was released.
-                wake.notify_all();
             }
         }
+        // Wake everyone: besides newly ready tasks, memory was released.
+        wake.notify_all();
     }
 }
 

@@ -69,8 +69,8 @@ impl Sink for CollectSink {
     }
 }
 
-/// Writes each output block as one chunk of a Zarr array (the output grid is the array's
-/// chunk grid).
+/// Writes each output block as one chunk of a Zarr array, or one shard of a sharded array
+/// (the output grid is the array's chunk or shard grid).
 pub struct ZarrWriteSink<'a> {
     sink: &'a ZarrSink,
 }

@@ -38,14 +38,15 @@ impl Stage {
     }
 
     /// Scratch bytes one task of this stage needs while it runs, besides inputs and output:
-    /// the decoded chunk for reads; one tile per program node for fused programs; a copy of
+    /// the encoded and the decoded bytes of the chunk for reads (zarrs reads the stored
+    /// bytes, decodes them, then the block is built from the decoded bytes); one tile per program node for fused programs; a copy of
     /// the accumulator for combines.
     pub fn scratch_bytes(&self, block: &[usize]) -> u64 {
         let tile = |nodes: usize, region_elems: usize| {
             (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
         };
         match &self.kind {
-            StageKind::Read { .. } => self.output_bytes(block),
+            StageKind::Read { .. } => 2 * self.output_bytes(block),
             StageKind::Map { program } => {
                 let elems = program.grid.block_shape(block).iter().product();
                 tile(program.nodes.len(), elems)
@@ -64,7 +65,7 @@ impl Stage {
 
 impl Plan {
     /// Bytes of the source chunks a task of a program reads inline over `block` (plus one
-    /// decode buffer for the largest), when the plan reads sources inline.
+    /// chunk's encoded and decoded buffers), when the plan reads sources inline.
     pub fn inline_read_bytes(&self, program: &Program, block: &[usize]) -> u64 {
         let region = program.grid.region(block);
         let mut total = 0;
@@ -80,7 +81,7 @@ impl Plan {
                 largest = largest.max(b);
             });
         }
-        total + largest
+        total + 2 * largest
     }
 
     /// Scratch bytes of block `block` of stage `stage`, including inline reads.

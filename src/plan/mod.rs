@@ -98,6 +98,19 @@ pub enum StageKind {
     },
 }
 
+impl StageKind {
+    /// The kind of operation, as execution statistics name it: `read`, `map`, `reduce` or
+    /// `combine`.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            StageKind::Read { .. } => "read",
+            StageKind::Map { .. } => "map",
+            StageKind::ReducePartial { .. } => "reduce",
+            StageKind::ReduceCombine { .. } => "combine",
+        }
+    }
+}
+
 /// A fused elementwise computation over one block: a small DAG of [`PNode`]s.
 #[derive(Debug, Clone)]
 pub struct Program {

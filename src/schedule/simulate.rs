@@ -11,7 +11,8 @@ pub struct Footprint {
     /// Peak bytes held at once (task outputs waiting for their users, plus the running
     /// task's output and scratch) when tasks run one at a time in priority order.
     pub peak: u64,
-    /// The largest single-task requirement: inputs + output + scratch.
+    /// The largest single-task requirement: inputs + output + scratch (+ the scratch to
+    /// recompute one input).
     pub largest_task: u64,
     /// The task with that requirement.
     pub largest_task_id: TaskId,
@@ -43,8 +44,17 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
     let mut f = Footprint::default();
     let mut live = 0u64;
     for &t in &seq {
+        // Inputs, plus the scratch of the largest input task that may have to be recomputed
+        // (see `exec::pool`).
         let inputs: u64 = graph.deps(t).iter().map(|&d| output[d as usize]).sum();
-        let task = inputs + need[t as usize];
+        let recompute = graph
+            .deps(t)
+            .iter()
+            .filter(|&&d| graph.deps(d).is_empty())
+            .map(|&d| need[d as usize] - output[d as usize])
+            .max()
+            .unwrap_or(0);
+        let task = inputs + need[t as usize] + recompute;
         if task > f.largest_task {
             f.largest_task = task;
             f.largest_task_id = t;

@@ -9,6 +9,8 @@ mod cmd;
 mod output;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use clap::Parser;
 
@@ -26,9 +28,30 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
+            if cancel_flag().load(Ordering::Relaxed) {
+                return ExitCode::from(130);
+            }
             ExitCode::from(if cli::is_usage_error(&err) { 2 } else { 1 })
         }
     }
+}
+
+/// Set by Ctrl-C (SIGINT): computations stop starting tasks and return an error,
+/// which removes their spill directory and leaves outputs marked incomplete. A second
+/// Ctrl-C exits at once.
+pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+        });
+        flag
+    })
+    .clone()
 }
 
 /// A closed stdout (`brickwork eval … | head`) is not an error.

@@ -98,6 +98,14 @@ pub(crate) fn print_block(block: &Block) -> Result<()> {
     Ok(())
 }
 
+/// The process's peak resident set size (`VmHWM` in `/proc/self/status`), if known.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Prints execution figures as one JSON object on stderr.
 pub(crate) fn print_stats(m: &Metrics, seconds: f64) {
     let stats = serde_json::json!({
@@ -107,7 +115,13 @@ pub(crate) fn print_stats(m: &Metrics, seconds: f64) {
         "peak_reserved_bytes": m.peak_reserved_bytes,
         "predicted_peak_bytes": m.predicted_peak_bytes,
         "memory_limit": m.memory_limit,
-        "spilled_bytes": 0,
+        "spilled_bytes": m.bytes_spilled,
+        "spilled_blocks": m.blocks_spilled,
+        "read_back_bytes": m.bytes_read_back,
+        "dropped_blocks": m.blocks_dropped,
+        "recomputed_blocks": m.blocks_recomputed,
+        "op_seconds": m.op_seconds,
+        "peak_rss_bytes": peak_rss_bytes(),
         "execute_seconds": m.seconds,
         "seconds": seconds,
     });

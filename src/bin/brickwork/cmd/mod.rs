@@ -58,6 +58,8 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         threads: exec.threads,
         memory_limit,
         progress: (!exec.quiet).then(crate::output::progress_bar),
+        spill_dir: None,
+        cancel: Some(crate::cancel_flag()),
     })
 }
 

@@ -1,0 +1,431 @@
+//! The memory pool: which task outputs are resident, what is reserved, and what to evict.
+//!
+//! Every byte the engine holds for a block is either *held* (a task output waiting for its
+//! users) or *reserved* (the output, scratch and read-back inputs of a running task). A task
+//! is admitted only when its reservation fits under the limit. When it does not, resident
+//! outputs are evicted in least-recently-used order (crate `lru`), skipping those a running
+//! task uses (they are *pinned* until it finishes) and the admitted task's own inputs:
+//!
+//! - a value already in the spill store (read back earlier) is simply dropped;
+//! - a *recomputable* value is dropped and recomputed when a user needs it: a task with no
+//!   task inputs (a source chunk, a generator block, a fused elementwise chain over source
+//!   chunks read inline) whose source reads are at most twice its output. Spilling costs a
+//!   write and a read of the output's bytes; recomputing costs its source reads and a pass
+//!   of arithmetic, which here (≥ 1 GB/s per core for fused chains) is cheaper than the disk;
+//! - anything else (reduction partials, blocks of stages with task inputs) is written to the
+//!   spill store and read back when a user needs it.
+//!
+//! Spills run outside the scheduler's lock: the victim stays counted as held until its file
+//! is written, and tasks that need it wait. A task whose inputs were spilled or dropped
+//! reserves their bytes too and brings them back itself before it runs.
+
+use std::sync::Arc;
+
+use lru::LruCache;
+
+use super::eval::{self, Inputs};
+use super::spill::{self, SpillFile};
+use super::{Metrics, exhausted};
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::plan::{Plan, StageKind};
+use crate::schedule::{TaskGraph, TaskId};
+
+/// Where a task's output is.
+enum Slot {
+    /// Not computed yet, or released after its last use.
+    Empty,
+    /// In memory; `file` is a copy in the spill store, if it was read back from there.
+    Resident {
+        value: Arc<Value>,
+        file: Option<SpillFile>,
+    },
+    /// In memory and being written to the spill store.
+    Spilling(Arc<Value>),
+    /// In the spill store only.
+    Spilled(SpillFile),
+    /// Dropped: recomputed from its sources when needed.
+    Dropped,
+    /// Being read back or recomputed by the task that needs it.
+    Loading,
+}
+
+/// An input a task must bring back before it runs.
+pub(super) enum Missing {
+    /// Read it from the spill store.
+    Spilled(SpillFile),
+    /// Run its task again.
+    Recompute,
+}
+
+/// A task admitted to run, with its inputs and its reservation.
+pub(super) struct Admission {
+    /// The task.
+    pub(super) task: TaskId,
+    /// Inputs in memory.
+    pub(super) resident: Vec<(TaskId, Arc<Value>)>,
+    /// Inputs to bring back first.
+    pub(super) missing: Vec<(TaskId, Missing)>,
+    /// Bytes reserved: the task's output and scratch plus the missing inputs.
+    pub(super) reserved: u64,
+}
+
+/// What the scheduler should do about a task.
+pub(super) enum Decision {
+    /// Run it.
+    Run(Admission),
+    /// Write these values to the spill store (see [`Pool::spilled`]), then ask again.
+    Spill(Vec<(TaskId, Arc<Value>)>),
+    /// Wait for a running task or a spill to finish, then ask again.
+    Wait,
+}
+
+/// An input brought back by [`Pool::bring_back`].
+pub(super) struct Restored {
+    task: TaskId,
+    value: Arc<Value>,
+    file: Option<SpillFile>,
+}
+
+/// Residency and reservations of one computation.
+pub(super) struct Pool<'a> {
+    plan: &'a Plan,
+    graph: &'a TaskGraph,
+    need: &'a [u64],
+    output: &'a [u64],
+    limit: u64,
+    slots: Vec<Slot>,
+    users_left: Vec<u32>,
+    /// Running tasks using each value (pinned values are never evicted).
+    pins: Vec<u32>,
+    lru: LruCache<TaskId, ()>,
+    held: u64,
+    reserved: u64,
+    spilling: u64,
+    /// Tasks running (admitted and not finished).
+    pub(super) running: usize,
+    /// Figures so far.
+    pub(super) metrics: Metrics,
+}
+
+impl<'a> Pool<'a> {
+    pub(super) fn new(
+        plan: &'a Plan,
+        graph: &'a TaskGraph,
+        need: &'a [u64],
+        output: &'a [u64],
+        limit: u64,
+    ) -> Self {
+        Pool {
+            plan,
+            graph,
+            need,
+            output,
+            limit,
+            slots: (0..graph.len()).map(|_| Slot::Empty).collect(),
+            users_left: (0..graph.len() as TaskId)
+                .map(|t| graph.users(t).len() as u32)
+                .collect(),
+            pins: vec![0; graph.len()],
+            lru: LruCache::unbounded(),
+            held: 0,
+            reserved: 0,
+            spilling: 0,
+            running: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Bytes held and reserved now.
+    pub(super) fn in_use(&self) -> u64 {
+        self.held + self.reserved
+    }
+
+    /// Decides whether task `t` can run now, evicting resident values to make room.
+    ///
+    /// # Errors
+    /// [`Error::ResourcesExhausted`] when `t` cannot fit even with everything evictable
+    /// evicted and nothing else running; an internal error if an input was never computed.
+    pub(super) fn try_admit(&mut self, t: TaskId) -> Result<Decision> {
+        let deps = self.graph.deps(t);
+        // Missing inputs come back one at a time: their outputs add up, the scratch of a
+        // recomputation is needed for one at a time.
+        let (mut extra, mut scratch) = (0, 0);
+        for &d in deps {
+            match &self.slots[d as usize] {
+                Slot::Resident { .. } => {}
+                Slot::Spilling(_) | Slot::Loading => return Ok(Decision::Wait),
+                Slot::Spilled(_) => extra += self.output[d as usize],
+                Slot::Dropped => {
+                    extra += self.output[d as usize];
+                    scratch = scratch.max(self.need[d as usize] - self.output[d as usize]);
+                }
+                Slot::Empty => {
+                    return Err(Error::internal(format!(
+                        "task {t} ran before its input {d}"
+                    )));
+                }
+            }
+        }
+        let total = self.need[t as usize] + extra + scratch;
+        let in_use = self.held + self.reserved + total;
+        if in_use > self.limit {
+            let shortfall = in_use - self.limit;
+            if shortfall > self.spilling {
+                let Some(victims) = self.victims(t, shortfall - self.spilling) else {
+                    if self.running == 0 && self.spilling == 0 {
+                        return Err(exhausted(
+                            self.plan,
+                            self.graph,
+                            t,
+                            total,
+                            self.held + self.reserved,
+                            self.limit,
+                        ));
+                    }
+                    return Ok(Decision::Wait);
+                };
+                let mut writes = Vec::new();
+                for v in victims {
+                    self.evict(v, &mut writes);
+                }
+                if !writes.is_empty() {
+                    return Ok(Decision::Spill(writes));
+                }
+            }
+            if self.held + self.reserved + total > self.limit {
+                // Spills in flight will make the room.
+                return Ok(Decision::Wait);
+            }
+        }
+        Ok(Decision::Run(self.admit(t, total)))
+    }
+
+    /// Least recently used resident values, not in use and not inputs of `t`, whose bytes
+    /// add up to at least `bytes`; `None` if there are not enough.
+    fn victims(&self, t: TaskId, bytes: u64) -> Option<Vec<TaskId>> {
+        let deps = self.graph.deps(t);
+        let mut chosen = Vec::new();
+        let mut freed = 0;
+        for (&v, ()) in self.lru.iter().rev() {
+            if freed >= bytes {
+                break;
+            }
+            let Slot::Resident { value, .. } = &self.slots[v as usize] else {
+                continue;
+            };
+            if self.pins[v as usize] > 0 || deps.contains(&v) {
+                continue;
+            }
+            freed += value.nbytes() as u64;
+            chosen.push(v);
+        }
+        (freed >= bytes).then_some(chosen)
+    }
+
+    /// Evicts resident value `v`: drops it when it is on disk already or recomputable,
+    /// otherwise marks it as spilling and adds it to `writes`.
+    fn evict(&mut self, v: TaskId, writes: &mut Vec<(TaskId, Arc<Value>)>) {
+        self.lru.pop(&v);
+        let slot = std::mem::replace(&mut self.slots[v as usize], Slot::Empty);
+        let Slot::Resident { value, file } = slot else {
+            self.slots[v as usize] = slot;
+            return;
+        };
+        let bytes = value.nbytes() as u64;
+        self.slots[v as usize] = match file {
+            Some(f) => {
+                self.held -= bytes;
+                Slot::Spilled(f)
+            }
+            None if self.recomputable(v) => {
+                self.held -= bytes;
+                self.metrics.blocks_dropped += 1;
+                Slot::Dropped
+            }
+            None => {
+                self.spilling += bytes;
+                writes.push((v, value.clone()));
+                Slot::Spilling(value)
+            }
+        };
+    }
+
+    /// Whether dropping `v` and running it again is cheaper than spilling it (see the
+    /// module doc).
+    fn recomputable(&self, v: TaskId) -> bool {
+        if !self.graph.deps(v).is_empty() {
+            return false;
+        }
+        let stage = self.graph.stage[v as usize] as usize;
+        let reads = match &self.plan.stages[stage].kind {
+            StageKind::Read { .. } => return true,
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => self
+                .plan
+                .inline_read_bytes(program, &self.graph.block_index(self.plan, v)),
+            StageKind::ReduceCombine { .. } => return false,
+        };
+        reads <= 2 * self.output[v as usize]
+    }
+
+    fn admit(&mut self, t: TaskId, total: u64) -> Admission {
+        let mut resident = Vec::new();
+        let mut missing = Vec::new();
+        for &d in self.graph.deps(t) {
+            self.pins[d as usize] += 1;
+            let slot = &mut self.slots[d as usize];
+            match std::mem::replace(slot, Slot::Loading) {
+                Slot::Resident { value, file } => {
+                    resident.push((d, value.clone()));
+                    *slot = Slot::Resident { value, file };
+                    self.lru.promote(&d);
+                }
+                Slot::Spilled(f) => missing.push((d, Missing::Spilled(f))),
+                Slot::Dropped => missing.push((d, Missing::Recompute)),
+                other => *slot = other,
+            }
+        }
+        self.reserved += total;
+        self.running += 1;
+        self.metrics.peak_reserved_bytes = self.metrics.peak_reserved_bytes.max(self.in_use());
+        Admission {
+            task: t,
+            resident,
+            missing,
+            reserved: total,
+        }
+    }
+
+    /// Records that `v` was written to the spill store (or that writing it failed).
+    pub(super) fn spilled(&mut self, v: TaskId, file: Result<SpillFile>) -> Result<()> {
+        let slot = std::mem::replace(&mut self.slots[v as usize], Slot::Empty);
+        let Slot::Spilling(value) = slot else {
+            let state = match slot {
+                Slot::Empty => "empty",
+                Slot::Resident { .. } => "resident",
+                Slot::Spilled(_) => "spilled",
+                Slot::Dropped => "dropped",
+                Slot::Loading => "loading",
+                Slot::Spilling(_) => "spilling",
+            };
+            return Err(Error::internal(format!(
+                "task {v} was not being spilled but {state}"
+            )));
+        };
+        let bytes = value.nbytes() as u64;
+        self.spilling -= bytes;
+        match file {
+            Ok(f) => {
+                self.held -= bytes;
+                self.metrics.bytes_spilled += bytes;
+                self.metrics.blocks_spilled += 1;
+                self.slots[v as usize] = Slot::Spilled(f);
+                Ok(())
+            }
+            Err(e) => {
+                self.slots[v as usize] = Slot::Resident { value, file: None };
+                self.lru.put(v, ());
+                Err(e)
+            }
+        }
+    }
+
+    /// Records that `adm`'s task finished with `value` (None for output blocks sent to the
+    /// sink) after bringing back `restored`, and releases inputs whose last user it was.
+    pub(super) fn finish(
+        &mut self,
+        adm: &Admission,
+        restored: Vec<Restored>,
+        value: Option<Value>,
+    ) {
+        let t = adm.task;
+        self.running -= 1;
+        self.reserved -= adm.reserved;
+        for r in restored {
+            self.held += r.value.nbytes() as u64;
+            self.slots[r.task as usize] = Slot::Resident {
+                value: r.value,
+                file: r.file,
+            };
+            self.lru.put(r.task, ());
+        }
+        self.metrics.tasks += 1;
+        if let Some(v) = value {
+            self.held += v.nbytes() as u64;
+            self.slots[t as usize] = Slot::Resident {
+                value: Arc::new(v),
+                file: None,
+            };
+            self.lru.put(t, ());
+        }
+        self.metrics.peak_held_bytes = self.metrics.peak_held_bytes.max(self.held);
+        for &d in self.graph.deps(t) {
+            self.pins[d as usize] -= 1;
+            let left = &mut self.users_left[d as usize];
+            *left -= 1;
+            if *left == 0 {
+                if let Slot::Resident { value, .. } =
+                    std::mem::replace(&mut self.slots[d as usize], Slot::Empty)
+                {
+                    self.held -= value.nbytes() as u64;
+                }
+                self.lru.pop(&d);
+            }
+        }
+    }
+
+    /// Gives up an admission whose task failed (the computation stops anyway).
+    pub(super) fn abandon(&mut self, adm: &Admission) {
+        for &d in self.graph.deps(adm.task) {
+            self.pins[d as usize] -= 1;
+        }
+        self.running -= 1;
+        self.reserved -= adm.reserved;
+    }
+}
+
+/// Brings back the inputs of `adm` that were spilled or dropped (outside the lock).
+///
+/// # Errors
+/// Reading a spill file or recomputing a task failed.
+pub(super) fn bring_back(
+    plan: &Plan,
+    graph: &TaskGraph,
+    adm: &mut Admission,
+    metrics: &mut Metrics,
+) -> Result<Vec<Restored>> {
+    let mut restored = Vec::with_capacity(adm.missing.len());
+    for (d, m) in adm.missing.drain(..) {
+        let (value, file) = match m {
+            Missing::Spilled(f) => {
+                let v = spill::read(&f)?;
+                metrics.bytes_read_back += f.bytes;
+                (v, Some(f))
+            }
+            Missing::Recompute => {
+                let mut inputs = Inputs::new(graph, &[]);
+                let v = eval::run_task(plan, graph, d, &mut inputs)?;
+                metrics.blocks_recomputed += 1;
+                metrics.bytes_read += inputs.read_bytes
+                    + match plan.stages[graph.stage[d as usize] as usize].kind {
+                        StageKind::Read { .. } => v.nbytes() as u64,
+                        _ => 0,
+                    };
+                (v, None)
+            }
+        };
+        restored.push(Restored {
+            task: d,
+            value: Arc::new(value),
+            file,
+        });
+    }
+    Ok(restored)
+}
+
+impl Restored {
+    /// The value, to pass to the task as an input.
+    pub(super) fn input(&self) -> (TaskId, Arc<Value>) {
+        (self.task, self.value.clone())
+    }
+}

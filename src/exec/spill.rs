@@ -1,0 +1,316 @@
+//! The spill store: task outputs evicted from memory under pressure, one file each in a
+//! temporary directory.
+//!
+//! The directory is created on the first spill (a computation that fits never touches the
+//! disk) under [`ComputeOptions::spill_dir`](crate::ComputeOptions::spill_dir) or the system
+//! temporary directory, and removed when the store is dropped: on success, on error, and on
+//! cancellation (Ctrl-C in the `brickwork` binary cancels the computation, which drops it).
+//! A spilled value's file is removed as soon as its last user has run.
+//!
+//! The format is private to one run: a header (kind, dtype, shape, count, whether a second
+//! moment follows) and the elements in C order, native endian. Nothing is compressed: spilled
+//! blocks are intermediates that are read back once or twice, and the disk is faster than
+//! any codec here.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use ndarray::{ArrayD, IxDyn};
+use tempfile::TempDir;
+
+use crate::block::Block;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::kernel::reduce::Partial;
+
+/// The spill store of one computation.
+#[derive(Debug)]
+pub(crate) struct SpillStore {
+    parent: Option<PathBuf>,
+    dir: Mutex<Option<TempDir>>,
+}
+
+/// One spilled value on disk; the file is removed when this is dropped.
+#[derive(Debug)]
+pub(crate) struct SpillFile {
+    path: PathBuf,
+    /// Bytes of the value in memory.
+    pub(crate) bytes: u64,
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl SpillStore {
+    /// A store that creates its directory under `parent` (default: the system temporary
+    /// directory) when first written.
+    pub(crate) fn new(parent: Option<PathBuf>) -> Self {
+        SpillStore {
+            parent,
+            dir: Mutex::new(None),
+        }
+    }
+
+    /// The directory, if anything was spilled.
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> Option<PathBuf> {
+        self.dir
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+    }
+
+    fn dir(&self) -> Result<PathBuf> {
+        let mut dir = self
+            .dir
+            .lock()
+            .map_err(|_| Error::internal("spill store lock poisoned"))?;
+        if let Some(d) = dir.as_ref() {
+            return Ok(d.path().to_path_buf());
+        }
+        let parent = self.parent.clone().unwrap_or_else(std::env::temp_dir);
+        let d = tempfile::Builder::new()
+            .prefix("brickwork-spill-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::Spill {
+                path: parent.clone(),
+                detail: format!("cannot create a spill directory there: {e}"),
+            })?;
+        let path = d.path().to_path_buf();
+        *dir = Some(d);
+        Ok(path)
+    }
+
+    /// Writes `value` (the output of task `task`) to a new file.
+    ///
+    /// # Errors
+    /// The directory cannot be created or the file written (a full disk among others); the
+    /// partial file is removed.
+    pub(crate) fn write(&self, task: u32, value: &Value) -> Result<SpillFile> {
+        let path = self.dir()?.join(format!("{task}.bin"));
+        let file = SpillFile {
+            path,
+            bytes: value.nbytes() as u64,
+        };
+        let written = File::create(&file.path).and_then(|f| {
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            encode(value, &mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_data()
+        });
+        written.map_err(|e| Error::Spill {
+            path: file.path.clone(),
+            detail: format!("cannot spill an intermediate block to disk: {e}"),
+        })?;
+        Ok(file)
+    }
+}
+
+/// Reads a spilled value back.
+///
+/// # Errors
+/// The file cannot be read or is not what was written.
+pub(crate) fn read(file: &SpillFile) -> Result<Value> {
+    let f = File::open(&file.path).map_err(|e| Error::Spill {
+        path: file.path.clone(),
+        detail: format!("cannot read a spilled block back: {e}"),
+    })?;
+    decode(&mut BufReader::with_capacity(1 << 20, f)).map_err(|e| Error::Spill {
+        path: file.path.clone(),
+        detail: format!("cannot read a spilled block back: {e}"),
+    })
+}
+
+fn put_u64(w: &mut impl Write, v: u64) -> std::io::Result<()> {
+    w.write_all(&v.to_ne_bytes())
+}
+
+fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_ne_bytes(b))
+}
+
+fn encode(value: &Value, w: &mut impl Write) -> std::io::Result<()> {
+    match value {
+        Value::Block(b) => {
+            put_u64(w, 0)?;
+            encode_block(b, w)
+        }
+        Value::Partial(p) => {
+            put_u64(w, 1)?;
+            put_u64(w, p.count)?;
+            encode_block(&p.acc, w)?;
+            match &p.m2 {
+                None => put_u64(w, 0),
+                Some(m2) => {
+                    put_u64(w, 1)?;
+                    encode_block(&Block::F64(m2.clone()), w)
+                }
+            }
+        }
+    }
+}
+
+fn encode_block(b: &Block, w: &mut impl Write) -> std::io::Result<()> {
+    put_u64(
+        w,
+        DType::ALL.iter().position(|&d| d == b.dtype()).unwrap_or(0) as u64,
+    )?;
+    put_u64(w, b.shape().len() as u64)?;
+    for &n in b.shape() {
+        put_u64(w, n as u64)?;
+    }
+    match b {
+        Block::Bool(a) => {
+            let bytes: Vec<u8> = a.iter().map(|&v| v as u8).collect();
+            w.write_all(&bytes)
+        }
+        Block::I8(a) => write_pod(a, w),
+        Block::I16(a) => write_pod(a, w),
+        Block::I32(a) => write_pod(a, w),
+        Block::I64(a) => write_pod(a, w),
+        Block::U8(a) => write_pod(a, w),
+        Block::U16(a) => write_pod(a, w),
+        Block::U32(a) => write_pod(a, w),
+        Block::U64(a) => write_pod(a, w),
+        Block::F32(a) => write_pod(a, w),
+        Block::F64(a) => write_pod(a, w),
+    }
+}
+
+fn write_pod<T: bytemuck::Pod>(a: &ArrayD<T>, w: &mut impl Write) -> std::io::Result<()> {
+    match a.as_slice() {
+        Some(s) => w.write_all(bytemuck::cast_slice(s)),
+        None => {
+            let v: Vec<T> = a.iter().copied().collect();
+            w.write_all(bytemuck::cast_slice(&v))
+        }
+    }
+}
+
+fn decode(r: &mut impl Read) -> std::io::Result<Value> {
+    match get_u64(r)? {
+        0 => Ok(Value::Block(decode_block(r)?)),
+        1 => {
+            let count = get_u64(r)?;
+            let acc = decode_block(r)?;
+            let m2 = match get_u64(r)? {
+                0 => None,
+                _ => match decode_block(r)? {
+                    Block::F64(a) => Some(a),
+                    _ => return Err(invalid("second moment is not float64")),
+                },
+            };
+            Ok(Value::Partial(Partial { count, acc, m2 }))
+        }
+        _ => Err(invalid("unknown value kind")),
+    }
+}
+
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
+}
+
+fn decode_block(r: &mut impl Read) -> std::io::Result<Block> {
+    let dtype = *DType::ALL
+        .get(get_u64(r)? as usize)
+        .ok_or_else(|| invalid("unknown dtype"))?;
+    let ndim = get_u64(r)? as usize;
+    if ndim > 64 {
+        return Err(invalid("too many dimensions"));
+    }
+    let shape = (0..ndim)
+        .map(|_| get_u64(r).map(|n| n as usize))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let len: usize = shape.iter().product();
+    Ok(match dtype {
+        DType::Bool => {
+            let mut bytes = vec![0u8; len];
+            r.read_exact(&mut bytes)?;
+            Block::Bool(shaped(&shape, bytes.into_iter().map(|b| b != 0).collect())?)
+        }
+        DType::I8 => Block::I8(read_pod(r, &shape, len)?),
+        DType::I16 => Block::I16(read_pod(r, &shape, len)?),
+        DType::I32 => Block::I32(read_pod(r, &shape, len)?),
+        DType::I64 => Block::I64(read_pod(r, &shape, len)?),
+        DType::U8 => Block::U8(read_pod(r, &shape, len)?),
+        DType::U16 => Block::U16(read_pod(r, &shape, len)?),
+        DType::U32 => Block::U32(read_pod(r, &shape, len)?),
+        DType::U64 => Block::U64(read_pod(r, &shape, len)?),
+        DType::F32 => Block::F32(read_pod(r, &shape, len)?),
+        DType::F64 => Block::F64(read_pod(r, &shape, len)?),
+    })
+}
+
+fn read_pod<T: bytemuck::Pod + Default>(
+    r: &mut impl Read,
+    shape: &[usize],
+    len: usize,
+) -> std::io::Result<ArrayD<T>> {
+    let mut v = vec![T::default(); len];
+    r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+    shaped(shape, v)
+}
+
+fn shaped<T>(shape: &[usize], v: Vec<T>) -> std::io::Result<ArrayD<T>> {
+    ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|_| invalid("shape does not match data"))
+}
+
+/// True when `path` exists (for tests of cleanup).
+#[cfg(test)]
+pub(crate) fn exists(path: &std::path::Path) -> bool {
+    path.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(v: Value) {
+        let store = SpillStore::new(None);
+        let f = store.write(7, &v).unwrap();
+        assert_eq!(read(&f).unwrap(), v);
+        let dir = store.path().unwrap();
+        let file = f.path.clone();
+        drop(f);
+        assert!(!exists(&file));
+        drop(store);
+        assert!(!exists(&dir));
+    }
+
+    #[test]
+    fn blocks_and_partials_round_trip() {
+        let a = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |i| (i[0] * 4 + i[1]) as f64 - 2.5);
+        round_trip(Value::Block(Block::F64(a.clone())));
+        round_trip(Value::Block(Block::F64(a.t().to_owned())));
+        round_trip(Value::Block(Block::Bool(a.mapv(|x| x > 0.0))));
+        round_trip(Value::Block(Block::I16(a.mapv(|x| x as i16))));
+        round_trip(Value::Block(Block::U8(ArrayD::zeros(IxDyn(&[0, 5])))));
+        round_trip(Value::Partial(Partial {
+            count: 12,
+            acc: Block::F64(a.clone()),
+            m2: Some(a.mapv(|x| x * x)),
+        }));
+        round_trip(Value::Partial(Partial {
+            count: 3,
+            acc: Block::I64(a.mapv(|x| x as i64)),
+            m2: None,
+        }));
+    }
+
+    #[test]
+    fn unwritable_directory_is_a_clear_error() {
+        let store = SpillStore::new(Some(PathBuf::from("/nonexistent/brickwork")));
+        let v = Value::Block(Block::F64(ArrayD::zeros(IxDyn(&[2]))));
+        let e = store.write(0, &v).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/brickwork"), "{e}");
+        assert!(e.contains("spill directory"), "{e}");
+    }
+}
