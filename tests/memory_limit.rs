@@ -187,10 +187,15 @@ fn intermediates_are_spilled_and_read_back_exactly_under_tiny_limits() -> TestRe
             .any(|m| m.bytes_spilled > 0 && m.bytes_read_back > 0),
         "some limit made it spill: {runs:#?}"
     );
-    // The partials of random data depend on nothing: they are dropped and recomputed.
-    assert!(
+    // The partials of random data depend on nothing: under pressure they are dropped and
+    // recomputed. Whether one is the least recently used value when room is needed
+    // depends on how the threads interleave, so give it a few sweeps.
+    let recomputes = |runs: &[Metrics]| {
         runs.iter()
-            .any(|m| m.blocks_dropped > 0 && m.blocks_recomputed > 0),
+            .any(|m| m.blocks_dropped > 0 && m.blocks_recomputed > 0)
+    };
+    assert!(
+        recomputes(&runs) || (0..5).any(|_| recomputes(&sweep_limits(&y, spill.path()).unwrap())),
         "some limit made it recompute: {runs:#?}"
     );
     Ok(())
@@ -267,5 +272,38 @@ fn a_cancelled_computation_stops_and_cleans_up() -> TestResult {
     opts.cancel = Some(std::sync::Arc::new(true.into()));
     let err = x.sum()?.compute_with(&opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_source_read_against_its_chunking_is_copied_into_better_chunks_first() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("rows.zarr");
+    let x = Array::random(&[400, 400], &[10, 400], 7)?;
+    x.to_zarr(&path, &brickwork::WriteOptions::default())?;
+    let rows = Array::from_zarr(&path)?;
+    let (want, _) = (&x + &x.t()).compute_with(&ComputeOptions::synchronous())?;
+    let y = &rows + &rows.t();
+    let array_bytes = 400 * 400 * 8;
+    let limit = 200_000;
+    let work = tempfile::tempdir()?;
+    let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
+    assert!(text.contains("copied into chunks of (10, 10)"), "{text}");
+    for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(2)] {
+        let mut opts = opts.with_memory_limit(limit);
+        opts.spill_dir = Some(work.path().to_path_buf());
+        let (got, m) = y.compute_with(&opts)?;
+        assert_eq!(got, want);
+        assert!(m.peak_reserved_bytes <= limit, "{m}");
+        // Copy: one read and one write of the array; then each output block reads two
+        // small chunks: about 4x the array in all, instead of 40x (each row chunk read
+        // again for every output row).
+        assert!(m.bytes_read <= 4 * array_bytes, "{m}");
+        assert_eq!(
+            std::fs::read_dir(work.path())?.count(),
+            0,
+            "the copy is removed"
+        );
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@
 mod creation;
 mod index;
 mod ops;
+mod realign;
 mod reduce;
 mod visualize;
 
@@ -178,10 +179,10 @@ impl Array {
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
         let e = self.expr()?;
-        let mut plan = plan::lower(e)?;
+        let (plan, scheduled, copies) = prepare(e, opts, false)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
-        let metrics = exec::run_plan(&mut plan, opts, &sink)?;
-        Ok((sink.into_block(), metrics))
+        let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
+        Ok((sink.into_block(), copies.then(&metrics)))
     }
 
     /// Writes the array to a new Zarr array at `path` (v3 unless `options.zarr_format` says
@@ -217,8 +218,7 @@ impl Array {
         let write_shape = options.write_shape(&chunks)?;
         let grid = expr::regular_grid(&e.shape(), &write_shape)?;
         let target = expr::rechunk_node(e, grid)?;
-        let mut plan = plan::lower(&target)?;
-        let scheduled = exec::plan_tasks(&mut plan, opts)?;
+        let (plan, scheduled, copies) = prepare(&target, opts, true)?;
         match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
@@ -235,7 +235,7 @@ impl Array {
         let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
         let metrics = exec::execute(&plan, &scheduled, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
-        Ok(metrics)
+        Ok(copies.then(&metrics))
     }
 
     /// Bounded-memory rechunk (the rechunker/Cubed algorithm): when writing in `chunks`
@@ -292,8 +292,8 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let mut plan = plan::lower(self.expr()?)?;
-        exec::run_plan(&mut plan, opts, sink)
+        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false)?;
+        Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
     }
 
     /// A text description of the plan: stages, their tasks, task counts, and the predicted
@@ -346,6 +346,13 @@ impl Array {
         if plan.inline_reads {
             s += "  source chunks are read by each task that needs them \
                   (holding them between uses would not fit)\n";
+        }
+        for (stage, chunks) in realign::misaligned(&plan, limit) {
+            s += &format!(
+                "  stage {stage} is read against its chunking: it is first copied into \
+                 chunks of {} (a temporary store)\n",
+                fmt_shape(&chunks)
+            );
         }
         Ok(s)
     }
@@ -415,4 +422,19 @@ impl fmt::Debug for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// Lowers `e`, copies sources its consumers read against their chunking into better
+/// chunks (see `realign`; this writes to a temporary store), and schedules the plan.
+/// Returns the plan, its schedule and the figures of the copies.
+fn prepare(
+    e: &ExprRef,
+    opts: &ComputeOptions,
+    encode_output: bool,
+) -> Result<(Plan, exec::Scheduled, Metrics)> {
+    let mut plan = plan::lower(e)?;
+    plan.encode_output = encode_output;
+    let copies = realign::realign(&mut plan, opts)?;
+    let scheduled = exec::plan_tasks(&mut plan, opts)?;
+    Ok((plan, scheduled, copies))
 }

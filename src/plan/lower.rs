@@ -22,6 +22,7 @@ pub fn lower(root: &ExprRef) -> Result<Plan> {
         output,
         naive_tasks: naive_task_count(root),
         inline_reads: false,
+        encode_output: false,
     })
 }
 

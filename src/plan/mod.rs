@@ -49,6 +49,9 @@ pub struct Plan {
     /// being held in between. Chosen by [`crate::exec::plan_tasks`] when sharing would not
     /// fit in the memory limit.
     pub inline_reads: bool,
+    /// True when output blocks are encoded for a store (each output task then reserves an
+    /// encode buffer as large as its block).
+    pub encode_output: bool,
 }
 
 /// One materialization point: produces the blocks of `grid`.

@@ -32,7 +32,14 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
         let block = graph.block_index(plan, t);
         let out = stage.output_bytes(&block);
         output[t as usize] = out;
-        need[t as usize] = out + plan.scratch_bytes(graph.stage[t as usize] as usize, &block);
+        // Output blocks written to a store also need a buffer while they are encoded.
+        let encode = if plan.encode_output && graph.stage[t as usize] as usize == plan.output {
+            out
+        } else {
+            0
+        };
+        need[t as usize] =
+            out + encode + plan.scratch_bytes(graph.stage[t as usize] as usize, &block);
     }
     let mut seq = vec![0 as TaskId; n];
     for (t, &p) in position.iter().enumerate() {

@@ -1,0 +1,166 @@
+//! Realigning sources that a plan reads against their chunking.
+//!
+//! `x + x.T` over row chunks (100, 20000) is dask's worst case: block (i, j) of `x.T` is a
+//! column strip of *every* row chunk of `x`. Reading row chunk `j` for each output block
+//! (i, j), in row-major order, touches every chunk of the array once per output row: the
+//! chunks cannot stay resident under a limit far below the array, so each is read again
+//! for each row — hundreds of times the array's bytes.
+//!
+//! The cure is the one the bounded rechunk uses: copy the source once, within the limit,
+//! into a temporary store whose chunks match what the consumers need, then read that. A
+//! source is *misaligned* when some consumer, for one of its blocks, touches at least
+//! [`OVERREAD`] times the elements it needs along an axis that is not the consumer's last:
+//! consumers run in row-major block order, so over-reading along the last axis is served by
+//! consecutive blocks sharing a chunk, while over-reading along an earlier axis means a
+//! chunk comes back only after a whole sweep. Sources that fit in half the limit are left
+//! alone: shared reads hold them. The copy's chunks are, per axis, the smallest extent any
+//! consumer's block needs (never larger than the source's chunks), and it is uncompressed:
+//! it is read once or twice and removed with the plan.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tempfile::TempDir;
+
+use super::Array;
+use crate::config::ComputeOptions;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::exec::Metrics;
+use crate::expr;
+use crate::grid::{ChunkGrid, fmt_shape};
+use crate::kernel::gather::AxisMap;
+use crate::plan::{Plan, StageId, StageKind};
+use crate::store::{BlockRead, Codec, WriteOptions, ZarrSource};
+
+/// Touched / needed elements along a non-last axis from which a source is misaligned.
+pub(crate) const OVERREAD: usize = 4;
+
+/// The read stages of `plan` worth copying into other chunks under `limit`, with the chunk
+/// shape for each.
+pub(crate) fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
+    let mut found: Vec<(StageId, Vec<usize>, bool)> = Vec::new();
+    for stage in &plan.stages {
+        let program = match &stage.kind {
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => program,
+            _ => continue,
+        };
+        if program.grid.nblocks() == 0 {
+            continue;
+        }
+        let region = program.grid.region(&vec![0; program.grid.ndim()]);
+        let out_ndim = program.grid.ndim();
+        for (s, view) in program.block_leaves() {
+            let src = &plan.stages[s];
+            let StageKind::Read { source } = &src.kind else {
+                continue;
+            };
+            let bytes = source.shape().iter().product::<usize>() as u64 * src.dtype.size() as u64;
+            if bytes <= limit / 2 {
+                continue;
+            }
+            let touched = view.touched_chunks(&src.grid, &region);
+            let entry = match found.iter_mut().position(|(f, ..)| *f == s) {
+                Some(i) => &mut found[i],
+                None => {
+                    found.push((s, src.grid.max_chunk_shape(), false));
+                    found.last_mut().expect("just pushed")
+                }
+            };
+            for (a, m) in view.axes.iter().enumerate() {
+                let AxisMap::Map { out, step, .. } = *m else {
+                    continue;
+                };
+                let needed = (region.shape[out] * step.unsigned_abs() as usize)
+                    .clamp(1, source.shape()[a].max(1));
+                let read: usize = touched[a].iter().map(|&c| src.grid.axes()[a].size(c)).sum();
+                if out + 1 < out_ndim && read >= OVERREAD * needed {
+                    entry.2 = true;
+                }
+                entry.1[a] = entry.1[a].min(needed);
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter(|(_, _, bad)| *bad)
+        .map(|(s, chunks, _)| (s, chunks))
+        .collect()
+}
+
+/// A realigned copy of a source, removed when the last plan reading it is dropped.
+#[derive(Debug)]
+struct Copy {
+    source: ZarrSource,
+    /// The original's path, for messages.
+    original: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+impl BlockRead for Copy {
+    fn path(&self) -> &Path {
+        &self.original
+    }
+    fn shape(&self) -> &[usize] {
+        self.source.shape()
+    }
+    fn dtype(&self) -> DType {
+        self.source.dtype()
+    }
+    fn chunk_shape(&self) -> &[usize] {
+        self.source.chunk_shape()
+    }
+    fn read_chunk(&self, chunk: &[usize]) -> Result<crate::block::Block> {
+        self.source.read_chunk(chunk)
+    }
+}
+
+/// Copies every misaligned source of `plan` (see the module doc) into a temporary store
+/// with the chunks its consumers need, and points the plan's read stages at the copies.
+/// Returns the figures of the copies (zero when nothing was misaligned).
+///
+/// # Errors
+/// Creating the temporary directory (under `opts.spill_dir` or the system temporary
+/// directory) or writing the copy.
+pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics> {
+    let mut metrics = Metrics::default();
+    for (s, chunks) in misaligned(plan, opts.effective_memory_limit()) {
+        let stage = &plan.stages[s];
+        let StageKind::Read { source } = &stage.kind else {
+            continue;
+        };
+        let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let dir = tempfile::Builder::new()
+            .prefix("brickwork-realign-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::Spill {
+                path: parent.clone(),
+                detail: format!("cannot create a directory for a realigned copy: {e}"),
+            })?;
+        let path = dir.path().join("copy.zarr");
+        let write = WriteOptions {
+            chunks: Some(chunks.clone()),
+            codec: Codec::None,
+            overwrite: true,
+            ..WriteOptions::default()
+        };
+        let m = Array::from_expr(expr::source(source.clone())).to_zarr_with(&path, &write, opts)?;
+        metrics = metrics.then(&m);
+        let copy = Copy {
+            source: ZarrSource::open(&path)?,
+            original: source.path().to_path_buf(),
+            _dir: dir,
+        };
+        let stage = &mut plan.stages[s];
+        stage.grid = ChunkGrid::regular(copy.shape(), &chunks);
+        stage.name = format!(
+            "{} (realigned to chunks {})",
+            stage.name,
+            fmt_shape(&chunks)
+        );
+        stage.kind = StageKind::Read {
+            source: Arc::new(copy),
+        };
+    }
+    Ok(metrics)
+}
