@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use brickwork::schedule::{TaskGraph, order};
+use brickwork::schedule::{RootOrder, TaskGraph, order};
 use brickwork::{Array, Axis, s};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -48,7 +48,7 @@ fn main() -> Result<()> {
         let plan = v.plan()?;
         let t2 = Instant::now();
         let graph = TaskGraph::build(&plan)?;
-        let position = order(&graph, plan.output as u32);
+        let position = order(&graph, plan.output as u32, RootOrder::Blocks);
         let t3 = Instant::now();
         tasks = graph.len();
         assert_eq!(position.len(), tasks);

@@ -307,3 +307,24 @@ fn a_source_read_against_its_chunking_is_copied_into_better_chunks_first() -> Te
     }
     Ok(())
 }
+
+#[test]
+fn sibling_order_finishes_a_column_before_the_next() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.zarr");
+    let x = Array::random(&[400, 400], &[40, 40], 9)?;
+    x.to_zarr(&path, &brickwork::WriteOptions::default())?;
+    let x = Array::from_zarr(&path)?;
+    let y = &x - &x.mean_axis(Axis(0))?;
+    let (want, _) = y.compute_with(&ComputeOptions::synchronous())?;
+    // One column of chunks is 128 KB, the array 1.28 MB: holding a column's chunks from the
+    // mean to the subtraction fits, so each chunk is read once.
+    let limit = 400_000;
+    for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(2)] {
+        let (got, m) = y.compute_with(&opts.with_memory_limit(limit))?;
+        assert_eq!(got, want);
+        assert!(m.peak_reserved_bytes <= limit, "{m}");
+        assert_eq!(m.bytes_read, 400 * 400 * 8, "{m}");
+    }
+    Ok(())
+}

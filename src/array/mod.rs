@@ -179,7 +179,7 @@ impl Array {
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
         let e = self.expr()?;
-        let (plan, scheduled, copies) = prepare(e, opts, false)?;
+        let (plan, scheduled, copies) = prepare(e, opts, false, true)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
         let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
         Ok((sink.into_block(), copies.then(&metrics)))
@@ -208,8 +208,20 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
+        self.write_zarr(path.as_ref(), options, opts, true)
+    }
+
+    /// [`Array::to_zarr_with`], copying misaligned sources first when `realign` (the copies
+    /// themselves are written with `realign` false).
+    pub(crate) fn write_zarr(
+        &self,
+        path: &Path,
+        options: &WriteOptions,
+        opts: &ComputeOptions,
+        realign: bool,
+    ) -> Result<Metrics> {
         let e = self.expr()?;
-        refuse_reading_target(e, path.as_ref())?;
+        refuse_reading_target(e, path)?;
         let chunks = match &options.chunks {
             Some(c) => c.clone(),
             None => e.grid().max_chunk_shape(),
@@ -218,21 +230,15 @@ impl Array {
         let write_shape = options.write_shape(&chunks)?;
         let grid = expr::regular_grid(&e.shape(), &write_shape)?;
         let target = expr::rechunk_node(e, grid)?;
-        let (plan, scheduled, copies) = prepare(&target, opts, true)?;
+        let (plan, scheduled, copies) = prepare(&target, opts, true, realign)?;
         match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
-                return self.to_zarr_via_intermediate(
-                    path.as_ref(),
-                    options,
-                    opts,
-                    &write_shape,
-                    err,
-                );
+                return self.to_zarr_via_intermediate(path, options, opts, &write_shape, err);
             }
             Err(other) => return Err(other),
         }
-        let sink = ZarrSink::create(path.as_ref(), &e.shape(), e.dtype(), &chunks, options)?;
+        let sink = ZarrSink::create(path, &e.shape(), e.dtype(), &chunks, options)?;
         let metrics = exec::execute(&plan, &scheduled, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
         Ok(copies.then(&metrics))
@@ -292,7 +298,7 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false)?;
+        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false, true)?;
         Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
     }
 
@@ -431,10 +437,15 @@ fn prepare(
     e: &ExprRef,
     opts: &ComputeOptions,
     encode_output: bool,
+    realign: bool,
 ) -> Result<(Plan, exec::Scheduled, Metrics)> {
     let mut plan = plan::lower(e)?;
     plan.encode_output = encode_output;
-    let copies = realign::realign(&mut plan, opts)?;
+    let copies = if realign {
+        realign::realign(&mut plan, opts)?
+    } else {
+        Metrics::default()
+    };
     let scheduled = exec::plan_tasks(&mut plan, opts)?;
     Ok((plan, scheduled, copies))
 }

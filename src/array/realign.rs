@@ -12,8 +12,10 @@
 //! [`OVERREAD`] times the elements it needs along an axis that is not the consumer's last:
 //! consumers run in row-major block order, so over-reading along the last axis is served by
 //! consecutive blocks sharing a chunk, while over-reading along an earlier axis means a
-//! chunk comes back only after a whole sweep. Sources that fit in half the limit are left
-//! alone: shared reads hold them. The copy's chunks are, per axis, the smallest extent any
+//! chunk comes back only after a whole sweep, which matters when the chunks that sweep
+//! touches do not fit in the limit (a rechunk from (1000, 1000) to rows of (100, 20000)
+//! over-reads too, but ten consecutive blocks share each row of chunks). Sources that fit
+//! in half the limit are left alone: shared reads hold them. The copy's chunks are, per axis, the smallest extent any
 //! consumer's block needs (never larger than the source's chunks), and it is uncompressed:
 //! it is read once or twice and removed with the plan.
 
@@ -74,7 +76,10 @@ pub(crate) fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> 
                 let needed = (region.shape[out] * step.unsigned_abs() as usize)
                     .clamp(1, source.shape()[a].max(1));
                 let read: usize = touched[a].iter().map(|&c| src.grid.axes()[a].size(c)).sum();
-                if out + 1 < out_ndim && read >= OVERREAD * needed {
+                if out + 1 < out_ndim
+                    && read >= OVERREAD * needed
+                    && sweep_bytes(&program.grid, out, view, &src.grid, src.dtype.size()) > limit
+                {
                     entry.2 = true;
                 }
                 entry.1[a] = entry.1[a].min(needed);
@@ -86,6 +91,35 @@ pub(crate) fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> 
         .filter(|(_, _, bad)| *bad)
         .map(|(s, chunks, _)| (s, chunks))
         .collect()
+}
+
+/// Bytes of the source chunks touched by the first sweep of a consumer's blocks over the
+/// axes after `out` (the blocks run between two uses of a chunk over-read along `out`).
+fn sweep_bytes(
+    grid: &ChunkGrid,
+    out: usize,
+    view: &crate::kernel::gather::ViewMap,
+    src: &ChunkGrid,
+    itemsize: usize,
+) -> u64 {
+    let first = grid.region(&vec![0; grid.ndim()]);
+    let full = grid.shape();
+    let sweep = crate::grid::Region {
+        start: vec![0; grid.ndim()],
+        shape: (0..grid.ndim())
+            .map(|d| if d <= out { first.shape[d] } else { full[d] })
+            .collect(),
+    };
+    view.touched_chunks(src, &sweep)
+        .iter()
+        .enumerate()
+        .map(|(a, cs)| {
+            cs.iter()
+                .map(|&c| src.axes()[a].size(c) as u64)
+                .sum::<u64>()
+        })
+        .product::<u64>()
+        * itemsize as u64
 }
 
 /// A realigned copy of a source, removed when the last plan reading it is dropped.
@@ -144,7 +178,8 @@ pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics>
             overwrite: true,
             ..WriteOptions::default()
         };
-        let m = Array::from_expr(expr::source(source.clone())).to_zarr_with(&path, &write, opts)?;
+        let m = Array::from_expr(expr::source(source.clone()))
+            .write_zarr(&path, &write, opts, false)?;
         metrics = metrics.then(&m);
         let copy = Copy {
             source: ZarrSource::open(&path)?,

@@ -184,8 +184,21 @@ fn reduce_tiled(
             &eval_program(plan, program, region, inputs)?,
         ));
     }
-    let kept = (0..region.shape.len()).find(|d| !spec.axes.contains(d));
-    let axis = kept.unwrap_or(0);
+    // Tiles along a reduced axis are contiguous slabs whose partials combine elementwise;
+    // that needs the slab across the other axes to fit in a tile. Otherwise tile along a
+    // kept axis and place each tile's partial.
+    let inner = |axis: usize| region.len() / region.shape[axis].max(1);
+    let slab = spec
+        .axes
+        .iter()
+        .copied()
+        .filter(|&a| inner(a) <= TILE_ELEMS)
+        .min();
+    let kept = match slab {
+        Some(_) => None,
+        None => (0..region.shape.len()).find(|d| !spec.axes.contains(d)),
+    };
+    let axis = slab.or(kept).unwrap_or(0);
     let mut acc: Option<Partial> = None;
     for tile in tiles(region, axis) {
         let part = reduce::partial(spec, &eval_program(plan, program, &tile, inputs)?);

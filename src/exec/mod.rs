@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::kernel::Value;
 use crate::plan::{Plan, StageKind};
-use crate::schedule::{Footprint, TaskGraph, TaskId, order, simulate};
+use crate::schedule::{Footprint, RootOrder, TaskGraph, TaskId, order, simulate};
 use crate::units::format_bytes;
 use pool::{Admission, Decision, Pool};
 use spill::{SpillFile, SpillStore};
@@ -506,9 +506,17 @@ pub struct Scheduled {
 
 impl Scheduled {
     fn of(plan: &Plan) -> Result<Scheduled> {
+        // Both root orders are replayed; the one with the lower predicted peak runs.
         let graph = TaskGraph::build(plan)?;
-        let position = order(&graph, plan.output as u32);
-        let footprint = simulate(plan, &graph, &position);
+        let mut best: Option<(Vec<u32>, Footprint)> = None;
+        for roots in [RootOrder::Blocks, RootOrder::Siblings] {
+            let position = order(&graph, plan.output as u32, roots);
+            let footprint = simulate(plan, &graph, &position);
+            if best.as_ref().is_none_or(|(_, f)| footprint.peak < f.peak) {
+                best = Some((position, footprint));
+            }
+        }
+        let (position, footprint) = best.expect("two orders were tried");
         Ok(Scheduled {
             graph,
             position,

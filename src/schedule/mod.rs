@@ -13,7 +13,7 @@
 mod order;
 mod simulate;
 
-pub use order::order;
+pub use order::{RootOrder, order};
 pub use simulate::{Footprint, simulate};
 
 use crate::error::{Error, Result};

@@ -7,6 +7,7 @@
 //!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
+mod nosync;
 mod zarr;
 
 pub use zarr::{ZarrSink, ZarrSource};

@@ -15,6 +15,8 @@ use zarrs::array::{
     ArraySubset, BytesToBytesCodecTraits, DataType as ZDataType, Endianness, FillValue,
 };
 use zarrs::filesystem::FilesystemStore;
+
+use super::nosync::NoSyncStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
@@ -26,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 
 type ReadStore = FilesystemStore;
-type WriteStore = AtomicWriteStorageAdapter<FilesystemStore>;
+type WriteStore = AtomicWriteStorageAdapter<NoSyncStore>;
 
 fn store_err(path: &Path, key: Option<String>, detail: impl Into<String>) -> Error {
     Error::Store {
@@ -726,7 +728,10 @@ impl ZarrSink {
             source: e,
         })?;
         let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
-        let store = Arc::new(AtomicWriteStorageAdapter::new(Arc::new(fs)));
+        let store = Arc::new(AtomicWriteStorageAdapter::new(Arc::new(NoSyncStore::new(
+            path.to_path_buf(),
+            fs,
+        ))));
 
         let mut attributes = opts.attributes.clone();
         attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
