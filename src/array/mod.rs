@@ -261,14 +261,15 @@ impl Array {
     ) -> Result<Metrics> {
         let e = self.expr()?;
         let own = e.grid().max_chunk_shape();
-        let inter: Vec<usize> = own
+        let smallest: Vec<usize> = own
             .iter()
             .zip(chunks)
             .map(|(&a, &b)| a.min(b).max(1))
             .collect();
-        if inter == own || inter == chunks {
+        if smallest == own || smallest == chunks {
             return Err(direct_error);
         }
+        let inter = smallest;
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::path::PathBuf::from("."),
@@ -287,8 +288,9 @@ impl Array {
             overwrite: true,
             ..WriteOptions::default()
         };
-        let first = self.to_zarr_with(&inter_path, &inter_opts, opts)?;
-        let second = Array::from_zarr(&inter_path)?.to_zarr_with(path, options, opts)?;
+        // The intermediate is the realignment: neither pass copies its source again.
+        let first = self.write_zarr(&inter_path, &inter_opts, opts, false)?;
+        let second = Array::from_zarr(&inter_path)?.write_zarr(path, options, opts, false)?;
         Ok(first.then(&second))
     }
 
