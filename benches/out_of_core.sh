@@ -1,0 +1,501 @@
+#!/usr/bin/env bash
+# Out-of-core benchmark: brickwork (CLI) vs dask.array vs Cubed over Zarr stores on disk.
+#
+# Inputs, created once with brickwork and reused (cached in the data directory):
+#   x: float64 N x N, chunks (C, C) with C = N/20, uncompressed (random, seed 0)
+#   r: the same data, chunks (R, N) with R = N/200 (100 at N=20000), uncompressed
+# Workloads (brickwork expression; dask/Cubed do the same, see benches/peer/ooc_*.py):
+#   sum      x.sum()                       scalar, printed
+#   mean0    x.mean(axis=0)                vector, printed
+#   std0     x.std(axis=0)                 vector, printed
+#   demean   x - x.mean(axis=0)            written to Zarr
+#   xpxt     x + x.T                       written to Zarr (square chunks)
+#   rpxt     r + r.T                       written to Zarr (row chunks)
+#   rechunk  r -> chunks (N, R)            written to Zarr (brickwork rechunk)
+# Every run is one process under `/usr/bin/time -v` (peak RSS) and `timeout`; wall time is
+# measured around it. brickwork gets --memory-limit, Cubed allowed_mem = the same bytes,
+# dask (threads scheduler) has no memory limit. Outputs are uncompressed Zarr v3 in the data
+# directory and are deleted after each run (after sampling them for the correctness check);
+# the size of Cubed's intermediates in its work_dir is measured and the work_dir deleted. A failed, refused or timed
+# out run is recorded and the benchmark goes on. The store's sequential read bandwidth (cat
+# of every chunk file) is measured warm, and cold when the page cache can be dropped.
+#
+# Writes benches/peer/runs/<YYYY-MM-DD>-<host>-ooc/raw.csv (one row per run),
+# checks.csv (correctness comparisons) and summary.md (tables + machine/version info).
+#
+# Usage: benches/out_of_core.sh [--n N] [--chunk C] [--row-chunk R] [--data DIR]
+#            [--threads T] [--memory-limit SIZE] [--timeout S] [--repeat K]
+#            [--workloads LIST] [--tools LIST] [--cache warm|cold] [--no-drop-caches]
+#            [--max-run-disk SIZE] [--out DIR] [--bin PATH] [--skip-build]
+# Defaults: --n 20000 (3.2 GB per input), --data /work/bench-data, --threads all cores,
+#   --memory-limit 256MiB, --timeout 600 (per run), --repeat 1 (medians when > 1),
+#   --workloads sum,mean0,std0,demean,xpxt,rpxt,rechunk, --tools brickwork,dask,cubed,
+#   --cache warm (the run's input store is read once with cat before each run; `cold` drops
+#   the page cache before each run instead, which needs root).
+# --no-drop-caches: never write /proc/sys/vm/drop_caches (no cold bandwidth figure).
+# --max-run-disk SIZE: disk guard. A run is stopped (status disk-limit) when the free space of
+#   the data directory's filesystem drops by more than SIZE since the run started, or below
+#   2 GB. Default 5 x 8N^2 bytes (16 GB at N=20000; Cubed's rechunk needs ~12 GB there, while
+#   Cubed's r + r.T wrote 15 GB of intermediates in 180 s). Free space is read with df, so
+#   other writers on the same filesystem count too.
+# Only one run at a time per data directory (flock on DATA/.ooc-bench.lock).
+# Environment equivalents (flags win): N, DATA_DIR, THREADS, MEMORY_LIMIT, TIMEOUT, REPEAT,
+#   WORKLOADS, TOOLS, MAX_RUN_DISK, OUT_DIR, BRICKWORK_BIN (use this binary, skip the cargo build),
+#   BENCH_HOST (host label), BENCH_NO_TIME=1 (peak RSS via getrusage instead of
+#   /usr/bin/time), BRICKWORK_VENV (see scripts/pyenv.sh).
+# Disk: 2 x 8N^2 bytes of inputs (6.4 GB at N=20000) plus, during a run, one output (8N^2)
+# and the tool's intermediates (brickwork's and Cubed's rechunk stores, Cubed's work_dir),
+# bounded by --max-run-disk.
+set -Eeuo pipefail
+trap 'printf "out_of_core.sh: error: command failed (exit %d) at line %d: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+die() { printf 'out_of_core.sh: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'out_of_core.sh: %s\n' "$*" >&2; }
+
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd -- "$repo"
+script_start=$EPOCHREALTIME
+
+all_workloads="sum,mean0,std0,demean,xpxt,rpxt,rechunk"
+all_tools="brickwork,dask,cubed"
+ncores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+n="${N:-20000}"
+chunk=""
+row_chunk=""
+data="${DATA_DIR:-/work/bench-data}"
+threads="${THREADS:-$ncores}"
+mem="${MEMORY_LIMIT:-256MiB}"
+run_timeout="${TIMEOUT:-600}"
+repeat="${REPEAT:-1}"
+workloads="${WORKLOADS:-$all_workloads}"
+tools="${TOOLS:-$all_tools}"
+cache=warm
+drop_ok=1
+max_run_disk="${MAX_RUN_DISK:-}"
+out_dir="${OUT_DIR:-}"
+bin="${BRICKWORK_BIN:-}"
+skip_build=0
+[[ -n "$bin" ]] && skip_build=1
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --n) n="${2:?--n needs a value}"; shift 2 ;;
+        --chunk) chunk="${2:?--chunk needs a value}"; shift 2 ;;
+        --row-chunk) row_chunk="${2:?--row-chunk needs a value}"; shift 2 ;;
+        --data) data="${2:?--data needs a value}"; shift 2 ;;
+        --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+        --memory-limit) mem="${2:?--memory-limit needs a value}"; shift 2 ;;
+        --timeout) run_timeout="${2:?--timeout needs a value}"; shift 2 ;;
+        --repeat) repeat="${2:?--repeat needs a value}"; shift 2 ;;
+        --workloads) workloads="${2:?--workloads needs a value}"; shift 2 ;;
+        --tools) tools="${2:?--tools needs a value}"; shift 2 ;;
+        --cache) cache="${2:?--cache needs a value}"; shift 2 ;;
+        --no-drop-caches) drop_ok=0; shift ;;
+        --max-run-disk) max_run_disk="${2:?--max-run-disk needs a value}"; shift 2 ;;
+        --out) out_dir="${2:?--out needs a value}"; shift 2 ;;
+        --bin) bin="${2:?--bin needs a value}"; skip_build=1; shift 2 ;;
+        --skip-build) skip_build=1; shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) die "unknown argument '$1' (try --help)" ;;
+    esac
+done
+
+is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
+is_uint "$n" || die "--n must be a positive integer, got '$n'"
+(( n >= 200 )) || die "--n must be at least 200 (chunks are N/20 and N/200), got $n"
+[[ -n "$chunk" ]] || chunk=$(( n / 20 ))
+[[ -n "$row_chunk" ]] || row_chunk=$(( n / 200 ))
+is_uint "$chunk" || die "--chunk must be a positive integer, got '$chunk'"
+is_uint "$row_chunk" || die "--row-chunk must be a positive integer, got '$row_chunk'"
+is_uint "$threads" || die "--threads must be a positive integer, got '$threads'"
+is_uint "$run_timeout" || die "--timeout must be a positive integer (seconds), got '$run_timeout'"
+is_uint "$repeat" || die "--repeat must be a positive integer, got '$repeat'"
+[[ "$cache" == warm || "$cache" == cold ]] || die "--cache must be warm or cold, got '$cache'"
+IFS=, read -r -a workload_list <<< "$workloads"
+IFS=, read -r -a tool_list <<< "$tools"
+for w in "${workload_list[@]}"; do
+    [[ ",$all_workloads," == *",$w,"* ]] || die "unknown workload '$w' (known: $all_workloads)"
+done
+for t in "${tool_list[@]}"; do
+    [[ ",$all_tools," == *",$t,"* ]] || die "unknown tool '$t' (known: $all_tools)"
+done
+
+# SIZE -> bytes: 256MiB, 256MB, 2GiB, 1.5GB, 268435456 (K/M/G/T = powers of 1000, Ki/Mi/... of 1024).
+to_bytes() { awk -v s="$1" 'BEGIN {
+    if (match(s, /^[0-9]+(\.[0-9]+)?/) == 0) exit 1
+    v = substr(s, 1, RLENGTH); u = toupper(substr(s, RLENGTH + 1)); sub(/^ +/, "", u)
+    m["" ] = 1; m["B"] = 1
+    m["K"] = 1e3; m["KB"] = 1e3; m["M"] = 1e6; m["MB"] = 1e6; m["G"] = 1e9; m["GB"] = 1e9; m["T"] = 1e12; m["TB"] = 1e12
+    m["KI"] = 1024; m["KIB"] = 1024; m["MI"] = 1048576; m["MIB"] = 1048576
+    m["GI"] = 1073741824; m["GIB"] = 1073741824; m["TI"] = 1099511627776; m["TIB"] = 1099511627776
+    if (!(u in m)) exit 1
+    printf "%.0f", v * m[u] }'; }
+mem_bytes=$(to_bytes "$mem") || die "--memory-limit: cannot parse '$mem' (e.g. 256MiB, 1GB, 268435456)"
+if [[ -n "$max_run_disk" ]]; then
+    max_run_disk_bytes=$(to_bytes "$max_run_disk") || die "--max-run-disk: cannot parse '$max_run_disk' (e.g. 16GB)"
+else
+    max_run_disk_bytes=$(( 5 * 8 * n * n ))
+    (( max_run_disk_bytes >= 1000000000 )) || max_run_disk_bytes=1000000000
+fi
+min_free_bytes=2000000000
+
+# --- tools ----------------------------------------------------------------------------------
+if [[ -z "$bin" ]]; then
+    bin="$repo/target/release/brickwork"
+    if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then bin="$CARGO_TARGET_DIR/release/brickwork"; fi
+fi
+if (( ! skip_build )); then
+    command -v cargo >/dev/null 2>&1 || die "cargo not found (or pass --bin PATH)"
+    log "building: cargo build --release --bin brickwork"
+    cargo build --release --bin brickwork >&2 || die "cargo build failed"
+fi
+[[ -x "$bin" ]] || die "brickwork binary not found or not executable: $bin"
+command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) not found"
+
+log "bootstrapping the Python peer venv (scripts/pyenv.sh)"
+py=$("$repo/scripts/pyenv.sh" | tail -n 1) || die "scripts/pyenv.sh failed"
+[[ -x "$py" ]] || die "scripts/pyenv.sh did not yield a python: '$py'"
+peer="$repo/benches/peer"
+for f in ooc_dask.py ooc_cubed.py ooc_check.py ooc_report.py; do
+    [[ -f "$peer/$f" ]] || die "missing $peer/$f"
+done
+for t in "${tool_list[@]}"; do
+    case "$t" in
+        dask) "$py" -c 'import dask.array' 2>/dev/null || die "dask is not importable in $py" ;;
+        cubed) "$py" -c 'import cubed' 2>/dev/null || die "cubed is not importable in $py (scripts/pyenv.sh installs it as optional)" ;;
+    esac
+done
+
+use_time=0
+if [[ "${BENCH_NO_TIME:-0}" != 1 ]] && [[ -x /usr/bin/time ]] && /usr/bin/time -v -o /dev/null true >/dev/null 2>&1; then
+    use_time=1
+    log "peak RSS via /usr/bin/time -v"
+else
+    log "/usr/bin/time -v unavailable; peak RSS via getrusage(RUSAGE_CHILDREN) in a python wrapper"
+fi
+
+can_drop=0
+if (( drop_ok )) && [[ -w /proc/sys/vm/drop_caches ]] && { sync; echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null; then
+    can_drop=1
+fi
+[[ "$cache" == cold ]] && (( ! can_drop )) && die "--cache cold needs a writable /proc/sys/vm/drop_caches (root)"
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+work=$(mktemp -d)
+trap 'rm -rf -- "$work"' EXIT
+res="$work/results"
+mkdir -p -- "$res"
+
+# --- input data (cached) ------------------------------------------------------------------
+mkdir -p -- "$data" || die "cannot create the data directory $data"
+data=$(cd -- "$data" && pwd)
+if command -v flock >/dev/null 2>&1; then
+    exec 8>"$data/.ooc-bench.lock" || die "cannot open $data/.ooc-bench.lock"
+    flock -n 8 || die "another out_of_core.sh run is using $data (lock $data/.ooc-bench.lock); wait for it or pass --data"
+fi
+x_store="$data/ooc-x-n$n-c$chunk.zarr"
+r_store="$data/ooc-r-n$n-c$row_chunk.zarr"
+nx=$(( (n + chunk - 1) / chunk ))
+nr=$(( (n + row_chunk - 1) / row_chunk ))
+
+chunk_files() { find "$1" -type f -path "$1/c/*" -print0 | sort -z; }
+count_chunks() { find "$1" -type f -path "$1/c/*" | wc -l; }
+store_bytes() { find "$1" -type f -path "$1/c/*" -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }'; }
+# Bytes of all files under a directory (apparent sizes, metadata included, directories not).
+du_bytes() {
+    if [[ -e "$1" ]]; then find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }'
+    else echo 0; fi
+}
+# A store is reused when its marker (written after a successful creation) matches and all
+# its chunk files are there with the expected total size.
+store_ok() {  # STORE MARKER_TEXT CHUNK_COUNT
+    [[ -f "$1.ok" && "$(cat -- "$1.ok")" == "$2" && -f "$1/zarr.json" ]] || return 1
+    [[ "$(count_chunks "$1")" -eq "$3" && "$(store_bytes "$1")" -eq $(( 8 * n * n )) ]]
+}
+need=$(( 8 * n * n ))
+avail=$(( $(df -Pk -- "$data" | awk 'NR == 2 { print $4 }') * 1024 ))
+x_mark="brickwork random(($n, $n), chunks=($chunk, $chunk), seed=0) codec=none"
+r_mark="brickwork rechunk of $(basename -- "$x_store") to ($row_chunk, $n) codec=none"
+if store_ok "$x_store" "$x_mark" $(( nx * nx )) && store_ok "$r_store" "$r_mark" "$nr"; then
+    log "reusing inputs $x_store and $r_store"
+else
+    (( avail > 4 * need )) || log "WARNING: $(( avail / 1000000 )) MB free in $data; inputs + outputs need about $(( 5 * need / 1000000 )) MB"
+    if ! store_ok "$x_store" "$x_mark" $(( nx * nx )); then
+        log "creating $x_store (float64 ($n, $n), chunks ($chunk, $chunk), uncompressed)"
+        rm -rf -- "$x_store" "$x_store.ok" "$r_store" "$r_store.ok"
+        t0=$EPOCHREALTIME
+        "$bin" eval "random(($n, $n), chunks=($chunk, $chunk), seed=0)" --output "$x_store" \
+            --codec none --memory-limit "$mem" --threads "$threads" --quiet \
+            || die "brickwork could not create $x_store"
+        log "  took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+        printf '%s\n' "$x_mark" > "$x_store.ok"
+    fi
+    log "creating $r_store (rechunk to ($row_chunk, $n), uncompressed)"
+    rm -rf -- "$r_store" "$r_store.ok"
+    t0=$EPOCHREALTIME
+    "$bin" rechunk "$x_store" "$r_store" --chunks "$row_chunk,$n" --codec none \
+        --memory-limit "$mem" --threads "$threads" --quiet \
+        || die "brickwork could not create $r_store"
+    log "  took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+    printf '%s\n' "$r_mark" > "$r_store.ok"
+    store_ok "$x_store" "$x_mark" $(( nx * nx )) || die "$x_store is incomplete after creation"
+    store_ok "$r_store" "$r_mark" "$nr" || die "$r_store is incomplete after creation"
+fi
+x_bytes=$(store_bytes "$x_store")
+r_bytes=$(store_bytes "$r_store")
+
+# Leftovers of an interrupted earlier run.
+rm -rf -- "$data"/ooc-out-* "$data"/ooc-work-*
+
+# --- read bandwidth -------------------------------------------------------------------------
+read_store() { chunk_files "$1" | xargs -0 cat > /dev/null; }
+timed_read() {  # STORE -> seconds
+    local t0=$EPOCHREALTIME
+    read_store "$1"
+    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }'
+}
+log "measuring sequential read bandwidth of $x_store ($x_bytes bytes, $(( nx * nx )) chunk files, one cat)"
+bw_cold=""
+if (( can_drop )); then
+    drop_caches
+    s=$(timed_read "$x_store")
+    bw_cold=$(awk -v b="$x_bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s }')
+    log "  cold (page cache dropped): $s s, $(awk -v v="$bw_cold" 'BEGIN { printf "%.2f", v / 1e9 }') GB/s"
+else
+    log "  cold: not measured (cannot drop the page cache)"
+fi
+read_store "$x_store"  # warm-up
+warm_times=()
+for _ in 1 2 3; do warm_times+=("$(timed_read "$x_store")"); done
+s=$(printf '%s\n' "${warm_times[@]}" | sort -g | sed -n 2p)
+bw_warm=$(awk -v b="$x_bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s }')
+log "  warm (page cache, median of 3): $s s, $(awk -v v="$bw_warm" 'BEGIN { printf "%.2f", v / 1e9 }') GB/s"
+
+# --- workloads ------------------------------------------------------------------------------
+declare -A expr=(
+    [sum]="x.sum()" [mean0]="x.mean(axis=0)" [std0]="x.std(axis=0)"
+    [demean]="x - x.mean(axis=0)" [xpxt]="x + x.T" [rpxt]="r + r.T" [rechunk]="rechunk"
+)
+reads_r() { [[ "$1" == rpxt || "$1" == rechunk ]]; }
+writes() { [[ "$1" == demean || "$1" == xpxt || "$1" == rpxt || "$1" == rechunk ]]; }
+
+raw="$work/raw.csv"
+echo "tool,workload,seconds,max_rss_bytes,bytes_written,status,note,run,compute_seconds,workdir_bytes" > "$raw"
+csv_field() { local v=${1//$'\n'/ }; v=${v//\"/\"\"}; printf '"%s"' "$v"; }
+
+# measure TIME_FILE CMD...: runs CMD (stdin /dev/null, stdout/stderr to $work) under
+# `timeout`, peak RSS in TIME_FILE as /usr/bin/time -v writes it. Returns CMD's status.
+measure() {
+    local tf="$1"; shift
+    if (( use_time )); then
+        /usr/bin/time -v -o "$tf" timeout -k 10 "$run_timeout" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
+    else
+        "$py" -c '
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+with open(sys.argv[1], "w") as f:
+    f.write("Maximum resident set size (kbytes): %d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc if rc >= 0 else 128 - rc)
+' "$tf" timeout -k 10 "$run_timeout" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
+    fi
+}
+
+free_bytes() { df -Pk -- "$data" | awk 'NR == 2 { printf "%.0f", $4 * 1024 }'; }
+descendants() {  # PID: all descendant pids
+    local p
+    for p in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do echo "$p"; descendants "$p"; done
+}
+# Stops a measured run started as background job PID: TERM to its `timeout` process, which
+# passes it on to the command's process group and KILLs it 10 s later if needed.
+stop_run() {
+    local p
+    for p in $(descendants "$1"); do
+        if [[ "$(ps -o comm= -p "$p" 2>/dev/null || true)" == timeout ]]; then kill -TERM "$p" 2>/dev/null || true; fi
+    done
+}
+
+run_one() {  # TOOL WORKLOAD RUN
+    local tool=$1 w=$2 run=$3
+    local out="$data/ooc-out-$tool-$w.zarr" wd="$data/ooc-work-$tool"
+    local keep=$(( run == 1 ))  # results of the first run are kept for the checks
+    rm -rf -- "$out" "$wd"
+    local -a cmd
+    case "$tool" in
+        brickwork)
+            if [[ "$w" == rechunk ]]; then
+                cmd=("$bin" rechunk "$r_store" "$out" --chunks "$n,$row_chunk")
+            else
+                cmd=("$bin" eval "${expr[$w]}" --stats)
+                if reads_r "$w"; then cmd+=(--input "r=$r_store"); else cmd+=(--input "x=$x_store"); fi
+                if writes "$w"; then cmd+=(--output "$out"); fi
+            fi
+            if writes "$w"; then cmd+=(--codec none); fi
+            cmd+=(--memory-limit "$mem" --threads "$threads" --quiet)
+            ;;
+        dask|cubed)
+            cmd=("$py" "$peer/ooc_$tool.py" --workload "$w" --threads "$threads")
+            if reads_r "$w"; then cmd+=(--r "$r_store"); else cmd+=(--x "$x_store"); fi
+            if writes "$w"; then cmd+=(--output "$out"); fi
+            if [[ "$w" == rechunk ]]; then cmd+=(--rechunk-chunks "$n,$row_chunk"); fi
+            if [[ "$w" == mean0 || "$w" == std0 ]] && (( keep )); then cmd+=(--result-npy "$res/$tool-$w.npy"); fi
+            if [[ "$tool" == cubed ]]; then cmd+=(--work-dir "$wd" --allowed-mem "$mem_bytes"); fi
+            ;;
+    esac
+
+    if [[ "$cache" == cold ]]; then
+        drop_caches
+    else
+        if reads_r "$w"; then read_store "$r_store"; else read_store "$x_store"; fi
+    fi
+    log "$w [$run/$repeat] $tool: ${cmd[*]##*/}"
+    rm -f -- "$work/end"
+    local rc=0 t0=$EPOCHREALTIME t1 guard=0 free0 free
+    free0=$(free_bytes)
+    { local mrc=0; measure "$work/time.txt" "${cmd[@]}" || mrc=$?; echo "$EPOCHREALTIME $mrc" > "$work/end"; } &
+    local mpid=$!
+    while kill -0 "$mpid" 2>/dev/null; do
+        free=$(free_bytes)
+        if (( free0 - free > max_run_disk_bytes || free < min_free_bytes )); then
+            guard=1
+            log "  disk guard: free space went from $(( free0 / 1000000 )) MB to $(( free / 1000000 )) MB; stopping the run"
+            stop_run "$mpid"
+            break
+        fi
+        sleep 0.5
+    done
+    wait "$mpid" || true
+    if [[ -f "$work/end" ]]; then read -r t1 rc < "$work/end"; else t1=$EPOCHREALTIME; rc=1; fi
+    local seconds kb
+    seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    kb=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$work/time.txt" 2>/dev/null || true)
+    [[ "$kb" =~ ^[0-9]+$ ]] || kb=0
+
+    local status=ok note="" compute="" stats=""
+    if (( guard )); then
+        status=disk-limit
+        note="stopped by the disk guard: free space dropped by more than $(( max_run_disk_bytes / 1000000 )) MB (--max-run-disk) or below $(( min_free_bytes / 1000000 )) MB"
+    elif (( rc == 124 || rc == 137 )); then
+        status=timeout
+        note="exceeded --timeout ${run_timeout}s"
+    elif (( rc != 0 )); then
+        note=$(grep -v -E '^[[:space:]]*$' "$work/stderr" | tail -n 1 | cut -c1-400 || true)
+        [[ -n "$note" ]] || note="exit status $rc"
+        if grep -q -i -E 'memory limit|allowed_mem|exceeds.*mem|refus' <<< "$note"; then
+            status=refused
+        else
+            status=failed
+        fi
+    fi
+    if [[ "$status" == ok ]]; then
+        if [[ "$tool" == brickwork ]]; then
+            stats=$(grep '^{' "$work/stderr" | tail -n 1 || true)
+            if [[ -n "$stats" ]]; then
+                compute=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])["seconds"])' "$stats" 2>/dev/null || true)
+                note=$("$py" -c '
+import json, sys
+s = json.loads(sys.argv[1])
+print("tasks=%s bytes_read=%s peak_reserved=%s" % (s.get("tasks"), s.get("bytes_read"), s.get("peak_reserved_bytes")))
+' "$stats" 2>/dev/null || true)
+            fi
+        else
+            compute=$(sed -n 's/^seconds=//p' "$work/stdout" | tail -n 1)
+        fi
+        if (( keep )); then
+            case "$w" in
+                sum)
+                    if [[ "$tool" == brickwork ]]; then tail -n 1 "$work/stdout" > "$res/$tool-$w.txt"
+                    else sed -n 's/^result=//p' "$work/stdout" > "$res/$tool-$w.txt"; fi
+                    note="${note:+$note }result=$(cat "$res/$tool-$w.txt")"
+                    ;;
+                mean0|std0)
+                    [[ "$tool" == brickwork ]] && cp -- "$work/stdout" "$res/$tool-$w.txt"
+                    ;;
+            esac
+        fi
+    fi
+    local written=0 wbytes=""
+    if writes "$w" && [[ -d "$out" ]]; then
+        written=$(du_bytes "$out")
+        if [[ "$status" == ok ]] && (( keep )); then
+            local ch
+            if ch=$("$py" "$peer/ooc_check.py" sample "$out" "$res/$tool-$w.npz" 2>>"$work/stderr"); then
+                note="${note:+$note }$ch"
+            else
+                note="${note:+$note }sampling the output failed"
+            fi
+        fi
+    fi
+    if [[ "$tool" == cubed ]]; then
+        # Cubed removes its work_dir context at exit; the peer reports its size before that.
+        # After a failure or timeout, what is left on disk is measured instead.
+        wbytes=$(sed -n 's/^workdir_bytes=//p' "$work/stdout" | tail -n 1)
+        [[ "$wbytes" =~ ^[0-9]+$ ]] || wbytes=$(du_bytes "$wd")
+    fi
+    rm -rf -- "$out" "$wd"
+    sync
+    log "  -> $status, ${seconds} s, peak RSS $(( kb / 1024 )) MiB, written $written B${wbytes:+, work_dir $wbytes B}${note:+ ($note)}"
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$tool" "$w" "$seconds" "$(( kb * 1024 ))" "$written" \
+        "$status" "$(csv_field "$note")" "$run" "$compute" "$wbytes" >> "$raw"
+}
+
+checks="$work/checks.csv"
+for w in "${workload_list[@]}"; do
+    for ((run = 1; run <= repeat; run++)); do
+        for tool in "${tool_list[@]}"; do
+            run_one "$tool" "$w" "$run"
+        done
+    done
+    "$py" "$peer/ooc_check.py" check --workload "$w" --x "$x_store" --r "$r_store" --dir "$res" \
+        --tools "$tools" --csv "$checks" >&2 || log "WARNING: correctness check of $w reported a mismatch"
+done
+[[ -f "$checks" ]] || echo "workload,tool,against,max_rel_diff,ok,detail" > "$checks"
+
+# --- output ------------------------------------------------------------------------------------
+host="${BENCH_HOST:-$(hostname -s 2>/dev/null || cat /etc/hostname 2>/dev/null || true)}"
+host=$(printf '%s' "$host" | tr -c 'A-Za-z0-9._-' '_')
+[[ -n "$host" ]] || host=local
+if [[ -z "$out_dir" ]]; then
+    out_dir="$repo/benches/peer/runs/$(date +%F)-$host-ooc"
+fi
+mkdir -p -- "$out_dir" || die "cannot create $out_dir"
+[[ -f "$out_dir/raw.csv" ]] && log "overwriting previous results in $out_dir"
+cp -- "$raw" "$out_dir/raw.csv"
+cp -- "$checks" "$out_dir/checks.csv"
+
+export GIT_OPTIONAL_LOCKS=0  # read-only: never refresh the index
+git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo none)
+if [[ "$git_rev" != none ]] && [[ -n "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    git_rev="$git_rev (dirty)"
+fi
+{
+    echo "date=$(date '+%F %T %Z')"
+    echo "host=$host"
+    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
+    echo "cores=$ncores"
+    echo "mem_total=$(awk '/^MemTotal/ { print $2 * 1024 }' /proc/meminfo 2>/dev/null || echo 0)"
+    echo "kernel=$(uname -sr)"
+    echo "filesystem=$(df -PT -- "$data" | awk 'NR == 2 { print $2 " on " $1 }')"
+    echo "brickwork=$("$bin" --version 2>/dev/null || echo brickwork), git $git_rev, $(rustc -V 2>/dev/null || echo 'rustc unknown')"
+    echo "n=$n"
+    echo "chunk=$chunk"
+    echo "row_chunk=$row_chunk"
+    echo "threads=$threads"
+    echo "memory_limit=$mem"
+    echo "memory_limit_bytes=$mem_bytes"
+    echo "timeout=$run_timeout"
+    echo "repeat=$repeat"
+    echo "max_run_disk_bytes=$max_run_disk_bytes"
+    echo "cache=$cache"
+    echo "rss_via=$( ((use_time)) && echo '/usr/bin/time -v' || echo 'getrusage(RUSAGE_CHILDREN)')"
+    echo "x_store=$x_store"
+    echo "r_store=$r_store"
+    echo "x_bytes=$x_bytes"
+    echo "r_bytes=$r_bytes"
+    echo "x_chunk_files=$(( nx * nx ))"
+    echo "bw_warm=$bw_warm"
+    echo "bw_cold=$bw_cold"
+    echo "elapsed=$(awk -v a="$script_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"
+} > "$work/meta.env"
+cp -- "$work/meta.env" "$out_dir/meta.env"
+"$py" "$peer/ooc_report.py" "$out_dir/raw.csv" "$out_dir/checks.csv" "$out_dir/meta.env" "$out_dir/summary.md"
+log "wrote $out_dir/raw.csv, checks.csv and summary.md"
