@@ -92,6 +92,24 @@ impl DType {
         }
     }
 
+    /// The little-endian NumPy type string (`|b1`, `<f8`, …), as `.npy` headers and Zarr v2
+    /// metadata spell it.
+    pub fn numpy_descr(self) -> &'static str {
+        match self {
+            DType::Bool => "|b1",
+            DType::I8 => "|i1",
+            DType::I16 => "<i2",
+            DType::I32 => "<i4",
+            DType::I64 => "<i8",
+            DType::U8 => "|u1",
+            DType::U16 => "<u2",
+            DType::U32 => "<u4",
+            DType::U64 => "<u8",
+            DType::F32 => "<f4",
+            DType::F64 => "<f8",
+        }
+    }
+
     /// Parses a NumPy-style name (`float64`, `f8`, `<f8`, `i4`, `uint8`, `bool`, `?`).
     pub fn from_name(name: &str) -> Option<DType> {
         let n = name.trim().trim_start_matches(['<', '>', '|', '=']);

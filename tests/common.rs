@@ -1,5 +1,7 @@
 //! Shared test helpers: reference data, comparisons that print both sides.
 
+use std::path::{Path, PathBuf};
+
 use brickwork::{Array, Block, ComputeOptions};
 use ndarray::{ArrayD, IxDyn};
 
@@ -71,4 +73,26 @@ pub(crate) fn write_npy(
 ) -> Result<(), Box<dyn std::error::Error>> {
     brickwork::dispatch_block!(b, a => ndarray_npy::write_npy(path, a)?);
     Ok(())
+}
+
+/// The peer Python (zarr-python) if one is set up: `BRICKWORK_PEER_PYTHON`, else the repo's
+/// `.venv`. `scripts/test.sh` (the README's test command) always provides it and sets
+/// `BRICKWORK_REQUIRE_PEER=1`, so CI cannot silently skip these checks.
+pub(crate) fn peer_python() -> Option<PathBuf> {
+    let p = std::env::var_os("BRICKWORK_PEER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("BRICKWORK_REQUIRE_PEER").is_none(),
+        "zarr-python is required but {} does not exist (run scripts/pyenv.sh)",
+        p.display()
+    );
+    eprintln!(
+        "note: skipping zarr-python checks ({} missing; run scripts/test.sh)",
+        p.display()
+    );
+    None
 }

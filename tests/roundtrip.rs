@@ -1,7 +1,7 @@
 //! Zarr round trips through the engine: to_zarr then from_zarr, computations over stores
 //! (reads pushed down and culled), and zarr-python reading what brickwork wrote.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use brickwork::{Array, Axis, Block, Codec, ComputeOptions, DType, WriteOptions, s};
@@ -128,28 +128,6 @@ fn visualize_writes_graphviz() -> TestResult {
         "stage-level graph expected: {dot}"
     );
     Ok(())
-}
-
-/// The peer Python (zarr-python) if one is set up: `BRICKWORK_PEER_PYTHON`, else the repo's
-/// `.venv`. `scripts/test.sh` (the README's test command) always provides it and sets
-/// `BRICKWORK_REQUIRE_PEER=1`, so CI cannot silently skip these checks.
-fn peer_python() -> Option<PathBuf> {
-    let p = std::env::var_os("BRICKWORK_PEER_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("BRICKWORK_REQUIRE_PEER").is_none(),
-        "zarr-python is required but {} does not exist (run scripts/pyenv.sh)",
-        p.display()
-    );
-    eprintln!(
-        "note: skipping zarr-python checks ({} missing; run scripts/test.sh)",
-        p.display()
-    );
-    None
 }
 
 #[test]

@@ -10,28 +10,6 @@ use brickwork::{Array, Codec, ComputeOptions, DType, WriteOptions};
 
 use crate::common::*;
 
-/// The peer Python (zarr-python) if one is set up: `BRICKWORK_PEER_PYTHON`, else the repo's
-/// `.venv` (as in `roundtrip.rs`). With `BRICKWORK_REQUIRE_PEER=1` (`scripts/test.sh`) a
-/// missing one fails the test instead of skipping the zarr-python half.
-fn peer_python() -> Option<PathBuf> {
-    let p = std::env::var_os("BRICKWORK_PEER_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("BRICKWORK_REQUIRE_PEER").is_none(),
-        "zarr-python is required but {} does not exist (run scripts/pyenv.sh)",
-        p.display()
-    );
-    eprintln!(
-        "note: skipping zarr-python checks ({} missing; run scripts/test.sh)",
-        p.display()
-    );
-    None
-}
-
 fn fixtures() -> PathBuf {
     match std::env::var_os("BRICKWORK_FIXTURES") {
         Some(p) => PathBuf::from(p),

@@ -420,23 +420,6 @@ fn parse_descr(descr: &str) -> Result<(DType, ByteOrder), String> {
     Ok((dtype, order))
 }
 
-/// The little-endian NumPy type string of `dtype` (`|b1`, `<f8`, …).
-fn descr(dtype: DType) -> &'static str {
-    match dtype {
-        DType::Bool => "|b1",
-        DType::I8 => "|i1",
-        DType::I16 => "<i2",
-        DType::I32 => "<i4",
-        DType::I64 => "<i8",
-        DType::U8 => "|u1",
-        DType::U16 => "<u2",
-        DType::U32 => "<u4",
-        DType::U64 => "<u8",
-        DType::F32 => "<f4",
-        DType::F64 => "<f8",
-    }
-}
-
 /// A Python tuple literal: `()`, `(5,)`, `(3, 4)`.
 fn py_tuple(shape: &[usize]) -> String {
     match shape {
@@ -452,7 +435,7 @@ fn py_tuple(shape: &[usize]) -> String {
 pub fn header_bytes(shape: &[usize], dtype: DType) -> Vec<u8> {
     let dict = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-        descr(dtype),
+        dtype.numpy_descr(),
         py_tuple(shape)
     );
     let padded = |prelude: usize| (prelude + dict.len() + 1).div_ceil(64) * 64 - prelude;

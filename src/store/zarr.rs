@@ -594,23 +594,6 @@ fn bytes_to_bytes(
     })
 }
 
-/// The Zarr v2 (NumPy) dtype string, little-endian as zarr-python writes it.
-fn v2_dtype(dtype: DType) -> &'static str {
-    match dtype {
-        DType::Bool => "|b1",
-        DType::I8 => "|i1",
-        DType::I16 => "<i2",
-        DType::I32 => "<i4",
-        DType::I64 => "<i8",
-        DType::U8 => "|u1",
-        DType::U16 => "<u2",
-        DType::U32 => "<u4",
-        DType::U64 => "<u8",
-        DType::F32 => "<f4",
-        DType::F64 => "<f8",
-    }
-}
-
 /// The fill value (zero of the dtype) as JSON: `false`, `0` or `0.0`.
 fn fill_json(dtype: DType) -> serde_json::Value {
     match dtype {
@@ -651,7 +634,7 @@ fn v2_zarray(
         "zarr_format": 2,
         "shape": shape,
         "chunks": chunks,
-        "dtype": v2_dtype(dtype),
+        "dtype": dtype.numpy_descr(),
         "fill_value": fill_json(dtype),
         "order": "C",
         "filters": null,
