@@ -16,9 +16,10 @@
 # measured around it. brickwork gets --memory-limit, Cubed allowed_mem = the same bytes,
 # dask (threads scheduler) has no memory limit. Outputs are uncompressed Zarr v3 in the data
 # directory and are deleted after each run (after sampling them for the correctness check);
-# the size of Cubed's intermediates in its work_dir is measured and the work_dir deleted. A failed, refused or timed
-# out run is recorded and the benchmark goes on. The store's sequential read bandwidth (cat
-# of every chunk file) is measured warm, and cold when the page cache can be dropped.
+# the size of Cubed's intermediates in its work_dir is measured and the work_dir deleted.
+# A failed, refused or timed out run is recorded and the benchmark goes on. The store's
+# sequential read bandwidth (cat of every chunk file) is measured warm, and cold when the
+# page cache can be dropped.
 #
 # Writes benches/peer/runs/<YYYY-MM-DD>-<host>-ooc/raw.csv (one row per run),
 # checks.csv (correctness comparisons) and summary.md (tables + machine/version info).
