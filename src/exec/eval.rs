@@ -184,16 +184,16 @@ fn reduce_tiled(
             &eval_program(plan, program, region, inputs)?,
         ));
     }
-    // Tiles along a reduced axis are contiguous slabs whose partials combine elementwise;
-    // that needs the slab across the other axes to fit in a tile. Otherwise tile along a
-    // kept axis and place each tile's partial.
-    let inner = |axis: usize| region.len() / region.shape[axis].max(1);
-    let slab = spec
-        .axes
-        .iter()
-        .copied()
-        .filter(|&a| inner(a) <= TILE_ELEMS)
-        .min();
+    // Tiles along a reduced first axis are contiguous slabs whose partials combine
+    // elementwise; that needs the slab across the other axes to fit in a tile. Otherwise
+    // tile along a kept axis and place each tile's partial.
+    // Only the first axis longer than 1 gives contiguous tiles.
+    let first = (0..region.shape.len())
+        .find(|&d| region.shape[d] > 1)
+        .unwrap_or(0);
+    let slab = (spec.axes.contains(&first)
+        && region.len() / region.shape[first].max(1) <= TILE_ELEMS)
+        .then_some(first);
     let kept = match slab {
         Some(_) => None,
         None => (0..region.shape.len()).find(|d| !spec.axes.contains(d)),

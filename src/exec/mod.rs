@@ -505,18 +505,10 @@ pub struct Scheduled {
 }
 
 impl Scheduled {
-    fn of(plan: &Plan) -> Result<Scheduled> {
-        // Both root orders are replayed; the one with the lower predicted peak runs.
+    fn of(plan: &Plan, roots: RootOrder) -> Result<Scheduled> {
         let graph = TaskGraph::build(plan)?;
-        let mut best: Option<(Vec<u32>, Footprint)> = None;
-        for roots in [RootOrder::Blocks, RootOrder::Siblings] {
-            let position = order(&graph, plan.output as u32, roots);
-            let footprint = simulate(plan, &graph, &position);
-            if best.as_ref().is_none_or(|(_, f)| footprint.peak < f.peak) {
-                best = Some((position, footprint));
-            }
-        }
-        let (position, footprint) = best.expect("two orders were tried");
+        let position = order(&graph, plan.output as u32, roots);
+        let footprint = simulate(plan, &graph, &position);
         Ok(Scheduled {
             graph,
             position,
@@ -534,18 +526,25 @@ impl Scheduled {
 /// # Errors
 /// A graph over 2^32 tasks.
 pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<Scheduled> {
-    let scheduled = Scheduled::of(plan)?;
+    let limit = opts.effective_memory_limit();
+    let mut scheduled = Scheduled::of(plan, RootOrder::Blocks)?;
+    if scheduled.footprint.peak > limit {
+        // Block order does not fit: try finishing what shares inputs first.
+        let siblings = Scheduled::of(plan, RootOrder::Siblings)?;
+        if siblings.footprint.peak < scheduled.footprint.peak {
+            scheduled = siblings;
+        }
+    }
     let has_reads = plan
         .stages
         .iter()
         .enumerate()
         .any(|(i, s)| i != plan.output && matches!(s.kind, StageKind::Read { .. }));
-    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= opts.effective_memory_limit()
-    {
+    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= limit {
         return Ok(scheduled);
     }
     plan.inline_reads = true;
-    Scheduled::of(plan)
+    Scheduled::of(plan, RootOrder::Blocks)
 }
 
 /// Runs a whole plan: schedules it (see [`plan_tasks`]) and executes it.
