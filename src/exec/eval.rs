@@ -83,6 +83,25 @@ impl Inputs {
     }
 }
 
+/// Runs task `t` on `inputs` (the outputs of its input tasks) and returns its value with
+/// the bytes it read from stores: its chunk for a read task, the chunks read inline
+/// otherwise.
+pub(crate) fn run_counted(
+    plan: &Plan,
+    graph: &TaskGraph,
+    t: TaskId,
+    inputs: &[(TaskId, Arc<Value>)],
+) -> Result<(Value, u64)> {
+    let mut task_inputs = Inputs::new(graph, inputs);
+    let value = run_task(plan, graph, t, &mut task_inputs)?;
+    let read = task_inputs.read_bytes
+        + match plan.stages[graph.stage[t as usize] as usize].kind {
+            StageKind::Read { .. } => value.nbytes() as u64,
+            _ => 0,
+        };
+    Ok((value, read))
+}
+
 /// Runs task `t` on its inputs.
 pub(crate) fn run_task(
     plan: &Plan,

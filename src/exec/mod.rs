@@ -269,15 +269,9 @@ impl Ctx<'_> {
         let stage_id = self.graph.stage[t as usize] as usize;
         let stage = &self.plan.stages[stage_id];
         let since = Instant::now();
-        let mut task_inputs = eval::Inputs::new(self.graph, &inputs);
-        let value = eval::run_task(self.plan, self.graph, t, &mut task_inputs)?;
-        local.bytes_read += task_inputs.read_bytes
-            + match stage.kind {
-                StageKind::Read { .. } => value.nbytes() as u64,
-                _ => 0,
-            };
+        let (value, read) = eval::run_counted(self.plan, self.graph, t, &inputs)?;
+        local.bytes_read += read;
         local.time(stage.kind.op_name(), since);
-        drop(task_inputs);
         drop(inputs);
         if stage_id != self.plan.output {
             return Ok((restored, Some(value)));

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use lru::LruCache;
 
-use super::eval::{self, Inputs};
+use super::eval;
 use super::spill::{self, SpillFile};
 use super::{Metrics, exhausted};
 use crate::error::{Error, Result};
@@ -403,14 +403,9 @@ pub(super) fn bring_back(
                 (v, Some(f))
             }
             Missing::Recompute => {
-                let mut inputs = Inputs::new(graph, &[]);
-                let v = eval::run_task(plan, graph, d, &mut inputs)?;
+                let (v, read) = eval::run_counted(plan, graph, d, &[])?;
                 metrics.blocks_recomputed += 1;
-                metrics.bytes_read += inputs.read_bytes
-                    + match plan.stages[graph.stage[d as usize] as usize].kind {
-                        StageKind::Read { .. } => v.nbytes() as u64,
-                        _ => 0,
-                    };
+                metrics.bytes_read += read;
                 (v, None)
             }
         };
