@@ -5,7 +5,7 @@
 //! [`Element`](crate::Element), and instantiated per variant by
 //! [`dispatch_block!`](crate::dispatch_block).
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::dtype::{DType, Element};
 
@@ -193,5 +193,134 @@ impl Block {
 impl<T: BlockElement> From<ArrayD<T>> for Block {
     fn from(a: ArrayD<T>) -> Self {
         T::wrap(a)
+    }
+}
+
+/// A chunk whose elements are read in place from a memory-mapped file: an uncompressed,
+/// native-endian chunk file of a filesystem store ([`ZarrSource`](crate::store::ZarrSource)
+/// maps chunks when its codecs allow it). Kernels read it through [`BlockRef::view`]; no copy
+/// of the chunk is made until a task gathers the part it needs.
+///
+/// The stored chunk may be larger than the block (edge chunks are stored at full size); the
+/// block is its leading corner of [`shape`](Self::shape).
+#[derive(Clone, Debug)]
+pub struct MappedBlock {
+    map: std::sync::Arc<memmap2::Mmap>,
+    dtype: DType,
+    stored: Vec<usize>,
+    shape: Vec<usize>,
+}
+
+impl MappedBlock {
+    /// Wraps a mapping holding a C-order chunk of `stored` elements of `dtype`, of which the
+    /// block is the corner of `shape`. Returns `None` when the mapping is not exactly the
+    /// chunk's size or is misaligned for the element type, when `shape` exceeds `stored`, or
+    /// for `bool` (whose bytes must be validated; read those by copying).
+    ///
+    /// # Safety
+    /// The file behind `map` must not be truncated or modified while the block lives (a
+    /// truncation would fault the process on access; a modification would be seen).
+    pub unsafe fn new(
+        map: memmap2::Mmap,
+        dtype: DType,
+        stored: &[usize],
+        shape: &[usize],
+    ) -> Option<MappedBlock> {
+        let len: usize = stored.iter().product();
+        let ok = dtype != DType::Bool
+            && stored.len() == shape.len()
+            && shape.iter().zip(stored).all(|(n, s)| n <= s)
+            && len.checked_mul(dtype.size()) == Some(map.len())
+            && (map.as_ptr() as usize).is_multiple_of(dtype.size());
+        ok.then(|| MappedBlock {
+            map: std::sync::Arc::new(map),
+            dtype,
+            stored: stored.to_vec(),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The block's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Bytes of the stored chunk (the mapping).
+    pub fn nbytes(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The elements as a typed view, `None` when `T` is not the block's dtype.
+    pub fn view<T: BlockElement>(&self) -> Option<ArrayViewD<'_, T>> {
+        if T::DTYPE != self.dtype {
+            return None;
+        }
+        let len: usize = self.stored.iter().product();
+        // SAFETY: `new` checked that the mapping holds exactly `len` elements of `T`
+        // (`T::DTYPE == dtype`, which is not bool, so every bit pattern is a valid value)
+        // and is aligned for `T`; the mapping lives as long as `self`.
+        let data = unsafe { std::slice::from_raw_parts(self.map.as_ptr().cast::<T>(), len) };
+        let mut view = ArrayViewD::from_shape(IxDyn(&self.stored), data).ok()?;
+        view.slice_each_axis_inplace(|ax| ndarray::Slice::from(0..self.shape[ax.axis.index()]));
+        Some(view)
+    }
+
+    /// Copies the block into memory.
+    pub fn to_block(&self) -> Block {
+        crate::dispatch_dtype!(self.dtype, T => {
+            T::wrap(self.view::<T>().expect("dtype matched").to_owned())
+        })
+    }
+}
+
+impl PartialEq for MappedBlock {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_block() == other.to_block()
+    }
+}
+
+/// A borrowed block: in memory or memory-mapped.
+#[derive(Clone, Copy, Debug)]
+pub enum BlockRef<'a> {
+    /// A block in memory.
+    Block(&'a Block),
+    /// A memory-mapped chunk.
+    Mapped(&'a MappedBlock),
+}
+
+impl<'a> BlockRef<'a> {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            BlockRef::Block(b) => b.dtype(),
+            BlockRef::Mapped(m) => m.dtype(),
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &'a [usize] {
+        match self {
+            BlockRef::Block(b) => b.shape(),
+            BlockRef::Mapped(m) => m.shape(),
+        }
+    }
+
+    /// The elements as a typed view, `None` when `T` is not the block's dtype.
+    pub fn view<T: BlockElement>(&self) -> Option<ArrayViewD<'a, T>> {
+        match self {
+            BlockRef::Block(b) => T::view(b).map(|a| a.view()),
+            BlockRef::Mapped(m) => m.view::<T>(),
+        }
+    }
+}
+
+impl<'a> From<&'a Block> for BlockRef<'a> {
+    fn from(b: &'a Block) -> Self {
+        BlockRef::Block(b)
     }
 }

@@ -17,7 +17,7 @@ pub mod store;
 pub mod units;
 
 pub use array::{Array, NumpyIndex, ReduceOptions, TaskCounts};
-pub use block::{Block, BlockElement};
+pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{Error, Result};

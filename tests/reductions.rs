@@ -244,3 +244,47 @@ fn large_blocks_are_evaluated_in_tiles() -> TestResult {
     assert_close(&got, &want, "tiled 3-d mean over axes 0 and 2");
     Ok(())
 }
+
+#[test]
+fn reductions_over_memory_mapped_chunks() -> TestResult {
+    // Uncompressed chunks of >= 1 MiB are memory-mapped and reduced in place; the grid is
+    // ragged, and slices, steps and transposes read the mapped chunks through views.
+    let dir = tempfile::tempdir()?;
+    let a = data(&[700, 650], 16);
+    let path = dir.path().join("a.zarr");
+    let opts = brickwork::WriteOptions {
+        codec: brickwork::Codec::None,
+        ..brickwork::WriteOptions::default()
+    };
+    Array::from_ndarray(a.clone(), &[400, 400])?.to_zarr(&path, &opts)?;
+    let x = Array::from_zarr(&path)?;
+    let views: Vec<(&str, Array, ArrayD<f64>)> = vec![
+        ("x", x.clone(), a.clone()),
+        ("x.T", x.t(), a.t().to_owned()),
+        (
+            "x[1::3, 5:600]",
+            x.slice(brickwork::s![1..;3, 5..600])?,
+            a.slice(ndarray::s![1..;3, 5..600]).to_owned().into_dyn(),
+        ),
+    ];
+    for (name, v, want) in &views {
+        for axes in axis_subsets(2) {
+            for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Var] {
+                let iaxes: Vec<isize> = axes.iter().map(|&d| d as isize).collect();
+                let got = compute_f64(&v.reduce(op, Some(&iaxes), &ReduceOptions::default())?);
+                assert_close(
+                    &got,
+                    &reference(want, op, &axes, 0.0),
+                    &format!("{} of {name} over {axes:?}", op.name()),
+                );
+            }
+        }
+    }
+    // Integer chunks: sums wrap in int64 as NumPy's.
+    let i = a.mapv(|v| (v * 8.0) as i32);
+    let path = dir.path().join("i.zarr");
+    Array::from_ndarray(i.clone(), &[600, 500])?.to_zarr(&path, &opts)?;
+    let got = compute_both(&Array::from_zarr(&path)?.sum_axis(Axis(0))?).into_typed::<i64>();
+    assert_eq!(got, i.mapv(i64::from).sum_axis(Axis(0)));
+    Ok(())
+}

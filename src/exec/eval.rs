@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::block::Block;
+use crate::block::{Block, BlockRef};
 use crate::error::{Error, Result};
 use crate::expr::ReduceSpec;
 use crate::grid::{ChunkGrid, Region};
@@ -11,6 +11,7 @@ use crate::kernel::reduce::Partial;
 use crate::kernel::{Value, elementwise, gather, reduce};
 use crate::plan::{PNode, Plan, Program, StageId, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
+use crate::store::BlockRead;
 
 /// The blocks a task reads, looked up by (stage, linear block): the outputs of its input
 /// tasks, and the source chunks it reads itself when the plan reads sources inline.
@@ -34,16 +35,15 @@ impl Inputs {
         }
     }
 
-    fn block(&self, stage: StageId, linear: usize) -> Result<&Block> {
+    fn block(&self, stage: StageId, linear: usize) -> Result<BlockRef<'_>> {
         match self
             .entries
             .iter()
             .find(|(s, l, _)| *s == stage && *l == linear)
         {
-            Some((_, _, v)) => match v.as_ref() {
-                Value::Block(b) => Ok(b),
-                Value::Partial(_) => Err(Error::internal("expected a block, got a partial")),
-            },
+            Some((_, _, v)) => v
+                .as_block()
+                .ok_or_else(|| Error::internal("expected a block, got a partial")),
             None => Err(Error::internal(format!(
                 "input block {linear} of stage {stage} is missing"
             ))),
@@ -74,9 +74,9 @@ impl Inputs {
                 if self.entries.iter().any(|(st, l, _)| *st == s && *l == lin) {
                     continue;
                 }
-                let block = source.read_chunk(&c)?;
-                self.read_bytes += block.nbytes() as u64;
-                self.entries.push((s, lin, Arc::new(Value::Block(block))));
+                let value = read_chunk(source.as_ref(), &c)?;
+                self.read_bytes += value.nbytes() as u64;
+                self.entries.push((s, lin, Arc::new(value)));
             }
         }
         Ok(())
@@ -102,6 +102,14 @@ pub(crate) fn run_counted(
     Ok((value, read))
 }
 
+/// Reads a source chunk: memory-mapped where the source allows it, else into memory.
+fn read_chunk(source: &dyn BlockRead, chunk: &[usize]) -> Result<Value> {
+    Ok(match source.map_chunk(chunk)? {
+        Some(m) => Value::Mapped(m),
+        None => Value::Block(source.read_chunk(chunk)?),
+    })
+}
+
 /// Runs task `t` on its inputs.
 pub(crate) fn run_task(
     plan: &Plan,
@@ -112,7 +120,7 @@ pub(crate) fn run_task(
     let stage = &plan.stages[graph.stage[t as usize] as usize];
     let block = graph.block_index(plan, t);
     match &stage.kind {
-        StageKind::Read { source } => Ok(Value::Block(source.read_chunk(&block)?)),
+        StageKind::Read { source } => read_chunk(source.as_ref(), &block),
         StageKind::Map { program } => {
             let region = program.grid.region(&block);
             inputs.read_inline(plan, program, &region)?;
@@ -128,7 +136,9 @@ pub(crate) fn run_task(
         StageKind::ReduceCombine { spec, finalize, .. } => {
             let mut parts = inputs.values().map(|v| match v {
                 Value::Partial(p) => Ok(p),
-                Value::Block(_) => Err(Error::internal("expected a partial, got a block")),
+                Value::Block(_) | Value::Mapped(_) => {
+                    Err(Error::internal("expected a partial, got a block"))
+                }
             });
             let first = parts
                 .next()
@@ -198,10 +208,7 @@ fn reduce_tiled(
     inputs: &Inputs,
 ) -> Result<Partial> {
     if region.len() <= TILE_ELEMS || region.shape.is_empty() {
-        return Ok(reduce::partial(
-            spec,
-            &eval_program(plan, program, region, inputs)?,
-        ));
+        return reduce_region(plan, program, spec, region, inputs);
     }
     // Tiles along a reduced first axis are contiguous slabs whose partials combine
     // elementwise; that needs the slab across the other axes to fit in a tile. Otherwise
@@ -220,7 +227,7 @@ fn reduce_tiled(
     let axis = slab.or(kept).unwrap_or(0);
     let mut acc: Option<Partial> = None;
     for tile in tiles(region, axis) {
-        let part = reduce::partial(spec, &eval_program(plan, program, &tile, inputs)?);
+        let part = reduce_region(plan, program, spec, &tile, inputs)?;
         acc = Some(match (acc, kept) {
             (None, None) => part,
             (Some(a), None) => reduce::combine(spec, a, &part)?,
@@ -235,6 +242,46 @@ fn reduce_tiled(
         });
     }
     acc.ok_or_else(|| Error::internal("reduction over an empty tile list"))
+}
+
+/// Evaluates a program over `region` and reduces it. A program that only reads one earlier
+/// stage's blocks, over a region inside one of them, is reduced in place: no copy of the
+/// input is made (for a memory-mapped source chunk, the reduction reads the page cache).
+fn reduce_region(
+    plan: &Plan,
+    program: &Program,
+    spec: &ReduceSpec,
+    region: &Region,
+    inputs: &Inputs,
+) -> Result<Partial> {
+    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice()
+        && view.is_identity()
+    {
+        let grid = &plan.stages[*stage].grid;
+        let touched = view.touched_chunks(grid, region);
+        if touched.iter().all(|t| t.len() == 1) {
+            let chunk: Vec<usize> = touched.iter().map(|t| t[0]).collect();
+            let within = grid.region(&chunk);
+            let block = inputs.block(*stage, grid.linear(&chunk))?;
+            if block.shape() == within.shape.as_slice() {
+                return Ok(crate::dispatch_dtype!(block.dtype(), T => {
+                    let view = block
+                        .view::<T>()
+                        .ok_or_else(|| Error::internal("block of another dtype"))?;
+                    let tile = view.slice_each_axis(|ax| {
+                        let d = ax.axis.index();
+                        let s = region.start[d] - within.start[d];
+                        ndarray::Slice::from(s..s + region.shape[d])
+                    });
+                    reduce::partial_view(spec, tile)
+                }));
+            }
+        }
+    }
+    Ok(reduce::partial(
+        spec,
+        &eval_program(plan, program, region, inputs)?,
+    ))
 }
 
 /// An operand during evaluation: an input block used as is, or a computed one.
@@ -284,7 +331,7 @@ pub(crate) fn eval_program(
             PNode::Memory { data, view } => {
                 let grid = ChunkGrid::regular(data.shape(), data.shape());
                 Operand::Owned(gather::gather(view, &grid, region, data.dtype(), &|_| {
-                    data.as_ref()
+                    BlockRef::Block(data.as_ref())
                 }))
             }
             PNode::Blocks { stage, view } => blocks_leaf(plan, *stage, view, region, inputs)?,
@@ -328,12 +375,15 @@ fn blocks_leaf<'a>(
         if touched.iter().all(|t| t.len() == 1) {
             let chunk: Vec<usize> = touched.iter().map(|t| t[0]).collect();
             if grid.region(&chunk) == *region {
-                return Ok(Operand::Borrowed(inputs.block(stage, grid.linear(&chunk))?));
+                return Ok(match inputs.block(stage, grid.linear(&chunk))? {
+                    BlockRef::Block(b) => Operand::Borrowed(b),
+                    BlockRef::Mapped(m) => Operand::Owned(m.to_block()),
+                });
             }
         }
     }
     let touched = view.touched_chunks(grid, region);
-    let mut found: Vec<(usize, &'a Block)> = Vec::new();
+    let mut found: Vec<(usize, BlockRef<'a>)> = Vec::new();
     let mut err = None;
     gather::for_each_chunk(&touched, |c| {
         let lin = grid.linear(c);
@@ -345,7 +395,7 @@ fn blocks_leaf<'a>(
     if let Some(e) = err {
         return Err(e);
     }
-    let lookup = |c: &[usize]| -> &'a Block {
+    let lookup = |c: &[usize]| -> BlockRef<'a> {
         let lin = grid.linear(c);
         found
             .iter()

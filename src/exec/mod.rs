@@ -276,8 +276,12 @@ impl Ctx<'_> {
         if stage_id != self.plan.output {
             return Ok((restored, Some(value)));
         }
-        let Value::Block(block) = value else {
-            return Err(Error::internal("the output stage produced a partial"));
+        let block = match value {
+            Value::Block(b) => b,
+            Value::Mapped(m) => m.to_block(),
+            Value::Partial(_) => {
+                return Err(Error::internal("the output stage produced a partial"));
+            }
         };
         let since = Instant::now();
         local.bytes_output += block.nbytes() as u64;

@@ -143,6 +143,12 @@ fn encode(value: &Value, w: &mut impl Write) -> std::io::Result<()> {
             put_u64(w, 0)?;
             encode_block(b, w)
         }
+        // Source chunks are dropped and mapped again rather than spilled; should one be
+        // spilled, it is stored as the block it reads as.
+        Value::Mapped(m) => {
+            put_u64(w, 0)?;
+            encode_block(&m.to_block(), w)
+        }
         Value::Partial(p) => {
             put_u64(w, 1)?;
             put_u64(w, p.count)?;

@@ -10,7 +10,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
-use crate::block::{Block, BlockElement};
+use crate::block::{Block, BlockElement, BlockRef};
 use crate::dtype::DType;
 use crate::grid::{AxisChunks, ChunkGrid, Region};
 
@@ -238,15 +238,15 @@ pub fn gather<'a>(
     grid: &ChunkGrid,
     region: &Region,
     dtype: DType,
-    block_at: &dyn Fn(&[usize]) -> &'a Block,
+    block_at: &dyn Fn(&[usize]) -> BlockRef<'a>,
 ) -> Block {
     let touched = view.touched_chunks(grid, region);
     let shape = view.gathered_shape(region);
     crate::dispatch_dtype!(dtype, T => {
         let mut out = ArrayD::<T>::default(IxDyn(&shape));
         for_each_chunk(&touched, |chunk| {
-            let src = T::view(block_at(chunk)).expect("blocks of one stage share a dtype");
-            copy_from_block(view, grid, region, chunk, src.view(), &mut out);
+            let src = block_at(chunk).view::<T>().expect("blocks of one stage share a dtype");
+            copy_from_block(view, grid, region, chunk, src, &mut out);
         });
         T::wrap(out)
     })
@@ -319,7 +319,7 @@ mod tests {
             shape: vec![3, 4],
         };
         let got = gather(&view, &grid, &region, DType::I32, &|c| {
-            &blocks[grid.linear(c)]
+            BlockRef::Block(&blocks[grid.linear(c)])
         });
         let want = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |ix| (10 * ix[1] + 5 - 2 * ix[0]) as i32);
         assert_eq!(got, Block::I32(want));

@@ -40,6 +40,8 @@ pub fn place(dst: &mut Block, axis: usize, offset: usize, src: &Block) -> Result
 pub enum Value {
     /// A block of an array.
     Block(Block),
+    /// A block of an array read in place from a memory-mapped chunk file.
+    Mapped(crate::block::MappedBlock),
     /// A partial reduction.
     Partial(Partial),
 }
@@ -49,7 +51,17 @@ impl Value {
     pub fn nbytes(&self) -> usize {
         match self {
             Value::Block(b) => b.nbytes(),
+            Value::Mapped(m) => m.nbytes(),
             Value::Partial(p) => p.nbytes(),
+        }
+    }
+
+    /// The value as a borrowed block, `None` for a partial.
+    pub fn as_block(&self) -> Option<crate::block::BlockRef<'_>> {
+        match self {
+            Value::Block(b) => Some(crate::block::BlockRef::Block(b)),
+            Value::Mapped(m) => Some(crate::block::BlockRef::Mapped(m)),
+            Value::Partial(_) => None,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! (count, mean, M2) with Chan et al.'s parallel formula, which is stable where the naive
 //! sum of squares is not.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
 
 use crate::block::{Block, BlockElement};
 use crate::dtype::{DType, Element, Kind};
@@ -95,101 +95,142 @@ fn sum_f64(a: ArrayViewD<f64>, axes: &[usize]) -> ArrayD<f64> {
     acc
 }
 
-/// The block as f64 values (borrowed when it already is f64).
-fn as_f64(block: &Block) -> std::borrow::Cow<'_, ArrayD<f64>> {
-    match block {
-        Block::F64(a) => std::borrow::Cow::Borrowed(a),
-        other => std::borrow::Cow::Owned(other.cast_to::<f64>()),
-    }
-}
-
-fn sum_partial(block: &Block, axes: &[usize]) -> Block {
-    match block.dtype().kind() {
-        Kind::Float => Block::F64(sum_f64(as_f64(block).view(), axes)),
-        Kind::Unsigned => crate::dispatch_block!(block, a => Block::U64(fold_axes(
-            a.view(), axes, 0u64, |s, x| s.wrapping_add(Element::to_u64(x)), u64::wrapping_add))),
-        Kind::Signed | Kind::Bool => crate::dispatch_block!(block, a => Block::I64(fold_axes(
-            a.view(), axes, 0i64, |s, x| s.wrapping_add(Element::to_i64(x)), i64::wrapping_add))),
-    }
-}
-
-fn prod_partial(block: &Block, axes: &[usize]) -> Block {
-    match block.dtype().kind() {
-        Kind::Float => {
-            let a = as_f64(block);
-            Block::F64(fold_axes(a.view(), axes, 1.0, |s, x| s * x, |s, x| s * x))
-        }
-        Kind::Unsigned => crate::dispatch_block!(block, a => Block::U64(fold_axes(
-            a.view(), axes, 1u64, |s, x| s.wrapping_mul(Element::to_u64(x)), u64::wrapping_mul))),
-        Kind::Signed | Kind::Bool => crate::dispatch_block!(block, a => Block::I64(fold_axes(
-            a.view(), axes, 1i64, |s, x| s.wrapping_mul(Element::to_i64(x)), i64::wrapping_mul))),
-    }
-}
-
-/// Identity elements for min and max.
-trait Extremes: Arith + BlockElement {
+/// An element type that blocks are reduced over: identities for min and max, and the
+/// view as float64 (borrowed for float64).
+pub trait ReduceElement: BlockElement {
+    /// The identity of `max`.
     const LOWEST: Self;
+    /// The identity of `min`.
     const HIGHEST: Self;
+    /// The smaller of two values (NaN-propagating, as NumPy's `min`; bool: `&`).
+    fn min2(a: Self, b: Self) -> Self;
+    /// The larger of two values (NaN-propagating, as NumPy's `max`; bool: `|`).
+    fn max2(a: Self, b: Self) -> Self;
+    /// The values as float64, borrowed when they already are.
+    fn as_f64(a: ArrayViewD<'_, Self>) -> CowArray<'_, f64, IxDyn> {
+        CowArray::from(a.mapv(Element::to_f64))
+    }
 }
 
-macro_rules! extremes {
+macro_rules! reduce_element_int {
     ($($t:ty),*) => {$(
-        impl Extremes for $t {
+        impl ReduceElement for $t {
             const LOWEST: Self = <$t>::MIN;
             const HIGHEST: Self = <$t>::MAX;
+            fn min2(a: Self, b: Self) -> Self { Arith::min(a, b) }
+            fn max2(a: Self, b: Self) -> Self { Arith::max(a, b) }
         }
     )*};
 }
-extremes!(i8, i16, i32, i64, u8, u16, u32, u64);
-impl Extremes for f32 {
+reduce_element_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl ReduceElement for bool {
+    const LOWEST: Self = false;
+    const HIGHEST: Self = true;
+    fn min2(a: Self, b: Self) -> Self {
+        a & b
+    }
+    fn max2(a: Self, b: Self) -> Self {
+        a | b
+    }
+}
+
+impl ReduceElement for f32 {
     const LOWEST: Self = f32::NEG_INFINITY;
     const HIGHEST: Self = f32::INFINITY;
+    fn min2(a: Self, b: Self) -> Self {
+        Arith::min(a, b)
+    }
+    fn max2(a: Self, b: Self) -> Self {
+        Arith::max(a, b)
+    }
 }
-impl Extremes for f64 {
+
+impl ReduceElement for f64 {
     const LOWEST: Self = f64::NEG_INFINITY;
     const HIGHEST: Self = f64::INFINITY;
-}
-
-fn minmax_typed<T: Extremes>(a: &ArrayD<T>, axes: &[usize], is_min: bool) -> Block {
-    T::wrap(if is_min {
-        fold_axes(a.view(), axes, T::HIGHEST, T::min, T::min)
-    } else {
-        fold_axes(a.view(), axes, T::LOWEST, T::max, T::max)
-    })
-}
-
-fn minmax_partial(block: &Block, axes: &[usize], is_min: bool) -> Block {
-    match block {
-        Block::Bool(a) => Block::Bool(if is_min {
-            fold_axes(a.view(), axes, true, |s, x| s & x, |s, x| s & x)
-        } else {
-            fold_axes(a.view(), axes, false, |s, x| s | x, |s, x| s | x)
-        }),
-        Block::I8(a) => minmax_typed(a, axes, is_min),
-        Block::I16(a) => minmax_typed(a, axes, is_min),
-        Block::I32(a) => minmax_typed(a, axes, is_min),
-        Block::I64(a) => minmax_typed(a, axes, is_min),
-        Block::U8(a) => minmax_typed(a, axes, is_min),
-        Block::U16(a) => minmax_typed(a, axes, is_min),
-        Block::U32(a) => minmax_typed(a, axes, is_min),
-        Block::U64(a) => minmax_typed(a, axes, is_min),
-        Block::F32(a) => minmax_typed(a, axes, is_min),
-        Block::F64(a) => minmax_typed(a, axes, is_min),
+    fn min2(a: Self, b: Self) -> Self {
+        Arith::min(a, b)
     }
+    fn max2(a: Self, b: Self) -> Self {
+        Arith::max(a, b)
+    }
+    fn as_f64(a: ArrayViewD<'_, Self>) -> CowArray<'_, f64, IxDyn> {
+        CowArray::from(a)
+    }
+}
+
+fn sum_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize]) -> Block {
+    match T::DTYPE.kind() {
+        Kind::Float => Block::F64(sum_f64(T::as_f64(a).view(), axes)),
+        Kind::Unsigned => Block::U64(fold_axes(
+            a,
+            axes,
+            0u64,
+            |s, x| s.wrapping_add(Element::to_u64(x)),
+            u64::wrapping_add,
+        )),
+        Kind::Signed | Kind::Bool => Block::I64(fold_axes(
+            a,
+            axes,
+            0i64,
+            |s, x| s.wrapping_add(Element::to_i64(x)),
+            i64::wrapping_add,
+        )),
+    }
+}
+
+fn prod_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize]) -> Block {
+    match T::DTYPE.kind() {
+        Kind::Float => Block::F64(fold_axes(
+            T::as_f64(a).view(),
+            axes,
+            1.0,
+            |s, x| s * x,
+            |s, x| s * x,
+        )),
+        Kind::Unsigned => Block::U64(fold_axes(
+            a,
+            axes,
+            1u64,
+            |s, x| s.wrapping_mul(Element::to_u64(x)),
+            u64::wrapping_mul,
+        )),
+        Kind::Signed | Kind::Bool => Block::I64(fold_axes(
+            a,
+            axes,
+            1i64,
+            |s, x| s.wrapping_mul(Element::to_i64(x)),
+            i64::wrapping_mul,
+        )),
+    }
+}
+
+fn minmax_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize], is_min: bool) -> Block {
+    T::wrap(if is_min {
+        fold_axes(a, axes, T::HIGHEST, T::min2, T::min2)
+    } else {
+        fold_axes(a, axes, T::LOWEST, T::max2, T::max2)
+    })
 }
 
 /// Reduces one block over `spec.axes` (kept as length 1).
 pub fn partial(spec: &ReduceSpec, block: &Block) -> Partial {
+    crate::dispatch_block!(block, a => partial_view(spec, a.view()))
+}
+
+/// Reduces a view of one block over `spec.axes` (kept as length 1).
+pub fn partial_view<T: ReduceElement>(spec: &ReduceSpec, a: ArrayViewD<'_, T>) -> Partial {
     let axes = &spec.axes;
-    let count: u64 = axes.iter().map(|&a| block.shape()[a] as u64).product();
+    let count: u64 = axes.iter().map(|&ax| a.shape()[ax] as u64).product();
     let (acc, m2) = match spec.op {
-        ReduceOp::Sum => (sum_partial(block, axes), None),
-        ReduceOp::Prod => (prod_partial(block, axes), None),
-        ReduceOp::Min => (minmax_partial(block, axes, true), None),
-        ReduceOp::Max => (minmax_partial(block, axes, false), None),
-        ReduceOp::Mean => (Block::F64(sum_f64(as_f64(block).view(), axes)), None),
+        ReduceOp::Sum => (sum_partial(a, axes), None),
+        ReduceOp::Prod => (prod_partial(a, axes), None),
+        ReduceOp::Min => (minmax_partial(a, axes, true), None),
+        ReduceOp::Max => (minmax_partial(a, axes, false), None),
+        ReduceOp::Mean => (Block::F64(sum_f64(T::as_f64(a).view(), axes)), None),
         ReduceOp::Var | ReduceOp::Std => {
-            let x = as_f64(block);
+            let x = T::as_f64(a);
             let n = count.max(1) as f64;
             let mean = sum_f64(x.view(), axes).mapv(|s| s / n);
             let mb = mean.broadcast(x.raw_dim()).expect("keepdims broadcasts");
@@ -203,7 +244,7 @@ pub fn partial(spec: &ReduceSpec, block: &Block) -> Partial {
     Partial { count, acc, m2 }
 }
 
-fn merge_typed<T: Extremes>(a: &mut ArrayD<T>, b: &ArrayD<T>, f: impl Fn(T, T) -> T) {
+fn merge_typed<T: Arith>(a: &mut ArrayD<T>, b: &ArrayD<T>, f: impl Fn(T, T) -> T) {
     Zip::from(a).and(b).for_each(|x, &y| *x = f(*x, y));
 }
 

@@ -7,6 +7,7 @@
 //!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
+mod direct;
 mod nosync;
 mod zarr;
 
@@ -14,7 +15,7 @@ pub use zarr::{ZarrSink, ZarrSource};
 
 use std::path::Path;
 
-use crate::block::Block;
+use crate::block::{Block, MappedBlock};
 use crate::dtype::DType;
 
 /// Something an array can be read from chunk by chunk: a Zarr array, a memory-mapped
@@ -34,6 +35,15 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// I/O or decoding errors naming the path (and chunk key where there is one).
     fn read_chunk(&self, chunk: &[usize]) -> Result<Block>;
+    /// Maps chunk `chunk` into memory instead of reading it, where the store allows it
+    /// (an uncompressed chunk file of a filesystem store); `None` to read it with
+    /// [`BlockRead::read_chunk`] instead. The default never maps.
+    ///
+    /// # Errors
+    /// As [`BlockRead::read_chunk`].
+    fn map_chunk(&self, _chunk: &[usize]) -> Result<Option<MappedBlock>> {
+        Ok(None)
+    }
 }
 
 impl BlockRead for ZarrSource {
@@ -51,6 +61,9 @@ impl BlockRead for ZarrSource {
     }
     fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
         ZarrSource::read_chunk(self, chunk)
+    }
+    fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
+        ZarrSource::map_chunk(self, chunk)
     }
 }
 

@@ -827,3 +827,104 @@ fn shard_and_format_errors() -> TestResult {
     assert!(ZarrFormat::from_number(4).is_err());
     Ok(())
 }
+
+/// Options writing uncompressed chunks in `format`.
+fn raw_opts(format: ZarrFormat) -> WriteOptions {
+    WriteOptions {
+        codec: Codec::None,
+        zarr_format: format,
+        ..WriteOptions::default()
+    }
+}
+
+#[test]
+fn uncompressed_chunks_are_mapped_large_and_read_directly_small() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // Chunks of 1100 x 1000 elements (>= 1 MiB for every dtype) are mapped; chunks of
+    // 30 x 20 are read with one read. Both grids are ragged.
+    for (chunks, mapped) in [([1100, 1000], true), ([30, 20], false)] {
+        for format in [ZarrFormat::V3, ZarrFormat::V2] {
+            for dtype in [DType::F64, DType::I32, DType::U8, DType::Bool] {
+                let path = dir
+                    .path()
+                    .join(format!("{dtype}-{format:?}-{}.zarr", chunks[0]));
+                let data = sample(dtype, &[2300, 1100]);
+                write(&path, &data, &chunks, &raw_opts(format))?;
+                let src = ZarrSource::open(&path)?;
+                let grid = crate::grid::ChunkGrid::regular(&[2300, 1100], &chunks);
+                for b in 0..grid.nblocks() {
+                    let idx = grid.unlinear(b);
+                    let region = grid.region(&idx);
+                    let want = slice(&data, &region.start, &region.shape);
+                    let map = src.map_chunk(&idx)?;
+                    // bool bytes must be validated, so bool chunks are never mapped.
+                    assert_eq!(
+                        map.is_some(),
+                        mapped && dtype != DType::Bool,
+                        "{path:?} {idx:?}"
+                    );
+                    if let Some(m) = map {
+                        assert_eq!(m.shape(), want.shape());
+                        assert_eq!(m.to_block(), want, "{path:?} {idx:?}");
+                    }
+                    assert_eq!(src.read_chunk(&idx)?, want, "{path:?} {idx:?}");
+                }
+                assert_eq!(src.read_all()?, data);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn compressed_or_foreign_layouts_are_not_read_directly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = sample(DType::F64, &[400, 400]);
+    // zstd: decoded by zarrs.
+    let path = dir.path().join("zstd.zarr");
+    let opts = WriteOptions {
+        codec: Codec::Zstd { level: 3 },
+        ..WriteOptions::default()
+    };
+    write(&path, &data, &[400, 400], &opts)?;
+    let src = ZarrSource::open(&path)?;
+    assert!(src.map_chunk(&[0, 0])?.is_none());
+    assert_eq!(src.read_chunk(&[0, 0])?, data);
+    // A v2 array in Fortran order or big-endian: its bytes are not C-order native elements.
+    for (key, value) in [("order", "F"), ("dtype", ">f8")] {
+        let path = dir.path().join(format!("v2-{key}.zarr"));
+        write(&path, &data, &[400, 400], &raw_opts(ZarrFormat::V2))?;
+        let mut meta = json_file(&path.join(".zarray"));
+        meta[key] = serde_json::Value::from(value);
+        std::fs::write(path.join(".zarray"), meta.to_string())?;
+        let src = ZarrSource::open(&path)?;
+        assert!(src.map_chunk(&[0, 0])?.is_none(), "{key}");
+        assert_ne!(src.read_chunk(&[0, 0])?, data, "{key}: read through zarrs");
+    }
+    Ok(())
+}
+
+#[test]
+fn direct_reads_of_missing_and_damaged_chunks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = sample(DType::F64, &[800, 400]);
+    let path = dir.path().join("a.zarr");
+    write(&path, &data, &[400, 400], &raw_opts(ZarrFormat::V3))?;
+    // A chunk never written reads as the fill value.
+    std::fs::remove_file(path.join("c/0/0"))?;
+    let src = ZarrSource::open(&path)?;
+    assert!(src.map_chunk(&[0, 0])?.is_none());
+    assert_eq!(
+        src.read_chunk(&[0, 0])?,
+        Block::zeros(DType::F64, &[400, 400])
+    );
+    // A truncated chunk file is not mapped; reading it is an error naming the chunk.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join("c/1/0"))?;
+    file.set_len(1000)?;
+    assert!(src.map_chunk(&[1, 0])?.is_none());
+    let err = src.read_chunk(&[1, 0]).unwrap_err().to_string();
+    assert!(err.contains("c/1/0"), "{err}");
+    Ok(())
+}

@@ -20,8 +20,9 @@ use super::nosync::NoSyncStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
+use super::direct;
 use super::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, WriteOptions, ZarrFormat};
-use crate::block::{Block, BlockElement};
+use crate::block::{Block, BlockElement, MappedBlock};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -153,6 +154,9 @@ pub struct ZarrSource {
     /// The shard (stored chunk) shape when the array is sharded.
     shard_shape: Option<Vec<usize>>,
     zarr_format: u8,
+    /// Chunks are stored as raw native-endian elements and read directly
+    /// ([`super::direct`]).
+    raw: bool,
 }
 
 impl std::fmt::Debug for ZarrSource {
@@ -325,8 +329,10 @@ impl ZarrSource {
                 ),
             ));
         }
+        let raw = direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrSource {
             path: path.to_path_buf(),
+            raw,
             array,
             shape,
             dtype,
@@ -392,7 +398,54 @@ impl ZarrSource {
     /// clipped to the array bounds, in C order. Chunks never written read as the fill value.
     pub fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
         let (start, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        if self.raw && !size.contains(&0) {
+            let file = self.chunk_file(chunk);
+            let read = direct::read(&file, self.dtype, &self.chunk_shape, &size)
+                .map_err(|e| self.direct_err(chunk, &e))?;
+            if let Some(block) = read {
+                return Ok(block);
+            }
+        }
         self.read_subset(&start, &size, || Some(self.chunk_key(chunk)))
+    }
+
+    /// Memory-maps one chunk of the regular read-chunk grid, clipped to the array bounds,
+    /// when it is stored uncompressed in the machine's byte order and is large enough for
+    /// mapping to pay (see [`super::direct`]); `None` to read it with
+    /// [`read_chunk`](Self::read_chunk) instead.
+    pub fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
+        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
+        if !self.raw || stored < direct::MAP_MIN_BYTES {
+            return Ok(None);
+        }
+        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        if size.contains(&0) {
+            return Ok(None);
+        }
+        direct::map(
+            &self.chunk_file(chunk),
+            self.dtype,
+            &self.chunk_shape,
+            &size,
+        )
+        .map_err(|e| self.direct_err(chunk, &e))
+    }
+
+    /// The file of a chunk (of an array that is not sharded).
+    fn chunk_file(&self, chunk: &[usize]) -> PathBuf {
+        self.path
+            .join(self.array.chunk_key(&to_u64(chunk)).as_str())
+    }
+
+    fn direct_err(&self, chunk: &[usize], e: &std::io::Error) -> Error {
+        store_err(
+            &self.path,
+            Some(self.chunk_key(chunk)),
+            format!(
+                "cannot read chunk file {}: {e}",
+                self.chunk_file(chunk).display()
+            ),
+        )
     }
 
     /// Reads the region `start .. start + shape`.
