@@ -9,6 +9,7 @@ mod creation;
 mod index;
 mod ops;
 mod realign;
+mod rechunk;
 mod reduce;
 mod visualize;
 
@@ -246,9 +247,10 @@ impl Array {
 
     /// Bounded-memory rechunk (the rechunker/Cubed algorithm): when writing in `chunks`
     /// directly would need too much memory (each output chunk needing many input chunks,
-    /// as in a rows → columns rechunk), write first to a temporary Zarr array whose chunks
-    /// are the elementwise minimum of the array's chunks and `chunks`, then from that to
-    /// the target. Each pass reads every chunk once and holds only a few chunks; the
+    /// as in a rows → columns rechunk), write first to a temporary Zarr array with
+    /// intermediate chunks (the largest both of whose passes fit the limit, see
+    /// [`rechunk::choose`]; at worst the elementwise minimum of the array's chunks and
+    /// `chunks`), then from that to the target. Each pass reads every chunk once; the
     /// intermediate lives in a temporary directory next to `path`, removed afterwards (also
     /// on error).
     fn to_zarr_via_intermediate(
@@ -269,7 +271,7 @@ impl Array {
         if smallest == own || smallest == chunks {
             return Err(direct_error);
         }
-        let inter = smallest;
+        let inter = rechunk::choose(e, chunks, opts)?;
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::path::PathBuf::from("."),

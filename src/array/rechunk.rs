@@ -1,0 +1,235 @@
+//! Choosing the intermediate chunks of a two-pass, bounded-memory rechunk.
+//!
+//! A rechunk whose output chunks each need many input chunks (rows → columns) cannot be
+//! written directly within a memory limit. It is written in two passes through a temporary
+//! store (the algorithm of the rechunker project and Cubed): the source is copied into
+//! intermediate chunks, which are then copied into the target chunks. Per axis the
+//! intermediate chunk lies between the smaller and the larger of the source and target
+//! chunks; the smallest choice, their elementwise minimum, always fits but makes many small
+//! objects (40 000 of 80 kB for a 20000² float64 array going from (100, 20000) to
+//! (20000, 100)), and every object costs a file create, an encode and a rename. Larger
+//! intermediate chunks mean fewer objects but more memory per pass: pass 1 holds the
+//! source chunks one intermediate chunk spans, pass 2 the intermediate chunks one target
+//! chunk spans.
+//!
+//! [`choose`] tries candidates from the fewest objects to the most and keeps the first
+//! whose two passes are both predicted (by the planner and scheduler that will run them,
+//! pass 2 planned over a stand-in for the not yet written intermediate store) to stay
+//! within the limit without spilling or re-reading sources. When none does, it returns the
+//! elementwise minimum.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::block::Block;
+use crate::config::ComputeOptions;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::expr::{self, ExprRef};
+use crate::store::BlockRead;
+
+use super::prepare;
+
+/// At most this many candidates are planned (each plan builds both passes' task graphs).
+const MAX_PLANNED: usize = 40;
+
+/// The intermediate chunk shape for rechunking `e` to `target` (the write shape: chunks, or
+/// shards) under `opts`' memory limit.
+///
+/// Greedy growth from the elementwise minimum of the two chunk shapes: each step grows one
+/// axis to its next candidate size (see [`axis_sizes`]), choosing among the growths whose
+/// two passes fit the one with the fewest intermediate chunks, then the more even shape;
+/// it stops when no growth fits. Fitting is monotone (larger chunks hold more in both
+/// passes), so the walk only plans the neighbours of shapes that fit.
+///
+/// # Errors
+/// Planning errors of the candidate passes (not a candidate that does not fit).
+pub(super) fn choose(e: &ExprRef, target: &[usize], opts: &ComputeOptions) -> Result<Vec<usize>> {
+    let own = e.grid().max_chunk_shape();
+    let shape = e.shape();
+    let sizes = axis_sizes(&own, target, &shape);
+    let limit = opts.effective_memory_limit();
+    let at = |pos: &[usize]| -> Vec<usize> { pos.iter().zip(&sizes).map(|(&i, v)| v[i]).collect() };
+    let count = |c: &[usize]| -> u128 {
+        c.iter()
+            .zip(&shape)
+            .map(|(&k, &n)| n.div_ceil(k.max(1)).max(1) as u128)
+            .product()
+    };
+    // How far each axis's size strays from the geometric middle of the two chunk sizes
+    // (log scale, 0 to 1 per axis), summed: the tie-break towards even shapes.
+    let uneven = |c: &[usize]| -> f64 {
+        c.iter()
+            .zip(own.iter().zip(target))
+            .map(|(&k, (&a, &b))| {
+                let (lo, hi) = (a.min(b).max(1) as f64, a.max(b).max(1) as f64);
+                if hi <= lo {
+                    0.0
+                } else {
+                    ((k as f64).ln() - (lo * hi).sqrt().ln()).abs() / (hi / lo).ln()
+                }
+            })
+            .sum()
+    };
+    let mut pos = vec![0usize; shape.len()];
+    let mut planned = 0;
+    loop {
+        let mut best: Option<(u128, f64, Vec<usize>)> = None;
+        for d in 0..pos.len() {
+            if pos[d] + 1 >= sizes[d].len() || planned >= MAX_PLANNED {
+                continue;
+            }
+            let mut next = pos.clone();
+            next[d] += 1;
+            let c = at(&next);
+            // The source's or the target's own chunks are the direct rechunk that did not fit.
+            if c == own || c == target {
+                continue;
+            }
+            planned += 1;
+            if !fits(e, &c, target, opts, limit)? {
+                continue;
+            }
+            let key = (count(&c), uneven(&c));
+            if best
+                .as_ref()
+                .is_none_or(|(n, u, _)| key.0 < *n || (key.0 == *n && key.1 < *u))
+            {
+                best = Some((key.0, key.1, next));
+            }
+        }
+        match best {
+            Some((_, _, next)) => pos = next,
+            None => return Ok(at(&pos)),
+        }
+    }
+}
+
+/// Candidate intermediate chunk sizes per axis, ascending: the smaller of the source and
+/// target chunk sizes times powers of two below the larger, then the larger (capped at the
+/// axis length).
+fn axis_sizes(own: &[usize], target: &[usize], shape: &[usize]) -> Vec<Vec<usize>> {
+    own.iter()
+        .zip(target)
+        .zip(shape)
+        .map(|((&a, &b), &n)| {
+            let (lo, hi) = (a.min(b).max(1), a.max(b).max(1).min(n.max(1)));
+            let mut v = Vec::new();
+            let mut c = lo;
+            while c < hi {
+                v.push(c);
+                c = c.saturating_mul(2);
+            }
+            v.push(hi.max(lo));
+            v
+        })
+        .collect()
+}
+
+/// True when both passes through intermediate chunks `inter` are predicted to stay within
+/// `limit` without spilling and without re-reading sources.
+fn fits(
+    e: &ExprRef,
+    inter: &[usize],
+    target: &[usize],
+    opts: &ComputeOptions,
+    limit: u64,
+) -> Result<bool> {
+    let pass_fits = |e: &ExprRef, chunks: &[usize]| -> Result<bool> {
+        let node = expr::rechunk_node(e, expr::regular_grid(&e.shape(), chunks)?)?;
+        let (plan, scheduled, _) = prepare(&node, opts, true, false)?;
+        let f = &scheduled.footprint;
+        Ok(!plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
+    };
+    if !pass_fits(e, inter)? {
+        return Ok(false);
+    }
+    let stand_in = PlannedStore {
+        path: PathBuf::from("(intermediate store)"),
+        shape: e.shape(),
+        dtype: e.dtype(),
+        chunks: inter.to_vec(),
+    };
+    pass_fits(&expr::source(Arc::new(stand_in)), target)
+}
+
+/// A stand-in for the intermediate store while planning pass 2: its shape, dtype and
+/// chunks, no data (reading it is a bug).
+#[derive(Debug)]
+struct PlannedStore {
+    path: PathBuf,
+    shape: Vec<usize>,
+    dtype: DType,
+    chunks: Vec<usize>,
+}
+
+impl BlockRead for PlannedStore {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+    fn chunk_shape(&self) -> &[usize] {
+        &self.chunks
+    }
+    fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
+        Err(Error::internal(format!(
+            "chunk {chunk:?} of a store that is only being planned was read"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_sizes_double_from_the_smaller_to_the_larger() {
+        let s = axis_sizes(&[100, 20000], &[20000, 100], &[20000, 20000]);
+        let want: Vec<usize> = (0..8).map(|k| 100 << k).chain([20000]).collect();
+        assert_eq!(s, vec![want.clone(), want]);
+        // Capped at the axis length; equal sizes give one candidate.
+        assert_eq!(
+            axis_sizes(&[10, 7, 5], &[3, 50, 5], &[25, 20, 9]),
+            vec![vec![3, 6, 10], vec![7, 14, 20], vec![5]]
+        );
+    }
+
+    fn rows(n: usize, r: usize) -> ExprRef {
+        expr::source(Arc::new(PlannedStore {
+            path: PathBuf::from("rows"),
+            shape: vec![n, n],
+            dtype: DType::F64,
+            chunks: vec![r, n],
+        }))
+    }
+
+    #[test]
+    fn rows_to_columns_chooses_the_largest_intermediate_that_fits() -> Result<()> {
+        // 2000 x 2000 float64 (32 MB) from rows of 20 to columns of 20 under 4 MiB.
+        let e = rows(2000, 20);
+        let opts = ComputeOptions::default().with_memory_limit(4 << 20);
+        let inter = choose(&e, &[2000, 20], &opts)?;
+        assert!(inter.iter().product::<usize>() > 20 * 20, "{inter:?}");
+        assert!(fits(&e, &inter, &[2000, 20], &opts, 4 << 20)?);
+        // Doubling either axis does not fit any more (or is not a candidate).
+        for d in 0..2 {
+            let mut bigger = inter.clone();
+            bigger[d] = (bigger[d] * 2).min(2000);
+            if bigger != inter && bigger != [20, 2000] && bigger != [2000, 20] {
+                assert!(
+                    !fits(&e, &bigger, &[2000, 20], &opts, 4 << 20)?,
+                    "{bigger:?}"
+                );
+            }
+        }
+        // A tiny limit leaves the elementwise minimum.
+        let tiny = ComputeOptions::default().with_memory_limit(400 << 10);
+        assert_eq!(choose(&e, &[2000, 20], &tiny)?, vec![20, 20]);
+        Ok(())
+    }
+}
