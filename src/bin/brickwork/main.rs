@@ -19,7 +19,18 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `purge_delay` option (`mi_option_purge_delay` in mimalloc.h, v2 and v3).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Return freed memory to the OS at once instead of 10 ms later: blocks of megabytes are
+    // freed and allocated continuously, and memory kept for reuse is resident memory the
+    // executor's accounting does not see. Measured on `x - x.mean(axis=0)` over 3.2 GB at
+    // --memory-limit 256MiB: peak anonymous memory 54-87 MB with the delay, 45 MB without,
+    // same speed; the tutorial workload is unchanged.
+    // SAFETY: called before any other thread exists; mimalloc documents option setting as
+    // not thread-safe only.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     let args = cli::Cli::parse();
     match cmd::run(args) {
         Ok(()) => ExitCode::SUCCESS,
