@@ -254,13 +254,9 @@ fn reduce_region(
     region: &Region,
     inputs: &Inputs,
 ) -> Result<Partial> {
-    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice()
-        && view.is_identity()
-    {
+    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice() {
         let grid = &plan.stages[*stage].grid;
-        let touched = view.touched_chunks(grid, region);
-        if touched.iter().all(|t| t.len() == 1) {
-            let chunk: Vec<usize> = touched.iter().map(|t| t[0]).collect();
+        if let Some(chunk) = single_chunk(grid, view, region) {
             let within = grid.region(&chunk);
             let block = inputs.block(*stage, grid.linear(&chunk))?;
             if block.shape() == within.shape.as_slice() {
@@ -360,6 +356,23 @@ pub(crate) fn eval_program(
     Ok(elementwise::expand(root, &region.shape))
 }
 
+/// The block of `grid` holding all of `region` when `view` reads the stage as it is
+/// (no slicing, transposing or broadcasting); `None` otherwise.
+fn single_chunk(
+    grid: &ChunkGrid,
+    view: &crate::kernel::gather::ViewMap,
+    region: &Region,
+) -> Option<Vec<usize>> {
+    if !view.is_identity() {
+        return None;
+    }
+    let touched = view.touched_chunks(grid, region);
+    touched
+        .iter()
+        .all(|t| t.len() == 1)
+        .then(|| touched.iter().map(|t| t[0]).collect())
+}
+
 /// A leaf reading an earlier stage's blocks: the block itself when the view selects
 /// exactly one whole block, else a gathered copy.
 fn blocks_leaf<'a>(
@@ -370,17 +383,13 @@ fn blocks_leaf<'a>(
     inputs: &'a Inputs,
 ) -> Result<Operand<'a>> {
     let grid = &plan.stages[stage].grid;
-    if view.is_identity() {
-        let touched = view.touched_chunks(grid, region);
-        if touched.iter().all(|t| t.len() == 1) {
-            let chunk: Vec<usize> = touched.iter().map(|t| t[0]).collect();
-            if grid.region(&chunk) == *region {
-                return Ok(match inputs.block(stage, grid.linear(&chunk))? {
-                    BlockRef::Block(b) => Operand::Borrowed(b),
-                    BlockRef::Mapped(m) => Operand::Owned(m.to_block()),
-                });
-            }
-        }
+    if let Some(chunk) = single_chunk(grid, view, region)
+        && grid.region(&chunk) == *region
+    {
+        return Ok(match inputs.block(stage, grid.linear(&chunk))? {
+            BlockRef::Block(b) => Operand::Borrowed(b),
+            BlockRef::Mapped(m) => Operand::Owned(m.to_block()),
+        });
     }
     let touched = view.touched_chunks(grid, region);
     let mut found: Vec<(usize, BlockRef<'a>)> = Vec::new();
