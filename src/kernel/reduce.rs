@@ -214,6 +214,31 @@ fn minmax_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize], is_min
     })
 }
 
+/// The sums over `axes` of `(x - mean)^2`, `mean` having the reduced axes as length 1.
+/// Reducing over the first axis only (tiles of contiguous rows) accumulates row by row
+/// without a temporary; otherwise the squares are formed, then summed.
+fn squared_deviations(x: ArrayViewD<'_, f64>, mean: &ArrayD<f64>, axes: &[usize]) -> ArrayD<f64> {
+    if axes == [0] && x.ndim() > 0 {
+        let mut m2 = ArrayD::<f64>::zeros(mean.raw_dim());
+        {
+            let mut acc = m2.index_axis_mut(Axis(0), 0);
+            let mean = mean.index_axis(Axis(0), 0);
+            for row in x.axis_iter(Axis(0)) {
+                Zip::from(&mut acc)
+                    .and(&row)
+                    .and(&mean)
+                    .for_each(|s, &v, &m| *s += (v - m) * (v - m));
+            }
+        }
+        return m2;
+    }
+    let mb = mean.broadcast(x.raw_dim()).expect("keepdims broadcasts");
+    let sq = Zip::from(x)
+        .and(&mb)
+        .map_collect(|&v, &m| (v - m) * (v - m));
+    sum_f64(sq.view(), axes)
+}
+
 /// Reduces one block over `spec.axes` (kept as length 1).
 pub fn partial(spec: &ReduceSpec, block: &Block) -> Partial {
     crate::dispatch_block!(block, a => partial_view(spec, a.view()))
@@ -233,11 +258,7 @@ pub fn partial_view<T: ReduceElement>(spec: &ReduceSpec, a: ArrayViewD<'_, T>) -
             let x = T::as_f64(a);
             let n = count.max(1) as f64;
             let mean = sum_f64(x.view(), axes).mapv(|s| s / n);
-            let mb = mean.broadcast(x.raw_dim()).expect("keepdims broadcasts");
-            let sq = Zip::from(x.view())
-                .and(&mb)
-                .map_collect(|&v, &m| (v - m) * (v - m));
-            let m2 = sum_f64(sq.view(), axes);
+            let m2 = squared_deviations(x.view(), &mean, axes);
             (Block::F64(mean), Some(m2))
         }
     };
