@@ -265,9 +265,7 @@ fn reduce_region(
     region: &Region,
     inputs: &Inputs,
 ) -> Result<Partial> {
-    if reads_in_place(program)
-        && let [PNode::Blocks { stage, view }] = program.nodes.as_slice()
-    {
+    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice() {
         let grid = &plan.stages[*stage].grid;
         if let Some(chunk) = single_chunk(grid, view, region) {
             let within = grid.region(&chunk);
