@@ -364,3 +364,70 @@ fn sharded_rows_to_columns_rechunk_under_a_memory_limit() -> TestResult {
     assert_eq!(Array::from_zarr(&dst)?.compute()?, x.compute()?);
     Ok(())
 }
+
+/// The chunk objects under `dir`, by relative path, with their bytes.
+fn objects(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.join("c")];
+    if dir.join(".zarray").is_file() {
+        stack = vec![dir.to_path_buf()];
+    }
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            let p = e.path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !name.starts_with('.') {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn large_uncompressed_chunks_written_directly_read_back_everywhere() -> TestResult {
+    // Uncompressed full chunks are written from the block's memory, those of 1 MiB and more
+    // with direct I/O (400 x 400 float64 = 1.28 MB; int32 and uint16 chunks stay under it).
+    // The grid is ragged (edge chunks go through zarrs) and one full chunk is all fill value
+    // (not stored). Files are identical with and without direct I/O, and zarr-python reads
+    // both formats exactly.
+    let mut peer = PeerChecks::default();
+    let dir = tempfile::tempdir()?;
+    let mut data = ndarray::Array2::<f64>::zeros((900, 1000));
+    for ((i, j), v) in data.indexed_iter_mut() {
+        if !(i < 400 && (400..800).contains(&j)) {
+            *v = (i * 1000 + j) as f64 * 0.5 - 1e5;
+        }
+    }
+    let x = Array::from_ndarray(data.into_dyn(), &[300, 300])?;
+    for dtype in [DType::F64, DType::I32, DType::U16] {
+        for format in [ZarrFormat::V3, ZarrFormat::V2] {
+            let mut written = Vec::new();
+            for direct_io in [true, false] {
+                let path = dir
+                    .path()
+                    .join(format!("{dtype}-{}-{direct_io}.zarr", format.number()));
+                let opts = WriteOptions {
+                    chunks: Some(vec![400, 400]),
+                    codec: Codec::None,
+                    zarr_format: format,
+                    direct_io,
+                    ..WriteOptions::default()
+                };
+                write_and_check(&x.astype(dtype)?, &path, &opts, &mut peer)?;
+                let files = objects(&path);
+                // 3 x 3 chunks, less the one of fill value.
+                assert_eq!(files.len(), 8, "{}: {:?}", path.display(), files.keys());
+                assert!(files.values().all(|b| b.len() == 400 * 400 * dtype.size()));
+                written.push(files);
+            }
+            assert!(written[0] == written[1], "{dtype} v{}", format.number());
+        }
+    }
+    peer.run(peer_python().as_deref(), dir.path())
+}

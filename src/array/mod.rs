@@ -288,6 +288,8 @@ impl Array {
             chunks: Some(inter),
             codec: crate::store::Codec::None,
             overwrite: true,
+            // Read back at once: keep it in the page cache.
+            direct_io: false,
             ..WriteOptions::default()
         };
         // The intermediate is the realignment: neither pass copies its source again.

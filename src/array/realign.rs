@@ -176,6 +176,8 @@ pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics>
             chunks: Some(chunks.clone()),
             codec: Codec::None,
             overwrite: true,
+            // Read back at once: keep it in the page cache.
+            direct_io: false,
             ..WriteOptions::default()
         };
         let m = Array::from_expr(expr::source(source.clone()))

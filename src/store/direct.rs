@@ -36,13 +36,15 @@ pub(super) const MAP_MIN_BYTES: usize = 1 << 20;
 /// The environment variable that turns direct reads off.
 const NO_MMAP_VAR: &str = "BRICKWORK_NO_MMAP";
 
+/// Whether `BRICKWORK_NO_MMAP` turns direct reads off.
+pub(super) fn reads_disabled() -> bool {
+    std::env::var_os(NO_MMAP_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// True when every chunk of an array with this metadata and dtype is stored as its raw
-/// native-endian elements in C order, so that it can be read directly.
+/// native-endian elements in C order, so that it can be read (and written) directly.
 pub(super) fn is_raw(meta: &ArrayMetadata, dtype: DType, ndim: usize) -> bool {
     if ndim == 0 || dtype == DType::Bool || cfg!(target_endian = "big") {
-        return false;
-    }
-    if std::env::var_os(NO_MMAP_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
         return false;
     }
     match meta {
@@ -124,6 +126,13 @@ pub(super) fn read(
             )
         }
     })))
+}
+
+/// The bytes of `data`, its elements in native byte order.
+pub(super) fn as_bytes<T: BlockElement>(data: &[T]) -> &[u8] {
+    // SAFETY: block element types are plain numbers and bool, without padding, so every
+    // byte of the slice is initialized; u8 has no alignment requirement.
+    unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
 }
 
 /// Reads `n` elements of `T` in native byte order.

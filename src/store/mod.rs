@@ -7,6 +7,8 @@
 //!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
+#[cfg(target_os = "linux")]
+mod dio;
 mod direct;
 mod nosync;
 mod zarr;
@@ -301,6 +303,15 @@ pub struct WriteOptions {
     pub shards: Option<Vec<usize>>,
     /// The Zarr format to write. Default [`ZarrFormat::V3`].
     pub zarr_format: ZarrFormat,
+    /// Write chunk (shard) objects of 1 MiB and more with direct I/O (`O_DIRECT`, Linux
+    /// only), bypassing the page cache. Default `true`: a large output then costs no page
+    /// cache (it neither evicts the inputs from the cache nor waits for fresh cache pages,
+    /// which is what made writes slow on virtual machines), at the price of reading it
+    /// back from the device rather than from memory. Filesystems without direct I/O, such as
+    /// tmpfs, are written through the page cache; so is everything when the environment
+    /// variable `BRICKWORK_NO_DIRECT_IO=1` is set. Intermediate stores that brickwork reads
+    /// back at once (rechunk) are always written through the page cache.
+    pub direct_io: bool,
 }
 
 impl Default for WriteOptions {
@@ -312,6 +323,7 @@ impl Default for WriteOptions {
             attributes: serde_json::Map::new(),
             shards: None,
             zarr_format: ZarrFormat::default(),
+            direct_io: true,
         }
     }
 }

@@ -8,7 +8,8 @@
 //! renamed, and an array is marked complete only after all its chunks are written. Reads,
 //! renames, erases and partial writes are delegated to `FilesystemStore`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::byte_range::ByteRangeIterator;
@@ -18,17 +19,67 @@ use zarrs::storage::{
     StoreKeysPrefixes, StorePrefix, WritableStorageTraits,
 };
 
-/// `FilesystemStore` whose whole-object writes skip `fsync`.
+/// `FilesystemStore` whose whole-object writes skip `fsync`, and write objects of
+/// `DIRECT_MIN_BYTES` and more with direct I/O when asked to (see `dio`).
 #[derive(Debug)]
 pub(crate) struct NoSyncStore {
     base: PathBuf,
     fs: FilesystemStore,
+    /// Write large objects with direct I/O; cleared when the filesystem refuses it.
+    direct: AtomicBool,
 }
 
 impl NoSyncStore {
-    pub(crate) fn new(base: PathBuf, fs: FilesystemStore) -> Self {
-        NoSyncStore { base, fs }
+    /// A store over the directory `base` (`fs` is zarrs' store over the same directory).
+    /// With `direct`, large objects are written with direct I/O where the platform and the
+    /// filesystem allow it (`BRICKWORK_NO_DIRECT_IO=1` turns it off).
+    pub(crate) fn new(base: PathBuf, fs: FilesystemStore, direct: bool) -> Self {
+        let direct = direct && cfg!(target_os = "linux") && !env_disables_direct();
+        NoSyncStore {
+            base,
+            fs,
+            direct: AtomicBool::new(direct),
+        }
     }
+
+    /// Writes `value` as object `key` the way the atomic-write adapter does (under
+    /// `<key>.tmp`, then renamed), from a borrowed buffer: the raw chunk writer's path,
+    /// which has no `Bytes` to hand to [`WritableStorageTraits::set`].
+    pub(crate) fn set_atomic(&self, key: &str, value: &[u8]) -> std::io::Result<()> {
+        let path = self.base.join(key.trim_start_matches('/'));
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        if let Some(parent) = path.parent()
+            && !parent.exists()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        if !self.write_direct(&tmp, value)? {
+            std::fs::write(&tmp, value)?;
+        }
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Writes `value` to `path` with direct I/O; `false` when that is not possible here.
+    fn write_direct(&self, path: &Path, value: &[u8]) -> std::io::Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            if value.len() >= super::dio::DIRECT_MIN_BYTES && self.direct.load(Ordering::Relaxed) {
+                if super::dio::write(path, value)? {
+                    return Ok(true);
+                }
+                self.direct.store(false, Ordering::Relaxed);
+            }
+        }
+        let _ = (path, value);
+        Ok(false)
+    }
+}
+
+/// Whether `BRICKWORK_NO_DIRECT_IO` turns direct writes off.
+fn env_disables_direct() -> bool {
+    std::env::var_os("BRICKWORK_NO_DIRECT_IO").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 impl ReadableStorageTraits for NoSyncStore {
@@ -70,7 +121,9 @@ impl WritableStorageTraits for NoSyncStore {
         {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&path, &value)?;
+        if !self.write_direct(&path, &value)? {
+            std::fs::write(&path, &value)?;
+        }
         Ok(())
     }
     fn set_partial_many(

@@ -329,7 +329,7 @@ impl ZarrSource {
                 ),
             ));
         }
-        let raw = direct::is_raw(array.metadata(), dtype, shape.len());
+        let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrSource {
             path: path.to_path_buf(),
             raw,
@@ -548,6 +548,11 @@ impl ZarrSource {
 pub struct ZarrSink {
     path: PathBuf,
     store: Arc<WriteStore>,
+    /// The store under `store`'s atomic-write adapter, for raw chunk writes.
+    files: Arc<NoSyncStore>,
+    /// Chunks are stored as their raw elements (no compression, native byte order, not
+    /// sharded): full chunks are written from the block's memory without zarrs.
+    raw: bool,
     array: Array<WriteStore>,
     shape: Vec<usize>,
     chunks: Vec<usize>,
@@ -764,10 +769,8 @@ impl ZarrSink {
             source: e,
         })?;
         let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
-        let store = Arc::new(AtomicWriteStorageAdapter::new(Arc::new(NoSyncStore::new(
-            path.to_path_buf(),
-            fs,
-        ))));
+        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
+        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
 
         let mut attributes = opts.attributes.clone();
         attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
@@ -786,9 +789,12 @@ impl ZarrSink {
                 Self::create_v2(path, &store, shape, dtype, chunks, opts.codec, &attributes)?
             }
         };
+        let raw = shards.is_none() && direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrSink {
             path: path.to_path_buf(),
             store,
+            files,
+            raw,
             array,
             shape: shape.to_vec(),
             chunks: chunks.to_vec(),
@@ -932,6 +938,9 @@ impl ZarrSink {
         let full = size == write_shape;
         let result = dispatch_dtype!(self.dtype, T => {
             let a = T::view(block).ok_or_else(|| Error::internal("block dtype checked above"))?;
+            if full && self.raw && let Some(elements) = a.as_slice() {
+                return self.write_raw(&idx, key, direct::as_bytes(elements));
+            }
             if full {
                 self.array.store_chunk(&idx, a)
             } else {
@@ -954,6 +963,19 @@ impl ZarrSink {
             "chunk"
         };
         result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write {what}: {e}")))
+    }
+
+    /// Writes the raw bytes of a full chunk (see [`ZarrSink::raw`]), as zarrs would encode
+    /// it: not stored when it is all fill value.
+    fn write_raw(&self, idx: &[u64], key: String, bytes: &[u8]) -> Result<()> {
+        let result = if self.array.fill_value().equals_all(bytes) {
+            self.array.erase_chunk(idx).map_err(|e| e.to_string())
+        } else {
+            self.files
+                .set_atomic(&key, bytes)
+                .map_err(|e| e.to_string())
+        };
+        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write chunk: {e}")))
     }
 
     /// Marks the array complete (`"brickwork": {"complete": true}` in `zarr.json`, or in
