@@ -70,7 +70,10 @@ impl fmt::Debug for Progress {
 pub struct ComputeOptions {
     /// The scheduler. Default: [`Scheduler::Threads`].
     pub scheduler: Scheduler,
-    /// Worker threads for [`Scheduler::Threads`]. Default (`None`): one per core.
+    /// Worker threads for [`Scheduler::Threads`]: at most this many tasks compute at once.
+    /// When the output is written as raw chunks, twice as many workers run so that writes
+    /// overlap the computation (see [`crate::exec::Sink::waits_on_io`]). Default (`None`):
+    /// one per core.
     pub threads: Option<usize>,
     /// Bytes the engine may hold at once (blocks read, intermediates, outputs waiting to be
     /// written, scratch). Default (`None`): half of the memory available when the

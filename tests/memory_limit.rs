@@ -331,3 +331,48 @@ fn sibling_order_finishes_a_column_before_the_next() -> TestResult {
     }
     Ok(())
 }
+
+/// A sink that waits on "I/O" (a sleep) for each block and records how many blocks were
+/// being written at once.
+struct SlowSink {
+    inner: brickwork::exec::CollectSink,
+    writing: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl brickwork::exec::Sink for SlowSink {
+    fn consume(&self, block: &[usize], value: brickwork::Block) -> brickwork::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.writing.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.writing.fetch_sub(1, SeqCst);
+        self.inner.consume(block, value)
+    }
+
+    fn waits_on_io(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn writes_overlap_computation_within_the_limit() -> TestResult {
+    // With a sink that waits on I/O, more blocks are being written at once than there are
+    // threads (workers beyond the thread count only run while others wait), and the result
+    // and the memory bound are unchanged.
+    let x = Array::random(&[400, 400], &[50, 50], 5)?;
+    let y = &x + &x.t();
+    let want = y.compute()?;
+    let limit = 1_000_000;
+    let sink = SlowSink {
+        inner: brickwork::exec::CollectSink::new(y.chunks()?, y.dtype()),
+        writing: 0.into(),
+        most: 0.into(),
+    };
+    let m = y.compute_into(&sink, &ComputeOptions::threads(2).with_memory_limit(limit))?;
+    assert!(m.peak_reserved_bytes <= limit, "{m}");
+    let most = sink.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most > 2 && most <= 4, "{most} blocks written at once");
+    assert_eq!(sink.inner.into_block(), want);
+    Ok(())
+}

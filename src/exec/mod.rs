@@ -161,11 +161,25 @@ pub fn execute(
         total: graph.len() as u64,
         limit,
         spill: &spill,
+        cpu: None,
     };
     let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
-        Scheduler::Threads => run_threads(&ctx, pool, opts.effective_threads())?,
+        Scheduler::Threads => {
+            let threads = opts.effective_threads();
+            let ctx = Ctx {
+                cpu: Some(CpuSlots::new(threads)),
+                ..ctx
+            };
+            // Workers beyond `threads` only run while others wait for their writes.
+            let workers = if sink.waits_on_io() {
+                2 * threads
+            } else {
+                threads
+            };
+            run_threads(&ctx, pool, workers)?
+        }
     };
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
@@ -197,6 +211,46 @@ struct Ctx<'a> {
     total: u64,
     limit: u64,
     spill: &'a SpillStore,
+    /// With the threads scheduler: the compute slots (see [`CpuSlots`]).
+    cpu: Option<CpuSlots>,
+}
+
+/// At most `threads` tasks compute at once. The threads scheduler may run more workers than
+/// that when the sink waits on I/O ([`Sink::waits_on_io`]): a task holds a slot while it
+/// computes and gives it up while its output is written, so the disk always has writes
+/// queued while every thread computes.
+struct CpuSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl CpuSlots {
+    fn new(n: usize) -> CpuSlots {
+        CpuSlots {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot; it is given back when the guard drops.
+    fn acquire(&self) -> CpuSlot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        CpuSlot(self)
+    }
+}
+
+/// A held compute slot.
+struct CpuSlot<'a>(&'a CpuSlots);
+
+impl Drop for CpuSlot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl Ctx<'_> {
@@ -242,6 +296,7 @@ impl Ctx<'_> {
         adm: &mut Admission,
         local: &mut Metrics,
     ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
+        let slot = self.cpu.as_ref().map(CpuSlots::acquire);
         let since = Instant::now();
         let recomputing = adm
             .missing
@@ -283,6 +338,9 @@ impl Ctx<'_> {
                 return Err(Error::internal("the output stage produced a partial"));
             }
         };
+        if self.sink.waits_on_io() {
+            drop(slot);
+        }
         let since = Instant::now();
         local.bytes_output += block.nbytes() as u64;
         self.sink
@@ -377,6 +435,7 @@ struct Shared<'a> {
     error: Option<Error>,
 }
 
+/// Runs the tasks on `threads` workers (at most `ctx.cpu` of them compute at once).
 fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics> {
     let graph = ctx.graph;
     let deps_left: Vec<u32> = (0..graph.len() as TaskId)

@@ -18,6 +18,14 @@ pub trait Sink: Sync {
     /// # Errors
     /// When the block cannot be stored (a write failed).
     fn consume(&self, block: &[usize], value: Block) -> Result<()>;
+
+    /// True when [`Sink::consume`] mostly waits on I/O rather than computing (writing raw
+    /// chunks to disk, as opposed to compressing them). The threads scheduler then runs
+    /// extra workers, so that tasks keep computing on every thread while others wait for
+    /// their writes; at most `threads` tasks compute at once either way. Default `false`.
+    fn waits_on_io(&self) -> bool {
+        false
+    }
 }
 
 /// Assembles the output blocks into one in-memory array.
@@ -85,5 +93,9 @@ impl<'a> ZarrWriteSink<'a> {
 impl Sink for ZarrWriteSink<'_> {
     fn consume(&self, block: &[usize], value: Block) -> Result<()> {
         self.sink.write_chunk(block, &value)
+    }
+
+    fn waits_on_io(&self) -> bool {
+        self.sink.writes_raw()
     }
 }

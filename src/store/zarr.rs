@@ -902,6 +902,12 @@ impl ZarrSink {
         self.shards.as_deref().unwrap_or(&self.chunks)
     }
 
+    /// True when full chunks are stored as their raw elements (uncompressed, native byte
+    /// order, not sharded) and written from the block's memory: writing is then all I/O.
+    pub fn writes_raw(&self) -> bool {
+        self.raw
+    }
+
     /// The Zarr format written.
     pub fn zarr_format(&self) -> ZarrFormat {
         self.format
