@@ -2,7 +2,7 @@
 //!
 //! Every buffer the engine moves between tasks is a `Block`. It is a closed enum over the
 //! supported element types, so kernels are written once, generic over
-//! [`Element`](crate::Element), and instantiated per variant by
+//! [`Element`], and instantiated per variant by
 //! [`dispatch_block!`](crate::dispatch_block).
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};

@@ -87,7 +87,7 @@ pub struct ComputeOptions {
     /// (`None`): the system temporary directory (`$TMPDIR`, else `/tmp`).
     pub spill_dir: Option<PathBuf>,
     /// Set to `true` (from another thread or a signal handler) to cancel the computation:
-    /// no new task starts, and it returns [`Error::Cancelled`](crate::Error::Cancelled)
+    /// no new task starts, and it returns [`Error::Cancelled`]
     /// after cleaning up. Default: none.
     pub cancel: Option<Arc<AtomicBool>>,
 }

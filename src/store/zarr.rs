@@ -411,7 +411,7 @@ impl ZarrSource {
 
     /// Memory-maps one chunk of the regular read-chunk grid, clipped to the array bounds,
     /// when it is stored uncompressed in the machine's byte order and is large enough for
-    /// mapping to pay (see [`super::direct`]); `None` to read it with
+    /// mapping to pay (see `store::direct`); `None` to read it with
     /// [`read_chunk`](Self::read_chunk) instead.
     pub fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
         let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
