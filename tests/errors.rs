@@ -86,3 +86,35 @@ fn missing_stores_are_reported_with_their_path() {
         "{e}"
     );
 }
+
+#[test]
+fn a_full_disk_while_writing_is_an_error_and_leaves_the_output_incomplete() -> TestResult {
+    // The temporary file of chunk (1, 0) is /dev/full, so writing it fails with ENOSPC as on
+    // a full disk: the error names the chunk and says so, and the array stays marked
+    // incomplete (readers refuse it as a finished result).
+    if !std::path::Path::new("/dev/full").exists() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("y.zarr");
+    let x = Array::random(&[40, 30], &[20, 30], 1)?;
+    let y = &x * 2.0;
+    let opts = brickwork::WriteOptions {
+        codec: brickwork::Codec::None,
+        ..Default::default()
+    };
+    let sink = brickwork::store::ZarrSink::create(&path, &[40, 30], DType::F64, &[20, 30], &opts)?;
+    std::fs::create_dir_all(path.join("c/1"))?;
+    std::os::unix::fs::symlink("/dev/full", path.join("c/1/0.tmp"))?;
+    let e = y
+        .compute_into(
+            &brickwork::exec::ZarrWriteSink::new(&sink),
+            &brickwork::ComputeOptions::threads(2),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("c/1/0") && e.contains("No space left"), "{e}");
+    drop(sink);
+    assert!(brickwork::store::ZarrSource::open(&path)?.is_incomplete_write());
+    Ok(())
+}

@@ -104,9 +104,17 @@ impl SpillStore {
             encode(value, &mut w)?;
             w.into_inner().map_err(|e| e.into_error())?.sync_data()
         });
-        written.map_err(|e| Error::Spill {
-            path: file.path.clone(),
-            detail: format!("cannot spill an intermediate block to disk: {e}"),
+        written.map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::StorageFull {
+                " (the disk holding the spill directory is full: free space there, or spill \
+                 elsewhere with ComputeOptions::spill_dir or TMPDIR)"
+            } else {
+                ""
+            };
+            Error::Spill {
+                path: file.path.clone(),
+                detail: format!("cannot spill an intermediate block to disk: {e}{hint}"),
+            }
         })?;
         Ok(file)
     }
@@ -309,6 +317,24 @@ mod tests {
             acc: Block::I64(a.mapv(|x| x as i64)),
             m2: None,
         }));
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error_that_says_so() {
+        // A spill file that is /dev/full: writing it fails with ENOSPC, as on a full disk.
+        if !std::path::Path::new("/dev/full").exists() {
+            return;
+        }
+        let store = SpillStore::new(None);
+        let dir = store.dir().unwrap();
+        let file = dir.join("3.bin");
+        std::os::unix::fs::symlink("/dev/full", &file).unwrap();
+        let v = Value::Block(Block::F64(ArrayD::zeros(IxDyn(&[1000]))));
+        let e = store.write(3, &v).unwrap_err().to_string();
+        assert!(e.contains("3.bin") && e.contains("is full"), "{e}");
+        assert!(!exists(&file), "the partial file is removed");
+        drop(store);
+        assert!(!exists(&dir), "the spill directory is removed");
     }
 
     #[test]
