@@ -38,7 +38,7 @@ const NO_MMAP_VAR: &str = "BRICKWORK_NO_MMAP";
 
 /// Whether `BRICKWORK_NO_MMAP` turns direct reads off.
 pub(super) fn reads_disabled() -> bool {
-    std::env::var_os(NO_MMAP_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+    super::env_flag(NO_MMAP_VAR)
 }
 
 /// True when every chunk of an array with this metadata and dtype is stored as its raw

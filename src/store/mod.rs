@@ -20,6 +20,12 @@ use std::path::Path;
 use crate::block::{Block, MappedBlock};
 use crate::dtype::DType;
 
+/// Whether the environment variable `name` is set to something other than empty or `0`
+/// (the switches `BRICKWORK_NO_MMAP` and `BRICKWORK_NO_DIRECT_IO`).
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// Something an array can be read from chunk by chunk: a Zarr array, a memory-mapped
 /// `.npy` or raw file. The plan reads one task per chunk of [`BlockRead::chunk_shape`].
 pub trait BlockRead: Send + Sync + std::fmt::Debug {

@@ -34,7 +34,7 @@ impl NoSyncStore {
     /// With `direct`, large objects are written with direct I/O where the platform and the
     /// filesystem allow it (`BRICKWORK_NO_DIRECT_IO=1` turns it off).
     pub(crate) fn new(base: PathBuf, fs: FilesystemStore, direct: bool) -> Self {
-        let direct = direct && cfg!(target_os = "linux") && !env_disables_direct();
+        let direct = direct && cfg!(target_os = "linux") && !super::env_flag(NO_DIRECT_IO_VAR);
         NoSyncStore {
             base,
             fs,
@@ -50,15 +50,22 @@ impl NoSyncStore {
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
+        self.write_file(&tmp, value)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Writes `value` as the whole file `path` (its directory created if missing), with
+    /// direct I/O where possible.
+    fn write_file(&self, path: &Path, value: &[u8]) -> std::io::Result<()> {
         if let Some(parent) = path.parent()
             && !parent.exists()
         {
             std::fs::create_dir_all(parent)?;
         }
-        if !self.write_direct(&tmp, value)? {
-            std::fs::write(&tmp, value)?;
+        if !self.write_direct(path, value)? {
+            std::fs::write(path, value)?;
         }
-        std::fs::rename(&tmp, &path)
+        Ok(())
     }
 
     /// Writes `value` to `path` with direct I/O; `false` when that is not possible here.
@@ -77,10 +84,8 @@ impl NoSyncStore {
     }
 }
 
-/// Whether `BRICKWORK_NO_DIRECT_IO` turns direct writes off.
-fn env_disables_direct() -> bool {
-    std::env::var_os("BRICKWORK_NO_DIRECT_IO").is_some_and(|v| !v.is_empty() && v != "0")
-}
+/// The environment variable that turns direct writes off.
+const NO_DIRECT_IO_VAR: &str = "BRICKWORK_NO_DIRECT_IO";
 
 impl ReadableStorageTraits for NoSyncStore {
     fn get_partial_many<'a>(
@@ -116,15 +121,7 @@ impl ListableStorageTraits for NoSyncStore {
 impl WritableStorageTraits for NoSyncStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         let path = self.base.join(key.as_str().trim_start_matches('/'));
-        if let Some(parent) = path.parent()
-            && !parent.exists()
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        if !self.write_direct(&path, &value)? {
-            std::fs::write(&path, &value)?;
-        }
-        Ok(())
+        Ok(self.write_file(&path, &value)?)
     }
     fn set_partial_many(
         &self,
