@@ -166,20 +166,17 @@ pub fn execute(
     let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
-        Scheduler::Threads => {
+        Scheduler::Threads if sink.waits_on_io() => {
+            // Twice the workers; those beyond `threads` only run while others wait for
+            // their writes.
             let threads = opts.effective_threads();
             let ctx = Ctx {
                 cpu: Some(CpuSlots::new(threads)),
                 ..ctx
             };
-            // Workers beyond `threads` only run while others wait for their writes.
-            let workers = if sink.waits_on_io() {
-                2 * threads
-            } else {
-                threads
-            };
-            run_threads(&ctx, pool, workers)?
+            run_threads(&ctx, pool, 2 * threads)?
         }
+        Scheduler::Threads => run_threads(&ctx, pool, opts.effective_threads())?,
     };
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
@@ -211,7 +208,8 @@ struct Ctx<'a> {
     total: u64,
     limit: u64,
     spill: &'a SpillStore,
-    /// With the threads scheduler: the compute slots (see [`CpuSlots`]).
+    /// The compute slots, when the threads scheduler runs more workers than threads
+    /// (see [`CpuSlots`]).
     cpu: Option<CpuSlots>,
 }
 
@@ -338,9 +336,7 @@ impl Ctx<'_> {
                 return Err(Error::internal("the output stage produced a partial"));
             }
         };
-        if self.sink.waits_on_io() {
-            drop(slot);
-        }
+        drop(slot);
         let since = Instant::now();
         local.bytes_output += block.nbytes() as u64;
         self.sink
