@@ -96,3 +96,60 @@ pub(crate) fn peer_python() -> Option<PathBuf> {
     );
     None
 }
+
+/// The zarr-python fixture set (`tests/python/make_fixtures.py`): `$BRICKWORK_FIXTURES` when
+/// set, else generated once with the peer Python into `target/fixtures/zarr-python-<hash>`,
+/// where `<hash>` is that of the script's bytes, so editing the script makes a new set. The
+/// script renames a finished set into place, so test processes running at once never see a
+/// partial one. `Ok(None)` (after a note) when there is no peer Python to make it with.
+///
+/// # Errors
+/// When the script fails; its stderr is in the message.
+pub(crate) fn zarr_python_fixtures() -> Result<Option<PathBuf>, String> {
+    static SET: std::sync::OnceLock<Result<Option<PathBuf>, String>> = std::sync::OnceLock::new();
+    if let Some(dir) = std::env::var_os("BRICKWORK_FIXTURES") {
+        return Ok(Some(PathBuf::from(dir)));
+    }
+    let set = SET.get_or_init(|| peer_python().map(|p| make_fixtures(&p)).transpose());
+    if matches!(set, Ok(None)) {
+        eprintln!("note: skipping a test that reads zarr-python fixtures (no peer Python)");
+    }
+    set.clone()
+}
+
+/// Runs `make_fixtures.py` with `python` unless its output folder for this version of the
+/// script already exists; returns that folder.
+fn make_fixtures(python: &Path) -> Result<PathBuf, String> {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = manifest_dir.join("tests/python/make_fixtures.py");
+    let bytes = std::fs::read(&script).map_err(|e| format!("{}: {e}", script.display()))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| manifest_dir.join("target"), |t| manifest_dir.join(t));
+    let dir = target.join(format!("fixtures/zarr-python-{:016x}", fnv1a(&bytes)));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .arg(&dir)
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    // Another process may have made the same set meanwhile: the script then drops its copy.
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    Err(format!(
+        "{} {} failed ({}): {}",
+        python.display(),
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: stable across Rust versions, unlike `DefaultHasher`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

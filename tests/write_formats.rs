@@ -10,13 +10,6 @@ use brickwork::{Array, Codec, ComputeOptions, DType, WriteOptions};
 
 use crate::common::*;
 
-fn fixtures() -> PathBuf {
-    match std::env::var_os("BRICKWORK_FIXTURES") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/zarr-python"),
-    }
-}
-
 fn checker() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_zarr.py")
 }
@@ -261,6 +254,9 @@ fn walkdir(dir: &Path) -> usize {
 fn metadata_matches_what_zarr_python_writes() -> TestResult {
     // The same array, chunks and compressor as zarr-python's fixtures: brickwork's `.zarray`
     // is the one zarr-python wrote, key for key.
+    let Some(f) = zarr_python_fixtures()? else {
+        return Ok(());
+    };
     let dir = tempfile::tempdir()?;
     for (fixture, codec) in [
         ("v2_f8_zstd.zarr", "zstd:3"),
@@ -271,7 +267,7 @@ fn metadata_matches_what_zarr_python_writes() -> TestResult {
         ("v2_uint64.zarr", "zstd:0"),
         ("v2_float32.zarr", "zstd:0"),
     ] {
-        let src = fixtures().join(fixture);
+        let src = f.join(fixture);
         let x = Array::from_zarr(&src)?;
         let chunks = ZarrSource::open(&src)?.chunk_shape().to_vec();
         let out = dir.path().join(fixture);
@@ -284,7 +280,7 @@ fn metadata_matches_what_zarr_python_writes() -> TestResult {
         assert_eq!(Array::from_zarr(&out)?.compute()?, x.compute()?);
     }
     // Sharded v3: the codecs and chunk grid of zarr-python's sharded array.
-    let src = fixtures().join("v3_i4_sharded_zstd_ragged.zarr");
+    let src = f.join("v3_i4_sharded_zstd_ragged.zarr");
     let x = Array::from_zarr(&src)?;
     let out = dir.path().join("sharded.zarr");
     x.to_zarr(&out, &sharded(&[5, 7], &[20, 14], Codec::parse("zstd:3")?))?;
