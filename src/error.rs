@@ -118,6 +118,22 @@ pub enum Error {
         detail: String,
     },
 
+    /// A Zarr array that brickwork marked incomplete: a write to it was interrupted (or is
+    /// still running), so chunks it did not write yet would read as the fill value.
+    #[error(
+        "zarr array {} is incomplete: a brickwork write to it did not finish ({missing} of {total} chunks missing); rerun that write with resume (--resume), or allow incomplete arrays (--allow-incomplete) to read missing chunks as the fill value",
+        path.display()
+    )]
+    IncompleteArray {
+        /// The array.
+        path: PathBuf,
+        /// Chunk objects (shards) not stored. Chunks that are all fill value are never
+        /// stored, so some of these may not be lost.
+        missing: u64,
+        /// Chunk objects (shards) in the array's grid.
+        total: u64,
+    },
+
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -25,4 +25,4 @@ pub use exec::Metrics;
 pub use expr::{BinaryOp, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
 pub use ndarray::{Axis, s};
-pub use store::{Codec, WriteOptions};
+pub use store::{Codec, ReadOptions, WriteOptions};

@@ -115,6 +115,17 @@ fn a_full_disk_while_writing_is_an_error_and_leaves_the_output_incomplete() -> T
         .to_string();
     assert!(e.contains("c/1/0") && e.contains("No space left"), "{e}");
     drop(sink);
-    assert!(brickwork::store::ZarrSource::open(&path)?.is_incomplete_write());
+    let e = brickwork::store::ZarrSource::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::IncompleteArray {
+                missing: 1..=2,
+                total: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
     Ok(())
 }

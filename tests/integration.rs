@@ -25,6 +25,8 @@ mod props;
 mod random;
 /// Reductions.
 mod reductions;
+/// Interrupted writes: incomplete arrays, resumed writes, killed processes.
+mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.
 mod roundtrip;
 /// Slicing and transposes.

@@ -9,7 +9,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{self, FullValue, Generator};
 use crate::grid::ChunkGrid;
-use crate::store::{BlockRead, ZarrSource};
+use crate::store::{BlockRead, ReadOptions, ZarrSource};
 
 impl Array {
     fn generated(
@@ -154,9 +154,20 @@ impl Array {
     /// Opens a Zarr array (v3 or v2) for lazy reading; its dtype and chunks are the store's.
     ///
     /// # Errors
-    /// A missing path, a group instead of an array, malformed metadata, an unsupported dtype.
+    /// A missing path, a group instead of an array, malformed metadata, an unsupported
+    /// dtype; [`Error::IncompleteArray`] for an array whose brickwork write did not finish
+    /// (see [`Array::from_zarr_with`]).
     pub fn from_zarr(path: impl AsRef<Path>) -> Result<Array> {
-        let source = ZarrSource::open(path.as_ref())?;
+        Self::from_zarr_with(path, &ReadOptions::default())
+    }
+
+    /// [`Array::from_zarr`] with options, e.g. to read an incomplete array
+    /// ([`ReadOptions::allow_incomplete`]).
+    ///
+    /// # Errors
+    /// As [`Array::from_zarr`].
+    pub fn from_zarr_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Array> {
+        let source = ZarrSource::open_with(path.as_ref(), options)?;
         Ok(Array::from_source(Arc::new(source)))
     }
 

@@ -180,7 +180,7 @@ impl Array {
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
         let e = self.expr()?;
-        let (plan, scheduled, copies) = prepare(e, opts, false, true)?;
+        let (plan, scheduled, copies) = prepare(e, opts, false, true, None)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
         let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
         Ok((sink.into_block(), copies.then(&metrics)))
@@ -209,20 +209,29 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
-        self.write_zarr(path.as_ref(), options, opts, true)
+        self.write_zarr(path.as_ref(), options, opts, true, None)
     }
 
     /// [`Array::to_zarr_with`], copying misaligned sources first when `realign` (the copies
-    /// themselves are written with `realign` false).
+    /// themselves are written with `realign` false). `fingerprint` identifies the
+    /// computation for a resumed write (default: this array's own; the second pass of a
+    /// rechunk through an intermediate store passes the original's).
     pub(crate) fn write_zarr(
         &self,
         path: &Path,
         options: &WriteOptions,
         opts: &ComputeOptions,
         realign: bool,
+        fingerprint: Option<&str>,
     ) -> Result<Metrics> {
         let e = self.expr()?;
         refuse_reading_target(e, path)?;
+        if options.resume && options.overwrite {
+            return Err(Error::invalid(format!(
+                "writing {}: resume and overwrite exclude each other (resume keeps what an interrupted write left, overwrite deletes it)",
+                path.display()
+            )));
+        }
         let chunks = match &options.chunks {
             Some(c) => c.clone(),
             None => e.grid().max_chunk_shape(),
@@ -231,15 +240,58 @@ impl Array {
         let write_shape = options.write_shape(&chunks)?;
         let grid = expr::regular_grid(&e.shape(), &write_shape)?;
         let target = expr::rechunk_node(e, grid)?;
-        let (plan, scheduled, copies) = prepare(&target, opts, true, realign)?;
+        let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
+        let mut resumed = match options.resume && (path.exists() || path.is_symlink()) {
+            true => Some(ZarrSink::resume(
+                path,
+                &e.shape(),
+                e.dtype(),
+                &chunks,
+                options,
+                Some(&fingerprint),
+            )?),
+            false => None,
+        };
+        if resumed.as_ref().is_some_and(|r| r.complete) {
+            return Ok(Metrics::default());
+        }
+        let missing = resumed
+            .as_ref()
+            .map(|r| r.written.iter().map(|w| !w).collect::<Vec<bool>>());
+        if let Some(r) = resumed {
+            if !r.written.contains(&false) {
+                // Interrupted after its last chunk, before `finish`.
+                r.sink.finish()?;
+                return Ok(Metrics::default());
+            }
+            resumed = Some(r);
+        }
+        let (plan, scheduled, copies) = prepare(&target, opts, true, realign, missing)?;
         match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
-                return self.to_zarr_via_intermediate(path, options, opts, &write_shape, err);
+                return self.to_zarr_via_intermediate(
+                    path,
+                    options,
+                    opts,
+                    &write_shape,
+                    err,
+                    &fingerprint,
+                );
             }
             Err(other) => return Err(other),
         }
-        let sink = ZarrSink::create(path, &e.shape(), e.dtype(), &chunks, options)?;
+        let sink = match resumed {
+            Some(r) => r.sink,
+            None => ZarrSink::create_for(
+                path,
+                &e.shape(),
+                e.dtype(),
+                &chunks,
+                options,
+                Some(&fingerprint),
+            )?,
+        };
         let metrics = exec::execute(&plan, &scheduled, opts, &ZarrWriteSink::new(&sink))?;
         sink.finish()?;
         Ok(copies.then(&metrics))
@@ -260,6 +312,7 @@ impl Array {
         opts: &ComputeOptions,
         chunks: &[usize],
         direct_error: Error,
+        fingerprint: &str,
     ) -> Result<Metrics> {
         let e = self.expr()?;
         let own = e.grid().max_chunk_shape();
@@ -293,8 +346,14 @@ impl Array {
             ..WriteOptions::default()
         };
         // The intermediate is the realignment: neither pass copies its source again.
-        let first = self.write_zarr(&inter_path, &inter_opts, opts, false)?;
-        let second = Array::from_zarr(&inter_path)?.write_zarr(path, options, opts, false)?;
+        let first = self.write_zarr(&inter_path, &inter_opts, opts, false, None)?;
+        let second = Array::from_zarr(&inter_path)?.write_zarr(
+            path,
+            options,
+            opts,
+            false,
+            Some(fingerprint),
+        )?;
         Ok(first.then(&second))
     }
 
@@ -304,7 +363,7 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false, true)?;
+        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false, true, None)?;
         Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
     }
 
@@ -437,16 +496,19 @@ impl fmt::Debug for Array {
 }
 
 /// Lowers `e`, copies sources its consumers read against their chunking into better
-/// chunks (see `realign`; this writes to a temporary store), and schedules the plan.
+/// chunks (see `realign`; this writes to a temporary store), and schedules the plan for
+/// the output blocks in `output_blocks` (all when `None`; see [`Plan::output_blocks`]).
 /// Returns the plan, its schedule and the figures of the copies.
 fn prepare(
     e: &ExprRef,
     opts: &ComputeOptions,
     encode_output: bool,
     realign: bool,
+    output_blocks: Option<Vec<bool>>,
 ) -> Result<(Plan, exec::Scheduled, Metrics)> {
     let mut plan = plan::lower(e)?;
     plan.encode_output = encode_output;
+    plan.output_blocks = output_blocks;
     let copies = if realign {
         realign::realign(&mut plan, opts)?
     } else {

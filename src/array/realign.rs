@@ -181,7 +181,7 @@ pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics>
             ..WriteOptions::default()
         };
         let m = Array::from_expr(expr::source(source.clone()))
-            .write_zarr(&path, &write, opts, false)?;
+            .write_zarr(&path, &write, opts, false, None)?;
         metrics = metrics.then(&m);
         let copy = Copy {
             source: ZarrSource::open(&path)?,

@@ -137,7 +137,7 @@ fn fits(
 ) -> Result<bool> {
     let pass_fits = |e: &ExprRef, chunks: &[usize]| -> Result<bool> {
         let node = expr::rechunk_node(e, expr::regular_grid(&e.shape(), chunks)?)?;
-        let (plan, scheduled, _) = prepare(&node, opts, true, false)?;
+        let (plan, scheduled, _) = prepare(&node, opts, true, false, None)?;
         let f = &scheduled.footprint;
         Ok(!plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };

@@ -9,12 +9,14 @@
 //!
 //! This module knows nothing of blocks, tasks or execution; [`crate::plan`] lowers it.
 
+mod fingerprint;
 mod infer;
 mod kind;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use fingerprint::fingerprint;
 pub use infer::{AxisIndex, broadcast_shapes, normalize_axes, regular_grid};
 pub(crate) use infer::{
     binary, cast, generator, index, memory, rechunk as rechunk_node, reduce, source, transpose,

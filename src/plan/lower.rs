@@ -23,6 +23,7 @@ pub fn lower(root: &ExprRef) -> Result<Plan> {
         naive_tasks: naive_task_count(root),
         inline_reads: false,
         encode_output: false,
+        output_blocks: None,
     })
 }
 

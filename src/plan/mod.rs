@@ -52,6 +52,10 @@ pub struct Plan {
     /// True when output blocks are encoded for a store (each output task then reserves an
     /// encode buffer as large as its block).
     pub encode_output: bool,
+    /// The output blocks to compute, by linear index in the output grid; `None` for all.
+    /// A resumed write leaves out the chunks already written, and culling then leaves out
+    /// every task only they needed.
+    pub output_blocks: Option<Vec<bool>>,
 }
 
 /// One materialization point: produces the blocks of `grid`.

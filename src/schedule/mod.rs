@@ -121,7 +121,23 @@ impl TaskGraph {
             .iter()
             .map(|s| vec![NOT_NEEDED; s.grid.nblocks()])
             .collect();
-        id_of[plan.output].fill(0);
+        match &plan.output_blocks {
+            None => id_of[plan.output].fill(0),
+            Some(wanted) if wanted.len() == id_of[plan.output].len() => {
+                for (id, &want) in id_of[plan.output].iter_mut().zip(wanted) {
+                    if want {
+                        *id = 0;
+                    }
+                }
+            }
+            Some(wanted) => {
+                return Err(Error::internal(format!(
+                    "output block mask of {} blocks for an output of {}",
+                    wanted.len(),
+                    id_of[plan.output].len()
+                )));
+            }
+        }
         for s in (0..n_stages).rev() {
             let stage = &plan.stages[s];
             let (before, rest) = id_of.split_at_mut(s);

@@ -13,7 +13,7 @@ mod direct;
 mod nosync;
 mod zarr;
 
-pub use zarr::{ZarrSink, ZarrSource};
+pub use zarr::{Resumed, StoredObjects, ZarrSink, ZarrSource};
 
 use std::path::Path;
 
@@ -76,6 +76,16 @@ impl BlockRead for ZarrSource {
 }
 
 use crate::error::{Error, Result};
+
+/// How Zarr arrays are opened for reading.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Read an array that brickwork marked incomplete (a write that was interrupted or is
+    /// still running): its missing chunks read as the fill value. Default `false`: opening
+    /// such an array is an [`Error::IncompleteArray`], because its values would silently be
+    /// wrong. CLI: `--allow-incomplete`.
+    pub allow_incomplete: bool,
+}
 
 /// The version of the on-disk protocol brickwork writes (`store-format/README.md`), stored in
 /// the `brickwork` attribute of every array it writes.
@@ -318,6 +328,14 @@ pub struct WriteOptions {
     /// variable `BRICKWORK_NO_DIRECT_IO=1` is set. Intermediate stores that brickwork reads
     /// back at once (rechunk) are always written through the page cache.
     pub direct_io: bool,
+    /// Resume an interrupted write to the same path instead of refusing it: chunks already
+    /// written (and valid) are kept and only the others are computed, so the result is
+    /// byte-identical to an uninterrupted write. The array there must be the one this
+    /// write creates (same shape, dtype, chunks, shards, codec, format) for the same
+    /// computation (see [`crate::expr::fingerprint`]); when nothing is there, it is
+    /// created. An array already marked complete is left as it is. Default `false`. CLI:
+    /// `--resume`.
+    pub resume: bool,
 }
 
 impl Default for WriteOptions {
@@ -330,6 +348,7 @@ impl Default for WriteOptions {
             shards: None,
             zarr_format: ZarrFormat::default(),
             direct_io: true,
+            resume: false,
         }
     }
 }

@@ -179,7 +179,23 @@ fn metadata_as_specified() -> TestResult {
         meta["attributes"]["brickwork"],
         serde_json::json!({"format_version": 1, "complete": false})
     );
-    assert!(ZarrSource::open(&path)?.is_incomplete_write());
+    // Opening it is an error that counts the chunks not written; allowed, it opens.
+    let err = ZarrSource::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::IncompleteArray {
+                missing: 3,
+                total: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let allow = ReadOptions {
+        allow_incomplete: true,
+    };
+    assert!(ZarrSource::open_with(&path, &allow)?.is_incomplete_write());
 
     // A chunk of fill values is not stored; others are, under c/i/j, with no .tmp left over.
     sink.write_chunk(&[0, 0], &Block::zeros(DType::F32, &[4, 4]))?;
@@ -576,7 +592,23 @@ fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
         json_file(&path.join(".zattrs")),
         serde_json::json!({"units": "m", "brickwork": {"format_version": 1, "complete": false}})
     );
-    assert!(ZarrSource::open(&path)?.is_incomplete_write());
+    // Opening it is an error that counts the chunks not written; allowed, it opens.
+    let err = ZarrSource::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::IncompleteArray {
+                missing: 3,
+                total: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let allow = ReadOptions {
+        allow_incomplete: true,
+    };
+    assert!(ZarrSource::open_with(&path, &allow)?.is_incomplete_write());
     sink.write_chunk(&[0, 0], &Block::zeros(DType::F64, &[4, 4]))?;
     sink.write_chunk(&[2, 0], &sample(DType::F64, &[2, 4]))?;
     sink.finish()?;

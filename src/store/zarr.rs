@@ -1,18 +1,24 @@
 //! Zarr arrays on the local filesystem, through the `zarrs` crate.
 
+mod resume;
+
+pub use resume::Resumed;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+use zarrs::array::codec::array_to_bytes::sharding::SubchunkWriteOrder;
 use zarrs::array::codec::{BloscCodec, BloscCompressionLevel, BloscCompressor, BloscShuffleMode};
-use zarrs::array::codec::{BytesCodec, GzipCodec, ZstdCodec};
+use zarrs::array::codec::{BytesCodec, GzipCodec, ShardingCodecOptions, ZstdCodec};
 use zarrs::array::data_type::{
     BoolDataType, Float32DataType, Float64DataType, Int8DataType, Int16DataType, Int32DataType,
     Int64DataType, UInt8DataType, UInt16DataType, UInt32DataType, UInt64DataType,
 };
 use zarrs::array::{
     Array, ArrayBuilder, ArrayMetadata, ArrayMetadataOptions, ArrayMetadataV2, ArrayShardedExt,
-    ArraySubset, BytesToBytesCodecTraits, DataType as ZDataType, Endianness, FillValue,
+    ArraySubset, BytesToBytesCodecTraits, CodecSpecificOptions, DataType as ZDataType, Endianness,
+    FillValue,
 };
 use zarrs::filesystem::FilesystemStore;
 
@@ -21,7 +27,9 @@ use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
 use super::direct;
-use super::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, WriteOptions, ZarrFormat};
+use super::{
+    BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, ReadOptions, WriteOptions, ZarrFormat,
+};
 use crate::block::{Block, BlockElement, MappedBlock};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
@@ -142,6 +150,17 @@ fn chunk_region(
 // Reading
 // ------------------------------------------------------------------------------------------
 
+/// What an array directory holds ([`ZarrSource::stored_objects`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredObjects {
+    /// Chunk objects (shards of a sharded array) stored.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Chunk objects in the array's grid (stored or not).
+    pub expected: u64,
+}
+
 /// A Zarr array opened for reading (format 3 or 2).
 ///
 /// `Send + Sync`; share it behind an `Arc` and read chunks from several threads at once.
@@ -227,6 +246,44 @@ fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
 }
 
 /// " (open one of its members: a, b)" for a group directory.
+/// The chunk objects of the array in `dir`: every file under it that is not metadata, not a
+/// temporary file of the atomic write protocol, and not inside a nested array.
+fn chunk_files(dir: &Path) -> Result<(u64, u64)> {
+    let io_err = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (mut count, mut bytes) = (0, 0);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io_err(&d, e))? {
+            let path = entry.map_err(|e| io_err(&d, e))?.path();
+            let meta = std::fs::metadata(&path).map_err(|e| io_err(&path, e))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            if meta.is_dir() {
+                if !path.join("zarr.json").exists() && !path.join(".zarray").exists() {
+                    pending.push(path);
+                }
+            } else if !is_metadata_key(&name) && !name.ends_with(".tmp") {
+                count += 1;
+                bytes += meta.len();
+            }
+        }
+    }
+    Ok((count, bytes))
+}
+
+/// True for the names of Zarr metadata documents (v3 and v2).
+fn is_metadata_key(name: &str) -> bool {
+    matches!(
+        name,
+        "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
+    )
+}
+
 fn children_hint(path: &Path) -> String {
     let Ok(entries) = std::fs::read_dir(path) else {
         return String::new();
@@ -281,7 +338,33 @@ impl ZarrSource {
     ///
     /// Fails with [`Error::Store`] naming the path when it is missing, a file, a group, has
     /// malformed metadata or an unsupported dtype (named) or codec.
+    ///
+    /// An array that brickwork marked incomplete (a write that did not finish) is an
+    /// [`Error::IncompleteArray`]; [`ZarrSource::open_with`] with
+    /// [`ReadOptions::allow_incomplete`] opens it anyway.
     pub fn open(path: &Path) -> Result<ZarrSource> {
+        Self::open_with(path, &ReadOptions::default())
+    }
+
+    /// [`ZarrSource::open`] with options.
+    ///
+    /// # Errors
+    /// As [`ZarrSource::open`].
+    pub fn open_with(path: &Path, options: &ReadOptions) -> Result<ZarrSource> {
+        let source = Self::open_any(path)?;
+        if !options.allow_incomplete && source.is_incomplete_write() {
+            let stored = source.stored_objects()?;
+            return Err(Error::IncompleteArray {
+                path: path.to_path_buf(),
+                missing: stored.expected.saturating_sub(stored.count),
+                total: stored.expected,
+            });
+        }
+        Ok(source)
+    }
+
+    /// Opens the array whatever its write state.
+    fn open_any(path: &Path) -> Result<ZarrSource> {
         let (zarr_format, meta_key) = check_array_path(path)?;
         let store = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
         let array = Array::open(Arc::new(store), "/")
@@ -491,6 +574,26 @@ impl ZarrSource {
             == Some(false)
     }
 
+    /// The chunk objects (shards of a sharded array) stored, their bytes, and how many the
+    /// grid has. Walks the array's directory (a listing, not a look-up per chunk).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory cannot be listed.
+    pub fn stored_objects(&self) -> Result<StoredObjects> {
+        let expected = self
+            .array
+            .chunk_grid_shape()
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        let (count, bytes) = chunk_files(&self.path)?;
+        Ok(StoredObjects {
+            count,
+            bytes,
+            expected,
+        })
+    }
+
     fn read_subset(
         &self,
         start: &[usize],
@@ -561,6 +664,8 @@ pub struct ZarrSink {
     format: ZarrFormat,
     /// The attributes as written (v2 rewrites `.zattrs` from them in `finish`).
     attributes: serde_json::Map<String, serde_json::Value>,
+    /// The fingerprint of the computation written, kept in the `brickwork` attribute.
+    fingerprint: Option<String>,
 }
 
 impl std::fmt::Debug for ZarrSink {
@@ -576,12 +681,38 @@ impl std::fmt::Debug for ZarrSink {
     }
 }
 
-fn brickwork_attribute(complete: bool) -> serde_json::Value {
-    serde_json::json!({ "format_version": FORMAT_VERSION, "complete": complete })
+/// The `brickwork` attribute: format version, write state, and the fingerprint of the
+/// computation being written when there is one (store-format/README.md, section 6).
+fn brickwork_attribute(complete: bool, fingerprint: Option<&str>) -> serde_json::Value {
+    let mut attr = serde_json::json!({ "format_version": FORMAT_VERSION, "complete": complete });
+    if let Some(f) = fingerprint {
+        attr[FINGERPRINT_KEY] = f.into();
+    }
+    attr
 }
+
+/// The key of the computation's fingerprint in the `brickwork` attribute.
+const FINGERPRINT_KEY: &str = "fingerprint";
 
 fn metadata_options() -> ArrayMetadataOptions {
     ArrayMetadataOptions::default().with_include_zarrs_metadata(false)
+}
+
+/// The shard shape (when sharded) and the compressor codecs of an array being written.
+type Layout = (Option<Vec<usize>>, Vec<Arc<dyn BytesToBytesCodecTraits>>);
+
+/// The attributes of an array being written: the user's, and the `brickwork` attribute.
+fn sink_attributes(
+    opts: &WriteOptions,
+    complete: bool,
+    fingerprint: Option<&str>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut attributes = opts.attributes.clone();
+    attributes.insert(
+        BRICKWORK_ATTRIBUTE.into(),
+        brickwork_attribute(complete, fingerprint),
+    );
+    attributes
 }
 
 /// Removes an existing Zarr node (or empty directory) at `path` for `overwrite`; refuses
@@ -729,6 +860,36 @@ impl ZarrSink {
         chunks: &[usize],
         opts: &WriteOptions,
     ) -> Result<ZarrSink> {
+        Self::create_for(path, shape, dtype, chunks, opts, None)
+    }
+
+    /// [`ZarrSink::create`] for the computation with `fingerprint` (see
+    /// [`crate::expr::fingerprint`]), kept in the `brickwork` attribute so that a resumed
+    /// write can tell it is resuming the same computation.
+    ///
+    /// # Errors
+    /// As [`ZarrSink::create`].
+    pub fn create_for(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        fingerprint: Option<&str>,
+    ) -> Result<ZarrSink> {
+        let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
+        Self::create_checked(path, shape, dtype, chunks, opts, layout, fingerprint)
+    }
+
+    /// Checks the chunk shape and the options against the array; returns the shard shape
+    /// (when sharded) and the compressor codecs.
+    fn check_layout(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+    ) -> Result<Layout> {
         if chunks.len() != shape.len() {
             return Err(Error::invalid(format!(
                 "chunk shape {} has {} dimension(s) but array shape {} has {} (writing {})",
@@ -752,8 +913,22 @@ impl ZarrSink {
             }
             other => other,
         })?;
-        let shards = opts.shards.as_ref().map(|_| write_shape.clone());
+        let shards = opts.shards.as_ref().map(|_| write_shape);
         let codecs = bytes_to_bytes(path, opts.codec, dtype)?;
+        Ok((shards, codecs))
+    }
+
+    /// Creates the array directory and its metadata (see [`ZarrSink::create_for`]).
+    fn create_checked(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        layout: Layout,
+        fingerprint: Option<&str>,
+    ) -> Result<ZarrSink> {
+        let (shards, codecs) = layout;
         if path.exists() || path.is_symlink() {
             if !opts.overwrite {
                 return Err(store_err(
@@ -772,8 +947,7 @@ impl ZarrSink {
         let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
         let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
 
-        let mut attributes = opts.attributes.clone();
-        attributes.insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(false));
+        let attributes = sink_attributes(opts, false, fingerprint);
         let array = match opts.zarr_format {
             ZarrFormat::V3 => Self::create_v3(
                 path,
@@ -802,12 +976,34 @@ impl ZarrSink {
             dtype,
             format: opts.zarr_format,
             attributes,
+            fingerprint: fingerprint.map(str::to_owned),
         })
     }
 
     /// `zarr.json` through zarrs' builder; sharded when `shards` is given.
     #[allow(clippy::too_many_arguments)]
     fn create_v3(
+        path: &Path,
+        store: &Arc<WriteStore>,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        shards: Option<&[usize]>,
+        codecs: Vec<Arc<dyn BytesToBytesCodecTraits>>,
+        attributes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Array<WriteStore>> {
+        let array = Self::build_v3(
+            path, store, shape, dtype, chunks, shards, codecs, attributes,
+        )?;
+        array
+            .store_metadata()
+            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
+        Ok(array)
+    }
+
+    /// The v3 array as [`ZarrSink::create_v3`] writes it, its metadata not stored.
+    #[allow(clippy::too_many_arguments)]
+    fn build_v3(
         path: &Path,
         store: &Arc<WriteStore>,
         shape: &[usize],
@@ -834,14 +1030,17 @@ impl ZarrSink {
             // The sharding_indexed codec with the inner codecs above, its index encoded
             // `bytes` (little-endian) + `crc32c` at the end of the shard: zarr-python's default.
             builder.subchunk_shape(Some(to_u64(chunks)));
+            // Inner chunks in C order: zarrs' default lays them out in the order their
+            // parallel encodings finish, so the same shard would not always have the same
+            // bytes (a resumed write must end byte-identical to an uninterrupted one).
+            builder.codec_specific_options(CodecSpecificOptions::default().with_option(
+                ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+            ));
         }
         let mut array = builder
             .build(store.clone(), "/")
             .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
         array.set_metadata_options(metadata_options());
-        array
-            .store_metadata()
-            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
         Ok(array)
     }
 
@@ -856,11 +1055,7 @@ impl ZarrSink {
         codec: Codec,
         attributes: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Array<WriteStore>> {
-        let zarray = v2_zarray(shape, chunks, dtype, codec)?;
-        let metadata: ArrayMetadataV2 = serde_json::from_value(zarray.clone())
-            .map_err(|e| Error::internal(format!("{}: .zarray: {e}", path.display())))?;
-        let array = Array::new_with_metadata(store.clone(), "/", ArrayMetadata::V2(metadata))
-            .map_err(|e| store_err(path, Some(".zarray".into()), e.to_string()))?;
+        let (array, zarray) = Self::build_v2(path, store, shape, dtype, chunks, codec)?;
         put_json(
             path,
             store,
@@ -869,6 +1064,24 @@ impl ZarrSink {
         )?;
         put_json(path, store, ".zarray", &zarray)?;
         Ok(array)
+    }
+
+    /// The v2 array as [`ZarrSink::create_v2`] writes it and its `.zarray` document, not
+    /// stored.
+    fn build_v2(
+        path: &Path,
+        store: &Arc<WriteStore>,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        codec: Codec,
+    ) -> Result<(Array<WriteStore>, serde_json::Value)> {
+        let zarray = v2_zarray(shape, chunks, dtype, codec)?;
+        let metadata: ArrayMetadataV2 = serde_json::from_value(zarray.clone())
+            .map_err(|e| Error::internal(format!("{}: .zarray: {e}", path.display())))?;
+        let array = Array::new_with_metadata(store.clone(), "/", ArrayMetadata::V2(metadata))
+            .map_err(|e| store_err(path, Some(".zarray".into()), e.to_string()))?;
+        Ok((array, zarray))
     }
 
     /// The directory of the array.
@@ -990,8 +1203,10 @@ impl ZarrSink {
     /// # Errors
     /// [`Error::Store`] naming the path and metadata key when it cannot be written.
     pub fn finish(mut self) -> Result<()> {
-        self.attributes
-            .insert(BRICKWORK_ATTRIBUTE.into(), brickwork_attribute(true));
+        self.attributes.insert(
+            BRICKWORK_ATTRIBUTE.into(),
+            brickwork_attribute(true, self.fingerprint.as_deref()),
+        );
         match self.format {
             ZarrFormat::V3 => {
                 *self.array.attributes_mut() = self.attributes;

@@ -66,6 +66,13 @@ pub(crate) struct WriteArgs {
     /// Zarr format of the output: 3, or 2 (.zarray, chunk keys i.j; no --shards).
     #[arg(long, default_value = "3", value_name = "2|3")]
     pub(crate) zarr_format: u8,
+    /// Continue an interrupted write of a Zarr output (killed, Ctrl-C, full disk): run the
+    /// same command again with --resume. Chunks already written are kept and only the
+    /// others computed; the result is byte-identical to an uninterrupted write. Refused
+    /// when the output holds another array or another computation; without an output yet,
+    /// a plain write.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub(crate) resume: bool,
 }
 
 /// How computations run.
@@ -85,6 +92,11 @@ pub(crate) struct ExecArgs {
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Read input arrays whose brickwork write did not finish (their missing chunks read as
+    /// the fill value). Without it, such an input is an error naming it and counting its
+    /// missing chunks.
+    #[arg(long)]
+    pub(crate) allow_incomplete: bool,
 }
 
 #[derive(Args, Debug)]

@@ -7,13 +7,13 @@ use anyhow::{Context, Result, bail};
 use brickwork::Array;
 
 use super::{compute_options, open_zarr, write_options};
-use crate::cli::{EvalArgs, usage};
+use crate::cli::{EvalArgs, ExecArgs, usage};
 use crate::output::{print_block, print_stats};
 
 /// Results with more elements than this are not printed; use `--output`.
 const MAX_PRINTED: usize = 100_000;
 
-fn bind_inputs(specs: &[String]) -> Result<HashMap<String, Array>> {
+fn bind_inputs(specs: &[String], exec: &ExecArgs) -> Result<HashMap<String, Array>> {
     let mut inputs = HashMap::new();
     for spec in specs {
         let (name, path) = spec
@@ -29,7 +29,10 @@ fn bind_inputs(specs: &[String]) -> Result<HashMap<String, Array>> {
                 "--input {spec:?}: {name:?} is not a valid name"
             )));
         }
-        inputs.insert(name.to_string(), open_zarr(std::path::Path::new(path))?);
+        inputs.insert(
+            name.to_string(),
+            open_zarr(std::path::Path::new(path), exec)?,
+        );
     }
     Ok(inputs)
 }
@@ -37,7 +40,7 @@ fn bind_inputs(specs: &[String]) -> Result<HashMap<String, Array>> {
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
-    let inputs = bind_inputs(&args.inputs)?;
+    let inputs = bind_inputs(&args.inputs, &args.exec)?;
     let start = Instant::now();
     let result = brickwork::parse::evaluate(&args.expr, &inputs)?;
     result.check()?;

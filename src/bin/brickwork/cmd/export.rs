@@ -11,7 +11,7 @@ use crate::cli::{ExportArgs, usage};
 pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
-    let mut x = open_zarr(&args.src)?;
+    let mut x = open_zarr(&args.src, &args.exec)?;
     if let Some(region) = &args.region {
         x = x
             .index_numpy(&parse_region(region)?)
@@ -24,6 +24,12 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let context = || format!("cannot export {} to {}", args.src.display(), dst.display());
+    if args.write.resume && matches!(ext.as_str(), "npy" | "raw" | "bin" | "csv") {
+        return Err(usage(format!(
+            "--resume applies to Zarr outputs; {} is rewritten whole (drop --resume)",
+            dst.display()
+        )));
+    }
     match ext.as_str() {
         "npy" => {
             let w = NpyWriter::create(dst, x.chunks()?, x.dtype(), args.write.overwrite)

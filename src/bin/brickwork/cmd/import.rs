@@ -24,7 +24,7 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
     let src = &args.src;
     let is_zarr = src.join("zarr.json").exists() || src.join(".zarray").exists();
     if is_zarr {
-        return open_zarr(src);
+        return open_zarr(src, &args.exec);
     }
     if !src.exists() {
         anyhow::bail!("{}: no such file or directory", src.display());

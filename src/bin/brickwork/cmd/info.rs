@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use brickwork::ReadOptions;
 use brickwork::store::ZarrSource;
 use brickwork::units::format_bytes;
 use serde_json::{Map, Value, json};
@@ -67,7 +68,12 @@ fn describe(path: &Path) -> Result<Value> {
             "members": members,
         }));
     }
-    let source = ZarrSource::open(path)?;
+    let source = ZarrSource::open_with(
+        path,
+        &ReadOptions {
+            allow_incomplete: true,
+        },
+    )?;
     let (codecs, fill) = if format == 3 {
         (meta.get("codecs").cloned(), meta.get("fill_value").cloned())
     } else {
@@ -77,17 +83,7 @@ fn describe(path: &Path) -> Result<Value> {
         }
         (Some(Value::Object(c)), meta.get("fill_value").cloned())
     };
-    let grid: Vec<usize> = match source.shard_shape() {
-        Some(s) => source
-            .shape()
-            .iter()
-            .zip(s)
-            .map(|(&n, &c)| n.div_ceil(c.max(1)))
-            .collect(),
-        None => source.grid_shape(),
-    };
-    let expected: usize = grid.iter().product();
-    let (stored, bytes) = stored_objects(path)?;
+    let stored = source.stored_objects()?;
     let nbytes = source.shape().iter().product::<usize>() * source.dtype().size();
     Ok(json!({
         "path": path.display().to_string(),
@@ -100,11 +96,11 @@ fn describe(path: &Path) -> Result<Value> {
         "codecs": codecs,
         "fill_value": fill,
         "attributes": attributes,
-        "chunks_stored": stored,
-        "chunks_expected": expected,
-        "bytes_stored": bytes,
+        "chunks_stored": stored.count,
+        "chunks_expected": stored.expected,
+        "bytes_stored": stored.bytes,
         "bytes_uncompressed": nbytes,
-        "compression_ratio": if bytes > 0 { Some(nbytes as f64 / bytes as f64) } else { None },
+        "compression_ratio": if stored.bytes > 0 { Some(nbytes as f64 / stored.bytes as f64) } else { None },
         "write_complete": !source.is_incomplete_write(),
     }))
 }
@@ -118,35 +114,6 @@ fn children(path: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     out.sort();
     Ok(out)
-}
-
-/// Chunk (or shard) objects of an array directory and their total size: every file that is
-/// not metadata, a temporary, or inside a nested array.
-fn stored_objects(path: &Path) -> Result<(u64, u64)> {
-    let mut count = 0;
-    let mut bytes = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
-            let p = entry?.path();
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if p.is_dir() {
-                if !p.join("zarr.json").exists() && !p.join(".zarray").exists() {
-                    stack.push(p);
-                }
-            } else if !matches!(
-                name,
-                "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
-            ) && !name.ends_with(".tmp")
-            {
-                count += 1;
-                bytes += p.metadata()?.len();
-            }
-        }
-    }
-    Ok((count, bytes))
 }
 
 fn print_text(info: &Value, depth: usize) {

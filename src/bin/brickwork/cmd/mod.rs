@@ -109,6 +109,7 @@ pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteO
         chunks,
         codec,
         overwrite: w.overwrite,
+        resume: w.resume,
         shards,
         zarr_format,
         ..WriteOptions::default()
@@ -158,7 +159,12 @@ pub(crate) fn parse_region(text: &str) -> Result<Vec<NumpyIndex>> {
         .collect()
 }
 
-/// Opens a Zarr array, with the path in the error.
-pub(crate) fn open_zarr(path: &std::path::Path) -> Result<brickwork::Array> {
-    brickwork::Array::from_zarr(path).with_context(|| format!("cannot open {}", path.display()))
+/// Opens a Zarr array, with the path in the error; an incomplete one only with
+/// `--allow-incomplete`.
+pub(crate) fn open_zarr(path: &std::path::Path, exec: &ExecArgs) -> Result<brickwork::Array> {
+    let read = brickwork::ReadOptions {
+        allow_incomplete: exec.allow_incomplete,
+    };
+    brickwork::Array::from_zarr_with(path, &read)
+        .with_context(|| format!("cannot open {}", path.display()))
 }

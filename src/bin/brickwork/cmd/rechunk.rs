@@ -10,7 +10,7 @@ pub(crate) fn run(args: &RechunkArgs) -> Result<()> {
     if write_options(&args.write, None)?.chunks.is_none() {
         return Err(usage("rechunk needs --chunks C1,C2,.."));
     }
-    let x = open_zarr(&args.src)?;
+    let x = open_zarr(&args.src, &args.exec)?;
     let w = write_options(&args.write, Some(x.ndim()))?;
     x.to_zarr_with(&args.dst, &w, &opts).with_context(|| {
         format!(

@@ -1,0 +1,367 @@
+//! Resuming an interrupted write (`WriteOptions::resume`, store-format/README.md section 9).
+//!
+//! Every chunk object is written under a temporary name and renamed (section 3), so an
+//! object under its final key is whole: a run killed at any point leaves whole chunks,
+//! `*.tmp` files and chunks not written yet. Resuming checks that the array at the path is
+//! the one being written (same metadata, same computation by fingerprint), removes the
+//! temporary files, and reports which chunks are stored and valid; the caller computes
+//! only the others. Valid means: the object decodes (for compressed or sharded arrays), or
+//! has exactly the size of a chunk (for chunks stored raw, where decoding is a copy). That
+//! guards against objects damaged after the fact (the writer does not `fsync`, so a power
+//! loss, unlike a killed process, can leave an empty or short object under its final key).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+
+use super::{
+    FINGERPRINT_KEY, Layout, NoSyncStore, ZarrSink, grid_shape, metadata_options, sink_attributes,
+    store_err,
+};
+use crate::dispatch_dtype;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::store::{BRICKWORK_ATTRIBUTE, WriteOptions, ZarrFormat};
+
+/// What [`ZarrSink::resume`] found at its path.
+#[derive(Debug)]
+pub struct Resumed {
+    /// The array, open for writing the chunks still missing.
+    pub sink: ZarrSink,
+    /// Per block of the write grid ([`ZarrSink::write_shape`]), by linear C-order index:
+    /// true when its object is stored and valid, so it is kept.
+    pub written: Vec<bool>,
+    /// True when the array was already marked complete: there is nothing to write.
+    pub complete: bool,
+}
+
+/// The state of the path of a resumed write.
+enum Found {
+    /// Nothing there.
+    Nothing,
+    /// What `create` leaves when it is interrupted before the array metadata is written:
+    /// an empty directory, temporary files, a v2 `.zattrs` without `.zarray`.
+    InterruptedCreate,
+    /// Array metadata (`zarr.json` or `.zarray`).
+    Array,
+}
+
+impl ZarrSink {
+    /// Opens the array at `path` to resume an interrupted write of the same array, or
+    /// creates it when there is nothing at `path` yet (as [`ZarrSink::create_for`]).
+    ///
+    /// The array must have been created by brickwork with the same shape, dtype, chunks,
+    /// shards, codec and Zarr format, and, when `fingerprint` is given, for the same
+    /// computation. Stale temporary files are removed; [`Resumed::written`] tells which
+    /// chunks are kept.
+    ///
+    /// # Errors
+    /// [`Error::Store`] naming the path when something else is there: another array
+    /// (naming the metadata that differs), one not written by brickwork, one written for
+    /// another computation, or a directory that is not a Zarr array; errors of
+    /// [`ZarrSink::create`] and I/O errors while reading what is there.
+    pub fn resume(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        fingerprint: Option<&str>,
+    ) -> Result<Resumed> {
+        let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
+        let fresh = |layout| -> Result<Resumed> {
+            let sink = Self::create_checked(path, shape, dtype, chunks, opts, layout, fingerprint)?;
+            let written = vec![false; sink.write_blocks()];
+            Ok(Resumed {
+                sink,
+                written,
+                complete: false,
+            })
+        };
+        match found(path)? {
+            Found::Nothing => fresh(layout),
+            Found::InterruptedCreate => {
+                std::fs::remove_dir_all(path).map_err(|source| Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                fresh(layout)
+            }
+            Found::Array => Self::reopen(path, shape, dtype, chunks, opts, layout, fingerprint),
+        }
+    }
+
+    /// Reopens the array of an interrupted write: checks it is the same array, removes
+    /// temporary files, finds the chunks to keep.
+    fn reopen(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        layout: Layout,
+        fingerprint: Option<&str>,
+    ) -> Result<Resumed> {
+        let (shards, codecs) = layout;
+        let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
+        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
+        let attributes = sink_attributes(opts, false, fingerprint);
+        let (array, expected, meta_key) = match opts.zarr_format {
+            ZarrFormat::V3 => {
+                let array = Self::build_v3(
+                    path,
+                    &store,
+                    shape,
+                    dtype,
+                    chunks,
+                    shards.as_deref(),
+                    codecs,
+                    &attributes,
+                )?;
+                let meta = serde_json::to_value(array.metadata_opt(&metadata_options()))
+                    .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+                (array, meta, "zarr.json")
+            }
+            ZarrFormat::V2 => {
+                let (array, zarray) =
+                    Self::build_v2(path, &store, shape, dtype, chunks, opts.codec)?;
+                (array, zarray, ".zarray")
+            }
+        };
+        let existing = read_json(path, meta_key)?;
+        check_same_metadata(path, meta_key, &existing, &expected)?;
+        let existing_attributes = match opts.zarr_format {
+            ZarrFormat::V3 => existing.get("attributes").cloned().unwrap_or_default(),
+            ZarrFormat::V2 => read_json(path, ".zattrs")?,
+        };
+        let complete = check_brickwork_attribute(path, &existing_attributes, fingerprint)?;
+        remove_temporary_files(path)?;
+        let raw = shards.is_none() && super::direct::is_raw(array.metadata(), dtype, shape.len());
+        let sink = ZarrSink {
+            path: path.to_path_buf(),
+            store,
+            files,
+            raw,
+            array,
+            shape: shape.to_vec(),
+            chunks: chunks.to_vec(),
+            shards,
+            dtype,
+            format: opts.zarr_format,
+            attributes,
+            fingerprint: fingerprint.map(str::to_owned),
+        };
+        let written = if complete {
+            vec![true; sink.write_blocks()]
+        } else {
+            sink.valid_objects()?
+        };
+        Ok(Resumed {
+            sink,
+            written,
+            complete,
+        })
+    }
+
+    /// Blocks in the write grid.
+    fn write_blocks(&self) -> usize {
+        grid_shape(&self.shape, self.write_shape()).iter().product()
+    }
+
+    /// Per block of the write grid, whether its object is stored and valid.
+    fn valid_objects(&self) -> Result<Vec<bool>> {
+        let grid = grid_shape(&self.shape, self.write_shape());
+        (0..self.write_blocks())
+            .into_par_iter()
+            .map(|lin| {
+                let mut idx = vec![0u64; grid.len()];
+                let mut rest = lin;
+                for (d, &n) in grid.iter().enumerate().rev() {
+                    idx[d] = (rest % n) as u64;
+                    rest /= n;
+                }
+                self.is_valid_object(&idx)
+            })
+            .collect()
+    }
+
+    /// Whether the object of write-grid block `idx` is stored and valid (see the module
+    /// doc).
+    fn is_valid_object(&self, idx: &[u64]) -> Result<bool> {
+        let key = self.array.chunk_key(idx).to_string();
+        let file = self.path.join(&key);
+        let len = match std::fs::metadata(&file) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(Error::Io { path: file, source }),
+        };
+        if self.raw {
+            let chunk = self.write_shape().iter().product::<usize>() * self.dtype.size();
+            return Ok(len == chunk as u64);
+        }
+        Ok(dispatch_dtype!(self.dtype, T => self
+            .array
+            .retrieve_chunk_if_exists::<ndarray::ArrayD<T>>(idx)
+            .is_ok()))
+    }
+}
+
+/// What is at the path of a resumed write.
+fn found(path: &Path) -> Result<Found> {
+    if !path.exists() && !path.is_symlink() {
+        return Ok(Found::Nothing);
+    }
+    if path.join("zarr.json").is_file() || path.join(".zarray").is_file() {
+        return Ok(Found::Array);
+    }
+    let entries: Vec<std::path::PathBuf> = match std::fs::read_dir(path) {
+        Ok(dir) => dir.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => return Err(not_an_array(path)),
+    };
+    let left_by_create = entries.iter().all(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        p.is_file() && (name.ends_with(".tmp") || name == ".zattrs" && is_incomplete_zattrs(p))
+    });
+    if left_by_create {
+        Ok(Found::InterruptedCreate)
+    } else {
+        Err(not_an_array(path))
+    }
+}
+
+fn not_an_array(path: &Path) -> Error {
+    store_err(
+        path,
+        None,
+        "exists and is not a Zarr array; cannot resume a write there (write to another path)",
+    )
+}
+
+/// True for a v2 `.zattrs` that marks an incomplete brickwork write.
+fn is_incomplete_zattrs(file: &Path) -> bool {
+    std::fs::read(file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get(BRICKWORK_ATTRIBUTE)?.get("complete")?.as_bool())
+        == Some(false)
+}
+
+/// The JSON document `key` of the array at `path`.
+fn read_json(path: &Path, key: &str) -> Result<serde_json::Value> {
+    let file = path.join(key);
+    let bytes = std::fs::read(&file).map_err(|source| Error::Io { path: file, source })?;
+    serde_json::from_slice(&bytes).map_err(|e| store_err(path, Some(key.into()), e.to_string()))
+}
+
+/// Refuses to resume into an array whose metadata (attributes aside) is not what this
+/// write would create, naming the keys that differ.
+fn check_same_metadata(
+    path: &Path,
+    key: &str,
+    existing: &serde_json::Value,
+    expected: &serde_json::Value,
+) -> Result<()> {
+    let without_attributes = |v: &serde_json::Value| {
+        let mut m = v.as_object().cloned().unwrap_or_default();
+        m.remove("attributes");
+        m
+    };
+    let (existing, expected) = (without_attributes(existing), without_attributes(expected));
+    let mut differ: Vec<&str> = expected
+        .iter()
+        .filter(|(k, v)| existing.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    differ.extend(
+        existing
+            .keys()
+            .filter(|k| !expected.contains_key(*k))
+            .map(String::as_str),
+    );
+    if differ.is_empty() {
+        return Ok(());
+    }
+    let show = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
+        m.get(k).map_or("nothing".to_owned(), ToString::to_string)
+    };
+    let details: Vec<String> = differ
+        .iter()
+        .map(|k| {
+            format!(
+                "{k}: {} there, {} now",
+                show(&existing, k),
+                show(&expected, k)
+            )
+        })
+        .collect();
+    Err(store_err(
+        path,
+        Some(key.into()),
+        format!(
+            "cannot resume: the array there was created with other metadata ({}); write to another path or pass overwrite",
+            details.join("; ")
+        ),
+    ))
+}
+
+/// Checks the `brickwork` attribute of the array being resumed: written by brickwork, for
+/// the same computation. Returns whether it is marked complete.
+fn check_brickwork_attribute(
+    path: &Path,
+    attributes: &serde_json::Value,
+    fingerprint: Option<&str>,
+) -> Result<bool> {
+    let Some(attr) = attributes.get(BRICKWORK_ATTRIBUTE) else {
+        return Err(store_err(
+            path,
+            None,
+            "cannot resume: the array there was not written by brickwork (it has no \"brickwork\" attribute); write to another path or pass overwrite",
+        ));
+    };
+    let stored = attr.get(FINGERPRINT_KEY).and_then(|f| f.as_str());
+    if let Some(fingerprint) = fingerprint
+        && stored != Some(fingerprint)
+    {
+        return Err(store_err(
+            path,
+            None,
+            format!(
+                "cannot resume: the array there was written for another computation (fingerprint {} there, {fingerprint} now); write to another path or pass overwrite",
+                stored.unwrap_or("none")
+            ),
+        ));
+    }
+    Ok(attr.get("complete").and_then(|c| c.as_bool()) == Some(true))
+}
+
+/// Removes the temporary files an interrupted write left under `dir` (they would make the
+/// atomic writer refuse to write those objects).
+fn remove_temporary_files(dir: &Path) -> Result<()> {
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
+            let p = entry.map_err(|e| io(&d, e))?.path();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            if p.is_dir() {
+                pending.push(p);
+            } else if name.ends_with(".tmp") {
+                std::fs::remove_file(&p).map_err(|e| io(&p, e))?;
+            }
+        }
+    }
+    Ok(())
+}
