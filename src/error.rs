@@ -3,6 +3,11 @@
 //! One public [`Error`], grouped by who must act: the caller (bad arguments, shapes, dtypes,
 //! indices), the environment (stores, files), or us (`Internal`). Messages are lower-case and
 //! name the arrays, shapes, chunk keys or paths involved.
+//!
+//! Errors caused by another error (an I/O error, a zarrs error) keep it as their
+//! [`source`](std::error::Error::source) and do not repeat its message: print the chain
+//! (`{:#}` with anyhow, which the `brickwork` binary does) to see both, and use
+//! [`Error::io_error`] to match the operating system's error (`NotFound`, `StorageFull`, …).
 
 use std::path::PathBuf;
 
@@ -116,6 +121,9 @@ pub enum Error {
         key: Option<String>,
         /// What went wrong.
         detail: String,
+        /// The error that caused it (an I/O error, a zarrs error), if any.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A Zarr array that brickwork marked incomplete: a write to it was interrupted (or is
@@ -135,7 +143,7 @@ pub enum Error {
     },
 
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -188,6 +196,9 @@ pub enum Error {
         path: PathBuf,
         /// What went wrong.
         detail: String,
+        /// The I/O error that caused it.
+        #[source]
+        source: std::io::Error,
     },
 
     /// The computation was cancelled (Ctrl-C in the `brickwork` binary) before it finished.
@@ -209,6 +220,9 @@ pub enum Error {
         detail: String,
     },
 }
+
+/// A boxed error from another library, kept as the source of a brickwork [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with brickwork's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -237,6 +251,24 @@ impl Error {
         Error::InvalidArgument {
             detail: detail.into(),
         }
+    }
+
+    /// The operating system's error behind this one, if there is one (for example
+    /// `ErrorKind::NotFound` for a missing chunk file, `ErrorKind::StorageFull` for a full
+    /// disk): the first [`std::io::Error`] in the chain of sources, including those zarrs
+    /// wraps.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = next {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io);
+            }
+            if let Some(io) = e.downcast_ref::<std::sync::Arc<std::io::Error>>() {
+                return Some(io);
+            }
+            next = e.source();
+        }
+        None
     }
 
     /// Shorthand for [`Error::Internal`].

@@ -106,13 +106,16 @@ fn a_full_disk_while_writing_is_an_error_and_leaves_the_output_incomplete() -> T
     let sink = brickwork::store::ZarrSink::create(&path, &[40, 30], DType::F64, &[20, 30], &opts)?;
     std::fs::create_dir_all(path.join("c/1"))?;
     std::os::unix::fs::symlink("/dev/full", path.join("c/1/0.tmp"))?;
-    let e = y
+    let err = y
         .compute_into(
             &brickwork::exec::ZarrWriteSink::new(&sink),
             &brickwork::ComputeOptions::threads(2),
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    // The OS error is the source, so callers can match it; the chain names the chunk.
+    let kind = err.io_error().map(std::io::Error::kind);
+    assert_eq!(kind, Some(std::io::ErrorKind::StorageFull), "{err:?}");
+    let e = chain(&err);
     assert!(e.contains("c/1/0") && e.contains("No space left"), "{e}");
     drop(sink);
     let e = brickwork::store::ZarrSource::open(&path).unwrap_err();

@@ -8,7 +8,7 @@ use brickwork::store::ZarrSource;
 use brickwork::{Block, BlockElement, DType, dispatch_block, dispatch_dtype};
 use ndarray::{ArrayD, SliceInfoElem};
 
-use crate::common::zarr_python_fixtures;
+use crate::common::{chain, zarr_python_fixtures};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -234,11 +234,9 @@ fn open_errors_name_the_path() -> TestResult {
     let Some(dir) = zarr_python_fixtures()? else {
         return Ok(());
     };
-    let err = ZarrSource::open(&dir.join("does_not_exist.zarr"))
-        .unwrap_err()
-        .to_string();
+    let err = chain(&ZarrSource::open(&dir.join("does_not_exist.zarr")).unwrap_err());
     assert!(err.contains("does_not_exist.zarr"), "{err}");
-    assert!(err.contains("no such file"), "{err}");
+    assert!(err.contains("No such file"), "{err}");
 
     let err = ZarrSource::open(&dir.join("group_v3.zarr"))
         .unwrap_err()

@@ -167,9 +167,10 @@ pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics>
         let dir = tempfile::Builder::new()
             .prefix("brickwork-realign-")
             .tempdir_in(&parent)
-            .map_err(|e| Error::Spill {
+            .map_err(|source| Error::Spill {
                 path: parent.clone(),
-                detail: format!("cannot create a directory for a realigned copy: {e}"),
+                detail: "cannot create a directory for a realigned copy".into(),
+                source,
             })?;
         let path = dir.path().join("copy.zarr");
         let write = WriteOptions {

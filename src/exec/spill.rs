@@ -79,9 +79,10 @@ impl SpillStore {
         let d = tempfile::Builder::new()
             .prefix("brickwork-spill-")
             .tempdir_in(&parent)
-            .map_err(|e| Error::Spill {
+            .map_err(|source| Error::Spill {
                 path: parent.clone(),
-                detail: format!("cannot create a spill directory there: {e}"),
+                detail: "cannot create a spill directory there".into(),
+                source,
             })?;
         let path = d.path().to_path_buf();
         *dir = Some(d);
@@ -113,7 +114,8 @@ impl SpillStore {
             };
             Error::Spill {
                 path: file.path.clone(),
-                detail: format!("cannot spill an intermediate block to disk: {e}{hint}"),
+                detail: format!("cannot spill an intermediate block to disk{hint}"),
+                source: e,
             }
         })?;
         Ok(file)
@@ -125,14 +127,13 @@ impl SpillStore {
 /// # Errors
 /// The file cannot be read or is not what was written.
 pub(crate) fn read(file: &SpillFile) -> Result<Value> {
-    let f = File::open(&file.path).map_err(|e| Error::Spill {
+    let read_back = |source| Error::Spill {
         path: file.path.clone(),
-        detail: format!("cannot read a spilled block back: {e}"),
-    })?;
-    decode(&mut BufReader::with_capacity(1 << 20, f)).map_err(|e| Error::Spill {
-        path: file.path.clone(),
-        detail: format!("cannot read a spilled block back: {e}"),
-    })
+        detail: "cannot read a spilled block back".into(),
+        source,
+    };
+    let f = File::open(&file.path).map_err(read_back)?;
+    decode(&mut BufReader::with_capacity(1 << 20, f)).map_err(read_back)
 }
 
 fn put_u64(w: &mut impl Write, v: u64) -> std::io::Result<()> {
@@ -330,7 +331,10 @@ mod tests {
         let file = dir.join("3.bin");
         std::os::unix::fs::symlink("/dev/full", &file).unwrap();
         let v = Value::Block(Block::F64(ArrayD::zeros(IxDyn(&[1000]))));
-        let e = store.write(3, &v).unwrap_err().to_string();
+        let err = store.write(3, &v).unwrap_err();
+        let kind = err.io_error().map(std::io::Error::kind);
+        assert_eq!(kind, Some(std::io::ErrorKind::StorageFull), "{err:?}");
+        let e = err.to_string();
         assert!(e.contains("3.bin") && e.contains("is full"), "{e}");
         assert!(!exists(&file), "the partial file is removed");
         drop(store);

@@ -392,11 +392,17 @@ fn write_errors() -> TestResult {
 fn open_errors_name_the_path() -> TestResult {
     let dir = tempfile::tempdir()?;
     let missing = dir.path().join("missing.zarr");
-    let err = ZarrSource::open(&missing).unwrap_err().to_string();
+    let err = ZarrSource::open(&missing).unwrap_err();
+    // The OS error is kept as the source: callers match its kind.
+    let kind = err.io_error().map(std::io::Error::kind);
+    assert_eq!(kind, Some(std::io::ErrorKind::NotFound), "{err:?}");
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    let err = err.to_string();
     assert!(
-        err.contains("missing.zarr") && err.contains("no such"),
+        err.contains("missing.zarr") && err.contains("cannot open"),
         "{err}"
     );
+    assert!(source.is_some_and(|s| s.contains("No such file")));
 
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "hello")?;

@@ -20,11 +20,12 @@ use zarrs::array::{
     ArraySubset, BytesToBytesCodecTraits, CodecSpecificOptions, DataType as ZDataType, Endianness,
     FillValue,
 };
-use zarrs::filesystem::FilesystemStore;
+use zarrs::array::{ArrayCreateError, ArrayError, CodecError};
+use zarrs::filesystem::{FilesystemStore, FilesystemStoreCreateError};
 
 use super::nosync::NoSyncStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
-use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
+use zarrs::storage::{Bytes, StorageError, StoreKey, WritableStorageTraits};
 
 use super::direct;
 use super::{
@@ -33,7 +34,7 @@ use super::{
 use crate::block::{Block, BlockElement, MappedBlock};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 use crate::grid::fmt_shape;
 
 type ReadStore = FilesystemStore;
@@ -44,6 +45,94 @@ fn store_err(path: &Path, key: Option<String>, detail: impl Into<String>) -> Err
         path: path.to_path_buf(),
         key,
         detail: detail.into(),
+        source: None,
+    }
+}
+
+/// A store error caused by `source`, kept as its source (not repeated in the message).
+fn store_err_from(
+    path: &Path,
+    key: Option<String>,
+    detail: impl Into<String>,
+    source: impl IntoSource,
+) -> Error {
+    Error::Store {
+        path: path.to_path_buf(),
+        key,
+        detail: detail.into(),
+        source: Some(source.into_source()),
+    }
+}
+
+/// Errors that become the source of a store error. zarrs wraps I/O errors transparently,
+/// which hides them from the chain of sources; they are unwrapped here so that
+/// [`Error::io_error`] finds them.
+trait IntoSource {
+    fn into_source(self) -> BoxError;
+}
+
+impl IntoSource for BoxError {
+    fn into_source(self) -> BoxError {
+        self
+    }
+}
+
+impl IntoSource for std::io::Error {
+    fn into_source(self) -> BoxError {
+        Box::new(self)
+    }
+}
+
+impl IntoSource for serde_json::Error {
+    fn into_source(self) -> BoxError {
+        Box::new(self)
+    }
+}
+
+impl IntoSource for StorageError {
+    fn into_source(self) -> BoxError {
+        match self {
+            StorageError::IOError(io) => Box::new(io),
+            other => Box::new(other),
+        }
+    }
+}
+
+impl IntoSource for CodecError {
+    fn into_source(self) -> BoxError {
+        match self {
+            CodecError::IOError(io) => Box::new(io),
+            CodecError::StorageError(s) => s.into_source(),
+            other => Box::new(other),
+        }
+    }
+}
+
+impl IntoSource for ArrayError {
+    fn into_source(self) -> BoxError {
+        match self {
+            ArrayError::StorageError(s) => s.into_source(),
+            ArrayError::CodecError(c) => c.into_source(),
+            other => Box::new(other),
+        }
+    }
+}
+
+impl IntoSource for ArrayCreateError {
+    fn into_source(self) -> BoxError {
+        match self {
+            ArrayCreateError::StorageError(s) => s.into_source(),
+            other => Box::new(other),
+        }
+    }
+}
+
+impl IntoSource for FilesystemStoreCreateError {
+    fn into_source(self) -> BoxError {
+        match self {
+            FilesystemStoreCreateError::IOError(io) => Box::new(io),
+            other => Box::new(other),
+        }
     }
 }
 
@@ -193,8 +282,8 @@ impl std::fmt::Debug for ZarrSource {
 
 /// What kind of Zarr node (if any) is at a path, from its metadata files.
 fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
-    if !path.exists() {
-        return Err(store_err(path, None, "no such file or directory"));
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(store_err_from(path, None, "cannot open", e));
     }
     if !path.is_dir() {
         return Err(store_err(
@@ -206,14 +295,9 @@ fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
     let v3 = path.join("zarr.json");
     if v3.is_file() {
         let text = std::fs::read_to_string(&v3)
-            .map_err(|e| store_err(path, Some("zarr.json".into()), format!("cannot read: {e}")))?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            store_err(
-                path,
-                Some("zarr.json".into()),
-                format!("malformed metadata: {e}"),
-            )
-        })?;
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "cannot read", e))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "malformed metadata", e))?;
         return match json.get("node_type").and_then(|v| v.as_str()) {
             Some("array") => Ok((3, "zarr.json")),
             Some("group") => Err(store_err(
@@ -366,9 +450,10 @@ impl ZarrSource {
     /// Opens the array whatever its write state.
     fn open_any(path: &Path) -> Result<ZarrSource> {
         let (zarr_format, meta_key) = check_array_path(path)?;
-        let store = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let store =
+            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
         let array = Array::open(Arc::new(store), "/")
-            .map_err(|e| store_err(path, Some(meta_key.into()), e.to_string()))?;
+            .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
         let dtype = dtype_of(array.data_type()).ok_or_else(|| {
             store_err(
                 path,
@@ -484,7 +569,7 @@ impl ZarrSource {
         if self.raw && !size.contains(&0) {
             let file = self.chunk_file(chunk);
             let read = direct::read(&file, self.dtype, &self.chunk_shape, &size)
-                .map_err(|e| self.direct_err(chunk, &e))?;
+                .map_err(|e| self.direct_err(chunk, e))?;
             if let Some(block) = read {
                 return Ok(block);
             }
@@ -511,7 +596,7 @@ impl ZarrSource {
             &self.chunk_shape,
             &size,
         )
-        .map_err(|e| self.direct_err(chunk, &e))
+        .map_err(|e| self.direct_err(chunk, e))
     }
 
     /// The file of a chunk (of an array that is not sharded).
@@ -520,14 +605,15 @@ impl ZarrSource {
             .join(self.array.chunk_key(&to_u64(chunk)).as_str())
     }
 
-    fn direct_err(&self, chunk: &[usize], e: &std::io::Error) -> Error {
-        store_err(
+    fn direct_err(&self, chunk: &[usize], e: std::io::Error) -> Error {
+        store_err_from(
             &self.path,
             Some(self.chunk_key(chunk)),
             format!(
-                "cannot read chunk file {}: {e}",
+                "cannot read chunk file {}",
                 self.chunk_file(chunk).display()
             ),
+            e,
         )
     }
 
@@ -610,14 +696,15 @@ impl ZarrSource {
                 .array
                 .retrieve_array_subset::<ArrayD<T>>(&subset)
                 .map_err(|e| {
-                    store_err(
+                    store_err_from(
                         &self.path,
                         key(),
                         format!(
-                            "cannot read region start {} shape {}: {e}",
+                            "cannot read region start {} shape {}",
                             fmt_shape(start),
                             fmt_shape(shape)
                         ),
+                        e,
                     )
                 })?;
             T::wrap(a)
@@ -840,7 +927,7 @@ fn put_json(path: &Path, store: &WriteStore, key: &str, value: &serde_json::Valu
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| err(e.to_string()))?;
     store
         .set(&store_key, Bytes::from(bytes))
-        .map_err(|e| err(format!("cannot write metadata: {e}")))
+        .map_err(|e| store_err_from(path, Some(key.into()), "cannot write metadata", e))
 }
 
 impl ZarrSink {
@@ -943,7 +1030,8 @@ impl ZarrSink {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let fs =
+            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
         let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
         let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
 
@@ -995,9 +1083,9 @@ impl ZarrSink {
         let array = Self::build_v3(
             path, store, shape, dtype, chunks, shards, codecs, attributes,
         )?;
-        array
-            .store_metadata()
-            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
+        array.store_metadata().map_err(|e| {
+            store_err_from(path, Some("zarr.json".into()), "cannot write metadata", e)
+        })?;
         Ok(array)
     }
 
@@ -1039,7 +1127,7 @@ impl ZarrSink {
         }
         let mut array = builder
             .build(store.clone(), "/")
-            .map_err(|e| store_err(path, Some("zarr.json".into()), e.to_string()))?;
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "invalid array", e))?;
         array.set_metadata_options(metadata_options());
         Ok(array)
     }
@@ -1080,7 +1168,7 @@ impl ZarrSink {
         let metadata: ArrayMetadataV2 = serde_json::from_value(zarray.clone())
             .map_err(|e| Error::internal(format!("{}: .zarray: {e}", path.display())))?;
         let array = Array::new_with_metadata(store.clone(), "/", ArrayMetadata::V2(metadata))
-            .map_err(|e| store_err(path, Some(".zarray".into()), e.to_string()))?;
+            .map_err(|e| store_err_from(path, Some(".zarray".into()), "invalid array", e))?;
         Ok((array, zarray))
     }
 
@@ -1181,20 +1269,20 @@ impl ZarrSink {
         } else {
             "chunk"
         };
-        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write {what}: {e}")))
+        result.map_err(|e| store_err_from(&self.path, Some(key), format!("cannot write {what}"), e))
     }
 
     /// Writes the raw bytes of a full chunk (see [`ZarrSink::raw`]), as zarrs would encode
     /// it: not stored when it is all fill value.
     fn write_raw(&self, idx: &[u64], key: String, bytes: &[u8]) -> Result<()> {
         let result = if self.array.fill_value().equals_all(bytes) {
-            self.array.erase_chunk(idx).map_err(|e| e.to_string())
+            self.array.erase_chunk(idx).map_err(IntoSource::into_source)
         } else {
             self.files
                 .set_atomic(&key, bytes)
-                .map_err(|e| e.to_string())
+                .map_err(IntoSource::into_source)
         };
-        result.map_err(|e| store_err(&self.path, Some(key), format!("cannot write chunk: {e}")))
+        result.map_err(|e| store_err_from(&self.path, Some(key), "cannot write chunk", e))
     }
 
     /// Marks the array complete (`"brickwork": {"complete": true}` in `zarr.json`, or in
@@ -1210,9 +1298,14 @@ impl ZarrSink {
         match self.format {
             ZarrFormat::V3 => {
                 *self.array.attributes_mut() = self.attributes;
-                self.array
-                    .store_metadata()
-                    .map_err(|e| store_err(&self.path, Some("zarr.json".into()), e.to_string()))
+                self.array.store_metadata().map_err(|e| {
+                    store_err_from(
+                        &self.path,
+                        Some("zarr.json".into()),
+                        "cannot mark the array complete",
+                        e,
+                    )
+                })
             }
             ZarrFormat::V2 => put_json(
                 &self.path,
@@ -1231,5 +1324,44 @@ mod assert_traits {
     fn source_and_sink_are_send_sync() {
         send_sync::<super::ZarrSource>();
         send_sync::<super::ZarrSink>();
+    }
+}
+
+#[cfg(test)]
+mod error_sources {
+    use std::io::ErrorKind;
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn io_errors_inside_zarrs_errors_are_the_source() {
+        let io = || Arc::new(std::io::Error::from(ErrorKind::StorageFull));
+        let wrapped: Vec<Box<dyn Fn() -> BoxError>> = vec![
+            Box::new(|| ArrayError::StorageError(StorageError::IOError(io())).into_source()),
+            Box::new(|| ArrayError::CodecError(CodecError::IOError(io())).into_source()),
+            Box::new(|| ArrayCreateError::StorageError(StorageError::IOError(io())).into_source()),
+        ];
+        for make in wrapped {
+            let err = store_err_from(
+                Path::new("a.zarr"),
+                Some("c/0".into()),
+                "cannot write",
+                make(),
+            );
+            assert_eq!(
+                err.to_string(),
+                r#"zarr store a.zarr, key "c/0": cannot write"#
+            );
+            assert_eq!(
+                err.io_error().map(std::io::Error::kind),
+                Some(ErrorKind::StorageFull)
+            );
+        }
+        let other = ArrayError::InvalidChunkGridIndicesError(vec![9]);
+        let err = store_err_from(Path::new("a.zarr"), None, "cannot read", other);
+        assert!(err.io_error().is_none());
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(source.is_some_and(|s| s.contains("invalid chunk grid indices")));
     }
 }

@@ -19,7 +19,7 @@ use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 
 use super::{
     FINGERPRINT_KEY, Layout, NoSyncStore, ZarrSink, grid_shape, metadata_options, sink_attributes,
-    store_err,
+    store_err, store_err_from,
 };
 use crate::dispatch_dtype;
 use crate::dtype::DType;
@@ -106,7 +106,8 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<Resumed> {
         let (shards, codecs) = layout;
-        let fs = FilesystemStore::new(path).map_err(|e| store_err(path, None, e.to_string()))?;
+        let fs =
+            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
         let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
         let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
         let attributes = sink_attributes(opts, false, fingerprint);
@@ -257,7 +258,8 @@ fn is_incomplete_zattrs(file: &Path) -> bool {
 fn read_json(path: &Path, key: &str) -> Result<serde_json::Value> {
     let file = path.join(key);
     let bytes = std::fs::read(&file).map_err(|source| Error::Io { path: file, source })?;
-    serde_json::from_slice(&bytes).map_err(|e| store_err(path, Some(key.into()), e.to_string()))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| store_err_from(path, Some(key.into()), "malformed metadata", e))
 }
 
 /// Refuses to resume into an array whose metadata (attributes aside) is not what this
