@@ -118,11 +118,16 @@ pub(crate) fn zarr_python_fixtures() -> Result<Option<PathBuf>, String> {
 }
 
 /// Runs `make_fixtures.py` with `python` unless its output folder for this version of the
-/// script already exists; returns that folder.
+/// script and of the pinned peers already exists; returns that folder.
 fn make_fixtures(python: &Path) -> Result<PathBuf, String> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = manifest_dir.join("tests/python/make_fixtures.py");
-    let bytes = std::fs::read(&script).map_err(|e| format!("{}: {e}", script.display()))?;
+    // The set depends on the script and on the zarr-python, numcodecs and NumPy versions.
+    let pins = manifest_dir.join("scripts/requirements-peer.txt");
+    let mut bytes = Vec::new();
+    for file in [&script, &pins] {
+        bytes.extend(std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| manifest_dir.join("target"), |t| manifest_dir.join(t));
     let dir = target.join(format!("fixtures/zarr-python-{:016x}", fnv1a(&bytes)));

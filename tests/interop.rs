@@ -34,7 +34,7 @@ fn manifest(dir: &Path) -> Result<Vec<Entry>, Box<dyn std::error::Error>> {
     let file = dir.join("manifest.json");
     let text = std::fs::read_to_string(&file).map_err(|e| {
         format!(
-            "{}: {e} (set BRICKWORK_FIXTURES to the fixtures folder)",
+            "{}: {e} (made by tests/python/make_fixtures.py, or BRICKWORK_FIXTURES if set)",
             file.display()
         )
     })?;
