@@ -13,6 +13,8 @@ mod errors;
 mod interop;
 /// .npy, raw and CSV import/export.
 mod io;
+/// Products: matmul, dot, tensordot, outer, vecdot, einsum.
+mod linalg;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
 /// Elementwise ops, broadcasting, dtype rules.

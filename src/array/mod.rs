@@ -7,6 +7,7 @@
 
 mod creation;
 mod index;
+mod linalg;
 mod ops;
 mod realign;
 mod rechunk;

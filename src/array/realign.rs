@@ -42,11 +42,7 @@ pub(crate) const OVERREAD: usize = 4;
 /// shape for each.
 pub(crate) fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
     let mut found: Vec<(StageId, Vec<usize>, bool)> = Vec::new();
-    for stage in &plan.stages {
-        let program = match &stage.kind {
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => program,
-            _ => continue,
-        };
+    for program in plan.stages.iter().flat_map(|s| s.programs()) {
         if program.grid.nblocks() == 0 {
             continue;
         }

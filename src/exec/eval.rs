@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::block::{Block, BlockRef};
+use crate::block::{Block, BlockElement, BlockRef};
 use crate::error::{Error, Result};
 use crate::expr::ReduceSpec;
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::generate::{AffineIndex, generate};
 use crate::kernel::reduce::Partial;
-use crate::kernel::{Value, elementwise, gather, reduce};
+use crate::kernel::{Value, contract, elementwise, gather, reduce};
 use crate::plan::{PNode, Plan, Program, StageId, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::BlockRead;
@@ -132,6 +132,28 @@ pub(crate) fn run_task(
             Ok(Value::Partial(reduce_tiled(
                 plan, program, spec, &region, inputs,
             )?))
+        }
+        StageKind::Contract { spec, .. } => {
+            let mut operands = Vec::with_capacity(2);
+            for (program, region) in stage.program_regions(&block) {
+                inputs.read_inline(plan, program, &region)?;
+                operands.push(eval_tiled(plan, program, &region, inputs)?);
+            }
+            let product = contract::contract(spec, &operands[0], &operands[1])?;
+            if stage.grid.ndim() == spec.out.len() {
+                return Ok(Value::Block(product));
+            }
+            // A partial of the sum over the contracted blocks: length-1 contracted axes.
+            let shape = stage.grid.block_shape(&block);
+            let terms = operands[0].len() / product.len().max(1);
+            let acc = crate::dispatch_block!(product, a => BlockElement::wrap(
+                a.into_shape_with_order(ndarray::IxDyn(&shape))
+                    .map_err(|e| Error::internal(format!("contraction partial: {e}")))?));
+            Ok(Value::Partial(Partial {
+                count: terms as u64,
+                acc,
+                m2: None,
+            }))
         }
         StageKind::ReduceCombine { spec, finalize, .. } => {
             let mut parts = inputs.values().map(|v| match v {

@@ -258,12 +258,13 @@ impl<'a> Pool<'a> {
             return false;
         }
         let stage = self.graph.stage[v as usize] as usize;
-        let reads = match &self.plan.stages[stage].kind {
+        let st = &self.plan.stages[stage];
+        let reads = match &st.kind {
             StageKind::Read { .. } => return true,
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => self
+            StageKind::Map { .. } | StageKind::ReducePartial { .. } => self
                 .plan
-                .inline_read_bytes(program, &self.graph.block_index(self.plan, v)),
-            StageKind::ReduceCombine { .. } => return false,
+                .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v)),
+            StageKind::Contract { .. } | StageKind::ReduceCombine { .. } => return false,
         };
         reads <= 2 * self.output[v as usize]
     }

@@ -57,6 +57,7 @@ fn hash_parameters(kind: &ExprKind, h: &mut Fnv) {
         ExprKind::Transpose { perm, .. } => perm.hash(h),
         ExprKind::Index { axes, .. } => format!("{axes:?}").hash(h),
         ExprKind::Reduce { spec, .. } => format!("{spec:?}").hash(h),
+        ExprKind::Contract { spec, .. } => format!("{spec:?}").hash(h),
         ExprKind::Where { .. } | ExprKind::Cast { .. } | ExprKind::Rechunk { .. } => {}
     }
 }

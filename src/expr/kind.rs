@@ -83,6 +83,17 @@ pub enum ExprKind {
         /// The operand.
         input: ExprRef,
     },
+    /// A product of two arrays summed over shared axes (`matmul`, `tensordot`, `outer`,
+    /// `vecdot`, two-operand `einsum`), computed blockwise and summed over the blocks of
+    /// the contracted axes by a reduction tree.
+    Contract {
+        /// Left operand, cast to the result dtype, chunked like `rhs` along shared axes.
+        lhs: ExprRef,
+        /// Right operand, likewise.
+        rhs: ExprRef,
+        /// Which axes pair up and which are summed.
+        spec: ContractSpec,
+    },
 }
 
 impl ExprKind {
@@ -100,6 +111,7 @@ impl ExprKind {
             ExprKind::Index { .. } => "getitem".into(),
             ExprKind::Reduce { spec, .. } => spec.op.name().into(),
             ExprKind::Rechunk { .. } => "rechunk".into(),
+            ExprKind::Contract { spec, .. } => spec.name.into(),
         }
     }
 }
@@ -358,6 +370,34 @@ impl ReduceOp {
             ReduceOp::Min | ReduceOp::Max => dtype,
             ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => dtype.mean_dtype(),
         }
+    }
+}
+
+/// The axes of a contraction, in einsum's terms: every axis of the operands and of the
+/// result has a label; labels of both operands that the result lacks are summed over
+/// (contracted), labels the result has are kept (batch labels are in both operands).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractSpec {
+    /// The operation's name (`matmul`, `tensordot`, …) for reprs and errors.
+    pub name: &'static str,
+    /// A label per axis of the left operand.
+    pub lhs: Vec<u32>,
+    /// A label per axis of the right operand.
+    pub rhs: Vec<u32>,
+    /// A label per axis of the result; each appears in `lhs` or `rhs`.
+    pub out: Vec<u32>,
+    /// Fan-in of the tree that sums the partial products over the contracted blocks.
+    pub split_every: usize,
+}
+
+impl ContractSpec {
+    /// The contracted labels (in both operands, not in the result), in `lhs` order.
+    pub fn contracted(&self) -> Vec<u32> {
+        self.lhs
+            .iter()
+            .copied()
+            .filter(|l| self.rhs.contains(l) && !self.out.contains(l))
+            .collect()
     }
 }
 

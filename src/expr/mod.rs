@@ -19,10 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use fingerprint::fingerprint;
 pub use infer::{AxisIndex, broadcast_shapes, normalize_axes, regular_grid};
 pub(crate) use infer::{
-    binary, cast, generator, index, memory, rechunk as rechunk_node, reduce, source, transpose,
-    unary, where_,
+    binary, cast, contract, generator, index, memory, rechunk as rechunk_node, reduce, source,
+    transpose, unary, where_,
 };
-pub use kind::{BinaryOp, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, UnaryOp};
+pub use kind::{
+    BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, UnaryOp,
+};
 
 use crate::dtype::DType;
 use crate::grid::ChunkGrid;
@@ -94,7 +96,9 @@ impl Expr {
             | ExprKind::Index { input, .. }
             | ExprKind::Reduce { input, .. }
             | ExprKind::Rechunk { input } => vec![input],
-            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Contract { lhs, rhs, .. } => {
+                vec![lhs, rhs]
+            }
             ExprKind::Where { cond, x, y } => vec![cond, x, y],
         }
     }

@@ -3,6 +3,7 @@
 //! generator and other generators, and gathering a strided, transposed view out of the
 //! blocks of another grid.
 
+pub mod contract;
 pub mod elementwise;
 pub mod gather;
 pub mod generate;

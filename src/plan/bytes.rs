@@ -5,6 +5,8 @@
 
 use super::{Plan, Program, Stage, StageKind};
 use crate::expr::ReduceOp;
+use crate::grid::Region;
+use crate::kernel::contract::Groups;
 use crate::kernel::gather::for_each_chunk;
 
 /// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
@@ -31,9 +33,10 @@ impl Stage {
                 finalize: false,
                 ..
             } => elems * partial_elem_bytes(spec.op),
-            StageKind::Read { .. } | StageKind::Map { .. } | StageKind::ReduceCombine { .. } => {
-                elems * self.dtype.size() as u64
-            }
+            StageKind::Read { .. }
+            | StageKind::Map { .. }
+            | StageKind::Contract { .. }
+            | StageKind::ReduceCombine { .. } => elems * self.dtype.size() as u64,
         }
     }
 
@@ -58,16 +61,39 @@ impl Stage {
                         .output_bytes(block)
                         .min(TILE_ELEMS as u64 * partial_elem_bytes(spec.op))
             }
+            StageKind::Contract { spec, .. } => {
+                // Both operand blocks, evaluated whole; copies of those not in the kernel's
+                // axis order, and of the product when the result's order differs.
+                let groups = Groups::of(spec);
+                let size = self.dtype.size() as u64;
+                let mut bytes = 0;
+                let orders = [
+                    (&spec.lhs, groups.lhs_order()),
+                    (&spec.rhs, groups.rhs_order()),
+                ];
+                for ((_, region), (labels, order)) in self.program_regions(block).iter().zip(orders)
+                {
+                    let operand = region.len() as u64 * size;
+                    bytes += if *labels == order {
+                        operand
+                    } else {
+                        2 * operand
+                    };
+                }
+                if spec.out != groups.out_order() {
+                    bytes += self.output_bytes(block);
+                }
+                bytes
+            }
             StageKind::ReduceCombine { .. } => self.output_bytes(block),
         }
     }
 }
 
 impl Plan {
-    /// Bytes of the source chunks a task of a program reads inline over `block` (plus one
-    /// chunk's encoded and decoded buffers), when the plan reads sources inline.
-    pub fn inline_read_bytes(&self, program: &Program, block: &[usize]) -> u64 {
-        let region = program.grid.region(block);
+    /// Bytes of the source chunks a program reads inline over `region` (plus one chunk's
+    /// encoded and decoded buffers), when the plan reads sources inline.
+    pub fn inline_read_bytes(&self, program: &Program, region: &Region) -> u64 {
         let mut total = 0;
         let mut largest = 0;
         for (s, view) in program.block_leaves() {
@@ -75,7 +101,7 @@ impl Plan {
                 continue;
             }
             let st = &self.stages[s];
-            for_each_chunk(&view.touched_chunks(&st.grid, &region), |c| {
+            for_each_chunk(&view.touched_chunks(&st.grid, region), |c| {
                 let b = st.output_bytes(c);
                 total += b;
                 largest = largest.max(b);
@@ -87,12 +113,16 @@ impl Plan {
     /// Scratch bytes of block `block` of stage `stage`, including inline reads.
     pub fn scratch_bytes(&self, stage: usize, block: &[usize]) -> u64 {
         let st = &self.stages[stage];
-        let inline = match &st.kind {
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
-                self.inline_read_bytes(program, block)
-            }
-            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => 0,
-        };
-        st.scratch_bytes(block) + inline
+        st.scratch_bytes(block) + self.stage_inline_read_bytes(st, block)
+    }
+
+    /// Bytes of the source chunks block `block` of `stage` reads inline (see
+    /// [`Plan::inline_read_bytes`]).
+    pub fn stage_inline_read_bytes(&self, stage: &Stage, block: &[usize]) -> u64 {
+        stage
+            .program_regions(block)
+            .iter()
+            .map(|(program, region)| self.inline_read_bytes(program, region))
+            .sum()
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::{PNode, Plan, Program, Stage, StageId, StageKind};
 use crate::error::Result;
-use crate::expr::{AxisIndex, Expr, ExprKind, ExprRef, ReduceSpec};
+use crate::expr::{AxisIndex, ContractSpec, Expr, ExprKind, ExprRef, ReduceOp, ReduceSpec};
 use crate::grid::{AxisChunks, ChunkGrid};
 use crate::kernel::gather::{AxisMap, ViewMap};
 
@@ -37,6 +37,14 @@ pub fn naive_task_count(root: &ExprRef) -> u64 {
                 let levels = tree_levels(input.grid(), spec);
                 levels.iter().map(|g| g.nblocks() as u64).sum::<u64>() + n.grid().nblocks() as u64
             }
+            ExprKind::Contract { lhs, spec, .. } => {
+                let (expanded, sum) = contract_tree(n, lhs, spec);
+                if sum.axes.is_empty() {
+                    return n.grid().nblocks() as u64;
+                }
+                let levels = tree_levels(&expanded, &sum);
+                levels.iter().map(|g| g.nblocks() as u64).sum::<u64>() + n.grid().nblocks() as u64
+            }
             _ => n.grid().nblocks() as u64,
         })
         .sum()
@@ -46,6 +54,31 @@ pub fn naive_task_count(root: &ExprRef) -> u64 {
 struct Lowerer {
     stages: Vec<Stage>,
     materialized: HashMap<u64, StageId>,
+}
+
+/// The grid of a contraction's partial products before the sum over the contracted blocks
+/// (the result grid followed by the chunks of each contracted label), and that sum as a
+/// reduction over the trailing axes.
+fn contract_tree(node: &Expr, lhs: &Expr, spec: &ContractSpec) -> (ChunkGrid, ReduceSpec) {
+    let mut axes = node.grid().axes().to_vec();
+    let contracted = spec.contracted();
+    for l in &contracted {
+        let d = spec
+            .lhs
+            .iter()
+            .position(|x| x == l)
+            .expect("a contracted label is in lhs");
+        axes.push(lhs.grid().axes()[d].clone());
+    }
+    let out_ndim = spec.out.len();
+    let sum = ReduceSpec {
+        op: ReduceOp::Sum,
+        axes: (out_ndim..out_ndim + contracted.len()).collect(),
+        keepdims: false,
+        ddof: 0.0,
+        split_every: spec.split_every,
+    };
+    (ChunkGrid::from_axes(axes), sum)
 }
 
 /// The grids of a reduction tree's partial and intermediate combine levels (keepdims, one
@@ -104,6 +137,7 @@ impl Lowerer {
                 name: format!("read {}", source.path().display()),
             }),
             ExprKind::Reduce { input, spec } => self.reduce_stages(node, input, spec)?,
+            ExprKind::Contract { lhs, rhs, spec } => self.contract_stages(node, lhs, rhs, spec)?,
             _ => {
                 let (program, name) = self.program(node)?;
                 self.push(Stage {
@@ -126,7 +160,7 @@ impl Lowerer {
     ) -> Result<StageId> {
         let (program, inner) = self.program(input)?;
         let levels = tree_levels(input.grid(), spec);
-        let mut prev = self.push(Stage {
+        let first = self.push(Stage {
             grid: levels[0].clone(),
             dtype: node.dtype(),
             kind: StageKind::ReducePartial {
@@ -135,6 +169,63 @@ impl Lowerer {
             },
             name: format!("{}-partial({inner})", spec.op.name()),
         });
+        Ok(self.combine_stages(node, first, &levels, spec, spec.op.name()))
+    }
+
+    /// The stages of a contraction: partial products of block pairs, summed by a
+    /// reduction tree over the blocks of the contracted labels (none for an outer product).
+    fn contract_stages(
+        &mut self,
+        node: &ExprRef,
+        lhs: &ExprRef,
+        rhs: &ExprRef,
+        spec: &ContractSpec,
+    ) -> Result<StageId> {
+        let (lp, lname) = self.program(lhs)?;
+        let (rp, rname) = self.program(rhs)?;
+        let (expanded, sum) = contract_tree(node, lhs, spec);
+        let contracted = spec.contracted();
+        let axis_of = |l: &u32| match spec.out.iter().position(|x| x == l) {
+            Some(p) => p,
+            None => spec.out.len() + contracted.iter().position(|x| x == l).unwrap_or(0),
+        };
+        let kind = StageKind::Contract {
+            lhs: lp,
+            rhs: rp,
+            lhs_axes: spec.lhs.iter().map(axis_of).collect(),
+            rhs_axes: spec.rhs.iter().map(axis_of).collect(),
+            spec: spec.clone(),
+        };
+        let name = format!("{}({lname}, {rname})", spec.name);
+        if contracted.is_empty() {
+            return Ok(self.push(Stage {
+                grid: node.grid().clone(),
+                dtype: node.dtype(),
+                kind,
+                name,
+            }));
+        }
+        let levels = tree_levels(&expanded, &sum);
+        let first = self.push(Stage {
+            grid: levels[0].clone(),
+            dtype: node.dtype(),
+            kind,
+            name: format!("{name}-partial"),
+        });
+        Ok(self.combine_stages(node, first, &levels, &sum, spec.name))
+    }
+
+    /// The combine levels of a reduction tree over `levels` (the first is `first`'s grid)
+    /// and its final aggregate into `node`'s blocks.
+    fn combine_stages(
+        &mut self,
+        node: &ExprRef,
+        first: StageId,
+        levels: &[ChunkGrid],
+        spec: &ReduceSpec,
+        name: &str,
+    ) -> StageId {
+        let mut prev = first;
         for grid in &levels[1..] {
             prev = self.push(Stage {
                 grid: grid.clone(),
@@ -144,10 +235,10 @@ impl Lowerer {
                     spec: spec.clone(),
                     finalize: false,
                 },
-                name: format!("{}-combine", spec.op.name()),
+                name: format!("{name}-combine"),
             });
         }
-        Ok(self.push(Stage {
+        self.push(Stage {
             grid: node.grid().clone(),
             dtype: node.dtype(),
             kind: StageKind::ReduceCombine {
@@ -155,8 +246,8 @@ impl Lowerer {
                 spec: spec.clone(),
                 finalize: true,
             },
-            name: format!("{}-aggregate", spec.op.name()),
-        }))
+            name: format!("{name}-aggregate"),
+        })
     }
 
     /// Fuses everything from `root` down to the next materialization points into one
@@ -221,7 +312,7 @@ impl ProgramBuilder {
                     view,
                 })
             }
-            ExprKind::Source { .. } | ExprKind::Reduce { .. } => {
+            ExprKind::Source { .. } | ExprKind::Reduce { .. } | ExprKind::Contract { .. } => {
                 let stage = l.stage_for(node)?;
                 self.note(node.op_name());
                 self.add(PNode::Blocks { stage, view })

@@ -26,8 +26,8 @@ pub use lower::{lower, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::expr::{BinaryOp, Generator, ReduceSpec, UnaryOp};
-use crate::grid::ChunkGrid;
+use crate::expr::{BinaryOp, ContractSpec, Generator, ReduceSpec, UnaryOp};
+use crate::grid::{ChunkGrid, Region};
 use crate::kernel::gather::ViewMap;
 use crate::store::BlockRead;
 
@@ -92,6 +92,24 @@ pub enum StageKind {
         /// The reduction.
         spec: ReduceSpec,
     },
+    /// The product of a block of `lhs` and a block of `rhs`, summed over their contracted
+    /// axes: one task per result block per block of the contracted axes. The stage grid is
+    /// the result grid followed by one axis per contracted label with one element per
+    /// block; [`StageKind::ReduceCombine`] stages sum the partial products over those axes.
+    /// Without contracted labels (an outer product) the stage grid is the result grid and
+    /// tasks output blocks instead of partials.
+    Contract {
+        /// The left operand, fused.
+        lhs: Program,
+        /// The right operand, fused.
+        rhs: Program,
+        /// For each axis of `lhs`, the stage-grid axis its block index is taken from.
+        lhs_axes: Vec<usize>,
+        /// For each axis of `rhs`, likewise.
+        rhs_axes: Vec<usize>,
+        /// The labels of the contraction.
+        spec: ContractSpec,
+    },
     /// Combines up to `split_every` partials per reduced axis from `input`; the last level
     /// also finalizes into the result's blocks.
     ReduceCombine {
@@ -113,6 +131,7 @@ impl StageKind {
             StageKind::Read { .. } => "read",
             StageKind::Map { .. } => "map",
             StageKind::ReducePartial { .. } => "reduce",
+            StageKind::Contract { .. } => "contract",
             StageKind::ReduceCombine { .. } => "combine",
         }
     }
@@ -212,13 +231,50 @@ impl Stage {
     /// The stages whose blocks this stage's tasks read.
     pub fn inputs(&self) -> Vec<StageId> {
         match &self.kind {
-            StageKind::Read { .. } => vec![],
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
-                let mut v: Vec<StageId> = program.block_leaves().map(|(s, _)| s).collect();
+            StageKind::ReduceCombine { input, .. } => vec![*input],
+            _ => {
+                let mut v: Vec<StageId> = self
+                    .programs()
+                    .into_iter()
+                    .flat_map(|p| p.block_leaves().map(|(s, _)| s))
+                    .collect();
+                v.sort_unstable();
                 v.dedup();
                 v
             }
-            StageKind::ReduceCombine { input, .. } => vec![*input],
+        }
+    }
+
+    /// The fused programs a task of this stage evaluates.
+    pub fn programs(&self) -> Vec<&Program> {
+        match &self.kind {
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
+                vec![program]
+            }
+            StageKind::Contract { lhs, rhs, .. } => vec![lhs, rhs],
+            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
+        }
+    }
+
+    /// The fused programs block `block` of this stage evaluates, each with the region of
+    /// its grid it evaluates over.
+    pub fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
+        let pick = |axes: &[usize]| -> Vec<usize> { axes.iter().map(|&a| block[a]).collect() };
+        match &self.kind {
+            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
+                vec![(program, program.grid.region(block))]
+            }
+            StageKind::Contract {
+                lhs,
+                rhs,
+                lhs_axes,
+                rhs_axes,
+                ..
+            } => vec![
+                (lhs, lhs.grid.region(&pick(lhs_axes))),
+                (rhs, rhs.grid.region(&pick(rhs_axes))),
+            ],
+            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
         }
     }
 

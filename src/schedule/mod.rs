@@ -50,15 +50,16 @@ pub fn for_each_input(
 ) {
     match &stage.kind {
         StageKind::Read { .. } => {}
-        StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
-            let region = program.grid.region(block);
-            for (s, view) in program.block_leaves() {
-                if plan.reads_inline(s) {
-                    continue;
+        StageKind::Map { .. } | StageKind::ReducePartial { .. } | StageKind::Contract { .. } => {
+            for (program, region) in stage.program_regions(block) {
+                for (s, view) in program.block_leaves() {
+                    if plan.reads_inline(s) {
+                        continue;
+                    }
+                    let grid = &plan.stages[s].grid;
+                    let touched = view.touched_chunks(grid, &region);
+                    for_each_chunk(&touched, |c| f(s, grid.linear(c)));
                 }
-                let grid = &plan.stages[s].grid;
-                let touched = view.touched_chunks(grid, &region);
-                for_each_chunk(&touched, |c| f(s, grid.linear(c)));
             }
         }
         StageKind::ReduceCombine {
