@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Out-of-core benchmark: brickwork (CLI) vs dask.array vs Cubed over Zarr stores on disk.
+# Out-of-core benchmark: brickwork (CLI) vs dask.array vs Cubed over Zarr stores on disk,
+# every result checked against NumPy.
 #
 # Inputs, created once with brickwork and reused (cached in the data directory):
 #   x: float64 N x N, chunks (C, C) with C = N/20, uncompressed (random, seed 0)
@@ -11,28 +12,56 @@
 #   demean   x - x.mean(axis=0)            written to Zarr
 #   xpxt     x + x.T                       written to Zarr (square chunks)
 #   rpxt     r + r.T                       written to Zarr (row chunks)
-#   rechunk  r -> chunks (N, R)            written to Zarr (brickwork rechunk)
-# Every run is one process under `/usr/bin/time -v` (peak RSS) and `timeout`; wall time is
-# measured around it. brickwork gets --memory-limit, Cubed allowed_mem = the same bytes,
-# dask (threads scheduler) has no memory limit. Outputs are uncompressed Zarr v3 in the data
-# directory and are deleted after each run (after sampling them for the correctness check);
-# the size of Cubed's intermediates in its work_dir is measured and the work_dir deleted.
-# A failed, refused or timed out run is recorded and the benchmark goes on. The store's
-# sequential read bandwidth (cat of every chunk file) is measured warm, and cold when the
-# page cache can be dropped.
+#   rechunk  r -> chunks (N, R)            written to Zarr (brickwork: `eval -i r=R r --chunks
+#                                          N,R --output`, the library call of `brickwork
+#                                          rechunk`, which has no --stats)
+# Tools: brickwork, dask, cubed, and brickwork-buffered: brickwork with
+# BRICKWORK_NO_DIRECT_IO=1 (outputs written through the page cache instead of O_DIRECT; not
+# run unless named in --tools). brickwork runs with BRICKWORK_NO_DIRECT_IO unset.
 #
-# Writes benches/peer/runs/<YYYY-MM-DD>-<host>-ooc/raw.csv (one row per run),
-# checks.csv (correctness comparisons) and summary.md (tables + machine/version info).
+# Times: every run is one process under `/usr/bin/time -v` (peak RSS, user + system CPU) and
+# `timeout`; the wall time of the whole process is measured around it. Next to it, the
+# in-process time: brickwork's `--stats` "seconds" (parse, graph, plan, compute, write or
+# print; the inputs are opened before it starts) and the peers' own timer around graph
+# construction + compute/store (inputs opened before it starts); raw.csv also has the
+# compute call alone (brickwork "execute_seconds", the peers' compute()/to_zarr()).
+# brickwork gets --memory-limit, Cubed allowed_mem = the same bytes, dask (threads scheduler)
+# has no memory limit.
+#
+# Correctness: every result of every run of every tool is compared with NumPy
+# (benches/peer/ooc_check.py, after the run, outside its timing). NumPy computes the
+# references itself, streaming x band by band with zarr-python (bounded memory: a few bands
+# of --check-band-mb): the reductions once per workload (cached in the run's temporary
+# directory), the written arrays band by band while reading the output. Tolerances:
+# sum, mean0, std0: relative 1e-12 (per element for vectors); demean: 1e-12 x max(1, |mean|)
+# per element; xpxt, rpxt, rechunk: exact, bitwise. The references of rpxt and rechunk are
+# computed from x; that r holds exactly the data of x is checked once per run, element by
+# element, before any workload that reads r. A mismatch is printed at once (workload, tool,
+# repeat) and the benchmark goes on; at the end the script exits 1, after writing the
+# results, if any check failed or any brickwork run did not succeed.
+#
+# Outputs are uncompressed Zarr v3 in the data directory and are deleted after each run
+# (after the check); the size of Cubed's intermediates in its work_dir is measured and the
+# work_dir deleted. A failed, refused or timed out run is recorded and the benchmark goes
+# on. The store's sequential read bandwidth (cat of every chunk file) is measured warm, and
+# cold when the page cache can be dropped.
+#
+# Writes a new directory benches/peer/runs/<YYYY-MM-DD>-<host>-ooc (or -ooc-2, -ooc-3, ...
+# when it exists: earlier results are never overwritten) with raw.csv (one row per run),
+# checks.csv (one row per checked result), meta.env (machine, versions, settings) and
+# summary.md (tables). --out DIR names the directory instead (again with a suffix if DIR
+# exists).
 #
 # Usage: benches/out_of_core.sh [--n N] [--chunk C] [--row-chunk R] [--data DIR]
 #            [--threads T] [--memory-limit SIZE] [--timeout S] [--repeat K]
 #            [--workloads LIST] [--tools LIST] [--cache warm|cold] [--no-drop-caches]
-#            [--max-run-disk SIZE] [--out DIR] [--bin PATH] [--skip-build]
+#            [--max-run-disk SIZE] [--check-band-mb MB] [--out DIR] [--bin PATH] [--skip-build]
 # Defaults: --n 20000 (3.2 GB per input), --data /work/bench-data, --threads all cores,
 #   --memory-limit 256MiB, --timeout 600 (per run), --repeat 1 (medians when > 1),
 #   --workloads sum,mean0,std0,demean,xpxt,rpxt,rechunk, --tools brickwork,dask,cubed,
 #   --cache warm (the run's input store is read once with cat before each run; `cold` drops
-#   the page cache before each run instead, which needs root).
+#   the page cache before each run instead, which needs root), --check-band-mb 128.
+# Example (a small run, about a minute): benches/out_of_core.sh --n 2000 --data /tmp/ooc-small
 # --no-drop-caches: never write /proc/sys/vm/drop_caches (no cold bandwidth figure).
 # --max-run-disk SIZE: disk guard. A run is stopped (status disk-limit) when the free space of
 #   the data directory's filesystem drops by more than SIZE since the run started, or below
@@ -43,10 +72,10 @@
 # Environment equivalents (flags win): N, DATA_DIR, THREADS, MEMORY_LIMIT, TIMEOUT, REPEAT,
 #   WORKLOADS, TOOLS, MAX_RUN_DISK, OUT_DIR, BRICKWORK_BIN (use this binary, skip the cargo build),
 #   BENCH_HOST (host label), BENCH_NO_TIME=1 (peak RSS via getrusage instead of
-#   /usr/bin/time), BRICKWORK_VENV (see scripts/pyenv.sh).
+#   /usr/bin/time; no CPU times), BRICKWORK_VENV (see scripts/pyenv.sh).
 # Disk: 2 x 8N^2 bytes of inputs (6.4 GB at N=20000) plus, during a run, one output (8N^2)
 # and the tool's intermediates (brickwork's and Cubed's rechunk stores, Cubed's work_dir),
-# bounded by --max-run-disk.
+# bounded by --max-run-disk. The data directory is kept for the next run; delete it by hand.
 set -Eeuo pipefail
 trap 'printf "out_of_core.sh: error: command failed (exit %d) at line %d: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
@@ -55,10 +84,13 @@ log() { printf 'out_of_core.sh: %s\n' "$*" >&2; }
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd -- "$repo"
+source "$repo/benches/common.sh"
 script_start=$EPOCHREALTIME
+script_args="$*"
 
 all_workloads="sum,mean0,std0,demean,xpxt,rpxt,rechunk"
-all_tools="brickwork,dask,cubed"
+all_tools="brickwork,dask,cubed,brickwork-buffered"
+default_tools="brickwork,dask,cubed"
 ncores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 n="${N:-20000}"
 chunk=""
@@ -69,10 +101,11 @@ mem="${MEMORY_LIMIT:-256MiB}"
 run_timeout="${TIMEOUT:-600}"
 repeat="${REPEAT:-1}"
 workloads="${WORKLOADS:-$all_workloads}"
-tools="${TOOLS:-$all_tools}"
+tools="${TOOLS:-$default_tools}"
 cache=warm
 drop_ok=1
 max_run_disk="${MAX_RUN_DISK:-}"
+band_mb=128
 out_dir="${OUT_DIR:-}"
 bin="${BRICKWORK_BIN:-}"
 skip_build=0
@@ -93,6 +126,7 @@ while [[ $# -gt 0 ]]; do
         --cache) cache="${2:?--cache needs a value}"; shift 2 ;;
         --no-drop-caches) drop_ok=0; shift ;;
         --max-run-disk) max_run_disk="${2:?--max-run-disk needs a value}"; shift 2 ;;
+        --check-band-mb) band_mb="${2:?--check-band-mb needs a value}"; shift 2 ;;
         --out) out_dir="${2:?--out needs a value}"; shift 2 ;;
         --bin) bin="${2:?--bin needs a value}"; skip_build=1; shift 2 ;;
         --skip-build) skip_build=1; shift ;;
@@ -111,6 +145,7 @@ is_uint "$row_chunk" || die "--row-chunk must be a positive integer, got '$row_c
 is_uint "$threads" || die "--threads must be a positive integer, got '$threads'"
 is_uint "$run_timeout" || die "--timeout must be a positive integer (seconds), got '$run_timeout'"
 is_uint "$repeat" || die "--repeat must be a positive integer, got '$repeat'"
+is_uint "$band_mb" || die "--check-band-mb must be a positive integer (MB), got '$band_mb'"
 [[ "$cache" == warm || "$cache" == cold ]] || die "--cache must be warm or cold, got '$cache'"
 IFS=, read -r -a workload_list <<< "$workloads"
 IFS=, read -r -a tool_list <<< "$tools"
@@ -281,11 +316,15 @@ reads_r() { [[ "$1" == rpxt || "$1" == rechunk ]]; }
 writes() { [[ "$1" == demean || "$1" == xpxt || "$1" == rpxt || "$1" == rechunk ]]; }
 
 raw="$work/raw.csv"
-echo "tool,workload,seconds,max_rss_bytes,bytes_written,status,note,run,compute_seconds,workdir_bytes" > "$raw"
+# seconds: wall time of the whole process; compute_seconds: in-process (see the top);
+# execute_seconds: the compute call alone; cpu_seconds: user + system CPU of the process;
+# check: ok or MISMATCH against NumPy (empty when the run did not succeed).
+echo "tool,workload,seconds,max_rss_bytes,bytes_written,status,note,run,compute_seconds,workdir_bytes,execute_seconds,cpu_seconds,check" > "$raw"
 csv_field() { local v=${1//$'\n'/ }; v=${v//\"/\"\"}; printf '"%s"' "$v"; }
 
 # measure TIME_FILE CMD...: runs CMD (stdin /dev/null, stdout/stderr to $work) under
-# `timeout`, peak RSS in TIME_FILE as /usr/bin/time -v writes it. Returns CMD's status.
+# `timeout`; peak RSS and CPU times in TIME_FILE as /usr/bin/time -v writes them. Returns
+# CMD's status.
 measure() {
     local tf="$1"; shift
     if (( use_time )); then
@@ -295,7 +334,9 @@ measure() {
 import resource, subprocess, sys
 rc = subprocess.run(sys.argv[2:]).returncode
 with open(sys.argv[1], "w") as f:
-    f.write("Maximum resident set size (kbytes): %d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    f.write("Maximum resident set size (kbytes): %d\n" % ru.ru_maxrss)
+    f.write("User time (seconds): %.2f\nSystem time (seconds): %.2f\n" % (ru.ru_utime, ru.ru_stime))
 sys.exit(rc if rc >= 0 else 128 - rc)
 ' "$tf" timeout -k 10 "$run_timeout" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
     fi
@@ -315,18 +356,50 @@ stop_run() {
     done
 }
 
+# brickwork's --stats JSON (last line of stderr starting with "{") -> "KEY VALUE" for KEYS.
+stats_field() {  # KEY
+    grep '^{' "$work/stderr" | tail -n 1 | "$py" -c '
+import json, sys
+text = sys.stdin.read().strip()
+v = json.loads(text).get(sys.argv[1]) if text else None
+print("" if v is None else v)' "$1" 2>/dev/null || true
+}
+
+# check_result TOOL WORKLOAD RUN PATH: compares one result with NumPy (ooc_check.py check),
+# appends to checks.csv; a mismatch or a failed check is logged and remembered.
+check_result() {
+    local tool=$1 w=$2 run=$3 path=$4 t0=$EPOCHREALTIME rc=0 line
+    line=$("$py" "$peer/ooc_check.py" check --workload "$w" --tool "$tool" --run "$run" \
+        --x "$x_store" --refdir "$refdir" --result "$path" --csv "$checks" \
+        --band-mb "$band_mb" 2>"$work/check.err") || rc=$?
+    check_seconds=$(awk -v a="$check_seconds" -v t="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", a + b - t }')
+    if (( rc == 0 )); then
+        log "  $line"
+        check_status=ok
+    else
+        check_status=MISMATCH
+        cat -- "$work/check.err" >&2
+        printf 'workload=%s tool=%s repeat=%s: %s\n' "$w" "$tool" "$run" \
+            "$(grep -m1 'MISMATCH' "$work/check.err" | sed 's/.*repeat=[0-9]*: //' || echo "check failed (exit $rc)")" \
+            >> "$failures"
+        log "  MISMATCH: workload $w, tool $tool, repeat $run (see above)"
+    fi
+}
+
 run_one() {  # TOOL WORKLOAD RUN
     local tool=$1 w=$2 run=$3
     local out="$data/ooc-out-$tool-$w.zarr" wd="$data/ooc-work-$tool"
-    local keep=$(( run == 1 ))  # results of the first run are kept for the checks
+    local result="$res/$tool-$w-$run"  # where a reduction's result is kept for the check
     rm -rf -- "$out" "$wd"
     local -a cmd
     case "$tool" in
-        brickwork)
+        brickwork|brickwork-buffered)
+            if [[ "$tool" == brickwork ]]; then cmd=(env -u BRICKWORK_NO_DIRECT_IO)
+            else cmd=(env BRICKWORK_NO_DIRECT_IO=1); fi
             if [[ "$w" == rechunk ]]; then
-                cmd=("$bin" rechunk "$r_store" "$out" --chunks "$n,$row_chunk")
+                cmd+=("$bin" eval r --input "r=$r_store" --output "$out" --chunks "$n,$row_chunk" --stats)
             else
-                cmd=("$bin" eval "${expr[$w]}" --stats)
+                cmd+=("$bin" eval "${expr[$w]}" --stats)
                 if reads_r "$w"; then cmd+=(--input "r=$r_store"); else cmd+=(--input "x=$x_store"); fi
                 if writes "$w"; then cmd+=(--output "$out"); fi
             fi
@@ -338,7 +411,7 @@ run_one() {  # TOOL WORKLOAD RUN
             if reads_r "$w"; then cmd+=(--r "$r_store"); else cmd+=(--x "$x_store"); fi
             if writes "$w"; then cmd+=(--output "$out"); fi
             if [[ "$w" == rechunk ]]; then cmd+=(--rechunk-chunks "$n,$row_chunk"); fi
-            if [[ "$w" == mean0 || "$w" == std0 ]] && (( keep )); then cmd+=(--result-npy "$res/$tool-$w.npy"); fi
+            if [[ "$w" == mean0 || "$w" == std0 ]]; then cmd+=(--result-npy "$result.npy"); fi
             if [[ "$tool" == cubed ]]; then cmd+=(--work-dir "$wd" --allowed-mem "$mem_bytes"); fi
             ;;
     esac
@@ -366,12 +439,15 @@ run_one() {  # TOOL WORKLOAD RUN
     done
     wait "$mpid" || true
     if [[ -f "$work/end" ]]; then read -r t1 rc < "$work/end"; else t1=$EPOCHREALTIME; rc=1; fi
-    local seconds kb
+    local seconds kb cpu
     seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     kb=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$work/time.txt" 2>/dev/null || true)
     [[ "$kb" =~ ^[0-9]+$ ]] || kb=0
+    cpu=$(awk -F: '/User time \(seconds\)|System time \(seconds\)/ { s += $2; n++ } END { if (n == 2) printf "%.2f", s }' \
+        "$work/time.txt" 2>/dev/null || true)
 
-    local status=ok note="" compute="" stats=""
+    local status=ok note="" compute="" execute=""
+    check_status=""
     if (( guard )); then
         status=disk-limit
         note="stopped by the disk guard: free space dropped by more than $(( max_run_disk_bytes / 1000000 )) MB (--max-run-disk) or below $(( min_free_bytes / 1000000 )) MB"
@@ -388,43 +464,37 @@ run_one() {  # TOOL WORKLOAD RUN
         fi
     fi
     if [[ "$status" == ok ]]; then
-        if [[ "$tool" == brickwork ]]; then
-            stats=$(grep '^{' "$work/stderr" | tail -n 1 || true)
-            if [[ -n "$stats" ]]; then
-                compute=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])["seconds"])' "$stats" 2>/dev/null || true)
-                note=$("$py" -c '
-import json, sys
-s = json.loads(sys.argv[1])
-print("tasks=%s bytes_read=%s peak_reserved=%s" % (s.get("tasks"), s.get("bytes_read"), s.get("peak_reserved_bytes")))
-' "$stats" 2>/dev/null || true)
-            fi
+        if [[ "$tool" == brickwork* ]]; then
+            compute=$(stats_field seconds)
+            execute=$(stats_field execute_seconds)
+            note="tasks=$(stats_field tasks) bytes_read=$(stats_field bytes_read) peak_reserved=$(stats_field peak_reserved_bytes)"
         else
             compute=$(sed -n 's/^seconds=//p' "$work/stdout" | tail -n 1)
+            execute=$(sed -n 's/^compute_seconds=//p' "$work/stdout" | tail -n 1)
         fi
-        if (( keep )); then
-            case "$w" in
-                sum)
-                    if [[ "$tool" == brickwork ]]; then tail -n 1 "$work/stdout" > "$res/$tool-$w.txt"
-                    else sed -n 's/^result=//p' "$work/stdout" > "$res/$tool-$w.txt"; fi
-                    note="${note:+$note }result=$(cat "$res/$tool-$w.txt")"
-                    ;;
-                mean0|std0)
-                    [[ "$tool" == brickwork ]] && cp -- "$work/stdout" "$res/$tool-$w.txt"
-                    ;;
-            esac
-        fi
+        case "$w" in
+            sum)
+                if [[ "$tool" == brickwork* ]]; then tail -n 1 "$work/stdout" > "$result.txt"
+                else sed -n 's/^result=//p' "$work/stdout" > "$result.txt"; fi
+                note="${note:+$note }result=$(cat "$result.txt")"
+                check_result "$tool" "$w" "$run" "$result.txt"
+                ;;
+            mean0|std0)
+                if [[ "$tool" == brickwork* ]]; then cp -- "$work/stdout" "$result.txt"; result="$result.txt"
+                else result="$result.npy"; fi
+                check_result "$tool" "$w" "$run" "$result"
+                ;;
+            *)
+                check_result "$tool" "$w" "$run" "$out"
+                ;;
+        esac
+    elif [[ "$tool" == brickwork* ]]; then
+        printf 'workload=%s tool=%s repeat=%s: the run did not succeed (%s): %s\n' \
+            "$w" "$tool" "$run" "$status" "$note" >> "$failures"
     fi
     local written=0 wbytes=""
     if writes "$w" && [[ -d "$out" ]]; then
         written=$(du_bytes "$out")
-        if [[ "$status" == ok ]] && (( keep )); then
-            local ch
-            if ch=$("$py" "$peer/ooc_check.py" sample "$out" "$res/$tool-$w.npz" 2>>"$work/stderr"); then
-                note="${note:+$note }$ch"
-            else
-                note="${note:+$note }sampling the output failed"
-            fi
-        fi
     fi
     if [[ "$tool" == cubed ]]; then
         # Cubed removes its work_dir context at exit; the peer reports its size before that.
@@ -434,49 +504,55 @@ print("tasks=%s bytes_read=%s peak_reserved=%s" % (s.get("tasks"), s.get("bytes_
     fi
     rm -rf -- "$out" "$wd"
     sync
-    log "  -> $status, ${seconds} s, peak RSS $(( kb / 1024 )) MiB, written $written B${wbytes:+, work_dir $wbytes B}${note:+ ($note)}"
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$tool" "$w" "$seconds" "$(( kb * 1024 ))" "$written" \
-        "$status" "$(csv_field "$note")" "$run" "$compute" "$wbytes" >> "$raw"
+    log "  -> $status, wall ${seconds} s, in-process ${compute:-?} s, peak RSS $(( kb / 1024 )) MiB, written $written B${wbytes:+, work_dir $wbytes B}${check_status:+, check $check_status}${note:+ ($note)}"
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$tool" "$w" "$seconds" "$(( kb * 1024 ))" "$written" \
+        "$status" "$(csv_field "$note")" "$run" "$compute" "$wbytes" "$execute" "$cpu" "$check_status" >> "$raw"
 }
 
 checks="$work/checks.csv"
+failures="$work/failures.txt"
+refdir="$work/ref"
+check_seconds=0
+: > "$failures"
+echo "workload,tool,run,against,metric,value,tolerance,ok,detail" > "$checks"
+inputs_checked=0
 for w in "${workload_list[@]}"; do
+    t0=$EPOCHREALTIME
+    if reads_r "$w" && (( ! inputs_checked )); then
+        log "checking that $r_store holds exactly the data of $x_store (NumPy, band by band)"
+        "$py" "$peer/ooc_check.py" inputs --x "$x_store" --r "$r_store" --band-mb "$band_mb" >&2 \
+            || die "the row-chunked input differs from the square-chunked one; delete $data and rerun"
+        inputs_checked=1
+    fi
+    case "$w" in
+        sum|mean0|std0)
+            log "computing the NumPy reference of $w (streaming $x_store)"
+            "$py" "$peer/ooc_check.py" reference --workload "$w" --x "$x_store" --refdir "$refdir" \
+                --band-mb "$band_mb" || die "computing the NumPy reference of $w failed"
+            ;;
+    esac
+    check_seconds=$(awk -v a="$check_seconds" -v t="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", a + b - t }')
     for ((run = 1; run <= repeat; run++)); do
         for tool in "${tool_list[@]}"; do
             run_one "$tool" "$w" "$run"
         done
     done
-    "$py" "$peer/ooc_check.py" check --workload "$w" --x "$x_store" --r "$r_store" --dir "$res" \
-        --tools "$tools" --csv "$checks" >&2 || log "WARNING: correctness check of $w reported a mismatch"
 done
-[[ -f "$checks" ]] || echo "workload,tool,against,max_rel_diff,ok,detail" > "$checks"
 
 # --- output ------------------------------------------------------------------------------------
-host="${BENCH_HOST:-$(hostname -s 2>/dev/null || cat /etc/hostname 2>/dev/null || true)}"
-host=$(printf '%s' "$host" | tr -c 'A-Za-z0-9._-' '_')
-[[ -n "$host" ]] || host=local
 if [[ -z "$out_dir" ]]; then
-    out_dir="$repo/benches/peer/runs/$(date +%F)-$host-ooc"
+    out_dir="$repo/benches/peer/runs/$(date +%F)-$(host_label)-ooc"
 fi
-mkdir -p -- "$out_dir" || die "cannot create $out_dir"
-[[ -f "$out_dir/raw.csv" ]] && log "overwriting previous results in $out_dir"
+requested_out=$out_dir
+out_dir=$(new_run_dir "$out_dir") || die "cannot create $requested_out"
+[[ "$out_dir" == "$requested_out" ]] || log "$requested_out exists; writing to $out_dir instead"
 cp -- "$raw" "$out_dir/raw.csv"
 cp -- "$checks" "$out_dir/checks.csv"
-
-export GIT_OPTIONAL_LOCKS=0  # read-only: never refresh the index
-git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo none)
-if [[ "$git_rev" != none ]] && [[ -n "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-    git_rev="$git_rev (dirty)"
-fi
+brickwork_env=$(env | grep -E '^BRICKWORK_NO_' | tr '\n' ' ' || true)
 {
-    echo "date=$(date '+%F %T %Z')"
-    echo "host=$host"
-    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
-    echo "cores=$ncores"
-    echo "mem_total=$(awk '/^MemTotal/ { print $2 * 1024 }' /proc/meminfo 2>/dev/null || echo 0)"
-    echo "kernel=$(uname -sr)"
-    echo "filesystem=$(df -PT -- "$data" | awk 'NR == 2 { print $2 " on " $1 }')"
-    echo "brickwork=$("$bin" --version 2>/dev/null || echo brickwork), git $git_rev, $(rustc -V 2>/dev/null || echo 'rustc unknown')"
+    machine_info "$data"
+    echo "brickwork=$("$bin" --version 2>/dev/null || echo brickwork), git $(git_description "$repo"), $(rustc -V 2>/dev/null || echo 'rustc unknown')"
+    echo "brickwork_env=${brickwork_env:-none}"
     echo "n=$n"
     echo "chunk=$chunk"
     echo "row_chunk=$row_chunk"
@@ -495,8 +571,18 @@ fi
     echo "x_chunk_files=$(( nx * nx ))"
     echo "bw_warm=$bw_warm"
     echo "bw_cold=$bw_cold"
+    echo "inputs_checked=$inputs_checked"
+    echo "check_band_mb=$band_mb"
+    echo "check_seconds=$check_seconds"
+    echo "command=benches/out_of_core.sh $script_args"
     echo "elapsed=$(awk -v a="$script_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"
-} > "$work/meta.env"
-cp -- "$work/meta.env" "$out_dir/meta.env"
+} > "$out_dir/meta.env"
 "$py" "$peer/ooc_report.py" "$out_dir/raw.csv" "$out_dir/checks.csv" "$out_dir/meta.env" "$out_dir/summary.md"
-log "wrote $out_dir/raw.csv, checks.csv and summary.md"
+log "wrote $out_dir/raw.csv, checks.csv, meta.env and summary.md"
+
+if [[ -s "$failures" ]]; then
+    log "FAILED: $(wc -l < "$failures") result(s) did not match NumPy or brickwork runs did not succeed:"
+    sed 's/^/    /' "$failures" >&2
+    exit 1
+fi
+log "all $(( $(wc -l < "$checks") - 1 )) checked results match NumPy"
