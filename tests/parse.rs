@@ -370,11 +370,8 @@ fn syntax_errors_point_at_the_offending_token() {
     let (col, msg) = parse_error("x + zz");
     assert_eq!(col, 5);
     assert_eq!(msg, "unknown name 'zz'; inputs are: b, r, u, x, y");
-    let (col, msg) = parse_error("x @ y");
-    assert_eq!(
-        (col, msg.as_str()),
-        (3, "matrix product (@) is not supported yet")
-    );
+    let msg = evaluate("x @ y", &inputs()).unwrap_err().to_string();
+    assert!(msg.contains("matmul") && msg.contains("(12, 10)"), "{msg}");
     let (col, msg) = parse_error("1 + frob(x)");
     assert_eq!(col, 5);
     assert!(msg.starts_with("unknown function 'frob'"), "{msg}");
@@ -529,4 +526,34 @@ fn huge_and_extreme_numbers_are_errors_or_lazy_arrays() {
         &data(&[12, 10], 1).into_dyn(),
         "huge negative start clips",
     );
+}
+
+#[test]
+fn products_evaluate_like_the_api() -> TestResult {
+    let (x, y, r) = (input("x"), input("y"), input("r"));
+    check("x @ y.T", &x.matmul(&y.t())?);
+    check("2 * x @ r + 1", &(&(&x * 2.0).matmul(&r)? + 1.0));
+    check("x @ y.T @ x", &x.matmul(&y.t())?.matmul(&x)?);
+    check("matmul(x, r)", &x.matmul(&r)?);
+    check("dot(x, y.T)", &x.dot(&y.t())?);
+    check("x.dot(r)", &x.dot(&r)?);
+    check("inner(x, y)", &x.tensordot(&y, &[-1], &[-1])?);
+    check(
+        "tensordot(x, y, axes=2)",
+        &x.tensordot(&y, &[0, 1], &[0, 1])?,
+    );
+    check(
+        "tensordot(x, y, ((0,), (0,)))",
+        &x.tensordot(&y, &[0], &[0])?,
+    );
+    check("tensordot(x, y, (1, 1))", &x.tensordot(&y, &[1], &[1])?);
+    check("outer(r, r)", &r.outer(&r)?);
+    check("vecdot(x, y)", &x.vecdot(&y, -1)?);
+    check("vecdot(x, y, axis=0)", &x.vecdot(&y, 0)?);
+    check("einsum('ij,kj->ik', x, y)", &x.matmul(&y.t())?);
+    let msg = evaluate("tensordot(x, y, axes='no')", &inputs())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("pair of axis lists"), "{msg}");
+    Ok(())
 }

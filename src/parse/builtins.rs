@@ -33,6 +33,13 @@ enum Op {
     Full,
     Arange,
     Linspace,
+    Matmul,
+    Dot,
+    Inner,
+    Tensordot,
+    Outer,
+    Vecdot,
+    Einsum,
 }
 
 /// A function: its parameters (the first `positional` may be given by position, the
@@ -136,6 +143,25 @@ const BUILTINS: &[Builtin] = &[
         (2, 4),
         false,
         Op::Linspace,
+    ),
+    builtin("matmul", &["x1", "x2"], (2, 2), false, Op::Matmul),
+    builtin("dot", &["a", "b"], (2, 2), true, Op::Dot),
+    builtin("inner", &["a", "b"], (2, 2), false, Op::Inner),
+    builtin(
+        "tensordot",
+        &["a", "b", "axes"],
+        (2, 3),
+        false,
+        Op::Tensordot,
+    ),
+    builtin("outer", &["a", "b"], (2, 2), false, Op::Outer),
+    builtin("vecdot", &["x1", "x2", "axis"], (2, 2), false, Op::Vecdot),
+    builtin(
+        "einsum",
+        &["subscripts", "a", "b"],
+        (3, 3),
+        false,
+        Op::Einsum,
     ),
 ];
 
@@ -474,6 +500,16 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         Op::Full => full(b)?,
         Op::Arange => arange(b)?,
         Op::Linspace => linspace(b)?,
+        Op::Matmul => b.array("x1")?.matmul(&b.array("x2")?)?,
+        Op::Dot => b.array("a")?.dot(&b.array("b")?)?,
+        Op::Inner => b.array("a")?.tensordot(&b.array("b")?, &[-1], &[-1])?,
+        Op::Tensordot => tensordot(b)?,
+        Op::Outer => b.array("a")?.outer(&b.array("b")?)?,
+        Op::Vecdot => {
+            let axis = b.int("axis")?.unwrap_or(-1) as isize;
+            b.array("x1")?.vecdot(&b.array("x2")?, axis)?
+        }
+        Op::Einsum => einsum(b)?,
     };
     Ok(Value::Array(array))
 }
@@ -528,6 +564,60 @@ fn transpose(b: &Bound) -> Result<Array> {
         None => Ok(x.t()),
         Some(perm) => x.permuted_axes(&perm),
     }
+}
+
+/// `tensordot(a, b, axes)`: `axes` an int N (the last N axes of `a` with the first N of
+/// `b`, default 2) or a pair of axis lists (or of single axes).
+fn tensordot(b: &Bound) -> Result<Array> {
+    let (x, y) = (b.array("a")?, b.array("b")?);
+    let (pa, pb): (Vec<isize>, Vec<isize>) = match b.get("axes").map(|a| &a.value) {
+        None => pairs_last_first(&x, 2),
+        Some(Value::Scalar(Scalar::Int(n))) if *n >= 0 => pairs_last_first(&x, *n as usize),
+        Some(Value::Tuple(two)) if two.len() == 2 => {
+            let list = |v: &Value| -> Option<Vec<isize>> {
+                match v {
+                    Value::Scalar(Scalar::Int(i)) => Some(vec![*i as isize]),
+                    Value::Tuple(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            Value::Scalar(Scalar::Int(i)) => Some(*i as isize),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                }
+            };
+            match (list(&two[0]), list(&two[1])) {
+                (Some(a), Some(c)) => (a, c),
+                _ => return Err(bad_axes(b)),
+            }
+        }
+        Some(_) => return Err(bad_axes(b)),
+    };
+    x.tensordot(&y, &pa, &pb)
+}
+
+/// The last `n` axes of `x` paired with the first `n` of the other operand.
+fn pairs_last_first(x: &Array, n: usize) -> (Vec<isize>, Vec<isize>) {
+    let nd = x.ndim() as isize;
+    let n = n as isize;
+    ((nd - n..nd).collect(), (0..n).collect())
+}
+
+fn bad_axes(b: &Bound) -> Error {
+    let arg = b.get("axes").map_or(b.col, |a| a.col);
+    syntax_error(
+        arg,
+        "tensordot() argument 'axes' must be an int or a pair of axis lists, e.g. ((1, 0), (0, 1))",
+    )
+}
+
+fn einsum(b: &Bound) -> Result<Array> {
+    let arg = b.required("subscripts")?;
+    let Value::Str(subscripts) = &arg.value else {
+        return Err(b.bad(arg, "subscripts", "a string such as \"ij,jk->ik\""));
+    };
+    Array::einsum(subscripts, &b.array("a")?, &b.array("b")?)
 }
 
 fn seed(b: &Bound) -> Result<u64> {

@@ -234,15 +234,28 @@ impl Parser {
         self.binary_level(&[("+", BinaryOp::Add), ("-", BinaryOp::Sub)], Self::term)
     }
 
+    /// `* / // % @`, left-associative at one level as in Python; `a @ b` is `matmul(a, b)`.
     fn term(&mut self) -> Result<Expr> {
-        let e = self.binary_level(&TERMS, Self::factor)?;
-        if self.is_op("@") {
-            return Err(syntax_error(
-                self.peek().col,
-                "matrix product (@) is not supported yet",
-            ));
+        let mut lhs = self.factor()?;
+        loop {
+            if let Some(&(_, op)) = TERMS.iter().find(|(s, _)| self.is_op(s)) {
+                let col = self.advance().col;
+                let rhs = self.factor()?;
+                lhs = self.node(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), col)?;
+            } else if self.is_op("@") {
+                let col = self.advance().col;
+                let rhs = self.factor()?;
+                let callee = Box::new(Expr::new(ExprKind::Name("matmul".into()), col));
+                let call = ExprKind::Call {
+                    callee,
+                    args: vec![lhs, rhs],
+                    keywords: Vec::new(),
+                };
+                lhs = self.node(call, col)?;
+            } else {
+                return Ok(lhs);
+            }
         }
-        Ok(e)
     }
 
     /// Unary operators and everything tighter; the one recursion every nesting goes through.
