@@ -9,7 +9,11 @@
 //! threads (or only the configuration given with `--scheduler`/`--threads`, `--repeat`
 //! times). Each run prints one line:
 //!
-//! `scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4>`
+//! `scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4> mean=<m>`
+//!
+//! `seconds` is the time inside the process of building the graph and computing it; `mean`
+//! is the mean of all of `v` (about 1.0), computed after the timing, which lets
+//! `benches/tutorial_vs_dask.sh` check the whole result and not only its first values.
 //!
 //! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
 //! [--scheduler synchronous|threads] [--threads N] [--seed S] [--repeat K]`
@@ -110,8 +114,9 @@ fn main() -> Result<()> {
             let seconds = start.elapsed().as_secs_f64();
             let values = result.into_typed::<f64>();
             let first: Vec<String> = values.iter().take(5).map(|x| x.to_string()).collect();
+            let mean = values.sum() / values.len() as f64;
             println!(
-                "scheduler={} threads={} seconds={seconds:.4} len={} first={}",
+                "scheduler={} threads={} seconds={seconds:.4} len={} first={} mean={mean}",
                 opts.scheduler,
                 opts.effective_threads(),
                 values.len(),

@@ -6,9 +6,18 @@
     v.compute(scheduler=...)
 
 Each run builds the graph AND computes it inside the timed region (as a user
-experiences it) and prints exactly one line in the Rust example's format:
+experiences it) and prints exactly one line in the Rust example's format, with two fields
+more at the end:
 
-    scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4>
+    scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4> mean=<m>
+        ref_first_max_rel=<r> [ref_full_max_rel=<r>]
+
+`mean` is the mean of all of v. After the timing, the elements of the same x that the first
+values of v depend on (x[0:10:2, n//2:] and x[n//2:, 0:10:2], computed from the same dask
+graph, hence the same random numbers) give NumPy's v[:5]; `ref_first_max_rel` is the largest
+relative difference between dask's and NumPy's first values. With --check-full (small n
+only: it computes all of x), NumPy computes all of v from x and `ref_full_max_rel` compares
+every element. --no-check skips both.
 
 The compute-only part (the `compute()` call alone) is reported once, after all
 runs, as `compute_only_seconds=<t1>,<t2>,...`, and the peak RSS as
@@ -38,12 +47,17 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=None,
                    help="workers for threads/processes (default: all cores); synchronous always uses 1")
     p.add_argument("--warmup", type=int, default=0, help="untimed runs before the timed ones (default 0)")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the NumPy check after each run (no ref_first_max_rel field)")
+    p.add_argument("--check-full", action="store_true",
+                   help="also compare all of v with NumPy's (computes all of x: small n only)")
     args = p.parse_args()
     if args.n < 2 or args.chunk < 1 or args.repeat < 1 or (args.threads is not None and args.threads < 1):
         p.error("--n must be at least 2 and --chunk, --repeat and --threads at least 1")
 
     import dask
     import dask.array as da
+    import numpy as np
 
     if args.scheduler == "synchronous":
         threads = 1
@@ -56,22 +70,39 @@ def main() -> int:
 
     def build():
         x = da.random.random((n, n), chunks=(c, c))
-        return (x + x.T)[::2, n // 2:].mean(axis=1)
+        return x, (x + x.T)[::2, n // 2:].mean(axis=1)
+
+    def max_rel(got, ref):
+        return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), np.finfo(np.float64).tiny)))
+
+    def reference_fields(x, result) -> str:
+        """NumPy's v from the same x, against dask's result (outside the timing)."""
+        if args.no_check:
+            return ""
+        k = min(5, len(result))
+        a = np.asarray(x[0:2 * k:2, n // 2:].compute(**kwargs))
+        b = np.asarray(x[n // 2:, 0:2 * k:2].compute(**kwargs))
+        fields = f" ref_first_max_rel={max_rel(result[:k], (a + b.T).mean(axis=1)):.3e}"
+        if args.check_full:
+            xf = np.asarray(x.compute(**kwargs))
+            fields += f" ref_full_max_rel={max_rel(result, (xf + xf.T)[::2, n // 2:].mean(axis=1)):.3e}"
+        return fields
 
     for _ in range(args.warmup):
-        build().compute(**kwargs)
+        build()[1].compute(**kwargs)
 
     compute_only = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        v = build()
+        x, v = build()
         t1 = time.perf_counter()
         result = v.compute(**kwargs)
         t2 = time.perf_counter()
         compute_only.append(t2 - t1)
-        first = ",".join(repr(float(x)) for x in result[:5])
+        first = ",".join(repr(float(e)) for e in result[:5])
+        mean = float(np.mean(result))
         print(f"scheduler={args.scheduler} threads={threads} seconds={t2 - t0:.4f} "
-              f"len={len(result)} first={first}", flush=True)
+              f"len={len(result)} first={first} mean={mean!r}{reference_fields(x, result)}", flush=True)
 
     print("compute_only_seconds=" + ",".join(f"{t:.4f}" for t in compute_only))
     print(f"compute_only_median_seconds={statistics.median(compute_only):.4f}")
