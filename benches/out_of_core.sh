@@ -61,7 +61,9 @@
 #   --workloads sum,mean0,std0,demean,xpxt,rpxt,rechunk, --tools brickwork,dask,cubed,
 #   --cache warm (the run's input store is read once with cat before each run; `cold` drops
 #   the page cache before each run instead, which needs root), --check-band-mb 128.
-# Example (a small run, about a minute): benches/out_of_core.sh --n 2000 --data /tmp/ooc-small
+# Example (a small run, a few minutes; r + r.T is left out because at N=2000 its row chunks
+#   are 10 x 2000 and dask and Cubed take minutes on them):
+#   benches/out_of_core.sh --n 2000 --workloads sum,mean0,std0,demean,xpxt,rechunk --data /tmp/ooc-small
 # --no-drop-caches: never write /proc/sys/vm/drop_caches (no cold bandwidth figure).
 # --max-run-disk SIZE: disk guard. A run is stopped (status disk-limit) when the free space of
 #   the data directory's filesystem drops by more than SIZE since the run started, or below
