@@ -612,3 +612,240 @@ fn peak_rss_stays_within_the_memory_limit_plus_overhead() -> TestResult {
     assert_eq!(stats["bytes_written"].as_u64(), Some(6000 * 6000 * 8));
     Ok(())
 }
+
+/// Writes `Array::random(shape, chunks, seed)` to `dir/name` and returns the path as text.
+fn random_store(dir: &std::path::Path, name: &str, shape: &[usize], seed: u64) -> String {
+    let path = dir.join(name);
+    Array::random(shape, &[2, 2], seed)
+        .and_then(|x| x.to_zarr(&path, &brickwork::WriteOptions::default()))
+        .expect("the store is written");
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn eval_takes_programs_that_start_with_a_minus() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let a = random_store(dir.path(), "a.zarr", &[3, 4], 7);
+    let input = format!("a={a}");
+    let values = Array::from_zarr(&a)?.compute_as::<f64>()?;
+    let negated: Vec<f64> = values.iter().map(|v| -v).collect();
+    let plus_one: Vec<f64> = values.iter().map(|v| -v + 1.0).collect();
+    let runs: [(&[&str], Vec<f64>); 6] = [
+        (&["eval", "-a", "-i", &input], negated.clone()),
+        (&["eval", "-i", &input, "-a + 1"], plus_one),
+        (
+            &["eval", "-(a.sum())", "-i", &input, "-q"],
+            vec![-values.sum()],
+        ),
+        (&["eval", "-q", "-i", &input, "--", "-a"], negated),
+        (&["eval", "-1"], vec![-1.0]),
+        (
+            &["eval", "-i", &input, "--", "--a.max()"],
+            vec![values.fold(f64::MIN, |m, &v| m.max(v))],
+        ),
+    ];
+    for (args, want) in runs {
+        let o = brickwork(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        // Sums are blocked (pairwise over chunks), so they match ndarray's to rounding.
+        let got = numbers(&stdout(&o));
+        assert_eq!(got.len(), want.len(), "{args:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{args:?}: {got:?} {want:?}"
+            );
+        }
+    }
+    let out = dir.path().join("neg.zarr");
+    let o = brickwork(&[
+        "eval",
+        "-a",
+        "-i",
+        &input,
+        "--output",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        Array::from_zarr(&out)?.compute_as::<f64>()?,
+        values.mapv(|v| -v)
+    );
+    // A misspelt option is still a usage error, before or after the program.
+    for args in [
+        &["eval", "--outptu", "y.zarr", "-a", "-i", &input][..],
+        &["eval", "-a", "-i", &input, "--outptu", "y.zarr"],
+        &["eval", "-i", &input, "--outptu=y.zarr", "a"],
+    ] {
+        assert_fails(&brickwork(args), 2, &["--outptu", "--output"]);
+    }
+    let o = brickwork(&["eval", "--help"]);
+    for needle in [
+        "sqrt exp log abs",
+        "random_normal",
+        "linspace",
+        "--spill-dir",
+        " -- ",
+    ] {
+        assert!(
+            stdout(&o).contains(needle),
+            "{needle:?} missing from eval --help"
+        );
+    }
+    Ok(())
+}
+
+/// Runs the spilling workload of `spill_dir_holds_the_spill_files` with extra arguments.
+fn spilling_eval(extra: &[&str]) -> Output {
+    let prog = "x = random((6, 120, 120), chunks=(1, 40, 40), seed=3); y = x - x.mean(axis=0); \
+                (y * y).sum(axis=2).max(axis=1)";
+    let mut args = vec!["eval", prog, "--scheduler", "synchronous", "--stats", "-q"];
+    args.extend(extra);
+    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+        .args(&args)
+        .env("TMPDIR", "/nonexistent/brickwork-tmp")
+        .output()
+        .expect("the brickwork binary runs")
+}
+
+#[test]
+fn spill_dir_holds_the_spill_files_and_is_checked_up_front() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill)?;
+    let spill_arg = spill.to_str().unwrap();
+    let free = spilling_eval(&[]);
+    assert!(free.status.success(), "{}", stderr(&free));
+    let stats: serde_json::Value = serde_json::from_str(stderr(&free).trim())?;
+    let peak = stats["predicted_peak_bytes"]
+        .as_u64()
+        .ok_or("no predicted peak")?;
+    // TMPDIR does not exist: a spill anywhere but --spill-dir would fail.
+    let mut spilled = false;
+    for percent in [95, 90, 85, 80, 75, 70, 65] {
+        let limit = (peak * percent / 100).to_string();
+        let o = spilling_eval(&["--memory-limit", &limit, "--spill-dir", spill_arg]);
+        if !o.status.success() {
+            continue;
+        }
+        assert_eq!(stdout(&o), stdout(&free), "limit {limit}");
+        let stats: serde_json::Value = serde_json::from_str(stderr(&o).trim())?;
+        spilled |= stats["spilled_bytes"].as_u64() > Some(0);
+        let left: Vec<_> = std::fs::read_dir(&spill)?.collect();
+        assert!(left.is_empty(), "the spill directory is removed: {left:?}");
+    }
+    assert!(spilled, "some limit made it spill");
+    let missing = dir.path().join("missing");
+    let o = spilling_eval(&["--spill-dir", missing.to_str().unwrap()]);
+    assert_fails(&o, 1, &["--spill-dir", "missing", "No such file"]);
+    let file = dir.path().join("file");
+    std::fs::write(&file, "")?;
+    let o = spilling_eval(&["--spill-dir", file.to_str().unwrap()]);
+    assert_fails(&o, 1, &["--spill-dir", "file: not a directory"]);
+    #[cfg(target_os = "linux")]
+    {
+        let o = spilling_eval(&["--spill-dir", "/proc"]);
+        assert_fails(
+            &o,
+            1,
+            &["--spill-dir /proc: cannot create a directory in it"],
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn help_texts_are_current() {
+    for cmd in ["info", "import", "export", "rechunk", "eval"] {
+        let o = brickwork(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd}");
+        let help = stdout(&o);
+        assert!(!help.contains("not spilled"), "{cmd} --help: {help}");
+        if cmd != "info" {
+            assert!(
+                help.contains("spilled to disk (see --spill-dir)"),
+                "{cmd}: {help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn csv_import_and_export_errors_and_bounds() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for (name, text, needles) in [
+        (
+            "ragged.csv",
+            "1,2\n3,4\n5\n",
+            &["ragged.csv", "line 3: 1 field(s)"][..],
+        ),
+        (
+            "header.csv",
+            "a,b\n1,2\n",
+            &["header.csv", "line 1, field 1", "--skip-header 1"],
+        ),
+        ("empty.csv", "", &["empty.csv", "the file is empty"]),
+        (
+            "gap.csv",
+            "1,2\n,4\n",
+            &["gap.csv", "line 2, field 1 is empty"],
+        ),
+    ] {
+        std::fs::write(p(name), text)?;
+        let o = brickwork(&["import", &p(name), &p("out.zarr")]);
+        assert_fails(&o, 1, needles);
+        assert!(!dir.path().join("out.zarr").exists(), "{name}");
+    }
+    std::fs::write(p("h.csv"), "a;b\n1;2\n3;4\n")?;
+    let o = brickwork(&[
+        "import",
+        &p("h.csv"),
+        &p("h.zarr"),
+        "--delimiter",
+        ";",
+        "--skip-header",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]).into_dyn();
+    assert_eq!(Array::from_zarr(p("h.zarr"))?.compute_as::<f64>()?, want);
+    // Export and import of a region in bands under a small limit, exact both ways.
+    let x = random_store(dir.path(), "x.zarr", &[600, 30], 9);
+    let o = brickwork(&[
+        "export",
+        &x,
+        &p("x.csv"),
+        "--region",
+        "::2,1:",
+        "--memory-limit",
+        "64KiB",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = brickwork(&[
+        "import",
+        &p("x.csv"),
+        &p("back.zarr"),
+        "--chunks",
+        "16,8",
+        "--memory-limit",
+        "4MiB",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = Array::from_zarr(&x)?
+        .slice(s![..;2, 1..])?
+        .compute_as::<f64>()?;
+    assert_eq!(Array::from_zarr(p("back.zarr"))?.compute_as::<f64>()?, want);
+    let o = brickwork(&[
+        "import",
+        &p("x.csv"),
+        &p("no.zarr"),
+        "--chunks",
+        "300,29",
+        "--memory-limit",
+        "1.5MiB",
+    ]);
+    assert_fails(&o, 1, &["one band of chunks (300, 29)", "would fit"]);
+    Ok(())
+}

@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use brickwork::io::csv::{read_csv, write_csv};
+use brickwork::io::csv::{CsvFormat, read_csv, write_csv};
 use brickwork::io::npy::{NpyFile, NpyWriter};
 use brickwork::io::raw::{RawFile, RawWriter};
 use brickwork::io::{ByteOrder, default_chunks};
 use brickwork::store::BlockRead;
-use brickwork::{Array, Block, ComputeOptions, DType, Error, dispatch_block, dispatch_dtype, s};
+use brickwork::{
+    Array, Block, ComputeOptions, DType, Error, WriteOptions, dispatch_block, dispatch_dtype, s,
+};
 use ndarray::{ArrayD, IxDyn};
 
 use crate::common::TestResult;
@@ -481,7 +483,8 @@ fn csv_errors_name_line_field_and_text() -> TestResult {
     let msg = read_csv(&path, b',', 0, None).unwrap_err().to_string();
     assert!(msg.contains("line 2") && msg.contains("UTF-8"), "{msg}");
     let empty = csv_path(dir.path(), "header\n\n")?;
-    assert_eq!(read_csv(&empty, b',', 1, None)?.shape(), &[0]);
+    let msg = read_csv(&empty, b',', 1, None).unwrap_err().to_string();
+    assert!(msg.contains("no data rows"), "{msg}");
     Ok(())
 }
 
@@ -559,5 +562,288 @@ for name in ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint
             &format!("numpy big-endian Fortran {dtype}"),
         );
     }
+    Ok(())
+}
+
+/// Imports the CSV file `src` into `dst` with `chunks` (default when `None`).
+fn import_csv(
+    src: &Path,
+    dst: &Path,
+    skip_header: usize,
+    chunks: Option<&[usize]>,
+    opts: &ComputeOptions,
+) -> brickwork::Result<brickwork::Metrics> {
+    let format = CsvFormat {
+        skip_header,
+        ..CsvFormat::default()
+    };
+    let write = WriteOptions {
+        chunks: chunks.map(<[usize]>::to_vec),
+        ..WriteOptions::default()
+    };
+    brickwork::io::csv::import(src, dst, &format, &write, opts)
+}
+
+/// Each malformed file is an error naming the file, the line (header lines count) and the
+/// field, from `read_csv` and from `import` alike, and `import` leaves no output behind.
+#[test]
+fn csv_malformed_files_name_file_line_and_field() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cases: &[(&str, usize, &[&str])] = &[
+        (
+            "1,2,3\n4,5,6\n7,8\n",
+            0,
+            &["line 3: 2 field(s)", "have 3", "\"7,8\""],
+        ),
+        ("1,2\n3,4,5\n", 0, &["line 2: 3 field(s)"]),
+        ("1,2,3\n4,,6\n", 0, &["line 2, field 2 is empty"]),
+        ("1,2\n3, \n", 0, &["line 2, field 2 is empty"]),
+        (",2\n3,4\n", 0, &["line 1, field 1 is empty"]),
+        (
+            "1,2\n3,4\n5,abc\n",
+            0,
+            &["line 3, field 2", "\"abc\"", "float64"],
+        ),
+        ("1;2\n", 0, &["line 1, field 1", "\"1;2\""]),
+        (
+            "x,y\n1,2\n",
+            0,
+            &["line 1, field 1", "\"x\"", "--skip-header 1"],
+        ),
+        (
+            "# by hand\nx,y\n1,2\n",
+            1,
+            &["line 2, field 1", "--skip-header 2"],
+        ),
+        ("x,y\r\n1,2\r\n3,z\r\n", 1, &["line 3, field 2", "\"z\""]),
+        ("", 0, &["the file is empty"]),
+        ("x,y\n", 1, &["no data rows", "1 line(s)"]),
+        ("x,y\n\n\n", 1, &["no data rows", "only empty lines"]),
+        ("1\n\n2\n", 0, &["line 2 is empty"]),
+        ("1\n2\n \n3\n", 0, &["line 3 is empty"]),
+    ];
+    for (i, &(text, skip, needles)) in cases.iter().enumerate() {
+        let path = csv_path(dir.path(), text)?;
+        let dst = dir.path().join(format!("out{i}.zarr"));
+        let errors = [
+            read_csv(&path, b',', skip, None).map(drop),
+            import_csv(&path, &dst, skip, None, &ComputeOptions::default()).map(drop),
+        ];
+        for err in errors {
+            let err = err.expect_err(text);
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Format { .. }), "{text:?}: {err:?}");
+            for needle in ["in.csv"].iter().chain(needles) {
+                assert!(
+                    msg.contains(needle),
+                    "{text:?}: {needle:?} missing from: {msg}"
+                );
+            }
+        }
+        assert!(!dst.exists(), "{text:?}: a failed import leaves no output");
+    }
+    Ok(())
+}
+
+/// A 2-D CSV text of `rows` rows of `cols` values, each `row * 1000 + col`.
+fn table_text(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let fields: Vec<String> = (0..cols).map(|c| (r * 1000 + c).to_string()).collect();
+            fields.join(",") + "\n"
+        })
+        .collect()
+}
+
+/// A value that does not parse is found after bands were written: the output is removed,
+/// never left looking complete; a ragged row is refused before anything is written.
+#[test]
+fn csv_import_failing_late_leaves_no_output() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let good = table_text(100, 6);
+    let opts = ComputeOptions::threads(2);
+    let dst = dir.path().join("out.zarr");
+    let bad_value = good.replacen("94003", "94oo3", 1);
+    let path = csv_path(dir.path(), &bad_value)?;
+    let msg = import_csv(&path, &dst, 0, Some(&[10, 4]), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("line 95, field 4") && msg.contains("94oo3"),
+        "{msg}"
+    );
+    assert!(!dst.exists(), "the partial output is removed");
+    let ragged = good.replacen("\n95000,", "\n95000,1,", 1);
+    let path = csv_path(dir.path(), &ragged)?;
+    let msg = import_csv(&path, &dst, 0, Some(&[10, 4]), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("line 96: 7 field(s)"), "{msg}");
+    assert!(!dst.exists());
+    Ok(())
+}
+
+/// An interrupted import leaves its output marked incomplete (reading it is an error); a
+/// resumed one completes it exactly, and a changed file is not resumed.
+#[test]
+fn csv_import_interrupted_is_incomplete_and_resumes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = csv_path(dir.path(), &table_text(50, 9))?;
+    let want = read_csv(&path, b',', 0, None)?;
+    let dst = dir.path().join("out.zarr");
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let mut opts = ComputeOptions::threads(2);
+    opts.cancel = Some(cancel);
+    opts.progress = Some(brickwork::Progress(Arc::new(move |_| {
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    })));
+    let err = import_csv(&path, &dst, 0, Some(&[8, 4]), &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    let err = Array::from_zarr(&dst).unwrap_err();
+    assert!(matches!(err, Error::IncompleteArray { .. }), "{err}");
+
+    let format = CsvFormat::default();
+    let resume = WriteOptions {
+        chunks: Some(vec![8, 4]),
+        resume: true,
+        ..WriteOptions::default()
+    };
+    let import =
+        |opts: &ComputeOptions| brickwork::io::csv::import(&path, &dst, &format, &resume, opts);
+    let m = import(&ComputeOptions::threads(2))?;
+    assert_eq!(m.tasks, 3 * 7 - 3, "the first band is kept: {m}");
+    assert_same(&Array::from_zarr(&dst)?.compute()?, &want, "resumed");
+    assert_eq!(import(&ComputeOptions::threads(2))?.tasks, 0, "complete");
+
+    std::fs::write(&path, table_text(50, 9).replacen('7', "8", 1))?;
+    let msg = import(&ComputeOptions::threads(2)).unwrap_err().to_string();
+    assert!(msg.contains("another computation"), "{msg}");
+    Ok(())
+}
+
+/// Imported arrays equal `read_csv` for any chunks, shards and format, 1-D and 2-D.
+#[test]
+fn csv_import_matches_read_csv_for_any_chunking() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let values = sample(&[37, 23], DType::F64);
+    let path = dir.path().join("in.csv");
+    write_csv(&path, &values, b',', false)?;
+    let column = dir.path().join("col.csv");
+    write_csv(&column, &sample(&[101], DType::F64), b',', false)?;
+    /// The source file, chunks, shards and Zarr format of one import.
+    type Case<'a> = (&'a Path, Option<Vec<usize>>, Option<Vec<usize>>, u8);
+    let chunkings: &[Case<'_>] = &[
+        (&path, None, None, 3),
+        (&path, Some(vec![10, 7]), None, 3),
+        (&path, Some(vec![1, 1]), None, 3),
+        (&path, Some(vec![5, 23]), None, 2),
+        (&path, Some(vec![5, 7]), Some(vec![10, 14]), 3),
+        (&column, Some(vec![9]), None, 3),
+        (&column, None, None, 2),
+    ];
+    for (i, (src, chunks, shards, zarr_format)) in chunkings.iter().enumerate() {
+        let write = WriteOptions {
+            chunks: chunks.clone(),
+            shards: shards.clone(),
+            zarr_format: brickwork::store::ZarrFormat::from_number(u64::from(*zarr_format))?,
+            ..WriteOptions::default()
+        };
+        for threads in [1, 3] {
+            let dst = dir.path().join(format!("out{i}-{threads}.zarr"));
+            let opts = ComputeOptions::threads(threads);
+            brickwork::io::csv::import(src, &dst, &CsvFormat::default(), &write, &opts)?;
+            let got = Array::from_zarr(&dst)?;
+            let what = format!("{chunks:?} {shards:?} v{zarr_format}");
+            assert_same(&got.compute()?, &read_csv(src, b',', 0, None)?, &what);
+            if chunks.is_none() {
+                assert_eq!(got.chunks()?.max_chunk_shape(), got.shape(), "{what}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One band of chunks that cannot fit the memory limit is refused before anything is
+/// written, naming the chunk shape and one that fits; that one imports within the limit.
+#[test]
+fn csv_import_refuses_a_band_over_the_memory_limit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = csv_path(dir.path(), &table_text(400, 500))?;
+    let dst = dir.path().join("out.zarr");
+    let opts = ComputeOptions::threads(2).with_memory_limit(2_000_000);
+    let err = import_csv(&path, &dst, 0, Some(&[200, 100]), &opts).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::PlanExceedsMemory { .. }), "{err:?}");
+    for needle in [
+        "chunks (200, 100)",
+        "500 columns of",
+        "in.csv",
+        "chunks of (",
+        "would fit",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing from: {msg}");
+    }
+    assert!(!dst.exists(), "nothing is written");
+    let fits = msg
+        .split("chunks of (")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .ok_or("no suggested shape")?
+        .parse::<usize>()?;
+    assert!((1..200).contains(&fits), "{msg}");
+    let m = import_csv(&path, &dst, 0, Some(&[fits, 100]), &opts)?;
+    assert!(m.peak_reserved_bytes <= 2_000_000, "{m}");
+    assert_same(
+        &Array::from_zarr(&dst)?.compute()?,
+        &read_csv(&path, b',', 0, None)?,
+        "imported within the limit",
+    );
+    // Without --chunks, the rows of a chunk are chosen to fit.
+    let m = import_csv(&path, &dir.path().join("default.zarr"), 0, None, &opts)?;
+    assert!(m.peak_reserved_bytes <= 2_000_000, "{m}");
+    Ok(())
+}
+
+/// `save` writes band by band under small limits (cutting rows of chunks into bands) the
+/// same bytes as `write_csv` of the whole array, and leaves nothing behind on failure.
+#[test]
+fn csv_save_in_bands_writes_the_same_text() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = Array::random(&[3000, 50], &[400, 20], 11)?.slice(s![5..2990;3, 1..])?;
+    let column = Array::random(&[5000], &[700], 12)?.greater(&Array::full(
+        &[],
+        &[],
+        0.5.into(),
+        DType::F64,
+    )?)?;
+    for (name, a) in [("x", &x), ("column", &column)] {
+        let whole = dir.path().join(format!("{name}-whole.csv"));
+        write_csv(&whole, &a.compute()?, b';', false)?;
+        for limit in [None, Some(64 << 10), Some(1 << 20)] {
+            let path = dir.path().join(format!("{name}-{limit:?}.csv"));
+            let mut opts = ComputeOptions::threads(2);
+            opts.memory_limit = limit;
+            let m = brickwork::io::csv::save(a, &path, b';', false, &opts)?;
+            assert_eq!(
+                std::fs::read(&path)?,
+                std::fs::read(&whole)?,
+                "{name} {limit:?}"
+            );
+            if let Some(limit) = limit {
+                assert!(m.peak_reserved_bytes <= limit, "{name} {limit}: {m}");
+            }
+        }
+    }
+    let path = dir.path().join("cancelled.csv");
+    let mut opts = ComputeOptions::threads(2);
+    opts.cancel = Some(Arc::new(true.into()));
+    let err = brickwork::io::csv::save(&x, &path, b',', false, &opts).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("cancelled"))
+        .collect();
+    assert!(left.is_empty(), "nothing left behind: {left:?}");
     Ok(())
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Chunked n-dimensional arrays larger than memory, over Zarr stores.
 #[derive(Parser, Debug)]
@@ -34,6 +37,26 @@ pub(crate) enum Command {
     ///
     /// Example: brickwork eval 'x = random((10000, 10000), chunks=(1000, 1000), seed=0);
     /// (x + x.T)[::2, 5000:].mean(axis=1)' --output v.zarr
+    ///
+    /// The language is Python's: names (bound with --input, or assigned earlier in the
+    /// program), int and float literals, True and False, + - * / // % ** and unary -,
+    /// comparisons, & | ^ ~, .T, indexing with slices, steps, negative indices and integers
+    /// (x[::2, -3:], x[0]). Literal-only parts fold to Python scalars, which stay weak (NumPy
+    /// 2 rules).
+    ///
+    /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
+    /// split_every=, and ddof= for var and std: sum prod min max mean var std.
+    /// Elementwise functions: sqrt exp log abs sin cos minimum maximum where clip.
+    /// Methods (also functions): astype("float32"), clip(lo, hi), transpose([axes]),
+    /// rechunk(chunks). Creation: random(shape, chunks=, seed=0), random_normal(shape,
+    /// chunks=, seed=0, loc=0.0, scale=1.0), zeros(shape, dtype="float64", chunks=), ones(..),
+    /// full(shape, value, dtype=, chunks=), arange([start,] stop[, step], chunks=),
+    /// linspace(start, stop, num=50, endpoint=True, chunks=).
+    ///
+    /// A program may start with - (brickwork eval '-x' -i x=x.zarr). One that reads as
+    /// options only (such as '-i') goes after --, which ends the options: brickwork eval -i
+    /// x=x.zarr -- '-x'. Give options before the program as separate words (-i x=x.zarr,
+    /// not -ix=x.zarr).
     Eval(EvalArgs),
 }
 
@@ -49,7 +72,9 @@ pub(crate) struct InfoArgs {
 /// How output arrays are written.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct WriteArgs {
-    /// Chunk shape of the output, comma-separated (default: the input's chunks).
+    /// Chunk shape of the output, comma-separated (default: the input's chunks, the largest
+    /// per axis; for a .npy, raw or CSV file, about 64 MiB per chunk, cut along the first
+    /// axis, fewer rows of CSV when the memory limit needs it).
     #[arg(long, value_name = "C1,C2,..")]
     pub(crate) chunks: Option<String>,
     /// Compression: none, zstd[:LEVEL], gzip[:LEVEL], blosc[:lz4|zstd][:LEVEL].
@@ -85,10 +110,17 @@ pub(crate) struct ExecArgs {
     #[arg(long)]
     pub(crate) threads: Option<usize>,
     /// Memory limit for the engine's buffers, e.g. 2GB or 512MiB (default: half of the
-    /// available memory). A plan that cannot fit is refused before any work; intermediates
-    /// are not spilled to disk yet.
+    /// available memory). A task that cannot fit on its own is refused before any work,
+    /// naming a chunk shape that would fit; intermediates that do not fit together are
+    /// recomputed or spilled to disk (see --spill-dir).
     #[arg(long, value_name = "SIZE")]
     pub(crate) memory_limit: Option<String>,
+    /// Directory for spilled intermediates and for temporary copies of sources read against
+    /// their chunking: a temporary directory is created in it when first needed and removed
+    /// at the end, also on error and Ctrl-C (default: $TMPDIR, else /tmp). It must exist and
+    /// be writable.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spill_dir: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -101,8 +133,9 @@ pub(crate) struct ExecArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct ImportArgs {
-    /// Source: a .npy file, a .csv file, a raw binary file (with --dtype and --shape), or a
-    /// Zarr array.
+    /// Source: a .npy file, a CSV file (.csv, .tsv or .txt: 1-D or 2-D numbers, read as
+    /// float64 in bounded memory), a raw binary file (with --dtype and --shape), or a Zarr
+    /// array (format 2 or 3).
     pub(crate) src: PathBuf,
     /// Destination Zarr array.
     pub(crate) dst: PathBuf,
@@ -117,10 +150,10 @@ pub(crate) struct ImportArgs {
     /// Byte order of a raw source: little or big.
     #[arg(long, default_value = "little")]
     pub(crate) byte_order: String,
-    /// Field delimiter of a CSV source.
+    /// Field delimiter of a CSV source (a space also accepts runs of spaces and tabs).
     #[arg(long, default_value = ",")]
     pub(crate) delimiter: char,
-    /// Lines to skip at the top of a CSV source.
+    /// Header lines to skip at the top of a CSV source.
     #[arg(long, default_value_t = 0)]
     pub(crate) skip_header: usize,
     #[command(flatten)]
@@ -131,8 +164,8 @@ pub(crate) struct ImportArgs {
 pub(crate) struct ExportArgs {
     /// Source Zarr array.
     pub(crate) src: PathBuf,
-    /// Destination: .npy, .csv, .raw/.bin (little-endian), or a Zarr array (.zarr or a
-    /// directory).
+    /// Destination: .npy, CSV (.csv, .tsv or .txt; 1-D or 2-D, written a band of rows at a
+    /// time), .raw/.bin (little-endian); any other path is written as a Zarr array.
     pub(crate) dst: PathBuf,
     /// Region to export, NumPy style, e.g. 0:100,:,5 or ::2,-10:.
     #[arg(long)]
@@ -160,12 +193,15 @@ pub(crate) struct RechunkArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct EvalArgs {
-    /// The program: assignments separated by `;`, the last expression is the result.
+    /// The program: assignments separated by `;` or newlines, the last expression is the
+    /// result (see the language above). It may start with -.
+    #[arg(allow_hyphen_values = true)]
     pub(crate) expr: String,
     /// Bind a name to a Zarr array: NAME=PATH (repeatable).
     #[arg(long = "input", short = 'i', value_name = "NAME=PATH")]
     pub(crate) inputs: Vec<String>,
-    /// Write the result as a Zarr array instead of printing it.
+    /// Write the result as a Zarr array instead of printing it (results of more than 100000
+    /// elements must be written).
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,
     #[command(flatten)]
@@ -181,6 +217,65 @@ pub(crate) struct EvalArgs {
     /// Write the task graph as Graphviz DOT (or SVG when FILE ends in .svg).
     #[arg(long, value_name = "FILE")]
     pub(crate) graph: Option<PathBuf>,
+}
+
+/// Parses the command line, exiting with clap's message and code 2 on a mistake.
+///
+/// `eval`'s program may start with `-`, so clap takes an unknown option given before it
+/// (`--outptu`) for the program; an unknown long option of `eval` before `--` is refused
+/// here first, as clap refuses it anywhere else.
+pub(crate) fn parse() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(unknown) = unknown_eval_option(&args) {
+        let mut message = format!("unexpected argument '--{}' found", unknown.name);
+        if let Some(similar) = unknown.similar {
+            message += &format!("\n\n  tip: a similar argument exists: '--{similar}'");
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        match cmd.find_subcommand_mut("eval") {
+            Some(eval) => eval.error(ErrorKind::UnknownArgument, message).exit(),
+            None => cmd.error(ErrorKind::UnknownArgument, message).exit(),
+        }
+    }
+    Cli::parse_from(args)
+}
+
+/// A long option that `eval` does not have, and the one it probably meant.
+struct UnknownOption {
+    name: String,
+    similar: Option<String>,
+}
+
+/// The first `--name` of an `eval` command line, before `--`, that is not an option of
+/// `eval`.
+fn unknown_eval_option(args: &[OsString]) -> Option<UnknownOption> {
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    if words.next()? != "eval" {
+        return None;
+    }
+    let cmd = Cli::command();
+    let known: Vec<&str> = cmd
+        .find_subcommand("eval")?
+        .get_arguments()
+        .filter_map(clap::Arg::get_long)
+        .chain(["help"])
+        .collect();
+    let name = words.take_while(|w| w != "--").find_map(|w| {
+        let name = w.strip_prefix("--")?.split('=').next()?;
+        (!known.contains(&name)).then(|| name.to_string())
+    })?;
+    let common = |k: &str| {
+        k.chars()
+            .zip(name.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let similar = known.into_iter().max_by_key(|k| common(k));
+    Some(UnknownOption {
+        similar: similar.filter(|k| common(k) >= 3).map(str::to_string),
+        name,
+    })
 }
 
 /// A mistake in the command line itself (exit code 2).

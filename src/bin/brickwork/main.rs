@@ -12,8 +12,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use clap::Parser;
-
 /// glibc's allocator returns freed tile buffers to the OS after every tile; mimalloc keeps
 /// them (see README, Performance).
 #[global_allocator]
@@ -31,7 +29,7 @@ fn main() -> ExitCode {
     // SAFETY: called before any other thread exists; mimalloc documents option setting as
     // not thread-safe only.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     match cmd::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,7 +1,6 @@
 //! `brickwork export`: a Zarr array, or a region of it, to .npy, raw, CSV or Zarr.
 
 use anyhow::{Context, Result};
-use brickwork::io::csv::write_csv;
 use brickwork::io::npy::NpyWriter;
 use brickwork::io::raw::{ByteOrder, RawWriter};
 
@@ -52,8 +51,8 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
         "csv" | "txt" | "tsv" => {
             let delimiter = u8::try_from(args.delimiter)
                 .map_err(|_| usage("--delimiter must be a single ASCII character"))?;
-            let (block, _) = x.compute_with(&opts).with_context(context)?;
-            write_csv(dst, &block, delimiter, args.write.overwrite).with_context(context)?;
+            brickwork::io::csv::save(&x, dst, delimiter, args.write.overwrite, &opts)
+                .with_context(context)?;
         }
         _ => {
             let w = write_options(&args.write, Some(x.ndim()))?;

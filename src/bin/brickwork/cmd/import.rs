@@ -4,10 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use brickwork::io::csv::read_csv;
+use brickwork::io::csv::CsvFormat;
 use brickwork::io::npy::NpyFile;
 use brickwork::io::raw::{ByteOrder, RawFile};
-use brickwork::{Array, DType};
+use brickwork::{Array, ComputeOptions, DType};
 
 use super::{compute_options, open_zarr, parse_list, write_options};
 use crate::cli::{ImportArgs, usage};
@@ -36,13 +36,6 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
                 .with_context(|| format!("cannot import {}", src.display()))?;
             Ok(Array::from_source(Arc::new(f)))
         }
-        "csv" | "txt" | "tsv" if !raw_flags => {
-            let delimiter = u8::try_from(args.delimiter)
-                .map_err(|_| usage("--delimiter must be a single ASCII character"))?;
-            let block = read_csv(src, delimiter, args.skip_header, None)?;
-            let chunks = block.shape().to_vec();
-            Ok(Array::from_ndarray(block, &chunks)?)
-        }
         _ => {
             let dtype_name = args.dtype.as_deref().ok_or_else(|| {
                 usage(format!(
@@ -68,17 +61,47 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
     }
 }
 
+/// True for a CSV source: a .csv, .txt or .tsv path that is not a directory (a Zarr array),
+/// without raw flags.
+fn is_csv(args: &ImportArgs) -> bool {
+    let raw_flags = args.dtype.is_some() || args.shape.is_some();
+    !raw_flags
+        && !args.src.is_dir()
+        && matches!(extension(&args.src).as_str(), "csv" | "txt" | "tsv")
+}
+
+/// Streams a CSV source into Zarr (two passes, one band of chunks at a time).
+fn import_csv(args: &ImportArgs, opts: &ComputeOptions) -> Result<()> {
+    let delimiter = u8::try_from(args.delimiter)
+        .map_err(|_| usage("--delimiter must be a single ASCII character"))?;
+    let format = CsvFormat {
+        delimiter,
+        skip_header: args.skip_header,
+        ..CsvFormat::default()
+    };
+    let w = write_options(&args.write, None)?;
+    brickwork::io::csv::import(&args.src, &args.dst, &format, &w, opts)
+        .with_context(|| import_context(args))?;
+    Ok(())
+}
+
+fn import_context(args: &ImportArgs) -> String {
+    format!(
+        "cannot import {} into {}",
+        args.src.display(),
+        args.dst.display()
+    )
+}
+
 pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
+    if is_csv(args) {
+        return import_csv(args, &opts);
+    }
     let x = open_source(args)?;
     let w = write_options(&args.write, Some(x.ndim()))?;
-    x.to_zarr_with(&args.dst, &w, &opts).with_context(|| {
-        format!(
-            "cannot import {} into {}",
-            args.src.display(),
-            args.dst.display()
-        )
-    })?;
+    x.to_zarr_with(&args.dst, &w, &opts)
+        .with_context(|| import_context(args))?;
     Ok(())
 }

@@ -58,9 +58,24 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         threads: exec.threads,
         memory_limit,
         progress: (!exec.quiet).then(crate::output::progress_bar),
-        spill_dir: None,
+        spill_dir: exec.spill_dir.as_deref().map(check_spill_dir).transpose()?,
         cancel: Some(crate::cancel_flag()),
     })
+}
+
+/// Checks up front that `--spill-dir` is a writable directory (the library would only find
+/// out at the first spill, after minutes of work): creates and removes a directory in it.
+fn check_spill_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let shown = dir.display();
+    let meta = std::fs::metadata(dir).with_context(|| format!("--spill-dir {shown}"))?;
+    if !meta.is_dir() {
+        anyhow::bail!("--spill-dir {shown}: not a directory");
+    }
+    tempfile::Builder::new()
+        .prefix(".brickwork-probe-")
+        .tempdir_in(dir)
+        .with_context(|| format!("--spill-dir {shown}: cannot create a directory in it"))?;
+    Ok(dir.to_path_buf())
 }
 
 /// Write options from the shared flags; with `rank`, `--chunks` and `--shards` must have that
