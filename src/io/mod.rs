@@ -156,11 +156,17 @@ impl<const N: usize> SwapOrder for [u8; N] {
 
 plain_number!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
-/// The byte size of `shape` elements of `itemsize` bytes, or `None` on overflow.
+/// The byte size of `shape` elements of `itemsize` bytes, or `None` when the array is not
+/// addressable: when the product of its non-zero axis lengths times `itemsize` exceeds
+/// `isize::MAX` (NumPy's and ndarray's bound, which holds for empty arrays too, so a header
+/// claiming `(2**64 - 1, 0, 3)` is refused rather than panicking in ndarray).
 fn checked_nbytes(shape: &[usize], itemsize: usize) -> Option<usize> {
-    shape
+    let nonzero = shape
         .iter()
+        .filter(|&&n| n != 0)
         .try_fold(itemsize, |acc, &n| acc.checked_mul(n))
+        .filter(|&b| b <= isize::MAX as usize)?;
+    Some(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 /// The target chunk size of the default chunking.
@@ -169,8 +175,13 @@ const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
 /// The default read chunks of a file array: about 64 MiB per chunk, cut along the slowest
 /// axis of the file's layout (the first axis in C order, the last in Fortran order), so each
 /// chunk is one contiguous byte range of the file. When one slice along that axis is larger
-/// than 64 MiB, the next slowest axis is cut too, and so on.
+/// than 64 MiB, the next slowest axis is cut too, and so on. An empty array (an axis of
+/// length 0) is one chunk whatever its other axes: it holds no data, and a header claiming
+/// `(0, 2**60)` must not make 2^34 empty chunks.
 pub fn default_chunks(shape: &[usize], dtype: DType, fortran_order: bool) -> Vec<usize> {
+    if shape.contains(&0) {
+        return shape.iter().map(|&n| n.max(1)).collect();
+    }
     let mut chunks = vec![1; shape.len()];
     let mut budget = (DEFAULT_CHUNK_BYTES / dtype.size()).max(1);
     let axes: Vec<usize> = if fortran_order {
@@ -292,7 +303,12 @@ impl MappedArray {
             layout.fortran_order,
             layout.chunks,
         )?;
-        let grid = ChunkGrid::regular(&layout.shape, &chunks);
+        let grid = crate::expr::regular_grid(&layout.shape, &chunks).map_err(|e| match e {
+            Error::InvalidArgument { detail } => {
+                Error::invalid(format!("{}: {detail}", path.display()))
+            }
+            other => other,
+        })?;
         Ok(MappedArray {
             path: path.to_path_buf(),
             map,

@@ -200,11 +200,22 @@ fn parse_dict(text: &str) -> Result<HeaderDict, String> {
         return Err(p.error("end of the header"));
     }
     let get = |key: &str| {
-        items
+        let mut values = items
             .iter()
-            .find(|(k, _)| matches!(k, Lit::Str(s) if s == key))
-            .map(|(_, v)| v)
-            .ok_or_else(|| format!("the .npy header has no {key:?} key: {:?}", text.trim()))
+            .filter(|(k, _)| matches!(k, Lit::Str(s) if s == key))
+            .map(|(_, v)| v);
+        match (values.next(), values.next()) {
+            (Some(v), None) => Ok(v),
+            (None, _) => Err(format!(
+                "the .npy header has no {key:?} key: {:?}",
+                text.trim()
+            )),
+            // Python keeps the last, NumPy never writes two: which was meant is unknown.
+            (Some(_), Some(_)) => Err(format!(
+                "the .npy header has the key {key:?} twice: {:?}",
+                text.trim()
+            )),
+        }
     };
     let descr = match get("descr")? {
         Lit::Str(s) => s.clone(),
@@ -574,6 +585,7 @@ mod tests {
             "{'descr': '<f8', 'fortran_order': False, 'shape': ((((((((((((((((((((,), }",
             "{'descr': '<f8 'fortran_order': False, 'shape': (3,), }",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), } x",
+            "{'descr': '<f8', 'descr': '<i1', 'fortran_order': False, 'shape': (3,), }",
             "\u{e9}",
         ] {
             let mut v = b"\x93NUMPY\x03\x00".to_vec();

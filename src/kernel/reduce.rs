@@ -7,7 +7,7 @@
 //! (count, mean, M2) with Chan et al.'s parallel formula, which is stable where the naive
 //! sum of squares is not.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Slice, Zip};
 
 use crate::block::{Block, BlockElement};
 use crate::dtype::{DType, Element, Kind};
@@ -248,6 +248,15 @@ pub fn partial(spec: &ReduceSpec, block: &Block) -> Partial {
 pub fn partial_view<T: ReduceElement>(spec: &ReduceSpec, a: ArrayViewD<'_, T>) -> Partial {
     let axes = &spec.axes;
     let count: u64 = axes.iter().map(|&ax| a.shape()[ax] as u64).product();
+    // An empty block reduces to the identity however long its reduced axes are: cut them to
+    // length 0, or folding steps through every position of an empty axis of 2^60 (a `.npy`
+    // header may claim the shape (0, 2**60)).
+    let mut a = a;
+    if a.is_empty() {
+        for &ax in axes {
+            a.slice_axis_inplace(Axis(ax), Slice::from(0..0));
+        }
+    }
     let (acc, m2) = match spec.op {
         ReduceOp::Sum => (sum_partial(a, axes), None),
         ReduceOp::Prod => (prod_partial(a, axes), None),

@@ -7,6 +7,7 @@
 //!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
+mod bounded;
 #[cfg(target_os = "linux")]
 mod dio;
 mod direct;
@@ -52,6 +53,13 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
     fn map_chunk(&self, _chunk: &[usize]) -> Result<Option<MappedBlock>> {
         Ok(None)
     }
+    /// Bytes one read of a chunk decodes when that can be more than the block it returns
+    /// (a Zarr chunk is decoded whole, at its stored shape, however little of it lies inside
+    /// the array; a sharded read also decodes the shard index); the planner counts the
+    /// larger of the two. The default, 0, says a read decodes no more than its block.
+    fn decoded_chunk_bytes(&self) -> u64 {
+        0
+    }
 }
 
 impl BlockRead for ZarrSource {
@@ -72,6 +80,9 @@ impl BlockRead for ZarrSource {
     }
     fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
         ZarrSource::map_chunk(self, chunk)
+    }
+    fn decoded_chunk_bytes(&self) -> u64 {
+        ZarrSource::decoded_chunk_bytes(self)
     }
 }
 

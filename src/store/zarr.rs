@@ -1,5 +1,6 @@
 //! Zarr arrays on the local filesystem, through the `zarrs` crate.
 
+mod limits;
 mod resume;
 
 pub use resume::Resumed;
@@ -27,6 +28,7 @@ use super::nosync::NoSyncStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 use zarrs::storage::{Bytes, StorageError, StoreKey, WritableStorageTraits};
 
+use super::bounded::BoundedStore;
 use super::direct;
 use super::{
     BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, ReadOptions, WriteOptions, ZarrFormat,
@@ -37,7 +39,7 @@ use crate::dtype::DType;
 use crate::error::{BoxError, Error, Result};
 use crate::grid::fmt_shape;
 
-type ReadStore = FilesystemStore;
+type ReadStore = BoundedStore<Arc<FilesystemStore>>;
 type WriteStore = AtomicWriteStorageAdapter<NoSyncStore>;
 
 fn store_err(path: &Path, key: Option<String>, detail: impl Into<String>) -> Error {
@@ -497,6 +499,13 @@ impl ZarrSource {
                 ),
             ));
         }
+        let layout = limits::ChunkLayout {
+            shape: &shape,
+            dtype,
+            chunks: &chunk_shape,
+            shards: shard_shape.as_deref(),
+        };
+        let array = limits::bounded(path, meta_key, &array, &layout)?;
         let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrSource {
             path: path.to_path_buf(),
