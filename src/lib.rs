@@ -16,7 +16,7 @@ pub mod schedule;
 pub mod store;
 pub mod units;
 
-pub use array::{Array, NumpyIndex, ReduceOptions, TaskCounts};
+pub use array::{Array, NumpyIndex, PadMode, ReduceOptions, TaskCounts};
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 pub use dtype::{DType, Element, Kind, Scalar};

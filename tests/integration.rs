@@ -5,10 +5,16 @@
 mod cli;
 /// Shared helpers.
 mod common;
+/// Random distributions: goodness of fit, chunk invariance.
+mod distributions;
 /// 0-d, empty, generators, shared subexpressions.
 mod edge_cases;
+/// Elementwise functions against NumPy on every dtype and special value.
+mod elementwise;
 /// Typed errors for bad input.
 mod errors;
+/// Corrupt and hostile input: damaged chunks, lying metadata and headers; the fuzz harness.
+mod hostile;
 /// Reading zarr-python fixtures.
 mod interop;
 /// .npy, raw and CSV import/export.
@@ -31,7 +37,11 @@ mod reductions;
 mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.
 mod roundtrip;
+/// Cumulative sums and products.
+mod scans;
 /// Slicing and transposes.
 mod slicing;
+/// Structure: concatenate, stack, expand_dims, squeeze, broadcast_to, flip, moveaxis, pad.
+mod structure;
 /// Writing Zarr v2 and sharded Zarr v3, read back by brickwork and zarr-python.
 mod write_formats;

@@ -557,3 +557,15 @@ fn products_evaluate_like_the_api() -> TestResult {
     assert!(msg.contains("pair of axis lists"), "{msg}");
     Ok(())
 }
+
+#[test]
+fn scans_evaluate_like_the_api() -> TestResult {
+    let (x, r) = (input("x"), input("r"));
+    check("cumsum(x, axis=0)", &x.cumsum(0)?);
+    check("x.cumprod(axis=-1)", &x.cumprod(-1)?);
+    check("cumsum(r)", &r.cumsum(0)?);
+    check("r.cumsum() @ r", &r.cumsum(0)?.matmul(&r)?);
+    let msg = evaluate("cumsum(x)", &inputs()).unwrap_err().to_string();
+    assert!(msg.contains("needs an axis"), "{msg}");
+    Ok(())
+}

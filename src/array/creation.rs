@@ -9,6 +9,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{self, FullValue, Generator};
 use crate::grid::ChunkGrid;
+use crate::kernel::distributions::POISSON_LAM_MAX;
 use crate::store::{BlockRead, ReadOptions, ZarrSource};
 
 impl Array {
@@ -53,6 +54,110 @@ impl Array {
         Array::generated(
             Generator::Normal { seed, mean, std },
             DType::F64,
+            shape,
+            chunks,
+        )
+    }
+
+    /// Uniform random float64 values in [`low`, `high`) (NumPy's `Generator.uniform`):
+    /// `low + (high - low) * u` with `u` the value of [`Array::random`] for the same seed,
+    /// so `uniform(.., 0.0, 1.0)` equals `random`. Chunk-invariant like [`Array::random`].
+    ///
+    /// # Errors
+    /// As [`Array::random`]; non-finite bounds or `high - low`.
+    pub fn uniform(
+        shape: &[usize],
+        chunks: &[usize],
+        seed: u64,
+        low: f64,
+        high: f64,
+    ) -> Result<Array> {
+        if !(high - low).is_finite() {
+            return Err(Error::invalid(format!(
+                "uniform: low and high must be finite, with a finite difference; got {low} and {high}"
+            )));
+        }
+        let generator = Generator::UniformRange { seed, low, high };
+        Array::generated(generator, DType::F64, shape, chunks)
+    }
+
+    /// Exponential random float64 values with mean `scale` (NumPy's
+    /// `Generator.exponential`), chunk-invariant like [`Array::random`].
+    ///
+    /// # Errors
+    /// As [`Array::random`]; a negative or non-finite `scale`.
+    pub fn exponential(shape: &[usize], chunks: &[usize], seed: u64, scale: f64) -> Result<Array> {
+        if !(scale >= 0.0 && scale.is_finite()) {
+            return Err(Error::invalid(format!(
+                "exponential: scale must be finite and >= 0, got {scale}"
+            )));
+        }
+        Array::generated(
+            Generator::Exponential { seed, scale },
+            DType::F64,
+            shape,
+            chunks,
+        )
+    }
+
+    /// Poisson random int64 values with mean `lam` (NumPy's `Generator.poisson`),
+    /// chunk-invariant like [`Array::random`]: exact methods (inversion below a mean of 10,
+    /// Hörmann's PTRS above) whose draws for an element depend only on the seed and its
+    /// position.
+    ///
+    /// # Errors
+    /// As [`Array::random`]; `lam` negative, NaN, or so large that results could overflow
+    /// int64 (NumPy's limit, about 9.2e18).
+    pub fn poisson(shape: &[usize], chunks: &[usize], seed: u64, lam: f64) -> Result<Array> {
+        if !(0.0..=POISSON_LAM_MAX).contains(&lam) {
+            return Err(Error::invalid(format!(
+                "poisson: lam must be in [0, {POISSON_LAM_MAX:e}], got {lam}"
+            )));
+        }
+        Array::generated(Generator::Poisson { seed, lam }, DType::I64, shape, chunks)
+    }
+
+    /// Binomial random int64 values: successes in `n` trials of probability `p` (NumPy's
+    /// `Generator.binomial`), chunk-invariant like [`Array::random`]: exact methods
+    /// (inversion for `n·min(p, 1-p)` below 10, Hörmann's BTRS above).
+    ///
+    /// # Errors
+    /// As [`Array::random`]; `p` outside [0, 1] or NaN; `n` above `i64::MAX`.
+    pub fn binomial(shape: &[usize], chunks: &[usize], seed: u64, n: u64, p: f64) -> Result<Array> {
+        if !(0.0..=1.0).contains(&p) || i64::try_from(n).is_err() {
+            return Err(Error::invalid(format!(
+                "binomial: p must be in [0, 1] and n at most {}, got n={n}, p={p}",
+                i64::MAX
+            )));
+        }
+        Array::generated(
+            Generator::Binomial { seed, n, p },
+            DType::I64,
+            shape,
+            chunks,
+        )
+    }
+
+    /// Random int64 values uniform on [`low`, `high`) (NumPy's `Generator.integers`, `high`
+    /// excluded), exactly uniform, chunk-invariant like [`Array::random`].
+    ///
+    /// # Errors
+    /// As [`Array::random`]; `high <= low`.
+    pub fn integers(
+        shape: &[usize],
+        chunks: &[usize],
+        seed: u64,
+        low: i64,
+        high: i64,
+    ) -> Result<Array> {
+        if high <= low {
+            return Err(Error::invalid(format!(
+                "integers: high must be above low, got low={low}, high={high}"
+            )));
+        }
+        Array::generated(
+            Generator::Integers { seed, low, high },
+            DType::I64,
             shape,
             chunks,
         )

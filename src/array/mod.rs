@@ -12,6 +12,7 @@ mod ops;
 mod realign;
 mod rechunk;
 mod reduce;
+mod structure;
 mod visualize;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub use index::NumpyIndex;
 pub use reduce::ReduceOptions;
+pub use structure::PadMode;
 
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;

@@ -22,6 +22,16 @@ fn constant(value: Scalar, dtype: DType) -> ExprRef {
     )
 }
 
+/// `10^n` as NumPy's `round` computes it (exact table up to 10^8, then repeated
+/// multiplication), so that rounding gives NumPy's bits.
+fn power_of_ten(n: u32) -> f64 {
+    const TABLE: [f64; 9] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+    match TABLE.get(n as usize) {
+        Some(&p) => p,
+        None => (9..n).fold(1e9, |p, _| p * 10.0),
+    }
+}
+
 impl Array {
     /// Applies a binary function with NumPy broadcasting and type promotion.
     ///
@@ -125,6 +135,232 @@ impl Array {
     /// As [`Array::unary`].
     pub fn cos(&self) -> Result<Array> {
         self.unary(UnaryOp::Cos)
+    }
+
+    /// `tan(x)`.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn tan(&self) -> Result<Array> {
+        self.unary(UnaryOp::Tan)
+    }
+
+    /// Inverse sine (NumPy's `arcsin`).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn asin(&self) -> Result<Array> {
+        self.unary(UnaryOp::Arcsin)
+    }
+
+    /// Inverse cosine (NumPy's `arccos`).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn acos(&self) -> Result<Array> {
+        self.unary(UnaryOp::Arccos)
+    }
+
+    /// Inverse tangent (NumPy's `arctan`).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn atan(&self) -> Result<Array> {
+        self.unary(UnaryOp::Arctan)
+    }
+
+    /// `sinh(x)`.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn sinh(&self) -> Result<Array> {
+        self.unary(UnaryOp::Sinh)
+    }
+
+    /// `cosh(x)`.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn cosh(&self) -> Result<Array> {
+        self.unary(UnaryOp::Cosh)
+    }
+
+    /// `tanh(x)`.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn tanh(&self) -> Result<Array> {
+        self.unary(UnaryOp::Tanh)
+    }
+
+    /// Base-10 logarithm.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn log10(&self) -> Result<Array> {
+        self.unary(UnaryOp::Log10)
+    }
+
+    /// Base-2 logarithm.
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn log2(&self) -> Result<Array> {
+        self.unary(UnaryOp::Log2)
+    }
+
+    /// `ln(1 + x)`, accurate near 0 (NumPy's `log1p`).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn ln_1p(&self) -> Result<Array> {
+        self.unary(UnaryOp::Log1p)
+    }
+
+    /// `e^x - 1`, accurate near 0 (NumPy's `expm1`).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn exp_m1(&self) -> Result<Array> {
+        self.unary(UnaryOp::Expm1)
+    }
+
+    /// Largest integer `<= x`; integer and bool arrays are returned unchanged (NumPy 2).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn floor(&self) -> Result<Array> {
+        self.unary(UnaryOp::Floor)
+    }
+
+    /// Smallest integer `>= x`; integer and bool arrays are returned unchanged (NumPy 2).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn ceil(&self) -> Result<Array> {
+        self.unary(UnaryOp::Ceil)
+    }
+
+    /// Rounds toward zero; integer and bool arrays are returned unchanged (NumPy 2).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn trunc(&self) -> Result<Array> {
+        self.unary(UnaryOp::Trunc)
+    }
+
+    /// -1, 0 or 1 in the array's dtype, NaN for NaN (NumPy's `sign`; an error for bool).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn signum(&self) -> Result<Array> {
+        self.unary(UnaryOp::Sign)
+    }
+
+    /// True where NaN (NumPy's `isnan`; all false for integer and bool arrays).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn is_nan(&self) -> Result<Array> {
+        self.unary(UnaryOp::IsNan)
+    }
+
+    /// True where +inf or -inf (NumPy's `isinf`; all false for integer and bool arrays).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn is_infinite(&self) -> Result<Array> {
+        self.unary(UnaryOp::IsInf)
+    }
+
+    /// True where neither NaN nor infinite (NumPy's `isfinite`; all true for integer and bool arrays).
+    ///
+    /// # Errors
+    /// As [`Array::unary`].
+    pub fn is_finite(&self) -> Result<Array> {
+        self.unary(UnaryOp::IsFinite)
+    }
+
+    /// Rounds to `decimals` decimal places, halves to even, exactly as NumPy's `round`:
+    /// floats compute `rint(x * 10^d) / 10^d` in their own dtype (`rint(x / 10^-d) * 10^-d`
+    /// for negative `d`); integer arrays are unchanged for `d >= 0` and go through float64
+    /// for `d < 0`; bool arrays round to float32 for `d = 0` (NumPy: float16).
+    ///
+    /// # Errors
+    /// A bool array with `decimals != 0` (as NumPy), or a deferred operator error.
+    pub fn round(&self, decimals: i32) -> Result<Array> {
+        let dtype = self.expr()?.dtype();
+        if dtype == DType::Bool && decimals != 0 {
+            return Err(Error::UnsupportedDType {
+                op: format!("round(decimals={decimals})"),
+                dtype,
+                hint: "convert with astype(\"float64\") first".into(),
+            });
+        }
+        if dtype.is_integer() && decimals >= 0 {
+            return Ok(self.clone());
+        }
+        if decimals == 0 {
+            return self.unary(UnaryOp::Rint);
+        }
+        let scale = Scalar::Float(power_of_ten(decimals.unsigned_abs()));
+        if decimals > 0 {
+            let scaled = self.binary_scalar(BinaryOp::Mul, scale, false)?;
+            return scaled
+                .unary(UnaryOp::Rint)?
+                .binary_scalar(BinaryOp::Div, scale, false);
+        }
+        let x = if dtype.is_integer() {
+            self.astype(DType::F64)?
+        } else {
+            self.clone()
+        };
+        let scaled = x.binary_scalar(BinaryOp::Div, scale, false)?;
+        let rounded = scaled
+            .unary(UnaryOp::Rint)?
+            .binary_scalar(BinaryOp::Mul, scale, false)?;
+        rounded.astype(dtype)
+    }
+
+    /// NumPy's `nan_to_num`: NaN becomes `nan`, +inf `posinf` and -inf `neginf`, each
+    /// converted to the array's dtype; `None` stands for the dtype's largest (smallest)
+    /// finite value. Integer and bool arrays are returned unchanged.
+    ///
+    /// # Errors
+    /// A deferred operator error.
+    pub fn nan_to_num(&self, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Result<Array> {
+        let dtype = self.expr()?.dtype();
+        let max = match dtype {
+            DType::F32 => f64::from(f32::MAX),
+            DType::F64 => f64::MAX,
+            _ => return Ok(self.clone()),
+        };
+        let value = |v: f64| Array::full(&[], &[], Scalar::Float(v), dtype);
+        let inf = |sign: f64| {
+            self.binary_scalar(BinaryOp::Eq, Scalar::Float(sign * f64::INFINITY), false)
+        };
+        let y = Array::where_(&inf(-1.0)?, &value(neginf.unwrap_or(-max))?, self)?;
+        let y = Array::where_(&inf(1.0)?, &value(posinf.unwrap_or(max))?, &y)?;
+        Array::where_(&self.is_nan()?, &value(nan)?, &y)
+    }
+
+    /// `arctan2(x, other)`: the angle of the point `(other, x)` (NumPy's `arctan2`, `x` being
+    /// the `y` coordinate), with NumPy broadcasting; integers compute in floats as
+    /// [`Array::unary`] describes.
+    ///
+    /// # Errors
+    /// As [`Array::binary`].
+    pub fn atan2(&self, other: &Array) -> Result<Array> {
+        self.binary(BinaryOp::Arctan2, other)
+    }
+
+    /// `sqrt(x² + other²)` without intermediate overflow (NumPy's `hypot`), with NumPy
+    /// broadcasting; integers compute in floats as [`Array::unary`] describes.
+    ///
+    /// # Errors
+    /// As [`Array::binary`].
+    pub fn hypot(&self, other: &Array) -> Result<Array> {
+        self.binary(BinaryOp::Hypot, other)
     }
 
     /// `x ** e` for a float exponent (integer arrays become float64).

@@ -4,7 +4,7 @@ use ndarray::Axis;
 
 use super::Array;
 use crate::error::Result;
-use crate::expr::{self, ReduceOp, ReduceSpec};
+use crate::expr::{self, ReduceOp, ReduceSpec, ScanOp};
 
 /// Options of a reduction.
 #[derive(Clone, Debug, PartialEq)]
@@ -195,5 +195,30 @@ impl Array {
     /// As [`Array::reduce`].
     pub fn std_axis(&self, axis: Axis, ddof: f64) -> Result<Array> {
         self.reduce_axis(ReduceOp::Std, axis, ddof)
+    }
+
+    /// Cumulative sum along `axis` (negative counts from the end), as NumPy's `cumsum`:
+    /// bool and small integers accumulate in int64 (unsigned in uint64), floats in their
+    /// own dtype, in NumPy's order (bit-identical results). Computed block after block
+    /// along the axis, in parallel across the other axes; each element is read once.
+    ///
+    /// # Errors
+    /// An axis out of range.
+    pub fn cumsum(&self, axis: isize) -> Result<Array> {
+        self.scan(ScanOp::Cumsum, axis)
+    }
+
+    /// Cumulative product along `axis`, as NumPy's `cumprod` (see [`Array::cumsum`]).
+    ///
+    /// # Errors
+    /// An axis out of range.
+    pub fn cumprod(&self, axis: isize) -> Result<Array> {
+        self.scan(ScanOp::Cumprod, axis)
+    }
+
+    fn scan(&self, op: ScanOp, axis: isize) -> Result<Array> {
+        let e = self.expr()?;
+        let axis = expr::normalize_axes(&[axis], e.ndim())?[0];
+        Ok(Array::from_expr(expr::scan(e, op, axis)?))
     }
 }

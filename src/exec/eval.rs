@@ -8,7 +8,7 @@ use crate::expr::ReduceSpec;
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::generate::{AffineIndex, generate};
 use crate::kernel::reduce::Partial;
-use crate::kernel::{Value, contract, elementwise, gather, reduce};
+use crate::kernel::{Value, contract, elementwise, gather, reduce, scan};
 use crate::plan::{PNode, Plan, Program, StageId, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::BlockRead;
@@ -132,6 +132,32 @@ pub(crate) fn run_task(
             Ok(Value::Partial(reduce_tiled(
                 plan, program, spec, &region, inputs,
             )?))
+        }
+        StageKind::Concat { .. } => {
+            let Some((program, region)) = stage.program_regions(&block).pop() else {
+                return Ok(Value::Block(Block::zeros(
+                    stage.dtype,
+                    &stage.grid.block_shape(&block),
+                )));
+            };
+            inputs.read_inline(plan, program, &region)?;
+            Ok(Value::Block(eval_tiled(plan, program, &region, inputs)?))
+        }
+        StageKind::Scan { program, op, axis } => {
+            let region = program.grid.region(&block);
+            inputs.read_inline(plan, program, &region)?;
+            let mut out = eval_tiled(plan, program, &region, inputs)?;
+            let own = graph.stage[t as usize] as StageId;
+            let before = match block[*axis] {
+                0 => None,
+                i => {
+                    let mut b = block.clone();
+                    b[*axis] = i - 1;
+                    Some(inputs.block(own, stage.grid.linear(&b))?)
+                }
+            };
+            scan::scan(*op, &mut out, *axis, before)?;
+            Ok(Value::Block(out))
         }
         StageKind::Contract { spec, .. } => {
             let mut operands = Vec::with_capacity(2);

@@ -337,13 +337,27 @@ impl Ctx<'_> {
             }
         };
         drop(slot);
+        // An output block with users (a scan's next block along its axis) keeps what they
+        // read of it.
+        let kept = (!self.graph.users(t).is_empty()).then(|| kept_for_users(stage, &block));
         let since = Instant::now();
         local.bytes_output += block.nbytes() as u64;
         self.sink
             .consume(&self.graph.block_index(self.plan, t), block)?;
         local.time("write", since);
-        Ok((restored, None))
+        Ok((restored, kept.map(Value::Block)))
     }
+}
+
+/// What the users of an output block read of it: for a scan, its last slice along the
+/// scanned axis (where the next block starts from); otherwise all of it.
+fn kept_for_users(stage: &crate::plan::Stage, block: &crate::block::Block) -> crate::block::Block {
+    let StageKind::Scan { axis, .. } = stage.kind else {
+        return block.clone();
+    };
+    let n = block.shape()[axis];
+    crate::dispatch_block!(block, a => crate::block::BlockElement::wrap(
+        a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(n.saturating_sub(1)..n)).to_owned()))
 }
 
 /// Refuses, before any work, a plan with a task that cannot fit at all.
@@ -468,6 +482,19 @@ fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics>
     }
 }
 
+/// The error for task `t` that panicked with `payload`.
+fn panicked(graph: &TaskGraph, t: TaskId, payload: &(dyn std::any::Any + Send)) -> Error {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    Error::internal(format!(
+        "task {t} (stage {}) panicked: {message}",
+        graph.stage[t as usize]
+    ))
+}
+
 fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
     let n = ctx.graph.len();
     let mut guard = shared.lock().expect("scheduler lock");
@@ -518,7 +545,12 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
         };
         guard.ready.pop();
         drop(guard);
-        let result = ctx.run(&mut adm, &mut local);
+        // A panicking task (a bug) fails the computation instead of leaving the other
+        // workers waiting forever for a task that never finishes.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ctx.run(&mut adm, &mut local)
+        }))
+        .unwrap_or_else(|payload| Err(panicked(ctx.graph, adm.task, payload.as_ref())));
         guard = shared.lock().expect("scheduler lock");
         match result {
             Err(e) => {

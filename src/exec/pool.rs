@@ -261,10 +261,15 @@ impl<'a> Pool<'a> {
         let st = &self.plan.stages[stage];
         let reads = match &st.kind {
             StageKind::Read { .. } => return true,
-            StageKind::Map { .. } | StageKind::ReducePartial { .. } => self
-                .plan
-                .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v)),
-            StageKind::Contract { .. } | StageKind::ReduceCombine { .. } => return false,
+            StageKind::Map { .. } | StageKind::ReducePartial { .. } | StageKind::Concat { .. } => {
+                self.plan
+                    .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v))
+            }
+            StageKind::Contract { .. }
+            | StageKind::Scan { .. }
+            | StageKind::ReduceCombine { .. } => {
+                return false;
+            }
         };
         reads <= 2 * self.output[v as usize]
     }

@@ -58,7 +58,12 @@ fn hash_parameters(kind: &ExprKind, h: &mut Fnv) {
         ExprKind::Index { axes, .. } => format!("{axes:?}").hash(h),
         ExprKind::Reduce { spec, .. } => format!("{spec:?}").hash(h),
         ExprKind::Contract { spec, .. } => format!("{spec:?}").hash(h),
-        ExprKind::Where { .. } | ExprKind::Cast { .. } | ExprKind::Rechunk { .. } => {}
+        ExprKind::Scan { op, axis, .. } => (op, axis).hash(h),
+        ExprKind::Concat { axis, .. } => axis.hash(h),
+        ExprKind::Where { .. }
+        | ExprKind::Cast { .. }
+        | ExprKind::Rechunk { .. }
+        | ExprKind::BroadcastTo { .. } => {}
     }
 }
 

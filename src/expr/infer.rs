@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::kind::{BinaryOp, ContractSpec, ExprKind, Generator, ReduceSpec, UnaryOp};
+use super::kind::{BinaryOp, ContractSpec, ExprKind, Generator, ReduceSpec, ScanOp, UnaryOp};
 use super::{Expr, ExprRef};
 use crate::block::Block;
 use crate::dtype::{DType, Kind};
@@ -322,21 +322,39 @@ pub(crate) fn unary(op: UnaryOp, input: &ExprRef) -> Result<ExprRef> {
                 hint: "`~` is defined for bool and integer arrays".into(),
             });
         }
-        (op, Kind::Float) if op.is_float_only() => dt,
-        // NumPy would give float16 for bool and 8-bit ints; we have no float16, so float32.
-        (op, _) if op.is_float_only() => match dt {
-            DType::Bool | DType::I8 | DType::U8 | DType::I16 | DType::U16 => DType::F32,
-            _ => DType::F64,
-        },
+        (UnaryOp::Sign, Kind::Bool) => {
+            return Err(Error::UnsupportedDType {
+                op: "sign".into(),
+                dtype: dt,
+                hint: "NumPy's sign is not defined for bool; convert with astype(\"int8\")".into(),
+            });
+        }
+        (op, _) if op.is_float_only() => float_dtype(dt),
         _ => dt,
+    };
+    let result = if op.is_predicate() {
+        DType::Bool
+    } else {
+        compute
     };
     let operand = cast(input, compute);
     let grid = operand.grid().clone();
     Ok(Expr::new(
         ExprKind::Unary { op, input: operand },
-        compute,
+        result,
         grid,
     ))
+}
+
+/// The dtype a float-only function computes in for operands of `dtype`: floats keep theirs,
+/// 16-bit integers get float32 and wider ones float64, as in NumPy. NumPy would give
+/// float16 for bool and 8-bit integers; brickwork has no float16, so float32.
+fn float_dtype(dtype: DType) -> DType {
+    match dtype {
+        DType::F32 | DType::F64 => dtype,
+        DType::Bool | DType::I8 | DType::U8 | DType::I16 | DType::U16 => DType::F32,
+        _ => DType::F64,
+    }
 }
 
 /// The dtype a binary op computes in, and its result dtype.
@@ -360,6 +378,7 @@ fn binary_dtypes(op: BinaryOp, a: DType, b: DType) -> Result<(DType, DType)> {
                 "`& | ^` are defined for bool and integer arrays",
             ));
         }
+        op if op.is_float_only() => float_dtype(common),
         _ => common,
     };
     let result = if op.is_comparison() {
@@ -624,6 +643,154 @@ pub(crate) fn contract(lhs: &ExprRef, rhs: &ExprRef, spec: ContractSpec) -> Resu
     let rhs = rechunk(&cast(rhs, dtype), grid(&spec.rhs))?;
     let out = grid(&spec.out);
     Ok(Expr::new(ExprKind::Contract { lhs, rhs, spec }, dtype, out))
+}
+
+/// `input` broadcast to `shape` (NumPy's rules: axes aligned at the right, length-1 axes
+/// stretch). Axes that exist in `input` keep its chunks; new and stretched axes are one
+/// chunk (as dask's `broadcast_to`), so rechunk the result to cut them.
+pub(crate) fn broadcast_to(input: &ExprRef, shape: &[usize]) -> Result<ExprRef> {
+    let from = input.shape();
+    let fits = shape.len() >= from.len()
+        && from
+            .iter()
+            .zip(&shape[shape.len() - from.len()..])
+            .all(|(&a, &b)| a == b || a == 1);
+    if !fits {
+        return Err(Error::ShapeMismatch {
+            op: "broadcast_to".into(),
+            lhs: from,
+            rhs: shape.to_vec(),
+            hint: "axes align at the right; each must match or be 1 in the array".into(),
+        });
+    }
+    if shape == from.as_slice() {
+        return Ok(input.clone());
+    }
+    let off = shape.len() - from.len();
+    let axes = (0..shape.len())
+        .map(|d| match d.checked_sub(off) {
+            Some(j) if from[j] == shape[d] => input.grid().axes()[j].clone(),
+            _ => AxisChunks::regular(shape[d], shape[d]),
+        })
+        .collect();
+    let grid = ChunkGrid::from_axes(axes);
+    check_blocks(&grid)?;
+    Ok(Expr::new(
+        ExprKind::BroadcastTo {
+            input: input.clone(),
+        },
+        input.dtype(),
+        grid,
+    ))
+}
+
+/// `inputs` joined along `axis` (already normalized): they must have the same rank and
+/// shapes off the axis; they are promoted to their common dtype and chunked alike off the
+/// axis (common refinement); along the axis each keeps its chunks.
+pub(crate) fn concat(inputs: &[ExprRef], axis: usize) -> Result<ExprRef> {
+    let first = inputs
+        .first()
+        .ok_or_else(|| Error::invalid("concatenate needs at least one array"))?;
+    let ndim = first.ndim();
+    if axis >= ndim {
+        return Err(Error::InvalidAxis {
+            axis: axis as isize,
+            ndim,
+            hint: "concatenate".into(),
+        });
+    }
+    for x in &inputs[1..] {
+        let (a, b) = (first.shape(), x.shape());
+        let off_axis_differs = a.len() != b.len() || (0..ndim).any(|d| d != axis && a[d] != b[d]);
+        if off_axis_differs {
+            return Err(Error::ShapeMismatch {
+                op: "concatenate".into(),
+                lhs: a,
+                rhs: b,
+                hint: format!("all axes but axis {axis} must have the same length"),
+            });
+        }
+    }
+    let dtype = inputs
+        .iter()
+        .map(|x| x.dtype())
+        .reduce(DType::promote)
+        .unwrap_or(DType::F64);
+    // Off the concatenation axis every part is rechunked to the common refinement; along
+    // it each keeps its own chunks (the entry for `axis` is a placeholder).
+    let off_axis: Vec<AxisChunks> = (0..ndim)
+        .map(|d| {
+            if d == axis {
+                return AxisChunks::regular(0, 0);
+            }
+            inputs
+                .iter()
+                .map(|x| x.grid().axes()[d].clone())
+                .reduce(|a, b| a.refine(&b))
+                .unwrap_or_else(|| AxisChunks::regular(0, 0))
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(inputs.len());
+    let mut sizes = Vec::new();
+    for x in inputs {
+        let mut axes = off_axis.clone();
+        axes[axis] = x.grid().axes()[axis].clone();
+        if x.shape()[axis] > 0 {
+            sizes.extend(axes[axis].sizes());
+        }
+        parts.push(rechunk(&cast(x, dtype), ChunkGrid::from_axes(axes))?);
+    }
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    let mut axes = off_axis;
+    axes[axis] = AxisChunks::from_sizes(&sizes);
+    let grid = ChunkGrid::from_axes(axes);
+    check_blocks(&grid)?;
+    Ok(Expr::new(
+        ExprKind::Concat {
+            inputs: parts,
+            axis,
+        },
+        dtype,
+        grid,
+    ))
+}
+
+/// Refuses a grid of more than [`MAX_BLOCKS`] blocks.
+fn check_blocks(grid: &ChunkGrid) -> Result<()> {
+    if grid.nblocks() as u64 > MAX_BLOCKS {
+        return Err(Error::invalid(format!(
+            "an array of shape {} in {} blocks exceeds {MAX_BLOCKS} blocks; use larger chunks",
+            fmt_shape(&grid.shape()),
+            grid.nblocks()
+        )));
+    }
+    Ok(())
+}
+
+/// A cumulative sum or product along `axis` (already normalized); the operand is cast to
+/// the result dtype.
+pub(crate) fn scan(input: &ExprRef, op: ScanOp, axis: usize) -> Result<ExprRef> {
+    if axis >= input.ndim() {
+        return Err(Error::InvalidAxis {
+            axis: axis as isize,
+            ndim: input.ndim(),
+            hint: op.name().into(),
+        });
+    }
+    let dtype = op.result_dtype(input.dtype());
+    let operand = cast(input, dtype);
+    let grid = operand.grid().clone();
+    Ok(Expr::new(
+        ExprKind::Scan {
+            input: operand,
+            op,
+            axis,
+        },
+        dtype,
+        grid,
+    ))
 }
 
 /// The same values on another grid.

@@ -83,6 +83,32 @@ pub enum ExprKind {
         /// The operand.
         input: ExprRef,
     },
+    /// The operand broadcast to the node's shape (NumPy's `broadcast_to`): its axes align
+    /// with the trailing axes of the result, and length-1 axes stretch. Also inserts
+    /// length-1 axes (`expand_dims`). A view: nothing is copied at full size.
+    BroadcastTo {
+        /// The operand.
+        input: ExprRef,
+    },
+    /// Arrays joined along an axis (`concatenate`; `stack` joins expanded arrays): each
+    /// block of the result lies in one input, whose chunks it keeps along the axis.
+    Concat {
+        /// The arrays, cast to the result dtype and chunked alike on the other axes.
+        inputs: Vec<ExprRef>,
+        /// The axis joined along.
+        axis: usize,
+    },
+    /// A cumulative sum or product along one axis (NumPy's `cumsum`, `cumprod`), computed
+    /// block after block along the axis, each block starting from the last slice of the
+    /// block before it.
+    Scan {
+        /// The operand, cast to the result dtype.
+        input: ExprRef,
+        /// Sum or product.
+        op: ScanOp,
+        /// The axis scanned.
+        axis: usize,
+    },
     /// A product of two arrays summed over shared axes (`matmul`, `tensordot`, `outer`,
     /// `vecdot`, two-operand `einsum`), computed blockwise and summed over the blocks of
     /// the contracted axes by a reduction tree.
@@ -112,6 +138,9 @@ impl ExprKind {
             ExprKind::Reduce { spec, .. } => spec.op.name().into(),
             ExprKind::Rechunk { .. } => "rechunk".into(),
             ExprKind::Contract { spec, .. } => spec.name.into(),
+            ExprKind::Scan { op, .. } => op.name().into(),
+            ExprKind::BroadcastTo { .. } => "broadcast_to".into(),
+            ExprKind::Concat { .. } => "concatenate".into(),
         }
     }
 }
@@ -133,6 +162,48 @@ pub enum Generator {
         mean: f64,
         /// Standard deviation.
         std: f64,
+    },
+    /// Uniform on [`low`, `high`), float64: `low + (high - low) * u`, with `u` the
+    /// [`Generator::Uniform`] value of the same seed and element.
+    UniformRange {
+        /// The seed.
+        seed: u64,
+        /// Lower bound (included).
+        low: f64,
+        /// Upper bound (excluded).
+        high: f64,
+    },
+    /// Exponential with mean `scale`, float64, by inversion of a counter-based uniform.
+    Exponential {
+        /// The seed.
+        seed: u64,
+        /// The mean (NumPy's `scale`).
+        scale: f64,
+    },
+    /// Poisson with mean `lam`, int64 (inversion or PTRS; `kernel::distributions`).
+    Poisson {
+        /// The seed.
+        seed: u64,
+        /// The mean.
+        lam: f64,
+    },
+    /// Binomial with `n` trials of probability `p`, int64 (inversion or BTRS).
+    Binomial {
+        /// The seed.
+        seed: u64,
+        /// Trials.
+        n: u64,
+        /// Success probability.
+        p: f64,
+    },
+    /// Integers uniform on [`low`, `high`), int64, exactly uniform (Lemire's method).
+    Integers {
+        /// The seed.
+        seed: u64,
+        /// Lower bound (included).
+        low: i64,
+        /// Upper bound (excluded; above `low`).
+        high: i64,
     },
     /// Every element equal to `value` (converted to the node's dtype).
     Full {
@@ -174,6 +245,11 @@ impl Generator {
         match self {
             Generator::Uniform { .. } => "random",
             Generator::Normal { .. } => "random_normal",
+            Generator::UniformRange { .. } => "uniform",
+            Generator::Exponential { .. } => "exponential",
+            Generator::Poisson { .. } => "poisson",
+            Generator::Binomial { .. } => "binomial",
+            Generator::Integers { .. } => "integers",
             Generator::Full { .. } => "full",
             Generator::Arange { .. } => "arange",
             Generator::Linspace { .. } => "linspace",
@@ -200,6 +276,44 @@ pub enum UnaryOp {
     Cos,
     /// Logical not for bool, bitwise not for integers (`~`).
     Not,
+    /// Tangent (floats).
+    Tan,
+    /// Inverse sine (floats).
+    Arcsin,
+    /// Inverse cosine (floats).
+    Arccos,
+    /// Inverse tangent (floats).
+    Arctan,
+    /// Hyperbolic sine (floats).
+    Sinh,
+    /// Hyperbolic cosine (floats).
+    Cosh,
+    /// Hyperbolic tangent (floats).
+    Tanh,
+    /// Base-10 logarithm (floats).
+    Log10,
+    /// Base-2 logarithm (floats).
+    Log2,
+    /// `ln(1 + x)`, accurate near 0 (floats).
+    Log1p,
+    /// `e^x - 1`, accurate near 0 (floats).
+    Expm1,
+    /// Round to the nearest integer, halves to even (floats; NumPy's `rint`).
+    Rint,
+    /// Largest integer `<= x` (integers and bool unchanged, as NumPy 2).
+    Floor,
+    /// Smallest integer `>= x` (integers and bool unchanged).
+    Ceil,
+    /// Integer part, rounding toward zero (integers and bool unchanged).
+    Trunc,
+    /// -1, 0 or 1 in the input's dtype (NaN stays NaN; not defined for bool).
+    Sign,
+    /// True where NaN (bool result; false for integers and bool).
+    IsNan,
+    /// True where +inf or -inf (bool result; false for integers and bool).
+    IsInf,
+    /// True where neither NaN nor infinite (bool result; true for integers and bool).
+    IsFinite,
 }
 
 impl UnaryOp {
@@ -214,15 +328,55 @@ impl UnaryOp {
             UnaryOp::Sin => "sin",
             UnaryOp::Cos => "cos",
             UnaryOp::Not => "invert",
+            UnaryOp::Tan => "tan",
+            UnaryOp::Arcsin => "arcsin",
+            UnaryOp::Arccos => "arccos",
+            UnaryOp::Arctan => "arctan",
+            UnaryOp::Sinh => "sinh",
+            UnaryOp::Cosh => "cosh",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Log10 => "log10",
+            UnaryOp::Log2 => "log2",
+            UnaryOp::Log1p => "log1p",
+            UnaryOp::Expm1 => "expm1",
+            UnaryOp::Rint => "rint",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Trunc => "trunc",
+            UnaryOp::Sign => "sign",
+            UnaryOp::IsNan => "isnan",
+            UnaryOp::IsInf => "isinf",
+            UnaryOp::IsFinite => "isfinite",
         }
     }
 
     /// True for the functions computed in floating point (ints are converted first).
     pub fn is_float_only(self) -> bool {
+        use UnaryOp::*;
         matches!(
             self,
-            UnaryOp::Sqrt | UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos
+            Sqrt | Exp
+                | Log
+                | Sin
+                | Cos
+                | Tan
+                | Arcsin
+                | Arccos
+                | Arctan
+                | Sinh
+                | Cosh
+                | Tanh
+                | Log10
+                | Log2
+                | Log1p
+                | Expm1
+                | Rint
         )
+    }
+
+    /// True for the tests whose result is bool (`isnan`, `isinf`, `isfinite`).
+    pub fn is_predicate(self) -> bool {
+        matches!(self, UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite)
     }
 }
 
@@ -265,6 +419,10 @@ pub enum BinaryOp {
     Minimum,
     /// `maximum` (NaN-propagating)
     Maximum,
+    /// `arctan2(y, x)`: the angle of the point `(x, y)` (floats)
+    Arctan2,
+    /// `hypot(x, y)`: `sqrt(x² + y²)` without overflow (floats)
+    Hypot,
 }
 
 impl BinaryOp {
@@ -289,6 +447,8 @@ impl BinaryOp {
             BinaryOp::Xor => "bitwise_xor",
             BinaryOp::Minimum => "minimum",
             BinaryOp::Maximum => "maximum",
+            BinaryOp::Arctan2 => "arctan2",
+            BinaryOp::Hypot => "hypot",
         }
     }
 
@@ -313,7 +473,14 @@ impl BinaryOp {
             BinaryOp::Xor => "^",
             BinaryOp::Minimum => "minimum",
             BinaryOp::Maximum => "maximum",
+            BinaryOp::Arctan2 => "arctan2",
+            BinaryOp::Hypot => "hypot",
         }
+    }
+
+    /// True for the functions computed in floating point (ints are converted first).
+    pub fn is_float_only(self) -> bool {
+        matches!(self, BinaryOp::Arctan2 | BinaryOp::Hypot)
     }
 
     /// True for comparisons (the result is bool).
@@ -370,6 +537,31 @@ impl ReduceOp {
             ReduceOp::Min | ReduceOp::Max => dtype,
             ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => dtype.mean_dtype(),
         }
+    }
+}
+
+/// A cumulative operation along an axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScanOp {
+    /// Running sum.
+    Cumsum,
+    /// Running product.
+    Cumprod,
+}
+
+impl ScanOp {
+    /// NumPy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanOp::Cumsum => "cumsum",
+            ScanOp::Cumprod => "cumprod",
+        }
+    }
+
+    /// The result dtype for input `dtype`, as NumPy's: small integers and bool accumulate
+    /// in int64 (uint64 for unsigned), floats keep their dtype.
+    pub fn result_dtype(self, dtype: DType) -> DType {
+        dtype.sum_dtype()
     }
 }
 

@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use fingerprint::fingerprint;
 pub use infer::{AxisIndex, broadcast_shapes, normalize_axes, regular_grid};
 pub(crate) use infer::{
-    binary, cast, contract, generator, index, memory, rechunk as rechunk_node, reduce, source,
-    transpose, unary, where_,
+    MAX_BLOCKS, binary, broadcast_to, cast, concat, contract, generator, index, memory,
+    rechunk as rechunk_node, reduce, scan, source, transpose, unary, where_,
 };
 pub use kind::{
-    BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, UnaryOp,
+    BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, ScanOp, UnaryOp,
 };
 
 use crate::dtype::DType;
@@ -95,7 +95,10 @@ impl Expr {
             | ExprKind::Transpose { input, .. }
             | ExprKind::Index { input, .. }
             | ExprKind::Reduce { input, .. }
-            | ExprKind::Rechunk { input } => vec![input],
+            | ExprKind::Rechunk { input }
+            | ExprKind::Scan { input, .. }
+            | ExprKind::BroadcastTo { input } => vec![input],
+            ExprKind::Concat { inputs, .. } => inputs.iter().collect(),
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Contract { lhs, rhs, .. } => {
                 vec![lhs, rhs]
             }

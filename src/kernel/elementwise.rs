@@ -284,7 +284,27 @@ fn numeric_binary<T: Arith + BlockElement>(
         BinaryOp::Le => Block::Bool(zip_map(a, b, |x, y| x <= y)),
         BinaryOp::Gt => Block::Bool(zip_map(a, b, |x, y| x > y)),
         BinaryOp::Ge => Block::Bool(zip_map(a, b, |x, y| x >= y)),
+        BinaryOp::Arctan2 | BinaryOp::Hypot => {
+            return Err(Error::internal(format!(
+                "{} reached the kernel with dtype {}",
+                op.name(),
+                T::DTYPE
+            )));
+        }
     })
+}
+
+/// The float-only binary functions (`arctan2`, `hypot`).
+fn float_binary<T: num_traits::Float + Arith + BlockElement>(
+    op: BinaryOp,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<Block> {
+    Ok(T::wrap(match op {
+        BinaryOp::Arctan2 => zip_map(a, b, T::atan2),
+        BinaryOp::Hypot => zip_map(a, b, T::hypot),
+        _ => return numeric_binary(op, a, b),
+    }))
 }
 
 fn bool_binary(op: BinaryOp, a: &ArrayD<bool>, b: &ArrayD<bool>) -> Result<Block> {
@@ -297,7 +317,13 @@ fn bool_binary(op: BinaryOp, a: &ArrayD<bool>, b: &ArrayD<bool>) -> Result<Block
         BinaryOp::Le => zip_map(a, b, |x, y| x <= y),
         BinaryOp::Gt => zip_map(a, b, |x, y| x & !y),
         BinaryOp::Ge => zip_map(a, b, |x, y| x >= y),
-        BinaryOp::Sub | BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow => {
+        BinaryOp::Sub
+        | BinaryOp::Div
+        | BinaryOp::FloorDiv
+        | BinaryOp::Rem
+        | BinaryOp::Pow
+        | BinaryOp::Arctan2
+        | BinaryOp::Hypot => {
             return Err(Error::UnsupportedDType {
                 op: op.name().into(),
                 dtype: DType::Bool,
@@ -327,8 +353,8 @@ pub fn binary(op: BinaryOp, a: &Block, b: &Block) -> Result<Block> {
         (Block::U16(x), Block::U16(y)) => num!(x, y),
         (Block::U32(x), Block::U32(y)) => num!(x, y),
         (Block::U64(x), Block::U64(y)) => num!(x, y),
-        (Block::F32(x), Block::F32(y)) => num!(x, y),
-        (Block::F64(x), Block::F64(y)) => num!(x, y),
+        (Block::F32(x), Block::F32(y)) => float_binary(op, x, y),
+        (Block::F64(x), Block::F64(y)) => float_binary(op, x, y),
         _ => Err(Error::internal(format!(
             "binary {} on blocks of different dtypes {} and {}",
             op.name(),
@@ -338,13 +364,63 @@ pub fn binary(op: BinaryOp, a: &Block, b: &Block) -> Result<Block> {
     }
 }
 
-fn float_unary<T: num_traits::Float + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
+/// Float functions that `num_traits::Float` lacks.
+trait FloatExt: num_traits::Float + BlockElement {
+    /// Rounds to the nearest integer, halves to even (NumPy's `rint`).
+    fn rint(self) -> Self;
+}
+
+impl FloatExt for f32 {
+    fn rint(self) -> Self {
+        self.round_ties_even()
+    }
+}
+
+impl FloatExt for f64 {
+    fn rint(self) -> Self {
+        self.round_ties_even()
+    }
+}
+
+/// NumPy's `sign`: -1, 0 or 1; NaN stays NaN and both zeros give +0.
+fn float_sign<T: num_traits::Float>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else if x == T::zero() {
+        T::zero()
+    } else {
+        x
+    }
+}
+
+fn float_unary<T: FloatExt>(op: UnaryOp, a: &ArrayD<T>) -> Block {
     T::wrap(match op {
         UnaryOp::Sqrt => a.mapv(T::sqrt),
         UnaryOp::Exp => a.mapv(T::exp),
         UnaryOp::Log => a.mapv(T::ln),
         UnaryOp::Sin => a.mapv(T::sin),
         UnaryOp::Cos => a.mapv(T::cos),
+        UnaryOp::Tan => a.mapv(T::tan),
+        UnaryOp::Arcsin => a.mapv(T::asin),
+        UnaryOp::Arccos => a.mapv(T::acos),
+        UnaryOp::Arctan => a.mapv(T::atan),
+        UnaryOp::Sinh => a.mapv(T::sinh),
+        UnaryOp::Cosh => a.mapv(T::cosh),
+        UnaryOp::Tanh => a.mapv(T::tanh),
+        UnaryOp::Log10 => a.mapv(T::log10),
+        UnaryOp::Log2 => a.mapv(T::log2),
+        UnaryOp::Log1p => a.mapv(T::ln_1p),
+        UnaryOp::Expm1 => a.mapv(T::exp_m1),
+        UnaryOp::Rint => a.mapv(T::rint),
+        UnaryOp::Floor => a.mapv(T::floor),
+        UnaryOp::Ceil => a.mapv(T::ceil),
+        UnaryOp::Trunc => a.mapv(T::trunc),
+        UnaryOp::Sign => a.mapv(float_sign),
+        UnaryOp::IsNan => return Block::Bool(a.mapv(T::is_nan)),
+        UnaryOp::IsInf => return Block::Bool(a.mapv(T::is_infinite)),
+        UnaryOp::IsFinite => return Block::Bool(a.mapv(T::is_finite)),
         UnaryOp::Neg => a.mapv(|x| -x),
         UnaryOp::Abs => a.mapv(T::abs),
         UnaryOp::Not => a.clone(),
@@ -352,9 +428,18 @@ fn float_unary<T: num_traits::Float + BlockElement>(op: UnaryOp, a: &ArrayD<T>) 
 }
 
 fn int_unary<T: Arith + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
+    let (zero, one) = (T::default(), T::from_i64(1));
     T::wrap(match op {
         UnaryOp::Neg => a.mapv(T::neg),
         UnaryOp::Abs => a.mapv(T::abs),
+        UnaryOp::Sign => a.mapv(|x| match x.partial_cmp(&zero) {
+            Some(std::cmp::Ordering::Greater) => one,
+            Some(std::cmp::Ordering::Less) => T::neg(one),
+            _ => zero,
+        }),
+        op if op.is_predicate() => return Block::Bool(a.mapv(|_| op == UnaryOp::IsFinite)),
+        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Trunc => a.clone(),
+        // `~`: float-only functions never reach integer blocks (see `unary`).
         _ => a.mapv(T::not),
     })
 }
@@ -369,7 +454,10 @@ pub fn unary(op: UnaryOp, a: &Block) -> Result<Block> {
         Block::F64(x) => float_unary(op, x),
         Block::Bool(x) => match op {
             UnaryOp::Not => Block::Bool(x.mapv(|v| !v)),
-            UnaryOp::Abs => Block::Bool(x.clone()),
+            UnaryOp::Abs | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Trunc => {
+                Block::Bool(x.clone())
+            }
+            op if op.is_predicate() => Block::Bool(x.mapv(|_| op == UnaryOp::IsFinite)),
             _ => {
                 return Err(Error::UnsupportedDType {
                     op: op.name().into(),

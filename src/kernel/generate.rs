@@ -9,6 +9,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::block::{Block, BlockElement};
 use crate::dtype::DType;
 use crate::expr::{FullValue, Generator};
+use crate::kernel::distributions::{self, Binomial, Poisson};
 use crate::kernel::random;
 
 /// Where a block's elements sit in a generator's index space.
@@ -80,6 +81,41 @@ pub fn generate(generator: &Generator, dtype: DType, ix: &AffineIndex, len0: usi
                 fill(ix, |c| mean + std * random::normal(k, c as u64)),
                 dtype,
             )
+        }
+        Generator::UniformRange { seed, low, high } => {
+            let k = random::key(seed, random::stream::UNIFORM);
+            let a = fill_rows(ix, |out: &mut [f64], first, step| {
+                random::uniform_row(out, k, first as u64, step as u64);
+                out.iter_mut().for_each(|u| *u = low + (high - low) * *u);
+            });
+            cast_f64(a, dtype)
+        }
+        Generator::Exponential { seed, scale } => {
+            let k = random::key(seed, random::stream::EXPONENTIAL);
+            let a = fill(ix, |c| {
+                scale * distributions::standard_exponential(k, c as u64)
+            });
+            cast_f64(a, dtype)
+        }
+        Generator::Poisson { seed, lam } => {
+            let (k, poisson) = (
+                random::key(seed, random::stream::POISSON),
+                Poisson::new(lam),
+            );
+            Block::I64(fill(ix, |c| poisson.sample(k, c as u64))).cast(dtype)
+        }
+        Generator::Binomial { seed, n, p } => {
+            let (k, binomial) = (
+                random::key(seed, random::stream::BINOMIAL),
+                Binomial::new(n, p),
+            );
+            Block::I64(fill(ix, |c| binomial.sample(k, c as u64))).cast(dtype)
+        }
+        Generator::Integers { seed, low, high } => {
+            let k = random::key(seed, random::stream::INTEGERS);
+            let range = high.wrapping_sub(low) as u64;
+            let a = fill(ix, |c| distributions::integer(k, c as u64, low, range));
+            Block::I64(a).cast(dtype)
         }
         Generator::Full { value } => crate::dispatch_dtype!(dtype, T => {
             let v: T = match value {

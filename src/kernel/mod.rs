@@ -4,11 +4,13 @@
 //! blocks of another grid.
 
 pub mod contract;
+pub mod distributions;
 pub mod elementwise;
 pub mod gather;
 pub mod generate;
 pub mod random;
 pub mod reduce;
+pub mod scan;
 
 use ndarray::{ArrayD, Axis, Slice};
 

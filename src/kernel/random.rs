@@ -26,6 +26,14 @@ pub mod stream {
     pub const UNIFORM: u64 = 0;
     /// Pairs of uniforms feeding Box–Muller normals.
     pub const NORMAL: u64 = 1;
+    /// Exponential variates.
+    pub const EXPONENTIAL: u64 = 2;
+    /// Poisson variates.
+    pub const POISSON: u64 = 3;
+    /// Binomial variates.
+    pub const BINOMIAL: u64 = 4;
+    /// Uniform integers.
+    pub const INTEGERS: u64 = 5;
 }
 
 /// The generator key for a seed and stream.

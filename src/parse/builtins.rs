@@ -5,7 +5,7 @@ use super::value::{Value, binary, into_array, scalar_dtype};
 use crate::array::{Array, ReduceOptions};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
-use crate::expr::{BinaryOp, ReduceOp, UnaryOp};
+use crate::expr::{BinaryOp, ReduceOp, ScanOp, UnaryOp};
 
 /// Default chunks aim at blocks of about this many bytes (dask's `chunks="auto"`).
 const AUTO_CHUNK_BYTES: u128 = 128 << 20;
@@ -24,15 +24,23 @@ enum Op {
     Binary(BinaryOp),
     Where,
     Clip,
+    Round,
+    NanToNum,
     Astype,
     Transpose,
     Rechunk,
     Random,
     RandomNormal,
+    Uniform,
+    Exponential,
+    Poisson,
+    Binomial,
+    Integers,
     Fill(i64),
     Full,
     Arange,
     Linspace,
+    Scan(ScanOp),
     Matmul,
     Dot,
     Inner,
@@ -88,6 +96,52 @@ const BUILTINS: &[Builtin] = &[
     builtin("abs", &["x"], (1, 1), false, Op::Unary(UnaryOp::Abs)),
     builtin("sin", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sin)),
     builtin("cos", &["x"], (1, 1), false, Op::Unary(UnaryOp::Cos)),
+    builtin("tan", &["x"], (1, 1), false, Op::Unary(UnaryOp::Tan)),
+    builtin("arcsin", &["x"], (1, 1), false, Op::Unary(UnaryOp::Arcsin)),
+    builtin("arccos", &["x"], (1, 1), false, Op::Unary(UnaryOp::Arccos)),
+    builtin("arctan", &["x"], (1, 1), false, Op::Unary(UnaryOp::Arctan)),
+    builtin("sinh", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sinh)),
+    builtin("cosh", &["x"], (1, 1), false, Op::Unary(UnaryOp::Cosh)),
+    builtin("tanh", &["x"], (1, 1), false, Op::Unary(UnaryOp::Tanh)),
+    builtin("log10", &["x"], (1, 1), false, Op::Unary(UnaryOp::Log10)),
+    builtin("log2", &["x"], (1, 1), false, Op::Unary(UnaryOp::Log2)),
+    builtin("log1p", &["x"], (1, 1), false, Op::Unary(UnaryOp::Log1p)),
+    builtin("expm1", &["x"], (1, 1), false, Op::Unary(UnaryOp::Expm1)),
+    builtin("floor", &["x"], (1, 1), false, Op::Unary(UnaryOp::Floor)),
+    builtin("ceil", &["x"], (1, 1), false, Op::Unary(UnaryOp::Ceil)),
+    builtin("trunc", &["x"], (1, 1), false, Op::Unary(UnaryOp::Trunc)),
+    builtin("sign", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sign)),
+    builtin("isnan", &["x"], (1, 1), false, Op::Unary(UnaryOp::IsNan)),
+    builtin("isinf", &["x"], (1, 1), false, Op::Unary(UnaryOp::IsInf)),
+    builtin(
+        "isfinite",
+        &["x"],
+        (1, 1),
+        false,
+        Op::Unary(UnaryOp::IsFinite),
+    ),
+    builtin("round", &["a", "decimals"], (1, 2), true, Op::Round),
+    builtin(
+        "nan_to_num",
+        &["x", "nan", "posinf", "neginf"],
+        (1, 1),
+        false,
+        Op::NanToNum,
+    ),
+    builtin(
+        "arctan2",
+        &["x1", "x2"],
+        (2, 2),
+        false,
+        Op::Binary(BinaryOp::Arctan2),
+    ),
+    builtin(
+        "hypot",
+        &["x1", "x2"],
+        (2, 2),
+        false,
+        Op::Binary(BinaryOp::Hypot),
+    ),
     builtin(
         "minimum",
         &["x1", "x2"],
@@ -121,6 +175,48 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::RandomNormal,
     ),
+    builtin(
+        "normal",
+        &["shape", "loc", "scale", "chunks", "seed"],
+        (1, 1),
+        false,
+        Op::RandomNormal,
+    ),
+    builtin(
+        "uniform",
+        &["shape", "low", "high", "chunks", "seed"],
+        (1, 1),
+        false,
+        Op::Uniform,
+    ),
+    builtin(
+        "exponential",
+        &["shape", "scale", "chunks", "seed"],
+        (1, 1),
+        false,
+        Op::Exponential,
+    ),
+    builtin(
+        "poisson",
+        &["shape", "lam", "chunks", "seed"],
+        (1, 1),
+        false,
+        Op::Poisson,
+    ),
+    builtin(
+        "binomial",
+        &["shape", "n", "p", "chunks", "seed"],
+        (3, 1),
+        false,
+        Op::Binomial,
+    ),
+    builtin(
+        "integers",
+        &["shape", "low", "high", "chunks", "seed"],
+        (2, 3),
+        false,
+        Op::Integers,
+    ),
     builtin("zeros", SHAPED, (1, 2), false, Op::Fill(0)),
     builtin("ones", SHAPED, (1, 2), false, Op::Fill(1)),
     builtin(
@@ -143,6 +239,20 @@ const BUILTINS: &[Builtin] = &[
         (2, 4),
         false,
         Op::Linspace,
+    ),
+    builtin(
+        "cumsum",
+        &["a", "axis"],
+        (1, 2),
+        true,
+        Op::Scan(ScanOp::Cumsum),
+    ),
+    builtin(
+        "cumprod",
+        &["a", "axis"],
+        (1, 2),
+        true,
+        Op::Scan(ScanOp::Cumprod),
     ),
     builtin("matmul", &["x1", "x2"], (2, 2), false, Op::Matmul),
     builtin("dot", &["a", "b"], (2, 2), true, Op::Dot),
@@ -488,6 +598,8 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         Op::Binary(f) => return binary(f, b.value("x1")?, b.value("x2")?, b.col),
         Op::Where => where_(b)?,
         Op::Clip => return clip(b),
+        Op::Round => round(b)?,
+        Op::NanToNum => nan_to_num(b)?,
         Op::Astype => b.array("x")?.astype(b.required_dtype()?)?,
         Op::Transpose => transpose(b)?,
         Op::Rechunk => {
@@ -496,10 +608,16 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         }
         Op::Random => random(b)?,
         Op::RandomNormal => random_normal(b)?,
+        Op::Uniform => uniform(b)?,
+        Op::Exponential => exponential(b)?,
+        Op::Poisson => poisson(b)?,
+        Op::Binomial => binomial(b)?,
+        Op::Integers => integers(b)?,
         Op::Fill(v) => fill(b, Scalar::Int(v))?,
         Op::Full => full(b)?,
         Op::Arange => arange(b)?,
         Op::Linspace => linspace(b)?,
+        Op::Scan(s) => scan(s, b)?,
         Op::Matmul => b.array("x1")?.matmul(&b.array("x2")?)?,
         Op::Dot => b.array("a")?.dot(&b.array("b")?)?,
         Op::Inner => b.array("a")?.tensordot(&b.array("b")?, &[-1], &[-1])?,
@@ -558,11 +676,56 @@ fn clip(b: &Bound) -> Result<Value> {
     Ok(x)
 }
 
+/// `round(a, decimals=0)`.
+fn round(b: &Bound) -> Result<Array> {
+    let decimals = b.int("decimals")?.unwrap_or(0);
+    let decimals = i32::try_from(decimals).map_err(|_| {
+        let col = b.get("decimals").map_or(b.col, |a| a.col);
+        syntax_error(
+            col,
+            format!("round() argument 'decimals' is too large: {decimals}"),
+        )
+    })?;
+    b.array("a")?.round(decimals)
+}
+
+/// `nan_to_num(x, nan=0.0, posinf=None, neginf=None)`.
+fn nan_to_num(b: &Bound) -> Result<Array> {
+    let posinf = b.scalar("posinf")?.map(Scalar::as_f64);
+    let neginf = b.scalar("neginf")?.map(Scalar::as_f64);
+    b.array("x")?
+        .nan_to_num(b.float("nan", 0.0)?, posinf, neginf)
+}
+
 fn transpose(b: &Bound) -> Result<Array> {
     let x = b.array("a")?;
     match b.sizes("axes")? {
         None => Ok(x.t()),
         Some(perm) => x.permuted_axes(&perm),
+    }
+}
+
+/// `cumsum(a, axis)`, `cumprod(a, axis)`; without an axis NumPy scans the flattened array,
+/// which is the same for 1-d arrays.
+fn scan(op: ScanOp, b: &Bound) -> Result<Array> {
+    let x = b.array("a")?;
+    let axis = match b.int("axis")? {
+        Some(a) => a as isize,
+        None if x.ndim() == 1 => 0,
+        None => {
+            return Err(syntax_error(
+                b.col,
+                format!(
+                    "{}() of a {}-d array needs an axis (without one NumPy scans the flattened array)",
+                    op.name(),
+                    x.ndim()
+                ),
+            ));
+        }
+    };
+    match op {
+        ScanOp::Cumsum => x.cumsum(axis),
+        ScanOp::Cumprod => x.cumprod(axis),
     }
 }
 
@@ -634,6 +797,51 @@ fn random_normal(b: &Bound) -> Result<Array> {
     let chunks = b.chunks(&shape, DType::F64)?;
     let (loc, scale) = (b.float("loc", 0.0)?, b.float("scale", 1.0)?);
     Array::random_normal(&shape, &chunks, seed(b)?, loc, scale)
+}
+
+/// The `shape`, `chunks` and `seed` of a random constructor.
+fn random_args(b: &Bound) -> Result<(Vec<usize>, Vec<usize>, u64)> {
+    let shape = b.shape()?;
+    let chunks = b.chunks(&shape, DType::F64)?;
+    Ok((shape, chunks, seed(b)?))
+}
+
+/// `uniform(shape, low=0.0, high=1.0)`.
+fn uniform(b: &Bound) -> Result<Array> {
+    let (shape, chunks, seed) = random_args(b)?;
+    let (low, high) = (b.float("low", 0.0)?, b.float("high", 1.0)?);
+    Array::uniform(&shape, &chunks, seed, low, high)
+}
+
+/// `exponential(shape, scale=1.0)`.
+fn exponential(b: &Bound) -> Result<Array> {
+    let (shape, chunks, seed) = random_args(b)?;
+    Array::exponential(&shape, &chunks, seed, b.float("scale", 1.0)?)
+}
+
+/// `poisson(shape, lam=1.0)`.
+fn poisson(b: &Bound) -> Result<Array> {
+    let (shape, chunks, seed) = random_args(b)?;
+    Array::poisson(&shape, &chunks, seed, b.float("lam", 1.0)?)
+}
+
+/// `binomial(shape, n, p)`.
+fn binomial(b: &Bound) -> Result<Array> {
+    let (shape, chunks, seed) = random_args(b)?;
+    let n = b.count("n")?.ok_or_else(|| b.none_error("n"))?;
+    let p = b.required_scalar("p")?.as_f64();
+    Array::binomial(&shape, &chunks, seed, n as u64, p)
+}
+
+/// `integers(shape, low, high=None)`: `[low, high)`, or `[0, low)` without `high`.
+fn integers(b: &Bound) -> Result<Array> {
+    let (shape, chunks, seed) = random_args(b)?;
+    let first = b.int("low")?.ok_or_else(|| b.none_error("low"))?;
+    let (low, high) = match b.int("high")? {
+        Some(high) => (first, high),
+        None => (0, first),
+    };
+    Array::integers(&shape, &chunks, seed, low, high)
 }
 
 fn fill(b: &Bound, value: Scalar) -> Result<Array> {

@@ -176,6 +176,7 @@ fn int_op(op: BinaryOp, x: i64, y: i64, col: usize) -> Result<Scalar> {
             .checked_rem_euclid(y)
             .map(|r| if y < 0 && r != 0 { r + y } else { r }),
         Pow if y < 0 => return float_op(op, x as f64, y as f64, col),
+        Arctan2 | Hypot => return float_op(op, x as f64, y as f64, col),
         Pow => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
         And => Some(x & y),
         Or => Some(x | y),
@@ -212,6 +213,8 @@ fn float_op(op: BinaryOp, x: f64, y: f64, col: usize) -> Result<Scalar> {
         Pow => x.powf(y),
         Minimum => nan_or(x, y, f64::min),
         Maximum => nan_or(x, y, f64::max),
+        Arctan2 => x.atan2(y),
+        Hypot => x.hypot(y),
         _ => {
             return Err(syntax_error(
                 col,

@@ -36,7 +36,21 @@ impl Stage {
             StageKind::Read { .. }
             | StageKind::Map { .. }
             | StageKind::Contract { .. }
+            | StageKind::Scan { .. }
+            | StageKind::Concat { .. }
             | StageKind::ReduceCombine { .. } => elems * self.dtype.size() as u64,
+        }
+    }
+
+    /// Bytes a read of block `block` of this stage decodes: the block, or more when the
+    /// source decodes whole stored chunks larger than the block
+    /// ([`BlockRead::decoded_chunk_bytes`](crate::store::BlockRead::decoded_chunk_bytes)).
+    fn decoded_bytes(&self, block: &[usize]) -> u64 {
+        let out = self.output_bytes(block);
+        if let StageKind::Read { source } = &self.kind {
+            out.max(source.decoded_chunk_bytes())
+        } else {
+            out
         }
     }
 
@@ -49,11 +63,17 @@ impl Stage {
             (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
         };
         match &self.kind {
-            StageKind::Read { .. } => 2 * self.output_bytes(block),
-            StageKind::Map { program } => {
+            StageKind::Read { .. } => self.decoded_bytes(block).saturating_mul(2),
+            // A scan accumulates in its output block: its scratch is the program's tiles.
+            StageKind::Map { program } | StageKind::Scan { program, .. } => {
                 let elems = program.grid.block_shape(block).iter().product();
                 tile(program.nodes.len(), elems)
             }
+            StageKind::Concat { .. } => self
+                .program_regions(block)
+                .iter()
+                .map(|(p, r)| tile(p.nodes.len(), r.len()))
+                .sum(),
             StageKind::ReducePartial { program, spec } => {
                 let elems = program.grid.block_shape(block).iter().product();
                 tile(program.nodes.len() + 2, elems)
@@ -102,12 +122,11 @@ impl Plan {
             }
             let st = &self.stages[s];
             for_each_chunk(&view.touched_chunks(&st.grid, region), |c| {
-                let b = st.output_bytes(c);
-                total += b;
-                largest = largest.max(b);
+                total += st.output_bytes(c);
+                largest = largest.max(st.decoded_bytes(c));
             });
         }
-        total + 2 * largest
+        total.saturating_add(largest.saturating_mul(2))
     }
 
     /// Scratch bytes of block `block` of stage `stage`, including inline reads.

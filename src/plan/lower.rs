@@ -138,6 +138,44 @@ impl Lowerer {
             }),
             ExprKind::Reduce { input, spec } => self.reduce_stages(node, input, spec)?,
             ExprKind::Contract { lhs, rhs, spec } => self.contract_stages(node, lhs, rhs, spec)?,
+            ExprKind::Concat { inputs, axis } => {
+                let mut parts = Vec::with_capacity(inputs.len());
+                let mut offsets = Vec::with_capacity(inputs.len());
+                let mut names = Vec::new();
+                let mut next = 0;
+                for x in inputs {
+                    let (program, name) = self.program(x)?;
+                    offsets.push(next);
+                    if x.shape()[*axis] > 0 {
+                        next += x.grid().axes()[*axis].nchunks();
+                    }
+                    parts.push(program);
+                    names.push(name);
+                }
+                self.push(Stage {
+                    grid: node.grid().clone(),
+                    dtype: node.dtype(),
+                    kind: StageKind::Concat {
+                        parts,
+                        axis: *axis,
+                        offsets,
+                    },
+                    name: format!("concatenate({})", names.join(", ")),
+                })
+            }
+            ExprKind::Scan { input, op, axis } => {
+                let (program, inner) = self.program(input)?;
+                self.push(Stage {
+                    grid: node.grid().clone(),
+                    dtype: node.dtype(),
+                    kind: StageKind::Scan {
+                        program,
+                        op: *op,
+                        axis: *axis,
+                    },
+                    name: format!("{}({inner})", op.name()),
+                })
+            }
             _ => {
                 let (program, name) = self.program(node)?;
                 self.push(Stage {
@@ -312,12 +350,20 @@ impl ProgramBuilder {
                     view,
                 })
             }
-            ExprKind::Source { .. } | ExprKind::Reduce { .. } | ExprKind::Contract { .. } => {
+            ExprKind::Source { .. }
+            | ExprKind::Reduce { .. }
+            | ExprKind::Contract { .. }
+            | ExprKind::Concat { .. }
+            | ExprKind::Scan { .. } => {
                 let stage = l.stage_for(node)?;
                 self.note(node.op_name());
                 self.add(PNode::Blocks { stage, view })
             }
             ExprKind::Rechunk { input } => self.visit(l, input, view)?,
+            ExprKind::BroadcastTo { input } => {
+                self.note(node.op_name());
+                self.visit(l, input, broadcast_view(&view, node, input))?
+            }
             ExprKind::Cast { input } => {
                 let x = self.visit(l, input, view)?;
                 self.note(node.op_name());

@@ -26,7 +26,7 @@ pub use lower::{lower, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::expr::{BinaryOp, ContractSpec, Generator, ReduceSpec, UnaryOp};
+use crate::expr::{BinaryOp, ContractSpec, Generator, ReduceSpec, ScanOp, UnaryOp};
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::gather::ViewMap;
 use crate::store::BlockRead;
@@ -110,6 +110,28 @@ pub enum StageKind {
         /// The labels of the contraction.
         spec: ContractSpec,
     },
+    /// A cumulative sum or product along `axis`: each block evaluates `program` over its
+    /// region and accumulates along `axis` starting from the last slice of the block
+    /// before it along `axis` (a block of this same stage, the only stage that reads its
+    /// own blocks); the first block along the axis starts from nothing.
+    Scan {
+        /// The operand, fused.
+        program: Program,
+        /// Sum or product.
+        op: ScanOp,
+        /// The axis scanned.
+        axis: usize,
+    },
+    /// Arrays joined along `axis`: block `b` evaluates the program of the part holding it,
+    /// over the part's block `b - offsets[part]` along the axis.
+    Concat {
+        /// The parts, fused.
+        parts: Vec<Program>,
+        /// The axis joined along.
+        axis: usize,
+        /// Per part, the index along `axis` of its first block in the stage grid.
+        offsets: Vec<usize>,
+    },
     /// Combines up to `split_every` partials per reduced axis from `input`; the last level
     /// also finalizes into the result's blocks.
     ReduceCombine {
@@ -132,6 +154,8 @@ impl StageKind {
             StageKind::Map { .. } => "map",
             StageKind::ReducePartial { .. } => "reduce",
             StageKind::Contract { .. } => "contract",
+            StageKind::Scan { .. } => "scan",
+            StageKind::Concat { .. } => "map",
             StageKind::ReduceCombine { .. } => "combine",
         }
     }
@@ -248,10 +272,11 @@ impl Stage {
     /// The fused programs a task of this stage evaluates.
     pub fn programs(&self) -> Vec<&Program> {
         match &self.kind {
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
-                vec![program]
-            }
+            StageKind::Map { program }
+            | StageKind::ReducePartial { program, .. }
+            | StageKind::Scan { program, .. } => vec![program],
             StageKind::Contract { lhs, rhs, .. } => vec![lhs, rhs],
+            StageKind::Concat { parts, .. } => parts.iter().collect(),
             StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
         }
     }
@@ -261,9 +286,9 @@ impl Stage {
     pub fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
         let pick = |axes: &[usize]| -> Vec<usize> { axes.iter().map(|&a| block[a]).collect() };
         match &self.kind {
-            StageKind::Map { program } | StageKind::ReducePartial { program, .. } => {
-                vec![(program, program.grid.region(block))]
-            }
+            StageKind::Map { program }
+            | StageKind::ReducePartial { program, .. }
+            | StageKind::Scan { program, .. } => vec![(program, program.grid.region(block))],
             StageKind::Contract {
                 lhs,
                 rhs,
@@ -274,6 +299,24 @@ impl Stage {
                 (lhs, lhs.grid.region(&pick(lhs_axes))),
                 (rhs, rhs.grid.region(&pick(rhs_axes))),
             ],
+            StageKind::Concat {
+                parts,
+                axis,
+                offsets,
+            } => {
+                let part = offsets.iter().rposition(|&o| o <= block[*axis]);
+                let Some((p, program)) = part.map(|p| (p, &parts[p])) else {
+                    return vec![];
+                };
+                let mut local = block.to_vec();
+                local[*axis] -= offsets[p];
+                if local[*axis] >= program.grid.axes()[*axis].nchunks()
+                    || program.grid.nblocks() == 0
+                {
+                    return vec![];
+                }
+                vec![(program, program.grid.region(&local))]
+            }
             StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
         }
     }

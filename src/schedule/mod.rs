@@ -19,7 +19,7 @@ pub use simulate::{Footprint, simulate};
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;
 use crate::kernel::gather::for_each_chunk;
-use crate::plan::{Plan, Stage, StageId, StageKind};
+use crate::plan::{Plan, StageId, StageKind};
 
 /// A task id: an index into [`TaskGraph`]'s arrays.
 pub type TaskId = u32;
@@ -41,16 +41,23 @@ pub struct TaskGraph {
     pub stage_tasks: Vec<u64>,
 }
 
-/// Calls `f(stage, linear_block)` for every input block of block `block` of `stage`.
-pub fn for_each_input(
-    plan: &Plan,
-    stage: &Stage,
-    block: &[usize],
-    mut f: impl FnMut(StageId, usize),
-) {
+/// Calls `f(stage, linear_block)` for every input block of block `block` of stage `s`.
+pub fn for_each_input(plan: &Plan, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
+    let stage = &plan.stages[s];
     match &stage.kind {
         StageKind::Read { .. } => {}
-        StageKind::Map { .. } | StageKind::ReducePartial { .. } | StageKind::Contract { .. } => {
+        StageKind::Map { .. }
+        | StageKind::ReducePartial { .. }
+        | StageKind::Contract { .. }
+        | StageKind::Concat { .. }
+        | StageKind::Scan { .. } => {
+            if let StageKind::Scan { axis, .. } = stage.kind
+                && block[axis] > 0
+            {
+                let mut before = block.to_vec();
+                before[axis] -= 1;
+                f(s, stage.grid.linear(&before));
+            }
             for (program, region) in stage.program_regions(block) {
                 for (s, view) in program.block_leaves() {
                     if plan.reads_inline(s) {
@@ -139,15 +146,22 @@ impl TaskGraph {
                 )));
             }
         }
+        // A scan reads the block before it in its own stage, which has a smaller linear
+        // index: visiting blocks from the last marks it before it is visited.
         for s in (0..n_stages).rev() {
             let stage = &plan.stages[s];
             let (before, rest) = id_of.split_at_mut(s);
-            for (lin, &mark) in rest[0].iter().enumerate() {
-                if mark == NOT_NEEDED {
+            let own = &mut rest[0];
+            for lin in (0..own.len()).rev() {
+                if own[lin] == NOT_NEEDED {
                     continue;
                 }
-                for_each_input(plan, stage, &stage.grid.unlinear(lin), |u, b| {
-                    before[u][b] = 0
+                for_each_input(plan, s, &stage.grid.unlinear(lin), |u, b| {
+                    if u == s {
+                        own[b] = 0;
+                    } else {
+                        before[u][b] = 0;
+                    }
                 });
             }
         }
@@ -178,10 +192,10 @@ impl TaskGraph {
         let mut deps = Vec::new();
         dep_start.push(0u32);
         for t in 0..n {
-            let stage = &plan.stages[stage_v[t] as usize];
-            let block = stage.grid.unlinear(block_v[t] as usize);
+            let s = stage_v[t] as usize;
+            let block = plan.stages[s].grid.unlinear(block_v[t] as usize);
             let first = deps.len();
-            for_each_input(plan, stage, &block, |u, b| deps.push(id_of[u][b]));
+            for_each_input(plan, s, &block, |u, b| deps.push(id_of[u][b]));
             deps[first..].sort_unstable();
             let mut w = first;
             for r in first..deps.len() {

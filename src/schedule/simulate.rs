@@ -67,7 +67,8 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
             f.largest_task_id = t;
         }
         f.peak = f.peak.max(live + need[t as usize]);
-        if graph.stage[t as usize] as usize != plan.output {
+        // Output blocks go to the sink, unless a user needs them (a scan's next block).
+        if graph.stage[t as usize] as usize != plan.output || !graph.users(t).is_empty() {
             live += output[t as usize];
         }
         for &d in graph.deps(t) {

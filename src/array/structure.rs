@@ -1,0 +1,274 @@
+//! Structure: joining arrays (`concatenate`, `stack`), inserting, removing and moving axes
+//! (`expand_dims`, `squeeze`, `moveaxis`), `broadcast_to`, `flip` and `pad`. All are views
+//! or joins that the planner fuses into the consumers' programs: each block reads only the
+//! elements it needs, and nothing is materialized at full size.
+
+use super::{Array, NumpyIndex};
+use crate::dtype::Scalar;
+use crate::error::{Error, Result};
+use crate::expr;
+
+/// How [`Array::pad`] fills the border.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PadMode {
+    /// A constant value (NumPy's `mode="constant"`).
+    Constant(Scalar),
+    /// The edge value repeated (`mode="edge"`).
+    Edge,
+    /// The values mirrored about the edge, the edge not repeated (`mode="reflect"`).
+    Reflect,
+}
+
+impl Array {
+    /// The arrays joined along `axis` (negative counts from the end), as NumPy's
+    /// `concatenate`: the other axes must match; dtypes promote; each input keeps its chunks
+    /// along the axis.
+    ///
+    /// # Errors
+    /// No arrays, ranks or off-axis lengths that differ, an axis out of range.
+    pub fn concatenate(arrays: &[&Array], axis: isize) -> Result<Array> {
+        let exprs = arrays
+            .iter()
+            .map(|a| a.expr().cloned())
+            .collect::<Result<Vec<_>>>()?;
+        let ndim = exprs
+            .first()
+            .ok_or_else(|| Error::invalid("concatenate needs at least one array"))?
+            .ndim();
+        if ndim == 0 {
+            return Err(Error::invalid(
+                "zero-dimensional arrays cannot be concatenated",
+            ));
+        }
+        let axis = expr::normalize_axes(&[axis], ndim)?[0];
+        Ok(Array::from_expr(expr::concat(&exprs, axis)?))
+    }
+
+    /// The arrays joined along a new axis `axis` of the result, as NumPy's `stack`.
+    ///
+    /// # Errors
+    /// No arrays, arrays of different shapes, an axis out of range.
+    pub fn stack(arrays: &[&Array], axis: isize) -> Result<Array> {
+        let first = arrays
+            .first()
+            .ok_or_else(|| Error::invalid("stack needs at least one array"))?;
+        let shape = first.shape();
+        if let Some(other) = arrays.iter().find(|a| a.shape() != shape) {
+            return Err(Error::ShapeMismatch {
+                op: "stack".into(),
+                lhs: shape,
+                rhs: other.shape(),
+                hint: "all arrays must have the same shape".into(),
+            });
+        }
+        let expanded = arrays
+            .iter()
+            .map(|a| a.expand_dims(axis))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&Array> = expanded.iter().collect();
+        Array::concatenate(&refs, axis)
+    }
+
+    /// A new axis of length 1 at position `axis` of the result (negative counts from the
+    /// end of the result), as NumPy's `expand_dims` or `x[None]`.
+    ///
+    /// # Errors
+    /// An axis out of range.
+    pub fn expand_dims(&self, axis: isize) -> Result<Array> {
+        let e = self.expr()?;
+        let n = e.ndim() + 1;
+        let at = expr::normalize_axes(&[axis], n)?[0];
+        let mut shape = vec![1];
+        shape.extend(e.shape());
+        let lifted = expr::broadcast_to(e, &shape)?;
+        let mut perm: Vec<usize> = (1..n).collect();
+        perm.insert(at, 0);
+        Ok(Array::from_expr(expr::transpose(&lifted, &perm)?))
+    }
+
+    /// The array with length-1 axes removed: `axes` (negative counts from the end), or all
+    /// of them when `None`, as NumPy's `squeeze`.
+    ///
+    /// # Errors
+    /// An axis out of range, or one whose length is not 1.
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Array> {
+        let shape = self.shape();
+        let drop = match axes {
+            Some(a) => {
+                let a = expr::normalize_axes(a, shape.len())?;
+                if let Some(&bad) = a.iter().find(|&&d| shape[d] != 1) {
+                    return Err(Error::InvalidAxis {
+                        axis: bad as isize,
+                        ndim: shape.len(),
+                        hint: format!("cannot squeeze an axis of length {}", shape[bad]),
+                    });
+                }
+                a
+            }
+            None => (0..shape.len()).filter(|&d| shape[d] == 1).collect(),
+        };
+        let index: Vec<NumpyIndex> = (0..shape.len())
+            .map(|d| {
+                if drop.contains(&d) {
+                    NumpyIndex::Int(0)
+                } else {
+                    NumpyIndex::FULL
+                }
+            })
+            .collect();
+        self.index_numpy(&index)
+    }
+
+    /// The array broadcast to `shape` (NumPy's rules: axes align at the right, length-1
+    /// axes stretch), as a view. New and stretched axes are one chunk each, as in dask;
+    /// rechunk the result to cut them.
+    ///
+    /// # Errors
+    /// A shape the array does not broadcast to.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array> {
+        Ok(Array::from_expr(expr::broadcast_to(self.expr()?, shape)?))
+    }
+
+    /// The elements in reverse order along `axis` (negative counts from the end), as
+    /// NumPy's `flip`.
+    ///
+    /// # Errors
+    /// An axis out of range.
+    pub fn flip(&self, axis: isize) -> Result<Array> {
+        let n = self.ndim();
+        let at = expr::normalize_axes(&[axis], n)?[0];
+        let index: Vec<NumpyIndex> = (0..n)
+            .map(|d| {
+                if d == at {
+                    NumpyIndex::Slice {
+                        start: None,
+                        stop: None,
+                        step: Some(-1),
+                    }
+                } else {
+                    NumpyIndex::FULL
+                }
+            })
+            .collect();
+        self.index_numpy(&index)
+    }
+
+    /// Axis `source` moved to position `destination`, the others in order, as NumPy's
+    /// `moveaxis` (negative values count from the end).
+    ///
+    /// # Errors
+    /// Axes out of range.
+    pub fn moveaxis(&self, source: isize, destination: isize) -> Result<Array> {
+        let n = self.ndim();
+        let s = expr::normalize_axes(&[source], n)?[0];
+        let d = expr::normalize_axes(&[destination], n)?[0];
+        let mut perm: Vec<usize> = (0..n).filter(|&a| a != s).collect();
+        perm.insert(d, s);
+        self.permuted_axes(&perm)
+    }
+
+    /// The array padded with `widths[axis] = (before, after)` elements on each axis, as
+    /// NumPy's `pad` with modes constant, edge and reflect. Built from slices, flips and
+    /// constants joined by [`Array::concatenate`]: no copy of the array is made.
+    ///
+    /// # Errors
+    /// `widths` of the wrong length; `edge` or `reflect` of an empty axis; `reflect` wider
+    /// than the axis minus one (NumPy repeats the reflection then; not supported).
+    pub fn pad(&self, widths: &[(usize, usize)], mode: PadMode) -> Result<Array> {
+        let shape = self.shape();
+        if widths.len() != shape.len() {
+            return Err(Error::invalid(format!(
+                "pad: {} (before, after) widths for an array of {} dimension(s)",
+                widths.len(),
+                shape.len()
+            )));
+        }
+        let mut x = self.clone();
+        for (axis, &(before, after)) in widths.iter().enumerate() {
+            if before == 0 && after == 0 {
+                continue;
+            }
+            x = pad_axis(&x, axis, before, after, mode)?;
+        }
+        Ok(x)
+    }
+}
+
+/// Chunks for a border of `shape` next to `x`: `x`'s chunks, clipped to the border.
+fn border_chunks(x: &Array, shape: &[usize]) -> Result<Vec<usize>> {
+    Ok(x.chunks()?
+        .max_chunk_shape()
+        .iter()
+        .zip(shape)
+        .map(|(&c, &n)| c.min(n).max(1))
+        .collect())
+}
+
+/// `x` padded along one axis.
+fn pad_axis(x: &Array, axis: usize, before: usize, after: usize, mode: PadMode) -> Result<Array> {
+    let len = x.shape()[axis];
+    let ax = axis as isize;
+    let take = |start: usize, stop: usize| -> Result<Array> {
+        let index: Vec<NumpyIndex> = (0..x.ndim())
+            .map(|d| {
+                if d == axis {
+                    NumpyIndex::Slice {
+                        start: Some(start as isize),
+                        stop: Some(stop as isize),
+                        step: None,
+                    }
+                } else {
+                    NumpyIndex::FULL
+                }
+            })
+            .collect();
+        x.index_numpy(&index)
+    };
+    let border = |width: usize, at_start: bool| -> Result<Option<Array>> {
+        if width == 0 {
+            return Ok(None);
+        }
+        let mut shape = x.shape();
+        shape[axis] = width;
+        Ok(Some(match mode {
+            // NumPy keeps the array's dtype: the value is converted to it.
+            PadMode::Constant(value) => {
+                Array::full(&shape, &border_chunks(x, &shape)?, value, x.dtype())?
+            }
+            _ if len == 0 => {
+                return Err(Error::invalid(format!(
+                    "pad: cannot extend an empty axis {axis} with mode edge or reflect"
+                )));
+            }
+            PadMode::Edge => {
+                let edge = if at_start {
+                    take(0, 1)?
+                } else {
+                    take(len - 1, len)?
+                };
+                edge.broadcast_to(&shape)?
+                    .rechunk(&border_chunks(x, &shape)?)?
+            }
+            PadMode::Reflect => {
+                if width >= len {
+                    return Err(Error::invalid(format!(
+                        "pad: reflect by {width} on axis {axis} of length {len} (at most {})",
+                        len.saturating_sub(1)
+                    )));
+                }
+                let part = if at_start {
+                    take(1, width + 1)?
+                } else {
+                    take(len - 1 - width, len - 1)?
+                };
+                part.flip(ax)?
+            }
+        }))
+    };
+    let mut pieces: Vec<Array> = Vec::new();
+    pieces.extend(border(before, true)?);
+    pieces.push(x.clone());
+    pieces.extend(border(after, false)?);
+    let refs: Vec<&Array> = pieces.iter().collect();
+    Array::concatenate(&refs, ax)
+}
