@@ -3,8 +3,11 @@
 use std::collections::HashMap;
 
 use brickwork::parse::evaluate;
-use brickwork::{Array, Axis, DType, Error, NumpyIndex, ReduceOp, ReduceOptions, Scalar, s};
+use brickwork::{
+    Array, Axis, DType, Error, NumpyIndex, PadMode, ReduceOp, ReduceOptions, Scalar, s,
+};
 use ndarray::ArrayD;
+use ndarray::NewAxis;
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -567,5 +570,62 @@ fn scans_evaluate_like_the_api() -> TestResult {
     check("r.cumsum() @ r", &r.cumsum(0)?.matmul(&r)?);
     let msg = evaluate("cumsum(x)", &inputs()).unwrap_err().to_string();
     assert!(msg.contains("needs an axis"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn structure_evaluates_like_the_api() -> TestResult {
+    let (x, y, r) = (input("x"), input("y"), input("r"));
+    check("concatenate((x, y))", &Array::concatenate(&[&x, &y], 0)?);
+    check(
+        "concatenate((x, y, x), axis=-1)",
+        &Array::concatenate(&[&x, &y, &x], -1)?,
+    );
+    check("stack((x, y), axis=1)", &Array::stack(&[&x, &y], 1)?);
+    check("expand_dims(r, 0)", &r.expand_dims(0)?);
+    check(
+        "expand_dims(x, (0, -1))",
+        &x.expand_dims(0)?.expand_dims(3)?,
+    );
+    check("expand_dims(r, 1).squeeze()", &r);
+    check("squeeze(r[None], axis=0)", &r);
+    check("broadcast_to(r, (3, 10))", &r.broadcast_to(&[3, 10])?);
+    check("flip(x, 1)", &x.flip(1)?);
+    check("flip(x)", &x.flip(0)?.flip(1)?);
+    check(
+        "moveaxis(x[None], 0, -1)",
+        &x.expand_dims(0)?.moveaxis(0, -1)?,
+    );
+    check(
+        "pad(x, 2)",
+        &x.pad(&[(2, 2), (2, 2)], PadMode::Constant(Scalar::Int(0)))?,
+    );
+    check(
+        "pad(x, ((1, 0), (0, 3)), mode='edge')",
+        &x.pad(&[(1, 0), (0, 3)], PadMode::Edge)?,
+    );
+    check(
+        "pad(r, (2, 1), mode='reflect')",
+        &r.pad(&[(2, 1)], PadMode::Reflect)?,
+    );
+    check(
+        "pad(r, 1, constant_values=-1.5)",
+        &r.pad(&[(1, 1)], PadMode::Constant(Scalar::Float(-1.5)))?,
+    );
+    // None (newaxis) in indexes, where it stands in the result.
+    check("r[:, None]", &r.expand_dims(1)?);
+    check("r[None, ::2]", &r.slice(s![NewAxis, ..;2])?);
+    check("x[1, None, 2:5]", &x.slice(s![1, NewAxis, 2..5])?);
+    check("x[None, :, None]", &x.expand_dims(0)?.expand_dims(2)?);
+    check("r[:, None] * r[None, :]", &r.outer(&r)?);
+    for (text, needle) in [
+        ("concatenate(x)", "tuple of arrays"),
+        ("pad(x, (1, 2, 3))", "pad_width"),
+        ("pad(x, 1, mode='wrap')", "mode"),
+        ("moveaxis(x, (0, 1), (1, 0))", "one source"),
+    ] {
+        let msg = evaluate(text, &inputs()).unwrap_err().to_string();
+        assert!(msg.contains(needle), "{text}: {msg}");
+    }
     Ok(())
 }

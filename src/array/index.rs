@@ -42,33 +42,47 @@ impl Array {
 
     /// Slices with ndarray's `s![]` semantics: `s![..;2, 5000..]`, negative bounds from the
     /// end, a negative step walking the range backwards from its end, an integer dropping
-    /// the axis. Missing trailing axes are taken whole. Bounds outside the axis are an error
+    /// the axis, `NewAxis` inserting one of length 1. Missing trailing axes are taken whole.
+    /// Bounds outside the axis are an error
     /// (as ndarray panics); use [`Array::index_numpy`] for NumPy's clipping.
     ///
     /// # Errors
-    /// Out-of-range bounds or indices, a step of 0, `NewAxis` (not supported).
+    /// Out-of-range bounds or indices, a step of 0.
     pub fn slice<I: AsRef<[SliceInfoElem]>>(&self, info: I) -> Result<Array> {
         let e = self.expr()?;
         let shape = e.shape();
         let elems = info.as_ref();
-        if elems.len() > shape.len() {
+        let new_axis = |el: &SliceInfoElem| matches!(el, SliceInfoElem::NewAxis);
+        if elems.iter().filter(|el| !new_axis(el)).count() > shape.len() {
             return Err(self.too_many_indices(elems.len()));
         }
         let mut axes = Vec::with_capacity(shape.len());
-        for (d, elem) in elems.iter().enumerate() {
-            let ix = AxisIndex::from_ndarray(elem, d, &shape)?.ok_or_else(|| {
-                Error::invalid("NewAxis in slice is not supported; use a reshape-free expression")
-            })?;
+        // A NewAxis inserts an axis of length 1 where it stands in the result.
+        let (mut new_axes, mut kept) = (Vec::new(), 0);
+        for elem in elems {
+            if new_axis(elem) {
+                new_axes.push(kept as isize);
+                kept += 1;
+                continue;
+            }
+            let d = axes.len();
+            let ix = AxisIndex::from_ndarray(elem, d, &shape)?
+                .ok_or_else(|| Error::internal("NewAxis handled above"))?;
+            kept += usize::from(matches!(ix, AxisIndex::Slice { .. }));
             axes.push(ix);
         }
-        for &len in &shape[elems.len()..] {
+        for &len in &shape[axes.len()..] {
             axes.push(AxisIndex::Slice {
                 start: 0,
                 step: 1,
                 len,
             });
         }
-        Ok(Array::from_expr(expr::index(e, axes)?))
+        let mut out = Array::from_expr(expr::index(e, axes)?);
+        for axis in new_axes {
+            out = out.expand_dims(axis)?;
+        }
+        Ok(out)
     }
 
     /// Indexes with NumPy/Python semantics, one [`NumpyIndex`] per leading axis

@@ -2,7 +2,7 @@
 
 use super::syntax_error;
 use super::value::{Value, binary, into_array, scalar_dtype};
-use crate::array::{Array, ReduceOptions};
+use crate::array::{Array, PadMode, ReduceOptions};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, ReduceOp, ScanOp, UnaryOp};
@@ -48,6 +48,14 @@ enum Op {
     Outer,
     Vecdot,
     Einsum,
+    Concatenate,
+    Stack,
+    ExpandDims,
+    Squeeze,
+    BroadcastTo,
+    Flip,
+    Moveaxis,
+    Pad,
 }
 
 /// A function: its parameters (the first `positional` may be given by position, the
@@ -273,7 +281,44 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::Einsum,
     ),
+    builtin(
+        "concatenate",
+        &["arrays", "axis"],
+        (1, 2),
+        false,
+        Op::Concatenate,
+    ),
+    builtin("stack", &["arrays", "axis"], (1, 2), false, Op::Stack),
+    builtin("expand_dims", &["a", "axis"], (2, 2), false, Op::ExpandDims),
+    builtin("squeeze", &["a", "axis"], (1, 2), true, Op::Squeeze),
+    builtin(
+        "broadcast_to",
+        &["array", "shape"],
+        (2, 2),
+        false,
+        Op::BroadcastTo,
+    ),
+    builtin("flip", &["m", "axis"], (1, 2), false, Op::Flip),
+    builtin(
+        "moveaxis",
+        &["a", "source", "destination"],
+        (3, 3),
+        false,
+        Op::Moveaxis,
+    ),
+    builtin(
+        "pad",
+        &["array", "pad_width", "mode", "constant_values"],
+        (2, 3),
+        false,
+        Op::Pad,
+    ),
 ];
+
+/// Every builtin's name.
+pub(super) fn names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|b| b.name).collect()
+}
 
 /// Whether `name` is a function a program can call.
 pub(super) fn is_function(name: &str) -> bool {
@@ -628,6 +673,60 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             b.array("x1")?.vecdot(&b.array("x2")?, axis)?
         }
         Op::Einsum => einsum(b)?,
+        Op::Concatenate => {
+            let arrays = arrays(b)?;
+            let refs: Vec<&Array> = arrays.iter().collect();
+            Array::concatenate(&refs, b.int("axis")?.unwrap_or(0) as isize)?
+        }
+        Op::Stack => {
+            let arrays = arrays(b)?;
+            let refs: Vec<&Array> = arrays.iter().collect();
+            Array::stack(&refs, b.int("axis")?.unwrap_or(0) as isize)?
+        }
+        Op::ExpandDims => {
+            let mut x = b.array("a")?;
+            let mut axes = b.axes()?.ok_or_else(|| b.none_error("axis"))?;
+            // NumPy places every new axis in the result's numbering: insert in order.
+            let ndim = (x.ndim() + axes.len()) as isize;
+            for a in &mut axes {
+                if *a < 0 {
+                    *a += ndim;
+                }
+            }
+            axes.sort_unstable();
+            for a in axes {
+                x = x.expand_dims(a)?;
+            }
+            x
+        }
+        Op::Squeeze => b.array("a")?.squeeze(b.axes()?.as_deref())?,
+        Op::BroadcastTo => {
+            let shape = b.sizes("shape")?.ok_or_else(|| b.none_error("shape"))?;
+            b.array("array")?.broadcast_to(&shape)?
+        }
+        Op::Flip => {
+            let mut x = b.array("m")?;
+            let axes = b
+                .axes()?
+                .unwrap_or_else(|| (0..x.ndim() as isize).collect());
+            for a in axes {
+                x = x.flip(a)?;
+            }
+            x
+        }
+        Op::Moveaxis => {
+            let (src, dst) = (b.ints("source")?, b.ints("destination")?);
+            match (src.as_deref(), dst.as_deref()) {
+                (Some([s]), Some([d])) => b.array("a")?.moveaxis(*s as isize, *d as isize)?,
+                _ => {
+                    return Err(syntax_error(
+                        b.col,
+                        "moveaxis() takes one source and one destination axis (ints)",
+                    ));
+                }
+            }
+        }
+        Op::Pad => pad(b)?,
     };
     Ok(Value::Array(array))
 }
@@ -781,6 +880,73 @@ fn einsum(b: &Bound) -> Result<Array> {
         return Err(b.bad(arg, "subscripts", "a string such as \"ij,jk->ik\""));
     };
     Array::einsum(subscripts, &b.array("a")?, &b.array("b")?)
+}
+
+/// The `arrays` argument of `concatenate` and `stack`: a tuple of arrays.
+fn arrays(b: &Bound) -> Result<Vec<Array>> {
+    let arg = b.required("arrays")?;
+    match &arg.value {
+        Value::Tuple(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| into_array(v.clone(), arg.col))
+            .collect(),
+        _ => Err(b.bad(arg, "arrays", "a non-empty tuple of arrays, e.g. (a, b)")),
+    }
+}
+
+/// `pad(array, pad_width, mode="constant", constant_values=0)`: `pad_width` an int (every
+/// side), a pair `(before, after)` for every axis, or one pair per axis.
+fn pad(b: &Bound) -> Result<Array> {
+    let x = b.array("array")?;
+    let arg = b.required("pad_width")?;
+    let bad = || {
+        b.bad(
+            arg,
+            "pad_width",
+            "an int, a (before, after) pair, or one pair per axis, of non-negative ints",
+        )
+    };
+    let count = |v: &Value| match v {
+        Value::Scalar(Scalar::Int(i)) => usize::try_from(*i).ok(),
+        _ => None,
+    };
+    let pair = |v: &Value| match v {
+        Value::Tuple(two) if two.len() == 2 => Some((count(&two[0])?, count(&two[1])?)),
+        Value::Tuple(one) if one.len() == 1 => count(&one[0]).map(|n| (n, n)),
+        v => count(v).map(|n| (n, n)),
+    };
+    let widths: Vec<(usize, usize)> = match &arg.value {
+        Value::Tuple(items) if items.iter().all(|i| matches!(i, Value::Tuple(_))) => {
+            let pairs: Option<Vec<_>> = items.iter().map(pair).collect();
+            let pairs = pairs.ok_or_else(bad)?;
+            match pairs.len() {
+                1 => vec![pairs[0]; x.ndim()],
+                n if n == x.ndim() => pairs,
+                _ => return Err(bad()),
+            }
+        }
+        v => vec![pair(v).ok_or_else(bad)?; x.ndim()],
+    };
+    let mode = match b.get("mode").map(|a| &a.value) {
+        None => "constant",
+        Some(Value::Str(m)) => m.as_str(),
+        Some(_) => {
+            let arg = b.required("mode")?;
+            return Err(b.bad(arg, "mode", "\"constant\", \"edge\" or \"reflect\""));
+        }
+    };
+    let mode = match mode {
+        "constant" => PadMode::Constant(b.scalar("constant_values")?.unwrap_or(Scalar::Int(0))),
+        "edge" => PadMode::Edge,
+        "reflect" => PadMode::Reflect,
+        other => {
+            return Err(syntax_error(
+                b.get("mode").map_or(b.col, |a| a.col),
+                format!("pad() mode must be \"constant\", \"edge\" or \"reflect\", got {other:?}"),
+            ));
+        }
+    };
+    x.pad(&widths, mode)
 }
 
 fn seed(b: &Bound) -> Result<u64> {

@@ -140,17 +140,36 @@ impl Env<'_> {
             }
         };
         let shape = array.shape();
-        let index = subs
-            .iter()
-            .zip(shape.iter().chain(std::iter::repeat(&1)))
-            .map(|(s, &len)| self.subscript(s).map(|ix| bound_step(ix, len)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Value::Array(array.index_numpy(&index)?))
+        let mut lens = shape.iter().chain(std::iter::repeat(&1));
+        // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
+        // result: after the axes the subscripts before it keep.
+        let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
+        for s in subs {
+            match self.subscript(s)? {
+                None => {
+                    new_axes.push(kept as isize);
+                    kept += 1;
+                }
+                Some(ix) => {
+                    kept += usize::from(matches!(ix, NumpyIndex::Slice { .. }));
+                    index.push(bound_step(ix, *lens.next().unwrap_or(&1)));
+                }
+            }
+        }
+        let mut out = array.index_numpy(&index)?;
+        for axis in new_axes {
+            out = out.expand_dims(axis)?;
+        }
+        Ok(Value::Array(out))
     }
 
-    fn subscript(&self, s: &Subscript) -> Result<NumpyIndex> {
+    /// One subscript; `None` for a newaxis.
+    fn subscript(&self, s: &Subscript) -> Result<Option<NumpyIndex>> {
         match s {
-            Subscript::Index(e) => Ok(NumpyIndex::Int(index_int(self.eval(e)?, e.col)?)),
+            Subscript::Index(e) => match self.eval(e)? {
+                Value::None => Ok(None),
+                v => Ok(Some(NumpyIndex::Int(index_int(v, e.col)?))),
+            },
             Subscript::Slice([start, stop, step]) => {
                 let part = |p: &Option<Expr>| match p {
                     None => Ok(None),
@@ -159,11 +178,11 @@ impl Env<'_> {
                         v => index_int(v, e.col).map(Some),
                     },
                 };
-                Ok(NumpyIndex::Slice {
+                Ok(Some(NumpyIndex::Slice {
                     start: part(start)?,
                     stop: part(stop)?,
                     step: part(step)?,
-                })
+                }))
             }
         }
     }

@@ -81,6 +81,12 @@ use std::collections::HashMap;
 use crate::array::Array;
 use crate::error::{Error, Result};
 
+/// The names of the functions a program can call (methods included), in the order the
+/// language documents them.
+pub fn function_names() -> Vec<&'static str> {
+    builtins::names()
+}
+
 /// The deepest nesting of the syntax tree (parentheses, operators, calls) a program may have.
 const MAX_DEPTH: usize = 100;
 

@@ -46,12 +46,24 @@ pub(crate) enum Command {
     ///
     /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
     /// split_every=, and ddof= for var and std: sum prod min max mean var std.
-    /// Elementwise functions: sqrt exp log abs sin cos minimum maximum where clip.
-    /// Methods (also functions): astype("float32"), clip(lo, hi), transpose([axes]),
-    /// rechunk(chunks). Creation: random(shape, chunks=, seed=0), random_normal(shape,
-    /// chunks=, seed=0, loc=0.0, scale=1.0), zeros(shape, dtype="float64", chunks=), ones(..),
-    /// full(shape, value, dtype=, chunks=), arange([start,] stop[, step], chunks=),
-    /// linspace(start, stop, num=50, endpoint=True, chunks=).
+    /// Elementwise functions: sqrt exp expm1 log log1p log2 log10 abs sin cos tan arcsin
+    /// arccos arctan arctan2 sinh cosh tanh hypot floor ceil trunc round sign isnan isinf
+    /// isfinite nan_to_num minimum maximum where clip. Methods (also functions):
+    /// astype("float32"), clip(lo, hi), transpose([axes]), rechunk(chunks), squeeze([axis]),
+    /// cumsum(axis) and cumprod(axis) (scans), dot(b).
+    ///
+    /// Products: a @ b, matmul dot inner outer vecdot(x1, x2, axis=-1), tensordot(a, b,
+    /// axes=2 or ((..), (..))), einsum("ij,jk->ik", a, b). Structure: concatenate((a, b),
+    /// axis=0), stack((a, b), axis=0), expand_dims(a, axis), broadcast_to(a, shape), flip(a,
+    /// [axis]), moveaxis(a, src, dst), pad(a, width, mode="constant"|"edge"|"reflect",
+    /// constant_values=0), and None (newaxis) in indexes: x[:, None].
+    ///
+    /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
+    /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
+    /// scale=), poisson(shape, lam=), binomial(shape, n=, p=), integers(shape, low, high),
+    /// zeros(shape, dtype="float64", chunks=), ones(..), full(shape, value, dtype=, chunks=),
+    /// arange([start,] stop[, step], chunks=), linspace(start, stop, num=50, endpoint=True,
+    /// chunks=).
     ///
     /// A program may start with - (brickwork eval '-x' -i x=x.zarr). One that reads as
     /// options only (such as '-i') goes after --, which ends the options: brickwork eval -i
