@@ -23,6 +23,8 @@ mod io;
 mod linalg;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
+/// `any`/`all` and the NaN-ignoring reductions.
+mod nanreduce;
 /// Elementwise ops, broadcasting, dtype rules.
 mod ops;
 /// The eval expression language.

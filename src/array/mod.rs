@@ -8,6 +8,7 @@
 mod creation;
 mod index;
 mod linalg;
+mod nanreduce;
 mod ops;
 mod realign;
 mod rechunk;

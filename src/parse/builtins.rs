@@ -20,6 +20,9 @@ pub(super) struct Arg {
 #[derive(Clone, Copy)]
 enum Op {
     Reduce(ReduceOp),
+    NanReduce(ReduceOp),
+    Any,
+    All,
     Unary(UnaryOp),
     Binary(BinaryOp),
     Where,
@@ -72,6 +75,7 @@ struct Builtin {
 const REDUCE: &[&str] = &["a", "axis", "keepdims", "split_every"];
 const REDUCE_DDOF: &[&str] = &["a", "axis", "ddof", "keepdims", "split_every"];
 const SHAPED: &[&str] = &["shape", "dtype", "chunks"];
+const LOGICAL: &[&str] = &["a", "axis", "keepdims"];
 
 const fn builtin(
     name: &'static str,
@@ -98,6 +102,57 @@ const BUILTINS: &[Builtin] = &[
     builtin("mean", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Mean)),
     builtin("var", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Var)),
     builtin("std", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Std)),
+    builtin("any", LOGICAL, (1, 2), true, Op::Any),
+    builtin("all", LOGICAL, (1, 2), true, Op::All),
+    builtin(
+        "nansum",
+        REDUCE,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Sum),
+    ),
+    builtin(
+        "nanprod",
+        REDUCE,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Prod),
+    ),
+    builtin(
+        "nanmin",
+        REDUCE,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Min),
+    ),
+    builtin(
+        "nanmax",
+        REDUCE,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Max),
+    ),
+    builtin(
+        "nanmean",
+        REDUCE,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Mean),
+    ),
+    builtin(
+        "nanvar",
+        REDUCE_DDOF,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Var),
+    ),
+    builtin(
+        "nanstd",
+        REDUCE_DDOF,
+        (1, 2),
+        false,
+        Op::NanReduce(ReduceOp::Std),
+    ),
     builtin("sqrt", &["x"], (1, 1), false, Op::Unary(UnaryOp::Sqrt)),
     builtin("exp", &["x"], (1, 1), false, Op::Unary(UnaryOp::Exp)),
     builtin("log", &["x"], (1, 1), false, Op::Unary(UnaryOp::Log)),
@@ -639,6 +694,16 @@ pub(super) fn auto_chunks(shape: &[usize], itemsize: usize) -> Vec<usize> {
 fn run(op: Op, b: &Bound) -> Result<Value> {
     let array = match op {
         Op::Reduce(r) => reduce(r, b)?,
+        Op::NanReduce(r) => {
+            b.array("a")?
+                .nan_reduce(r, b.axes()?.as_deref(), &reduce_options(b)?)?
+        }
+        Op::Any => b
+            .array("a")?
+            .any(b.axes()?.as_deref(), b.bool("keepdims", false)?)?,
+        Op::All => b
+            .array("a")?
+            .all(b.axes()?.as_deref(), b.bool("keepdims", false)?)?,
         Op::Unary(u) => b.array("x")?.unary(u)?,
         Op::Binary(f) => return binary(f, b.value("x1")?, b.value("x2")?, b.col),
         Op::Where => where_(b)?,
@@ -731,14 +796,18 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
     Ok(Value::Array(array))
 }
 
-fn reduce(op: ReduceOp, b: &Bound) -> Result<Array> {
+fn reduce_options(b: &Bound) -> Result<ReduceOptions> {
     let defaults = ReduceOptions::default();
-    let opts = ReduceOptions {
+    Ok(ReduceOptions {
         keepdims: b.bool("keepdims", false)?,
         ddof: b.float("ddof", defaults.ddof)?,
         split_every: b.count("split_every")?.unwrap_or(defaults.split_every),
-    };
-    b.array("a")?.reduce(op, b.axes()?.as_deref(), &opts)
+    })
+}
+
+fn reduce(op: ReduceOp, b: &Bound) -> Result<Array> {
+    b.array("a")?
+        .reduce(op, b.axes()?.as_deref(), &reduce_options(b)?)
 }
 
 fn where_(b: &Bound) -> Result<Array> {
