@@ -255,3 +255,74 @@ fn eval_names_the_nan_reductions_and_any_all() -> TestResult {
     }
     Ok(())
 }
+
+/// NumPy's `argmax`/`argmin` of one lane: the first extreme, the first NaN if any.
+fn arg_lane(max: bool, lane: &[f64]) -> f64 {
+    if let Some(i) = lane.iter().position(|v| v.is_nan()) {
+        return i as f64;
+    }
+    let mut best = 0;
+    for (i, &v) in lane.iter().enumerate() {
+        if (max && v > lane[best]) || (!max && v < lane[best]) {
+            best = i;
+        }
+    }
+    best as f64
+}
+
+#[test]
+fn argmin_and_argmax_match_numpy() -> TestResult {
+    for shape in [vec![23], vec![9, 11], vec![5, 6, 7]] {
+        // Rounded data has ties: the first one must win.
+        let d = data(&shape, 11).mapv(|v| (v / 8.0).round());
+        let mut with_nan = d.clone();
+        with_nan
+            .iter_mut()
+            .skip(7)
+            .step_by(13)
+            .for_each(|v| *v = f64::NAN);
+        for d in [d, with_nan] {
+            for chunks in chunkings(&shape) {
+                let x = Array::from_ndarray(d.clone(), &chunks)?;
+                for max in [false, true] {
+                    let axes: Vec<Option<usize>> = std::iter::once(None)
+                        .chain((0..shape.len()).map(Some))
+                        .collect();
+                    for axis in axes {
+                        let ax = axis.map(|a| a as isize);
+                        let got = if max {
+                            x.argmax(ax, false)?
+                        } else {
+                            x.argmin(ax, false)?
+                        };
+                        assert_eq!(got.dtype(), DType::I64);
+                        let want = reference(&d, axis, |l| arg_lane(max, l));
+                        let what = format!("argmax={max} {shape:?} {chunks:?} axis {axis:?}");
+                        assert_close(&compute_f64(&got), &want, &what);
+                    }
+                }
+            }
+        }
+    }
+    // Integers, keepdims, eval, and the empty error.
+    let i =
+        Array::from_ndarray(data(&[6, 5], 2).mapv(|v| v.round()), &[4, 2])?.astype(DType::I16)?;
+    let k = i.argmax(Some(1), true)?;
+    assert_eq!(k.shape(), vec![6, 1]);
+    let inputs: HashMap<String, Array> = [("i".to_string(), i.clone())].into();
+    assert_close(
+        &compute_f64(&evaluate("i.argmax(axis=1, keepdims=True)", &inputs)?),
+        &compute_f64(&k),
+        "eval argmax",
+    );
+    assert_close(
+        &compute_f64(&evaluate("argmin(i)", &inputs)?),
+        &compute_f64(&i.argmin(None, false)?),
+        "eval argmin",
+    );
+    let e = Array::zeros(&[3, 0], &[2, 1], DType::F64)?;
+    assert!(e.argmax(Some(1), false).is_err());
+    assert!(e.argmin(None, false).is_err());
+    assert_eq!(compute_f64(&e.argmax(Some(0), false)?).shape(), &[0]);
+    Ok(())
+}

@@ -151,3 +151,92 @@ impl Array {
         }
     }
 }
+
+impl Array {
+    /// Index of the first maximum along `axis` (of the flattened array, in C order, when
+    /// `None`), as NumPy's `argmax`: int64; a NaN counts as the maximum (the first NaN wins).
+    ///
+    /// Two passes over the input: the maximum, then the least index where it occurs.
+    ///
+    /// # Errors
+    /// An axis out of range; an empty array or axis (NumPy: "attempt to get argmax of an
+    /// empty sequence").
+    pub fn argmax(&self, axis: Option<isize>, keepdims: bool) -> Result<Array> {
+        self.arg_extreme(ReduceOp::Max, axis, keepdims)
+    }
+
+    /// Index of the first minimum along `axis`, as NumPy's `argmin` (see
+    /// [`Array::argmax`]; a NaN counts as the minimum).
+    ///
+    /// # Errors
+    /// As [`Array::argmax`].
+    pub fn argmin(&self, axis: Option<isize>, keepdims: bool) -> Result<Array> {
+        self.arg_extreme(ReduceOp::Min, axis, keepdims)
+    }
+
+    fn arg_extreme(&self, op: ReduceOp, axis: Option<isize>, keepdims: bool) -> Result<Array> {
+        let shape = self.shape();
+        let axes: Vec<usize> = match axis {
+            Some(a) => crate::expr::normalize_axes(&[a], shape.len())?,
+            None => (0..shape.len()).collect(),
+        };
+        if axes.iter().any(|&a| shape[a] == 0) || (axis.is_none() && shape.contains(&0)) {
+            return Err(crate::Error::invalid(format!(
+                "attempt to get arg{} of an empty sequence (shape {})",
+                op.name(),
+                crate::grid::fmt_shape(&shape)
+            )));
+        }
+        let iaxes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        let keep = ReduceOptions {
+            keepdims: true,
+            ..ReduceOptions::default()
+        };
+        let extreme = self.reduce(op, Some(&iaxes), &keep)?;
+        // Where the extreme is NaN, the first NaN; elsewhere the first equal element.
+        let hit = if self.dtype().is_float() {
+            let nan_extreme = extreme.is_nan()?;
+            Array::where_(&nan_extreme, &self.is_nan()?, &self.equal(&extreme)?)?
+        } else {
+            self.equal(&extreme)?
+        };
+        // The index of each element along the reduced axes (C order over several), as
+        // broadcastable int64 ranges.
+        let chunks = self.chunks()?.max_chunk_shape();
+        let mut index: Option<Array> = None;
+        let mut stride = 1i64;
+        for &a in axes.iter().rev() {
+            let mut r = Array::arange(
+                Scalar::Int(0),
+                Scalar::Int(shape[a] as i64),
+                Scalar::Int(1),
+                chunks[a],
+            )?;
+            if stride != 1 {
+                r = r.binary_scalar(BinaryOp::Mul, Scalar::Int(stride), false)?;
+            }
+            for d in 0..shape.len() {
+                if d != a {
+                    r = r.expand_dims(d as isize)?;
+                }
+            }
+            index = Some(match index {
+                None => r,
+                Some(i) => i.binary(BinaryOp::Add, &r)?,
+            });
+            stride = stride.saturating_mul(shape[a] as i64);
+        }
+        let index = match index {
+            Some(i) => i,
+            // A 0-d array: its one element.
+            None => return Array::full(&[], &[], Scalar::Int(0), DType::I64),
+        };
+        let never = Array::full(&[], &[], Scalar::Int(i64::MAX), DType::I64)?;
+        let candidates = Array::where_(&hit, &index, &never)?;
+        let opts = ReduceOptions {
+            keepdims,
+            ..ReduceOptions::default()
+        };
+        candidates.reduce(ReduceOp::Min, Some(&iaxes), &opts)
+    }
+}

@@ -21,6 +21,8 @@ pub(super) struct Arg {
 enum Op {
     Reduce(ReduceOp),
     NanReduce(ReduceOp),
+    ArgMin,
+    ArgMax,
     Any,
     All,
     Unary(UnaryOp),
@@ -102,6 +104,8 @@ const BUILTINS: &[Builtin] = &[
     builtin("mean", REDUCE, (1, 2), true, Op::Reduce(ReduceOp::Mean)),
     builtin("var", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Var)),
     builtin("std", REDUCE_DDOF, (1, 2), true, Op::Reduce(ReduceOp::Std)),
+    builtin("argmin", LOGICAL, (1, 2), true, Op::ArgMin),
+    builtin("argmax", LOGICAL, (1, 2), true, Op::ArgMax),
     builtin("any", LOGICAL, (1, 2), true, Op::Any),
     builtin("all", LOGICAL, (1, 2), true, Op::All),
     builtin(
@@ -697,6 +701,16 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         Op::NanReduce(r) => {
             b.array("a")?
                 .nan_reduce(r, b.axes()?.as_deref(), &reduce_options(b)?)?
+        }
+        Op::ArgMin | Op::ArgMax => {
+            let x = b.array("a")?;
+            let axis = b.int("axis")?.map(|a| a as isize);
+            let keepdims = b.bool("keepdims", false)?;
+            if matches!(op, Op::ArgMin) {
+                x.argmin(axis, keepdims)?
+            } else {
+                x.argmax(axis, keepdims)?
+            }
         }
         Op::Any => b
             .array("a")?

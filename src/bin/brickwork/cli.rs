@@ -45,8 +45,8 @@ pub(crate) enum Command {
     /// 2 rules).
     ///
     /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
-    /// split_every=, and ddof= for var and std: sum prod min max mean var std; any all
-    /// (axis=, keepdims=; also methods); ignoring NaN (functions only): nansum nanprod
+    /// split_every=, and ddof= for var and std: sum prod min max mean var std; argmin argmax
+    /// any all (axis=, keepdims=; also methods); ignoring NaN (functions only): nansum nanprod
     /// nanmin nanmax nanmean nanvar nanstd.
     /// Elementwise functions: sqrt exp expm1 log log1p log2 log10 abs sin cos tan arcsin
     /// arccos arctan arctan2 sinh cosh tanh hypot floor ceil trunc round sign isnan isinf
