@@ -133,3 +133,49 @@ proptest! {
         assert_close(&got, &want.t().to_owned(), "concatenate transposed");
     }
 }
+
+#[test]
+fn take_matches_ndarray_select() -> TestResult {
+    use std::collections::HashMap;
+    let (x, d) = arr(&[9, 13, 4], &[4, 5, 3], 7);
+    for (indices, axis) in [
+        (vec![0i64, 1, 2, 8, 6, 4, 4, -1, 3], 0usize),
+        (vec![12, 0, 5, 6, 7, 7, 2], 1),
+        (vec![3, 2, 1, 0], 2),
+        (vec![5], 1),
+    ] {
+        let len = d.shape()[axis] as i64;
+        let picked: Vec<usize> = indices
+            .iter()
+            .map(|&i| if i < 0 { i + len } else { i } as usize)
+            .collect();
+        let want = d.select(Axis(axis), &picked);
+        let got = x.take(&indices, axis as isize)?;
+        assert_close(
+            &compute_f64(&got),
+            &want,
+            &format!("{indices:?} axis {axis}"),
+        );
+    }
+    for bad in [vec![9i64], vec![-10], vec![]] {
+        let e = x.take(&bad, 0).err();
+        assert!(
+            matches!(e, Some(Error::InvalidArgument { .. })),
+            "{bad:?}: {e:?}"
+        );
+    }
+    let inputs: HashMap<String, Array> = [("x".to_string(), x.clone())].into();
+    let got = brickwork::parse::evaluate("take(x, (2, 0, 0), axis=1).sum(axis=2)", &inputs)?;
+    let want = d.select(Axis(1), &[2, 0, 0]).sum_axis(Axis(2));
+    assert_close(&compute_f64(&got), &want, "eval take");
+    let got = brickwork::parse::evaluate("x.take(-1, axis=0)", &inputs)?;
+    let want = d.index_axis(Axis(0), 8).to_owned();
+    assert_close(&compute_f64(&got), &want, "eval take method, scalar index");
+    let got = brickwork::parse::evaluate("x.take((-1,), axis=0)", &inputs)?;
+    assert_close(
+        &compute_f64(&got),
+        &d.select(Axis(0), &[8]),
+        "eval take method",
+    );
+    Ok(())
+}

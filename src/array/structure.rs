@@ -272,3 +272,79 @@ fn pad_axis(x: &Array, axis: usize, before: usize, after: usize, mode: PadMode) 
     let refs: Vec<&Array> = pieces.iter().collect();
     Array::concatenate(&refs, ax)
 }
+
+impl Array {
+    /// The elements at `indices` along `axis` (negative indices count from the end), as
+    /// NumPy's `take` with an axis, in the order given (repeats allowed).
+    ///
+    /// The indices are grouped into runs with a constant step (`[3, 4, 5, 9, 7, 5]` is two
+    /// runs, `3:6` and `9:4:-2`); each run is a strided view and the runs are joined with
+    /// [`Array::concatenate`], so each output block reads only what it needs and nothing is
+    /// materialized. Planning grows with the number of runs: sorted or strided index sets
+    /// are cheap, a large random set is one run per index.
+    ///
+    /// # Errors
+    /// An index out of range (naming it and the axis length), no indices, an axis out of
+    /// range, a 0-d array.
+    pub fn take(&self, indices: &[i64], axis: isize) -> Result<Array> {
+        let e = self.expr()?;
+        let shape = e.shape();
+        if shape.is_empty() {
+            return Err(Error::invalid(
+                "take: a 0-d array has no axis to take along",
+            ));
+        }
+        let axis = expr::normalize_axes(&[axis], shape.len())?[0];
+        let len = shape[axis];
+        let resolved = indices
+            .iter()
+            .map(|&i| {
+                let j = if i < 0 { i + len as i64 } else { i };
+                usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "take: index {i} is out of bounds for axis {axis} with size {len}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        if resolved.is_empty() {
+            return Err(Error::invalid(
+                "take: no indices (the result would be empty)",
+            ));
+        }
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < resolved.len() {
+            // The longest run from `start` with one non-zero step.
+            let mut end = start + 1;
+            let step = resolved
+                .get(start + 1)
+                .map(|&b| b as isize - resolved[start] as isize)
+                .filter(|&s| s != 0);
+            if let Some(step) = step {
+                while end < resolved.len()
+                    && resolved[end] as isize - resolved[end - 1] as isize == step
+                {
+                    end += 1;
+                }
+            }
+            let mut axes: Vec<expr::AxisIndex> = shape
+                .iter()
+                .map(|&n| expr::AxisIndex::Slice {
+                    start: 0,
+                    step: 1,
+                    len: n,
+                })
+                .collect();
+            axes[axis] = expr::AxisIndex::Slice {
+                start: resolved[start],
+                step: step.unwrap_or(1),
+                len: end - start,
+            };
+            parts.push(Array::from_expr(expr::index(e, axes)?));
+            start = end;
+        }
+        let refs: Vec<&Array> = parts.iter().collect();
+        Array::concatenate(&refs, axis as isize)
+    }
+}

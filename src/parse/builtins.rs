@@ -61,6 +61,7 @@ enum Op {
     Flip,
     Moveaxis,
     Pad,
+    Take,
 }
 
 /// A function: its parameters (the first `positional` may be given by position, the
@@ -365,6 +366,7 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::Moveaxis,
     ),
+    builtin("take", &["a", "indices", "axis"], (2, 3), true, Op::Take),
     builtin(
         "pad",
         &["array", "pad_width", "mode", "constant_values"],
@@ -806,6 +808,29 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             }
         }
         Op::Pad => pad(b)?,
+        Op::Take => {
+            let x = b.array("a")?;
+            let indices = b.ints("indices")?.ok_or_else(|| b.none_error("indices"))?;
+            let axis = match b.int("axis")? {
+                Some(a) => a as isize,
+                None if x.ndim() == 1 => 0,
+                None => {
+                    return Err(syntax_error(
+                        b.col,
+                        format!(
+                            "take() of a {}-d array needs an axis (without one NumPy takes from the flattened array)",
+                            x.ndim()
+                        ),
+                    ));
+                }
+            };
+            let taken = x.take(&indices, axis)?;
+            // A scalar index drops the axis, as in NumPy.
+            match b.get("indices").map(|a| &a.value) {
+                Some(Value::Scalar(_)) => taken.squeeze(Some(&[axis]))?,
+                _ => taken,
+            }
+        }
     };
     Ok(Value::Array(array))
 }

@@ -58,7 +58,8 @@ pub(crate) enum Command {
     /// axes=2 or ((..), (..))), einsum("ij,jk->ik", a, b). Structure: concatenate((a, b),
     /// axis=0), stack((a, b), axis=0), expand_dims(a, axis), broadcast_to(a, shape), flip(a,
     /// [axis]), moveaxis(a, src, dst), pad(a, width, mode="constant"|"edge"|"reflect",
-    /// constant_values=0), and None (newaxis) in indexes: x[:, None].
+    /// constant_values=0), take(a, (i, j, ..), axis) (also a method), and None (newaxis)
+    /// in indexes: x[:, None].
     ///
     /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
     /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
