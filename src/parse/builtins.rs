@@ -658,6 +658,24 @@ impl Bound {
         }
     }
 
+    /// `axis=`, which may be left out only for a 1-d array `x` (NumPy then works on the
+    /// flattened array, which brickwork does not build; `numpy_does` says what NumPy does
+    /// with it in the error).
+    fn axis_of_1d(&self, x: &Array, numpy_does: &str) -> Result<isize> {
+        match self.int("axis")? {
+            Some(a) => Ok(a as isize),
+            None if x.ndim() == 1 => Ok(0),
+            None => Err(syntax_error(
+                self.col,
+                format!(
+                    "{}() of a {}-d array needs an axis (without one NumPy {numpy_does} the flattened array)",
+                    self.name,
+                    x.ndim()
+                ),
+            )),
+        }
+    }
+
     fn axes(&self) -> Result<Option<Vec<isize>>> {
         let axes = self.ints("axis")?;
         Ok(axes.map(|a| a.into_iter().map(|i| i as isize).collect()))
@@ -811,19 +829,7 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         Op::Take => {
             let x = b.array("a")?;
             let indices = b.ints("indices")?.ok_or_else(|| b.none_error("indices"))?;
-            let axis = match b.int("axis")? {
-                Some(a) => a as isize,
-                None if x.ndim() == 1 => 0,
-                None => {
-                    return Err(syntax_error(
-                        b.col,
-                        format!(
-                            "take() of a {}-d array needs an axis (without one NumPy takes from the flattened array)",
-                            x.ndim()
-                        ),
-                    ));
-                }
-            };
+            let axis = b.axis_of_1d(&x, "takes from")?;
             let taken = x.take(&indices, axis)?;
             // A scalar index drops the axis, as in NumPy.
             match b.get("indices").map(|a| &a.value) {
@@ -916,20 +922,7 @@ fn transpose(b: &Bound) -> Result<Array> {
 /// which is the same for 1-d arrays.
 fn scan(op: ScanOp, b: &Bound) -> Result<Array> {
     let x = b.array("a")?;
-    let axis = match b.int("axis")? {
-        Some(a) => a as isize,
-        None if x.ndim() == 1 => 0,
-        None => {
-            return Err(syntax_error(
-                b.col,
-                format!(
-                    "{}() of a {}-d array needs an axis (without one NumPy scans the flattened array)",
-                    op.name(),
-                    x.ndim()
-                ),
-            ));
-        }
-    };
+    let axis = b.axis_of_1d(&x, "scans")?;
     match op {
         ScanOp::Cumsum => x.cumsum(axis),
         ScanOp::Cumprod => x.cumprod(axis),

@@ -205,10 +205,6 @@ fn bound_step(ix: NumpyIndex, len: usize) -> NumpyIndex {
 fn index_int(v: Value, col: usize) -> Result<isize> {
     match v {
         Value::Scalar(Scalar::Int(i)) => Ok(i as isize),
-        Value::None => Err(syntax_error(
-            col,
-            "None (newaxis) is not supported in indices",
-        )),
         Value::Array(_) => Err(syntax_error(
             col,
             "indexing with an array is not supported (only integers and slices)",
