@@ -16,13 +16,15 @@ pub mod schedule;
 pub mod store;
 pub mod units;
 
-pub use array::{Array, NumpyIndex, PadMode, ReduceOptions, TaskCounts};
+pub use array::{
+    Array, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, map_blocks, map_overlap,
+};
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{Error, Result};
 pub use exec::Metrics;
-pub use expr::{BinaryOp, ReduceOp, UnaryOp};
+pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
 pub use ndarray::{Axis, s};
 pub use store::{Codec, ReadOptions, WriteOptions};

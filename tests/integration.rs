@@ -13,6 +13,8 @@ mod edge_cases;
 mod elementwise;
 /// Typed errors for bad input.
 mod errors;
+/// Stencils (filters, gradient) and diff against scipy and NumPy.
+mod filters;
 /// Corrupt and hostile input: damaged chunks, lying metadata and headers; the fuzz harness.
 mod hostile;
 /// Reading zarr-python fixtures.
@@ -21,6 +23,8 @@ mod interop;
 mod io;
 /// Products: matmul, dot, tensordot, outer, vecdot, einsum.
 mod linalg;
+/// User kernels: map_blocks, map_overlap.
+mod map_blocks;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
 /// `any`/`all` and the NaN-ignoring reductions.

@@ -6,8 +6,10 @@
 //! dask/NumPy where it does not (`rechunk`, `to_zarr`, `compute`, `astype`).
 
 mod creation;
+mod filter;
 mod index;
 mod linalg;
+mod map;
 mod nanreduce;
 mod ops;
 mod realign;
@@ -21,6 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use index::NumpyIndex;
+pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
 

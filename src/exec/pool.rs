@@ -267,6 +267,7 @@ impl<'a> Pool<'a> {
             }
             StageKind::Contract { .. }
             | StageKind::Scan { .. }
+            | StageKind::MapBlocks { .. }
             | StageKind::ReduceCombine { .. } => {
                 return false;
             }

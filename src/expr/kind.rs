@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::ExprRef;
 use super::infer::AxisIndex;
+use super::map::MapSpec;
 use crate::block::Block;
 use crate::dtype::DType;
 use crate::store::BlockRead;
@@ -120,6 +121,16 @@ pub enum ExprKind {
         /// Which axes pair up and which are summed.
         spec: ContractSpec,
     },
+    /// A user function applied block by block (`map_blocks`), or to blocks extended by a
+    /// halo and trimmed after (`map_overlap`): output block `b` is computed from the block
+    /// of each input that [`MapSpec::input_block`] names.
+    MapBlocks {
+        /// The inputs, chunked alike along the loop axes (or one block where they
+        /// broadcast or the output drops the axis).
+        inputs: Vec<ExprRef>,
+        /// The function, and how output axes follow the inputs' blocks.
+        spec: MapSpec,
+    },
 }
 
 impl ExprKind {
@@ -141,6 +152,7 @@ impl ExprKind {
             ExprKind::Scan { op, .. } => op.name().into(),
             ExprKind::BroadcastTo { .. } => "broadcast_to".into(),
             ExprKind::Concat { .. } => "concatenate".into(),
+            ExprKind::MapBlocks { spec, .. } => spec.func.name.clone(),
         }
     }
 }

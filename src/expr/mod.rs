@@ -12,6 +12,7 @@
 mod fingerprint;
 mod infer;
 mod kind;
+mod map;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,12 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use fingerprint::fingerprint;
 pub use infer::{AxisIndex, broadcast_shapes, normalize_axes, regular_grid};
 pub(crate) use infer::{
-    MAX_BLOCKS, binary, broadcast_to, cast, concat, contract, generator, index, memory,
-    rechunk as rechunk_node, reduce, scan, source, transpose, unary, where_,
+    MAX_BLOCKS, MapOutput, binary, broadcast_to, cast, concat, contract, generator, index,
+    map_blocks, memory, rechunk as rechunk_node, reduce, scan, source, transpose, unary, where_,
 };
 pub use kind::{
     BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, ScanOp, UnaryOp,
 };
+pub use map::{BlockFn, BlockFunction, BlockInfo, Boundary, MapSpec, Overlap};
 
 use crate::dtype::DType;
 use crate::grid::ChunkGrid;
@@ -98,7 +100,9 @@ impl Expr {
             | ExprKind::Rechunk { input }
             | ExprKind::Scan { input, .. }
             | ExprKind::BroadcastTo { input } => vec![input],
-            ExprKind::Concat { inputs, .. } => inputs.iter().collect(),
+            ExprKind::Concat { inputs, .. } | ExprKind::MapBlocks { inputs, .. } => {
+                inputs.iter().collect()
+            }
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Contract { lhs, rhs, .. } => {
                 vec![lhs, rhs]
             }

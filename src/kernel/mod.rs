@@ -6,8 +6,10 @@
 pub mod contract;
 pub mod distributions;
 pub mod elementwise;
+pub mod filter;
 pub mod gather;
 pub mod generate;
+pub mod overlap;
 pub mod random;
 pub mod reduce;
 pub mod scan;

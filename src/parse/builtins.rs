@@ -5,7 +5,7 @@ use super::value::{Value, binary, into_array, scalar_dtype};
 use crate::array::{Array, PadMode, ReduceOptions};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
-use crate::expr::{BinaryOp, ReduceOp, ScanOp, UnaryOp};
+use crate::expr::{BinaryOp, Boundary, ReduceOp, ScanOp, UnaryOp};
 
 /// Default chunks aim at blocks of about this many bytes (dask's `chunks="auto"`).
 const AUTO_CHUNK_BYTES: u128 = 128 << 20;
@@ -62,6 +62,17 @@ enum Op {
     Moveaxis,
     Pad,
     Take,
+    Filter(Filter),
+    Gradient,
+    Diff,
+}
+
+/// The sliding-window filters.
+#[derive(Clone, Copy)]
+enum Filter {
+    Uniform,
+    Minimum,
+    Maximum,
 }
 
 /// A function: its parameters (the first `positional` may be given by position, the
@@ -79,6 +90,7 @@ const REDUCE: &[&str] = &["a", "axis", "keepdims", "split_every"];
 const REDUCE_DDOF: &[&str] = &["a", "axis", "ddof", "keepdims", "split_every"];
 const SHAPED: &[&str] = &["shape", "dtype", "chunks"];
 const LOGICAL: &[&str] = &["a", "axis", "keepdims"];
+const FILTER: &[&str] = &["input", "size", "mode", "cval"];
 
 const fn builtin(
     name: &'static str,
@@ -374,6 +386,29 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::Pad,
     ),
+    builtin(
+        "uniform_filter",
+        FILTER,
+        (2, 4),
+        false,
+        Op::Filter(Filter::Uniform),
+    ),
+    builtin(
+        "minimum_filter",
+        FILTER,
+        (2, 4),
+        false,
+        Op::Filter(Filter::Minimum),
+    ),
+    builtin(
+        "maximum_filter",
+        FILTER,
+        (2, 4),
+        false,
+        Op::Filter(Filter::Maximum),
+    ),
+    builtin("gradient", &["f", "axis"], (1, 1), false, Op::Gradient),
+    builtin("diff", &["a", "n", "axis"], (1, 3), false, Op::Diff),
 ];
 
 /// Every builtin's name.
@@ -826,6 +861,17 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             }
         }
         Op::Pad => pad(b)?,
+        Op::Filter(kind) => filter(kind, b)?,
+        Op::Gradient => {
+            let x = b.array("f")?;
+            let axis = b.axis_of_1d(&x, "returns one gradient per axis of")?;
+            x.gradient(axis)?
+        }
+        Op::Diff => {
+            let n = b.count("n")?.unwrap_or(1);
+            let axis = b.int("axis")?.unwrap_or(-1) as isize;
+            b.array("a")?.diff(n, axis)?
+        }
         Op::Take => {
             let x = b.array("a")?;
             let indices = b.ints("indices")?.ok_or_else(|| b.none_error("indices"))?;
@@ -997,6 +1043,36 @@ fn arrays(b: &Bound) -> Result<Vec<Array>> {
 
 /// `pad(array, pad_width, mode="constant", constant_values=0)`: `pad_width` an int (every
 /// side), a pair `(before, after)` for every axis, or one pair per axis.
+/// scipy.ndimage's filters: `size` one int for every axis or one per axis, `mode` one of
+/// scipy's names (`reflect` by default), `cval` the constant.
+fn filter(kind: Filter, b: &Bound) -> Result<Array> {
+    let x = b.array("input")?;
+    let sizes = b.sizes("size")?.ok_or_else(|| b.none_error("size"))?;
+    let size = match sizes.len() {
+        1 if x.ndim() != 1 => vec![sizes[0]; x.ndim()],
+        _ => sizes,
+    };
+    let cval = b.float("cval", 0.0)?;
+    let mode = match b.get("mode").map(|a| &a.value) {
+        None => Some(Boundary::Reflect),
+        Some(Value::Str(m)) => Boundary::from_name(m, cval).filter(|m| *m != Boundary::None),
+        Some(_) => None,
+    };
+    let mode = mode.ok_or_else(|| {
+        let arg = b.get("mode").expect("checked above");
+        b.bad(
+            arg,
+            "mode",
+            "\"reflect\", \"constant\", \"nearest\", \"mirror\" or \"wrap\"",
+        )
+    })?;
+    match kind {
+        Filter::Uniform => x.uniform_filter(&size, mode),
+        Filter::Minimum => x.minimum_filter(&size, mode),
+        Filter::Maximum => x.maximum_filter(&size, mode),
+    }
+}
+
 fn pad(b: &Bound) -> Result<Array> {
     let x = b.array("array")?;
     let arg = b.required("pad_width")?;

@@ -8,6 +8,7 @@ use crate::expr::ReduceOp;
 use crate::grid::Region;
 use crate::kernel::contract::Groups;
 use crate::kernel::gather::for_each_chunk;
+use crate::kernel::overlap::Halo;
 
 /// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
 /// at most this many elements.
@@ -38,6 +39,7 @@ impl Stage {
             | StageKind::Contract { .. }
             | StageKind::Scan { .. }
             | StageKind::Concat { .. }
+            | StageKind::MapBlocks { .. }
             | StageKind::ReduceCombine { .. } => elems * self.dtype.size() as u64,
         }
     }
@@ -104,6 +106,31 @@ impl Stage {
                     bytes += self.output_bytes(block);
                 }
                 bytes
+            }
+            StageKind::MapBlocks { inputs, spec } => {
+                // Each input block assembled whole (with its halo), the function's result
+                // (extended, for map_overlap, before it is trimmed into the output) and
+                // the temporaries the function declares, each as large as its result.
+                let mut bytes = 0;
+                let mut extended = self.grid.block_shape(block).iter().product::<usize>() as u64;
+                for program in inputs {
+                    let core = program.grid.region(&self.input_block(spec, program, block));
+                    let elems = match &spec.overlap {
+                        Some(o) => Halo::of(&core, &program.grid.shape(), o)
+                            .shape
+                            .iter()
+                            .product(),
+                        None => core.len(),
+                    };
+                    bytes += elems as u64 * program.dtype.size() as u64
+                        + tile(program.nodes.len(), elems);
+                    if spec.overlap.is_some() {
+                        extended = elems as u64;
+                    }
+                }
+                let result = extended * self.dtype.size() as u64;
+                let trimmed = if spec.overlap.is_some() { result } else { 0 };
+                bytes + trimmed + result * spec.func.temporaries as u64
             }
             StageKind::ReduceCombine { .. } => self.output_bytes(block),
         }

@@ -163,6 +163,24 @@ impl Lowerer {
                     name: format!("concatenate({})", names.join(", ")),
                 })
             }
+            ExprKind::MapBlocks { inputs, spec } => {
+                let mut programs = Vec::with_capacity(inputs.len());
+                let mut names = Vec::with_capacity(inputs.len());
+                for x in inputs {
+                    let (program, name) = self.program(x)?;
+                    programs.push(program);
+                    names.push(name);
+                }
+                self.push(Stage {
+                    grid: node.grid().clone(),
+                    dtype: node.dtype(),
+                    kind: StageKind::MapBlocks {
+                        inputs: programs,
+                        spec: spec.clone(),
+                    },
+                    name: format!("{}({})", spec.func.name, names.join(", ")),
+                })
+            }
             ExprKind::Scan { input, op, axis } => {
                 let (program, inner) = self.program(input)?;
                 self.push(Stage {
@@ -354,6 +372,7 @@ impl ProgramBuilder {
             | ExprKind::Reduce { .. }
             | ExprKind::Contract { .. }
             | ExprKind::Concat { .. }
+            | ExprKind::MapBlocks { .. }
             | ExprKind::Scan { .. } => {
                 let stage = l.stage_for(node)?;
                 self.note(node.op_name());

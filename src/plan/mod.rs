@@ -26,9 +26,10 @@ pub use lower::{lower, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::expr::{BinaryOp, ContractSpec, Generator, ReduceSpec, ScanOp, UnaryOp};
+use crate::expr::{BinaryOp, ContractSpec, Generator, MapSpec, ReduceSpec, ScanOp, UnaryOp};
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::gather::ViewMap;
+use crate::kernel::overlap::Halo;
 use crate::store::BlockRead;
 
 /// Index of a stage in [`Plan::stages`].
@@ -132,6 +133,15 @@ pub enum StageKind {
         /// Per part, the index along `axis` of its first block in the stage grid.
         offsets: Vec<usize>,
     },
+    /// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
+    /// after, for `map_overlap`): block `b` evaluates each input program over the block
+    /// [`MapSpec::input_block`] names.
+    MapBlocks {
+        /// The inputs, fused.
+        inputs: Vec<Program>,
+        /// The function and the axes' correspondence.
+        spec: MapSpec,
+    },
     /// Combines up to `split_every` partials per reduced axis from `input`; the last level
     /// also finalizes into the result's blocks.
     ReduceCombine {
@@ -156,6 +166,7 @@ impl StageKind {
             StageKind::Contract { .. } => "contract",
             StageKind::Scan { .. } => "scan",
             StageKind::Concat { .. } => "map",
+            StageKind::MapBlocks { .. } => "map_blocks",
             StageKind::ReduceCombine { .. } => "combine",
         }
     }
@@ -277,6 +288,7 @@ impl Stage {
             | StageKind::Scan { program, .. } => vec![program],
             StageKind::Contract { lhs, rhs, .. } => vec![lhs, rhs],
             StageKind::Concat { parts, .. } => parts.iter().collect(),
+            StageKind::MapBlocks { inputs, .. } => inputs.iter().collect(),
             StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
         }
     }
@@ -317,8 +329,32 @@ impl Stage {
                 }
                 vec![(program, program.grid.region(&local))]
             }
+            StageKind::MapBlocks { inputs, spec } => {
+                let mut out = Vec::with_capacity(inputs.len());
+                for program in inputs {
+                    let core = program.grid.region(&self.input_block(spec, program, block));
+                    match &spec.overlap {
+                        None => out.push((program, core)),
+                        Some(overlap) => {
+                            let halo = Halo::of(&core, &program.grid.shape(), overlap);
+                            out.extend(
+                                halo.pieces
+                                    .into_iter()
+                                    .filter_map(|p| Some((program, p.region?))),
+                            );
+                        }
+                    }
+                }
+                out
+            }
             StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
         }
+    }
+
+    /// The block of input `program` of a [`StageKind::MapBlocks`] stage that block `block`
+    /// is computed from.
+    pub fn input_block(&self, spec: &MapSpec, program: &Program, block: &[usize]) -> Vec<usize> {
+        spec.input_block(block, &program.grid.grid_shape())
     }
 
     /// Bytes of the largest block this stage outputs.

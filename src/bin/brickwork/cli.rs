@@ -61,6 +61,10 @@ pub(crate) enum Command {
     /// constant_values=0), take(a, (i, j, ..), axis) (also a method), and None (newaxis)
     /// in indexes: x[:, None].
     ///
+    /// Stencils (map_overlap: blocks see their neighbours): uniform_filter(x, size,
+    /// mode="reflect"|"constant"|"nearest"|"mirror"|"wrap", cval=0.0), minimum_filter,
+    /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1).
+    ///
     /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
     /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
     /// scale=), poisson(shape, lam=), binomial(shape, n=, p=), integers(shape, low, high),
