@@ -8,7 +8,7 @@
 //! values, the first belonging to element `k/2`; after every axis the block's own elements
 //! are what is left (for an even `k`, one value past them is cut).
 
-use ndarray::{ArrayD, ArrayViewD, Axis, Slice, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice, Zip};
 
 use crate::dtype::Element;
 
@@ -25,45 +25,160 @@ pub enum WindowOp {
 
 /// The filter of `size` per axis over `block`, a block extended by `size[d] / 2` on both
 /// sides of every axis; returns the block's own elements.
+///
+/// One pass per axis with a window, each over a C-order buffer seen as `(outer, len,
+/// inner)`: an output row of `inner` elements is the combination of `k` consecutive input
+/// rows, accumulated while it is in the L1 cache (along the last axis, `inner` is 1 and the
+/// rows are shifted slices of one line). Each pass reads its input once and writes its
+/// output once.
 pub fn window_filter<T: Element>(
     block: ArrayViewD<'_, T>,
     size: &[usize],
     op: WindowOp,
 ) -> ArrayD<T> {
-    let mut cur: ArrayD<T> = block.to_owned();
+    let mut shape = block.shape().to_vec();
+    let mut cur: Option<Vec<T>> = None;
+    let first = block.as_standard_layout();
+    let n = size.len();
+    // The last two axes, when both have windows, go in one fused pass (no intermediate
+    // array of the block's size).
+    let fused = n >= 2 && size[n - 1] > 1 && size[n - 2] > 1;
     for (axis, &k) in size.iter().enumerate() {
-        if k <= 1 {
+        if k <= 1 || (fused && axis >= n - 2) {
             continue;
         }
-        let len = cur.shape()[axis];
-        let own = len - 2 * (k / 2);
-        let window = |t: usize| cur.slice_axis(Axis(axis), Slice::from(t..t + own));
-        let mut out = window(0).to_owned();
-        for t in 1..k {
-            let next = window(t);
-            match op {
-                WindowOp::Mean => Zip::from(&mut out)
-                    .and(&next)
-                    .for_each(|o, &v| *o = T::from_f64(o.to_f64() + v.to_f64())),
-                WindowOp::Min => Zip::from(&mut out).and(&next).for_each(|o, &v| {
-                    if v < *o || is_nan(v) {
-                        *o = v;
-                    }
-                }),
-                WindowOp::Max => Zip::from(&mut out).and(&next).for_each(|o, &v| {
-                    if v > *o || is_nan(v) {
-                        *o = v;
-                    }
-                }),
+        let input: &[T] = match &cur {
+            Some(v) => v,
+            None => first.as_slice().expect("standard layout"),
+        };
+        let out = window_pass(input, &shape, axis, k, op);
+        shape[axis] -= 2 * (k / 2);
+        cur = Some(out);
+    }
+    if fused {
+        let input: &[T] = match &cur {
+            Some(v) => v,
+            None => first.as_slice().expect("standard layout"),
+        };
+        let out = window_pass_2(input, &shape, [size[n - 2], size[n - 1]], op);
+        shape[n - 2] -= 2 * (size[n - 2] / 2);
+        shape[n - 1] -= 2 * (size[n - 1] / 2);
+        cur = Some(out);
+    }
+    match cur {
+        Some(v) => ArrayD::from_shape_vec(IxDyn(&shape), v).expect("shape of the pass"),
+        None => first.into_owned(),
+    }
+}
+
+/// The windows along the last two axes in one pass: each output line is the combination
+/// of `k[0]` input lines (into a line buffer), then of `k[1]` shifted slices of it.
+fn window_pass_2<T: Element>(input: &[T], shape: &[usize], k: [usize; 2], op: WindowOp) -> Vec<T> {
+    let n = shape.len();
+    let (rows, width) = (shape[n - 2], shape[n - 1]);
+    let outer: usize = shape[..n - 2].iter().product();
+    let own_rows = rows - 2 * (k[0] / 2);
+    let own_width = width - 2 * (k[1] / 2);
+    let mut out = Vec::with_capacity(outer * own_rows * own_width);
+    let mut line: Vec<T> = Vec::with_capacity(width);
+    let (k0, k1) = (k[0] as f64, k[1] as f64);
+    for o in 0..outer {
+        let base = o * rows * width;
+        for i in 0..own_rows {
+            let row = |t: usize| &input[base + (i + t) * width..base + (i + t + 1) * width];
+            line.clear();
+            line.extend_from_slice(row(0));
+            for t in 1..k[0] {
+                combine(&mut line, row(t), op);
+            }
+            finish(&mut line, op, k0);
+            let start = out.len();
+            out.extend_from_slice(&line[..own_width]);
+            let acc = &mut out[start..];
+            for t in 1..k[1] {
+                combine(acc, &line[t..t + own_width], op);
+            }
+            finish(acc, op, k1);
+        }
+    }
+    out
+}
+
+/// One windowed pass along `axis` of a C-order buffer of `shape`: the axis shrinks by
+/// `2 * (k / 2)` (the block's own elements).
+fn window_pass<T: Element>(
+    input: &[T],
+    shape: &[usize],
+    axis: usize,
+    k: usize,
+    op: WindowOp,
+) -> Vec<T> {
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let len = shape[axis];
+    let own = len - 2 * (k / 2);
+    let mut out = Vec::with_capacity(outer * own * inner);
+    let kf = k as f64;
+    for o in 0..outer {
+        let base = o * len * inner;
+        if inner == 1 {
+            // The last axis: shifted slices of one line.
+            let line = &input[base..base + len];
+            let start = out.len();
+            out.extend_from_slice(&line[..own]);
+            let acc = &mut out[start..];
+            for t in 1..k {
+                combine(acc, &line[t..t + own], op);
+            }
+            finish(acc, op, kf);
+        } else {
+            for i in 0..own {
+                let row = |t: usize| &input[base + (i + t) * inner..base + (i + t + 1) * inner];
+                let start = out.len();
+                out.extend_from_slice(row(0));
+                let acc = &mut out[start..];
+                for t in 1..k {
+                    combine(acc, row(t), op);
+                }
+                finish(acc, op, kf);
             }
         }
-        if op == WindowOp::Mean {
-            let k = k as f64;
-            out.mapv_inplace(|v| T::from_f64(v.to_f64() / k));
-        }
-        cur = out;
     }
-    cur
+    out
+}
+
+#[inline]
+fn combine<T: Element>(acc: &mut [T], next: &[T], op: WindowOp) {
+    match op {
+        WindowOp::Mean => {
+            for (a, &v) in acc.iter_mut().zip(next) {
+                *a = T::from_f64(a.to_f64() + v.to_f64());
+            }
+        }
+        WindowOp::Min => {
+            for (a, &v) in acc.iter_mut().zip(next) {
+                if v < *a || is_nan(v) {
+                    *a = v;
+                }
+            }
+        }
+        WindowOp::Max => {
+            for (a, &v) in acc.iter_mut().zip(next) {
+                if v > *a || is_nan(v) {
+                    *a = v;
+                }
+            }
+        }
+    }
+}
+
+#[inline]
+fn finish<T: Element>(acc: &mut [T], op: WindowOp, k: f64) {
+    if op == WindowOp::Mean {
+        for a in acc {
+            *a = T::from_f64(a.to_f64() / k);
+        }
+    }
 }
 
 /// True for a NaN (a value unequal to itself); false for every integer and bool.
@@ -108,7 +223,7 @@ pub fn gradient<T: Element>(block: ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{IxDyn, array};
+    use ndarray::array;
 
     #[test]
     fn windows_align_as_scipy() {
