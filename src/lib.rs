@@ -17,7 +17,7 @@ pub mod store;
 pub mod units;
 
 pub use array::{
-    Array, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, map_blocks, map_overlap,
+    Array, Bins, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, map_blocks, map_overlap,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};

@@ -1,5 +1,6 @@
-//! Stencils built on map_overlap (uniform/minimum/maximum filters, gradient) and `diff`,
-//! through the eval language, against scipy.ndimage and NumPy (the peer venv,
+//! Stencils built on map_overlap (uniform/minimum/maximum filters, gradient), `diff`, and
+//! the binning of `histogram` and `bincount` (built on map_blocks), through the eval
+//! language, against scipy.ndimage and NumPy (the peer venv,
 //! `tests/python/scipy_filters.py`) on ragged chunkings, 1-d to 3-d, several dtypes and
 //! every boundary mode, under both schedulers.
 
@@ -59,6 +60,50 @@ fn cases() -> Vec<Case> {
                             theirs: format!("ndi.{f}({x}, {size}, mode=\"{mode}\"{extra})"),
                         });
                     }
+                }
+            }
+            for (ours, theirs) in [
+                (
+                    "histogram(x, 7, range=(-10, 10))",
+                    "np.histogram(x, 7, range=(-10, 10))[0]",
+                ),
+                ("histogram(x, 6)", "np.histogram(x, 6)[0]"),
+                (
+                    "histogram(x, (-30, -1, 0, 2.5, 30))",
+                    "np.histogram(x, (-30, -1, 0, 2.5, 30))[0]",
+                ),
+                (
+                    "histogram(x, 5, range=(-20, 20), weights=abs(x))",
+                    "np.histogram(x, 5, range=(-20, 20), weights=np.abs(x))[0]",
+                ),
+                (
+                    "histogram(x, 4, range=(-5, 5), density=True)",
+                    "np.histogram(x, 4, range=(-5, 5), density=True)[0]",
+                ),
+            ] {
+                cases.push(Case {
+                    input: input.clone(),
+                    ours: ours.into(),
+                    theirs: theirs.into(),
+                });
+            }
+            if n == 1 && dtype == "int32" {
+                for (ours, theirs) in [
+                    ("bincount(abs(x))", "np.bincount(np.abs(x))"),
+                    (
+                        "bincount(abs(x), minlength=100)",
+                        "np.bincount(np.abs(x), minlength=100)",
+                    ),
+                    (
+                        "bincount(abs(x), weights=x)",
+                        "np.bincount(np.abs(x), weights=x)",
+                    ),
+                ] {
+                    cases.push(Case {
+                        input: input.clone(),
+                        ours: ours.into(),
+                        theirs: theirs.into(),
+                    });
                 }
             }
             for axis in 0..n {
@@ -166,6 +211,19 @@ fn stencil_arguments_are_checked() {
         ("gradient(x)", "needs an axis"),
         ("gradient(x[:1], axis=0)", "fewer than 2 elements"),
         ("diff(x, axis=2)", "axis"),
+        ("histogram(x, 0)", "bins"),
+        (
+            "histogram(x, 3, range=(2, 1))",
+            "max must be larger than min",
+        ),
+        ("histogram(x, (1, 0))", "increasing"),
+        (
+            "histogram(x, 3, weights=x[0])",
+            "weights must have the array's shape",
+        ),
+        ("bincount(x)", "1-d"),
+        ("bincount(x[0])", "integers"),
+        ("bincount(x[0].astype(\"int32\") - 100)", "negative values"),
     ] {
         let e = evaluate(text, &inputs)
             .err()

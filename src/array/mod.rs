@@ -7,6 +7,7 @@
 
 mod creation;
 mod filter;
+mod histogram;
 mod index;
 mod linalg;
 mod map;
@@ -22,6 +23,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use histogram::Bins;
 pub use index::NumpyIndex;
 pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;

@@ -254,7 +254,7 @@ fn map_blocks(
             Some((h, None)) => {
                 let boundary = spec.overlap.as_ref().map_or(Boundary::None, |o| o.boundary);
                 MapArg::Owned(overlap::assemble(h, p.dtype, boundary, &mut |r| {
-                    eval_tiled(plan, p, r, inputs)
+                    eval_whole(plan, p, r, inputs)
                 })?)
             }
         });
@@ -350,7 +350,20 @@ fn map_arg<'a>(
             return Ok(MapArg::Ref(inputs.block(*stage, grid.linear(&chunk))?));
         }
     }
-    Ok(MapArg::Owned(eval_tiled(plan, program, region, inputs)?))
+    Ok(MapArg::Owned(eval_whole(plan, program, region, inputs)?))
+}
+
+/// Evaluates a program over a whole region into one block: a program that only reads an
+/// earlier stage's blocks gathers them straight into the result (one copy, no tiles);
+/// others run tile by tile.
+fn eval_whole(plan: &Plan, program: &Program, region: &Region, inputs: &Inputs) -> Result<Block> {
+    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice() {
+        return Ok(match blocks_leaf(plan, *stage, view, region, inputs)? {
+            Operand::Borrowed(b) => b.clone(),
+            Operand::Owned(b) => b,
+        });
+    }
+    eval_tiled(plan, program, region, inputs)
 }
 
 // Programs run tile by tile so that their temporaries (gathered leaves, intermediate

@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod filter;
 pub mod gather;
 pub mod generate;
+pub mod histogram;
 pub mod overlap;
 pub mod random;
 pub mod reduce;

@@ -2,7 +2,7 @@
 
 use super::syntax_error;
 use super::value::{Value, binary, into_array, scalar_dtype};
-use crate::array::{Array, PadMode, ReduceOptions};
+use crate::array::{Array, Bins, PadMode, ReduceOptions};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Boundary, ReduceOp, ScanOp, UnaryOp};
@@ -65,6 +65,8 @@ enum Op {
     Filter(Filter),
     Gradient,
     Diff,
+    Histogram,
+    Bincount,
 }
 
 /// The sliding-window filters.
@@ -409,6 +411,20 @@ const BUILTINS: &[Builtin] = &[
     ),
     builtin("gradient", &["f", "axis"], (1, 1), false, Op::Gradient),
     builtin("diff", &["a", "n", "axis"], (1, 3), false, Op::Diff),
+    builtin(
+        "histogram",
+        &["a", "bins", "range", "weights", "density"],
+        (1, 2),
+        false,
+        Op::Histogram,
+    ),
+    builtin(
+        "bincount",
+        &["x", "weights", "minlength"],
+        (1, 1),
+        false,
+        Op::Bincount,
+    ),
 ];
 
 /// Every builtin's name.
@@ -867,6 +883,12 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             let axis = b.axis_of_1d(&x, "returns one gradient per axis of")?;
             x.gradient(axis)?
         }
+        Op::Histogram => histogram(b)?,
+        Op::Bincount => {
+            let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;
+            let minlength = b.count("minlength")?.unwrap_or(0);
+            b.array("x")?.bincount(weights.as_ref(), minlength)?
+        }
         Op::Diff => {
             let n = b.count("n")?.unwrap_or(1);
             let axis = b.int("axis")?.unwrap_or(-1) as isize;
@@ -1071,6 +1093,53 @@ fn filter(kind: Filter, b: &Bound) -> Result<Array> {
         Filter::Minimum => x.minimum_filter(&size, mode),
         Filter::Maximum => x.maximum_filter(&size, mode),
     }
+}
+
+/// NumPy's `histogram`; the counts (eval has no tuples of arrays: the edges are
+/// `linspace(*range, bins + 1)`, or the edges given).
+fn histogram(b: &Bound) -> Result<Array> {
+    let x = b.array("a")?;
+    let numbers = |param: &str, arg: &Arg| -> Result<Vec<f64>> {
+        match &arg.value {
+            Value::Tuple(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Scalar(s) => Ok(s.as_f64()),
+                    _ => Err(b.bad(arg, param, "numbers")),
+                })
+                .collect(),
+            _ => Err(b.bad(arg, param, "a tuple of numbers")),
+        }
+    };
+    let range = match b.get("range") {
+        None => None,
+        Some(arg) => match numbers("range", arg)?.as_slice() {
+            [lo, hi] => Some((*lo, *hi)),
+            _ => return Err(b.bad(arg, "range", "a (min, max) pair")),
+        },
+    };
+    let bins = match b.get("bins") {
+        None => Bins::Count { n: 10, range },
+        Some(Arg {
+            value: Value::Scalar(Scalar::Int(n)),
+            ..
+        }) if *n > 0 => Bins::Count {
+            n: *n as usize,
+            range,
+        },
+        Some(
+            arg @ Arg {
+                value: Value::Tuple(_),
+                ..
+            },
+        ) => Bins::Edges(numbers("bins", arg)?),
+        Some(arg) => {
+            return Err(b.bad(arg, "bins", "a positive int or a tuple of increasing edges"));
+        }
+    };
+    let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;
+    let (counts, _edges) = x.histogram(&bins, weights.as_ref(), b.bool("density", false)?)?;
+    Ok(counts)
 }
 
 fn pad(b: &Bound) -> Result<Array> {

@@ -63,7 +63,9 @@ pub(crate) enum Command {
     ///
     /// Stencils (map_overlap: blocks see their neighbours): uniform_filter(x, size,
     /// mode="reflect"|"constant"|"nearest"|"mirror"|"wrap", cval=0.0), minimum_filter,
-    /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1).
+    /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1). Binning:
+    /// histogram(a, bins=10 or (edges..), range=(lo, hi), weights=, density=False) (the
+    /// counts), bincount(x, weights=, minlength=0).
     ///
     /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
     /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
