@@ -26,6 +26,7 @@ use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
+use crate::plan::OutputWrite;
 use crate::store::BlockRead;
 
 use super::prepare;
@@ -137,7 +138,7 @@ fn fits(
 ) -> Result<bool> {
     let pass_fits = |e: &ExprRef, chunks: &[usize]| -> Result<bool> {
         let node = expr::rechunk_node(e, expr::regular_grid(&e.shape(), chunks)?)?;
-        let (plan, scheduled, _) = prepare(&node, opts, true, false, None)?;
+        let (plan, scheduled, _) = prepare(&node, opts, OutputWrite::Encode, false, None)?;
         let f = &scheduled.footprint;
         Ok(!plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };
