@@ -16,7 +16,10 @@ pub mod schedule;
 pub mod store;
 pub mod units;
 
-pub use array::{Array, NumpyIndex, PadMode, ReduceOptions, TaskCounts};
+pub use array::{
+    Array, NumpyIndex, PadMode, ReduceOptions, TaskCounts, compute_many, to_zarr_many,
+    to_zarr_many_with,
+};
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
 pub use dtype::{DType, Element, Kind, Scalar};

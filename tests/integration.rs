@@ -5,6 +5,8 @@
 mod cli;
 /// Shared helpers.
 mod common;
+/// Several results in one pass: compute_many, to_zarr_many.
+mod compute_many;
 /// Random distributions: goodness of fit, chunk invariance.
 mod distributions;
 /// 0-d, empty, generators, shared subexpressions.

@@ -8,6 +8,7 @@
 mod creation;
 mod index;
 mod linalg;
+mod many;
 mod nanreduce;
 mod ops;
 mod realign;
@@ -21,6 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use index::NumpyIndex;
+pub use many::{compute_many, to_zarr_many, to_zarr_many_with};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
 
