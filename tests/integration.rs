@@ -37,6 +37,8 @@ mod props;
 mod random;
 /// Reductions.
 mod reductions;
+/// Writing into a region of an existing Zarr array.
+mod region;
 /// Interrupted writes: incomplete arrays, resumed writes, killed processes.
 mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.

@@ -14,6 +14,7 @@ mod ops;
 mod realign;
 mod rechunk;
 mod reduce;
+mod region;
 mod structure;
 mod visualize;
 

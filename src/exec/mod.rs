@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-pub use sink::{CollectSink, Sink, ZarrWriteSink};
+pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 
 use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
 use crate::error::{Error, Result};
