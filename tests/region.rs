@@ -208,6 +208,8 @@ fn dtypes_cast_by_numpys_same_kind_rule() -> TestResult {
 }
 
 #[test]
+// A one-axis region and a reversed one are the mistakes under test.
+#[allow(clippy::single_range_in_vec_init, clippy::reversed_empty_ranges)]
 fn errors_name_the_path_the_shapes_and_the_region() -> TestResult {
     let dir = tempfile::tempdir()?;
     let p = dir.path().join("t.zarr");

@@ -246,16 +246,17 @@ mod tests {
         let opts = ComputeOptions::default().with_memory_limit(4 << 20);
         let inter = choose(&e, &[2000, 20], &opts)?;
         assert!(inter.iter().product::<usize>() > 20 * 20, "{inter:?}");
-        assert!(fits(&e, &inter, &[2000, 20], &opts, 4 << 20)?);
+        let pass2 = Pass2 {
+            grid: expr::regular_grid(&[2000, 2000], &[2000, 20])?,
+            write: OutputWrite::Encode,
+        };
+        assert!(fits(&e, &inter, &pass2, &opts, 4 << 20)?);
         // Doubling either axis does not fit any more (or is not a candidate).
         for d in 0..2 {
             let mut bigger = inter.clone();
             bigger[d] = (bigger[d] * 2).min(2000);
             if bigger != inter && bigger != [20, 2000] && bigger != [2000, 20] {
-                assert!(
-                    !fits(&e, &bigger, &[2000, 20], &opts, 4 << 20)?,
-                    "{bigger:?}"
-                );
+                assert!(!fits(&e, &bigger, &pass2, &opts, 4 << 20)?, "{bigger:?}");
             }
         }
         // A tiny limit leaves the elementwise minimum.
