@@ -48,7 +48,7 @@ fn main() -> Result<()> {
         let plan = v.plan()?;
         let t2 = Instant::now();
         let graph = TaskGraph::build(&plan)?;
-        let position = order(&graph, plan.output as u32, RootOrder::Blocks);
+        let position = order(&graph, &[plan.outputs[0].stage as u32], RootOrder::Blocks);
         let t3 = Instant::now();
         tasks = graph.len();
         assert_eq!(position.len(), tasks);

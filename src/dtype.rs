@@ -140,6 +140,22 @@ impl DType {
         }
     }
 
+    /// NumPy's `np.can_cast(self, to, casting="same_kind")`: a cast within a kind (also to
+    /// a narrower type, `float64 -> float32`, `int64 -> int8`) or to a later kind in
+    /// bool, unsigned, signed, float; not float to integer, signed to unsigned, or anything
+    /// to bool.
+    pub const fn can_cast_same_kind(self, to: DType) -> bool {
+        const fn rank(k: Kind) -> u8 {
+            match k {
+                Kind::Bool => 0,
+                Kind::Unsigned => 1,
+                Kind::Signed => 2,
+                Kind::Float => 3,
+            }
+        }
+        rank(self.kind()) <= rank(to.kind())
+    }
+
     /// True for `float32` and `float64`.
     pub const fn is_float(self) -> bool {
         matches!(self.kind(), Kind::Float)

@@ -851,3 +851,129 @@ fn csv_import_and_export_errors_and_bounds() -> TestResult {
     assert_fails(&o, 1, &["one band of chunks (300, 29)", "would fit"]);
     Ok(())
 }
+
+#[test]
+fn eval_writes_into_a_region_of_an_existing_array() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (big, x) = (d("big.zarr"), d("x.zarr"));
+    let o = brickwork(&["eval", "zeros((20, 30), chunks=(6, 7))", "--output", &big]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = brickwork(&[
+        "eval",
+        "random((10, 12), chunks=(4, 5), seed=3)",
+        "--output",
+        &x,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Negative and open-ended parts resolve against the target's shape: rows 3..13, columns
+    // 18..30.
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("x={x}"),
+        "x * 2",
+        "--output",
+        &big,
+        "--region",
+        "3:13,-12:",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = Array::from_zarr(&big)?.compute_as::<f64>()?;
+    let want = Array::random(&[10, 12], &[4, 5], 3)?.compute_as::<f64>()? * 2.0;
+    let mut full = ndarray::ArrayD::<f64>::zeros(vec![20, 30]);
+    full.slice_mut(ndarray::s![3..13, 18..30]).assign(&want);
+    assert_eq!(got, full);
+    // Errors: shapes, bounds, steps, parts, flags that do not apply, no --output.
+    let run = |expr: &str, region: &str| {
+        brickwork(&[
+            "eval",
+            "-i",
+            &format!("x={x}"),
+            expr,
+            "--output",
+            &big,
+            "--region",
+            region,
+        ])
+    };
+    assert_fails(
+        &run("x", "0:10,0:11"),
+        1,
+        &["(10, 12)", "(10, 11)", "big.zarr"],
+    );
+    assert_fails(
+        &run("x", "15:25,0:12"),
+        1,
+        &["axis 0 ends at 25", "(20, 30)"],
+    );
+    assert_fails(&run("x", "0:10:2,0:12"), 2, &["step"]);
+    assert_fails(
+        &run("x", "0:10"),
+        2,
+        &["1 part(s)", "2 axis(es)", "(20, 30)"],
+    );
+    let ints = d("ints.zarr");
+    let o = brickwork(&[
+        "eval",
+        "zeros((20, 30), dtype=\"int32\")",
+        "--output",
+        &ints,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("x={x}"),
+        "x",
+        "--output",
+        &ints,
+        "--region",
+        "0:10,0:12",
+    ]);
+    assert_fails(&o, 1, &["float64", "int32", "astype"]);
+    assert_fails(&run("x", "a:b,0:12"), 2, &["\"a:b\""]);
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("x={x}"),
+        "x",
+        "--output",
+        &big,
+        "--region",
+        "0:10,0:12",
+        "--overwrite",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("x={x}"),
+        "x",
+        "--region",
+        "0:10,0:12",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = brickwork(&[
+        "eval",
+        "x = zeros((2, 2)); x",
+        "--output",
+        &d("none.zarr"),
+        "--region",
+        "0:2,0:2",
+    ]);
+    assert_fails(&o, 1, &["none.zarr"]);
+    // The target is read by the computation: refused.
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("b={big}"),
+        "b[:10, :12]",
+        "--output",
+        &big,
+        "--region",
+        "10:20,0:12",
+    ]);
+    assert_fails(&o, 1, &["reads from"]);
+    Ok(())
+}

@@ -5,6 +5,8 @@
 mod cli;
 /// Shared helpers.
 mod common;
+/// Several results in one pass: compute_many, to_zarr_many.
+mod compute_many;
 /// Random distributions: goodness of fit, chunk invariance.
 mod distributions;
 /// 0-d, empty, generators, shared subexpressions.
@@ -39,6 +41,8 @@ mod props;
 mod random;
 /// Reductions.
 mod reductions;
+/// Writing into a region of an existing Zarr array.
+mod region;
 /// Interrupted writes: incomplete arrays, resumed writes, killed processes.
 mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.

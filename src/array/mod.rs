@@ -10,12 +10,14 @@ mod filter;
 mod histogram;
 mod index;
 mod linalg;
+mod many;
 mod map;
 mod nanreduce;
 mod ops;
 mod realign;
 mod rechunk;
 mod reduce;
+mod region;
 mod structure;
 mod visualize;
 
@@ -25,6 +27,7 @@ use std::sync::Arc;
 
 pub use histogram::Bins;
 pub use index::NumpyIndex;
+pub use many::{compute_many, to_zarr_many, to_zarr_many_with};
 pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
@@ -36,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::exec::{self, CollectSink, Metrics, ZarrWriteSink};
 use crate::expr::{self, ExprRef};
 use crate::grid::{ChunkGrid, fmt_shape};
-use crate::plan::{self, Plan};
+use crate::plan::{self, OutputWrite, Plan};
 use crate::schedule::TaskGraph;
 use crate::store::{WriteOptions, ZarrSink};
 use crate::units::format_bytes;
@@ -189,7 +192,7 @@ impl Array {
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
         let e = self.expr()?;
-        let (plan, scheduled, copies) = prepare(e, opts, false, true, None)?;
+        let (plan, scheduled, copies) = prepare(e, opts, OutputWrite::Memory, true, None)?;
         let sink = CollectSink::new(e.grid(), e.dtype());
         let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
         Ok((sink.into_block(), copies.then(&metrics)))
@@ -275,7 +278,8 @@ impl Array {
             }
             resumed = Some(r);
         }
-        let (plan, scheduled, copies) = prepare(&target, opts, true, realign, missing)?;
+        let (plan, scheduled, copies) =
+            prepare(&target, opts, OutputWrite::Encode, realign, missing)?;
         match exec::check_fits(&plan, &scheduled, opts) {
             Ok(()) => {}
             Err(err @ Error::PlanExceedsMemory { .. }) => {
@@ -372,7 +376,8 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let (plan, scheduled, copies) = prepare(self.expr()?, opts, false, true, None)?;
+        let (plan, scheduled, copies) =
+            prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?;
         Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
     }
 
@@ -506,18 +511,36 @@ impl fmt::Debug for Array {
 
 /// Lowers `e`, copies sources its consumers read against their chunking into better
 /// chunks (see `realign`; this writes to a temporary store), and schedules the plan for
-/// the output blocks in `output_blocks` (all when `None`; see [`Plan::output_blocks`]).
+/// the output blocks in `output_blocks` (all when `None`; see [`plan::Output::blocks`]).
 /// Returns the plan, its schedule and the figures of the copies.
 fn prepare(
     e: &ExprRef,
     opts: &ComputeOptions,
-    encode_output: bool,
+    write: OutputWrite,
     realign: bool,
     output_blocks: Option<Vec<bool>>,
 ) -> Result<(Plan, exec::Scheduled, Metrics)> {
-    let mut plan = plan::lower(e)?;
-    plan.encode_output = encode_output;
-    plan.output_blocks = output_blocks;
+    prepare_many(
+        std::slice::from_ref(e),
+        opts,
+        vec![(write, output_blocks)],
+        realign,
+    )
+}
+
+/// [`prepare`] for several results: one plan with an output per root, each written as
+/// `outputs[i]` says.
+fn prepare_many(
+    roots: &[ExprRef],
+    opts: &ComputeOptions,
+    outputs: Vec<(OutputWrite, Option<Vec<bool>>)>,
+    realign: bool,
+) -> Result<(Plan, exec::Scheduled, Metrics)> {
+    let mut plan = plan::lower_many(roots)?;
+    for (out, (write, blocks)) in plan.outputs.iter_mut().zip(outputs) {
+        out.write = write;
+        out.blocks = blocks;
+    }
     let copies = if realign {
         realign::realign(&mut plan, opts)?
     } else {

@@ -26,6 +26,8 @@ use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
+use crate::grid::ChunkGrid;
+use crate::plan::OutputWrite;
 use crate::store::BlockRead;
 
 use super::prepare;
@@ -45,6 +47,34 @@ const MAX_PLANNED: usize = 40;
 /// # Errors
 /// Planning errors of the candidate passes (not a candidate that does not fit).
 pub(super) fn choose(e: &ExprRef, target: &[usize], opts: &ComputeOptions) -> Result<Vec<usize>> {
+    let pass2 = Pass2 {
+        grid: expr::regular_grid(&e.shape(), target)?,
+        write: OutputWrite::Encode,
+    };
+    choose_for(e, target, opts, &pass2)
+}
+
+/// How the second pass writes: the blocks it computes (from the intermediate store) and
+/// what writing one costs. A plain write computes the regular grid of the target chunks;
+/// a region write ([`crate::Array::to_zarr_region`]) the region cut at the target's chunk
+/// boundaries, and reads, modifies and writes the chunks it covers partly.
+pub(super) struct Pass2 {
+    /// The grid of the output blocks, over the array's shape.
+    pub(super) grid: ChunkGrid,
+    /// Their write cost.
+    pub(super) write: OutputWrite,
+}
+
+/// [`choose`] for a second pass that writes as `pass2` says.
+///
+/// # Errors
+/// As [`choose`].
+pub(super) fn choose_for(
+    e: &ExprRef,
+    target: &[usize],
+    opts: &ComputeOptions,
+    pass2: &Pass2,
+) -> Result<Vec<usize>> {
     let own = e.grid().max_chunk_shape();
     let shape = e.shape();
     let sizes = axis_sizes(&own, target, &shape);
@@ -87,7 +117,7 @@ pub(super) fn choose(e: &ExprRef, target: &[usize], opts: &ComputeOptions) -> Re
                 continue;
             }
             planned += 1;
-            if !fits(e, &c, target, opts, limit)? {
+            if !fits(e, &c, pass2, opts, limit)? {
                 continue;
             }
             let key = (count(&c), uneven(&c));
@@ -131,17 +161,17 @@ fn axis_sizes(own: &[usize], target: &[usize], shape: &[usize]) -> Vec<Vec<usize
 fn fits(
     e: &ExprRef,
     inter: &[usize],
-    target: &[usize],
+    pass2: &Pass2,
     opts: &ComputeOptions,
     limit: u64,
 ) -> Result<bool> {
-    let pass_fits = |e: &ExprRef, chunks: &[usize]| -> Result<bool> {
-        let node = expr::rechunk_node(e, expr::regular_grid(&e.shape(), chunks)?)?;
-        let (plan, scheduled, _) = prepare(&node, opts, true, false, None)?;
+    let pass_fits = |node: ExprRef, write: OutputWrite| -> Result<bool> {
+        let (plan, scheduled, _) = prepare(&node, opts, write, false, None)?;
         let f = &scheduled.footprint;
         Ok(!plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };
-    if !pass_fits(e, inter)? {
+    let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
+    if !pass_fits(first, OutputWrite::Encode)? {
         return Ok(false);
     }
     let stand_in = PlannedStore {
@@ -150,7 +180,8 @@ fn fits(
         dtype: e.dtype(),
         chunks: inter.to_vec(),
     };
-    pass_fits(&expr::source(Arc::new(stand_in)), target)
+    let second = expr::rechunk_node(&expr::source(Arc::new(stand_in)), pass2.grid.clone())?;
+    pass_fits(second, pass2.write.clone())
 }
 
 /// A stand-in for the intermediate store while planning pass 2: its shape, dtype and
@@ -215,16 +246,17 @@ mod tests {
         let opts = ComputeOptions::default().with_memory_limit(4 << 20);
         let inter = choose(&e, &[2000, 20], &opts)?;
         assert!(inter.iter().product::<usize>() > 20 * 20, "{inter:?}");
-        assert!(fits(&e, &inter, &[2000, 20], &opts, 4 << 20)?);
+        let pass2 = Pass2 {
+            grid: expr::regular_grid(&[2000, 2000], &[2000, 20])?,
+            write: OutputWrite::Encode,
+        };
+        assert!(fits(&e, &inter, &pass2, &opts, 4 << 20)?);
         // Doubling either axis does not fit any more (or is not a candidate).
         for d in 0..2 {
             let mut bigger = inter.clone();
             bigger[d] = (bigger[d] * 2).min(2000);
             if bigger != inter && bigger != [20, 2000] && bigger != [2000, 20] {
-                assert!(
-                    !fits(&e, &bigger, &[2000, 20], &opts, 4 << 20)?,
-                    "{bigger:?}"
-                );
+                assert!(!fits(&e, &bigger, &pass2, &opts, 4 << 20)?, "{bigger:?}");
             }
         }
         // A tiny limit leaves the elementwise minimum.

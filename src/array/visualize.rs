@@ -28,7 +28,7 @@ fn task_dot(plan: &Plan, graph: &TaskGraph) -> String {
             "  t{t} [label=\"{}\\n{:?}\"{}];",
             escape(&st.name),
             block,
-            if graph.stage[t as usize] as usize == plan.output {
+            if plan.is_output(graph.stage[t as usize] as usize) {
                 ", style=bold"
             } else {
                 ""

@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-pub use sink::{CollectSink, Sink, ZarrWriteSink};
+pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 
 use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
 use crate::error::{Error, Result};
@@ -143,6 +143,27 @@ pub fn execute(
     opts: &ComputeOptions,
     sink: &dyn Sink,
 ) -> Result<Metrics> {
+    execute_many(plan, scheduled, opts, &[sink])
+}
+
+/// Runs a scheduled plan with several results ([`Plan::outputs`]) and feeds the blocks of
+/// output `i` to `sinks[i]`.
+///
+/// # Errors
+/// As [`execute`], and [`Error::Internal`] when there is not one sink per output.
+pub fn execute_many(
+    plan: &Plan,
+    scheduled: &Scheduled,
+    opts: &ComputeOptions,
+    sinks: &[&dyn Sink],
+) -> Result<Metrics> {
+    if sinks.len() != plan.outputs.len() {
+        return Err(Error::internal(format!(
+            "{} sink(s) for a plan with {} output(s)",
+            sinks.len(),
+            plan.outputs.len()
+        )));
+    }
     let start = Instant::now();
     check_fits(plan, scheduled, opts)?;
     let Scheduled {
@@ -156,7 +177,7 @@ pub fn execute(
         plan,
         graph,
         position,
-        sink,
+        sinks,
         opts,
         total: graph.len() as u64,
         limit,
@@ -166,7 +187,7 @@ pub fn execute(
     let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
-        Scheduler::Threads if sink.waits_on_io() => {
+        Scheduler::Threads if sinks.iter().any(|s| s.waits_on_io()) => {
             // Twice the workers; those beyond `threads` only run while others wait for
             // their writes.
             let threads = opts.effective_threads();
@@ -203,7 +224,8 @@ struct Ctx<'a> {
     plan: &'a Plan,
     graph: &'a TaskGraph,
     position: &'a [u32],
-    sink: &'a dyn Sink,
+    /// One per output of the plan.
+    sinks: &'a [&'a dyn Sink],
     opts: &'a ComputeOptions,
     total: u64,
     limit: u64,
@@ -326,7 +348,7 @@ impl Ctx<'_> {
         local.bytes_read += read;
         local.time(stage.kind.op_name(), since);
         drop(inputs);
-        if stage_id != self.plan.output {
+        if !self.plan.is_output(stage_id) {
             return Ok((restored, Some(value)));
         }
         let block = match value {
@@ -341,9 +363,25 @@ impl Ctx<'_> {
         // read of it.
         let kept = (!self.graph.users(t).is_empty()).then(|| kept_for_users(stage, &block));
         let since = Instant::now();
-        local.bytes_output += block.nbytes() as u64;
-        self.sink
-            .consume(&self.graph.block_index(self.plan, t), block)?;
+        let index = self.graph.block_index(self.plan, t);
+        // Usually one output is this stage; the same array asked for twice gets a copy.
+        let mut sinks = self
+            .plan
+            .outputs
+            .iter()
+            .zip(self.sinks)
+            .filter(|(o, _)| o.stage == stage_id)
+            .map(|(_, s)| s)
+            .peekable();
+        while let Some(sink) = sinks.next() {
+            local.bytes_output += block.nbytes() as u64;
+            if sinks.peek().is_some() {
+                sink.consume(&index, block.clone())?;
+            } else {
+                sink.consume(&index, block)?;
+                break;
+            }
+        }
         local.time("write", since);
         Ok((restored, kept.map(Value::Block)))
     }
@@ -592,7 +630,8 @@ pub struct Scheduled {
 impl Scheduled {
     fn of(plan: &Plan, roots: RootOrder) -> Result<Scheduled> {
         let graph = TaskGraph::build(plan)?;
-        let position = order(&graph, plan.output as u32, roots);
+        let outputs: Vec<u32> = plan.outputs.iter().map(|o| o.stage as u32).collect();
+        let position = order(&graph, &outputs, roots);
         let footprint = simulate(plan, &graph, &position);
         Ok(Scheduled {
             graph,
@@ -612,9 +651,14 @@ impl Scheduled {
 /// A graph over 2^32 tasks.
 pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<Scheduled> {
     let limit = opts.effective_memory_limit();
-    let mut scheduled = Scheduled::of(plan, RootOrder::Blocks)?;
+    // Several results: use what they share while it is resident (see `RootOrder`).
+    let first = match plan.outputs.len() {
+        0 | 1 => RootOrder::Blocks,
+        _ => RootOrder::Consumers,
+    };
+    let mut scheduled = Scheduled::of(plan, first)?;
     if scheduled.footprint.peak > limit {
-        // Block order does not fit: try finishing what shares inputs first.
+        // That order does not fit: try finishing what shares inputs first.
         let siblings = Scheduled::of(plan, RootOrder::Siblings)?;
         if siblings.footprint.peak < scheduled.footprint.peak {
             scheduled = siblings;
@@ -624,12 +668,12 @@ pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<Scheduled> {
         .stages
         .iter()
         .enumerate()
-        .any(|(i, s)| i != plan.output && matches!(s.kind, StageKind::Read { .. }));
+        .any(|(i, s)| !plan.is_output(i) && matches!(s.kind, StageKind::Read { .. }));
     if plan.inline_reads || !has_reads || scheduled.footprint.peak <= limit {
         return Ok(scheduled);
     }
     plan.inline_reads = true;
-    Scheduled::of(plan, RootOrder::Blocks)
+    Scheduled::of(plan, first)
 }
 
 /// Runs a whole plan: schedules it (see [`plan_tasks`]) and executes it.

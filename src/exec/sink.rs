@@ -1,5 +1,5 @@
-//! Where output blocks go: into one in-memory array (`compute`) or into a Zarr array
-//! (`to_zarr`).
+//! Where output blocks go: into one in-memory array (`compute`), into a new Zarr array
+//! (`to_zarr`), or into a region of an existing one (`to_zarr_region`).
 
 use std::sync::Mutex;
 
@@ -9,7 +9,7 @@ use crate::block::{Block, BlockElement};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;
-use crate::store::ZarrSink;
+use crate::store::{ZarrRegion, ZarrSink};
 
 /// Receives the output blocks of a computation, from any worker thread.
 pub trait Sink: Sync {
@@ -97,5 +97,29 @@ impl Sink for ZarrWriteSink<'_> {
 
     fn waits_on_io(&self) -> bool {
         self.sink.writes_raw()
+    }
+}
+
+/// Writes each output block into a region of an existing Zarr array: block `b` of the
+/// output grid ([`ZarrRegion::block_grid`]) is the part of one stored chunk inside the
+/// region.
+pub struct ZarrRegionSink<'a> {
+    target: &'a ZarrRegion,
+}
+
+impl<'a> ZarrRegionSink<'a> {
+    /// Writes into `target`.
+    pub fn new(target: &'a ZarrRegion) -> Self {
+        ZarrRegionSink { target }
+    }
+}
+
+impl Sink for ZarrRegionSink<'_> {
+    fn consume(&self, block: &[usize], value: Block) -> Result<()> {
+        self.target.write_block(block, &value)
+    }
+
+    fn waits_on_io(&self) -> bool {
+        self.target.writes_raw()
     }
 }

@@ -3,7 +3,7 @@
 //! other tasks and are counted there. These estimates drive the pre-flight check, the
 //! simulated peak and the executor's admission of tasks under a memory limit.
 
-use super::{Plan, Program, Stage, StageKind};
+use super::{OutputWrite, Plan, Program, Stage, StageKind};
 use crate::expr::ReduceOp;
 use crate::grid::Region;
 use crate::kernel::contract::Groups;
@@ -160,6 +160,31 @@ impl Plan {
     pub fn scratch_bytes(&self, stage: usize, block: &[usize]) -> u64 {
         let st = &self.stages[stage];
         st.scratch_bytes(block) + self.stage_inline_read_bytes(st, block)
+    }
+
+    /// Bytes block `block` (linear index `linear`) of `stage` holds while it is written,
+    /// besides the block itself, summed over the outputs that are that stage (see
+    /// [`OutputWrite`]); 0 for a stage that is not an output.
+    pub fn write_bytes(&self, stage: usize, linear: usize, block_bytes: u64) -> u64 {
+        let mut total = 0u64;
+        for o in self.outputs.iter().filter(|o| o.stage == stage) {
+            total = total.saturating_add(match &o.write {
+                OutputWrite::Memory => 0,
+                OutputWrite::Encode => block_bytes,
+                OutputWrite::Region {
+                    chunk_bytes,
+                    partial,
+                } => {
+                    let copies = if partial.get(linear).copied().unwrap_or(true) {
+                        4
+                    } else {
+                        1
+                    };
+                    chunk_bytes.saturating_mul(copies)
+                }
+            });
+        }
+        total
     }
 
     /// Bytes of the source chunks block `block` of `stage` reads inline (see

@@ -15,15 +15,29 @@ use crate::kernel::gather::{AxisMap, ViewMap};
 /// Currently infallible for graphs built through the public API; the `Result` leaves room
 /// for operations that can only be checked when lowered.
 pub fn lower(root: &ExprRef) -> Result<Plan> {
+    lower_many(std::slice::from_ref(root))
+}
+
+/// Lowers several expressions to one plan with an output per root, in order. Lowering is
+/// memoized per expression node, so what the roots share (a source, an intermediate
+/// reduction) is one stage, read or computed once for all of them.
+///
+/// # Errors
+/// As [`lower`].
+pub fn lower_many(roots: &[ExprRef]) -> Result<Plan> {
     let mut l = Lowerer::default();
-    let output = l.stage_for(root)?;
+    let mut outputs = Vec::with_capacity(roots.len());
+    for root in roots {
+        outputs.push(super::Output::new(l.stage_for(root)?));
+    }
+    // Nodes shared by several roots count once per root here (dask's merged graph would
+    // count them once): the figure is informative only.
+    let naive_tasks = roots.iter().map(naive_task_count).sum();
     Ok(Plan {
         stages: l.stages,
-        output,
-        naive_tasks: naive_task_count(root),
+        outputs,
+        naive_tasks,
         inline_reads: false,
-        encode_output: false,
-        output_blocks: None,
     })
 }
 

@@ -22,7 +22,7 @@ mod lower;
 
 use std::sync::Arc;
 
-pub use lower::{lower, naive_task_count};
+pub use lower::{lower, lower_many, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
@@ -40,8 +40,11 @@ pub type StageId = usize;
 pub struct Plan {
     /// Stages, every stage after the stages it reads.
     pub stages: Vec<Stage>,
-    /// The stage whose blocks are the result.
-    pub output: StageId,
+    /// The results, in the order they were asked for: one for `compute` and `to_zarr`,
+    /// several for [`crate::compute_many`] (whose arrays share the stages they have in
+    /// common, so shared inputs are read and computed once). Two results may be the same
+    /// stage (the same array asked for twice).
+    pub outputs: Vec<Output>,
     /// Tasks a one-task-per-block-per-operation lowering (dask's) would have, before
     /// culling and fusion.
     pub naive_tasks: u64,
@@ -50,15 +53,54 @@ pub struct Plan {
     /// being held in between. Chosen by [`crate::exec::plan_tasks`] when sharing would not
     /// fit in the memory limit.
     pub inline_reads: bool,
-    /// True when output blocks are encoded for a store (each output task then reserves an
-    /// encode buffer as large as its block).
-    pub encode_output: bool,
-    /// The output blocks to compute, by linear index in the output grid; `None` for all.
-    /// A resumed write leaves out the chunks already written, and culling then leaves out
-    /// every task only they needed.
-    pub output_blocks: Option<Vec<bool>>,
 }
 
+/// One result of a [`Plan`]: a stage whose blocks go to a sink.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The stage whose blocks are the result.
+    pub stage: StageId,
+    /// The blocks to compute, by linear index in the stage grid; `None` for all. A resumed
+    /// write leaves out the chunks already written, and culling then leaves out every task
+    /// only they needed.
+    pub blocks: Option<Vec<bool>>,
+    /// What writing a block costs in memory besides the block.
+    pub write: OutputWrite,
+}
+
+impl Output {
+    /// All blocks of `stage`, kept in memory.
+    pub fn new(stage: StageId) -> Output {
+        Output {
+            stage,
+            blocks: None,
+            write: OutputWrite::Memory,
+        }
+    }
+}
+
+/// How an output block is written, for the bytes it holds while being written
+/// ([`Plan::write_bytes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum OutputWrite {
+    /// Handed over as it is (`compute`): nothing more.
+    #[default]
+    Memory,
+    /// Encoded for a store: a buffer as large as the block.
+    Encode,
+    /// Written into a region of an existing Zarr array ([`crate::Array::to_zarr_region`]):
+    /// each block is the part of one stored chunk (shard) inside the region. A block that
+    /// covers its chunk is encoded from a chunk-sized buffer; one that covers it partly is
+    /// read, modified and written: the chunk's encoded bytes, the decoded chunk, the updated
+    /// chunk and its encoding.
+    Region {
+        /// Bytes of one decoded stored chunk (shard).
+        chunk_bytes: u64,
+        /// Per block (linear index in the stage grid), true when it covers only part of
+        /// its chunk.
+        partial: Vec<bool>,
+    },
+}
 /// One materialization point: produces the blocks of `grid`.
 #[derive(Debug)]
 pub struct Stage {
@@ -259,6 +301,16 @@ impl Plan {
     /// True when leaves reading `stage` read its chunks inline rather than from tasks.
     pub fn reads_inline(&self, stage: StageId) -> bool {
         self.inline_reads && matches!(self.stages[stage].kind, StageKind::Read { .. })
+    }
+
+    /// True when the blocks of `stage` are (one of) the results.
+    pub fn is_output(&self, stage: StageId) -> bool {
+        self.outputs.iter().any(|o| o.stage == stage)
+    }
+
+    /// The output stages (one per result, in order; possibly repeated).
+    pub fn output_stages(&self) -> Vec<StageId> {
+        self.outputs.iter().map(|o| o.stage).collect()
     }
 }
 

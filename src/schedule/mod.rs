@@ -1,7 +1,7 @@
 //! Stage 3, *when*: the block-level task graph, culled, and the order to run it in.
 //!
 //! [`TaskGraph::build`] enumerates the tasks of a [`Plan`]: starting from every block of the
-//! output stage, it walks back through each task's inputs and keeps only the blocks that are
+//! output stages, it walks back through each task's inputs and keeps only the blocks that are
 //! needed (culling). Task ids are assigned stage by stage, so every task's inputs have
 //! smaller ids. Edges are stored compactly (CSR), about 20 bytes per task plus 8 per edge,
 //! so a 10^6-block graph costs tens of megabytes.
@@ -130,21 +130,24 @@ impl TaskGraph {
             .iter()
             .map(|s| vec![NOT_NEEDED; s.grid.nblocks()])
             .collect();
-        match &plan.output_blocks {
-            None => id_of[plan.output].fill(0),
-            Some(wanted) if wanted.len() == id_of[plan.output].len() => {
-                for (id, &want) in id_of[plan.output].iter_mut().zip(wanted) {
-                    if want {
-                        *id = 0;
+        for out in &plan.outputs {
+            let ids = &mut id_of[out.stage];
+            match &out.blocks {
+                None => ids.fill(0),
+                Some(wanted) if wanted.len() == ids.len() => {
+                    for (id, &want) in ids.iter_mut().zip(wanted) {
+                        if want {
+                            *id = 0;
+                        }
                     }
                 }
-            }
-            Some(wanted) => {
-                return Err(Error::internal(format!(
-                    "output block mask of {} blocks for an output of {}",
-                    wanted.len(),
-                    id_of[plan.output].len()
-                )));
+                Some(wanted) => {
+                    return Err(Error::internal(format!(
+                        "output block mask of {} blocks for an output of {}",
+                        wanted.len(),
+                        ids.len()
+                    )));
+                }
             }
         }
         // A scan reads the block before it in its own stage, which has a smaller linear

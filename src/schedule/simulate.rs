@@ -32,14 +32,10 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
         let block = graph.block_index(plan, t);
         let out = stage.output_bytes(&block);
         output[t as usize] = out;
-        // Output blocks written to a store also need a buffer while they are encoded.
-        let encode = if plan.encode_output && graph.stage[t as usize] as usize == plan.output {
-            out
-        } else {
-            0
-        };
-        need[t as usize] =
-            out + encode + plan.scratch_bytes(graph.stage[t as usize] as usize, &block);
+        // Output blocks written to a store also need buffers while they are encoded.
+        let s = graph.stage[t as usize] as usize;
+        let write = plan.write_bytes(s, graph.block[t as usize] as usize, out);
+        need[t as usize] = out + write + plan.scratch_bytes(s, &block);
     }
     let mut seq = vec![0 as TaskId; n];
     for (t, &p) in position.iter().enumerate() {
@@ -68,7 +64,7 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
         }
         f.peak = f.peak.max(live + need[t as usize]);
         // Output blocks go to the sink, unless a user needs them (a scan's next block).
-        if graph.stage[t as usize] as usize != plan.output || !graph.users(t).is_empty() {
+        if !plan.is_output(graph.stage[t as usize] as usize) || !graph.users(t).is_empty() {
             live += output[t as usize];
         }
         for &d in graph.deps(t) {

@@ -14,7 +14,7 @@ mod direct;
 mod nosync;
 mod zarr;
 
-pub use zarr::{Resumed, StoredObjects, ZarrSink, ZarrSource};
+pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 
 use std::path::Path;
 

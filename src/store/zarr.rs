@@ -1,8 +1,10 @@
 //! Zarr arrays on the local filesystem, through the `zarrs` crate.
 
 mod limits;
+mod region;
 mod resume;
 
+pub use region::{ZarrRegion, fmt_region};
 pub use resume::Resumed;
 
 use std::path::{Path, PathBuf};

@@ -74,6 +74,10 @@ pub(crate) enum Command {
     /// arange([start,] stop[, step], chunks=), linspace(start, stop, num=50, endpoint=True,
     /// chunks=).
     ///
+    /// With --region START:STOP,.. the result is written into that region of the existing
+    /// array --output (brickwork eval -i x=x.zarr 'x * 2' --output big.zarr --region
+    /// 0:100,200:300).
+    ///
     /// A program may start with - (brickwork eval '-x' -i x=x.zarr). One that reads as
     /// options only (such as '-i') goes after --, which ends the options: brickwork eval -i
     /// x=x.zarr -- '-x'. Give options before the program as separate words (-i x=x.zarr,
@@ -225,6 +229,19 @@ pub(crate) struct EvalArgs {
     /// elements must be written).
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,
+    /// Write the result into this region of the existing Zarr array --output instead of
+    /// creating one: START:STOP per axis, comma-separated, e.g. 0:100,200:300 (an empty
+    /// START or STOP is the axis' start or end, negative numbers count from the end; no
+    /// steps). The result's shape must be the region's; its dtype is cast to the array's
+    /// under NumPy's same_kind rule. Everything outside the region is left as it was, and
+    /// the array keeps its chunks, codecs and format.
+    #[arg(
+        long,
+        value_name = "START:STOP,..",
+        requires = "output",
+        conflicts_with_all = ["chunks", "codec", "shards", "zarr_format", "overwrite", "resume"]
+    )]
+    pub(crate) region: Option<String>,
     #[command(flatten)]
     pub(crate) write: WriteArgs,
     #[command(flatten)]

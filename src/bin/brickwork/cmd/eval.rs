@@ -55,14 +55,23 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         println!("planning took {:.3} s", start.elapsed().as_secs_f64());
         return Ok(());
     }
-    let metrics = match &args.output {
-        Some(path) => {
+    let metrics = match (&args.output, &args.region) {
+        (Some(path), Some(text)) => {
+            let target = brickwork::store::ZarrSource::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let region = parse_write_region(text, target.shape())?;
+            drop(target);
+            result
+                .to_zarr_region_with(path, &region, &brickwork::WriteOptions::default(), &opts)
+                .with_context(|| format!("cannot write into {}", path.display()))?
+        }
+        (Some(path), None) => {
             let w = write_options(&args.write, Some(result.ndim()))?;
             result
                 .to_zarr_with(path, &w, &opts)
                 .with_context(|| format!("cannot write {}", path.display()))?
         }
-        None => {
+        (None, _) => {
             if result.len() > MAX_PRINTED {
                 bail!(
                     "the result has {} elements (shape {}), too many to print; write it with --output PATH",
@@ -79,4 +88,61 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         print_stats(&metrics, start.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// Parses `--region` for a write into an array of `shape`: `START:STOP` per axis (empty
+/// parts are the axis' ends, negative numbers count from the end, no steps).
+fn parse_write_region(text: &str, shape: &[usize]) -> Result<Vec<std::ops::Range<usize>>> {
+    let parts: Vec<&str> = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        text.split(',').collect()
+    };
+    if parts.len() != shape.len() {
+        return Err(usage(format!(
+            "--region {text:?} has {} part(s) but the output array has {} axis(es) (shape {}); give START:STOP for every axis",
+            parts.len(),
+            shape.len(),
+            brickwork::grid::fmt_shape(shape)
+        )));
+    }
+    parts
+        .iter()
+        .zip(shape)
+        .map(|(part, &n)| {
+            let bad = |why: &str| {
+                usage(format!(
+                    "--region: {part:?} {why} (expected START:STOP per axis, e.g. 0:100,200:300)"
+                ))
+            };
+            let fields: Vec<&str> = part.split(':').map(str::trim).collect();
+            let [start, stop] = fields.as_slice() else {
+                return Err(bad(if fields.len() > 2 {
+                    "has a step; a region takes no steps"
+                } else {
+                    "is not a range START:STOP"
+                }));
+            };
+            let resolve = |s: &str, default: usize| -> Result<usize> {
+                if s.is_empty() {
+                    return Ok(default);
+                }
+                let v: i64 = s.parse().map_err(|_| bad("is not a range of integers"))?;
+                if v < 0 {
+                    let from_end = v.unsigned_abs();
+                    usize::try_from(from_end)
+                        .ok()
+                        .and_then(|k| n.checked_sub(k))
+                        .ok_or_else(|| {
+                            bad(&format!(
+                                "reaches before the start of an axis of length {n}"
+                            ))
+                        })
+                } else {
+                    usize::try_from(v).map_err(|_| bad("is too large"))
+                }
+            };
+            Ok(resolve(start, 0)?..resolve(stop, n)?)
+        })
+        .collect()
 }

@@ -1,0 +1,227 @@
+//! Several results in one pass: [`compute_many`] and [`to_zarr_many`], dask's
+//! `dask.compute(a, b)` and `da.store([a, b], [ta, tb])`.
+//!
+//! The arrays are lowered together into one plan with an output per array. Lowering is
+//! memoized per expression node, so whatever the arrays share (a Zarr source, a random
+//! generator's blocks that feed a reduction, an intermediate reduction) is one stage:
+//! shared source chunks are read once and shared intermediates computed once. The
+//! priority order then runs, after each task, the other tasks that read its inputs (see
+//! [`crate::schedule::RootOrder::Consumers`]), so a chunk both `x.sum()` and `x.mean()` need
+//! is used by both before the next chunk is read.
+
+use std::path::{Path, PathBuf};
+
+use super::{Array, prepare_many, refuse_reading_target};
+use crate::block::Block;
+use crate::config::ComputeOptions;
+use crate::error::{Error, Result};
+use crate::exec::{self, CollectSink, Metrics, Sink, ZarrWriteSink};
+use crate::expr::{self, ExprRef};
+use crate::plan::OutputWrite;
+use crate::store::{WriteOptions, ZarrSink};
+
+/// Computes several arrays in one pass and returns their values, in order, with the figures
+/// of the run. What the arrays share is read or computed once: `compute_many(&[&x.sum()?,
+/// &x.mean()?], ..)` over a Zarr array `x` reads every chunk of `x` once, where computing
+/// them one after the other reads it twice (dask's `dask.compute(a, b)`).
+///
+/// The same array may appear more than once (each gets its own copy of the values). An
+/// empty list computes nothing.
+///
+/// # Errors
+/// A deferred operator error of any of the arrays, or any error while reading or computing
+/// (the first one; nothing is returned then).
+pub fn compute_many(arrays: &[&Array], opts: &ComputeOptions) -> Result<(Vec<Block>, Metrics)> {
+    let roots = arrays
+        .iter()
+        .map(|a| a.expr().cloned())
+        .collect::<Result<Vec<ExprRef>>>()?;
+    if roots.is_empty() {
+        return Ok((Vec::new(), Metrics::default()));
+    }
+    let outputs = vec![(OutputWrite::Memory, None); roots.len()];
+    let (plan, scheduled, copies) = prepare_many(&roots, opts, outputs, true)?;
+    let sinks: Vec<CollectSink> = roots
+        .iter()
+        .map(|e| CollectSink::new(e.grid(), e.dtype()))
+        .collect();
+    let dyn_sinks: Vec<&dyn Sink> = sinks.iter().map(|s| s as &dyn Sink).collect();
+    let metrics = exec::execute_many(&plan, &scheduled, opts, &dyn_sinks)?;
+    let blocks = sinks.into_iter().map(CollectSink::into_block).collect();
+    Ok((blocks, copies.then(&metrics)))
+}
+
+/// Writes several arrays to new Zarr arrays in one pass, `outputs[i].0` to the path
+/// `outputs[i].1`, each as [`Array::to_zarr`] would write it alone (chunks, codec, format,
+/// shards and the other settings of `options` apply to every one of them). What the arrays
+/// share is read or computed once, as in [`compute_many`]. With the default compute options.
+///
+/// # Errors
+/// As [`to_zarr_many_with`].
+pub fn to_zarr_many<P: AsRef<Path>>(
+    outputs: &[(&Array, P)],
+    options: &WriteOptions,
+) -> Result<Metrics> {
+    to_zarr_many_with(outputs, options, &ComputeOptions::default())
+}
+
+/// [`to_zarr_many`] with explicit compute options.
+///
+/// With [`WriteOptions::resume`], each output resumes on its own (an output already
+/// complete is left as it is). When the arrays together cannot be written within the
+/// memory limit in one pass (a task that does not fit on its own, as in a rows → columns
+/// rechunk), each is written on its own, as [`Array::to_zarr_with`] does (through an
+/// intermediate store where it must): the results are the same, shared inputs are then
+/// read once per array.
+///
+/// # Errors
+/// A deferred operator error; the same path given twice; an output path that one of the
+/// computations reads; an existing path without `options.overwrite` (or
+/// `options.resume`); options that do not fit an array ([`WriteOptions::write_shape`]); or
+/// any error while computing or writing (the outputs written so far stay marked incomplete).
+pub fn to_zarr_many_with<P: AsRef<Path>>(
+    outputs: &[(&Array, P)],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+) -> Result<Metrics> {
+    let exprs = outputs
+        .iter()
+        .map(|(a, _)| a.expr().cloned())
+        .collect::<Result<Vec<ExprRef>>>()?;
+    let paths: Vec<&Path> = outputs.iter().map(|(_, p)| p.as_ref()).collect();
+    check_distinct(&paths)?;
+    for path in &paths {
+        for e in &exprs {
+            refuse_reading_target(e, path)?;
+        }
+    }
+    if options.resume && options.overwrite {
+        return Err(Error::invalid(
+            "writing several arrays: resume and overwrite exclude each other (resume keeps what an interrupted write left, overwrite deletes it)",
+        ));
+    }
+    // Per output: the node to write (the array on its write grid), its chunks, its
+    // fingerprint, and what a resumed write found.
+    let mut pending = Vec::new();
+    for (e, path) in exprs.iter().zip(&paths) {
+        let chunks = match &options.chunks {
+            Some(c) => c.clone(),
+            None => e.grid().max_chunk_shape(),
+        };
+        let write_shape = options.write_shape(&chunks)?;
+        let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
+        let fingerprint = expr::fingerprint(&target);
+        let resumed = match options.resume && (path.exists() || path.is_symlink()) {
+            true => Some(ZarrSink::resume(
+                path,
+                &e.shape(),
+                e.dtype(),
+                &chunks,
+                options,
+                Some(&fingerprint),
+            )?),
+            false => None,
+        };
+        let mut missing = None;
+        let mut sink = None;
+        if let Some(r) = resumed {
+            if r.complete {
+                continue;
+            }
+            if !r.written.contains(&false) {
+                // Interrupted after its last chunk, before `finish`.
+                r.sink.finish()?;
+                continue;
+            }
+            missing = Some(r.written.iter().map(|w| !w).collect::<Vec<bool>>());
+            sink = Some(r.sink);
+        }
+        pending.push(Pending {
+            expr: e.clone(),
+            path: path.to_path_buf(),
+            chunks,
+            target,
+            fingerprint,
+            missing,
+            sink,
+        });
+    }
+    if pending.is_empty() {
+        return Ok(Metrics::default());
+    }
+    let roots: Vec<ExprRef> = pending.iter().map(|p| p.target.clone()).collect();
+    let writes = pending
+        .iter_mut()
+        .map(|p| (OutputWrite::Encode, p.missing.take()))
+        .collect();
+    let (plan, scheduled, copies) = prepare_many(&roots, opts, writes, true)?;
+    match exec::check_fits(&plan, &scheduled, opts) {
+        Ok(()) => {}
+        Err(Error::PlanExceedsMemory { .. }) => {
+            // One at a time, each with its own fallback (an intermediate store).
+            let mut metrics = copies;
+            for p in pending {
+                drop(p.sink);
+                let one =
+                    Array::from_expr(p.expr).write_zarr(&p.path, options, opts, true, None)?;
+                metrics = metrics.then(&one);
+            }
+            return Ok(metrics);
+        }
+        Err(other) => return Err(other),
+    }
+    let mut sinks = Vec::with_capacity(pending.len());
+    for p in &mut pending {
+        let sink = match p.sink.take() {
+            Some(s) => s,
+            None => ZarrSink::create_for(
+                &p.path,
+                &p.expr.shape(),
+                p.expr.dtype(),
+                &p.chunks,
+                options,
+                Some(&p.fingerprint),
+            )?,
+        };
+        sinks.push(sink);
+    }
+    let writers: Vec<ZarrWriteSink<'_>> = sinks.iter().map(ZarrWriteSink::new).collect();
+    let dyn_sinks: Vec<&dyn Sink> = writers.iter().map(|s| s as &dyn Sink).collect();
+    let metrics = exec::execute_many(&plan, &scheduled, opts, &dyn_sinks)?;
+    drop(dyn_sinks);
+    drop(writers);
+    for sink in sinks {
+        sink.finish()?;
+    }
+    Ok(copies.then(&metrics))
+}
+
+/// One array of [`to_zarr_many_with`] still to write.
+struct Pending {
+    expr: ExprRef,
+    path: PathBuf,
+    chunks: Vec<usize>,
+    target: ExprRef,
+    fingerprint: String,
+    missing: Option<Vec<bool>>,
+    sink: Option<ZarrSink>,
+}
+
+/// Refuses the same output path twice (as written, or the same directory by another name).
+fn check_distinct(paths: &[&Path]) -> Result<()> {
+    let key = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let keys: Vec<PathBuf> = paths.iter().map(|p| key(p)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(j) = keys[..i].iter().position(|o| o == k) {
+            return Err(Error::invalid(format!(
+                "writing several arrays: outputs {j} and {i} are both {}; give each array its own path",
+                paths[i].display()
+            )));
+        }
+    }
+    Ok(())
+}

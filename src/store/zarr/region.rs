@@ -1,0 +1,325 @@
+//! Writing into a region of an existing Zarr array ([`crate::Array::to_zarr_region`]).
+//!
+//! The region is cut at the array's chunk boundaries (shard boundaries when sharded): block
+//! `b` of [`ZarrRegion::block_grid`] is the part of one stored chunk inside the region, so
+//! every stored object is written by exactly one block and no two writers ever race on one
+//! object. A block that covers its whole chunk is encoded and written; one that covers it
+//! partly (at the region's edges, or at the array's ragged edge) is read, modified and
+//! written: the stored chunk is decoded (the fill value where none is stored), the block
+//! assigned into it, the result encoded and written. Every object is written under a
+//! temporary name and renamed, so a reader (or an interrupted write) sees each chunk
+//! whole, old or new. The array's metadata is not touched.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use zarrs::array::{Array, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+
+use super::{IntoSource, NoSyncStore, WriteStore, ZarrSource, store_err_from, to_u64};
+use crate::block::{Block, BlockElement};
+use crate::dispatch_dtype;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
+use crate::store::direct;
+
+/// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
+/// `region` of it, block by block.
+///
+/// `Send + Sync`: [`write_block`](Self::write_block) may be called from several threads at
+/// once for different blocks.
+pub struct ZarrRegion {
+    path: PathBuf,
+    array: Array<WriteStore>,
+    /// The store under the atomic-write adapter, for raw chunk writes.
+    files: Arc<NoSyncStore>,
+    /// Chunks are stored as their raw elements: full chunks are written from the block's
+    /// memory.
+    raw: bool,
+    shape: Vec<usize>,
+    dtype: DType,
+    /// The chunk shape, or the shard shape of a sharded array: the stored objects.
+    write_shape: Vec<usize>,
+    /// The inner chunk shape of a sharded array.
+    inner_chunks: Option<Vec<usize>>,
+    zarr_format: u8,
+    region: Vec<Range<usize>>,
+}
+
+impl std::fmt::Debug for ZarrRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZarrRegion")
+            .field("path", &self.path)
+            .field("shape", &self.shape)
+            .field("dtype", &self.dtype)
+            .field("write_shape", &self.write_shape)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// `[0..10, 5..30]`, as regions are printed in messages.
+pub fn fmt_region(region: &[Range<usize>]) -> String {
+    let parts: Vec<String> = region
+        .iter()
+        .map(|r| format!("{}..{}", r.start, r.end))
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+impl ZarrRegion {
+    /// Opens the Zarr array at `path` for writing into `region` (one range per axis). With
+    /// `direct_io`, large raw chunk objects are written with direct I/O (see
+    /// [`crate::store::WriteOptions::direct_io`]).
+    ///
+    /// # Errors
+    /// Those of [`ZarrSource::open`] (no array there, unreadable or malformed metadata, an
+    /// unsupported dtype or codec, an incomplete brickwork array), and
+    /// [`Error::InvalidArgument`] naming the path, the array's shape and the region when the
+    /// region has another number of axes than the array or reaches outside it.
+    pub fn open(path: &Path, region: &[Range<usize>], direct_io: bool) -> Result<ZarrRegion> {
+        let source = ZarrSource::open(path)?;
+        let shape = source.shape().to_vec();
+        let bad = |why: String| {
+            Error::invalid(format!(
+                "region {} of zarr array {} (shape {}): {why}",
+                fmt_region(region),
+                path.display(),
+                fmt_shape(&shape)
+            ))
+        };
+        if region.len() != shape.len() {
+            return Err(bad(format!(
+                "the region has {} axis(es) but the array has {}; give one range per axis",
+                region.len(),
+                shape.len()
+            )));
+        }
+        for (d, (r, &n)) in region.iter().zip(&shape).enumerate() {
+            if r.start > r.end {
+                return Err(bad(format!(
+                    "axis {d} starts at {} after it ends at {}",
+                    r.start, r.end
+                )));
+            }
+            if r.end > n {
+                return Err(bad(format!(
+                    "axis {d} ends at {} but the array has {n} there",
+                    r.end
+                )));
+            }
+        }
+        let (write_shape, inner_chunks) = match source.shard_shape() {
+            Some(shards) => (shards.to_vec(), Some(source.chunk_shape().to_vec())),
+            None => (source.chunk_shape().to_vec(), None),
+        };
+        let fs =
+            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
+        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, direct_io));
+        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
+        let meta_key = if source.zarr_format() == 2 {
+            ".zarray"
+        } else {
+            "zarr.json"
+        };
+        let array = Array::open(store, "/")
+            .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
+        let dtype = source.dtype();
+        let raw = inner_chunks.is_none() && direct::is_raw(array.metadata(), dtype, shape.len());
+        Ok(ZarrRegion {
+            path: path.to_path_buf(),
+            array,
+            files,
+            raw,
+            shape,
+            dtype,
+            write_shape,
+            inner_chunks,
+            zarr_format: source.zarr_format(),
+            region: region.to_vec(),
+        })
+    }
+
+    /// The directory of the array.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The array's dtype.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The region written.
+    pub fn region(&self) -> &[Range<usize>] {
+        &self.region
+    }
+
+    /// The region's shape.
+    pub fn region_shape(&self) -> Vec<usize> {
+        self.region.iter().map(|r| r.end - r.start).collect()
+    }
+
+    /// The shape of the stored objects: the chunk shape, or the shard shape when sharded.
+    pub fn write_shape(&self) -> &[usize] {
+        &self.write_shape
+    }
+
+    /// The chunk shape (the inner chunk shape of a sharded array).
+    pub fn chunk_shape(&self) -> &[usize] {
+        self.inner_chunks.as_deref().unwrap_or(&self.write_shape)
+    }
+
+    /// The shard shape of a sharded array, `None` otherwise.
+    pub fn shard_shape(&self) -> Option<&[usize]> {
+        self.inner_chunks
+            .as_ref()
+            .map(|_| self.write_shape.as_slice())
+    }
+
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
+    }
+
+    /// True when full chunks are written as their raw elements (uncompressed, native byte
+    /// order, not sharded): writing is then all I/O.
+    pub fn writes_raw(&self) -> bool {
+        self.raw
+    }
+
+    /// Bytes of one decoded stored object (chunk, or shard).
+    pub fn chunk_bytes(&self) -> u64 {
+        self.write_shape
+            .iter()
+            .fold(self.dtype.size() as u64, |acc, &c| {
+                acc.saturating_mul(c as u64)
+            })
+    }
+
+    /// The grid of the blocks [`write_block`](Self::write_block) takes, in the region's
+    /// coordinates: the region cut at the stored objects' boundaries. An axis of the region
+    /// of length 0 has one empty block.
+    pub fn block_grid(&self) -> ChunkGrid {
+        ChunkGrid::from_axes(
+            self.region
+                .iter()
+                .zip(&self.write_shape)
+                .map(|(r, &c)| {
+                    if r.is_empty() {
+                        return AxisChunks::regular(0, 1);
+                    }
+                    let sizes: Vec<usize> = (r.start / c..=(r.end - 1) / c)
+                        .map(|k| r.end.min((k + 1) * c) - r.start.max(k * c))
+                        .collect();
+                    AxisChunks::from_sizes(&sizes)
+                })
+                .collect(),
+        )
+    }
+
+    /// For block `block` of [`block_grid`](Self::block_grid): the index of its stored
+    /// object, where it starts inside that object, and whether it covers the whole object.
+    fn locate(&self, block: &[usize]) -> (Vec<u64>, Vec<u64>, bool) {
+        let mut chunk = Vec::with_capacity(block.len());
+        let mut start = Vec::with_capacity(block.len());
+        let mut whole = true;
+        for ((r, &c), &b) in self.region.iter().zip(&self.write_shape).zip(block) {
+            let k = r.start / c + b;
+            let from = r.start.max(k * c);
+            let to = r.end.min((k + 1) * c);
+            whole &= from == k * c && to == (k + 1) * c;
+            chunk.push(k as u64);
+            start.push((from - k * c) as u64);
+        }
+        (chunk, start, whole)
+    }
+
+    /// Per block of [`block_grid`](Self::block_grid) (linear C order), true when it covers
+    /// its stored object only partly and is therefore read, modified and written. Objects at
+    /// the array's ragged edge count as partly covered (their stored shape reaches past the
+    /// array).
+    pub fn partial_blocks(&self) -> Vec<bool> {
+        let grid = self.block_grid();
+        (0..grid.nblocks())
+            .map(|lin| !self.locate(&grid.unlinear(lin)).2)
+            .collect()
+    }
+
+    /// Writes block `block` of [`block_grid`](Self::block_grid) into the array: as a whole
+    /// chunk when it covers one, else by reading, updating and rewriting its chunk.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for a block of the wrong dtype or shape; [`Error::Store`] naming
+    /// the path and chunk key when reading or writing the chunk fails.
+    pub fn write_block(&self, block: &[usize], value: &Block) -> Result<()> {
+        let grid = self.block_grid();
+        let (chunk, start, whole) = self.locate(block);
+        let key = self.array.chunk_key(&chunk).to_string();
+        let shape = grid.block_shape(block);
+        if value.dtype() != self.dtype || value.shape() != shape.as_slice() {
+            return Err(Error::internal(format!(
+                "{}: chunk {key}: expected a {} block of shape {}, got {} of shape {}",
+                self.path.display(),
+                self.dtype,
+                fmt_shape(&shape),
+                value.dtype(),
+                fmt_shape(value.shape())
+            )));
+        }
+        if shape.contains(&0) {
+            return Ok(());
+        }
+        let what = if self.inner_chunks.is_some() {
+            "shard"
+        } else {
+            "chunk"
+        };
+        let result = dispatch_dtype!(self.dtype, T => {
+            let a = T::view(value).ok_or_else(|| Error::internal("block dtype checked above"))?;
+            if whole {
+                if self.raw && let Some(elements) = a.as_slice() {
+                    return self.write_raw(&chunk, key, direct::as_bytes(elements));
+                }
+                self.array.store_chunk(&chunk, a).map_err(IntoSource::into_source)
+            } else {
+                let subset = ArraySubset::new_with_start_shape(start, to_u64(&shape))
+                    .map_err(|e| Error::internal(format!("{}: {e}", self.path.display())))?;
+                self.array
+                    .store_chunk_subset(&chunk, &subset, a.as_standard_layout().into_owned())
+                    .map_err(IntoSource::into_source)
+            }
+        });
+        result.map_err(|e| {
+            store_err_from(
+                &self.path,
+                Some(key),
+                format!("cannot write {what} (region {})", fmt_region(&self.region)),
+                e,
+            )
+        })
+    }
+
+    /// Writes the raw bytes of a whole chunk, as zarrs would encode it: not stored (and any
+    /// old object removed) when it is all fill value.
+    fn write_raw(&self, chunk: &[u64], key: String, bytes: &[u8]) -> Result<()> {
+        let result = if self.array.fill_value().equals_all(bytes) {
+            self.array
+                .erase_chunk(chunk)
+                .map_err(IntoSource::into_source)
+        } else {
+            self.files
+                .set_atomic(&key, bytes)
+                .map_err(IntoSource::into_source)
+        };
+        result.map_err(|e| store_err_from(&self.path, Some(key), "cannot write chunk", e))
+    }
+}
