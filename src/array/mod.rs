@@ -338,17 +338,7 @@ impl Array {
             return Err(direct_error);
         }
         let inter = rechunk::choose(e, chunks, opts)?;
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".brickwork-rechunk-")
-            .tempdir_in(&parent)
-            .map_err(|source| Error::Io {
-                path: parent.clone(),
-                source,
-            })?;
+        let tmp = intermediate_dir(path, ".brickwork-rechunk-")?;
         let inter_path = tmp.path().join("intermediate.zarr");
         let inter_opts = WriteOptions {
             chunks: Some(inter),
@@ -548,4 +538,20 @@ fn prepare_many(
     };
     let scheduled = exec::plan_tasks(&mut plan, opts)?;
     Ok((plan, scheduled, copies))
+}
+
+/// A temporary directory beside `path` (same filesystem, so the intermediate store of a
+/// two-pass write is not put on a small /tmp), removed when dropped.
+pub(super) fn intermediate_dir(path: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&parent)
+        .map_err(|source| Error::Io {
+            path: parent,
+            source,
+        })
 }

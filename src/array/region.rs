@@ -199,17 +199,7 @@ impl Array {
         };
         let inter = rechunk::choose_for(e, chunks, opts, &pass2)?;
         let path = target.path();
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".brickwork-region-")
-            .tempdir_in(&parent)
-            .map_err(|source| Error::Io {
-                path: parent.clone(),
-                source,
-            })?;
+        let tmp = super::intermediate_dir(path, ".brickwork-region-")?;
         let inter_path = tmp.path().join("intermediate.zarr");
         let inter_opts = WriteOptions {
             chunks: Some(inter),
