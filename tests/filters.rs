@@ -107,6 +107,18 @@ fn cases() -> Vec<Case> {
                 }
             }
             for axis in 0..n {
+                for q in ["0.0", "0.3", "0.5", "0.99", "1.0"] {
+                    cases.push(Case {
+                        input: input.clone(),
+                        ours: format!("quantile(x, {q}, axis={axis})"),
+                        theirs: format!("np.quantile(x, {q}, axis={axis})"),
+                    });
+                }
+                cases.push(Case {
+                    input: input.clone(),
+                    ours: format!("median(x, axis={axis})"),
+                    theirs: format!("np.median(x, axis={axis})"),
+                });
                 cases.push(Case {
                     input: input.clone(),
                     ours: format!("gradient(x, axis={axis})"),
@@ -222,6 +234,9 @@ fn stencil_arguments_are_checked() {
             "weights must have the array's shape",
         ),
         ("bincount(x)", "1-d"),
+        ("quantile(x, 1.5, axis=0)", "q must be in [0, 1]"),
+        ("median(x)", "needs an axis"),
+        ("median(x[:0], axis=0)", "is empty"),
         ("bincount(x[0])", "integers"),
         ("bincount(x[0].astype(\"int32\") - 100)", "negative values"),
     ] {

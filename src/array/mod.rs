@@ -14,6 +14,7 @@ mod many;
 mod map;
 mod nanreduce;
 mod ops;
+mod quantile;
 mod realign;
 mod rechunk;
 mod reduce;

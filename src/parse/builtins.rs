@@ -67,6 +67,8 @@ enum Op {
     Diff,
     Histogram,
     Bincount,
+    Quantile,
+    Median,
 }
 
 /// The sliding-window filters.
@@ -418,6 +420,8 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::Histogram,
     ),
+    builtin("quantile", &["a", "q", "axis"], (2, 3), false, Op::Quantile),
+    builtin("median", &["a", "axis"], (1, 2), false, Op::Median),
     builtin(
         "bincount",
         &["x", "weights", "minlength"],
@@ -884,6 +888,17 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             x.gradient(axis)?
         }
         Op::Histogram => histogram(b)?,
+        Op::Quantile => {
+            let x = b.array("a")?;
+            let axis = b.axis_of_1d(&x, "takes the quantile of")?;
+            let q = b.required_scalar("q")?.as_f64();
+            x.quantile(q, axis)?
+        }
+        Op::Median => {
+            let x = b.array("a")?;
+            let axis = b.axis_of_1d(&x, "takes the median of")?;
+            x.median(axis)?
+        }
         Op::Bincount => {
             let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;
             let minlength = b.count("minlength")?.unwrap_or(0);

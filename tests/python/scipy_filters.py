@@ -18,7 +18,9 @@ def main() -> None:
     for job in json.loads((d / "jobs.json").read_text()):
         x = np.load(d / f"{job['input']}.npy")
         out = eval(job["expr"], {"np": np, "ndi": ndi, "x": x})  # noqa: S307 (test input)
-        np.save(d / f"{job['out']}.npy", np.ascontiguousarray(out))
+        out = np.asarray(out)
+        # ascontiguousarray would make a 0-d result (a NumPy scalar) 1-d.
+        np.save(d / f"{job['out']}.npy", np.ascontiguousarray(out) if out.ndim else out)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ pub(crate) enum Command {
     /// mode="reflect"|"constant"|"nearest"|"mirror"|"wrap", cval=0.0), minimum_filter,
     /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1). Binning:
     /// histogram(a, bins=10 or (edges..), range=(lo, hi), weights=, density=False) (the
-    /// counts), bincount(x, weights=, minlength=0).
+    /// counts), bincount(x, weights=, minlength=0). Order statistics along an axis:
+    /// quantile(a, q, axis) (linear), median(a, axis).
     ///
     /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
     /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
