@@ -962,13 +962,9 @@ fn check_overlap(overlap: &Overlap, shape: &[usize], what: &dyn Fn(String) -> Er
         let most = match overlap.boundary {
             Boundary::Reflect | Boundary::Periodic => len,
             Boundary::Mirror => len.saturating_sub(1),
-            Boundary::None | Boundary::Constant(_) | Boundary::Nearest => {
-                if len == 0 && depth > 0 && overlap.boundary == Boundary::Nearest {
-                    0
-                } else {
-                    usize::MAX
-                }
-            }
+            // The edge element repeated: there must be one.
+            Boundary::Nearest if len == 0 => 0,
+            Boundary::None | Boundary::Constant(_) | Boundary::Nearest => usize::MAX,
         };
         if depth > most {
             return Err(what(format!(

@@ -160,7 +160,7 @@ impl Halo {
                     return Halo {
                         pieces: pieces
                             .into_iter()
-                            .filter(|p| p.shape.iter().all(|&n| n > 0) || array.is_empty())
+                            .filter(|p| p.shape.iter().all(|&n| n > 0))
                             .collect(),
                         shape,
                         halo: per_axis.iter().map(|(_, h)| *h).collect(),
