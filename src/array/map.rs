@@ -106,8 +106,15 @@ where
     )
 }
 
-fn exprs<'a>(inputs: &'a [&Array]) -> Result<Vec<&'a ExprRef>> {
-    inputs.iter().map(|a| a.expr()).collect()
+/// The inputs' expressions, at least one (`op` and `options` name the call in the error).
+fn exprs(inputs: &[&Array], op: &str, options: &MapBlocks) -> Result<Vec<ExprRef>> {
+    if inputs.is_empty() {
+        return Err(Error::invalid(format!(
+            "{op} '{}' needs at least one input array",
+            options.name
+        )));
+    }
+    inputs.iter().map(|a| a.expr().cloned()).collect()
 }
 
 /// Applies `f` to every block of the aligned `inputs` (dask's `map_blocks`).
@@ -138,13 +145,8 @@ pub fn map_blocks<F>(inputs: &[&Array], options: &MapBlocks, f: F) -> Result<Arr
 where
     F: Fn(&[BlockRef<'_>], &BlockInfo) -> Result<Block> + Send + Sync + 'static,
 {
-    let owned: Vec<ExprRef> = exprs(inputs)?.into_iter().cloned().collect();
-    let first = owned.first().ok_or_else(|| {
-        Error::invalid(format!(
-            "map_blocks '{}' needs at least one input array",
-            options.name
-        ))
-    })?;
+    let owned = exprs(inputs, "map_blocks", options)?;
+    let first = &owned[0];
     let ndim = first.ndim();
     let drop_axis = expr::normalize_axes(&options.drop_axis, ndim)?;
     let out_ndim = (ndim + options.new_axis.len())
@@ -195,13 +197,8 @@ where
             options.name
         )));
     }
-    let owned: Vec<ExprRef> = exprs(inputs)?.into_iter().cloned().collect();
-    let first = owned.first().ok_or_else(|| {
-        Error::invalid(format!(
-            "map_overlap '{}' needs at least one input array",
-            options.name
-        ))
-    })?;
+    let owned = exprs(inputs, "map_overlap", options)?;
+    let first = &owned[0];
     let dtype = options.dtype.unwrap_or(first.dtype());
     Ok(Array::from_expr(expr::map_blocks(
         &owned,

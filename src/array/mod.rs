@@ -329,13 +329,7 @@ impl Array {
         fingerprint: &str,
     ) -> Result<Metrics> {
         let e = self.expr()?;
-        let own = e.grid().max_chunk_shape();
-        let smallest: Vec<usize> = own
-            .iter()
-            .zip(chunks)
-            .map(|(&a, &b)| a.min(b).max(1))
-            .collect();
-        if smallest == own || smallest == chunks {
+        if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
             return Err(direct_error);
         }
         let inter = rechunk::choose(e, chunks, opts)?;

@@ -32,6 +32,18 @@ use crate::store::BlockRead;
 
 use super::prepare;
 
+/// Whether a write from chunks `own` to `target` could gain from two passes through an
+/// intermediate store: not when the smallest intermediate (their elementwise minimum) is
+/// one of the two.
+pub(super) fn two_passes_help(own: &[usize], target: &[usize]) -> bool {
+    let smallest: Vec<usize> = own
+        .iter()
+        .zip(target)
+        .map(|(&a, &b)| a.min(b).max(1))
+        .collect();
+    smallest != own && smallest != target
+}
+
 /// At most this many candidates are planned (each plan builds both passes' task graphs).
 const MAX_PLANNED: usize = 40;
 

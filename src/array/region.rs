@@ -184,13 +184,7 @@ impl Array {
     ) -> Result<Metrics> {
         let e = self.expr()?;
         let chunks = target.write_shape();
-        let own = e.grid().max_chunk_shape();
-        let smallest: Vec<usize> = own
-            .iter()
-            .zip(chunks)
-            .map(|(&a, &b)| a.min(b).max(1))
-            .collect();
-        if smallest == own || smallest == chunks {
+        if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
             return Err(direct_error);
         }
         let pass2 = rechunk::Pass2 {
