@@ -178,6 +178,26 @@ impl Block {
         }
     }
 
+    /// The same elements in C order under `shape` (as many elements): free for a block in
+    /// standard layout, a copy otherwise.
+    ///
+    /// # Errors
+    /// A shape with another number of elements.
+    pub fn into_shape(self, shape: &[usize]) -> crate::error::Result<Block> {
+        if shape.iter().product::<usize>() != self.len() {
+            return Err(crate::error::Error::internal(format!(
+                "reshape of a block of shape {:?} to {shape:?}",
+                self.shape()
+            )));
+        }
+        dispatch_block!(self, a => {
+            let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
+            Ok(BlockElement::wrap(a.into_shape_with_order(IxDyn(shape)).map_err(|e| {
+                crate::error::Error::internal(format!("reshape of a block: {e}"))
+            })?))
+        })
+    }
+
     /// Returns a block in standard (C, row-major contiguous) layout.
     pub fn into_standard_layout(self) -> Block {
         dispatch_block!(self, a => {

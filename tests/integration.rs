@@ -43,6 +43,8 @@ mod random;
 mod reductions;
 /// Writing into a region of an existing Zarr array.
 mod region;
+/// reshape and ravel.
+mod reshape;
 /// Interrupted writes: incomplete arrays, resumed writes, killed processes.
 mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.

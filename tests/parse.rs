@@ -589,6 +589,9 @@ fn structure_evaluates_like_the_api() -> TestResult {
     );
     check("expand_dims(r, 1).squeeze()", &r);
     check("squeeze(r[None], axis=0)", &r);
+    check("x.reshape((4, -1))", &x.reshape(&[4, -1])?);
+    check("reshape(x.T, (5, 2, 12))", &x.t().reshape(&[5, 2, 12])?);
+    check("ravel(x) + x.ravel()", &(&x.ravel()? + &x.ravel()?));
     check("broadcast_to(r, (3, 10))", &r.broadcast_to(&[3, 10])?);
     check("flip(x, 1)", &x.flip(1)?);
     check("flip(x)", &x.flip(0)?.flip(1)?);

@@ -119,6 +119,47 @@ impl Array {
         self.index_numpy(&index)
     }
 
+    /// The elements in the same C order under `shape`, as NumPy's `reshape`; one length may
+    /// be -1 (inferred from the others).
+    ///
+    /// Blocks stay near the input's largest block, not whole trailing axes (dask#8110):
+    /// the input is read in blocks that are rectangles on both sides (axes before a pivot
+    /// cut into single elements, the pivot cut evenly, axes after it whole; see
+    /// `expr::reshape`) and each becomes one block of the result, so the result's chunks
+    /// are those rectangles. `(20000, 20000)` in 1000² chunks reshaped to `(40000, 10000)`
+    /// gives `(100, 10000)` chunks of 8 MB; rechunk the result for other chunks. Input
+    /// already cut that way (rows whole, say) is not rechunked.
+    ///
+    /// # Errors
+    /// A shape with another number of elements, more than one -1, another negative length.
+    pub fn reshape(&self, shape: &[isize]) -> Result<Array> {
+        let from = self.shape();
+        let size: usize = from.iter().product();
+        let shape = resolve_shape(&from, shape)?;
+        if shape == from {
+            return Ok(self.clone());
+        }
+        if size == 0 {
+            let chunks: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
+            return Array::zeros(&shape, &chunks, self.dtype());
+        }
+        let inner: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
+        let squeezed = self.squeeze(None)?;
+        let mut out = Array::from_expr(expr::reshape(squeezed.expr()?, &inner)?);
+        for (d, _) in shape.iter().enumerate().filter(|&(_, &n)| n == 1) {
+            out = out.expand_dims(d as isize)?;
+        }
+        Ok(out)
+    }
+
+    /// The elements as one axis in C order, as NumPy's `ravel` (`reshape(&[-1])`).
+    ///
+    /// # Errors
+    /// None in practice (as [`Array::reshape`]).
+    pub fn ravel(&self) -> Result<Array> {
+        self.reshape(&[-1])
+    }
+
     /// The array broadcast to `shape` (NumPy's rules: axes align at the right, length-1
     /// axes stretch), as a view. New and stretched axes are one chunk each, as in dask;
     /// rechunk the result to cut them.
@@ -347,4 +388,47 @@ impl Array {
         let refs: Vec<&Array> = parts.iter().collect();
         Array::concatenate(&refs, axis as isize)
     }
+}
+
+/// `shape` with its -1 (at most one) inferred, checked to hold as many elements as `from`.
+fn resolve_shape(from: &[usize], shape: &[isize]) -> Result<Vec<usize>> {
+    let size: usize = from.iter().product();
+    let mismatch = |hint: String| Error::ShapeMismatch {
+        op: "reshape".into(),
+        lhs: from.to_vec(),
+        rhs: shape.iter().map(|&n| n.max(0) as usize).collect(),
+        hint,
+    };
+    if shape.iter().filter(|&&n| n == -1).count() > 1 {
+        return Err(mismatch("only one length can be -1".into()));
+    }
+    if let Some(&bad) = shape.iter().find(|&&n| n < -1) {
+        return Err(mismatch(format!("negative length {bad}")));
+    }
+    let known: usize = shape
+        .iter()
+        .filter(|&&n| n >= 0)
+        .map(|&n| n as usize)
+        .product();
+    let out: Vec<usize> = match shape.iter().position(|&n| n == -1) {
+        Some(at) => {
+            if known == 0 || !size.is_multiple_of(known) {
+                return Err(mismatch(format!(
+                    "cannot reshape an array of size {size} into a shape with -1 and {known} \
+                     other elements"
+                )));
+            }
+            let mut v: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
+            v[at] = size / known;
+            v
+        }
+        None => shape.iter().map(|&n| n as usize).collect(),
+    };
+    if out.iter().product::<usize>() != size {
+        return Err(mismatch(format!(
+            "cannot reshape an array of size {size} into shape {}",
+            crate::grid::fmt_shape(&out)
+        )));
+    }
+    Ok(out)
 }

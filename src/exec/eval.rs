@@ -144,6 +144,14 @@ pub(crate) fn run_task(
             inputs.read_inline(plan, program, &region)?;
             Ok(Value::Block(eval_tiled(plan, program, &region, inputs)?))
         }
+        StageKind::Reshape { program, map } => {
+            let region = program.grid.region(&map.input_block(&block));
+            inputs.read_inline(plan, program, &region)?;
+            let value = eval_tiled(plan, program, &region, inputs)?;
+            Ok(Value::Block(
+                value.into_shape(&stage.grid.block_shape(&block))?,
+            ))
+        }
         StageKind::Scan { program, op, axis } => {
             let region = program.grid.region(&block);
             inputs.read_inline(plan, program, &region)?;

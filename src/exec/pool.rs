@@ -261,10 +261,12 @@ impl<'a> Pool<'a> {
         let st = &self.plan.stages[stage];
         let reads = match &st.kind {
             StageKind::Read { .. } => return true,
-            StageKind::Map { .. } | StageKind::ReducePartial { .. } | StageKind::Concat { .. } => {
-                self.plan
-                    .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v))
-            }
+            StageKind::Map { .. }
+            | StageKind::ReducePartial { .. }
+            | StageKind::Concat { .. }
+            | StageKind::Reshape { .. } => self
+                .plan
+                .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v)),
             StageKind::Contract { .. }
             | StageKind::Scan { .. }
             | StageKind::MapBlocks { .. }

@@ -60,6 +60,7 @@ fn hash_parameters(kind: &ExprKind, h: &mut Fnv) {
         ExprKind::Contract { spec, .. } => format!("{spec:?}").hash(h),
         ExprKind::Scan { op, axis, .. } => (op, axis).hash(h),
         ExprKind::Concat { axis, .. } => axis.hash(h),
+        ExprKind::Reshape { map, .. } => map.hash(h),
         // A closure cannot be hashed: its Rust type name and given name stand for it.
         ExprKind::MapBlocks { spec, .. } => {
             spec.func.token.hash(h);

@@ -759,7 +759,7 @@ pub(crate) fn concat(inputs: &[ExprRef], axis: usize) -> Result<ExprRef> {
 }
 
 /// Refuses a grid of more than [`MAX_BLOCKS`] blocks.
-fn check_blocks(grid: &ChunkGrid) -> Result<()> {
+pub(super) fn check_blocks(grid: &ChunkGrid) -> Result<()> {
     if grid.nblocks() as u64 > MAX_BLOCKS {
         return Err(Error::invalid(format!(
             "an array of shape {} in {} blocks exceeds {MAX_BLOCKS} blocks; use larger chunks",

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::ExprRef;
 use super::infer::AxisIndex;
 use super::map::MapSpec;
+use super::reshape::ReshapeMap;
 use crate::block::Block;
 use crate::dtype::DType;
 use crate::store::BlockRead;
@@ -121,6 +122,15 @@ pub enum ExprKind {
         /// Which axes pair up and which are summed.
         spec: ContractSpec,
     },
+    /// The elements in the same C order under another shape (NumPy's `reshape`): block `b`
+    /// of the result is block [`ReshapeMap::input_block`] of the input, reshaped. The input
+    /// is rechunked so that holds (see `expr::reshape`).
+    Reshape {
+        /// The operand, chunked to correspond block for block.
+        input: ExprRef,
+        /// How the blocks correspond.
+        map: Arc<ReshapeMap>,
+    },
     /// A user function applied block by block (`map_blocks`), or to blocks extended by a
     /// halo and trimmed after (`map_overlap`): output block `b` is computed from the block
     /// of each input that [`MapSpec::input_block`] names.
@@ -152,6 +162,7 @@ impl ExprKind {
             ExprKind::Scan { op, .. } => op.name().into(),
             ExprKind::BroadcastTo { .. } => "broadcast_to".into(),
             ExprKind::Concat { .. } => "concatenate".into(),
+            ExprKind::Reshape { .. } => "reshape".into(),
             ExprKind::MapBlocks { spec, .. } => spec.func.name.clone(),
         }
     }

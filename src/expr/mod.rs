@@ -13,6 +13,7 @@ mod fingerprint;
 mod infer;
 mod kind;
 mod map;
+mod reshape;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +28,8 @@ pub use kind::{
     BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, ScanOp, UnaryOp,
 };
 pub use map::{BlockFn, BlockFunction, BlockInfo, Boundary, MapSpec, Overlap};
+pub use reshape::ReshapeMap;
+pub(crate) use reshape::reshape;
 
 use crate::dtype::DType;
 use crate::grid::ChunkGrid;
@@ -99,6 +102,7 @@ impl Expr {
             | ExprKind::Reduce { input, .. }
             | ExprKind::Rechunk { input }
             | ExprKind::Scan { input, .. }
+            | ExprKind::Reshape { input, .. }
             | ExprKind::BroadcastTo { input } => vec![input],
             ExprKind::Concat { inputs, .. } | ExprKind::MapBlocks { inputs, .. } => {
                 inputs.iter().collect()

@@ -57,6 +57,8 @@ enum Op {
     Stack,
     ExpandDims,
     Squeeze,
+    Reshape,
+    Ravel,
     BroadcastTo,
     Flip,
     Moveaxis,
@@ -367,6 +369,8 @@ const BUILTINS: &[Builtin] = &[
     builtin("stack", &["arrays", "axis"], (1, 2), false, Op::Stack),
     builtin("expand_dims", &["a", "axis"], (2, 2), false, Op::ExpandDims),
     builtin("squeeze", &["a", "axis"], (1, 2), true, Op::Squeeze),
+    builtin("reshape", &["a", "shape"], (2, 2), true, Op::Reshape),
+    builtin("ravel", &["a"], (1, 1), true, Op::Ravel),
     builtin(
         "broadcast_to",
         &["array", "shape"],
@@ -854,6 +858,16 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             x
         }
         Op::Squeeze => b.array("a")?.squeeze(b.axes()?.as_deref())?,
+        Op::Reshape => {
+            let shape: Vec<isize> = b
+                .ints("shape")?
+                .ok_or_else(|| b.none_error("shape"))?
+                .into_iter()
+                .map(|i| i as isize)
+                .collect();
+            b.array("a")?.reshape(&shape)?
+        }
+        Op::Ravel => b.array("a")?.ravel()?,
         Op::BroadcastTo => {
             let shape = b.sizes("shape")?.ok_or_else(|| b.none_error("shape"))?;
             b.array("array")?.broadcast_to(&shape)?

@@ -39,6 +39,7 @@ impl Stage {
             | StageKind::Contract { .. }
             | StageKind::Scan { .. }
             | StageKind::Concat { .. }
+            | StageKind::Reshape { .. }
             | StageKind::MapBlocks { .. }
             | StageKind::ReduceCombine { .. } => elems * self.dtype.size() as u64,
         }
@@ -71,7 +72,8 @@ impl Stage {
                 let elems = program.grid.block_shape(block).iter().product();
                 tile(program.nodes.len(), elems)
             }
-            StageKind::Concat { .. } => self
+            // The block is evaluated in the input's shape and reshaped in place.
+            StageKind::Concat { .. } | StageKind::Reshape { .. } => self
                 .program_regions(block)
                 .iter()
                 .map(|(p, r)| tile(p.nodes.len(), r.len()))

@@ -195,6 +195,18 @@ impl Lowerer {
                     name: format!("{}({})", spec.func.name, names.join(", ")),
                 })
             }
+            ExprKind::Reshape { input, map } => {
+                let (program, inner) = self.program(input)?;
+                self.push(Stage {
+                    grid: node.grid().clone(),
+                    dtype: node.dtype(),
+                    kind: StageKind::Reshape {
+                        program,
+                        map: map.clone(),
+                    },
+                    name: format!("reshape({inner})"),
+                })
+            }
             ExprKind::Scan { input, op, axis } => {
                 let (program, inner) = self.program(input)?;
                 self.push(Stage {
@@ -386,6 +398,7 @@ impl ProgramBuilder {
             | ExprKind::Reduce { .. }
             | ExprKind::Contract { .. }
             | ExprKind::Concat { .. }
+            | ExprKind::Reshape { .. }
             | ExprKind::MapBlocks { .. }
             | ExprKind::Scan { .. } => {
                 let stage = l.stage_for(node)?;

@@ -26,7 +26,9 @@ pub use lower::{lower, lower_many, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::expr::{BinaryOp, ContractSpec, Generator, MapSpec, ReduceSpec, ScanOp, UnaryOp};
+use crate::expr::{
+    BinaryOp, ContractSpec, Generator, MapSpec, ReduceSpec, ReshapeMap, ScanOp, UnaryOp,
+};
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::gather::ViewMap;
 use crate::kernel::overlap::Halo;
@@ -175,6 +177,14 @@ pub enum StageKind {
         /// Per part, the index along `axis` of its first block in the stage grid.
         offsets: Vec<usize>,
     },
+    /// The elements of block [`ReshapeMap::input_block`] of `program`'s grid, in the same C
+    /// order under this block's shape.
+    Reshape {
+        /// The operand, fused.
+        program: Program,
+        /// Which input block each block is.
+        map: Arc<ReshapeMap>,
+    },
     /// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
     /// after, for `map_overlap`): block `b` evaluates each input program over the block
     /// [`MapSpec::input_block`] names.
@@ -208,6 +218,7 @@ impl StageKind {
             StageKind::Contract { .. } => "contract",
             StageKind::Scan { .. } => "scan",
             StageKind::Concat { .. } => "map",
+            StageKind::Reshape { .. } => "reshape",
             StageKind::MapBlocks { .. } => "map_blocks",
             StageKind::ReduceCombine { .. } => "combine",
         }
@@ -337,7 +348,8 @@ impl Stage {
         match &self.kind {
             StageKind::Map { program }
             | StageKind::ReducePartial { program, .. }
-            | StageKind::Scan { program, .. } => vec![program],
+            | StageKind::Scan { program, .. }
+            | StageKind::Reshape { program, .. } => vec![program],
             StageKind::Contract { lhs, rhs, .. } => vec![lhs, rhs],
             StageKind::Concat { parts, .. } => parts.iter().collect(),
             StageKind::MapBlocks { inputs, .. } => inputs.iter().collect(),
@@ -380,6 +392,9 @@ impl Stage {
                     return vec![];
                 }
                 vec![(program, program.grid.region(&local))]
+            }
+            StageKind::Reshape { program, map } => {
+                vec![(program, program.grid.region(&map.input_block(block)))]
             }
             StageKind::MapBlocks { inputs, spec } => {
                 let mut out = Vec::with_capacity(inputs.len());

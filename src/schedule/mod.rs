@@ -50,6 +50,7 @@ pub fn for_each_input(plan: &Plan, s: StageId, block: &[usize], mut f: impl FnMu
         | StageKind::ReducePartial { .. }
         | StageKind::Contract { .. }
         | StageKind::Concat { .. }
+        | StageKind::Reshape { .. }
         | StageKind::MapBlocks { .. }
         | StageKind::Scan { .. } => {
             if let StageKind::Scan { axis, .. } = stage.kind

@@ -52,7 +52,8 @@ pub(crate) enum Command {
     /// arccos arctan arctan2 sinh cosh tanh hypot floor ceil trunc round sign isnan isinf
     /// isfinite nan_to_num minimum maximum where clip. Methods (also functions):
     /// astype("float32"), clip(lo, hi), transpose([axes]), rechunk(chunks), squeeze([axis]),
-    /// cumsum(axis) and cumprod(axis) (scans), dot(b).
+    /// reshape(shape) (one length may be -1), ravel(), cumsum(axis) and cumprod(axis)
+    /// (scans), dot(b).
     ///
     /// Products: a @ b, matmul dot inner outer vecdot(x1, x2, axis=-1), tensordot(a, b,
     /// axes=2 or ((..), (..))), einsum("ij,jk->ik", a, b). Structure: concatenate((a, b),
