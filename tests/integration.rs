@@ -27,6 +27,8 @@ mod io;
 mod linalg;
 /// User kernels: map_blocks, map_overlap.
 mod map_blocks;
+/// Boolean and integer-array selection.
+mod mask;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
 /// `any`/`all` and the NaN-ignoring reductions.

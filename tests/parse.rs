@@ -401,7 +401,7 @@ fn syntax_errors_point_at_the_offending_token() {
         ("sum(x, 1, axis=0)", 11, "multiple values"),
         ("zeros((2, -1))", 7, "must be non-negative"),
         ("x['a']", 3, "indices must be integers"),
-        ("x[x]", 3, "indexing with an array"),
+        ("x[x]", 3, "an index array must be bool, or integer"),
         ("'f4' + 1", 6, "unsupported operand types"),
         ("sqrt", 1, "is a function"),
         ("True = 1; x", 1, "cannot assign to True"),

@@ -66,7 +66,9 @@ impl MapBlocks {
 
     /// The output's chunk sizes per axis (dask's `chunks=` as a tuple of tuples), when the
     /// function changes the blocks' shapes: as many blocks along each axis as the inputs
-    /// have along the axis it follows, one along a new axis.
+    /// have along the axis it follows, one along a new axis. A size of 0 declares that
+    /// the function gives nothing for those blocks: they are not computed, and the result
+    /// has no block there (a selection that selects nothing in a block).
     pub fn chunks(mut self, chunks: Vec<Vec<usize>>) -> Self {
         self.chunks = Some(chunks);
         self

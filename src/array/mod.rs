@@ -12,6 +12,7 @@ mod index;
 mod linalg;
 mod many;
 mod map;
+mod mask;
 mod nanreduce;
 mod ops;
 mod quantile;

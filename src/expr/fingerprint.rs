@@ -66,6 +66,7 @@ fn hash_parameters(kind: &ExprKind, h: &mut Fnv) {
             spec.func.token.hash(h);
             spec.func.name.hash(h);
             spec.out_axes.hash(h);
+            spec.kept_blocks.hash(h);
             format!("{:?}", spec.overlap).hash(h);
         }
         ExprKind::Where { .. }

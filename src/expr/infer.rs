@@ -889,6 +889,7 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
             false => kept.next(),
         })
         .collect();
+    let mut kept_blocks = vec![None; out_ndim];
     let axes: Vec<AxisChunks> = match out.chunks {
         None => out_axes
             .iter()
@@ -913,6 +914,11 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
                         sizes.len()
                     )));
                 }
+                // Blocks declared empty are not computed (the grid has no empty chunks).
+                let kept: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i] > 0).collect();
+                if !kept.is_empty() && kept.len() < sizes.len() {
+                    kept_blocks[o] = Some(kept.into());
+                }
                 axes.push(AxisChunks::from_sizes(sizes));
             }
             axes
@@ -935,6 +941,7 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
                 func: out.func,
                 out_axes,
                 overlap: out.overlap,
+                kept_blocks,
             },
         },
         out.dtype,

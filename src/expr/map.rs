@@ -140,6 +140,11 @@ pub struct MapSpec {
     pub out_axes: Vec<Option<usize>>,
     /// The halo, for `map_overlap` (its result is trimmed back to the block).
     pub overlap: Option<Overlap>,
+    /// Per output axis, when the declared chunks give some blocks of its loop axis no
+    /// elements (a boolean selection that selects nothing there), the loop-axis block of
+    /// each output block: those blocks are not computed. `None` where every loop block
+    /// is an output block.
+    pub kept_blocks: Vec<Option<Arc<[usize]>>>,
 }
 
 impl MapSpec {
@@ -151,7 +156,10 @@ impl MapSpec {
             if let Some(d) = *axis
                 && input_blocks[d] > 1
             {
-                b[d] = block[o];
+                b[d] = match &self.kept_blocks[o] {
+                    Some(kept) => kept[block[o]],
+                    None => block[o],
+                };
             }
         }
         b

@@ -3,6 +3,7 @@
 use super::syntax_error;
 use super::value::{Value, binary, into_array, scalar_dtype};
 use crate::array::{Array, Bins, PadMode, ReduceOptions};
+use crate::config::ComputeOptions;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Boundary, ReduceOp, ScanOp, UnaryOp};
@@ -59,6 +60,8 @@ enum Op {
     Squeeze,
     Reshape,
     Ravel,
+    Extract,
+    Compress,
     BroadcastTo,
     Flip,
     Moveaxis,
@@ -371,6 +374,14 @@ const BUILTINS: &[Builtin] = &[
     builtin("squeeze", &["a", "axis"], (1, 2), true, Op::Squeeze),
     builtin("reshape", &["a", "shape"], (2, 2), true, Op::Reshape),
     builtin("ravel", &["a"], (1, 1), true, Op::Ravel),
+    builtin("extract", &["condition", "arr"], (2, 2), false, Op::Extract),
+    builtin(
+        "compress",
+        &["condition", "a", "axis"],
+        (2, 3),
+        false,
+        Op::Compress,
+    ),
     builtin(
         "broadcast_to",
         &["array", "shape"],
@@ -460,6 +471,7 @@ pub(super) fn call(
     receiver: Option<Arg>,
     args: Vec<Arg>,
     keywords: Vec<KeywordArg>,
+    opts: &ComputeOptions,
 ) -> Result<Value> {
     let found = BUILTINS.iter().find(|b| b.name == name);
     let builtin = match (found, &receiver) {
@@ -479,7 +491,7 @@ pub(super) fn call(
         }
     };
     let args = receiver.into_iter().chain(args).collect();
-    let bound = Bound::new(builtin, col, args, keywords)?;
+    let bound = Bound::new(builtin, col, args, keywords, opts)?;
     run(builtin.op, &bound)
 }
 
@@ -504,6 +516,8 @@ struct Bound {
     col: usize,
     params: &'static [&'static str],
     slots: Vec<Option<Arg>>,
+    /// For what must be computed while evaluating.
+    opts: ComputeOptions,
 }
 
 impl Bound {
@@ -512,6 +526,7 @@ impl Bound {
         col: usize,
         args: Vec<Arg>,
         keywords: Vec<KeywordArg>,
+        opts: &ComputeOptions,
     ) -> Result<Bound> {
         if let Some(extra) = args.get(b.positional) {
             return Err(syntax_error(
@@ -549,6 +564,7 @@ impl Bound {
             col,
             params: b.params,
             slots,
+            opts: opts.clone(),
         })
     }
 
@@ -868,6 +884,18 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             b.array("a")?.reshape(&shape)?
         }
         Op::Ravel => b.array("a")?.ravel()?,
+        Op::Extract => {
+            let (cond, arr) = (b.array("condition")?, b.array("arr")?);
+            arr.ravel()?
+                .boolean_index_with(&cond.astype(DType::Bool)?.ravel()?, &b.opts)?
+        }
+        Op::Compress => {
+            let (cond, a) = (b.array("condition")?.astype(DType::Bool)?, b.array("a")?);
+            match b.int("axis")? {
+                Some(axis) => a.compress_with(&cond, axis as isize, &b.opts)?,
+                None => a.ravel()?.compress_with(&cond, 0, &b.opts)?,
+            }
+        }
         Op::BroadcastTo => {
             let shape = b.sizes("shape")?.ok_or_else(|| b.none_error("shape"))?;
             b.array("array")?.broadcast_to(&shape)?
@@ -925,7 +953,14 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         }
         Op::Take => {
             let x = b.array("a")?;
-            let indices = b.ints("indices")?.ok_or_else(|| b.none_error("indices"))?;
+            let indices = match b.get("indices").map(|a| &a.value) {
+                // An integer array: its values, computed now.
+                Some(Value::Array(i)) if i.dtype().is_integer() => {
+                    let (v, _) = i.ravel()?.astype(DType::I64)?.compute_with(&b.opts)?;
+                    v.into_typed::<i64>().iter().copied().collect()
+                }
+                _ => b.ints("indices")?.ok_or_else(|| b.none_error("indices"))?,
+            };
             let axis = b.axis_of_1d(&x, "takes from")?;
             let taken = x.take(&indices, axis)?;
             // A scalar index drops the axis, as in NumPy.

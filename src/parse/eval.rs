@@ -7,14 +7,20 @@ use super::builtins::{self, Arg};
 use super::syntax_error;
 use super::value::{Value, binary, into_array, unary};
 use crate::array::{Array, NumpyIndex};
-use crate::dtype::Scalar;
+use crate::config::ComputeOptions;
+use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 
 /// Evaluates `program` with `inputs` bound; the result as an array.
-pub(super) fn run(program: &Program, inputs: &HashMap<String, Array>) -> Result<Array> {
+pub(super) fn run(
+    program: &Program,
+    inputs: &HashMap<String, Array>,
+    opts: &ComputeOptions,
+) -> Result<Array> {
     let mut env = Env {
         inputs,
         vars: HashMap::new(),
+        opts,
     };
     for a in &program.assignments {
         let value = env.eval(&a.value)?;
@@ -28,6 +34,8 @@ struct Env<'a> {
     inputs: &'a HashMap<String, Array>,
     /// Assigned names; they shadow inputs.
     vars: HashMap<String, Value>,
+    /// For what must be computed while evaluating (boolean index counts, index arrays).
+    opts: &'a ComputeOptions,
 }
 
 impl Env<'_> {
@@ -119,7 +127,7 @@ impl Env<'_> {
             .iter()
             .map(|k| Ok((k.name.clone(), k.col, self.arg(&k.value)?)))
             .collect::<Result<_>>()?;
-        builtins::call(name, callee.col, receiver, args, keywords)
+        builtins::call(name, callee.col, receiver, args, keywords, self.opts)
     }
 
     fn arg(&self, e: &Expr) -> Result<Arg> {
@@ -139,12 +147,39 @@ impl Env<'_> {
                 ));
             }
         };
+        // An array among the subscripts (NumPy's advanced indexing): a bool mask, or an
+        // integer array along one axis. It stands for a whole axis in the basic indexing,
+        // then selects along the axis of the result it became.
+        let mut advanced: Option<(Array, usize, usize)> = None;
         let shape = array.shape();
         let mut lens = shape.iter().chain(std::iter::repeat(&1));
         // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
         // result: after the axes the subscripts before it keep.
         let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
         for s in subs {
+            if let Subscript::Index(e) = s
+                && let Value::Array(a) = self.eval(e)?
+            {
+                if advanced.is_some() {
+                    return Err(syntax_error(
+                        e.col,
+                        "indexing with several arrays (pointwise) is not supported; use \
+                         vindex(x, (i, j, ..))",
+                    ));
+                }
+                let axes = if a.dtype() == DType::Bool {
+                    a.ndim()
+                } else {
+                    1
+                };
+                for _ in 0..axes {
+                    index.push(NumpyIndex::FULL);
+                    lens.next();
+                }
+                advanced = Some((a, kept, e.col));
+                kept += axes;
+                continue;
+            }
             match self.subscript(s)? {
                 None => {
                     new_axes.push(kept as isize);
@@ -160,7 +195,47 @@ impl Env<'_> {
         for axis in new_axes {
             out = out.expand_dims(axis)?;
         }
+        if let Some((a, axis, col)) = advanced {
+            out = self.select(out, &a, axis, col)?;
+        }
         Ok(Value::Array(out))
+    }
+
+    /// `x` indexed by the array `a` standing at `axis`: a bool mask over the axes from
+    /// `axis` on, or integers along `axis`.
+    fn select(&self, x: Array, a: &Array, axis: usize, col: usize) -> Result<Array> {
+        if a.dtype() == DType::Bool {
+            if a.ndim() == 1 {
+                return x.compress_with(a, axis as isize, self.opts);
+            }
+            let masked = axis..axis + a.ndim();
+            let perm: Vec<usize> = masked
+                .clone()
+                .chain((0..x.ndim()).filter(|d| !masked.contains(d)))
+                .collect();
+            let moved = x.permuted_axes(&perm)?;
+            return moved
+                .boolean_index_with(a, self.opts)?
+                .moveaxis(0, axis as isize);
+        }
+        if !a.dtype().is_integer() || a.ndim() > 1 {
+            return Err(syntax_error(
+                col,
+                format!(
+                    "an index array must be bool, or integer and 1-d; got {} of shape {}",
+                    a.dtype(),
+                    crate::grid::fmt_shape(&a.shape())
+                ),
+            ));
+        }
+        let (values, _) = a.astype(DType::I64)?.compute_with(self.opts)?;
+        let indices: Vec<i64> = values.into_typed::<i64>().iter().copied().collect();
+        if a.ndim() == 0 {
+            let mut index = vec![NumpyIndex::FULL; x.ndim()];
+            index[axis] = NumpyIndex::Int(indices[0] as isize);
+            return x.index_numpy(&index);
+        }
+        x.take(&indices, axis as isize)
     }
 
     /// One subscript; `None` for a newaxis.

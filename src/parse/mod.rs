@@ -79,6 +79,7 @@ mod value;
 use std::collections::HashMap;
 
 use crate::array::Array;
+use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 
 /// The names of the functions a program can call (methods included), in the order the
@@ -91,14 +92,30 @@ pub fn function_names() -> Vec<&'static str> {
 const MAX_DEPTH: usize = 100;
 
 /// Parses and evaluates a NumPy-like program over named inputs, returning the (lazy) result.
+/// What shapes depend on is computed while evaluating, with default options (see
+/// [`evaluate_with`]): the counts of a boolean index, the values of integer index arrays.
 ///
 /// # Errors
 /// [`Error::Parse`] for programs that do not parse or name unknown things; the array
 /// layer's errors for invalid operations (see the [module docs](self)).
 pub fn evaluate(text: &str, inputs: &HashMap<String, Array>) -> Result<Array> {
+    evaluate_with(text, inputs, &ComputeOptions::default())
+}
+
+/// [`evaluate`], running what must be computed while the program is evaluated (how many
+/// elements a boolean index selects, the values of integer index arrays, a histogram's
+/// range) under `opts`: its scheduler and memory limit.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_with(
+    text: &str,
+    inputs: &HashMap<String, Array>,
+    opts: &ComputeOptions,
+) -> Result<Array> {
     let result = lexer::lex(text)
         .and_then(parser::parse)
-        .and_then(|program| eval::run(&program, inputs));
+        .and_then(|program| eval::run(&program, inputs, opts));
     result.map_err(|e| with_input(e, text))
 }
 

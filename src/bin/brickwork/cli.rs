@@ -41,7 +41,9 @@ pub(crate) enum Command {
     /// The language is Python's: names (bound with --input, or assigned earlier in the
     /// program), int and float literals, True and False, + - * / // % ** and unary -,
     /// comparisons, & | ^ ~, .T, indexing with slices, steps, negative indices and integers
-    /// (x[::2, -3:], x[0]). Literal-only parts fold to Python scalars, which stay weak (NumPy
+    /// (x[::2, -3:], x[0]), with a bool array (x[x > 0.5], x[:, m]: how many each block
+    /// selects is computed first, under the same memory limit) or a 1-d integer array
+    /// along one axis (x[:, i]). Literal-only parts fold to Python scalars, which stay weak (NumPy
     /// 2 rules).
     ///
     /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
@@ -59,8 +61,9 @@ pub(crate) enum Command {
     /// axes=2 or ((..), (..))), einsum("ij,jk->ik", a, b). Structure: concatenate((a, b),
     /// axis=0), stack((a, b), axis=0), expand_dims(a, axis), broadcast_to(a, shape), flip(a,
     /// [axis]), moveaxis(a, src, dst), pad(a, width, mode="constant"|"edge"|"reflect",
-    /// constant_values=0), take(a, (i, j, ..), axis) (also a method), and None (newaxis)
-    /// in indexes: x[:, None].
+    /// constant_values=0), take(a, (i, j, ..) or an integer array, axis) (also a method),
+    /// extract(condition, arr), compress(condition, a, axis), and None (newaxis) in
+    /// indexes: x[:, None].
     ///
     /// Stencils (map_overlap: blocks see their neighbours): uniform_filter(x, size,
     /// mode="reflect"|"constant"|"nearest"|"mirror"|"wrap", cval=0.0), minimum_filter,

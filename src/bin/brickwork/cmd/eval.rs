@@ -42,7 +42,13 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     write_options(&args.write, None)?;
     let inputs = bind_inputs(&args.inputs, &args.exec)?;
     let start = Instant::now();
-    let result = brickwork::parse::evaluate(&args.expr, &inputs)?;
+    // What evaluating computes (boolean index counts, index arrays) runs under the same
+    // scheduler and memory limit, without the progress bar.
+    let eager = brickwork::ComputeOptions {
+        progress: None,
+        ..opts.clone()
+    };
+    let result = brickwork::parse::evaluate_with(&args.expr, &inputs, &eager)?;
     result.check()?;
     if let Some(graph) = &args.graph {
         result
