@@ -181,8 +181,10 @@ fn eval_indexes_with_arrays() -> TestResult {
         "compress(x[:, 0] > 0.4, x, axis=0)",
         &masked(&d, &rows.into_dyn()),
     );
-    let e = evaluate("x[i, i]", &env).unwrap_err();
-    assert!(e.to_string().contains("several arrays"), "{e}");
+    check(
+        "x[i, i]",
+        &pointwise(&d, &[vec![3, 0, 9, 9, -1], vec![3, 0, 9, 9, -1]]),
+    );
     let e = evaluate("x[x]", &env).unwrap_err();
     assert!(e.to_string().contains("integer"), "{e}");
     Ok(())
@@ -206,5 +208,76 @@ fn boolean_index_of_a_store_counts_within_the_limit() -> TestResult {
     // The counting pass itself is refused under a limit no task fits.
     let tiny = ComputeOptions::threads(2).with_memory_limit(10_000);
     assert!(evaluate_with("x[x > 0.99]", &inputs(&[("x", &x)]), &tiny).is_err());
+    Ok(())
+}
+
+/// `x[i[p], j[p], ..]` for each point, then the axes not indexed.
+fn pointwise(x: &ArrayD<f64>, idx: &[Vec<i64>]) -> ArrayD<f64> {
+    let k = idx.len();
+    let n = idx[0].len();
+    let rest: Vec<usize> = x.shape()[k..].to_vec();
+    let mut out = Vec::new();
+    for p in 0..n {
+        let mut v = x.view();
+        for (d, i) in idx.iter().enumerate() {
+            let len = x.shape()[d] as i64;
+            let j = if i[p] < 0 { i[p] + len } else { i[p] } as usize;
+            v = v.index_axis_move(Axis(0), j);
+        }
+        out.extend(v.iter().copied());
+    }
+    let mut shape = vec![n];
+    shape.extend(rest);
+    ArrayD::from_shape_vec(IxDyn(&shape), out).unwrap()
+}
+
+#[test]
+fn vindex_selects_points_in_the_order_given() -> TestResult {
+    let d = data(&[9, 13, 4], 8);
+    let x = Array::from_ndarray(d.clone(), &[4, 5, 3])?;
+    let cases: Vec<Vec<Vec<i64>>> = vec![
+        vec![vec![0, 8, 3, 3, -1, 4]],
+        vec![vec![8, 0, 3, 3, -9], vec![12, 0, 5, 5, 1]],
+        vec![vec![1, 2, 3], vec![4, 5, 6], vec![0, 3, 2]],
+        // Sorted points: no reordering task.
+        vec![vec![0, 0, 4, 8], vec![1, 7, 2, 12]],
+        vec![vec![]],
+    ];
+    for idx in &cases {
+        let refs: Vec<&[i64]> = idx.iter().map(Vec::as_slice).collect();
+        let y = x.vindex(&refs)?;
+        assert_close(&compute_f64(&y), &pointwise(&d, idx), &format!("{idx:?}"));
+    }
+    // Only the blocks holding points are computed: 2 points in 2 blocks of the last axis,
+    // each a reshape task and a selection task.
+    let y = x.vindex(&[&[0, 8], &[0, 12]])?;
+    let (_, m) = y.compute_with(&ComputeOptions::synchronous())?;
+    assert_eq!(m.tasks, 8, "{m:?}");
+    assert!(
+        x.vindex(&[&[9], &[0]])
+            .unwrap_err()
+            .to_string()
+            .contains("out of bounds for axis 0")
+    );
+    assert!(x.vindex(&[&[1, 2], &[0]]).is_err());
+    assert!(x.vindex(&[]).is_err());
+    // eval: x[i, j] and vindex(x, (i, j)).
+    let i = Array::from_ndarray(ndarray::arr1(&[8i32, 0, 3]).into_dyn(), &[2])?;
+    let env = inputs(&[("x", &x), ("i", &i)]);
+    let want = pointwise(&d, &[vec![8, 0, 3], vec![8, 0, 3]]);
+    for text in ["x[i, i]", "vindex(x, (i, (8, 0, 3)))"] {
+        let got = evaluate(text, &env).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_close(&compute_f64(&got), &want, text);
+    }
+    // Pointwise on the last two axes: the points axis where the arrays stand.
+    let j = Array::from_ndarray(ndarray::arr1(&[1i64, 3, 0]).into_dyn(), &[3])?;
+    let env = inputs(&[("x", &x), ("i", &i), ("j", &j)]);
+    let got = compute_f64(&evaluate("x[2:, i, j]", &env)?);
+    let want = ArrayD::from_shape_fn(IxDyn(&[7, 3]), |ix| {
+        d[[ix[0] + 2, [8, 0, 3][ix[1]], [1, 3, 0][ix[1]]]]
+    });
+    assert_close(&got, &want, "x[2:, i, j]");
+    let e = evaluate("x[i, :, j]", &env).unwrap_err();
+    assert!(e.to_string().contains("next to each other"), "{e}");
     Ok(())
 }

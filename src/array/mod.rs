@@ -21,6 +21,7 @@ mod rechunk;
 mod reduce;
 mod region;
 mod structure;
+mod vindex;
 mod visualize;
 
 use std::fmt;

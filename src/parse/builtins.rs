@@ -62,6 +62,7 @@ enum Op {
     Ravel,
     Extract,
     Compress,
+    Vindex,
     BroadcastTo,
     Flip,
     Moveaxis,
@@ -375,6 +376,7 @@ const BUILTINS: &[Builtin] = &[
     builtin("reshape", &["a", "shape"], (2, 2), true, Op::Reshape),
     builtin("ravel", &["a"], (1, 1), true, Op::Ravel),
     builtin("extract", &["condition", "arr"], (2, 2), false, Op::Extract),
+    builtin("vindex", &["x", "indices"], (2, 2), false, Op::Vindex),
     builtin(
         "compress",
         &["condition", "a", "axis"],
@@ -888,6 +890,33 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             let (cond, arr) = (b.array("condition")?, b.array("arr")?);
             arr.ravel()?
                 .boolean_index_with(&cond.astype(DType::Bool)?.ravel()?, &b.opts)?
+        }
+        Op::Vindex => {
+            let x = b.array("x")?;
+            let arg = b.required("indices")?;
+            let items = match &arg.value {
+                Value::Tuple(items) if !items.is_empty() => items.clone(),
+                _ => return Err(b.bad(arg, "indices", "a tuple of index arrays, e.g. (i, j)")),
+            };
+            let mut values: Vec<Vec<i64>> = Vec::with_capacity(items.len());
+            for item in &items {
+                values.push(match item {
+                    Value::Array(a) if a.dtype().is_integer() && a.ndim() == 1 => {
+                        let (v, _) = a.astype(DType::I64)?.compute_with(&b.opts)?;
+                        v.into_typed::<i64>().iter().copied().collect()
+                    }
+                    Value::Tuple(ints) => ints
+                        .iter()
+                        .map(|v| match v {
+                            Value::Scalar(Scalar::Int(i)) => Ok(*i),
+                            _ => Err(b.bad(arg, "indices", "tuples of ints or 1-d integer arrays")),
+                        })
+                        .collect::<Result<_>>()?,
+                    _ => return Err(b.bad(arg, "indices", "tuples of ints or 1-d integer arrays")),
+                });
+            }
+            let refs: Vec<&[i64]> = values.iter().map(Vec::as_slice).collect();
+            x.vindex(&refs)?
         }
         Op::Compress => {
             let (cond, a) = (b.array("condition")?.astype(DType::Bool)?, b.array("a")?);

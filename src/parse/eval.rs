@@ -150,7 +150,7 @@ impl Env<'_> {
         // An array among the subscripts (NumPy's advanced indexing): a bool mask, or an
         // integer array along one axis. It stands for a whole axis in the basic indexing,
         // then selects along the axis of the result it became.
-        let mut advanced: Option<(Array, usize, usize)> = None;
+        let mut advanced: Vec<(Array, usize, usize)> = Vec::new();
         let shape = array.shape();
         let mut lens = shape.iter().chain(std::iter::repeat(&1));
         // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
@@ -160,11 +160,16 @@ impl Env<'_> {
             if let Subscript::Index(e) = s
                 && let Value::Array(a) = self.eval(e)?
             {
-                if advanced.is_some() {
+                // Several integer arrays select points (dask's vindex); they must stand
+                // next to each other, as their result axis goes where they stand.
+                let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
+                let bools = a.dtype() == DType::Bool
+                    || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
+                if !advanced.is_empty() && (bools || !adjacent) {
                     return Err(syntax_error(
                         e.col,
-                        "indexing with several arrays (pointwise) is not supported; use \
-                         vindex(x, (i, j, ..))",
+                        "several index arrays must be integer arrays next to each other \
+                         (x[i, j], x[:, i, j]); a bool array must be the only array",
                     ));
                 }
                 let axes = if a.dtype() == DType::Bool {
@@ -176,7 +181,7 @@ impl Env<'_> {
                     index.push(NumpyIndex::FULL);
                     lens.next();
                 }
-                advanced = Some((a, kept, e.col));
+                advanced.push((a, kept, e.col));
                 kept += axes;
                 continue;
             }
@@ -195,8 +200,27 @@ impl Env<'_> {
         for axis in new_axes {
             out = out.expand_dims(axis)?;
         }
-        if let Some((a, axis, col)) = advanced {
-            out = self.select(out, &a, axis, col)?;
+        match advanced.as_slice() {
+            [] => {}
+            [(a, axis, col)] => out = self.select(out, a, *axis, *col)?,
+            several => {
+                let first = several[0].1;
+                let mut values = Vec::with_capacity(several.len());
+                for (a, _, col) in several {
+                    values.push(self.index_values(a, *col)?);
+                }
+                let picked: Vec<usize> = (first..first + several.len()).collect();
+                let perm: Vec<usize> = picked
+                    .iter()
+                    .copied()
+                    .chain((0..out.ndim()).filter(|d| !picked.contains(d)))
+                    .collect();
+                let refs: Vec<&[i64]> = values.iter().map(Vec::as_slice).collect();
+                out = out
+                    .permuted_axes(&perm)?
+                    .vindex(&refs)?
+                    .moveaxis(0, first as isize)?;
+            }
         }
         Ok(Value::Array(out))
     }
@@ -218,6 +242,17 @@ impl Env<'_> {
                 .boolean_index_with(a, self.opts)?
                 .moveaxis(0, axis as isize);
         }
+        let indices = self.index_values(a, col)?;
+        if a.ndim() == 0 {
+            let mut index = vec![NumpyIndex::FULL; x.ndim()];
+            index[axis] = NumpyIndex::Int(indices[0] as isize);
+            return x.index_numpy(&index);
+        }
+        x.take(&indices, axis as isize)
+    }
+
+    /// The values of an integer index array (0-d or 1-d), computed now.
+    fn index_values(&self, a: &Array, col: usize) -> Result<Vec<i64>> {
         if !a.dtype().is_integer() || a.ndim() > 1 {
             return Err(syntax_error(
                 col,
@@ -229,13 +264,7 @@ impl Env<'_> {
             ));
         }
         let (values, _) = a.astype(DType::I64)?.compute_with(self.opts)?;
-        let indices: Vec<i64> = values.into_typed::<i64>().iter().copied().collect();
-        if a.ndim() == 0 {
-            let mut index = vec![NumpyIndex::FULL; x.ndim()];
-            index[axis] = NumpyIndex::Int(indices[0] as isize);
-            return x.index_numpy(&index);
-        }
-        x.take(&indices, axis as isize)
+        Ok(values.into_typed::<i64>().iter().copied().collect())
     }
 
     /// One subscript; `None` for a newaxis.

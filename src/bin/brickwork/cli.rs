@@ -42,8 +42,9 @@ pub(crate) enum Command {
     /// program), int and float literals, True and False, + - * / // % ** and unary -,
     /// comparisons, & | ^ ~, .T, indexing with slices, steps, negative indices and integers
     /// (x[::2, -3:], x[0]), with a bool array (x[x > 0.5], x[:, m]: how many each block
-    /// selects is computed first, under the same memory limit) or a 1-d integer array
-    /// along one axis (x[:, i]). Literal-only parts fold to Python scalars, which stay weak (NumPy
+    /// selects is computed first, under the same memory limit), a 1-d integer array along
+    /// one axis (x[:, i]), or several next to each other, pointwise (x[i, j], as
+    /// vindex(x, (i, j)), also with tuples of ints). Literal-only parts fold to Python scalars, which stay weak (NumPy
     /// 2 rules).
     ///
     /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
