@@ -157,6 +157,26 @@ fn take_matches_ndarray_select() -> TestResult {
             &format!("{indices:?} axis {axis}"),
         );
     }
+    // A random index set (hundreds of runs) gathers per block.
+    let (big, db) = arr(&[5, 300, 4], &[2, 37, 3], 9);
+    let mut state = 12345u64;
+    let random: Vec<i64> = (0..500)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 300) as i64 - 150
+        })
+        .collect();
+    let picked: Vec<usize> = random
+        .iter()
+        .map(|&i| if i < 0 { i + 300 } else { i } as usize)
+        .collect();
+    assert_close(
+        &compute_f64(&big.take(&random, 1)?),
+        &db.select(Axis(1), &picked),
+        "random take",
+    );
     for bad in [vec![9i64], vec![-10], vec![]] {
         let e = x.take(&bad, 0).err();
         assert!(

@@ -321,8 +321,9 @@ impl Array {
     /// The indices are grouped into runs with a constant step (`[3, 4, 5, 9, 7, 5]` is two
     /// runs, `3:6` and `9:4:-2`); each run is a strided view and the runs are joined with
     /// [`Array::concatenate`], so each output block reads only what it needs and nothing is
-    /// materialized. Planning grows with the number of runs: sorted or strided index sets
-    /// are cheap, a large random set is one run per index.
+    /// materialized. Past 64 runs (a random index set) it gathers per block instead, as
+    /// [`Array::vindex`]: sorted indices from each block along the axis, then one task
+    /// restoring the order asked for (it holds the result's whole length along the axis).
     ///
     /// # Errors
     /// An index out of range (naming it and the axis length), no indices, an axis out of
@@ -356,6 +357,14 @@ impl Array {
         let mut parts = Vec::new();
         let mut start = 0;
         while start < resolved.len() {
+            if parts.len() == MAX_TAKE_RUNS {
+                // Many short runs (a random index set): gather per block instead.
+                let idx: Vec<i64> = resolved.iter().map(|&i| i as i64).collect();
+                return self
+                    .moveaxis(axis as isize, 0)?
+                    .vindex(&[&idx])?
+                    .moveaxis(0, axis as isize);
+            }
             // The longest run from `start` with one non-zero step.
             let mut end = start + 1;
             let step = resolved
@@ -389,6 +398,9 @@ impl Array {
         Array::concatenate(&refs, axis as isize)
     }
 }
+
+/// Runs of [`Array::take`] joined by `concatenate` before it gathers per block instead.
+const MAX_TAKE_RUNS: usize = 64;
 
 /// `shape` with its -1 (at most one) inferred, checked to hold as many elements as `from`.
 fn resolve_shape(from: &[usize], shape: &[isize]) -> Result<Vec<usize>> {
