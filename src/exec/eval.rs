@@ -169,18 +169,24 @@ pub(crate) fn run_task(
             Ok(Value::Block(out))
         }
         StageKind::Contract { spec, .. } => {
-            let mut operands = Vec::with_capacity(2);
-            for (program, region) in stage.program_regions(&block) {
-                inputs.read_inline(plan, program, &region)?;
-                operands.push(eval_tiled(plan, program, &region, inputs)?);
+            let regions = stage.program_regions(&block);
+            for (program, region) in &regions {
+                inputs.read_inline(plan, program, region)?;
             }
-            let product = contract::contract(spec, &operands[0], &operands[1])?;
+            // Operands that are whole blocks of an earlier stage are multiplied in place.
+            let inputs = &*inputs;
+            let mut operands = Vec::with_capacity(2);
+            for (program, region) in &regions {
+                operands.push(map_arg(plan, program, region, inputs)?);
+            }
+            let product = contract::contract_refs(spec, operands[0].get(), operands[1].get())?;
+            let terms = operands[0].get().shape().iter().product::<usize>() / product.len().max(1);
+            drop(operands);
             if stage.grid.ndim() == spec.out.len() {
                 return Ok(Value::Block(product));
             }
             // A partial of the sum over the contracted blocks: length-1 contracted axes.
             let shape = stage.grid.block_shape(&block);
-            let terms = operands[0].len() / product.len().max(1);
             let acc = crate::dispatch_block!(product, a => BlockElement::wrap(
                 a.into_shape_with_order(ndarray::IxDyn(&shape))
                     .map_err(|e| Error::internal(format!("contraction partial: {e}")))?));

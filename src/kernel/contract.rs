@@ -10,9 +10,13 @@
 //! run-time CPU dispatch, single-threaded: the executor runs one task per core), and
 //! ndarray's generic product for integers, which wrap on overflow like NumPy's.
 
-use ndarray::{Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, LinalgScalar};
+use ndarray::{
+    Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Ix3, IxDyn,
+    LinalgScalar,
+};
 
-use crate::block::{Block, BlockElement};
+use crate::block::{Block, BlockElement, BlockRef};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::ContractSpec;
 
@@ -170,6 +174,15 @@ ndarray_matmul!(i8, i16, i32, i64, u8, u16, u32, u64);
 /// Blocks of different dtypes, bool blocks, or lengths that do not match (bugs in the
 /// planner).
 pub fn contract(spec: &ContractSpec, lhs: &Block, rhs: &Block) -> Result<Block> {
+    contract_refs(spec, BlockRef::Block(lhs), BlockRef::Block(rhs))
+}
+
+/// [`contract`] of borrowed blocks (an earlier stage's blocks or memory-mapped chunks,
+/// multiplied in place where their axes are already in the kernel's order).
+///
+/// # Errors
+/// As [`contract`].
+pub fn contract_refs(spec: &ContractSpec, lhs: BlockRef<'_>, rhs: BlockRef<'_>) -> Result<Block> {
     if lhs.dtype() != rhs.dtype() {
         return Err(Error::internal(format!(
             "{}: operands of dtypes {} and {}",
@@ -180,23 +193,23 @@ pub fn contract(spec: &ContractSpec, lhs: &Block, rhs: &Block) -> Result<Block> 
     }
     macro_rules! go {
         ($t:ty) => {{
-            let a = <$t>::view(lhs).ok_or_else(|| Error::internal("dtype checked"))?;
-            let b = <$t>::view(rhs).ok_or_else(|| Error::internal("dtype checked"))?;
+            let a = lhs.view::<$t>().ok_or_else(|| Error::internal("dtype checked"))?;
+            let b = rhs.view::<$t>().ok_or_else(|| Error::internal("dtype checked"))?;
             <$t>::wrap(contract_typed(spec, a, b)?)
         }};
     }
-    Ok(match lhs {
-        Block::F64(_) => go!(f64),
-        Block::F32(_) => go!(f32),
-        Block::I64(_) => go!(i64),
-        Block::I32(_) => go!(i32),
-        Block::I16(_) => go!(i16),
-        Block::I8(_) => go!(i8),
-        Block::U64(_) => go!(u64),
-        Block::U32(_) => go!(u32),
-        Block::U16(_) => go!(u16),
-        Block::U8(_) => go!(u8),
-        Block::Bool(_) => {
+    Ok(match lhs.dtype() {
+        DType::F64 => go!(f64),
+        DType::F32 => go!(f32),
+        DType::I64 => go!(i64),
+        DType::I32 => go!(i32),
+        DType::I16 => go!(i16),
+        DType::I8 => go!(i8),
+        DType::U64 => go!(u64),
+        DType::U32 => go!(u32),
+        DType::U16 => go!(u16),
+        DType::U8 => go!(u8),
+        DType::Bool => {
             return Err(Error::internal(format!("{}: bool operands", spec.name)));
         }
     })
@@ -217,18 +230,20 @@ fn group_len(labels: &[u32], shape: &[usize], group: &[u32]) -> usize {
 
 fn contract_typed<T: MatMul>(
     spec: &ContractSpec,
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
+    a: ArrayViewD<'_, T>,
+    b: ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let g = Groups::of(spec);
-    let len = |labels: &[u32], x: &ArrayD<T>, group: &[u32]| group_len(labels, x.shape(), group);
+    let len = |labels: &[u32], x: &ArrayViewD<'_, T>, group: &[u32]| {
+        group_len(labels, x.shape(), group)
+    };
     let (nb, m, k) = (
-        len(&spec.lhs, a, &g.batch),
-        len(&spec.lhs, a, &g.left),
-        len(&spec.lhs, a, &g.contracted),
+        len(&spec.lhs, &a, &g.batch),
+        len(&spec.lhs, &a, &g.left),
+        len(&spec.lhs, &a, &g.contracted),
     );
-    let n = len(&spec.rhs, b, &g.right);
-    if len(&spec.rhs, b, &g.batch) != nb || len(&spec.rhs, b, &g.contracted) != k {
+    let n = len(&spec.rhs, &b, &g.right);
+    if len(&spec.rhs, &b, &g.batch) != nb || len(&spec.rhs, &b, &g.contracted) != k {
         return Err(Error::internal(format!(
             "{}: blocks of shapes {:?} and {:?} do not pair up",
             spec.name,
@@ -236,16 +251,11 @@ fn contract_typed<T: MatMul>(
             b.shape()
         )));
     }
-    let stack = |x: &ArrayD<T>, labels: &[u32], order: &[u32], rows: usize, cols: usize| {
-        let permuted = x.view().permuted_axes(positions(labels, order));
-        let standard = permuted.as_standard_layout();
-        standard
-            .into_owned()
-            .into_shape_with_order((nb, rows, cols))
-            .map_err(|e| Error::internal(format!("{}: {e}", spec.name)))
-    };
-    let a3 = stack(a, &spec.lhs, &g.lhs_order(), m, k)?;
-    let b3 = stack(b, &spec.rhs, &g.rhs_order(), k, n)?;
+    // Each operand as a stack of matrices: a view when its axes are already in kernel
+    // order and contiguous, else one copy.
+    let err = |e: ndarray::ShapeError| Error::internal(format!("{}: {e}", spec.name));
+    let a3 = matrices(a.view(), positions(&spec.lhs, &g.lhs_order()), (nb, m, k)).map_err(err)?;
+    let b3 = matrices(b.view(), positions(&spec.rhs, &g.rhs_order()), (nb, k, n)).map_err(err)?;
     let mut c = Array3::<T>::zeros((nb, m, n));
     for i in 0..nb {
         T::matmul(
@@ -258,9 +268,9 @@ fn contract_typed<T: MatMul>(
     let mut shape = Vec::with_capacity(produced.len());
     for l in &produced {
         let (labels, x) = if spec.lhs.contains(l) {
-            (&spec.lhs, a)
+            (&spec.lhs, &a)
         } else {
-            (&spec.rhs, b)
+            (&spec.rhs, &b)
         };
         shape.push(group_len(labels, x.shape(), std::slice::from_ref(l)));
     }
@@ -268,7 +278,26 @@ fn contract_typed<T: MatMul>(
         .into_shape_with_order(IxDyn(&shape))
         .map_err(|e| Error::internal(format!("{}: {e}", spec.name)))?;
     let out = c.permuted_axes(positions(&produced, &spec.out));
-    Ok(out.as_standard_layout().into_owned())
+    Ok(if out.is_standard_layout() {
+        out
+    } else {
+        out.as_standard_layout().into_owned()
+    })
+}
+
+/// `x` with its axes permuted by `perm`, as a stack of matrices of `shape`: a view when the
+/// permuted axes are contiguous in C order, else a copy.
+fn matrices<T: Clone>(
+    x: ArrayViewD<'_, T>,
+    perm: Vec<usize>,
+    shape: (usize, usize, usize),
+) -> std::result::Result<CowArray<'_, T, Ix3>, ndarray::ShapeError> {
+    let p = x.permuted_axes(perm);
+    Ok(if p.is_standard_layout() {
+        CowArray::from(p.into_shape_with_order(shape)?)
+    } else {
+        CowArray::from(p.as_standard_layout().into_owned().into_shape_with_order(shape)?)
+    })
 }
 
 #[cfg(test)]
