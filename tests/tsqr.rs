@@ -2,12 +2,14 @@
 //! peer venv, `tests/python/numpy_linalg.py`) on ragged row chunkings (row blocks shorter
 //! than the columns, deep trees, merged column blocks, one block, wide arrays), float64,
 //! float32 and int32, under both schedulers; the factorizations' invariants over random
-//! chunkings (proptest); a store larger than the memory limit; errors.
+//! chunkings (proptest); a store larger than the memory limit; the eval names; errors.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use brickwork::io::npy::NpyFile;
+use brickwork::parse::evaluate;
 use brickwork::{Array, AxisChunks, ChunkGrid, ComputeOptions, DType, Error, WriteOptions, s};
 use ndarray::{Array2, ArrayD, Ix2};
 use proptest::prelude::*;
@@ -393,6 +395,63 @@ fn lstsq_matches_numpy() -> TestResult {
             want
         };
         close(&residuals, &want, *tol, &format!("{name}: residuals"));
+    }
+    Ok(())
+}
+
+#[test]
+fn eval_names_give_the_library_results() -> TestResult {
+    let a = matrix([300, 5], &regular(300, 70), 5, DType::F64, 30);
+    let b = Array::from_ndarray(data(&[300], 31), &[64])?;
+    let inputs = HashMap::from([("a".to_string(), a.clone()), ("b".to_string(), b.clone())]);
+    let (q, r) = a.qr()?;
+    let (u, sv, vh) = a.svd()?;
+    let fit = a.lstsq(&b, None)?;
+    let fit3 = a.lstsq(&b, Some(1e-3))?;
+    for (program, want) in [
+        ("qr(a)[0]", &q),
+        ("qr(a)[-1]", &r),
+        ("qr(a, mode=\"r\")", &r),
+        ("qr(a, mode=\"reduced\")[1]", &r),
+        ("svd(a)[0]", &u),
+        ("svd(a, full_matrices=False)[1]", &sv),
+        ("svd(a)[2]", &vh),
+        ("svdvals(a)", &sv),
+        ("lstsq(a, b)[0]", &fit.x),
+        ("lstsq(a, b, rcond=None)[1]", &fit.residuals),
+        ("lstsq(a, b)[2]", &fit.rank),
+        ("lstsq(a, b)[3]", &fit.s),
+        ("lstsq(a, b, rcond=1e-3)[0]", &fit3.x),
+        ("t = lstsq(a, b); t[0] * 2", &(&fit.x * 2.0)),
+    ] {
+        let got = evaluate(program, &inputs).map_err(|e| format!("{program}: {e}"))?;
+        assert_eq!(
+            format!("{:?}", got.compute()?),
+            format!("{:?}", want.compute()?),
+            "{program}"
+        );
+    }
+    for (program, says) in [
+        ("qr(a)", "tuple of arrays; take one item"),
+        ("qr(a)[2]", "tuple index 2 is out of range"),
+        ("qr(a)[0:1]", "one integer index"),
+        ("qr(a, mode=\"complete\")", "mode"),
+        (
+            "svd(a, full_matrices=True)",
+            "full_matrices=True is not supported",
+        ),
+        ("qr(a[0])", "needs a 2-d array"),
+        (
+            "lstsq(a, b[:3])",
+            "lstsq: shapes (300, 5) and (3,) are not compatible",
+        ),
+        ("lstsq(a, b, rcond=-1)", "rcond"),
+    ] {
+        let e = evaluate(program, &inputs)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains(says), "{program}: {e}");
     }
     Ok(())
 }
