@@ -286,7 +286,7 @@ fn prepare(x: &Array, op: &str) -> Result<Array> {
     let largest: usize = grid.max_chunk_shape().iter().product();
     let rows = if wide {
         AxisChunks::regular(m, m)
-    } else if rows.max_size() * n <= MERGE_GROWTH * largest {
+    } else if rows.max_size().saturating_mul(n) <= MERGE_GROWTH.saturating_mul(largest) {
         rows.clone()
     } else {
         AxisChunks::regular(m, (largest / n).max(2 * n).min(m))
@@ -379,7 +379,7 @@ impl<T: LinalgElement> Tsqr<T> {
             let scratch = temporaries(
                 rows.iter()
                     .zip(&r_rows)
-                    .map(|(&c, &r)| (factor_elems::<T>(c, n), r * n)),
+                    .map(|(&c, &r)| (factor_elems(c, n), r * n)),
             );
             let stacked = map_blocks(
                 &[&cur],
@@ -404,14 +404,16 @@ impl<T: LinalgElement> Tsqr<T> {
         // The top: one block of `rows` × n; Q (rows × k) above R (k × n) in one result.
         let rows = cur.shape()[0];
         // Scratch: the factorization, Q, R and the identity it multiplies.
-        let scratch =
-            factor_elems::<T>(rows, n) + q_times_elems::<T>(rows, n, k) + rows * k + k * n + k * k;
+        let scratch = factor_elems(rows, n)
+            .saturating_add(q_times_elems(rows, n, k))
+            .saturating_add(rows.saturating_mul(k))
+            .saturating_add(k * n + k * k);
         let top = map_blocks(
             &[&cur],
             &MapBlocks::new("tsqr_top")
                 .dtype(dtype)
                 .chunks(vec![vec![rows + k], vec![n]])
-                .temporaries(temporaries([(scratch, (rows + k) * n)])),
+                .temporaries(temporaries([(scratch, (rows + k).saturating_mul(n))])),
             move |blocks, _info| {
                 let a = matrix::<T>(&blocks[0], "tsqr_top")?;
                 let f = HouseholderQr::new(a);
@@ -466,10 +468,10 @@ impl<T: LinalgElement> Tsqr<T> {
                 },
             )?;
             // Scratch: the factorization and Q times the block of Q₂.
-            let scratch = temporaries(
-                rows.iter()
-                    .map(|&r| (factor_elems::<T>(r, n) + q_times_elems::<T>(r, n, c), r * c)),
-            );
+            let scratch = temporaries(rows.iter().map(|&r| {
+                let scratch = factor_elems(r, n).saturating_add(q_times_elems(r, n, c));
+                (scratch, r.saturating_mul(c))
+            }));
             q = map_blocks(
                 &[&level.input, &padded],
                 &MapBlocks::new("tsqr_q")
@@ -528,7 +530,8 @@ impl<T: LinalgElement> Tsqr<T> {
         let p = big_n - n;
         let k = m.min(n);
         let w = p.max(k).max(1);
-        // Scratch: the SVD of R₁₁ (k × n), and float64 copies of R and of the SVD with x.
+        // Scratch: the SVD of R₁₁ (k × n), and float64 copies of R and of the SVD with x
+        // (no overflow: R, rows × big_n, was checked to be at most 1 GiB).
         let rows = self.r.shape()[0];
         let wide = std::mem::size_of::<f64>().div_ceil(std::mem::size_of::<T>());
         let scratch = svd_elems::<T>(k, n)

@@ -66,18 +66,25 @@ fn from_faer<T: LinalgElement>(a: MatRef<'_, T>) -> Array2<T> {
     out
 }
 
+/// An upper bound of faer's block size for an m × n QR (at most 256, at most min(m, n)).
+fn block_size_bound(m: usize, n: usize) -> usize {
+    m.min(n).clamp(1, 256)
+}
+
 /// Elements of `T` that [`HouseholderQr::new`] holds for an m × n block besides the input:
-/// its copy, the block reflectors' factors and the workspace.
-pub fn factor_elems<T: LinalgElement>(m: usize, n: usize) -> usize {
-    let bs = factor::recommended_block_size::<T>(m, n).max(1);
-    m * n + bs * m.min(n) + bs * n
+/// its copy, the block reflectors' factors and the workspace (saturating: an estimate).
+pub fn factor_elems(m: usize, n: usize) -> usize {
+    let bs = block_size_bound(m, n);
+    m.saturating_mul(n)
+        .saturating_add(bs.saturating_mul(m.min(n)))
+        .saturating_add(bs.saturating_mul(n))
 }
 
 /// Elements that [`HouseholderQr::q_times`] holds for an m × n factorization and a result of
-/// c columns, besides the result: the padded matrix and the workspace.
-pub fn q_times_elems<T: LinalgElement>(m: usize, n: usize, c: usize) -> usize {
-    let bs = factor::recommended_block_size::<T>(m, n).max(1);
-    m * c + bs * c
+/// c columns, besides the result: the padded matrix and the workspace (saturating).
+pub fn q_times_elems(m: usize, n: usize, c: usize) -> usize {
+    let bs = block_size_bound(m, n);
+    m.saturating_mul(c).saturating_add(bs.saturating_mul(c))
 }
 
 /// Elements that [`svd`] holds for an m × n block besides the input: its copy, the
@@ -87,7 +94,10 @@ pub fn svd_elems<T: LinalgElement>(m: usize, n: usize) -> usize {
     let work = svd_scratch::<T>(m, n)
         .size_bytes()
         .div_ceil(std::mem::size_of::<T>());
-    m * n + 2 * (m * k + n * k) + k + work
+    m.saturating_mul(n)
+        .saturating_add(m.saturating_add(n).saturating_mul(k).saturating_mul(2))
+        .saturating_add(k)
+        .saturating_add(work)
 }
 
 fn svd_scratch<T: LinalgElement>(m: usize, n: usize) -> StackReq {
