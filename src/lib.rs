@@ -17,7 +17,7 @@ pub mod store;
 pub mod units;
 
 pub use array::{
-    Array, Bins, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, compute_many,
+    Array, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, compute_many,
     map_blocks, map_overlap, to_zarr_many, to_zarr_many_with,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};

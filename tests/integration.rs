@@ -57,5 +57,7 @@ mod scans;
 mod slicing;
 /// Structure: concatenate, stack, expand_dims, squeeze, broadcast_to, flip, moveaxis, pad.
 mod structure;
+/// Tall-skinny qr (TSQR), svd, svdvals and lstsq against NumPy.
+mod tsqr;
 /// Writing Zarr v2 and sharded Zarr v3, read back by brickwork and zarr-python.
 mod write_formats;

@@ -21,6 +21,7 @@ mod rechunk;
 mod reduce;
 mod region;
 mod structure;
+mod tsqr;
 mod vindex;
 mod visualize;
 
@@ -34,6 +35,7 @@ pub use many::{compute_many, to_zarr_many, to_zarr_many_with};
 pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
+pub use tsqr::Lstsq;
 
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;

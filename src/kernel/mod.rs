@@ -11,6 +11,7 @@ pub mod gather;
 pub mod generate;
 pub mod histogram;
 pub mod overlap;
+pub mod qr;
 pub mod random;
 pub mod reduce;
 pub mod scan;

@@ -75,6 +75,10 @@ enum Op {
     Bincount,
     Quantile,
     Median,
+    Qr,
+    Svd,
+    Svdvals,
+    Lstsq,
 }
 
 /// The sliding-window filters.
@@ -446,6 +450,10 @@ const BUILTINS: &[Builtin] = &[
         false,
         Op::Bincount,
     ),
+    builtin("qr", &["a", "mode"], (1, 2), false, Op::Qr),
+    builtin("svd", &["a", "full_matrices"], (1, 2), false, Op::Svd),
+    builtin("svdvals", &["x"], (1, 1), false, Op::Svdvals),
+    builtin("lstsq", &["a", "b", "rcond"], (2, 3), false, Op::Lstsq),
 ];
 
 /// Every builtin's name.
@@ -793,6 +801,9 @@ pub(super) fn auto_chunks(shape: &[usize], itemsize: usize) -> Vec<usize> {
 }
 
 fn run(op: Op, b: &Bound) -> Result<Value> {
+    if let Some(tuple) = linalg(op, b)? {
+        return Ok(tuple);
+    }
     let array = match op {
         Op::Reduce(r) => reduce(r, b)?,
         Op::NanReduce(r) => {
@@ -970,6 +981,9 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
             let axis = b.axis_of_1d(&x, "takes the median of")?;
             x.median(axis)?
         }
+        Op::Qr | Op::Svd | Op::Svdvals | Op::Lstsq => {
+            return Err(Error::internal("the linalg builtins are run by linalg()"));
+        }
         Op::Bincount => {
             let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;
             let minlength = b.count("minlength")?.unwrap_or(0);
@@ -1000,6 +1014,46 @@ fn run(op: Op, b: &Bound) -> Result<Value> {
         }
     };
     Ok(Value::Array(array))
+}
+
+/// NumPy's `linalg.qr`, `svd`, `svdvals` and `lstsq` (tall-skinny, see `Array::qr`): the
+/// factorizations give tuples, which a program indexes (`qr(a)[1]`); `None` for other ops.
+fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
+    let tuple =
+        |arrays: Vec<Array>| Some(Value::Tuple(arrays.into_iter().map(Value::Array).collect()));
+    Ok(match op {
+        Op::Qr => {
+            let (q, r) = b.array("a")?.qr()?;
+            match b.get("mode").map(|a| &a.value) {
+                None => tuple(vec![q, r]),
+                Some(Value::Str(m)) if m == "reduced" => tuple(vec![q, r]),
+                Some(Value::Str(m)) if m == "r" => Some(Value::Array(r)),
+                Some(_) => {
+                    let arg = b.required("mode")?;
+                    return Err(b.bad(arg, "mode", "\"reduced\" or \"r\" (a tall-skinny QR)"));
+                }
+            }
+        }
+        Op::Svd => {
+            if b.bool("full_matrices", false)? {
+                let arg = b.required("full_matrices")?;
+                return Err(syntax_error(
+                    arg.col,
+                    "svd() computes the reduced SVD of a tall-skinny array (as dask): \
+                     full_matrices=True is not supported",
+                ));
+            }
+            let (u, s, vh) = b.array("a")?.svd()?;
+            tuple(vec![u, s, vh])
+        }
+        Op::Svdvals => Some(Value::Array(b.array("x")?.svdvals()?)),
+        Op::Lstsq => {
+            let rcond = b.scalar("rcond")?.map(Scalar::as_f64);
+            let fit = b.array("a")?.lstsq(&b.array("b")?, rcond)?;
+            tuple(vec![fit.x, fit.residuals, fit.rank, fit.s])
+        }
+        _ => None,
+    })
 }
 
 fn reduce_options(b: &Bound) -> Result<ReduceOptions> {

@@ -140,6 +140,7 @@ impl Env<'_> {
     fn index(&self, x: &Expr, subs: &[Subscript], col: usize) -> Result<Value> {
         let array = match self.eval(x)? {
             Value::Array(a) => a,
+            Value::Tuple(items) => return tuple_item(items, subs, |e| self.eval(e), col),
             other => {
                 return Err(syntax_error(
                     col,
@@ -290,6 +291,32 @@ impl Env<'_> {
             }
         }
     }
+}
+
+/// `t[i]` of a tuple (the results of `qr`, `svd`, `lstsq`), `i` an int, negative from the
+/// end as in Python.
+fn tuple_item(
+    items: Vec<Value>,
+    subs: &[Subscript],
+    eval: impl Fn(&Expr) -> Result<Value>,
+    col: usize,
+) -> Result<Value> {
+    let [Subscript::Index(e)] = subs else {
+        return Err(syntax_error(
+            col,
+            "a tuple takes one integer index, as in qr(a)[0]",
+        ));
+    };
+    let i = index_int(eval(e)?, e.col)?;
+    let n = items.len() as isize;
+    let at = if i < 0 { i + n } else { i };
+    if !(0..n).contains(&at) {
+        return Err(syntax_error(
+            e.col,
+            format!("tuple index {i} is out of range for a tuple of {n} items"),
+        ));
+    }
+    Ok(items.into_iter().nth(at as usize).unwrap_or(Value::None))
 }
 
 /// Clamps a slice step to the axis length: the same selection (a step at least as long as

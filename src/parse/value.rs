@@ -102,6 +102,12 @@ pub(super) fn into_array(v: Value, col: usize) -> Result<Array> {
     match v {
         Value::Array(a) => Ok(a),
         Value::Scalar(s) => scalar_array(s),
+        Value::Tuple(items) if items.iter().any(|v| matches!(v, Value::Array(_))) => {
+            Err(syntax_error(
+                col,
+                "expected an array, got a tuple of arrays; take one item, as in qr(a)[0]",
+            ))
+        }
         other => Err(syntax_error(
             col,
             format!("expected an array or a number, got {}", other.type_name()),

@@ -71,7 +71,10 @@ pub(crate) enum Command {
     /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1). Binning:
     /// histogram(a, bins=10 or (edges..), range=(lo, hi), weights=, density=False) (the
     /// counts), bincount(x, weights=, minlength=0). Order statistics along an axis:
-    /// quantile(a, q, axis) (linear), median(a, axis).
+    /// quantile(a, q, axis) (linear), median(a, axis). Factorizations of tall-skinny
+    /// matrices (NumPy's np.linalg; tuples, indexed as in qr(a)[0]): qr(a) gives (Q, R),
+    /// qr(a, mode="r") R alone; svd(a) gives the reduced (U, S, Vh); svdvals(x);
+    /// lstsq(a, b, rcond=None) gives (x, residuals, rank, s).
     ///
     /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
     /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
