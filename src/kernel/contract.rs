@@ -11,8 +11,7 @@
 //! ndarray's generic product for integers, which wrap on overflow like NumPy's.
 
 use ndarray::{
-    Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Ix3, IxDyn,
-    LinalgScalar,
+    Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Ix3, IxDyn, LinalgScalar,
 };
 
 use crate::block::{Block, BlockElement, BlockRef};
@@ -193,8 +192,12 @@ pub fn contract_refs(spec: &ContractSpec, lhs: BlockRef<'_>, rhs: BlockRef<'_>) 
     }
     macro_rules! go {
         ($t:ty) => {{
-            let a = lhs.view::<$t>().ok_or_else(|| Error::internal("dtype checked"))?;
-            let b = rhs.view::<$t>().ok_or_else(|| Error::internal("dtype checked"))?;
+            let a = lhs
+                .view::<$t>()
+                .ok_or_else(|| Error::internal("dtype checked"))?;
+            let b = rhs
+                .view::<$t>()
+                .ok_or_else(|| Error::internal("dtype checked"))?;
             <$t>::wrap(contract_typed(spec, a, b)?)
         }};
     }
@@ -234,9 +237,8 @@ fn contract_typed<T: MatMul>(
     b: ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let g = Groups::of(spec);
-    let len = |labels: &[u32], x: &ArrayViewD<'_, T>, group: &[u32]| {
-        group_len(labels, x.shape(), group)
-    };
+    let len =
+        |labels: &[u32], x: &ArrayViewD<'_, T>, group: &[u32]| group_len(labels, x.shape(), group);
     let (nb, m, k) = (
         len(&spec.lhs, &a, &g.batch),
         len(&spec.lhs, &a, &g.left),
@@ -296,7 +298,11 @@ fn matrices<T: Clone>(
     Ok(if p.is_standard_layout() {
         CowArray::from(p.into_shape_with_order(shape)?)
     } else {
-        CowArray::from(p.as_standard_layout().into_owned().into_shape_with_order(shape)?)
+        CowArray::from(
+            p.as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(shape)?,
+        )
     })
 }
 

@@ -87,7 +87,7 @@ pub fn q_times_elems(m: usize, n: usize, c: usize) -> usize {
     m.saturating_mul(c).saturating_add(bs.saturating_mul(c))
 }
 
-/// Elements that [`svd`] holds for an m × n block besides the input: its copy, the
+/// Elements that [`svd()`] holds for an m × n block besides the input: its copy, the
 /// singular vectors (twice: faer's and the results), the workspace.
 pub fn svd_elems<T: LinalgElement>(m: usize, n: usize) -> usize {
     let k = m.min(n);
