@@ -314,6 +314,20 @@ pub enum BlockRef<'a> {
 }
 
 impl<'a> BlockRef<'a> {
+    /// The slices at `indices` along `axis`, in that order (ndarray's `select`): a new
+    /// block.
+    ///
+    /// # Errors
+    /// A block whose elements cannot be viewed (an internal error).
+    pub fn select(&self, axis: usize, indices: &[usize]) -> crate::error::Result<Block> {
+        Ok(crate::dispatch_dtype!(self.dtype(), T => {
+            let v = self
+                .view::<T>()
+                .ok_or_else(|| crate::error::Error::internal("a block of another dtype"))?;
+            Block::from(v.select(ndarray::Axis(axis), indices))
+        }))
+    }
+
     /// The element type.
     pub fn dtype(&self) -> DType {
         match self {

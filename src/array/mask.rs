@@ -15,8 +15,6 @@
 //! [`Array::reshape`]) and each block of the raveled axis gives the selected elements of
 //! that block. Blocks that select nothing are not computed.
 
-use ndarray::Axis;
-
 use super::{Array, MapBlocks, map_blocks};
 use crate::block::Block;
 use crate::config::ComputeOptions;
@@ -88,10 +86,7 @@ impl Array {
         let counts = block_counts(&m, opts)?;
         let total: usize = counts.iter().sum();
         if total == 0 || lanes == 0 {
-            let mut out = vec![0];
-            out.extend_from_slice(rest);
-            let chunks: Vec<usize> = out.iter().map(|&n| n.max(1)).collect();
-            return Array::zeros(&out, &chunks, self.dtype());
+            return nothing_selected(rest, self.dtype());
         }
         // The mask broadcast along the remaining axes.
         let mut m_to: Vec<isize> = vec![lanes as isize];
@@ -114,12 +109,7 @@ impl Array {
                     .enumerate()
                     .filter_map(|(i, &b)| b.then_some(i))
                     .collect();
-                Ok(crate::dispatch_dtype!(blocks[0].dtype(), T => {
-                    let v = blocks[0]
-                        .view::<T>()
-                        .ok_or_else(|| Error::internal("boolean_index: block of another dtype"))?;
-                    Block::from(v.select(Axis(0), &picked))
-                }))
+                blocks[0].select(0, &picked)
             },
         )
     }
@@ -178,6 +168,25 @@ impl Array {
             .boolean_index_with(condition, opts)?
             .moveaxis(0, ax as isize)
     }
+}
+
+/// The result of a selection that selects nothing: shape `(0, rest..)`.
+pub(super) fn nothing_selected(rest: &[usize], dtype: DType) -> Result<Array> {
+    let mut shape = vec![0];
+    shape.extend_from_slice(rest);
+    let chunks: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
+    Array::zeros(&shape, &chunks, dtype)
+}
+
+/// Index `i` along an axis of length `len` (negative counts from the end), checked; `op`
+/// and `axis` name it in the error.
+pub(super) fn resolve_index(i: i64, len: usize, axis: usize, op: &str) -> Result<usize> {
+    let j = if i < 0 { i + len as i64 } else { i };
+    usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
+        Error::invalid(format!(
+            "{op}: index {i} is out of bounds for axis {axis} with size {len}"
+        ))
+    })
 }
 
 /// How many elements each block of the 1-d bool `m` selects, computed now.

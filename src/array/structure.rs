@@ -340,14 +340,7 @@ impl Array {
         let len = shape[axis];
         let resolved = indices
             .iter()
-            .map(|&i| {
-                let j = if i < 0 { i + len as i64 } else { i };
-                usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "take: index {i} is out of bounds for axis {axis} with size {len}"
-                    ))
-                })
-            })
+            .map(|&i| super::mask::resolve_index(i, len, axis, "take"))
             .collect::<Result<Vec<usize>>>()?;
         if resolved.is_empty() {
             return Err(Error::invalid(

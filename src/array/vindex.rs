@@ -11,10 +11,8 @@
 
 use std::sync::Arc;
 
-use ndarray::Axis;
-
+use super::mask::{nothing_selected, resolve_index};
 use super::{Array, MapBlocks, map_blocks};
-use crate::block::Block;
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid};
 
@@ -55,23 +53,14 @@ impl Array {
         // Each point as a position along the raveled indexed axes.
         let mut flat = vec![0u64; n];
         for (d, idx) in indices.iter().enumerate() {
-            let len = shape[d] as i64;
             for (f, &i) in flat.iter_mut().zip(idx.iter()) {
-                let j = if i < 0 { i + len } else { i };
-                if !(0..len).contains(&j) {
-                    return Err(Error::invalid(format!(
-                        "vindex: index {i} is out of bounds for axis {d} with size {len}"
-                    )));
-                }
-                *f = *f * len as u64 + j as u64;
+                let j = resolve_index(i, shape[d], d, "vindex")?;
+                *f = *f * shape[d] as u64 + j as u64;
             }
         }
         let rest = &shape[k..];
         if n == 0 {
-            let mut out = vec![0];
-            out.extend_from_slice(rest);
-            let chunks: Vec<usize> = out.iter().map(|&m| m.max(1)).collect();
-            return Array::zeros(&out, &chunks, self.dtype());
+            return nothing_selected(rest, self.dtype());
         }
         let lanes: usize = shape[..k].iter().product();
         let mut to = vec![lanes as isize];
@@ -108,12 +97,7 @@ impl Array {
                     .iter()
                     .map(|&f| f as usize - r.start)
                     .collect();
-                Ok(crate::dispatch_dtype!(blocks[0].dtype(), T => {
-                    let v = blocks[0]
-                        .view::<T>()
-                        .ok_or_else(|| Error::internal("vindex: a block of another dtype"))?;
-                    Block::from(v.select(Axis(0), &rows))
-                }))
+                blocks[0].select(0, &rows)
             },
         )?;
         if order.iter().enumerate().all(|(s, &p)| s == p) {
@@ -131,14 +115,7 @@ impl Array {
         map_blocks(
             &[&whole],
             &MapBlocks::new("vindex_order").temporaries(0),
-            move |blocks, _info| {
-                Ok(crate::dispatch_dtype!(blocks[0].dtype(), T => {
-                    let v = blocks[0]
-                        .view::<T>()
-                        .ok_or_else(|| Error::internal("vindex: a block of another dtype"))?;
-                    Block::from(v.select(Axis(0), &inverse))
-                }))
-            },
+            move |blocks, _info| blocks[0].select(0, &inverse),
         )
     }
 }

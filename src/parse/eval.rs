@@ -158,35 +158,42 @@ impl Env<'_> {
         // result: after the axes the subscripts before it keep.
         let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
         for s in subs {
-            if let Subscript::Index(e) = s
-                && let Value::Array(a) = self.eval(e)?
-            {
-                // Several integer arrays select points (dask's vindex); they must stand
-                // next to each other, as their result axis goes where they stand.
-                let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
-                let bools = a.dtype() == DType::Bool
-                    || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
-                if !advanced.is_empty() && (bools || !adjacent) {
-                    return Err(syntax_error(
-                        e.col,
-                        "several index arrays must be integer arrays next to each other \
-                         (x[i, j], x[:, i, j]); a bool array must be the only array",
-                    ));
-                }
-                let axes = if a.dtype() == DType::Bool {
-                    a.ndim()
-                } else {
-                    1
-                };
-                for _ in 0..axes {
-                    index.push(NumpyIndex::FULL);
-                    lens.next();
-                }
-                advanced.push((a, kept, e.col));
-                kept += axes;
-                continue;
-            }
-            match self.subscript(s)? {
+            let ix = match s {
+                Subscript::Slice(parts) => Some(self.slice(parts)?),
+                Subscript::Index(e) => match self.eval(e)? {
+                    Value::None => None,
+                    Value::Array(a) => {
+                        // Several integer arrays select points (dask's vindex); they must
+                        // stand next to each other, as their result axis goes where they
+                        // stand.
+                        let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
+                        let bools = a.dtype() == DType::Bool
+                            || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
+                        if !advanced.is_empty() && (bools || !adjacent) {
+                            return Err(syntax_error(
+                                e.col,
+                                "several index arrays must be integer arrays next to each \
+                                 other (x[i, j], x[:, i, j]); a bool array must be the only \
+                                 array",
+                            ));
+                        }
+                        let axes = if a.dtype() == DType::Bool {
+                            a.ndim()
+                        } else {
+                            1
+                        };
+                        for _ in 0..axes {
+                            index.push(NumpyIndex::FULL);
+                            lens.next();
+                        }
+                        advanced.push((a, kept, e.col));
+                        kept += axes;
+                        continue;
+                    }
+                    v => Some(NumpyIndex::Int(index_int(v, e.col)?)),
+                },
+            };
+            match ix {
                 None => {
                     new_axes.push(kept as isize);
                     kept += 1;
@@ -268,28 +275,20 @@ impl Env<'_> {
         Ok(values.into_typed::<i64>().iter().copied().collect())
     }
 
-    /// One subscript; `None` for a newaxis.
-    fn subscript(&self, s: &Subscript) -> Result<Option<NumpyIndex>> {
-        match s {
-            Subscript::Index(e) => match self.eval(e)? {
+    /// A slice subscript `start:stop:step`.
+    fn slice(&self, [start, stop, step]: &[Option<Expr>; 3]) -> Result<NumpyIndex> {
+        let part = |p: &Option<Expr>| match p {
+            None => Ok(None),
+            Some(e) => match self.eval(e)? {
                 Value::None => Ok(None),
-                v => Ok(Some(NumpyIndex::Int(index_int(v, e.col)?))),
+                v => index_int(v, e.col).map(Some),
             },
-            Subscript::Slice([start, stop, step]) => {
-                let part = |p: &Option<Expr>| match p {
-                    None => Ok(None),
-                    Some(e) => match self.eval(e)? {
-                        Value::None => Ok(None),
-                        v => index_int(v, e.col).map(Some),
-                    },
-                };
-                Ok(Some(NumpyIndex::Slice {
-                    start: part(start)?,
-                    stop: part(stop)?,
-                    step: part(step)?,
-                }))
-            }
-        }
+        };
+        Ok(NumpyIndex::Slice {
+            start: part(start)?,
+            stop: part(stop)?,
+            step: part(step)?,
+        })
     }
 }
 
