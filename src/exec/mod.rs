@@ -405,21 +405,35 @@ fn preflight(plan: &Plan, graph: &TaskGraph, f: &Footprint, limit: u64) -> Resul
     }
     let t = f.largest_task_id;
     let stage = &plan.stages[graph.stage[t as usize] as usize];
+    let block = graph.block_index(plan, t);
     let chunk = stage.grid.max_chunk_shape();
     let scale = (limit as f64 / f.largest_task as f64).powf(1.0 / chunk.len().max(1) as f64) * 0.9;
     let suggested: Vec<usize> = chunk
         .iter()
         .map(|&c| ((c as f64 * scale) as usize).max(1))
         .collect();
-    Err(Error::PlanExceedsMemory {
-        what: format!("{} block {:?}", stage.name, graph.block_index(plan, t)),
-        needed: f.largest_task,
-        limit,
-        hint: format!(
+    let output = stage.output_bytes(&block);
+    // Smaller result chunks help only where the block itself is most of the task.
+    let hint = if 2 * output < f.largest_task {
+        format!(
+            "the block is {} and what it reads the rest: smaller chunks of the arrays it \
+             reads would fit, or raise the limit",
+            format_bytes(output)
+        )
+    } else if suggested == chunk {
+        "raise the limit".to_string()
+    } else {
+        format!(
             "chunks of about {} instead of {} would fit, or raise the limit",
             fmt_shape(&suggested),
             fmt_shape(&chunk)
-        ),
+        )
+    };
+    Err(Error::PlanExceedsMemory {
+        what: format!("{} block {:?}", stage.name, block),
+        needed: f.largest_task,
+        limit,
+        hint,
     })
 }
 
