@@ -11,12 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Array, prepare_many, refuse_reading_target};
+use super::{Array, WriteStart, prepare_many, refuse_reading_target, write_start};
 use crate::block::Block;
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 use crate::exec::{self, CollectSink, Metrics, Sink, ZarrWriteSink};
-use crate::expr::{self, ExprRef};
+use crate::expr::ExprRef;
 use crate::plan::OutputWrite;
 use crate::store::{WriteOptions, ZarrSink};
 
@@ -104,38 +104,17 @@ pub fn to_zarr_many_with<P: AsRef<Path>>(
     // fingerprint, and what a resumed write found.
     let mut pending = Vec::new();
     for (e, path) in exprs.iter().zip(&paths) {
-        let chunks = match &options.chunks {
-            Some(c) => c.clone(),
-            None => e.grid().max_chunk_shape(),
+        let Some(WriteStart {
+            chunks,
+            target,
+            fingerprint,
+            missing,
+            sink,
+            ..
+        }) = write_start(e, path, options, None)?
+        else {
+            continue;
         };
-        let write_shape = options.write_shape(&chunks)?;
-        let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
-        let fingerprint = expr::fingerprint(&target);
-        let resumed = match options.resume && (path.exists() || path.is_symlink()) {
-            true => Some(ZarrSink::resume(
-                path,
-                &e.shape(),
-                e.dtype(),
-                &chunks,
-                options,
-                Some(&fingerprint),
-            )?),
-            false => None,
-        };
-        let mut missing = None;
-        let mut sink = None;
-        if let Some(r) = resumed {
-            if r.complete {
-                continue;
-            }
-            if !r.written.contains(&false) {
-                // Interrupted after its last chunk, before `finish`.
-                r.sink.finish()?;
-                continue;
-            }
-            missing = Some(r.written.iter().map(|w| !w).collect::<Vec<bool>>());
-            sink = Some(r.sink);
-        }
         pending.push(Pending {
             expr: e.clone(),
             path: path.to_path_buf(),

@@ -249,40 +249,17 @@ impl Array {
                 path.display()
             )));
         }
-        let chunks = match &options.chunks {
-            Some(c) => c.clone(),
-            None => e.grid().max_chunk_shape(),
-        };
-        // The sink takes whole blocks of its write shape: the shard shape when sharded.
-        let write_shape = options.write_shape(&chunks)?;
-        let grid = expr::regular_grid(&e.shape(), &write_shape)?;
-        let target = expr::rechunk_node(e, grid)?;
-        let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
-        let mut resumed = match options.resume && (path.exists() || path.is_symlink()) {
-            true => Some(ZarrSink::resume(
-                path,
-                &e.shape(),
-                e.dtype(),
-                &chunks,
-                options,
-                Some(&fingerprint),
-            )?),
-            false => None,
-        };
-        if resumed.as_ref().is_some_and(|r| r.complete) {
+        let Some(WriteStart {
+            chunks,
+            write_shape,
+            target,
+            fingerprint,
+            missing,
+            sink: resumed,
+        }) = write_start(e, path, options, fingerprint)?
+        else {
             return Ok(Metrics::default());
-        }
-        let missing = resumed
-            .as_ref()
-            .map(|r| r.written.iter().map(|w| !w).collect::<Vec<bool>>());
-        if let Some(r) = resumed {
-            if !r.written.contains(&false) {
-                // Interrupted after its last chunk, before `finish`.
-                r.sink.finish()?;
-                return Ok(Metrics::default());
-            }
-            resumed = Some(r);
-        }
+        };
         let (plan, scheduled, copies) =
             prepare(&target, opts, OutputWrite::Encode, realign, missing)?;
         match exec::check_fits(&plan, &scheduled, opts) {
@@ -300,7 +277,7 @@ impl Array {
             Err(other) => return Err(other),
         }
         let sink = match resumed {
-            Some(r) => r.sink,
+            Some(sink) => sink,
             None => ZarrSink::create_for(
                 path,
                 &e.shape(),
@@ -446,6 +423,70 @@ impl Array {
 
 /// Refuses to write into a store that the computation reads: overwriting would delete the
 /// input before it is read, and the result would silently be made of fill values.
+/// Where a write to Zarr starts (for [`Array::to_zarr`] and [`to_zarr_many`]).
+pub(super) struct WriteStart {
+    /// The output's chunk shape.
+    pub(super) chunks: Vec<usize>,
+    /// The blocks the sink takes (the shard shape when sharded).
+    pub(super) write_shape: Vec<usize>,
+    /// The array rechunked to `write_shape`.
+    pub(super) target: ExprRef,
+    /// The computation's fingerprint, kept with the output while it is written.
+    pub(super) fingerprint: String,
+    /// For a resumed write, per write block, true where it is still missing.
+    pub(super) missing: Option<Vec<bool>>,
+    /// For a resumed write, the array opened to write the missing blocks.
+    pub(super) sink: Option<ZarrSink>,
+}
+
+/// The chunks, write grid, fingerprint (`fingerprint`, or the target's) and, with
+/// `options.resume` and something at `path`, what an interrupted write left there; `None`
+/// when there is nothing to write (an earlier write completed, or wrote its last chunk and
+/// is now finished).
+pub(super) fn write_start(
+    e: &ExprRef,
+    path: &Path,
+    options: &WriteOptions,
+    fingerprint: Option<&str>,
+) -> Result<Option<WriteStart>> {
+    let chunks = match &options.chunks {
+        Some(c) => c.clone(),
+        None => e.grid().max_chunk_shape(),
+    };
+    let write_shape = options.write_shape(&chunks)?;
+    let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
+    let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
+    let (mut missing, mut sink) = (None, None);
+    if options.resume && (path.exists() || path.is_symlink()) {
+        let r = ZarrSink::resume(
+            path,
+            &e.shape(),
+            e.dtype(),
+            &chunks,
+            options,
+            Some(&fingerprint),
+        )?;
+        if r.complete {
+            return Ok(None);
+        }
+        if !r.written.contains(&false) {
+            // Interrupted after its last chunk, before `finish`.
+            r.sink.finish()?;
+            return Ok(None);
+        }
+        missing = Some(r.written.iter().map(|w| !w).collect());
+        sink = Some(r.sink);
+    }
+    Ok(Some(WriteStart {
+        chunks,
+        write_shape,
+        target,
+        fingerprint,
+        missing,
+        sink,
+    }))
+}
+
 fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
     let Ok(target) = target.canonicalize() else {
         return Ok(()); // does not exist yet, so nothing reads it
