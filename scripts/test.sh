@@ -6,9 +6,19 @@
 # brickwork writes, and writes the fixtures brickwork reads (tests/python/make_fixtures.py,
 # into target/fixtures/ on first use). A plain `cargo test` skips them when the venv is
 # missing. Extra arguments go to `cargo test`.
+#
+# Then installs what the dashboard's browser tests need (scripts/browser.sh: Debian's
+# chromium through apt, about 25 s the first time, and playwright in the same venv); when
+# that is impossible (no root, no apt), those tests are skipped with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BRICKWORK_PEER_PYTHON="$(bash scripts/pyenv.sh | tail -n 1)"
 export BRICKWORK_PEER_PYTHON
 export BRICKWORK_REQUIRE_PEER=1
+if browser_python="$(bash scripts/browser.sh | tail -n 1)"; then
+    export BRICKWORK_BROWSER_PYTHON="$browser_python"
+    export BRICKWORK_REQUIRE_BROWSER=1
+else
+    echo "test.sh: Chromium or playwright could not be installed (see above): the dashboard's browser tests will be skipped" >&2
+fi
 cargo test "$@"

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use crate::dashboard::{Monitor, MonitorSettings};
 use crate::error::Error;
 
 /// Which scheduler runs the tasks.
@@ -90,6 +91,10 @@ pub struct ComputeOptions {
     /// no new task starts, and it returns [`Error::Cancelled`]
     /// after cleaning up. Default: none.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// A live dashboard and/or an HTML report of the computation (see [`crate::dashboard`]).
+    /// Default: none (costs nothing). Set with [`ComputeOptions::dashboard`] and
+    /// [`ComputeOptions::report`].
+    pub monitor: Option<Monitor>,
 }
 
 impl ComputeOptions {
@@ -102,6 +107,7 @@ impl ComputeOptions {
             progress: None,
             spill_dir: None,
             cancel: None,
+            monitor: None,
         }
     }
 
@@ -114,6 +120,7 @@ impl ComputeOptions {
             progress: None,
             spill_dir: None,
             cancel: None,
+            monitor: None,
         }
     }
 
@@ -121,6 +128,40 @@ impl ComputeOptions {
     pub fn with_memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
         self
+    }
+
+    /// The same options serving a live dashboard on `addr` (`HOST:PORT`, e.g.
+    /// `127.0.0.1:8787`; port 0 picks a free port) while each computation runs; its URL is
+    /// printed on standard error (`Dashboard: http://...`) when it starts. A non-loopback
+    /// address is refused unless [`MonitorSettings::allow_remote`] is set (see
+    /// [`ComputeOptions::monitor_with`]).
+    pub fn dashboard(self, addr: impl Into<String>) -> Self {
+        let mut settings = self.monitor_settings();
+        settings.dashboard = Some(addr.into());
+        self.monitor_with(settings)
+    }
+
+    /// The same options writing an HTML report of each computation to `path` when it ends
+    /// (overwritten by the next one): the dashboard's panels with the whole run, the plan,
+    /// and the figures of [`crate::Metrics`].
+    pub fn report(self, path: impl Into<PathBuf>) -> Self {
+        let mut settings = self.monitor_settings();
+        settings.report = Some(path.into());
+        self.monitor_with(settings)
+    }
+
+    /// The same options with a new monitor of `settings` (none when they ask for nothing).
+    pub fn monitor_with(mut self, settings: MonitorSettings) -> Self {
+        self.monitor = (settings.dashboard.is_some() || settings.report.is_some())
+            .then(|| Monitor::new(settings));
+        self
+    }
+
+    fn monitor_settings(&self) -> MonitorSettings {
+        self.monitor
+            .as_ref()
+            .map(|m| m.settings().clone())
+            .unwrap_or_default()
     }
 
     /// True once [`ComputeOptions::cancel`] has been set.

@@ -3,6 +3,7 @@
 pub mod array;
 pub mod block;
 pub mod config;
+pub mod dashboard;
 pub mod dtype;
 pub mod error;
 pub mod exec;
@@ -22,6 +23,7 @@ pub use array::{
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
+pub use dashboard::{Monitor, MonitorSettings};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{Error, Result};
 pub use exec::Metrics;

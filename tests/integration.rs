@@ -7,6 +7,8 @@ mod cli;
 mod common;
 /// Several results in one pass: compute_many, to_zarr_many.
 mod compute_many;
+/// The live dashboard's server and the HTML report.
+mod dashboard;
 /// Random distributions: goodness of fit, chunk invariance.
 mod distributions;
 /// 0-d, empty, generators, shared subexpressions.

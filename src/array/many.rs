@@ -32,6 +32,19 @@ use crate::store::{WriteOptions, ZarrSink};
 /// A deferred operator error of any of the arrays, or any error while reading or computing
 /// (the first one; nothing is returned then).
 pub fn compute_many(arrays: &[&Array], opts: &ComputeOptions) -> Result<(Vec<Block>, Metrics)> {
+    crate::dashboard::scoped(
+        opts,
+        || titles(arrays.iter().copied()),
+        || compute_many_run(arrays, opts),
+    )
+}
+
+/// What a dashboard or report calls a computation of several arrays.
+fn titles<'a>(arrays: impl Iterator<Item = &'a Array>) -> String {
+    arrays.map(Array::title).collect::<Vec<_>>().join("; ")
+}
+
+fn compute_many_run(arrays: &[&Array], opts: &ComputeOptions) -> Result<(Vec<Block>, Metrics)> {
     let roots = arrays
         .iter()
         .map(|a| a.expr().cloned())
@@ -80,6 +93,18 @@ pub fn to_zarr_many<P: AsRef<Path>>(
 /// `options.resume`); options that do not fit an array ([`WriteOptions::write_shape`]); or
 /// any error while computing or writing (the outputs written so far stay marked incomplete).
 pub fn to_zarr_many_with<P: AsRef<Path>>(
+    outputs: &[(&Array, P)],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+) -> Result<Metrics> {
+    crate::dashboard::scoped(
+        opts,
+        || titles(outputs.iter().map(|(a, _)| *a)),
+        || to_zarr_many_run(outputs, options, opts),
+    )
+}
+
+fn to_zarr_many_run<P: AsRef<Path>>(
     outputs: &[(&Array, P)],
     options: &WriteOptions,
     opts: &ComputeOptions,

@@ -36,9 +36,11 @@ pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
 pub use tsqr::Lstsq;
+pub(crate) use visualize::stage_dot;
 
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;
+use crate::dashboard;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::exec::{self, CollectSink, Metrics, ZarrWriteSink};
@@ -196,11 +198,31 @@ impl Array {
     /// # Errors
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
-        let e = self.expr()?;
-        let (plan, scheduled, copies) = prepare(e, opts, OutputWrite::Memory, true, None)?;
-        let sink = CollectSink::new(e.grid(), e.dtype());
-        let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
-        Ok((sink.into_block(), copies.then(&metrics)))
+        dashboard::scoped(
+            opts,
+            || self.title(),
+            || {
+                let e = self.expr()?;
+                let (plan, scheduled, copies) = prepare(e, opts, OutputWrite::Memory, true, None)?;
+                let sink = CollectSink::new(e.grid(), e.dtype());
+                let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
+                Ok((sink.into_block(), copies.then(&metrics)))
+            },
+        )
+    }
+
+    /// What a dashboard or report calls a computation of this array.
+    pub(crate) fn title(&self) -> String {
+        let mut s = self.to_string();
+        if s.len() > 300 {
+            let end = (0..=300)
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0);
+            s.truncate(end);
+            s.push_str("...");
+        }
+        s
     }
 
     /// Writes the array to a new Zarr array at `path` (v3 unless `options.zarr_format` says
@@ -226,7 +248,11 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
-        self.write_zarr(path.as_ref(), options, opts, true, None)
+        dashboard::scoped(
+            opts,
+            || self.title(),
+            || self.write_zarr(path.as_ref(), options, opts, true, None),
+        )
     }
 
     /// [`Array::to_zarr_with`], copying misaligned sources first when `realign` (the copies
@@ -342,9 +368,15 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        let (plan, scheduled, copies) =
-            prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?;
-        Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
+        dashboard::scoped(
+            opts,
+            || self.title(),
+            || {
+                let (plan, scheduled, copies) =
+                    prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?;
+                Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
+            },
+        )
     }
 
     /// A text description of the plan: stages, their tasks, task counts, and the predicted

@@ -78,7 +78,11 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
-        self.write_region(path.as_ref(), region, options, opts, true)
+        crate::dashboard::scoped(
+            opts,
+            || self.title(),
+            || self.write_region(path.as_ref(), region, options, opts, true),
+        )
     }
 
     /// [`Array::to_zarr_region_with`]; `realign` false for the second pass through an

@@ -43,7 +43,7 @@ fn task_dot(plan: &Plan, graph: &TaskGraph) -> String {
 }
 
 /// DOT text of the stage graph (one node per stage with block and task counts).
-fn stage_dot(plan: &Plan, graph: &TaskGraph) -> String {
+pub(crate) fn stage_dot(plan: &Plan, graph: &TaskGraph) -> String {
     let mut s =
         String::from("digraph brickwork {\n  rankdir=BT;\n  node [shape=box, fontsize=10];\n");
     for (i, st) in plan.stages.iter().enumerate() {

@@ -22,6 +22,7 @@ use std::time::Instant;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 
 use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
+use crate::dashboard::RunHook;
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::kernel::Value;
@@ -94,6 +95,28 @@ impl Metrics {
         }
     }
 
+    /// The figures as JSON, keyed as `brickwork --stats` prints them (`bytes_written` for
+    /// [`Metrics::bytes_output`], `spilled_bytes`, `execute_seconds` for
+    /// [`Metrics::seconds`], ...).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tasks": self.tasks,
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_output,
+            "peak_reserved_bytes": self.peak_reserved_bytes,
+            "peak_held_bytes": self.peak_held_bytes,
+            "predicted_peak_bytes": self.predicted_peak_bytes,
+            "memory_limit": self.memory_limit,
+            "spilled_bytes": self.bytes_spilled,
+            "spilled_blocks": self.blocks_spilled,
+            "read_back_bytes": self.bytes_read_back,
+            "dropped_blocks": self.blocks_dropped,
+            "recomputed_blocks": self.blocks_recomputed,
+            "op_seconds": self.op_seconds,
+            "execute_seconds": self.seconds,
+        })
+    }
+
     fn time(&mut self, op: &'static str, since: Instant) {
         *self.op_seconds.entry(op).or_default() += since.elapsed().as_secs_f64();
     }
@@ -164,6 +187,20 @@ pub fn execute_many(
             plan.outputs.len()
         )));
     }
+    crate::dashboard::scoped(
+        opts,
+        || "computation".into(),
+        || run_scheduled(plan, scheduled, opts, sinks),
+    )
+}
+
+/// [`execute_many`] after its checks, in a dashboard session when `opts` has a monitor.
+fn run_scheduled(
+    plan: &Plan,
+    scheduled: &Scheduled,
+    opts: &ComputeOptions,
+    sinks: &[&dyn Sink],
+) -> Result<Metrics> {
     let start = Instant::now();
     check_fits(plan, scheduled, opts)?;
     let Scheduled {
@@ -173,6 +210,15 @@ pub fn execute_many(
     } = scheduled;
     let limit = opts.effective_memory_limit();
     let spill = SpillStore::new(opts.spill_dir.clone());
+    let io_workers = opts.scheduler == Scheduler::Threads && sinks.iter().any(|s| s.waits_on_io());
+    let workers = match opts.scheduler {
+        Scheduler::Synchronous => 1,
+        // Twice the workers; those beyond `threads` only run while others wait for their
+        // writes.
+        Scheduler::Threads if io_workers => 2 * opts.effective_threads(),
+        Scheduler::Threads => opts.effective_threads(),
+    };
+    let hook = RunHook::begin(opts, plan, scheduled, workers);
     let ctx = Ctx {
         plan,
         graph,
@@ -183,25 +229,26 @@ pub fn execute_many(
         limit,
         spill: &spill,
         cpu: None,
+        hook: hook.as_ref(),
     };
     let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
-        Scheduler::Threads if sinks.iter().any(|s| s.waits_on_io()) => {
-            // Twice the workers; those beyond `threads` only run while others wait for
-            // their writes.
-            let threads = opts.effective_threads();
+        Scheduler::Threads if io_workers => {
             let ctx = Ctx {
-                cpu: Some(CpuSlots::new(threads)),
+                cpu: Some(CpuSlots::new(opts.effective_threads())),
                 ..ctx
             };
-            run_threads(&ctx, pool, 2 * threads)?
+            run_threads(&ctx, pool, workers)?
         }
-        Scheduler::Threads => run_threads(&ctx, pool, opts.effective_threads())?,
+        Scheduler::Threads => run_threads(&ctx, pool, workers)?,
     };
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
     metrics.memory_limit = limit;
+    if let Some(hook) = &hook {
+        hook.end(&metrics);
+    }
     Ok(metrics)
 }
 
@@ -233,6 +280,8 @@ struct Ctx<'a> {
     /// The compute slots, when the threads scheduler runs more workers than threads
     /// (see [`CpuSlots`]).
     cpu: Option<CpuSlots>,
+    /// The dashboard's record of this run, when monitored.
+    hook: Option<&'a RunHook>,
 }
 
 /// At most `threads` tasks compute at once. The threads scheduler may run more workers than
@@ -274,7 +323,10 @@ impl Drop for CpuSlot<'_> {
 }
 
 impl Ctx<'_> {
-    fn report(&self, m: &Metrics, in_use: u64) {
+    fn report(&self, m: &Metrics, in_use: u64, held: u64) {
+        if let Some(hook) = self.hook {
+            hook.sample(in_use, held, m);
+        }
         if let Some(p) = &self.opts.progress {
             (p.0)(&ProgressEvent {
                 tasks_done: m.tasks,
@@ -283,6 +335,13 @@ impl Ctx<'_> {
                 reserved_bytes: in_use,
                 memory_limit: self.limit,
             });
+        }
+    }
+
+    /// A task was admitted: memory in use peaks now, with its reservation.
+    fn admitted(&self, pool: &Pool<'_>) {
+        if let Some(hook) = self.hook {
+            hook.sample(pool.in_use(), pool.held(), &pool.metrics);
         }
     }
 
@@ -305,6 +364,10 @@ impl Ctx<'_> {
             .map(|(v, value)| (*v, self.spill.write(*v, value)))
             .collect();
         local.time("spill", since);
+        if let Some(hook) = self.hook {
+            let bytes = victims.iter().map(|(_, v)| v.nbytes() as u64).sum();
+            hook.mark("spill", bytes);
+        }
         files
     }
 
@@ -315,23 +378,27 @@ impl Ctx<'_> {
         &self,
         adm: &mut Admission,
         local: &mut Metrics,
+        row: usize,
     ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
         let slot = self.cpu.as_ref().map(CpuSlots::acquire);
         let since = Instant::now();
+        let started = since;
+        let read_back = local.bytes_read_back;
         let recomputing = adm
             .missing
             .iter()
             .any(|(_, m)| matches!(m, pool::Missing::Recompute));
         let restored = pool::bring_back(self.plan, self.graph, adm, local)?;
         if !restored.is_empty() {
-            local.time(
-                if recomputing {
-                    "recompute"
-                } else {
-                    "read back"
-                },
-                since,
-            );
+            let op = if recomputing {
+                "recompute"
+            } else {
+                "read back"
+            };
+            local.time(op, since);
+            if let Some(hook) = self.hook {
+                hook.mark(op, local.bytes_read_back - read_back);
+            }
         }
         let t = adm.task;
         let mut inputs = std::mem::take(&mut adm.resident);
@@ -349,6 +416,9 @@ impl Ctx<'_> {
         local.time(stage.kind.op_name(), since);
         drop(inputs);
         if !self.plan.is_output(stage_id) {
+            if let Some(hook) = self.hook {
+                hook.task(row, stage_id, started);
+            }
             return Ok((restored, Some(value)));
         }
         let block = match value {
@@ -383,6 +453,9 @@ impl Ctx<'_> {
             }
         }
         local.time("write", since);
+        if let Some(hook) = self.hook {
+            hook.task(row, stage_id, started);
+        }
         Ok((restored, kept.map(Value::Block)))
     }
 }
@@ -481,10 +554,11 @@ fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
                 }
             }
         };
-        let (restored, value) = ctx.run(&mut adm, &mut local)?;
+        ctx.admitted(&pool);
+        let (restored, value) = ctx.run(&mut adm, &mut local, 0)?;
         pool.finish(&adm, restored, value);
         pool.metrics.absorb(&local);
-        ctx.report(&pool.metrics, pool.in_use());
+        ctx.report(&pool.metrics, pool.in_use(), pool.held());
     }
     Ok(pool.metrics)
 }
@@ -521,8 +595,9 @@ fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics>
         .build()
         .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
     workers.scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|_| worker(ctx, &shared, &wake));
+        for row in 0..threads {
+            let (shared, wake) = (&shared, &wake);
+            s.spawn(move |_| worker(ctx, shared, wake, row));
         }
     });
     let shared = shared
@@ -547,7 +622,7 @@ fn panicked(graph: &TaskGraph, t: TaskId, payload: &(dyn std::any::Any + Send)) 
     ))
 }
 
-fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
+fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize) {
     let n = ctx.graph.len();
     let mut guard = shared.lock().expect("scheduler lock");
     loop {
@@ -595,12 +670,13 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
             }
             Ok(Decision::Run(adm)) => adm,
         };
+        ctx.admitted(&guard.pool);
         guard.ready.pop();
         drop(guard);
         // A panicking task (a bug) fails the computation instead of leaving the other
         // workers waiting forever for a task that never finishes.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ctx.run(&mut adm, &mut local)
+            ctx.run(&mut adm, &mut local, row)
         }))
         .unwrap_or_else(|payload| Err(panicked(ctx.graph, adm.task, payload.as_ref())));
         guard = shared.lock().expect("scheduler lock");
@@ -613,7 +689,7 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar) {
                 guard.pool.finish(&adm, restored, value);
                 guard.pool.metrics.absorb(&local);
                 guard.done += 1;
-                ctx.report(&guard.pool.metrics, guard.pool.in_use());
+                ctx.report(&guard.pool.metrics, guard.pool.in_use(), guard.pool.held());
                 let t = adm.task;
                 for &u in ctx.graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];

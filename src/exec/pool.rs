@@ -136,6 +136,11 @@ impl<'a> Pool<'a> {
         }
     }
 
+    /// Bytes of task outputs held now.
+    pub(super) fn held(&self) -> u64 {
+        self.held
+    }
+
     /// Bytes held and reserved now.
     pub(super) fn in_use(&self) -> u64 {
         self.held + self.reserved

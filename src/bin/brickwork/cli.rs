@@ -158,6 +158,22 @@ pub(crate) struct ExecArgs {
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Serve a live dashboard on this address while the command runs (e.g. 127.0.0.1:8787;
+    /// port 0 picks a free one): task stream, progress per stage, memory against the limit
+    /// with spills marked, bytes read and written per second. Its URL is printed on start.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) dashboard: Option<String>,
+    /// Allow --dashboard on an address other than loopback (reachable from other machines).
+    #[arg(long, requires = "dashboard")]
+    pub(crate) dashboard_allow_remote: bool,
+    /// Keep the dashboard serving this many seconds after the command ends.
+    #[arg(long, value_name = "SECONDS", requires = "dashboard")]
+    pub(crate) dashboard_linger: Option<f64>,
+    /// Write an HTML report of the run to this file (self-contained, opens offline): the
+    /// dashboard's panels, the plan (stages, tasks before and after culling, predicted vs
+    /// measured peak) and the figures --stats prints.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) report: Option<PathBuf>,
     /// Read input arrays whose brickwork write did not finish (their missing chunks read as
     /// the fill value). Without it, such an input is an error naming it and counting its
     /// missing chunks.

@@ -108,22 +108,8 @@ fn peak_rss_bytes() -> Option<u64> {
 
 /// Prints execution figures as one JSON object on stderr.
 pub(crate) fn print_stats(m: &Metrics, seconds: f64) {
-    let stats = serde_json::json!({
-        "tasks": m.tasks,
-        "bytes_read": m.bytes_read,
-        "bytes_written": m.bytes_output,
-        "peak_reserved_bytes": m.peak_reserved_bytes,
-        "predicted_peak_bytes": m.predicted_peak_bytes,
-        "memory_limit": m.memory_limit,
-        "spilled_bytes": m.bytes_spilled,
-        "spilled_blocks": m.blocks_spilled,
-        "read_back_bytes": m.bytes_read_back,
-        "dropped_blocks": m.blocks_dropped,
-        "recomputed_blocks": m.blocks_recomputed,
-        "op_seconds": m.op_seconds,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "execute_seconds": m.seconds,
-        "seconds": seconds,
-    });
+    let mut stats = m.to_json();
+    stats["peak_rss_bytes"] = serde_json::json!(peak_rss_bytes());
+    stats["seconds"] = serde_json::json!(seconds);
     eprintln!("{stats}");
 }

@@ -41,6 +41,15 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
     let inputs = bind_inputs(&args.inputs, &args.exec)?;
+    super::session(&opts, &args.expr, || evaluate(args, &opts, &inputs))
+}
+
+/// Evaluates the expression and computes, writes or explains its result.
+fn evaluate(
+    args: &EvalArgs,
+    opts: &brickwork::ComputeOptions,
+    inputs: &std::collections::HashMap<String, brickwork::Array>,
+) -> Result<()> {
     let start = Instant::now();
     // What evaluating computes (boolean index counts, index arrays) runs under the same
     // scheduler and memory limit, without the progress bar.
@@ -48,7 +57,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         progress: None,
         ..opts.clone()
     };
-    let result = brickwork::parse::evaluate_with(&args.expr, &inputs, &eager)?;
+    let result = brickwork::parse::evaluate_with(&args.expr, inputs, &eager)?;
     result.check()?;
     if let Some(graph) = &args.graph {
         result
@@ -56,7 +65,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
             .with_context(|| format!("cannot write the graph to {}", graph.display()))?;
     }
     if args.explain {
-        let text = result.explain_with(&opts)?;
+        let text = result.explain_with(opts)?;
         print!("{text}");
         println!("planning took {:.3} s", start.elapsed().as_secs_f64());
         return Ok(());
@@ -68,13 +77,13 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
             let region = parse_write_region(text, target.shape())?;
             drop(target);
             result
-                .to_zarr_region_with(path, &region, &brickwork::WriteOptions::default(), &opts)
+                .to_zarr_region_with(path, &region, &brickwork::WriteOptions::default(), opts)
                 .with_context(|| format!("cannot write into {}", path.display()))?
         }
         (Some(path), None) => {
             let w = write_options(&args.write, Some(result.ndim()))?;
             result
-                .to_zarr_with(path, &w, &opts)
+                .to_zarr_with(path, &w, opts)
                 .with_context(|| format!("cannot write {}", path.display()))?
         }
         (None, _) => {
@@ -85,7 +94,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
                     brickwork::grid::fmt_shape(&result.shape())
                 );
             }
-            let (block, metrics) = result.compute_with(&opts)?;
+            let (block, metrics) = result.compute_with(opts)?;
             print_block(&block)?;
             metrics
         }

@@ -9,7 +9,7 @@ mod rechunk;
 
 use anyhow::{Context, Result};
 use brickwork::store::ZarrFormat;
-use brickwork::{Codec, ComputeOptions, NumpyIndex, Scheduler, WriteOptions};
+use brickwork::{Codec, ComputeOptions, MonitorSettings, NumpyIndex, Scheduler, WriteOptions};
 
 use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
 
@@ -53,14 +53,43 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         ),
         None => None,
     };
-    Ok(ComputeOptions {
+    let linger = match exec.dashboard_linger {
+        Some(s) if !(s.is_finite() && s >= 0.0) => {
+            return Err(usage(format!(
+                "--dashboard-linger {s}: expected a number of seconds, at least 0"
+            )));
+        }
+        Some(s) => std::time::Duration::from_secs_f64(s),
+        None => std::time::Duration::ZERO,
+    };
+    let options = ComputeOptions {
         scheduler,
         threads: exec.threads,
         memory_limit,
         progress: (!exec.quiet).then(crate::output::progress_bar),
         spill_dir: exec.spill_dir.as_deref().map(check_spill_dir).transpose()?,
         cancel: Some(crate::cancel_flag()),
-    })
+        monitor: None,
+    };
+    Ok(options.monitor_with(MonitorSettings {
+        dashboard: exec.dashboard.clone(),
+        allow_remote: exec.dashboard_allow_remote,
+        linger,
+        report: exec.report.clone(),
+    }))
+}
+
+/// Runs `body` as one dashboard session titled `title` when `opts` has a monitor (so a
+/// command's several computations show together), else just runs it.
+pub(crate) fn session<T>(
+    opts: &ComputeOptions,
+    title: &str,
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    match &opts.monitor {
+        Some(m) => m.session(title, body),
+        None => body(),
+    }
 }
 
 /// Checks up front that `--spill-dir` is a writable directory (the library would only find
