@@ -15,8 +15,13 @@
 //! is the mean of all of `v` (about 1.0), computed after the timing, which lets
 //! `benches/tutorial_vs_dask.sh` check the whole result and not only its first values.
 //!
+//! With `--dashboard ADDR` each computation serves the live dashboard on `ADDR` (port 0:
+//! any free port), with `--report PATH` writes its HTML report (see `brickwork::dashboard`;
+//! `benches/dashboard_overhead.sh` measures what they cost).
+//!
 //! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
-//! [--scheduler synchronous|threads] [--threads N] [--seed S] [--repeat K]`
+//! [--scheduler synchronous|threads] [--threads N] [--seed S] [--repeat K]
+//! [--dashboard ADDR] [--report PATH]`
 
 use std::time::Instant;
 
@@ -35,6 +40,8 @@ struct Args {
     threads: Option<usize>,
     seed: u64,
     repeat: usize,
+    dashboard: Option<String>,
+    report: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -45,13 +52,15 @@ fn parse_args() -> Result<Args> {
         threads: None,
         seed: 0,
         repeat: 1,
+        dashboard: None,
+        report: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             println!(
                 "usage: tutorial [--n N] [--chunk C] [--scheduler synchronous|threads] \
-                 [--threads T] [--seed S] [--repeat K]"
+                 [--threads T] [--seed S] [--repeat K] [--dashboard ADDR] [--report PATH]"
             );
             std::process::exit(0);
         }
@@ -64,6 +73,8 @@ fn parse_args() -> Result<Args> {
             "--threads" => args.threads = Some(value.parse().with_context(bad)?),
             "--seed" => args.seed = value.parse().with_context(bad)?,
             "--repeat" => args.repeat = value.parse().with_context(bad)?,
+            "--dashboard" => args.dashboard = Some(value),
+            "--report" => args.report = Some(value),
             other => bail!("unknown flag {other} (try --help)"),
         }
     }
@@ -106,7 +117,13 @@ fn main() -> Result<()> {
         "tasks: {} before culling, {} after culling and fusion ({} stages)",
         counts.before, counts.after, counts.stages
     );
-    for opts in configurations(&args) {
+    for mut opts in configurations(&args) {
+        if let Some(addr) = &args.dashboard {
+            opts = opts.dashboard(addr);
+        }
+        if let Some(path) = &args.report {
+            opts = opts.report(path);
+        }
         for _ in 0..args.repeat {
             let start = Instant::now();
             let v = workload(args.n, args.chunk, args.seed)?;

@@ -977,3 +977,80 @@ fn eval_writes_into_a_region_of_an_existing_array() -> TestResult {
     assert_fails(&o, 1, &["reads from"]);
     Ok(())
 }
+
+#[test]
+fn dashboard_flags_are_checked_before_any_work() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("out.zarr");
+    let out = out.to_str().unwrap();
+    let expr = "random((100, 100), chunks=(10, 10))";
+    let o = brickwork(&["eval", expr, "--output", out, "--dashboard", "0.0.0.0:0"]);
+    assert_fails(
+        &o,
+        2,
+        &[
+            "--dashboard",
+            "0.0.0.0",
+            "loopback",
+            "--dashboard-allow-remote",
+        ],
+    );
+    let o = brickwork(&["eval", expr, "--output", out, "--dashboard", "localhost"]);
+    assert_fails(&o, 2, &["--dashboard", "HOST:PORT"]);
+    let o = brickwork(&[
+        "eval",
+        expr,
+        "--output",
+        out,
+        "--report",
+        "/no/such/dir/r.html",
+    ]);
+    assert_fails(
+        &o,
+        2,
+        &["--report", "/no/such/dir/r.html", "does not exist"],
+    );
+    let o = brickwork(&["eval", expr, "--output", out, "--dashboard-linger", "3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--dashboard"), "{}", stderr(&o));
+    let o = brickwork(&[
+        "eval",
+        expr,
+        "--output",
+        out,
+        "--dashboard",
+        "127.0.0.1:0",
+        "--dashboard-linger=-1",
+    ]);
+    assert_fails(&o, 2, &["--dashboard-linger"]);
+    assert!(!std::path::Path::new(out).exists(), "nothing written");
+    Ok(())
+}
+
+#[test]
+fn report_of_an_eval_command_holds_its_stats() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let report = dir.path().join("r.html");
+    let o = brickwork(&[
+        "eval",
+        "x = random((300, 200), chunks=(50, 50), seed=2); x[x > 0.5].sum()",
+        "--report",
+        report.to_str().unwrap(),
+        "--stats",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stats: serde_json::Value = serde_json::from_str(stderr(&o).lines().last().unwrap())?;
+    let data = crate::dashboard::report_data(&std::fs::read_to_string(&report)?);
+    assert_eq!(
+        data["meta"]["title"],
+        "x = random((300, 200), chunks=(50, 50), seed=2); x[x > 0.5].sum()"
+    );
+    // The session holds the mask's counting pass and the sum: more tasks than the sum's.
+    assert!(
+        data["stats"]["tasks"].as_u64() > stats["tasks"].as_u64(),
+        "{data}"
+    );
+    assert!(data["plan"]["runs"].as_u64().unwrap() >= 2);
+    Ok(())
+}

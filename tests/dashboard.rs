@@ -137,7 +137,10 @@ fn report_of_a_failed_run_names_the_error() -> TestResult {
 fn report_to_a_missing_directory_is_an_error_naming_it() {
     let opts = ComputeOptions::threads(1).report("/nonexistent-brickwork-dir/r.html");
     let err = workload().compute_with(&opts).unwrap_err().to_string();
-    assert!(err.contains("/nonexistent-brickwork-dir/r.html"), "{err}");
+    assert!(
+        err.contains("/nonexistent-brickwork-dir/r.html") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -35,6 +35,7 @@ use crate::error::Result;
 use crate::exec::{Metrics, Scheduled};
 use crate::plan::Plan;
 use record::{Recorder, RunStages};
+pub use server::check_address;
 
 /// What to show and where.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -118,6 +119,9 @@ impl Monitor {
             session.depth += 1;
             return Ok(());
         }
+        if let Some(path) = &self.0.settings.report {
+            check_report_path(path)?;
+        }
         let rec = Arc::new(Recorder::new(title));
         let server = match &self.0.settings.dashboard {
             Some(addr) => {
@@ -169,6 +173,26 @@ impl Monitor {
     pub fn metrics(&self) -> Option<Metrics> {
         self.recorder()?.metrics()
     }
+}
+
+/// Refuses, before any work, a report path whose directory does not exist or that names a
+/// directory.
+///
+/// # Errors
+/// [`crate::Error::InvalidArgument`] naming the path.
+pub fn check_report_path(path: &std::path::Path) -> Result<()> {
+    let bad = |why: &str| crate::Error::invalid(format!("report {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(bad("is a directory"));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad("its directory does not exist"));
+    }
+    Ok(())
 }
 
 /// Runs `body` as a session of `opts`' monitor, if it has one (titled by `title`, called

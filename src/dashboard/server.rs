@@ -51,21 +51,7 @@ impl Server {
     /// one that cannot be bound (in use).
     pub(crate) fn start(addr: &str, allow_remote: bool, rec: Arc<Recorder>) -> Result<Server> {
         let bad = |why: String| Error::invalid(format!("dashboard address {addr:?}: {why}"));
-        let addrs: Vec<SocketAddr> = addr
-            .to_socket_addrs()
-            .map_err(|e| bad(format!("{e} (expected HOST:PORT, e.g. 127.0.0.1:8787)")))?
-            .collect();
-        let first = *addrs
-            .first()
-            .ok_or_else(|| bad("resolves to no address".into()))?;
-        if !allow_remote && !first.ip().is_loopback() {
-            return Err(bad(format!(
-                "{} is not a loopback address: the dashboard would be reachable from other \
-                 machines; allow that explicitly (--dashboard-allow-remote, \
-                 MonitorSettings::allow_remote) or bind 127.0.0.1",
-                first.ip()
-            )));
-        }
+        let first = check_address(addr, allow_remote)?;
         let listener = TcpListener::bind(first).map_err(|e| bad(format!("cannot bind: {e}")))?;
         let bound = listener
             .local_addr()
@@ -143,6 +129,31 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The address `addr` (`HOST:PORT`) resolves to, if the dashboard may bind it.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an address that does not resolve, or a non-loopback one
+/// without `allow_remote`.
+pub fn check_address(addr: &str, allow_remote: bool) -> Result<SocketAddr> {
+    let bad = |why: String| Error::invalid(format!("dashboard address {addr:?}: {why}"));
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("{e} (expected HOST:PORT, e.g. 127.0.0.1:8787)")))?
+        .collect();
+    let first = *addrs
+        .first()
+        .ok_or_else(|| bad("resolves to no address".into()))?;
+    if !allow_remote && !first.ip().is_loopback() {
+        return Err(bad(format!(
+            "{} is not a loopback address: the dashboard would be reachable from other \
+             machines; allow that explicitly (--dashboard-allow-remote, \
+             MonitorSettings::allow_remote) or bind 127.0.0.1",
+            first.ip()
+        )));
+    }
+    Ok(first)
 }
 
 fn header(name: &str, value: &str) -> Header {

@@ -71,6 +71,14 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         cancel: Some(crate::cancel_flag()),
         monitor: None,
     };
+    if let Some(addr) = &exec.dashboard {
+        brickwork::dashboard::check_address(addr, exec.dashboard_allow_remote)
+            .map_err(|e| usage(format!("--dashboard: {e}")))?;
+    }
+    if let Some(path) = &exec.report {
+        brickwork::dashboard::check_report_path(path)
+            .map_err(|e| usage(format!("--report: {e}")))?;
+    }
     Ok(options.monitor_with(MonitorSettings {
         dashboard: exec.dashboard.clone(),
         allow_remote: exec.dashboard_allow_remote,
