@@ -73,7 +73,7 @@ pub struct ComputeOptions {
     pub scheduler: Scheduler,
     /// Worker threads for [`Scheduler::Threads`]: at most this many tasks compute at once.
     /// When the output is written as raw chunks, twice as many workers run so that writes
-    /// overlap the computation (see [`crate::exec::Sink::waits_on_io`]). Default (`None`):
+    /// overlap the computation (see [`crate::store::Sink::waits_on_io`]). Default (`None`):
     /// one per core.
     pub threads: Option<usize>,
     /// Bytes the engine may hold at once (blocks read, intermediates, outputs waiting to be

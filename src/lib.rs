@@ -4,6 +4,7 @@ pub mod array;
 pub mod block;
 pub mod config;
 pub mod dashboard;
+pub(crate) mod driver;
 pub mod dtype;
 pub mod error;
 pub mod exec;

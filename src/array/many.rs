@@ -11,14 +11,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Array, WriteStart, prepare_many, refuse_reading_target, write_start};
+use super::Array;
 use crate::block::Block;
 use crate::config::ComputeOptions;
+use crate::driver::{self, WriteStart, refuse_reading_target, write_start};
 use crate::error::{Error, Result};
-use crate::exec::{self, CollectSink, Metrics, Sink, ZarrWriteSink};
+use crate::exec::Metrics;
 use crate::expr::ExprRef;
 use crate::plan::OutputWrite;
-use crate::store::{WriteOptions, ZarrSink};
+use crate::store::{CollectSink, Sink, WriteOptions, ZarrSink, ZarrWriteSink};
 
 /// Computes several arrays in one pass and returns their values, in order, with the figures
 /// of the run. What the arrays share is read or computed once: `compute_many(&[&x.sum()?,
@@ -53,15 +54,15 @@ fn compute_many_run(arrays: &[&Array], opts: &ComputeOptions) -> Result<(Vec<Blo
         return Ok((Vec::new(), Metrics::default()));
     }
     let outputs = vec![(OutputWrite::Memory, None); roots.len()];
-    let (plan, scheduled, copies) = prepare_many(&roots, opts, outputs, true)?;
+    let prepared = driver::prepare_many(&roots, opts, outputs, true)?;
     let sinks: Vec<CollectSink> = roots
         .iter()
         .map(|e| CollectSink::new(e.grid(), e.dtype()))
         .collect();
     let dyn_sinks: Vec<&dyn Sink> = sinks.iter().map(|s| s as &dyn Sink).collect();
-    let metrics = exec::execute_many(&plan, &scheduled, opts, &dyn_sinks)?;
+    let metrics = prepared.execute(opts, &dyn_sinks)?;
     let blocks = sinks.into_iter().map(CollectSink::into_block).collect();
-    Ok((blocks, copies.then(&metrics)))
+    Ok((blocks, metrics))
 }
 
 /// Writes several arrays to new Zarr arrays in one pass, `outputs[i].0` to the path
@@ -158,16 +159,15 @@ fn to_zarr_many_run<P: AsRef<Path>>(
         .iter_mut()
         .map(|p| (OutputWrite::Encode, p.missing.take()))
         .collect();
-    let (plan, scheduled, copies) = prepare_many(&roots, opts, writes, true)?;
-    match exec::check_fits(&plan, &scheduled, opts) {
+    let prepared = driver::prepare_many(&roots, opts, writes, true)?;
+    match prepared.check_fits(opts) {
         Ok(()) => {}
         Err(Error::PlanExceedsMemory { .. }) => {
             // One at a time, each with its own fallback (an intermediate store).
-            let mut metrics = copies;
+            let mut metrics = prepared.copies;
             for p in pending {
                 drop(p.sink);
-                let one =
-                    Array::from_expr(p.expr).write_zarr(&p.path, options, opts, true, None)?;
+                let one = driver::write_zarr(&p.expr, &p.path, options, opts, true, None)?;
                 metrics = metrics.then(&one);
             }
             return Ok(metrics);
@@ -191,13 +191,13 @@ fn to_zarr_many_run<P: AsRef<Path>>(
     }
     let writers: Vec<ZarrWriteSink<'_>> = sinks.iter().map(ZarrWriteSink::new).collect();
     let dyn_sinks: Vec<&dyn Sink> = writers.iter().map(|s| s as &dyn Sink).collect();
-    let metrics = exec::execute_many(&plan, &scheduled, opts, &dyn_sinks)?;
+    let metrics = prepared.execute(opts, &dyn_sinks)?;
     drop(dyn_sinks);
     drop(writers);
     for sink in sinks {
         sink.finish()?;
     }
-    Ok(copies.then(&metrics))
+    Ok(metrics)
 }
 
 /// One array of [`to_zarr_many_with`] still to write.

@@ -16,8 +16,6 @@ mod mask;
 mod nanreduce;
 mod ops;
 mod quantile;
-mod realign;
-mod rechunk;
 mod reduce;
 mod region;
 mod structure;
@@ -41,14 +39,15 @@ pub(crate) use visualize::stage_dot;
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;
 use crate::dashboard;
+use crate::driver;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::{self, CollectSink, Metrics, ZarrWriteSink};
-use crate::expr::{self, ExprRef};
+use crate::exec::Metrics;
+use crate::expr::ExprRef;
 use crate::grid::{ChunkGrid, fmt_shape};
 use crate::plan::{self, OutputWrite, Plan};
-use crate::schedule::TaskGraph;
-use crate::store::{WriteOptions, ZarrSink};
+use crate::schedule::{self, TaskGraph};
+use crate::store::{CollectSink, Sink, WriteOptions};
 use crate::units::format_bytes;
 
 /// A lazy chunked n-dimensional array.
@@ -203,10 +202,10 @@ impl Array {
             || self.title(),
             || {
                 let e = self.expr()?;
-                let (plan, scheduled, copies) = prepare(e, opts, OutputWrite::Memory, true, None)?;
+                let prepared = driver::prepare(e, opts, OutputWrite::Memory, true, None)?;
                 let sink = CollectSink::new(e.grid(), e.dtype());
-                let metrics = exec::execute(&plan, &scheduled, opts, &sink)?;
-                Ok((sink.into_block(), copies.then(&metrics)))
+                let metrics = prepared.execute(opts, &[&sink])?;
+                Ok((sink.into_block(), metrics))
             },
         )
     }
@@ -251,115 +250,8 @@ impl Array {
         dashboard::scoped(
             opts,
             || self.title(),
-            || self.write_zarr(path.as_ref(), options, opts, true, None),
+            || driver::write_zarr(self.expr()?, path.as_ref(), options, opts, true, None),
         )
-    }
-
-    /// [`Array::to_zarr_with`], copying misaligned sources first when `realign` (the copies
-    /// themselves are written with `realign` false). `fingerprint` identifies the
-    /// computation for a resumed write (default: this array's own; the second pass of a
-    /// rechunk through an intermediate store passes the original's).
-    pub(crate) fn write_zarr(
-        &self,
-        path: &Path,
-        options: &WriteOptions,
-        opts: &ComputeOptions,
-        realign: bool,
-        fingerprint: Option<&str>,
-    ) -> Result<Metrics> {
-        let e = self.expr()?;
-        refuse_reading_target(e, path)?;
-        if options.resume && options.overwrite {
-            return Err(Error::invalid(format!(
-                "writing {}: resume and overwrite exclude each other (resume keeps what an interrupted write left, overwrite deletes it)",
-                path.display()
-            )));
-        }
-        let Some(WriteStart {
-            chunks,
-            write_shape,
-            target,
-            fingerprint,
-            missing,
-            sink: resumed,
-        }) = write_start(e, path, options, fingerprint)?
-        else {
-            return Ok(Metrics::default());
-        };
-        let (plan, scheduled, copies) =
-            prepare(&target, opts, OutputWrite::Encode, realign, missing)?;
-        match exec::check_fits(&plan, &scheduled, opts) {
-            Ok(()) => {}
-            Err(err @ Error::PlanExceedsMemory { .. }) => {
-                return self.to_zarr_via_intermediate(
-                    path,
-                    options,
-                    opts,
-                    &write_shape,
-                    err,
-                    &fingerprint,
-                );
-            }
-            Err(other) => return Err(other),
-        }
-        let sink = match resumed {
-            Some(sink) => sink,
-            None => ZarrSink::create_for(
-                path,
-                &e.shape(),
-                e.dtype(),
-                &chunks,
-                options,
-                Some(&fingerprint),
-            )?,
-        };
-        let metrics = exec::execute(&plan, &scheduled, opts, &ZarrWriteSink::new(&sink))?;
-        sink.finish()?;
-        Ok(copies.then(&metrics))
-    }
-
-    /// Bounded-memory rechunk (the rechunker/Cubed algorithm): when writing in `chunks`
-    /// directly would need too much memory (each output chunk needing many input chunks,
-    /// as in a rows → columns rechunk), write first to a temporary Zarr array with
-    /// intermediate chunks (the largest both of whose passes fit the limit, see
-    /// [`rechunk::choose`]; at worst the elementwise minimum of the array's chunks and
-    /// `chunks`), then from that to the target. Each pass reads every chunk once; the
-    /// intermediate lives in a temporary directory next to `path`, removed afterwards (also
-    /// on error).
-    fn to_zarr_via_intermediate(
-        &self,
-        path: &Path,
-        options: &WriteOptions,
-        opts: &ComputeOptions,
-        chunks: &[usize],
-        direct_error: Error,
-        fingerprint: &str,
-    ) -> Result<Metrics> {
-        let e = self.expr()?;
-        if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
-            return Err(direct_error);
-        }
-        let inter = rechunk::choose(e, chunks, opts)?;
-        let tmp = intermediate_dir(path, ".brickwork-rechunk-")?;
-        let inter_path = tmp.path().join("intermediate.zarr");
-        let inter_opts = WriteOptions {
-            chunks: Some(inter),
-            codec: crate::store::Codec::None,
-            overwrite: true,
-            // Read back at once: keep it in the page cache.
-            direct_io: false,
-            ..WriteOptions::default()
-        };
-        // The intermediate is the realignment: neither pass copies its source again.
-        let first = self.write_zarr(&inter_path, &inter_opts, opts, false, None)?;
-        let second = Array::from_zarr(&inter_path)?.write_zarr(
-            path,
-            options,
-            opts,
-            false,
-            Some(fingerprint),
-        )?;
-        Ok(first.then(&second))
     }
 
     /// Computes the array and hands every output block, as it is produced, to `sink`
@@ -367,14 +259,13 @@ impl Array {
     ///
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
-    pub fn compute_into(&self, sink: &dyn exec::Sink, opts: &ComputeOptions) -> Result<Metrics> {
+    pub fn compute_into(&self, sink: &dyn Sink, opts: &ComputeOptions) -> Result<Metrics> {
         dashboard::scoped(
             opts,
             || self.title(),
             || {
-                let (plan, scheduled, copies) =
-                    prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?;
-                Ok(copies.then(&exec::execute(&plan, &scheduled, opts, sink)?))
+                driver::prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?
+                    .execute(opts, &[sink])
             },
         )
     }
@@ -394,9 +285,9 @@ impl Array {
     /// A deferred operator error.
     pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
         let mut plan = self.plan()?;
-        let exec::Scheduled {
+        let schedule::Scheduled {
             graph, footprint, ..
-        } = exec::plan_tasks(&mut plan, opts)?;
+        } = schedule::plan(&mut plan, opts.effective_memory_limit())?;
         let limit = opts.effective_memory_limit();
         let mut s = format!("{self}\n");
         s += &format!(
@@ -430,7 +321,7 @@ impl Array {
             s += "  source chunks are read by each task that needs them \
                   (holding them between uses would not fit)\n";
         }
-        for (stage, chunks) in realign::misaligned(&plan, limit) {
+        for (stage, chunks) in driver::realign::misaligned(&plan, limit) {
             s += &format!(
                 "  stage {stage} is read against its chunking: it is first copied into \
                  chunks of {} (a temporary store)\n",
@@ -451,94 +342,6 @@ impl Array {
         let graph = TaskGraph::build(&plan)?;
         visualize::write(&plan, &graph, path.as_ref())
     }
-}
-
-/// Refuses to write into a store that the computation reads: overwriting would delete the
-/// input before it is read, and the result would silently be made of fill values.
-/// Where a write to Zarr starts (for [`Array::to_zarr`] and [`to_zarr_many`]).
-pub(super) struct WriteStart {
-    /// The output's chunk shape.
-    pub(super) chunks: Vec<usize>,
-    /// The blocks the sink takes (the shard shape when sharded).
-    pub(super) write_shape: Vec<usize>,
-    /// The array rechunked to `write_shape`.
-    pub(super) target: ExprRef,
-    /// The computation's fingerprint, kept with the output while it is written.
-    pub(super) fingerprint: String,
-    /// For a resumed write, per write block, true where it is still missing.
-    pub(super) missing: Option<Vec<bool>>,
-    /// For a resumed write, the array opened to write the missing blocks.
-    pub(super) sink: Option<ZarrSink>,
-}
-
-/// The chunks, write grid, fingerprint (`fingerprint`, or the target's) and, with
-/// `options.resume` and something at `path`, what an interrupted write left there; `None`
-/// when there is nothing to write (an earlier write completed, or wrote its last chunk and
-/// is now finished).
-pub(super) fn write_start(
-    e: &ExprRef,
-    path: &Path,
-    options: &WriteOptions,
-    fingerprint: Option<&str>,
-) -> Result<Option<WriteStart>> {
-    let chunks = match &options.chunks {
-        Some(c) => c.clone(),
-        None => e.grid().max_chunk_shape(),
-    };
-    let write_shape = options.write_shape(&chunks)?;
-    let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
-    let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
-    let (mut missing, mut sink) = (None, None);
-    if options.resume && (path.exists() || path.is_symlink()) {
-        let r = ZarrSink::resume(
-            path,
-            &e.shape(),
-            e.dtype(),
-            &chunks,
-            options,
-            Some(&fingerprint),
-        )?;
-        if r.complete {
-            return Ok(None);
-        }
-        if !r.written.contains(&false) {
-            // Interrupted after its last chunk, before `finish`.
-            r.sink.finish()?;
-            return Ok(None);
-        }
-        missing = Some(r.written.iter().map(|w| !w).collect());
-        sink = Some(r.sink);
-    }
-    Ok(Some(WriteStart {
-        chunks,
-        write_shape,
-        target,
-        fingerprint,
-        missing,
-        sink,
-    }))
-}
-
-fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
-    let Ok(target) = target.canonicalize() else {
-        return Ok(()); // does not exist yet, so nothing reads it
-    };
-    for node in expr::Expr::post_order(e) {
-        if let expr::ExprKind::Source { source } = node.kind() {
-            let src = source
-                .path()
-                .canonicalize()
-                .unwrap_or_else(|_| source.path().to_path_buf());
-            if src.starts_with(&target) || target.starts_with(&src) {
-                return Err(Error::invalid(format!(
-                    "cannot write to {}: the computation reads from {}; write to another path and rename it afterwards",
-                    target.display(),
-                    src.display()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 impl fmt::Display for Array {
@@ -569,61 +372,4 @@ impl fmt::Debug for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-/// Lowers `e`, copies sources its consumers read against their chunking into better
-/// chunks (see `realign`; this writes to a temporary store), and schedules the plan for
-/// the output blocks in `output_blocks` (all when `None`; see [`plan::Output::blocks`]).
-/// Returns the plan, its schedule and the figures of the copies.
-fn prepare(
-    e: &ExprRef,
-    opts: &ComputeOptions,
-    write: OutputWrite,
-    realign: bool,
-    output_blocks: Option<Vec<bool>>,
-) -> Result<(Plan, exec::Scheduled, Metrics)> {
-    prepare_many(
-        std::slice::from_ref(e),
-        opts,
-        vec![(write, output_blocks)],
-        realign,
-    )
-}
-
-/// [`prepare`] for several results: one plan with an output per root, each written as
-/// `outputs[i]` says.
-fn prepare_many(
-    roots: &[ExprRef],
-    opts: &ComputeOptions,
-    outputs: Vec<(OutputWrite, Option<Vec<bool>>)>,
-    realign: bool,
-) -> Result<(Plan, exec::Scheduled, Metrics)> {
-    let mut plan = plan::lower_many(roots)?;
-    for (out, (write, blocks)) in plan.outputs.iter_mut().zip(outputs) {
-        out.write = write;
-        out.blocks = blocks;
-    }
-    let copies = if realign {
-        realign::realign(&mut plan, opts)?
-    } else {
-        Metrics::default()
-    };
-    let scheduled = exec::plan_tasks(&mut plan, opts)?;
-    Ok((plan, scheduled, copies))
-}
-
-/// A temporary directory beside `path` (same filesystem, so the intermediate store of a
-/// two-pass write is not put on a small /tmp), removed when dropped.
-pub(super) fn intermediate_dir(path: &Path, prefix: &str) -> Result<tempfile::TempDir> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Io {
-            path: parent,
-            source,
-        })
 }

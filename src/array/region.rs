@@ -1,24 +1,16 @@
 //! Writing into a region of an existing Zarr array: [`Array::to_zarr_region`], dask's
-//! `to_zarr(url, region=(slice(..), ...))`.
-//!
-//! The array is computed in blocks of the target's chunk grid shifted by the region's start
-//! ([`ZarrRegion::block_grid`]), so each stored chunk (shard) is produced by exactly one task
-//! and written once: no two tasks ever write the same chunk. Chunks the region covers whole
-//! are encoded and written; the others are read, modified and written, and their
-//! reservation counts the chunk read, decoded, updated and encoded
-//! ([`OutputWrite::Region`]).
+//! `to_zarr(url, region=(slice(..), ...))`; the driver does the writing
+//! (`crate::driver::write_region`).
 
 use std::ops::Range;
 use std::path::Path;
 
-use super::{Array, prepare, rechunk, refuse_reading_target};
+use super::Array;
 use crate::config::ComputeOptions;
-use crate::error::{Error, Result};
-use crate::exec::{self, Metrics, ZarrRegionSink};
-use crate::expr;
-use crate::grid::fmt_shape;
-use crate::plan::OutputWrite;
-use crate::store::{Codec, WriteOptions, ZarrRegion, fmt_region};
+use crate::driver;
+use crate::error::Result;
+use crate::exec::Metrics;
+use crate::store::WriteOptions;
 
 impl Array {
     /// Writes this array's values into `region` of the existing Zarr array at `path` (v3,
@@ -81,147 +73,7 @@ impl Array {
         crate::dashboard::scoped(
             opts,
             || self.title(),
-            || self.write_region(path.as_ref(), region, options, opts, true),
+            || driver::write_region(self.expr()?, path.as_ref(), region, options, opts, true),
         )
-    }
-
-    /// [`Array::to_zarr_region_with`]; `realign` false for the second pass through an
-    /// intermediate store (which is the realignment).
-    fn write_region(
-        &self,
-        path: &Path,
-        region: &[Range<usize>],
-        options: &WriteOptions,
-        opts: &ComputeOptions,
-        realign: bool,
-    ) -> Result<Metrics> {
-        let e = self.expr()?;
-        let what = |detail: &str| {
-            Error::invalid(format!(
-                "writing into region {} of {}: {detail}",
-                fmt_region(region),
-                path.display()
-            ))
-        };
-        if options.overwrite {
-            return Err(what(
-                "overwrite would delete the array being written into; a region write only replaces the region",
-            ));
-        }
-        if options.resume {
-            return Err(what(
-                "resume does not apply (every chunk is written atomically; run the same write again to complete an interrupted one)",
-            ));
-        }
-        let target = ZarrRegion::open(path, region, options.direct_io)?;
-        if let Some(chunks) = &options.chunks
-            && chunks.as_slice() != target.chunk_shape()
-        {
-            return Err(what(&format!(
-                "chunks {} were asked for but the array has chunks {} (a region write keeps the array's chunks)",
-                fmt_shape(chunks),
-                fmt_shape(target.chunk_shape())
-            )));
-        }
-        if let Some(shards) = &options.shards
-            && Some(shards.as_slice()) != target.shard_shape()
-        {
-            return Err(what(&format!(
-                "shards {} were asked for but the array {} (a region write keeps the array's layout)",
-                fmt_shape(shards),
-                match target.shard_shape() {
-                    Some(s) => format!("has shards {}", fmt_shape(s)),
-                    None => "is not sharded".into(),
-                }
-            )));
-        }
-        let region_shape = target.region_shape();
-        if e.shape() != region_shape {
-            return Err(Error::ShapeMismatch {
-                op: format!(
-                    "to_zarr_region into {} (shape {}, region {})",
-                    path.display(),
-                    fmt_shape(target.shape()),
-                    fmt_region(region)
-                ),
-                lhs: e.shape(),
-                rhs: region_shape,
-                hint: "the array's shape must equal the region's".into(),
-            });
-        }
-        if !e.dtype().can_cast_same_kind(target.dtype()) {
-            return Err(what(&format!(
-                "the array's dtype {} does not cast to the target's dtype {} under NumPy's same_kind rule; call astype({}) first if the conversion is meant",
-                e.dtype(),
-                target.dtype(),
-                target.dtype()
-            )));
-        }
-        refuse_reading_target(e, path)?;
-        if region_shape.contains(&0) {
-            return Ok(Metrics::default());
-        }
-        let cast = expr::cast(e, target.dtype());
-        let node = expr::rechunk_node(&cast, target.block_grid())?;
-        let (plan, scheduled, copies) = prepare(&node, opts, target_write(&target), realign, None)?;
-        match exec::check_fits(&plan, &scheduled, opts) {
-            Ok(()) => {}
-            Err(err @ Error::PlanExceedsMemory { .. }) if realign => {
-                return self.write_region_via_intermediate(&target, options, opts, err);
-            }
-            Err(other) => return Err(other),
-        }
-        let metrics = exec::execute(&plan, &scheduled, opts, &ZarrRegionSink::new(&target))?;
-        Ok(copies.then(&metrics))
-    }
-
-    /// The two-pass write of [`Array::to_zarr_via_intermediate`] for a region: this array
-    /// is copied into a temporary store in intermediate chunks (see [`rechunk::choose`]),
-    /// then from there into the region. `direct_error` is returned when no intermediate
-    /// chunks can help (this array's chunks are already the smallest choice).
-    fn write_region_via_intermediate(
-        &self,
-        target: &ZarrRegion,
-        options: &WriteOptions,
-        opts: &ComputeOptions,
-        direct_error: Error,
-    ) -> Result<Metrics> {
-        let e = self.expr()?;
-        let chunks = target.write_shape();
-        if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
-            return Err(direct_error);
-        }
-        let pass2 = rechunk::Pass2 {
-            grid: target.block_grid(),
-            write: target_write(target),
-        };
-        let inter = rechunk::choose_for(e, chunks, opts, &pass2)?;
-        let path = target.path();
-        let tmp = super::intermediate_dir(path, ".brickwork-region-")?;
-        let inter_path = tmp.path().join("intermediate.zarr");
-        let inter_opts = WriteOptions {
-            chunks: Some(inter),
-            codec: Codec::None,
-            overwrite: true,
-            direct_io: false,
-            ..WriteOptions::default()
-        };
-        let first = self.write_zarr(&inter_path, &inter_opts, opts, false, None)?;
-        let second = Array::from_zarr(&inter_path)?.write_region(
-            path,
-            target.region(),
-            options,
-            opts,
-            false,
-        )?;
-        Ok(first.then(&second))
-    }
-}
-
-/// What writing a block into `target` costs ([`OutputWrite::Region`]).
-fn target_write(target: &ZarrRegion) -> OutputWrite {
-    OutputWrite::Region {
-        chunk_bytes: target.chunk_bytes(),
-        partial: target.partial_blocks(),
     }
 }

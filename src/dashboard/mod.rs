@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::ComputeOptions;
 use crate::error::Result;
-use crate::exec::{Metrics, Scheduled};
+use crate::exec::Metrics;
 use crate::plan::Plan;
+use crate::schedule::Scheduled;
 use record::{Recorder, RunStages};
 pub use server::check_address;
 

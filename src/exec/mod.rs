@@ -1,5 +1,9 @@
-//! Stage 4, *run*: executes a task graph in priority order and hands output blocks to a
-//! [`Sink`].
+//! Stage 4, *run*: executes a scheduled plan and hands output blocks to a [`Sink`].
+//!
+//! [`Executor`] is the seam between the schedule and the backends: every backend runs the
+//! same [`Scheduled`] plan (the driver, `crate::driver`, prepares it and chooses the
+//! backend from the options). [`Local`] runs it in this process, with the synchronous or the
+//! threads scheduler.
 //!
 //! Each task's output is kept only until its last user has run, then dropped; output blocks
 //! go straight to the sink and are not kept at all. The synchronous scheduler runs tasks by
@@ -10,7 +14,6 @@
 
 mod eval;
 mod pool;
-mod sink;
 mod spill;
 
 use std::cmp::Reverse;
@@ -19,7 +22,8 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
+/// The sinks live with the stores (`crate::store`); re-exported here, where they were first.
+pub use crate::store::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 
 use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
 use crate::dashboard::RunHook;
@@ -27,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::kernel::Value;
 use crate::plan::{Plan, StageKind};
-use crate::schedule::{Footprint, RootOrder, TaskGraph, TaskId, order, simulate};
+use crate::schedule::{Footprint, Scheduled, TaskGraph, TaskId};
 use crate::units::format_bytes;
 use pool::{Admission, Decision, Pool};
 use spill::{SpillFile, SpillStore};
@@ -151,6 +155,44 @@ impl fmt::Display for Metrics {
             .collect();
         writeln!(f, "seconds by op:    {}", ops.join(", "))?;
         write!(f, "wall seconds:     {:.3}", self.seconds)
+    }
+}
+
+/// Runs scheduled plans: the seam between the schedule and the backends (in this process;
+/// later a cluster of workers or MPI ranks). A backend runs the plan it is given as it is,
+/// so every backend computes the same blocks.
+pub trait Executor: Sync {
+    /// Runs `scheduled` (a schedule of `plan`) under `opts` and feeds the blocks of output
+    /// `i` to `sinks[i]`.
+    ///
+    /// # Errors
+    /// [`Error::PlanExceedsMemory`] before any work when a task cannot fit; otherwise the
+    /// first error a task returns, [`Error::Cancelled`], or [`Error::Internal`] when there is
+    /// not one sink per output.
+    fn execute(
+        &self,
+        plan: &Plan,
+        scheduled: &Scheduled,
+        opts: &ComputeOptions,
+        sinks: &[&dyn Sink],
+    ) -> Result<Metrics>;
+}
+
+/// The executor of this process: [`Scheduler::Synchronous`] runs tasks in priority order on
+/// the calling thread, [`Scheduler::Threads`] on a pool of worker threads (see
+/// [`execute_many`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Local;
+
+impl Executor for Local {
+    fn execute(
+        &self,
+        plan: &Plan,
+        scheduled: &Scheduled,
+        opts: &ComputeOptions,
+        sinks: &[&dyn Sink],
+    ) -> Result<Metrics> {
+        execute_many(plan, scheduled, opts, sinks)
     }
 }
 
@@ -703,74 +745,4 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
         // Wake everyone: besides newly ready tasks, memory was released.
         wake.notify_all();
     }
-}
-
-/// A plan's culled task graph with its priority order and predicted footprint, computed
-/// once and shared by the fit check, `explain` and the executor.
-#[derive(Debug)]
-pub struct Scheduled {
-    /// The culled task graph.
-    pub graph: TaskGraph,
-    /// Priority of every task (see [`order`]).
-    pub position: Vec<u32>,
-    /// Bytes per task and the predicted peak (see [`simulate`]).
-    pub footprint: Footprint,
-}
-
-impl Scheduled {
-    fn of(plan: &Plan, roots: RootOrder) -> Result<Scheduled> {
-        let graph = TaskGraph::build(plan)?;
-        let outputs: Vec<u32> = plan.outputs.iter().map(|o| o.stage as u32).collect();
-        let position = order(&graph, &outputs, roots);
-        let footprint = simulate(plan, &graph, &position);
-        Ok(Scheduled {
-            graph,
-            position,
-            footprint,
-        })
-    }
-}
-
-/// Builds and schedules the task graph for `plan` under `opts`' memory limit. Source chunks
-/// are read by one task each and shared by their users; when holding them between uses
-/// would not fit in the limit (a chunk read for `x.mean(axis=0)` and used again by
-/// `x - mean`), the plan switches to reading sources inline: each task reads the chunks it
-/// needs, so re-reading replaces holding.
-///
-/// # Errors
-/// A graph over 2^32 tasks.
-pub fn plan_tasks(plan: &mut Plan, opts: &ComputeOptions) -> Result<Scheduled> {
-    let limit = opts.effective_memory_limit();
-    // Several results: use what they share while it is resident (see `RootOrder`).
-    let first = match plan.outputs.len() {
-        0 | 1 => RootOrder::Blocks,
-        _ => RootOrder::Consumers,
-    };
-    let mut scheduled = Scheduled::of(plan, first)?;
-    if scheduled.footprint.peak > limit {
-        // That order does not fit: try finishing what shares inputs first.
-        let siblings = Scheduled::of(plan, RootOrder::Siblings)?;
-        if siblings.footprint.peak < scheduled.footprint.peak {
-            scheduled = siblings;
-        }
-    }
-    let has_reads = plan
-        .stages
-        .iter()
-        .enumerate()
-        .any(|(i, s)| !plan.is_output(i) && matches!(s.kind, StageKind::Read { .. }));
-    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= limit {
-        return Ok(scheduled);
-    }
-    plan.inline_reads = true;
-    Scheduled::of(plan, first)
-}
-
-/// Runs a whole plan: schedules it (see [`plan_tasks`]) and executes it.
-///
-/// # Errors
-/// As [`execute`].
-pub fn run_plan(plan: &mut Plan, opts: &ComputeOptions, sink: &dyn Sink) -> Result<Metrics> {
-    let scheduled = plan_tasks(plan, opts)?;
-    execute(plan, &scheduled, opts, sink)
 }

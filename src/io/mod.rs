@@ -4,7 +4,7 @@
 //! - [`npy`]: `.npy` files of format versions 1.0, 2.0 and 3.0, every brickwork dtype in
 //!   either byte order, C or Fortran order, any shape (0-d included). [`npy::NpyFile`] is a
 //!   memory-mapped [`BlockRead`](crate::store::BlockRead) source; [`npy::NpyWriter`] is a
-//!   [`Sink`](crate::exec::Sink) that writes a little-endian C-order file block by block.
+//!   [`Sink`](crate::store::Sink) that writes a little-endian C-order file block by block.
 //! - [`raw`]: headerless binary files (C order, little- or big-endian): the dtype and shape
 //!   come from the caller and are checked against the file size. [`raw::RawFile`] reads,
 //!   [`raw::RawWriter`] writes.

@@ -20,9 +20,10 @@ use crate::block::Block;
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::{Metrics, Sink};
+use crate::exec::Metrics;
 use crate::grid::{ChunkGrid, Region, fmt_shape};
 use crate::store::BlockRead;
+use crate::store::Sink;
 
 use super::{BlockFileWriter, ByteOrder, MappedArray, MappedLayout, map_file};
 

@@ -52,7 +52,7 @@ pub struct Plan {
     pub naive_tasks: u64,
     /// When true, tasks read the source chunks they need themselves instead of sharing one
     /// read task per chunk: a chunk used by several tasks is read again for each instead of
-    /// being held in between. Chosen by [`crate::exec::plan_tasks`] when sharing would not
+    /// being held in between. Chosen by [`crate::schedule::plan`] when sharing would not
     /// fit in the memory limit.
     pub inline_reads: bool,
 }

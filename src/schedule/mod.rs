@@ -279,3 +279,63 @@ fn invert(n: usize, start: &[u32], edges: &[u32]) -> (Vec<u32>, Vec<u32>) {
     }
     (count, out)
 }
+
+/// A plan's culled task graph with its priority order and predicted footprint, computed
+/// once and shared by the fit check, `explain` and the executor.
+#[derive(Debug)]
+pub struct Scheduled {
+    /// The culled task graph.
+    pub graph: TaskGraph,
+    /// Priority of every task (see [`order`]).
+    pub position: Vec<u32>,
+    /// Bytes per task and the predicted peak (see [`simulate`]).
+    pub footprint: Footprint,
+}
+
+impl Scheduled {
+    fn of(plan: &Plan, roots: RootOrder) -> Result<Scheduled> {
+        let graph = TaskGraph::build(plan)?;
+        let outputs: Vec<u32> = plan.outputs.iter().map(|o| o.stage as u32).collect();
+        let position = order(&graph, &outputs, roots);
+        let footprint = simulate(plan, &graph, &position);
+        Ok(Scheduled {
+            graph,
+            position,
+            footprint,
+        })
+    }
+}
+
+/// Builds and schedules the task graph for `plan` under a memory limit of `limit` bytes. Source chunks
+/// are read by one task each and shared by their users; when holding them between uses
+/// would not fit in the limit (a chunk read for `x.mean(axis=0)` and used again by
+/// `x - mean`), the plan switches to reading sources inline: each task reads the chunks it
+/// needs, so re-reading replaces holding.
+///
+/// # Errors
+/// A graph over 2^32 tasks.
+pub fn plan(plan: &mut Plan, limit: u64) -> Result<Scheduled> {
+    // Several results: use what they share while it is resident (see `RootOrder`).
+    let first = match plan.outputs.len() {
+        0 | 1 => RootOrder::Blocks,
+        _ => RootOrder::Consumers,
+    };
+    let mut scheduled = Scheduled::of(plan, first)?;
+    if scheduled.footprint.peak > limit {
+        // That order does not fit: try finishing what shares inputs first.
+        let siblings = Scheduled::of(plan, RootOrder::Siblings)?;
+        if siblings.footprint.peak < scheduled.footprint.peak {
+            scheduled = siblings;
+        }
+    }
+    let has_reads = plan
+        .stages
+        .iter()
+        .enumerate()
+        .any(|(i, s)| !plan.is_output(i) && matches!(s.kind, StageKind::Read { .. }));
+    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= limit {
+        return Ok(scheduled);
+    }
+    plan.inline_reads = true;
+    Scheduled::of(plan, first)
+}

@@ -12,8 +12,10 @@ mod bounded;
 mod dio;
 mod direct;
 mod nosync;
+mod sink;
 mod zarr;
 
+pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 
 use std::path::Path;

@@ -1,15 +1,17 @@
 //! Where output blocks go: into one in-memory array (`compute`), into a new Zarr array
-//! (`to_zarr`), or into a region of an existing one (`to_zarr_region`).
+//! (`to_zarr`), or into a region of an existing one (`to_zarr_region`). The executor hands
+//! blocks to a [`Sink`] and knows nothing of where they end up; file formats (`crate::io`)
+//! implement it for their own files.
 
 use std::sync::Mutex;
 
 use ndarray::{Axis, Slice};
 
+use super::{ZarrRegion, ZarrSink};
 use crate::block::{Block, BlockElement};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;
-use crate::store::{ZarrRegion, ZarrSink};
 
 /// Receives the output blocks of a computation, from any worker thread.
 pub trait Sink: Sync {

@@ -178,9 +178,9 @@ fn fits(
     limit: u64,
 ) -> Result<bool> {
     let pass_fits = |node: ExprRef, write: OutputWrite| -> Result<bool> {
-        let (plan, scheduled, _) = prepare(&node, opts, write, false, None)?;
-        let f = &scheduled.footprint;
-        Ok(!plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
+        let prepared = prepare(&node, opts, write, false, None)?;
+        let f = &prepared.scheduled.footprint;
+        Ok(!prepared.plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };
     let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
     if !pass_fits(first, OutputWrite::Encode)? {

@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use tempfile::TempDir;
 
-use super::Array;
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -177,8 +176,14 @@ pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics>
             direct_io: false,
             ..WriteOptions::default()
         };
-        let m = Array::from_expr(expr::source(source.clone()))
-            .write_zarr(&path, &write, opts, false, None)?;
+        let m = super::write_zarr(
+            &expr::source(source.clone()),
+            &path,
+            &write,
+            opts,
+            false,
+            None,
+        )?;
         metrics = metrics.then(&m);
         let copy = Copy {
             source: ZarrSource::open(&path)?,
