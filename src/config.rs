@@ -150,10 +150,11 @@ impl ComputeOptions {
         self.monitor_with(settings)
     }
 
-    /// The same options with a new monitor of `settings` (none when they ask for nothing).
+    /// The same options with a new monitor of `settings` (none when they ask for nothing);
+    /// its linger ends early once [`ComputeOptions::cancel`] (as set now) is.
     pub fn monitor_with(mut self, settings: MonitorSettings) -> Self {
         self.monitor = (settings.dashboard.is_some() || settings.report.is_some())
-            .then(|| Monitor::new(settings));
+            .then(|| Monitor::with_cancel(settings, self.cancel.clone()));
         self
     }
 

@@ -325,6 +325,51 @@ fn events_resume_from_the_counts_the_page_has() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn cancel_ends_the_linger() -> TestResult {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opts = ComputeOptions {
+        cancel: Some(cancel.clone()),
+        ..ComputeOptions::threads(1)
+    }
+    .monitor_with(MonitorSettings {
+        dashboard: Some("127.0.0.1:0".into()),
+        linger: Duration::from_secs(60),
+        ..MonitorSettings::default()
+    });
+    let monitor = opts.monitor.clone().unwrap();
+    let run = std::thread::spawn(move || workload().compute_with(&opts).map(|(_, m)| m));
+    let start = Instant::now();
+    let url = loop {
+        if let Some(url) = monitor.url() {
+            break url;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no dashboard started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    while serde_json::from_str::<Value>(&get(&addr, "/state", &addr).1)?["finished"] != true {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Lingering now; Ctrl-C (the cancel flag) ends it.
+    let cancelled = Instant::now();
+    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    let metrics = run.join().unwrap()?;
+    assert!(metrics.tasks > 0, "the computation itself finished before");
+    assert!(
+        cancelled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        cancelled.elapsed()
+    );
+    Ok(())
+}
+
 /// The task count of a finished state's figures.
 fn monitor_metrics(state: &Value) -> brickwork::Metrics {
     brickwork::Metrics {

@@ -27,6 +27,7 @@ mod server;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,8 @@ pub struct Monitor(Arc<Shared>);
 struct Shared {
     settings: MonitorSettings,
     session: Mutex<Option<Session>>,
+    /// Ends the linger early when set (the cancel flag of the options it was made for).
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 struct Session {
@@ -78,9 +81,15 @@ impl fmt::Debug for Monitor {
 impl Monitor {
     /// A monitor with `settings`; nothing starts until a computation does.
     pub fn new(settings: MonitorSettings) -> Monitor {
+        Monitor::with_cancel(settings, None)
+    }
+
+    /// A monitor whose linger after a session ends early once `cancel` is set (Ctrl-C).
+    pub fn with_cancel(settings: MonitorSettings, cancel: Option<Arc<AtomicBool>>) -> Monitor {
         Monitor(Arc::new(Shared {
             settings,
             session: Mutex::new(None),
+            cancel,
         }))
     }
 
@@ -159,7 +168,7 @@ impl Monitor {
             None => Ok(()),
         };
         if let Some(server) = session.server {
-            server.stop(self.0.settings.linger);
+            server.stop(self.0.settings.linger, self.0.cancel.as_deref());
         }
         written
     }

@@ -9,6 +9,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -96,8 +97,8 @@ impl Server {
     }
 
     /// After the session finished: lets open pages receive the last update, keeps serving
-    /// for `linger`, then stops.
-    pub(crate) fn stop(mut self, linger: Duration) {
+    /// for `linger` (less once `cancel` is set), then stops.
+    pub(crate) fn stop(mut self, linger: Duration, cancel: Option<&AtomicBool>) {
         let deadline = Instant::now() + DRAIN;
         let mut owing = self.streams.owing.lock().unwrap_or_else(|p| p.into_inner());
         while *owing > 0 {
@@ -113,7 +114,14 @@ impl Server {
                 .0;
         }
         drop(owing);
-        std::thread::sleep(linger);
+        let until = Instant::now() + linger;
+        while !cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
         self.shutdown();
     }
 
