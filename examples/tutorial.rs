@@ -5,11 +5,16 @@
 //! v = (x + x.T)[::2, n/2:].mean(axis=1)
 //! ```
 //!
-//! computed under the synchronous scheduler and the threads scheduler with 1, 2 and 4
-//! threads (or only the configuration given with `--scheduler`/`--threads`, `--repeat`
-//! times). Each run prints one line:
+//! computed as the dask tutorial does it: on a cluster of workers (W workers x T threads,
+//! 2 GB each) for (W, T) = (1, 2), (1, 4), (4, 1), (1, 1), then under the synchronous
+//! scheduler and the threads scheduler with 1, 2 and 4 threads (or only the configuration
+//! given with `--scheduler`/`--threads`/`--workers`, `--repeat` times). Each run prints one
+//! line:
 //!
 //! `scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4> mean=<m>`
+//!
+//! and for the cluster `scheduler=cluster workers=<W> threads=<T> seconds=...` (T threads
+//! per worker).
 //!
 //! `seconds` is the time inside the process of building the graph and computing it; `mean`
 //! is the mean of all of `v` (about 1.0), computed after the timing, which lets
@@ -20,7 +25,8 @@
 //! `benches/dashboard_overhead.sh` measures what they cost).
 //!
 //! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
-//! [--scheduler synchronous|threads] [--threads N] [--seed S] [--repeat K]
+//! [--scheduler synchronous|threads|cluster] [--threads N] [--workers W]
+//! [--threads-per-worker T] [--memory-limit 2GB] [--seed S] [--repeat K]
 //! [--dashboard ADDR] [--report PATH]`
 
 use std::time::Instant;
@@ -42,6 +48,9 @@ struct Args {
     repeat: usize,
     dashboard: Option<String>,
     report: Option<String>,
+    workers: Option<usize>,
+    threads_per_worker: Option<usize>,
+    memory_limit: Option<u64>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -54,13 +63,18 @@ fn parse_args() -> Result<Args> {
         repeat: 1,
         dashboard: None,
         report: None,
+        workers: None,
+        threads_per_worker: None,
+        memory_limit: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             println!(
                 "usage: tutorial [--n N] [--chunk C] [--scheduler synchronous|threads] \
-                 [--threads T] [--seed S] [--repeat K] [--dashboard ADDR] [--report PATH]"
+                 [--threads T] [--workers W] [--threads-per-worker T] [--memory-limit SIZE] \
+                 [--seed S] [--repeat K] [--dashboard ADDR] [--report PATH] \
+                 (--scheduler synchronous|threads|cluster)"
             );
             std::process::exit(0);
         }
@@ -74,12 +88,31 @@ fn parse_args() -> Result<Args> {
             "--seed" => args.seed = value.parse().with_context(bad)?,
             "--repeat" => args.repeat = value.parse().with_context(bad)?,
             "--dashboard" => args.dashboard = Some(value),
+            "--workers" => args.workers = Some(value.parse().with_context(bad)?),
+            "--threads-per-worker" => {
+                args.threads_per_worker = Some(value.parse().with_context(bad)?);
+            }
+            "--memory-limit" => {
+                args.memory_limit = Some(brickwork::units::parse_bytes(&value).with_context(bad)?);
+            }
             "--report" => args.report = Some(value),
             other => bail!("unknown flag {other} (try --help)"),
         }
     }
-    if args.n < 2 || args.chunk == 0 || args.repeat == 0 || args.threads == Some(0) {
-        bail!("--n must be at least 2 and --chunk, --repeat and --threads at least 1");
+    if args.n < 2
+        || args.chunk == 0
+        || args.repeat == 0
+        || [args.threads, args.workers, args.threads_per_worker].contains(&Some(0))
+    {
+        bail!(
+            "--n must be at least 2 and --chunk, --repeat, --threads, --workers and \
+             --threads-per-worker at least 1"
+        );
+    }
+    if (args.workers.is_some() || args.threads_per_worker.is_some())
+        && !matches!(args.scheduler, Some(Scheduler::Cluster { .. }))
+    {
+        bail!("--workers and --threads-per-worker need --scheduler cluster");
     }
     Ok(args)
 }
@@ -91,20 +124,53 @@ fn workload(n: usize, chunk: usize, seed: u64) -> Result<Array> {
     Ok((&x + &x.t()).slice(s![..;2, half..])?.mean_axis(Axis(1))?)
 }
 
+/// The dask tutorial's `memory_limit='2GB'` per worker.
+const WORKER_LIMIT: u64 = 2_000_000_000;
+
 fn configurations(args: &Args) -> Vec<ComputeOptions> {
-    match (args.scheduler, args.threads) {
-        (None, None) => vec![
-            ComputeOptions::synchronous(),
-            ComputeOptions::threads(1),
-            ComputeOptions::threads(2),
-            ComputeOptions::threads(4),
-        ],
-        (Some(Scheduler::Synchronous), _) => vec![ComputeOptions::synchronous()],
-        (_, threads) => vec![ComputeOptions {
+    let limited = |o: ComputeOptions| match args.memory_limit {
+        Some(m) => o.with_memory_limit(m),
+        None => o,
+    };
+    let configs = match (args.scheduler, args.threads) {
+        (None, None) => {
+            let mut all: Vec<ComputeOptions> = [(1, 2), (1, 4), (4, 1), (1, 1)]
+                .into_iter()
+                .map(|(w, t)| ComputeOptions::cluster(w, t, WORKER_LIMIT))
+                .collect();
+            all.extend([
+                ComputeOptions::synchronous(),
+                ComputeOptions::threads(1),
+                ComputeOptions::threads(2),
+                ComputeOptions::threads(4),
+            ]);
+            return all.into_iter().map(limited).collect();
+        }
+        (Some(Scheduler::Synchronous), _) => ComputeOptions::synchronous(),
+        (Some(Scheduler::Cluster { .. }), threads) => ComputeOptions::cluster(
+            args.workers.unwrap_or(1),
+            args.threads_per_worker
+                .or(threads)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            WORKER_LIMIT,
+        ),
+        (_, threads) => ComputeOptions {
             scheduler: Scheduler::Threads,
             threads,
             ..ComputeOptions::default()
-        }],
+        },
+    };
+    vec![limited(configs)]
+}
+
+/// `scheduler=... threads=...`, or for a cluster `scheduler=cluster workers=W threads=T`.
+fn describe(opts: &ComputeOptions) -> String {
+    match opts.scheduler {
+        Scheduler::Cluster {
+            workers,
+            threads_per_worker,
+        } => format!("scheduler=cluster workers={workers} threads={threads_per_worker}"),
+        other => format!("scheduler={other} threads={}", opts.effective_threads()),
     }
 }
 
@@ -133,9 +199,8 @@ fn main() -> Result<()> {
             let first: Vec<String> = values.iter().take(5).map(|x| x.to_string()).collect();
             let mean = values.sum() / values.len() as f64;
             println!(
-                "scheduler={} threads={} seconds={seconds:.4} len={} first={} mean={mean}",
-                opts.scheduler,
-                opts.effective_threads(),
+                "{} seconds={seconds:.4} len={} first={} mean={mean}",
+                describe(&opts),
                 values.len(),
                 first.join(",")
             );

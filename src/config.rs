@@ -17,6 +17,18 @@ pub enum Scheduler {
     /// A rayon pool of worker threads dispatching ready tasks by priority (the default).
     #[default]
     Threads,
+    /// A cluster of workers in this process (dask.distributed's `LocalCluster` with
+    /// `processes=False`): `workers` workers of `threads_per_worker` threads, each with its
+    /// own memory limit ([`ComputeOptions::memory_limit`] is per worker) and spill store;
+    /// tasks are placed on the worker holding most of their input bytes, and inputs held
+    /// by another worker are transferred (counted in [`crate::Metrics::transfers`]). See
+    /// [`ComputeOptions::cluster`].
+    Cluster {
+        /// Workers.
+        workers: usize,
+        /// Threads per worker.
+        threads_per_worker: usize,
+    },
 }
 
 impl FromStr for Scheduler {
@@ -25,8 +37,13 @@ impl FromStr for Scheduler {
         match s {
             "synchronous" | "sync" | "single-threaded" => Ok(Scheduler::Synchronous),
             "threads" | "threaded" => Ok(Scheduler::Threads),
+            // The size is given apart (the CLI's --workers and --threads-per-worker).
+            "cluster" => Ok(Scheduler::Cluster {
+                workers: 1,
+                threads_per_worker: 1,
+            }),
             other => Err(Error::invalid(format!(
-                "unknown scheduler {other:?} (expected synchronous or threads)"
+                "unknown scheduler {other:?} (expected synchronous, threads or cluster)"
             ))),
         }
     }
@@ -37,6 +54,7 @@ impl fmt::Display for Scheduler {
         f.write_str(match self {
             Scheduler::Synchronous => "synchronous",
             Scheduler::Threads => "threads",
+            Scheduler::Cluster { .. } => "cluster",
         })
     }
 }
@@ -124,6 +142,28 @@ impl ComputeOptions {
         }
     }
 
+    /// Options for a cluster of `workers` workers with `threads_per_worker` threads each
+    /// and a memory limit of `memory_limit_per_worker` bytes each (see
+    /// [`Scheduler::Cluster`]).
+    pub fn cluster(
+        workers: usize,
+        threads_per_worker: usize,
+        memory_limit_per_worker: u64,
+    ) -> Self {
+        ComputeOptions {
+            scheduler: Scheduler::Cluster {
+                workers: workers.max(1),
+                threads_per_worker: threads_per_worker.max(1),
+            },
+            threads: None,
+            memory_limit: Some(memory_limit_per_worker),
+            progress: None,
+            spill_dir: None,
+            cancel: None,
+            monitor: None,
+        }
+    }
+
     /// The same options with a memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
@@ -172,17 +212,26 @@ impl ComputeOptions {
             .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    /// The memory limit in force: the one given, or half of the available memory
-    /// (`MemAvailable` in `/proc/meminfo`; 4 GiB where that cannot be read).
+    /// The memory limit in force (per worker for a cluster): the one given, or half of the
+    /// available memory (`MemAvailable` in `/proc/meminfo`; 4 GiB where that cannot be
+    /// read), divided among a cluster's workers.
     pub fn effective_memory_limit(&self) -> u64 {
+        let workers = match self.scheduler {
+            Scheduler::Cluster { workers, .. } => workers.max(1) as u64,
+            _ => 1,
+        };
         self.memory_limit
-            .unwrap_or_else(|| available_memory().map_or(4 << 30, |b| b / 2))
+            .unwrap_or_else(|| available_memory().map_or(4 << 30, |b| b / 2) / workers)
     }
 
-    /// The number of worker threads these options give.
+    /// The number of worker threads these options give (for a cluster, all its workers').
     pub fn effective_threads(&self) -> usize {
         match self.scheduler {
             Scheduler::Synchronous => 1,
+            Scheduler::Cluster {
+                workers,
+                threads_per_worker,
+            } => workers.max(1) * threads_per_worker.max(1),
             Scheduler::Threads => self
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -1054,3 +1054,35 @@ fn report_of_an_eval_command_holds_its_stats() -> TestResult {
     assert!(data["plan"]["runs"].as_u64().unwrap() >= 2);
     Ok(())
 }
+
+#[test]
+fn eval_on_a_cluster_matches_the_synchronous_scheduler() -> TestResult {
+    let expr =
+        "x = random((600, 400), chunks=(70, 90), seed=4); (x - x.mean(axis=0)).std(axis=1)[:8]";
+    let sync = brickwork(&["eval", expr, "--scheduler", "synchronous", "-q"]);
+    assert_eq!(sync.status.code(), Some(0), "{}", stderr(&sync));
+    let o = brickwork(&[
+        "eval",
+        expr,
+        "--scheduler",
+        "cluster",
+        "--workers",
+        "3",
+        "--threads-per-worker",
+        "2",
+        "--memory-limit",
+        "64MiB",
+        "--stats",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&sync));
+    let stats: serde_json::Value = serde_json::from_str(stderr(&o).lines().last().unwrap())?;
+    assert!(stats["transfers"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["memory_limit"].as_u64(), Some(64 << 20));
+    let o = brickwork(&["eval", expr, "--workers", "2"]);
+    assert_fails(&o, 2, &["--workers", "--scheduler cluster"]);
+    let o = brickwork(&["eval", expr, "--scheduler", "cluster", "--workers", "0"]);
+    assert_fails(&o, 2, &["--workers"]);
+    Ok(())
+}

@@ -3,6 +3,8 @@
 /// The brickwork command-line tool.
 #[cfg(feature = "cli")]
 mod cli;
+/// The cluster scheduler: bit-identical results, transfers, per-worker limits.
+mod cluster;
 /// Shared helpers.
 mod common;
 /// Several results in one pass: compute_many, to_zarr_many.

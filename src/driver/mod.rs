@@ -112,7 +112,9 @@ impl Prepared {
 /// The executor for `opts`' scheduler.
 fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     match opts.scheduler {
-        crate::Scheduler::Synchronous | crate::Scheduler::Threads => &exec::Local,
+        crate::Scheduler::Synchronous
+        | crate::Scheduler::Threads
+        | crate::Scheduler::Cluster { .. } => &exec::Local,
     }
 }
 

@@ -12,6 +12,7 @@
 //! and publishes its output. Because every task is a pure function of its inputs and
 //! reductions combine in a fixed order, both give bit-identical results.
 
+mod cluster;
 mod eval;
 mod pool;
 mod spill;
@@ -69,6 +70,10 @@ pub struct Metrics {
     pub op_seconds: BTreeMap<&'static str, f64>,
     /// Wall-clock seconds of execution (excluding planning).
     pub seconds: f64,
+    /// Inputs fetched from another worker of a cluster ([`Scheduler::Cluster`]).
+    pub transfers: u64,
+    /// Bytes of those inputs.
+    pub bytes_transferred: u64,
 }
 
 impl Metrics {
@@ -94,6 +99,8 @@ impl Metrics {
         self.bytes_read_back += other.bytes_read_back;
         self.blocks_dropped += other.blocks_dropped;
         self.blocks_recomputed += other.blocks_recomputed;
+        self.transfers += other.transfers;
+        self.bytes_transferred += other.bytes_transferred;
         for (k, v) in &other.op_seconds {
             *self.op_seconds.entry(k).or_default() += v;
         }
@@ -118,6 +125,8 @@ impl Metrics {
             "recomputed_blocks": self.blocks_recomputed,
             "op_seconds": self.op_seconds,
             "execute_seconds": self.seconds,
+            "transfers": self.transfers,
+            "transferred_bytes": self.bytes_transferred,
         })
     }
 
@@ -148,6 +157,14 @@ impl fmt::Display for Metrics {
             self.blocks_dropped,
             self.blocks_recomputed
         )?;
+        if self.transfers > 0 {
+            writeln!(
+                f,
+                "transfers:        {} in {} input(s) fetched from other workers",
+                format_bytes(self.bytes_transferred),
+                self.transfers
+            )?;
+        }
         let ops: Vec<String> = self
             .op_seconds
             .iter()
@@ -179,7 +196,8 @@ pub trait Executor: Sync {
 }
 
 /// The executor of this process: [`Scheduler::Synchronous`] runs tasks in priority order on
-/// the calling thread, [`Scheduler::Threads`] on a pool of worker threads (see
+/// the calling thread, [`Scheduler::Threads`] on a pool of worker threads, and
+/// [`Scheduler::Cluster`] on workers of their own threads, memory limit and spill store (see
 /// [`execute_many`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Local;
@@ -258,7 +276,7 @@ fn run_scheduled(
         // Twice the workers; those beyond `threads` only run while others wait for their
         // writes.
         Scheduler::Threads if io_workers => 2 * opts.effective_threads(),
-        Scheduler::Threads => opts.effective_threads(),
+        Scheduler::Threads | Scheduler::Cluster { .. } => opts.effective_threads(),
     };
     let hook = RunHook::begin(opts, plan, scheduled, workers);
     let ctx = Ctx {
@@ -284,6 +302,13 @@ fn run_scheduled(
             run_threads(&ctx, pool, workers)?
         }
         Scheduler::Threads => run_threads(&ctx, pool, workers)?,
+        Scheduler::Cluster {
+            workers,
+            threads_per_worker,
+        } => {
+            drop(pool);
+            cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
+        }
     };
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
@@ -426,19 +451,25 @@ impl Ctx<'_> {
         let since = Instant::now();
         let started = since;
         let read_back = local.bytes_read_back;
-        let recomputing = adm
+        let op = if adm
             .missing
             .iter()
-            .any(|(_, m)| matches!(m, pool::Missing::Recompute));
+            .any(|(_, m)| matches!(m, pool::Missing::Recompute))
+        {
+            "recompute"
+        } else if adm
+            .missing
+            .iter()
+            .any(|(_, m)| matches!(m, pool::Missing::Spilled(_)))
+        {
+            "read back"
+        } else {
+            "transfer"
+        };
         let restored = pool::bring_back(self.plan, self.graph, adm, local)?;
         if !restored.is_empty() {
-            let op = if recomputing {
-                "recompute"
-            } else {
-                "read back"
-            };
             local.time(op, since);
-            if let Some(hook) = self.hook {
+            if let Some(hook) = self.hook.filter(|_| op != "transfer") {
                 hook.mark(op, local.bytes_read_back - read_back);
             }
         }

@@ -48,6 +48,22 @@ enum Slot {
     Dropped,
     /// Being read back or recomputed by the task that needs it.
     Loading,
+    /// Held by another worker of a cluster (see `super::cluster`): fetched from there.
+    Remote,
+}
+
+/// Where another worker's task output is, for a worker about to fetch it.
+pub(super) enum Held {
+    /// In memory (possibly being spilled): the value.
+    Value(Arc<Value>),
+    /// In that worker's spill store.
+    File,
+    /// Dropped; recomputed from its sources by whoever needs it.
+    Dropped,
+    /// Being brought back by that worker: ask again later.
+    Busy,
+    /// Not there (a bug: it was released before all its users ran).
+    Gone,
 }
 
 /// An input a task must bring back before it runs.
@@ -56,6 +72,11 @@ pub(super) enum Missing {
     Spilled(SpillFile),
     /// Run its task again.
     Recompute,
+    /// Held by another worker of a cluster; resolved to `Fetched`, `Recompute` or read
+    /// from that worker's spill store before the task runs (see `super::cluster`).
+    Remote,
+    /// Fetched from another worker.
+    Fetched(Arc<Value>),
 }
 
 /// A task admitted to run, with its inputs and its reservation.
@@ -116,6 +137,23 @@ impl<'a> Pool<'a> {
         output: &'a [u64],
         limit: u64,
     ) -> Self {
+        let users = (0..graph.len() as TaskId)
+            .map(|t| graph.users(t).len() as u32)
+            .collect();
+        Self::with_users(plan, graph, need, output, limit, users)
+    }
+
+    /// A pool in which task `t`'s output is kept until `users[t]` of its users have
+    /// finished (a cluster worker's pool counts the users it runs, and for outputs it
+    /// computed, all of them).
+    pub(super) fn with_users(
+        plan: &'a Plan,
+        graph: &'a TaskGraph,
+        need: &'a [u64],
+        output: &'a [u64],
+        limit: u64,
+        users: Vec<u32>,
+    ) -> Self {
         Pool {
             plan,
             graph,
@@ -123,9 +161,7 @@ impl<'a> Pool<'a> {
             output,
             limit,
             slots: (0..graph.len()).map(|_| Slot::Empty).collect(),
-            users_left: (0..graph.len() as TaskId)
-                .map(|t| graph.users(t).len() as u32)
-                .collect(),
+            users_left: users,
             pins: vec![0; graph.len()],
             lru: LruCache::unbounded(),
             held: 0,
@@ -160,7 +196,7 @@ impl<'a> Pool<'a> {
             match &self.slots[d as usize] {
                 Slot::Resident { .. } => {}
                 Slot::Spilling(_) | Slot::Loading => return Ok(Decision::Wait),
-                Slot::Spilled(_) => extra += self.output[d as usize],
+                Slot::Spilled(_) | Slot::Remote => extra += self.output[d as usize],
                 Slot::Dropped => {
                     extra += self.output[d as usize];
                     scratch = scratch.max(self.need[d as usize] - self.output[d as usize]);
@@ -296,6 +332,7 @@ impl<'a> Pool<'a> {
                 }
                 Slot::Spilled(f) => missing.push((d, Missing::Spilled(f))),
                 Slot::Dropped => missing.push((d, Missing::Recompute)),
+                Slot::Remote => missing.push((d, Missing::Remote)),
                 other => *slot = other,
             }
         }
@@ -321,6 +358,7 @@ impl<'a> Pool<'a> {
                 Slot::Dropped => "dropped",
                 Slot::Loading => "loading",
                 Slot::Spilling(_) => "spilling",
+                Slot::Remote => "remote",
             };
             return Err(Error::internal(format!(
                 "task {v} was not being spilled but {state}"
@@ -388,6 +426,60 @@ impl<'a> Pool<'a> {
         }
     }
 
+    /// True when `d` is not here and must come from another worker: never computed here
+    /// nor fetched, or fetched and released since.
+    pub(super) fn lacks(&self, d: TaskId) -> bool {
+        matches!(self.slots[d as usize], Slot::Empty | Slot::Remote)
+    }
+
+    /// Marks `d` as held by another worker (see [`Slot::Remote`]).
+    pub(super) fn mark_remote(&mut self, d: TaskId) {
+        self.slots[d as usize] = Slot::Remote;
+    }
+
+    /// Where this pool's output `d` is, for another worker that needs it.
+    pub(super) fn where_is(&self, d: TaskId) -> Held {
+        match &self.slots[d as usize] {
+            Slot::Resident { value, .. } | Slot::Spilling(value) => Held::Value(value.clone()),
+            Slot::Spilled(_) => Held::File,
+            Slot::Dropped => Held::Dropped,
+            Slot::Loading => Held::Busy,
+            Slot::Empty | Slot::Remote => Held::Gone,
+        }
+    }
+
+    /// Reads this pool's spilled output `d` back for another worker (leaving it spilled).
+    ///
+    /// # Errors
+    /// Reading the spill file failed, or `d` is not spilled.
+    pub(super) fn read_spilled(&mut self, d: TaskId) -> Result<Value> {
+        let Slot::Spilled(f) = &self.slots[d as usize] else {
+            return Err(Error::internal(format!("task {d} is not spilled")));
+        };
+        let v = spill::read(f)?;
+        self.metrics.bytes_read_back += f.bytes;
+        Ok(v)
+    }
+
+    /// A task on another worker that used this pool's output `d` finished: releases `d`
+    /// after its last user.
+    pub(super) fn remote_use_done(&mut self, d: TaskId) {
+        let left = &mut self.users_left[d as usize];
+        *left -= 1;
+        if *left == 0 && self.pins[d as usize] == 0 {
+            match std::mem::replace(&mut self.slots[d as usize], Slot::Empty) {
+                Slot::Resident { value, .. } => self.held -= value.nbytes() as u64,
+                Slot::Spilling(value) => {
+                    // Its write finishes later; keep it until then.
+                    self.slots[d as usize] = Slot::Spilling(value);
+                    return;
+                }
+                _ => {}
+            }
+            self.lru.pop(&d);
+        }
+    }
+
     /// Gives up an admission whose task failed (the computation stops anyway).
     pub(super) fn abandon(&mut self, adm: &Admission) {
         for &d in self.graph.deps(adm.task) {
@@ -421,6 +513,20 @@ pub(super) fn bring_back(
                 metrics.blocks_recomputed += 1;
                 metrics.bytes_read += read;
                 (v, None)
+            }
+            Missing::Fetched(v) => {
+                restored.push(Restored {
+                    task: d,
+                    value: v,
+                    file: None,
+                });
+                continue;
+            }
+            Missing::Remote => {
+                return Err(Error::internal(format!(
+                    "input {d} of task {} was not fetched from its worker",
+                    adm.task
+                )));
             }
         };
         restored.push(Restored {

@@ -137,12 +137,20 @@ pub(crate) struct WriteArgs {
 /// How computations run.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct ExecArgs {
-    /// Scheduler: synchronous or threads.
+    /// Scheduler: synchronous, threads, or cluster (workers of their own threads, memory
+    /// limit and spill store, in this process: see --workers).
     #[arg(long, default_value = "threads")]
     pub(crate) scheduler: String,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
+    /// With --scheduler cluster: the number of workers (default 1); --memory-limit is then
+    /// each worker's.
+    #[arg(long, value_name = "W")]
+    pub(crate) workers: Option<usize>,
+    /// With --scheduler cluster: threads per worker (default: --threads, else one per core).
+    #[arg(long, value_name = "T")]
+    pub(crate) threads_per_worker: Option<usize>,
     /// Memory limit for the engine's buffers, e.g. 2GB or 512MiB (default: half of the
     /// available memory). A task that cannot fit on its own is refused before any work,
     /// naming a chunk shape that would fit; intermediates that do not fit together are

@@ -39,12 +39,26 @@ pub(crate) fn parse_list(text: &str, what: &str) -> Result<Vec<usize>> {
 
 /// Compute options from the shared flags.
 pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
-    let scheduler: Scheduler = exec
+    let mut scheduler: Scheduler = exec
         .scheduler
         .parse()
         .map_err(|e: brickwork::Error| usage(format!("--scheduler: {e}")))?;
-    if exec.threads == Some(0) {
-        return Err(usage("--threads must be at least 1"));
+    if exec.threads == Some(0) || exec.workers == Some(0) || exec.threads_per_worker == Some(0) {
+        return Err(usage(
+            "--threads, --workers and --threads-per-worker must be at least 1",
+        ));
+    }
+    if let Scheduler::Cluster { .. } = scheduler {
+        scheduler = Scheduler::Cluster {
+            workers: exec.workers.unwrap_or(1),
+            threads_per_worker: exec.threads_per_worker.or(exec.threads).unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            }),
+        };
+    } else if exec.workers.is_some() || exec.threads_per_worker.is_some() {
+        return Err(usage(
+            "--workers and --threads-per-worker need --scheduler cluster",
+        ));
     }
     let memory_limit = match &exec.memory_limit {
         Some(text) => Some(

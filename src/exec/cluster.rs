@@ -1,0 +1,382 @@
+//! The cluster scheduler ([`crate::Scheduler::Cluster`]): `W` workers in this process, each
+//! with `T` threads, its own memory limit and its own spill store (dask.distributed's
+//! `LocalCluster(processes=False, n_workers=W, threads_per_worker=T, memory_limit=M)`).
+//!
+//! Tasks are placed before the run, in priority order, on the worker that holds most of
+//! their input bytes, unless that worker is ahead of the least loaded one by more than the
+//! bytes the move would transfer (load counted in the bytes tasks touch), so chains stay on
+//! one worker and independent work spreads out. Each worker keeps the outputs of the tasks
+//! it ran in its own [`Pool`] under its own limit, evicting, spilling and recomputing as the
+//! threads scheduler does. A task whose input another worker holds *fetches* it when it is
+//! admitted: the input's bytes are reserved on the fetching worker like a read-back, the
+//! value is shared in memory (or read from the holder's spill store, or recomputed when the
+//! holder dropped it), and the worker keeps it until its own last user of it has run; the
+//! holder keeps it until every user on every worker has. Each fetch is counted
+//! ([`Metrics::transfers`], [`Metrics::bytes_transferred`]).
+//!
+//! Tasks are pure and reductions combine their inputs in dependency order, so results are
+//! bit-identical to the other schedulers'.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use super::pool::{Admission, Decision, Held, Missing, Pool};
+use super::spill::SpillStore;
+use super::{Ctx, Metrics, panicked};
+use crate::error::{Error, Result};
+use crate::schedule::{Footprint, TaskGraph, TaskId};
+
+/// What the workers share, under one lock.
+struct State<'a> {
+    pools: Vec<Pool<'a>>,
+    /// Ready tasks of each worker by priority.
+    ready: Vec<BinaryHeap<Reverse<(u32, TaskId)>>>,
+    deps_left: Vec<u32>,
+    done: usize,
+    /// Tasks running on all workers.
+    running: usize,
+    error: Option<Error>,
+}
+
+impl State<'_> {
+    /// The figures of all workers so far (peaks: the largest worker's).
+    fn metrics(&self) -> Metrics {
+        self.pools
+            .iter()
+            .fold(Metrics::default(), |m, p| m.then(&p.metrics))
+    }
+
+    fn in_use(&self) -> (u64, u64) {
+        self.pools
+            .iter()
+            .fold((0, 0), |(r, h), p| (r + p.in_use(), h + p.held()))
+    }
+}
+
+/// Runs `ctx`'s plan on `workers` workers of `threads` threads each.
+///
+/// # Errors
+/// As the threads scheduler: the first error a task returns, [`Error::Cancelled`], or
+/// [`Error::ResourcesExhausted`] when a worker cannot fit a task it was given.
+pub(super) fn run(
+    ctx: &Ctx<'_>,
+    footprint: &Footprint,
+    workers: usize,
+    threads: usize,
+) -> Result<Metrics> {
+    let graph = ctx.graph;
+    let owner = place(
+        graph,
+        ctx.position,
+        &footprint.need,
+        &footprint.output,
+        workers,
+    );
+    let users = users_per_worker(graph, &owner, workers);
+    let pools = users
+        .into_iter()
+        .map(|u| {
+            Pool::with_users(
+                ctx.plan,
+                graph,
+                &footprint.need,
+                &footprint.output,
+                ctx.limit,
+                u,
+            )
+        })
+        .collect();
+    let deps_left: Vec<u32> = (0..graph.len() as TaskId)
+        .map(|t| graph.deps(t).len() as u32)
+        .collect();
+    let mut ready: Vec<BinaryHeap<Reverse<(u32, TaskId)>>> =
+        (0..workers).map(|_| BinaryHeap::new()).collect();
+    for t in (0..graph.len() as TaskId).filter(|&t| deps_left[t as usize] == 0) {
+        ready[owner[t as usize] as usize].push(Reverse((ctx.position[t as usize], t)));
+    }
+    let shared = Mutex::new(State {
+        pools,
+        ready,
+        deps_left,
+        done: 0,
+        running: 0,
+        error: None,
+    });
+    let wake = Condvar::new();
+    // Each worker spills into its own directory.
+    let spills: Vec<SpillStore> = (0..workers)
+        .map(|_| SpillStore::new(ctx.opts.spill_dir.clone()))
+        .collect();
+    let ctxs: Vec<Ctx<'_>> = spills
+        .iter()
+        .map(|spill| Ctx {
+            plan: ctx.plan,
+            graph,
+            position: ctx.position,
+            sinks: ctx.sinks,
+            opts: ctx.opts,
+            total: ctx.total,
+            limit: ctx.limit,
+            spill,
+            cpu: None,
+            hook: ctx.hook,
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers * threads)
+        .thread_name(|i| format!("brickwork-cluster-{i}"))
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the cluster's threads: {e}")))?;
+    pool.scope(|s| {
+        for (w, wctx) in ctxs.iter().enumerate() {
+            for i in 0..threads {
+                let (shared, wake, owner) = (&shared, &wake, &owner);
+                s.spawn(move |_| worker(wctx, w, w * threads + i, owner, shared, wake));
+            }
+        }
+    });
+    let state = shared
+        .into_inner()
+        .map_err(|_| Error::internal("a cluster worker panicked"))?;
+    match state.error {
+        Some(e) => Err(e),
+        None => Ok(state.metrics()),
+    }
+}
+
+/// The worker of every task: in priority order, the one holding most of its input bytes,
+/// unless it is ahead of the least loaded worker by more than the bytes moving would
+/// transfer. Deterministic.
+fn place(
+    graph: &TaskGraph,
+    position: &[u32],
+    need: &[u64],
+    output: &[u64],
+    workers: usize,
+) -> Vec<u16> {
+    let n = graph.len();
+    let mut seq: Vec<TaskId> = vec![0; n];
+    for (t, &p) in position.iter().enumerate() {
+        seq[p as usize] = t as TaskId;
+    }
+    let mut owner = vec![0u16; n];
+    let mut load = vec![0u64; workers];
+    let mut local = vec![0u64; workers];
+    for t in seq {
+        local.iter_mut().for_each(|b| *b = 0);
+        for &d in graph.deps(t) {
+            local[owner[d as usize] as usize] += output[d as usize];
+        }
+        let inputs: u64 = local.iter().sum();
+        let least = load.iter().copied().min().unwrap_or(0);
+        let best = (0..workers)
+            .min_by_key(|&w| ((inputs - local[w]) + (load[w] - least), w))
+            .unwrap_or(0);
+        owner[t as usize] = best as u16;
+        load[best] += need[t as usize].max(1);
+    }
+    owner
+}
+
+/// For each worker, how many users of each task's output will read it there: the users it
+/// runs, and for the outputs it computes, every user (those on other workers fetch it).
+fn users_per_worker(graph: &TaskGraph, owner: &[u16], workers: usize) -> Vec<Vec<u32>> {
+    let n = graph.len();
+    let mut users = vec![vec![0u32; n]; workers];
+    for t in 0..n as TaskId {
+        let holder = owner[t as usize] as usize;
+        for &u in graph.users(t) {
+            let at = owner[u as usize] as usize;
+            users[at][t as usize] += 1;
+            if at != holder {
+                users[holder][t as usize] += 1;
+            }
+        }
+    }
+    users
+}
+
+fn lock<'s, 'a>(m: &'s Mutex<State<'a>>) -> MutexGuard<'s, State<'a>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Marks the inputs of `t` that other workers hold as remote on worker `w`; false when one
+/// of them is being brought back by its holder (wait and ask again).
+fn find_remote(
+    state: &mut State<'_>,
+    graph: &TaskGraph,
+    owner: &[u16],
+    w: usize,
+    t: TaskId,
+) -> Result<bool> {
+    for &d in graph.deps(t) {
+        let holder = owner[d as usize] as usize;
+        if holder == w || !state.pools[w].lacks(d) {
+            continue;
+        }
+        match state.pools[holder].where_is(d) {
+            Held::Busy => return Ok(false),
+            Held::Gone => {
+                return Err(Error::internal(format!(
+                    "input {d} of task {t} was released by worker {holder} before its users ran"
+                )));
+            }
+            Held::Value(_) | Held::File | Held::Dropped => state.pools[w].mark_remote(d),
+        }
+    }
+    Ok(true)
+}
+
+/// Fetches the remote inputs of an admitted task from their holders (under the lock, which
+/// keeps them where [`find_remote`] saw them).
+fn fetch(
+    state: &mut State<'_>,
+    owner: &[u16],
+    adm: &mut Admission,
+    local: &mut Metrics,
+    output: impl Fn(TaskId) -> u64,
+) -> Result<()> {
+    for (d, m) in adm.missing.iter_mut() {
+        if !matches!(m, Missing::Remote) {
+            continue;
+        }
+        let holder = owner[*d as usize] as usize;
+        *m = match state.pools[holder].where_is(*d) {
+            Held::Value(v) => Missing::Fetched(v),
+            Held::File => Missing::Fetched(Arc::new(state.pools[holder].read_spilled(*d)?)),
+            Held::Dropped => {
+                // Recomputed here from its sources: not a transfer.
+                *m = Missing::Recompute;
+                continue;
+            }
+            Held::Busy | Held::Gone => {
+                return Err(Error::internal(format!(
+                    "input {d} moved while task {} was admitted",
+                    adm.task
+                )));
+            }
+        };
+        local.transfers += 1;
+        local.bytes_transferred += output(*d);
+    }
+    Ok(())
+}
+
+fn worker(
+    ctx: &Ctx<'_>,
+    w: usize,
+    row: usize,
+    owner: &[u16],
+    shared: &Mutex<State<'_>>,
+    wake: &Condvar,
+) {
+    let graph = ctx.graph;
+    let n = graph.len();
+    let mut guard = lock(shared);
+    loop {
+        if guard.error.is_none()
+            && let Err(e) = ctx.check_cancel()
+        {
+            guard.error = Some(e);
+        }
+        if guard.error.is_some() || guard.done == n {
+            wake.notify_all();
+            return;
+        }
+        let Some(&Reverse((_, t))) = guard.ready[w].peek() else {
+            if guard.running == 0 && guard.ready.iter().all(BinaryHeap::is_empty) {
+                guard.error = Some(Error::internal("no task is ready and none is running"));
+                continue;
+            }
+            guard = wake.wait(guard).unwrap_or_else(|p| p.into_inner());
+            continue;
+        };
+        match find_remote(&mut guard, graph, owner, w, t) {
+            Ok(true) => {}
+            Ok(false) => {
+                guard = wake.wait(guard).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            Err(e) => {
+                guard.error = Some(e);
+                continue;
+            }
+        }
+        let mut local = Metrics::default();
+        let mut adm = match guard.pools[w].try_admit(t) {
+            Err(e) => {
+                guard.error = Some(e);
+                continue;
+            }
+            Ok(Decision::Wait) => {
+                guard = wake.wait(guard).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            Ok(Decision::Spill(victims)) => {
+                drop(guard);
+                let files = ctx.write_spills(&victims, &mut local);
+                guard = lock(shared);
+                for (v, file) in files {
+                    if let Err(e) = guard.pools[w].spilled(v, file) {
+                        guard.error.get_or_insert(e);
+                    }
+                }
+                guard.pools[w].metrics.absorb(&local);
+                wake.notify_all();
+                continue;
+            }
+            Ok(Decision::Run(adm)) => adm,
+        };
+        ctx.admitted(&guard.pools[w]);
+        guard.ready[w].pop();
+        let output = |d: TaskId| graph_output(ctx, d);
+        if let Err(e) = fetch(&mut guard, owner, &mut adm, &mut local, output) {
+            guard.pools[w].abandon(&adm);
+            guard.error.get_or_insert(e);
+            continue;
+        }
+        guard.running += 1;
+        drop(guard);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ctx.run(&mut adm, &mut local, row)
+        }))
+        .unwrap_or_else(|payload| Err(panicked(graph, adm.task, payload.as_ref())));
+        guard = lock(shared);
+        guard.running -= 1;
+        match result {
+            Err(e) => {
+                guard.pools[w].abandon(&adm);
+                guard.error.get_or_insert(e);
+            }
+            Ok((restored, value)) => {
+                guard.pools[w].finish(&adm, restored, value);
+                guard.pools[w].metrics.absorb(&local);
+                for &d in graph.deps(t) {
+                    let holder = owner[d as usize] as usize;
+                    if holder != w {
+                        guard.pools[holder].remote_use_done(d);
+                    }
+                }
+                guard.done += 1;
+                let (reserved, held) = guard.in_use();
+                ctx.report(&guard.metrics(), reserved, held);
+                for &u in graph.users(t) {
+                    let left = &mut guard.deps_left[u as usize];
+                    *left -= 1;
+                    if *left == 0 {
+                        let at = owner[u as usize] as usize;
+                        guard.ready[at].push(Reverse((ctx.position[u as usize], u)));
+                    }
+                }
+            }
+        }
+        wake.notify_all();
+    }
+}
+
+/// Bytes of task `d`'s output block.
+fn graph_output(ctx: &Ctx<'_>, d: TaskId) -> u64 {
+    let stage = &ctx.plan.stages[ctx.graph.stage[d as usize] as usize];
+    stage.output_bytes(&ctx.graph.block_index(ctx.plan, d))
+}
