@@ -20,7 +20,7 @@ pub mod units;
 
 pub use array::{
     Array, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, compute_many,
-    map_blocks, map_overlap, to_zarr_many, to_zarr_many_with,
+    explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with, visualize_many,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};

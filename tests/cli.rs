@@ -1086,3 +1086,294 @@ fn eval_on_a_cluster_matches_the_synchronous_scheduler() -> TestResult {
     assert_fails(&o, 2, &["--workers"]);
     Ok(())
 }
+
+/// `brickwork eval` with owned arguments.
+fn brickwork_owned(args: &[String]) -> Output {
+    brickwork(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The one JSON line `--stats` prints on stderr.
+fn stats_of(o: &Output) -> serde_json::Value {
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one stats line: {err}");
+    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {err}"))
+}
+
+#[test]
+fn eval_writes_several_results_in_one_pass() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = random_store(dir.path(), "x.zarr", &[30, 20], 11);
+    let input = format!("x={x}");
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let parts = ["x.sum(axis=0)", "x.mean(axis=1)", "x.T * 2"];
+    // Each alone, with what it reads: the whole store.
+    let mut alone_read = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let o = brickwork(&[
+            "eval",
+            "-i",
+            &input,
+            part,
+            "--output",
+            &path(&format!("alone{i}.zarr")),
+            "--stats",
+        ]);
+        assert!(o.status.success(), "{part}: {}", stderr(&o));
+        alone_read.push(stats_of(&o)["bytes_read"].as_u64().unwrap());
+    }
+    assert!(
+        alone_read[0] > 0 && alone_read.iter().all(|&b| b == alone_read[0]),
+        "{alone_read:?}"
+    );
+    for k in [2, 3] {
+        let program = parts[..k].join(", ");
+        let mut args: Vec<String> = ["eval", "-i", &input, &program, "--stats"]
+            .map(String::from)
+            .into();
+        for i in 0..k {
+            args.extend(["--output".to_string(), path(&format!("many{k}_{i}.zarr"))]);
+        }
+        let o = brickwork_owned(&args);
+        assert!(o.status.success(), "{program}: {}", stderr(&o));
+        let read = stats_of(&o)["bytes_read"].as_u64().unwrap();
+        assert_eq!(read, alone_read[0], "{program}: the store is read once");
+        assert!(read < alone_read[..k].iter().sum::<u64>(), "{program}");
+        for i in 0..k {
+            let got = Array::from_zarr(path(&format!("many{k}_{i}.zarr")))?;
+            let want = Array::from_zarr(path(&format!("alone{i}.zarr")))?;
+            assert_eq!(
+                got.chunks()?,
+                want.chunks()?,
+                "{program}: result {i} chunks"
+            );
+            assert_eq!(got.compute()?, want.compute()?, "{program}: result {i}");
+        }
+    }
+    // Write options apply to each output; a tuple in parentheses is the same.
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &input,
+        "(x[:, :10], x.T)",
+        "-o",
+        &path("c0.zarr"),
+        "-o",
+        &path("c1.zarr"),
+        "--chunks",
+        "4,4",
+        "--codec",
+        "gzip:3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let whole = Array::from_zarr(&x)?.compute_as::<f64>()?;
+    for (name, want) in [
+        (
+            "c0.zarr",
+            whole.slice(ndarray::s![.., ..10]).to_owned().into_dyn(),
+        ),
+        ("c1.zarr", whole.t().to_owned()),
+    ] {
+        let got = Array::from_zarr(path(name))?;
+        assert_eq!(got.chunks()?.max_chunk_shape(), vec![4, 4], "{name}");
+        assert_eq!(got.compute_as::<f64>()?, want, "{name}");
+    }
+    Ok(())
+}
+
+#[test]
+fn eval_prints_several_results_between_separator_lines() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = random_store(dir.path(), "x.zarr", &[4, 6], 5);
+    let input = format!("x={x}");
+    // A scalar, a 2-d and a 3-d array (whose slabs are apart by a blank line), a 1-d one.
+    let parts = ["x.min()", "x[1:3]", "x.reshape((2, 2, 6))", "x.max(axis=0)"];
+    let (mut alone, mut alone_read) = (Vec::new(), Vec::new());
+    for part in parts {
+        let o = brickwork(&["eval", "-i", &input, part, "--stats"]);
+        assert!(o.status.success(), "{part}: {}", stderr(&o));
+        alone_read.push(stats_of(&o)["bytes_read"].as_u64().unwrap());
+        alone.push(stdout(&o));
+    }
+    assert!(alone[2].contains("\n\n"), "{}", alone[2]);
+    let o = brickwork(&["eval", "-i", &input, &parts.join(", "), "--stats"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text, alone.join("---\n"));
+    let pieces: Vec<&str> = text.split("\n---\n").collect();
+    assert_eq!(pieces.len(), 4, "scripts split at \\n---\\n: {text}");
+    assert_eq!(pieces[0].parse::<f64>()?, numbers(&alone[0])[0]);
+    let read = stats_of(&o)["bytes_read"].as_u64().unwrap();
+    let most = alone_read.iter().copied().max().unwrap_or(0);
+    assert!(
+        read > 0 && read == most && read < alone_read.iter().sum::<u64>(),
+        "read once: {read}, alone {alone_read:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn eval_qr_at_top_level_gives_q_and_r() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let q_path = dir.path().join("q.zarr");
+    let r_path = dir.path().join("r.zarr");
+    let program = "qr(random((60, 4), chunks=(15, 4), seed=2))";
+    let o = brickwork(&[
+        "eval",
+        program,
+        "--output",
+        q_path.to_str().unwrap(),
+        "--output",
+        r_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (q, r) = Array::random(&[60, 4], &[15, 4], 2)?.qr()?;
+    assert_eq!(Array::from_zarr(&q_path)?.compute()?, q.compute()?);
+    assert_eq!(Array::from_zarr(&r_path)?.compute()?, r.compute()?);
+    // Printed: Q, the separator, R.
+    let o = brickwork(&["eval", program]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let [q_text, r_text] = text.split("\n---\n").collect::<Vec<_>>()[..] else {
+        panic!("two results: {text}");
+    };
+    assert_eq!(numbers(q_text).len(), 240);
+    assert_eq!(numbers(r_text).len(), 16);
+    Ok(())
+}
+
+#[test]
+fn eval_several_results_explain_graph_and_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let prog = "x = random((6, 4), chunks=(2, 2), seed=1); x.sum(axis=0), x.mean(axis=1)";
+    // --output given other than once per result: usage errors naming both counts, and
+    // nothing written.
+    let o = brickwork(&["eval", prog, "--output", &path("a.zarr")]);
+    assert_fails(
+        &o,
+        2,
+        &[
+            "the program gives 2 results but --output is given 1 time;",
+            "once per result",
+        ],
+    );
+    let o = brickwork(&[
+        "eval",
+        prog,
+        "-o",
+        &path("a.zarr"),
+        "-o",
+        &path("b.zarr"),
+        "-o",
+        &path("c.zarr"),
+    ]);
+    assert_fails(&o, 2, &["gives 2 results but --output is given 3 times"]);
+    let o = brickwork(&[
+        "eval",
+        "zeros((3,))",
+        "-o",
+        &path("a.zarr"),
+        "-o",
+        &path("b.zarr"),
+    ]);
+    assert_fails(&o, 2, &["gives 1 result but --output is given 2 times"]);
+    assert!(
+        std::fs::read_dir(dir.path())?.next().is_none(),
+        "nothing written"
+    );
+    // --region takes one result.
+    let o = brickwork(&[
+        "eval",
+        prog,
+        "-o",
+        &path("a.zarr"),
+        "-o",
+        &path("b.zarr"),
+        "--region",
+        "0:4",
+    ]);
+    assert_fails(
+        &o,
+        2,
+        &["--region writes one result", "the program gives 2 results"],
+    );
+    // Items that are not arrays, an empty tuple.
+    let o = brickwork(&["eval", "zeros((3,)), 1"]);
+    assert_fails(
+        &o,
+        2,
+        &["item 1 of the result (a tuple of 2, counting from 0) is an int"],
+    );
+    let o = brickwork(&["eval", "a = zeros((4, 2)); (qr(a), a)"]);
+    assert_fails(
+        &o,
+        2,
+        &["item 0 of the result", "is a tuple", "flattened one level"],
+    );
+    let o = brickwork(&["eval", "()"]);
+    assert_fails(&o, 2, &["empty tuple"]);
+    // --chunks must fit every result.
+    let o = brickwork(&[
+        "eval",
+        "zeros((4,)), zeros((4, 4))",
+        "-o",
+        &path("a.zarr"),
+        "-o",
+        &path("b.zarr"),
+        "--chunks",
+        "2",
+    ]);
+    assert_fails(&o, 2, &["result 1 (of 2", "--chunks has 1 sizes"]);
+    assert!(
+        std::fs::read_dir(dir.path())?.next().is_none(),
+        "nothing written"
+    );
+    // Too large to print, naming which.
+    let o = brickwork(&["eval", "zeros((3,)), zeros((1000, 1000))"]);
+    assert_fails(
+        &o,
+        1,
+        &[
+            "result 1 (of 2",
+            "(1000, 1000)",
+            "--output PATH, once per result",
+        ],
+    );
+    // A deferred error of one result.
+    let o = brickwork(&["eval", "zeros((3,)), zeros((3, 4)) + zeros((5,))"]);
+    assert_fails(&o, 1, &["(3, 4)", "(5,)"]);
+    // --explain and --graph show the one plan: the shared store is one stage.
+    let store_dir = tempfile::tempdir()?;
+    let x = random_store(store_dir.path(), "x.zarr", &[6, 4], 1);
+    let dot = path("g.dot");
+    let o = brickwork(&[
+        "eval",
+        "-i",
+        &format!("x={x}"),
+        "x.sum(axis=0), x.mean(axis=1)",
+        "--explain",
+        "--graph",
+        &dot,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("2 outputs, computed in one pass")
+            && text.contains("output 0: brickwork.Array<")
+            && text.contains("output 1: brickwork.Array<")
+            && text.contains("after culling")
+            && text.contains("planning took"),
+        "{text}"
+    );
+    assert_eq!(text.matches(": read ").count(), 1, "{text}");
+    assert!(std::fs::read_to_string(&dot)?.starts_with("digraph"));
+    // The -h text documents it.
+    let o = brickwork(&["eval", "--help"]);
+    let help = stdout(&o);
+    assert!(
+        help.contains("once per result") && help.contains("line ---"),
+        "{help}"
+    );
+    Ok(())
+}

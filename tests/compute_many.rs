@@ -270,3 +270,38 @@ fn to_zarr_many_falls_back_to_one_at_a_time_when_one_pass_cannot_fit() -> TestRe
     );
     Ok(())
 }
+
+#[test]
+fn explain_and_visualize_show_the_one_plan() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = store(dir.path(), &data(&[12, 10], 3), &[4, 5])?;
+    let (sum0, mean1) = (x.sum_axis(Axis(0))?, x.mean_axis(Axis(1))?);
+    let text = brickwork::explain_many_with(&[&sum0, &mean1], &ComputeOptions::default())?;
+    assert!(
+        text.starts_with("2 outputs, computed in one pass:\n")
+            && text.contains(&format!("  output 0: {sum0}\n"))
+            && text.contains(&format!("  output 1: {mean1}\n"))
+            && text.contains("after culling")
+            && text.contains("predicted peak"),
+        "{text}"
+    );
+    // The source is one stage, read for both.
+    assert_eq!(text.matches(": read ").count(), 1, "{text}");
+    assert!(sum0.explain()?.contains(": read "));
+    let dot = dir.path().join("g.dot");
+    brickwork::visualize_many(&[&sum0, &mean1], &dot)?;
+    assert!(std::fs::read_to_string(&dot)?.starts_with("digraph"));
+    let e = brickwork::explain_many_with(&[], &ComputeOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("no arrays given"), "{e}");
+    let e = brickwork::visualize_many(&[], &dot).unwrap_err();
+    assert!(e.to_string().contains("visualize_many: no arrays"), "{e}");
+    let bad = &sum0 + &mean1;
+    let e = brickwork::explain_many_with(&[&sum0, &bad], &ComputeOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(10,)") && e.contains("(12,)"),
+        "a deferred error: {e}"
+    );
+    Ok(())
+}

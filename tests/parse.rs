@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use brickwork::parse::evaluate;
+use brickwork::parse::{evaluate, evaluate_all};
 use brickwork::{
-    Array, Axis, DType, Error, NumpyIndex, PadMode, ReduceOp, ReduceOptions, Scalar, s,
+    Array, Axis, ComputeOptions, DType, Error, NumpyIndex, PadMode, ReduceOp, ReduceOptions,
+    Scalar, s,
 };
 use ndarray::ArrayD;
 use ndarray::NewAxis;
@@ -631,4 +632,109 @@ fn structure_evaluates_like_the_api() -> TestResult {
         assert!(msg.contains(needle), "{text}: {msg}");
     }
     Ok(())
+}
+
+/// The column and message of the parse error `evaluate_all` gives for `text`.
+fn parse_error_all(text: &str) -> (usize, String) {
+    match evaluate_all(text, &inputs(), &ComputeOptions::default()) {
+        Err(Error::Parse {
+            input,
+            column,
+            message,
+        }) => {
+            assert_eq!(input, text);
+            (column, message)
+        }
+        Err(e) => panic!("{text}: not a parse error: {e:?}"),
+        Ok(a) => panic!("{text}: evaluated to {a:?}"),
+    }
+}
+
+#[test]
+fn a_tuple_result_gives_several_results() -> TestResult {
+    let (x, y) = (input("x"), input("y"));
+    let (q, r) = x.qr()?;
+    let sum0 = x.sum_axis(Axis(0))?;
+    let mean1 = x.mean_axis(Axis(1))?;
+    let cases: Vec<(&str, Vec<Array>)> = vec![
+        ("x + 1", vec![&x + 1.0]),
+        ("x.sum()", vec![x.sum()?]),
+        (
+            "x.sum(axis=0), x.mean(axis=1)",
+            vec![sum0.clone(), mean1.clone()],
+        ),
+        ("(x.sum(axis=0), x.mean(axis=1))", vec![sum0.clone(), mean1]),
+        ("x.sum(axis=0), y * 2, x.T,", vec![sum0, &y * 2.0, x.t()]),
+        ("x,", vec![x.clone()]),
+        ("t = x, y; t", vec![x.clone(), y.clone()]),
+        ("qr(x)", vec![q.clone(), r.clone()]),
+        ("f = qr(x); f[1], f[0]", vec![r, q]),
+    ];
+    let opts = ComputeOptions::default();
+    for (text, want) in cases {
+        let got = evaluate_all(text, &inputs(), &opts).map_err(|e| format!("{text}: {e}"))?;
+        assert_eq!(got.len(), want.len(), "{text}: number of results");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.dtype(), w.dtype(), "{text}: result {i} dtype");
+            assert_eq!(g.chunks()?, w.chunks()?, "{text}: result {i} chunks");
+            assert_eq!(g.compute()?, w.compute()?, "{text}: result {i}");
+        }
+        // One pass gives what each gives alone.
+        let refs: Vec<&Array> = got.iter().collect();
+        let (blocks, _) = brickwork::compute_many(&refs, &opts)?;
+        for (i, (b, w)) in blocks.iter().zip(&want).enumerate() {
+            assert_eq!(b, &w.compute()?, "{text}: result {i} in one pass");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn several_results_errors_name_the_item() {
+    // evaluate keeps its one result, and says where the others went.
+    for (text, want_col) in [("x, y", 1), ("(x, y)", 1), ("qr(x)", 3)] {
+        let (col, msg) = parse_error(text);
+        assert!(
+            msg.contains("tuple of arrays; take one item")
+                && msg.contains("each of its 2 items")
+                && msg.contains("evaluate_all")
+                && msg.contains("--output once per result"),
+            "{text}: {msg}"
+        );
+        assert_eq!(col, want_col, "{text}: {msg}");
+    }
+    let cases = [
+        (
+            "x, 1",
+            4,
+            "item 1 of the result (a tuple of 2, counting from 0) is an int, not an array; \
+             every item of a result tuple must be an array",
+        ),
+        ("x, y, 2.5", 7, "item 2 of the result (a tuple of 3"),
+        ("x, None", 4, "is None, not an array"),
+        ("(qr(x), y)", 4, "item 0 of the result (a tuple of 2"),
+        ("(qr(x), y)", 4, "is a tuple, not an array"),
+        ("(qr(x), y)", 4, "flattened one level only"),
+        ("t = (x, 'f4'); t", 16, "item 1 of the result (a tuple of 2"),
+        ("t = (x, 'f4'); t", 16, "is a str"),
+        ("()", 1, "the result is an empty tuple"),
+        ("x,,", 3, "expected an expression, found ','"),
+        (
+            "x, y z",
+            6,
+            "expected an operator or the end of the statement",
+        ),
+        ("1 + 1, x; x", 1, "only the last statement"),
+    ];
+    for (text, want_col, want_msg) in cases {
+        let (col, msg) = parse_error_all(text);
+        assert!(msg.contains(want_msg), "{text}: {msg}");
+        assert_eq!(col, want_col, "{text}: {msg}");
+    }
+    // A plain result that is not an array keeps evaluate's error.
+    let (_, msg) = parse_error_all("'f4'");
+    assert!(
+        msg.contains("expected an array or a number, got str"),
+        "{msg}"
+    );
 }

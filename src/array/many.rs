@@ -18,7 +18,8 @@ use crate::driver::{self, WriteStart, refuse_reading_target, write_start};
 use crate::error::{Error, Result};
 use crate::exec::Metrics;
 use crate::expr::ExprRef;
-use crate::plan::OutputWrite;
+use crate::plan::{OutputWrite, Plan};
+use crate::schedule::TaskGraph;
 use crate::store::{CollectSink, Sink, WriteOptions, ZarrSink, ZarrWriteSink};
 
 /// Computes several arrays in one pass and returns their values, in order, with the figures
@@ -38,6 +39,48 @@ pub fn compute_many(arrays: &[&Array], opts: &ComputeOptions) -> Result<(Vec<Blo
         || titles(arrays.iter().copied()),
         || compute_many_run(arrays, opts),
     )
+}
+
+/// A text description of the one plan [`compute_many`] runs for `arrays`, as
+/// [`Array::explain_with`] gives for one: the arrays, one line each, then the stages (what
+/// the arrays share is one stage), their tasks, and the predicted peak memory against the
+/// limit of `opts`.
+///
+/// # Errors
+/// An empty list, or a deferred operator error of any of the arrays.
+pub fn explain_many_with(arrays: &[&Array], opts: &ComputeOptions) -> Result<String> {
+    let plan = plan_many(arrays, "explain_many_with")?;
+    let mut header = format!("{} outputs, computed in one pass:\n", arrays.len());
+    for (i, a) in arrays.iter().enumerate() {
+        header += &format!("  output {i}: {a}\n");
+    }
+    super::explain_plan(plan, header, opts)
+}
+
+/// Writes the task graph of the one plan [`compute_many`] runs for `arrays` as Graphviz DOT
+/// to `path`, or as SVG when `path` ends in `.svg`, as [`Array::visualize`] does for one.
+///
+/// # Errors
+/// An empty list, a deferred operator error of any of the arrays, an unwritable path, or
+/// `.svg` without Graphviz's `dot`.
+pub fn visualize_many(arrays: &[&Array], path: impl AsRef<Path>) -> Result<()> {
+    let plan = plan_many(arrays, "visualize_many")?;
+    let graph = TaskGraph::build(&plan)?;
+    super::visualize::write(&plan, &graph, path.as_ref())
+}
+
+/// The plan of several arrays, lowered together; `what` names the caller in errors.
+fn plan_many(arrays: &[&Array], what: &str) -> Result<Plan> {
+    if arrays.is_empty() {
+        return Err(Error::invalid(format!(
+            "{what}: no arrays given; pass at least one"
+        )));
+    }
+    let roots = arrays
+        .iter()
+        .map(|a| a.expr().cloned())
+        .collect::<Result<Vec<ExprRef>>>()?;
+    crate::plan::lower_many(&roots)
 }
 
 /// What a dashboard or report calls a computation of several arrays.

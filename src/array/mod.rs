@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 pub use histogram::Bins;
 pub use index::NumpyIndex;
-pub use many::{compute_many, to_zarr_many, to_zarr_many_with};
+pub use many::{compute_many, explain_many_with, to_zarr_many, to_zarr_many_with, visualize_many};
 pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
@@ -284,51 +284,7 @@ impl Array {
     /// # Errors
     /// A deferred operator error.
     pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
-        let mut plan = self.plan()?;
-        let schedule::Scheduled {
-            graph, footprint, ..
-        } = schedule::plan(&mut plan, opts.effective_memory_limit())?;
-        let limit = opts.effective_memory_limit();
-        let mut s = format!("{self}\n");
-        s += &format!(
-            "tasks: {} before culling, {} after culling and fusion, in {} stage(s)\n",
-            plan.naive_tasks,
-            graph.len(),
-            plan.stages.len()
-        );
-        for (i, st) in plan.stages.iter().enumerate() {
-            s += &format!(
-                "  stage {i}: {} -> shape {} in {} block(s) of up to {}, {} task(s) after culling\n",
-                st.name,
-                fmt_shape(&st.grid.shape()),
-                st.grid.nblocks(),
-                format_bytes(st.max_block_bytes() as u64),
-                graph.stage_tasks[i]
-            );
-        }
-        s += &format!(
-            "memory: predicted peak {} (largest task {}) of a {} limit{}\n",
-            format_bytes(footprint.peak),
-            format_bytes(footprint.largest_task),
-            format_bytes(limit),
-            if footprint.peak > limit {
-                ": intermediates will be spilled to disk or recomputed"
-            } else {
-                ""
-            }
-        );
-        if plan.inline_reads {
-            s += "  source chunks are read by each task that needs them \
-                  (holding them between uses would not fit)\n";
-        }
-        for (stage, chunks) in driver::realign::misaligned(&plan, limit) {
-            s += &format!(
-                "  stage {stage} is read against its chunking: it is first copied into \
-                 chunks of {} (a temporary store)\n",
-                fmt_shape(&chunks)
-            );
-        }
-        Ok(s)
+        explain_plan(self.plan()?, format!("{self}\n"), opts)
     }
 
     /// Writes the task graph as Graphviz DOT to `path`, or as SVG when `path` ends in
@@ -342,6 +298,54 @@ impl Array {
         let graph = TaskGraph::build(&plan)?;
         visualize::write(&plan, &graph, path.as_ref())
     }
+}
+
+/// The text of [`Array::explain_with`] for `plan`, after `header` (what it computes).
+fn explain_plan(mut plan: Plan, header: String, opts: &ComputeOptions) -> Result<String> {
+    let schedule::Scheduled {
+        graph, footprint, ..
+    } = schedule::plan(&mut plan, opts.effective_memory_limit())?;
+    let limit = opts.effective_memory_limit();
+    let mut s = header;
+    s += &format!(
+        "tasks: {} before culling, {} after culling and fusion, in {} stage(s)\n",
+        plan.naive_tasks,
+        graph.len(),
+        plan.stages.len()
+    );
+    for (i, st) in plan.stages.iter().enumerate() {
+        s += &format!(
+            "  stage {i}: {} -> shape {} in {} block(s) of up to {}, {} task(s) after culling\n",
+            st.name,
+            fmt_shape(&st.grid.shape()),
+            st.grid.nblocks(),
+            format_bytes(st.max_block_bytes() as u64),
+            graph.stage_tasks[i]
+        );
+    }
+    s += &format!(
+        "memory: predicted peak {} (largest task {}) of a {} limit{}\n",
+        format_bytes(footprint.peak),
+        format_bytes(footprint.largest_task),
+        format_bytes(limit),
+        if footprint.peak > limit {
+            ": intermediates will be spilled to disk or recomputed"
+        } else {
+            ""
+        }
+    );
+    if plan.inline_reads {
+        s += "  source chunks are read by each task that needs them \
+                  (holding them between uses would not fit)\n";
+    }
+    for (stage, chunks) in driver::realign::misaligned(&plan, limit) {
+        s += &format!(
+            "  stage {stage} is read against its chunking: it is first copied into \
+                 chunks of {} (a temporary store)\n",
+            fmt_shape(&chunks)
+        );
+    }
+    Ok(s)
 }
 
 impl fmt::Display for Array {

@@ -11,12 +11,91 @@ use crate::config::ComputeOptions;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 
-/// Evaluates `program` with `inputs` bound; the result as an array.
+/// Evaluates `program` with `inputs` bound; the result as one array.
 pub(super) fn run(
     program: &Program,
     inputs: &HashMap<String, Array>,
     opts: &ComputeOptions,
 ) -> Result<Array> {
+    let result = run_value(program, inputs, opts)?;
+    if let Value::Tuple(items) = &result
+        && items.iter().any(|v| matches!(v, Value::Array(_)))
+    {
+        return Err(syntax_error(
+            program.result.col,
+            format!(
+                "expected one array, got a tuple of arrays; take one item, as in qr(a)[0], \
+                 or have each of its {} items as a result with parse::evaluate_all \
+                 (brickwork eval: give --output once per result)",
+                items.len()
+            ),
+        ));
+    }
+    into_array(result, program.result.col)
+}
+
+/// Evaluates `program` with `inputs` bound; the result as a list of arrays: the items of a
+/// tuple (flattened one level), else the one array (a scalar as a 0-d array).
+pub(super) fn run_all(
+    program: &Program,
+    inputs: &HashMap<String, Array>,
+    opts: &ComputeOptions,
+) -> Result<Vec<Array>> {
+    let result = &program.result;
+    let items = match run_value(program, inputs, opts)? {
+        Value::Tuple(items) => items,
+        one => return Ok(vec![into_array(one, result.col)?]),
+    };
+    if items.is_empty() {
+        return Err(syntax_error(
+            result.col,
+            "the result is an empty tuple: there is nothing to compute",
+        ));
+    }
+    // A tuple written out (`a, b` or `(a, b)`) places each item's error at that item.
+    let written = match &result.kind {
+        ExprKind::Tuple(exprs) if exprs.len() == items.len() => Some(exprs),
+        _ => None,
+    };
+    let n = items.len();
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| match value {
+            Value::Array(a) => Ok(a),
+            other => {
+                let col = written.map_or(result.col, |exprs| exprs[i].col);
+                Err(syntax_error(col, not_an_array(i, n, &other)))
+            }
+        })
+        .collect()
+}
+
+/// Why item `i` of a result tuple of `n` cannot be a result.
+fn not_an_array(i: usize, n: usize, value: &Value) -> String {
+    let what = match value.type_name() {
+        "None" => "None".to_string(),
+        t if t.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {t}"),
+        t => format!("a {t}"),
+    };
+    let hint = if matches!(value, Value::Tuple(_)) {
+        " (a result tuple is flattened one level only: list the inner tuple's items, as in \
+         qr(a)[0], qr(a)[1])"
+    } else {
+        ""
+    };
+    format!(
+        "item {i} of the result (a tuple of {n}, counting from 0) is {what}, not an array; \
+         every item of a result tuple must be an array{hint}"
+    )
+}
+
+/// Runs the assignments, then evaluates the result expression.
+fn run_value(
+    program: &Program,
+    inputs: &HashMap<String, Array>,
+    opts: &ComputeOptions,
+) -> Result<Value> {
     let mut env = Env {
         inputs,
         vars: HashMap::new(),
@@ -26,8 +105,7 @@ pub(super) fn run(
         let value = env.eval(&a.value)?;
         env.vars.insert(a.name.clone(), value);
     }
-    let result = env.eval(&program.result)?;
-    into_array(result, program.result.col)
+    env.eval(&program.result)
 }
 
 struct Env<'a> {

@@ -20,7 +20,8 @@
 //! ```text
 //! program    = { sep } statement { sep { sep } statement } { sep } ;   (* last: an expression *)
 //! sep        = ";" | newline ;                     (* newlines inside brackets are blanks *)
-//! statement  = [ NAME "=" ] expr ;
+//! statement  = [ NAME "=" ] exprs ;
+//! exprs      = expr { "," expr } [ "," ] ;         (* a, b: a tuple, as is a, *)
 //! expr       = bit_or [ ("==" | "!=" | "<" | "<=" | ">" | ">=") bit_or ] ;  (* no chains *)
 //! bit_or     = bit_xor { "|" bit_xor } ;
 //! bit_xor    = bit_and { "^" bit_and } ;
@@ -44,6 +45,10 @@
 //! # Semantics
 //!
 //! - Names are assignments made earlier in the program, then `inputs`.
+//! - A statement's value may be a tuple without parentheses, as in Python: `x.sum(), x.mean()`
+//!   is `(x.sum(), x.mean())`. A program whose result is a tuple of arrays (that, `(a, b)`,
+//!   or `qr(a)`) has several results: [`evaluate_all`] returns each item, and
+//!   [`crate::compute_many`] or [`crate::to_zarr_many`] computes them in one pass.
 //! - Literal-only expressions fold to Python scalars with Python's rules (`1/2` is 0.5,
 //!   `7 // -2` is -4, `2 ** -1` is 0.5, integers are exact int64 and overflow is an
 //!   error). A scalar next to an array is weak (NEP 50: `u8 + 1` stays uint8); a scalar
@@ -96,8 +101,9 @@ const MAX_DEPTH: usize = 100;
 /// [`evaluate_with`]): the counts of a boolean index, the values of integer index arrays.
 ///
 /// # Errors
-/// [`Error::Parse`] for programs that do not parse or name unknown things; the array
-/// layer's errors for invalid operations (see the [module docs](self)).
+/// [`Error::Parse`] for programs that do not parse or name unknown things, and for a
+/// result that is a tuple of arrays (see [`evaluate_all`]); the array layer's errors for
+/// invalid operations (see the [module docs](self)).
 pub fn evaluate(text: &str, inputs: &HashMap<String, Array>) -> Result<Array> {
     evaluate_with(text, inputs, &ComputeOptions::default())
 }
@@ -116,6 +122,43 @@ pub fn evaluate_with(
     let result = lexer::lex(text)
         .and_then(parser::parse)
         .and_then(|program| eval::run(&program, inputs, opts));
+    result.map_err(|e| with_input(e, text))
+}
+
+/// Parses and evaluates a program that may have several results: a result that is a tuple
+/// (`x.sum(axis=0), x.mean(axis=1)`, `(a, b)`, `qr(a)`) gives its items, in order (one
+/// level: a tuple inside it is not flattened); any other result gives one array, as
+/// [`evaluate_with`] does. Pass the results to [`crate::compute_many`] or
+/// [`crate::to_zarr_many_with`] to compute them in one pass, reading what they share once.
+///
+/// ```
+/// # fn main() -> brickwork::Result<()> {
+/// use std::collections::HashMap;
+/// use brickwork::ComputeOptions;
+/// let opts = ComputeOptions::default();
+/// let results = brickwork::parse::evaluate_all(
+///     "x = random((100, 100), chunks=(30, 30), seed=0); x.sum(axis=0), x.mean(axis=1)",
+///     &HashMap::new(),
+///     &opts,
+/// )?;
+/// assert_eq!(results.len(), 2);
+/// let refs: Vec<&brickwork::Array> = results.iter().collect();
+/// let (blocks, _) = brickwork::compute_many(&refs, &opts)?;
+/// assert_eq!(blocks[1].shape(), &[100]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`evaluate`]; [`Error::Parse`] at the item for a tuple item that is not an array (a
+/// number, a string, a nested tuple), naming its position, and for an empty tuple.
+pub fn evaluate_all(
+    text: &str,
+    inputs: &HashMap<String, Array>,
+    opts: &ComputeOptions,
+) -> Result<Vec<Array>> {
+    let result = lexer::lex(text)
+        .and_then(parser::parse)
+        .and_then(|program| eval::run_all(&program, inputs, opts));
     result.map_err(|e| with_input(e, text))
 }
 

@@ -131,7 +131,7 @@ impl Parser {
                 return Err(self.error_here("an expression"));
             }
             let target = self.assignment_target()?;
-            let value = self.expr()?;
+            let value = self.expressions()?;
             if !matches!(self.peek().tok, Tok::Sep | Tok::End) {
                 return Err(self.error_here("an operator or the end of the statement"));
             }
@@ -178,6 +178,22 @@ impl Parser {
         let name = name.clone();
         self.pos += 2;
         Ok(Some(name))
+    }
+
+    /// A statement's value: an expression, or several separated by commas, a tuple without
+    /// parentheses as in Python's `a, b` (a trailing comma makes a tuple of one: `a,`). The
+    /// tuple's column is its first item's.
+    fn expressions(&mut self) -> Result<Expr> {
+        let first = self.expr()?;
+        if !self.is_op(",") {
+            return Ok(first);
+        }
+        let col = first.col;
+        let mut items = vec![first];
+        while self.eat(",") && !matches!(self.peek().tok, Tok::Sep | Tok::End) {
+            items.push(self.expr()?);
+        }
+        self.node(ExprKind::Tuple(items), col)
     }
 
     fn expr(&mut self) -> Result<Expr> {

@@ -83,6 +83,16 @@ pub(crate) enum Command {
     /// arange([start,] stop[, step], chunks=), linspace(start, stop, num=50, endpoint=True,
     /// chunks=).
     ///
+    /// Several results in one pass: a program whose result is a tuple of arrays (commas at
+    /// the top level need no parentheses: 'x.sum(axis=0), x.mean(axis=1)'; or (a, b), or
+    /// qr(a)) has each item as a result. They are computed together, so what they share (an
+    /// input's chunks, an intermediate) is read or computed once. Give --output once per
+    /// result, in order, to write each to its own array (brickwork eval -i x=x.zarr
+    /// 'x.sum(axis=0), x.mean(axis=1)' --output s.zarr --output m.zarr); without --output
+    /// the results are printed in order, each as a single result prints, with a line ---
+    /// between two results. --stats prints one line for the whole pass, --explain and
+    /// --graph show its one plan; --region takes a single result.
+    ///
     /// With --region START:STOP,.. the result is written into that region of the existing
     /// array --output (brickwork eval -i x=x.zarr 'x * 2' --output big.zarr --region
     /// 0:100,200:300).
@@ -252,16 +262,18 @@ pub(crate) struct RechunkArgs {
 #[derive(Args, Debug)]
 pub(crate) struct EvalArgs {
     /// The program: assignments separated by `;` or newlines, the last expression is the
-    /// result (see the language above). It may start with -.
+    /// result, or several results separated by commas (see the language above). It may
+    /// start with -.
     #[arg(allow_hyphen_values = true)]
     pub(crate) expr: String,
     /// Bind a name to a Zarr array: NAME=PATH (repeatable).
     #[arg(long = "input", short = 'i', value_name = "NAME=PATH")]
     pub(crate) inputs: Vec<String>,
     /// Write the result as a Zarr array instead of printing it (results of more than 100000
-    /// elements must be written).
-    #[arg(long, short)]
-    pub(crate) output: Option<PathBuf>,
+    /// elements must be written). A program with several results takes --output once per
+    /// result, in order, and writes them all in one pass; the write options apply to each.
+    #[arg(long, short, value_name = "PATH")]
+    pub(crate) output: Vec<PathBuf>,
     /// Write the result into this region of the existing Zarr array --output instead of
     /// creating one: START:STOP per axis, comma-separated, e.g. 0:100,200:300 (an empty
     /// START or STOP is the axis' start or end, negative numbers count from the end; no

@@ -78,11 +78,35 @@ fn format_nested(items: &[String], shape: &[usize], width: usize, depth: usize, 
     out.push(']');
 }
 
+/// The line printed between two results when a program has several: no result's text has
+/// such a line (elements are numbers, `nan`, `inf`, `True`, `False`, in brackets), so
+/// splitting stdout at `\n---\n` gives each result's text.
+pub(crate) const RESULT_SEPARATOR: &str = "---";
+
 /// Prints a result block to stdout.
 pub(crate) fn print_block(block: &Block) -> Result<()> {
+    print_blocks(std::slice::from_ref(block))
+}
+
+/// Prints several result blocks to stdout, in order, each as [`print_block`] prints one,
+/// with a [`RESULT_SEPARATOR`] line between two.
+pub(crate) fn print_blocks(blocks: &[Block]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (i, block) in blocks.iter().enumerate() {
+        if i > 0 {
+            writeln!(out, "{RESULT_SEPARATOR}")?;
+        }
+        writeln!(out, "{}", format_block(block))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A result block as text: a 0-d block as a bare number, others NumPy-style.
+fn format_block(block: &Block) -> String {
     let items: Vec<String> =
         brickwork::dispatch_block!(block, a => a.iter().map(|&v| element(v)).collect());
-    let text = match block.shape() {
+    match block.shape() {
         [] => items[0].clone(),
         shape if block.is_empty() => format!("[] (shape {})", brickwork::grid::fmt_shape(shape)),
         shape => {
@@ -91,11 +115,7 @@ pub(crate) fn print_block(block: &Block) -> Result<()> {
             format_nested(&items, shape, width, 0, &mut s);
             s
         }
-    };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
-    out.flush()?;
-    Ok(())
+    }
 }
 
 /// The process's peak resident set size (`VmHWM` in `/proc/self/status`), if known.

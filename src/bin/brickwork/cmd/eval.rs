@@ -8,7 +8,7 @@ use brickwork::Array;
 
 use super::{compute_options, open_zarr, write_options};
 use crate::cli::{EvalArgs, ExecArgs, usage};
-use crate::output::{print_block, print_stats};
+use crate::output::{print_block, print_blocks, print_stats};
 
 /// Results with more elements than this are not printed; use `--output`.
 const MAX_PRINTED: usize = 100_000;
@@ -44,11 +44,12 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     super::session(&opts, &args.expr, || evaluate(args, &opts, &inputs))
 }
 
-/// Evaluates the expression and computes, writes or explains its result.
+/// Evaluates the program and computes, writes or explains its result, or its several
+/// results in one pass.
 fn evaluate(
     args: &EvalArgs,
     opts: &brickwork::ComputeOptions,
-    inputs: &std::collections::HashMap<String, brickwork::Array>,
+    inputs: &HashMap<String, Array>,
 ) -> Result<()> {
     let start = Instant::now();
     // What evaluating computes (boolean index counts, index arrays) runs under the same
@@ -57,8 +58,55 @@ fn evaluate(
         progress: None,
         ..opts.clone()
     };
-    let result = brickwork::parse::evaluate_with(&args.expr, inputs, &eager)?;
-    result.check()?;
+    let results = brickwork::parse::evaluate_all(&args.expr, inputs, &eager)?;
+    check_result_count(args, results.len())?;
+    for r in &results {
+        r.check()?;
+    }
+    let metrics = match results.as_slice() {
+        [result] => evaluate_one(args, opts, result, start)?,
+        several => evaluate_several(args, opts, several, start)?,
+    };
+    if let (true, Some(metrics)) = (args.stats, metrics) {
+        print_stats(&metrics, start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// "1 result", "2 results".
+fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Refuses --region with several results, and --output given other than once per result
+/// (or not at all).
+fn check_result_count(args: &EvalArgs, n: usize) -> Result<()> {
+    if n > 1 && args.region.is_some() {
+        return Err(usage(format!(
+            "--region writes one result into an existing array, but the program gives {}",
+            counted(n, "result")
+        )));
+    }
+    let k = args.output.len();
+    if k > 0 && k != n {
+        return Err(usage(format!(
+            "the program gives {} but --output is given {}; give --output once per result, in order (or not at all, to print {})",
+            counted(n, "result"),
+            counted(k, "time"),
+            if n == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(())
+}
+
+/// One result: explained, written (into a region) or printed. The figures of the run, or
+/// `None` when only explained.
+fn evaluate_one(
+    args: &EvalArgs,
+    opts: &brickwork::ComputeOptions,
+    result: &Array,
+    start: Instant,
+) -> Result<Option<brickwork::Metrics>> {
     if let Some(graph) = &args.graph {
         result
             .visualize(graph)
@@ -68,9 +116,9 @@ fn evaluate(
         let text = result.explain_with(opts)?;
         print!("{text}");
         println!("planning took {:.3} s", start.elapsed().as_secs_f64());
-        return Ok(());
+        return Ok(None);
     }
-    let metrics = match (&args.output, &args.region) {
+    let metrics = match (args.output.first(), &args.region) {
         (Some(path), Some(text)) => {
             let target = brickwork::store::ZarrSource::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
@@ -99,10 +147,68 @@ fn evaluate(
             metrics
         }
     };
-    if args.stats {
-        print_stats(&metrics, start.elapsed().as_secs_f64());
+    Ok(Some(metrics))
+}
+
+/// Several results, in one pass: their combined plan explained, or all of them written
+/// (`--output` once each, checked) or printed. The figures of the run, or `None` when only
+/// explained.
+fn evaluate_several(
+    args: &EvalArgs,
+    opts: &brickwork::ComputeOptions,
+    results: &[Array],
+    start: Instant,
+) -> Result<Option<brickwork::Metrics>> {
+    let arrays: Vec<&Array> = results.iter().collect();
+    let n = arrays.len();
+    if let Some(graph) = &args.graph {
+        brickwork::visualize_many(&arrays, graph)
+            .with_context(|| format!("cannot write the graph to {}", graph.display()))?;
     }
-    Ok(())
+    if args.explain {
+        let text = brickwork::explain_many_with(&arrays, opts)?;
+        print!("{text}");
+        println!("planning took {:.3} s", start.elapsed().as_secs_f64());
+        return Ok(None);
+    }
+    if args.output.is_empty() {
+        for (i, r) in results.iter().enumerate() {
+            if r.len() > MAX_PRINTED {
+                bail!(
+                    "result {i} (of {n}, counting from 0) has {} elements (shape {}), too many to print; write the results with --output PATH, once per result",
+                    r.len(),
+                    brickwork::grid::fmt_shape(&r.shape())
+                );
+            }
+        }
+        let (blocks, metrics) = brickwork::compute_many(&arrays, opts)?;
+        print_blocks(&blocks)?;
+        return Ok(Some(metrics));
+    }
+    // The same options for every output: --chunks and --shards must fit each one's rank.
+    for (i, r) in results.iter().enumerate() {
+        write_options(&args.write, Some(r.ndim())).with_context(|| {
+            format!(
+                "result {i} (of {n}, counting from 0; shape {})",
+                brickwork::grid::fmt_shape(&r.shape())
+            )
+        })?;
+    }
+    let w = write_options(&args.write, None)?;
+    let outputs: Vec<(&Array, &std::path::Path)> = arrays
+        .iter()
+        .copied()
+        .zip(args.output.iter().map(std::path::PathBuf::as_path))
+        .collect();
+    let metrics = brickwork::to_zarr_many_with(&outputs, &w, opts).with_context(|| {
+        let paths: Vec<String> = args
+            .output
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!("cannot write {}", paths.join(", "))
+    })?;
+    Ok(Some(metrics))
 }
 
 /// Parses `--region` for a write into an array of `shape`: `START:STOP` per axis (empty
