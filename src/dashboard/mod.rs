@@ -234,12 +234,23 @@ impl RunHook {
         scheduled: &Scheduled,
         workers: usize,
     ) -> Option<RunHook> {
+        let rows = match opts.scheduler {
+            crate::Scheduler::Cluster {
+                workers,
+                threads_per_worker,
+            } => (0..workers)
+                .flat_map(|w| {
+                    (0..threads_per_worker).map(move |i| format!("worker {w} · thread {i}"))
+                })
+                .collect(),
+            _ => (0..workers).map(|i| format!("worker {i}")).collect(),
+        };
         let rec = opts.monitor.as_ref()?.recorder()?;
         let graph = &scheduled.graph;
         let dot = crate::array::stage_dot(plan, graph);
         let offset = rec.begin_run(RunStages {
             scheduler: opts.scheduler.to_string(),
-            workers,
+            rows,
             memory_limit: opts.effective_memory_limit(),
             stages: plan
                 .stages
@@ -271,6 +282,16 @@ impl RunHook {
     /// Memory in use and the run's figures so far, after a task.
     pub(crate) fn sample(&self, reserved: u64, held: u64, m: &Metrics) {
         self.rec.sample(reserved, held, m, false);
+    }
+
+    /// Cluster worker `worker` holds and reserves `bytes` now.
+    pub(crate) fn worker_memory(&self, worker: usize, bytes: u64) {
+        self.rec.worker_memory(worker, bytes);
+    }
+
+    /// Cluster worker `to` fetched `bytes` held by worker `from`.
+    pub(crate) fn transfer(&self, from: usize, to: usize, bytes: u64) {
+        self.rec.transfer(from, to, bytes);
     }
 
     /// A spill, read-back or recomputation.

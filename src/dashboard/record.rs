@@ -55,6 +55,12 @@ struct State {
     marks: Vec<(f32, &'static str, u64)>,
     /// `(t, read total, written total)`.
     io: Vec<(f32, u64, u64)>,
+    /// `(t, worker, bytes in use)`, cluster scheduler only.
+    workers_memory: Vec<(f32, u16, u64)>,
+    /// When each cluster worker's memory was last sampled.
+    worker_sampled: Vec<f32>,
+    /// `(t, from worker, to worker, bytes)`, cluster scheduler only.
+    transfers: Vec<(f32, u16, u16, u64)>,
     /// Bytes read and written by the session's finished runs.
     io_base: (u64, u64),
     last_sample: Option<f32>,
@@ -77,6 +83,8 @@ pub(crate) struct Cursor {
     memory: usize,
     marks: usize,
     io: usize,
+    workers_memory: usize,
+    transfers: usize,
 }
 
 impl Cursor {
@@ -94,6 +102,8 @@ impl Cursor {
                 "memory" => c.memory = v,
                 "marks" => c.marks = v,
                 "io" => c.io = v,
+                "workers_memory" => c.workers_memory = v,
+                "transfers" => c.transfers = v,
                 _ => {}
             }
         }
@@ -113,7 +123,8 @@ pub(crate) struct Recorder {
 /// What a run registers with the recorder, and how its events are numbered.
 pub(crate) struct RunStages<'a> {
     pub(crate) scheduler: String,
-    pub(crate) workers: usize,
+    /// One label per row of the task stream (a worker thread).
+    pub(crate) rows: Vec<String>,
     pub(crate) memory_limit: u64,
     /// `(name, op, tasks after culling, blocks, input stages)` per stage of the plan.
     pub(crate) stages: Vec<(String, &'static str, u64, u64, Vec<usize>)>,
@@ -157,9 +168,8 @@ impl Recorder {
         let offset = s.stages.len();
         s.scheduler = run.scheduler;
         s.memory_limit = s.memory_limit.max(run.memory_limit);
-        while s.workers.len() < run.workers {
-            let i = s.workers.len();
-            s.workers.push(format!("worker {i}"));
+        if run.rows.len() > s.workers.len() || s.workers.is_empty() {
+            s.workers = run.rows;
         }
         for (name, op, total, before, deps) in run.stages {
             s.stages.push(StageRow {
@@ -214,6 +224,29 @@ impl Recorder {
         s.memory.push((t, reserved, held));
         let (r, w) = s.io_base;
         s.io.push((t, r + m.bytes_read, w + m.bytes_output));
+    }
+
+    /// Cluster worker `worker` holds and reserves `bytes` (sampled at most every
+    /// [`SAMPLE_EVERY`] seconds per worker).
+    pub(crate) fn worker_memory(&self, worker: usize, bytes: u64) {
+        let t = self.now();
+        let mut s = self.lock();
+        if s.worker_sampled.len() <= worker {
+            s.worker_sampled.resize(worker + 1, f32::NEG_INFINITY);
+        }
+        if t - s.worker_sampled[worker] < SAMPLE_EVERY {
+            return;
+        }
+        s.worker_sampled[worker] = t;
+        s.workers_memory.push((t, worker as u16, bytes));
+    }
+
+    /// Cluster worker `to` fetched `bytes` held by worker `from`.
+    pub(crate) fn transfer(&self, from: usize, to: usize, bytes: u64) {
+        let t = self.now();
+        self.lock()
+            .transfers
+            .push((t, from as u16, to as u16, bytes));
     }
 
     /// A spill, read-back or recomputation of `bytes`.
@@ -314,6 +347,15 @@ fn delta(s: &State, c: &mut Cursor, started_unix_ms: u64) -> Value {
         .iter()
         .map(|&(t, r, w)| json!([round(t), r, w]))
         .collect();
+    let workers_memory: Vec<Value> = s.workers_memory
+        [from(&s.workers_memory, &mut c.workers_memory)]
+    .iter()
+    .map(|&(t, w, b)| json!([round(t), format!("worker {w}"), b]))
+    .collect();
+    let transfers: Vec<Value> = s.transfers[from(&s.transfers, &mut c.transfers)]
+        .iter()
+        .map(|&(t, a, b, n)| json!([round(t), format!("worker {a}"), format!("worker {b}"), n]))
+        .collect();
     json!({
         "meta": {
             "title": s.title,
@@ -330,8 +372,8 @@ fn delta(s: &State, c: &mut Cursor, started_unix_ms: u64) -> Value {
         "memory": memory,
         "marks": marks,
         "io": io,
-        "workers_memory": [],
-        "transfers": [],
+        "workers_memory": workers_memory,
+        "transfers": transfers,
         "finished": s.finished,
         "seconds": if s.finished { s.seconds } else { f64::from(s.last_sample.unwrap_or(0.0)) },
         "error": s.error,
@@ -351,7 +393,7 @@ mod tests {
     fn run(rec: &Recorder) -> usize {
         rec.begin_run(RunStages {
             scheduler: "threads".into(),
-            workers: 2,
+            rows: vec!["worker 0".into(), "worker 1".into()],
             memory_limit: 1000,
             stages: vec![
                 ("read x".into(), "read", 2, 4, vec![]),

@@ -231,11 +231,12 @@ fn find_remote(
 /// Fetches the remote inputs of an admitted task from their holders (under the lock, which
 /// keeps them where [`find_remote`] saw them).
 fn fetch(
+    ctx: &Ctx<'_>,
     state: &mut State<'_>,
     owner: &[u16],
+    w: usize,
     adm: &mut Admission,
     local: &mut Metrics,
-    output: impl Fn(TaskId) -> u64,
 ) -> Result<()> {
     for (d, m) in adm.missing.iter_mut() {
         if !matches!(m, Missing::Remote) {
@@ -257,8 +258,12 @@ fn fetch(
                 )));
             }
         };
+        let bytes = graph_output(ctx, *d);
         local.transfers += 1;
-        local.bytes_transferred += output(*d);
+        local.bytes_transferred += bytes;
+        if let Some(hook) = ctx.hook {
+            hook.transfer(holder, w, bytes);
+        }
     }
     Ok(())
 }
@@ -330,8 +335,7 @@ fn worker(
         };
         ctx.admitted(&guard.pools[w]);
         guard.ready[w].pop();
-        let output = |d: TaskId| graph_output(ctx, d);
-        if let Err(e) = fetch(&mut guard, owner, &mut adm, &mut local, output) {
+        if let Err(e) = fetch(ctx, &mut guard, owner, w, &mut adm, &mut local) {
             guard.pools[w].abandon(&adm);
             guard.error.get_or_insert(e);
             continue;
@@ -359,6 +363,9 @@ fn worker(
                     }
                 }
                 guard.done += 1;
+                if let Some(hook) = ctx.hook {
+                    hook.worker_memory(w, guard.pools[w].in_use());
+                }
                 let (reserved, held) = guard.in_use();
                 ctx.report(&guard.metrics(), reserved, held);
                 for &u in graph.users(t) {
