@@ -121,11 +121,7 @@ impl ComputeOptions {
         ComputeOptions {
             scheduler: Scheduler::Synchronous,
             threads: Some(1),
-            memory_limit: None,
-            progress: None,
-            spill_dir: None,
-            cancel: None,
-            monitor: None,
+            ..ComputeOptions::default()
         }
     }
 
@@ -134,11 +130,7 @@ impl ComputeOptions {
         ComputeOptions {
             scheduler: Scheduler::Threads,
             threads: Some(n),
-            memory_limit: None,
-            progress: None,
-            spill_dir: None,
-            cancel: None,
-            monitor: None,
+            ..ComputeOptions::default()
         }
     }
 
@@ -155,12 +147,8 @@ impl ComputeOptions {
                 workers: workers.max(1),
                 threads_per_worker: threads_per_worker.max(1),
             },
-            threads: None,
             memory_limit: Some(memory_limit_per_worker),
-            progress: None,
-            spill_dir: None,
-            cancel: None,
-            monitor: None,
+            ..ComputeOptions::default()
         }
     }
 
