@@ -57,6 +57,24 @@ fn get(addr: &str, path: &str, host: &str) -> (u16, String) {
     (status, out)
 }
 
+/// The `HOST:PORT` of `monitor`'s dashboard, once its session has started it.
+fn address_of(monitor: &brickwork::Monitor) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(url) = monitor.url() {
+            return url
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no dashboard started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// A computation of a few hundred milliseconds (many small tasks).
 fn workload() -> Array {
     sum_of_sines(2000, 7)
@@ -174,20 +192,7 @@ fn live_server_serves_page_state_and_events() -> TestResult {
     let monitor = opts.monitor.clone().unwrap();
     let run = std::thread::spawn(move || sum_of_sines(3000, 1).compute_with(&opts).map(|(_, m)| m));
     let start = Instant::now();
-    let url = loop {
-        if let Some(url) = monitor.url() {
-            break url;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no dashboard started"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let addr = address_of(&monitor);
 
     let (status, page) = get(&addr, "/", &addr);
     assert_eq!(status, 200);
@@ -279,20 +284,7 @@ fn events_resume_from_the_counts_the_page_has() -> TestResult {
     let monitor = opts.monitor.clone().unwrap();
     let run = std::thread::spawn(move || workload().compute_with(&opts).map(|(_, m)| m));
     let start = Instant::now();
-    let url = loop {
-        if let Some(url) = monitor.url() {
-            break url;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no dashboard started"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let addr = address_of(&monitor);
     // Finished and lingering (the call returns after the linger): a page opened now gets
     // everything from /state, then from /events only what is new since the counts it asks
     // from.
@@ -372,21 +364,7 @@ fn cancel_ends_the_linger() -> TestResult {
     });
     let monitor = opts.monitor.clone().unwrap();
     let run = std::thread::spawn(move || workload().compute_with(&opts).map(|(_, m)| m));
-    let start = Instant::now();
-    let url = loop {
-        if let Some(url) = monitor.url() {
-            break url;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no dashboard started"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let addr = address_of(&monitor);
     while serde_json::from_str::<Value>(&get(&addr, "/state", &addr).1)?["finished"] != true {
         std::thread::sleep(Duration::from_millis(20));
     }
