@@ -68,7 +68,7 @@ for ((r = 1; r <= rounds; r++)); do
     done
     for mode in off on; do
         flags=()
-        [[ $mode == on ]] && flags=(--dashboard 127.0.0.1:0 --report "$out/xpxt-report.html")
+        [[ $mode == on ]] && flags=(--dashboard 127.0.0.1:0 --report "$data/xpxt-report.html")
         t0=$(date +%s.%N)
         "$bw" eval -i "x=$store" "x + x.T" --output "$data/out-$mode.zarr" --overwrite \
             --codec none -q "${flags[@]}" 2>/dev/null

@@ -23,7 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::pool::{Admission, Decision, Held, Missing, Pool};
 use super::spill::SpillStore;
-use super::{Ctx, Metrics, panicked};
+use super::{Ctx, Metrics};
 use crate::error::{Error, Result};
 use crate::schedule::{Footprint, TaskGraph, TaskId};
 
@@ -280,12 +280,8 @@ fn worker(
     let n = graph.len();
     let mut guard = lock(shared);
     loop {
-        if guard.error.is_none()
-            && let Err(e) = ctx.check_cancel()
-        {
-            guard.error = Some(e);
-        }
-        if guard.error.is_some() || guard.done == n {
+        let done = guard.done;
+        if ctx.stopping(&mut guard.error, done, n) {
             wake.notify_all();
             return;
         }
@@ -322,10 +318,8 @@ fn worker(
                 drop(guard);
                 let files = ctx.write_spills(&victims, &mut local);
                 guard = lock(shared);
-                for (v, file) in files {
-                    if let Err(e) = guard.pools[w].spilled(v, file) {
-                        guard.error.get_or_insert(e);
-                    }
+                if let Err(e) = guard.pools[w].spills_written(files) {
+                    guard.error.get_or_insert(e);
                 }
                 guard.pools[w].metrics.absorb(&local);
                 wake.notify_all();
@@ -342,10 +336,7 @@ fn worker(
         }
         guard.running += 1;
         drop(guard);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ctx.run(&mut adm, &mut local, row)
-        }))
-        .unwrap_or_else(|payload| Err(panicked(graph, adm.task, payload.as_ref())));
+        let result = ctx.run_guarded(&mut adm, &mut local, row);
         guard = lock(shared);
         guard.running -= 1;
         match result {

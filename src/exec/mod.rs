@@ -412,6 +412,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether the workers should stop: a task failed (`error`), the computation was
+    /// cancelled (recorded into `error`), or all `n` tasks are `done`.
+    fn stopping(&self, error: &mut Option<Error>, done: usize, n: usize) -> bool {
+        if error.is_none()
+            && let Err(e) = self.check_cancel()
+        {
+            *error = Some(e);
+        }
+        error.is_some() || done == n
+    }
+
+    /// Runs an admitted task on a worker thread: a panicking task (a bug) fails the
+    /// computation instead of leaving the other workers waiting forever for it.
+    fn run_guarded(
+        &self,
+        adm: &mut Admission,
+        local: &mut Metrics,
+        row: usize,
+    ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(adm, local, row)))
+            .unwrap_or_else(|payload| Err(panicked(self.graph, adm.task, payload.as_ref())))
+    }
+
     fn check_cancel(&self) -> Result<()> {
         if self.opts.is_cancelled() {
             return Err(Error::Cancelled);
@@ -618,9 +641,7 @@ fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
             match pool.try_admit(t)? {
                 Decision::Run(adm) => break adm,
                 Decision::Spill(victims) => {
-                    for (v, file) in ctx.write_spills(&victims, &mut local) {
-                        pool.spilled(v, file)?;
-                    }
+                    pool.spills_written(ctx.write_spills(&victims, &mut local))?;
                 }
                 Decision::Wait => {
                     return Err(Error::internal("the synchronous scheduler has to wait"));
@@ -699,12 +720,8 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
     let n = ctx.graph.len();
     let mut guard = shared.lock().expect("scheduler lock");
     loop {
-        if guard.error.is_none()
-            && let Err(e) = ctx.check_cancel()
-        {
-            guard.error = Some(e);
-        }
-        if guard.error.is_some() || guard.done == n {
+        let done = guard.done;
+        if ctx.stopping(&mut guard.error, done, n) {
             wake.notify_all();
             return;
         }
@@ -732,10 +749,8 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
                 drop(guard);
                 let files = ctx.write_spills(&victims, &mut local);
                 guard = shared.lock().expect("scheduler lock");
-                for (v, file) in files {
-                    if let Err(e) = guard.pool.spilled(v, file) {
-                        guard.error.get_or_insert(e);
-                    }
+                if let Err(e) = guard.pool.spills_written(files) {
+                    guard.error.get_or_insert(e);
                 }
                 guard.pool.metrics.absorb(&local);
                 wake.notify_all();
@@ -746,12 +761,7 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
         ctx.admitted(&guard.pool);
         guard.ready.pop();
         drop(guard);
-        // A panicking task (a bug) fails the computation instead of leaving the other
-        // workers waiting forever for a task that never finishes.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ctx.run(&mut adm, &mut local, row)
-        }))
-        .unwrap_or_else(|payload| Err(panicked(ctx.graph, adm.task, payload.as_ref())));
+        let result = ctx.run_guarded(&mut adm, &mut local, row);
         guard = shared.lock().expect("scheduler lock");
         match result {
             Err(e) => {

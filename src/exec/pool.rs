@@ -382,6 +382,18 @@ impl<'a> Pool<'a> {
         }
     }
 
+    /// Records a batch of spill writes (see [`Pool::spilled`]); returns the first failure
+    /// after recording them all.
+    pub(super) fn spills_written(&mut self, files: Vec<(TaskId, Result<SpillFile>)>) -> Result<()> {
+        let mut first = Ok(());
+        for (v, file) in files {
+            if let Err(e) = self.spilled(v, file) {
+                first = first.and(Err(e));
+            }
+        }
+        first
+    }
+
     /// Records that `adm`'s task finished with `value` (None for output blocks sent to the
     /// sink) after bringing back `restored`, and releases inputs whose last user it was.
     pub(super) fn finish(
