@@ -7,14 +7,15 @@
 //!
 //! computed as the dask tutorial does it: on a cluster of workers (W workers x T threads,
 //! 2 GB each) for (W, T) = (1, 2), (1, 4), (4, 1), (1, 1), then under the synchronous
-//! scheduler and the threads scheduler with 1, 2 and 4 threads (or only the configuration
-//! given with `--scheduler`/`--threads`/`--workers`, `--repeat` times). Each run prints one
-//! line:
+//! scheduler, the threads scheduler with 1, 2 and 4 threads, and worker processes (one per
+//! core), as the tutorial's `scheduler='processes'` (or only the configuration given with
+//! `--scheduler`/`--threads`/`--workers`, `--repeat` times). Each run prints one line:
 //!
 //! `scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4> mean=<m>`
 //!
 //! and for the cluster `scheduler=cluster workers=<W> threads=<T> seconds=...` (T threads
-//! per worker).
+//! per worker), for worker processes `scheduler=processes workers=<N> threads=1 seconds=...`
+//! (each process runs one task at a time).
 //!
 //! `seconds` is the time inside the process of building the graph and computing it; `mean`
 //! is the mean of all of `v` (about 1.0), computed after the timing, which lets
@@ -25,7 +26,7 @@
 //! `benches/dashboard_overhead.sh` measures what they cost).
 //!
 //! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
-//! [--scheduler synchronous|threads|cluster] [--threads N] [--workers W]
+//! [--scheduler synchronous|threads|cluster|processes] [--threads N] [--workers W]
 //! [--threads-per-worker T] [--memory-limit 2GB] [--seed S] [--repeat K]
 //! [--dashboard ADDR] [--report PATH]`
 
@@ -74,7 +75,8 @@ fn parse_args() -> Result<Args> {
                 "usage: tutorial [--n N] [--chunk C] [--scheduler synchronous|threads] \
                  [--threads T] [--workers W] [--threads-per-worker T] [--memory-limit SIZE] \
                  [--seed S] [--repeat K] [--dashboard ADDR] [--report PATH] \
-                 (--scheduler synchronous|threads|cluster)"
+                 (--scheduler synchronous|threads|cluster|processes; --workers: the \
+                 cluster's workers or the worker processes)"
             );
             std::process::exit(0);
         }
@@ -109,10 +111,13 @@ fn parse_args() -> Result<Args> {
              --threads-per-worker at least 1"
         );
     }
-    if (args.workers.is_some() || args.threads_per_worker.is_some())
-        && !matches!(args.scheduler, Some(Scheduler::Cluster { .. }))
-    {
-        bail!("--workers and --threads-per-worker need --scheduler cluster");
+    let cluster = matches!(args.scheduler, Some(Scheduler::Cluster { .. }));
+    let processes = matches!(args.scheduler, Some(Scheduler::Processes(_)));
+    if args.threads_per_worker.is_some() && !cluster {
+        bail!("--threads-per-worker needs --scheduler cluster");
+    }
+    if args.workers.is_some() && !cluster && !processes {
+        bail!("--workers needs --scheduler cluster or processes");
     }
     Ok(args)
 }
@@ -143,15 +148,17 @@ fn configurations(args: &Args) -> Vec<ComputeOptions> {
                 ComputeOptions::threads(1),
                 ComputeOptions::threads(2),
                 ComputeOptions::threads(4),
+                ComputeOptions::processes(cores()),
             ]);
             return all.into_iter().map(limited).collect();
         }
         (Some(Scheduler::Synchronous), _) => ComputeOptions::synchronous(),
+        (Some(Scheduler::Processes(n)), threads) => {
+            ComputeOptions::processes(args.workers.or(threads).unwrap_or(n))
+        }
         (Some(Scheduler::Cluster { .. }), threads) => ComputeOptions::cluster(
             args.workers.unwrap_or(1),
-            args.threads_per_worker
-                .or(threads)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            args.threads_per_worker.or(threads).unwrap_or_else(cores),
             WORKER_LIMIT,
         ),
         (_, threads) => ComputeOptions {
@@ -163,13 +170,20 @@ fn configurations(args: &Args) -> Vec<ComputeOptions> {
     vec![limited(configs)]
 }
 
-/// `scheduler=... threads=...`, or for a cluster `scheduler=cluster workers=W threads=T`.
+/// The cores here (dask's default number of workers).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `scheduler=... threads=...`, or for a cluster `scheduler=cluster workers=W threads=T`,
+/// for worker processes `scheduler=processes workers=N threads=1`.
 fn describe(opts: &ComputeOptions) -> String {
     match opts.scheduler {
         Scheduler::Cluster {
             workers,
             threads_per_worker,
         } => format!("scheduler=cluster workers={workers} threads={threads_per_worker}"),
+        Scheduler::Processes(n) => format!("scheduler=processes workers={n} threads=1"),
         other => format!("scheduler={other} threads={}", opts.effective_threads()),
     }
 }

@@ -29,6 +29,15 @@ pub enum Scheduler {
         /// Threads per worker.
         threads_per_worker: usize,
     },
+    /// `n` worker OS processes on this machine (dask's `scheduler='processes'`), forked
+    /// from this one after planning: they inherit the plan, user kernels included, so
+    /// nothing is serialized but blocks. This process stays the scheduler: it holds the
+    /// memory budget and the spill store, and hands each worker a task with its input
+    /// blocks over a Unix socket; the worker sends back the task's value. Results are
+    /// bit-identical to [`Scheduler::Synchronous`]'s. The limit covers the worker's copies
+    /// too: a running task reserves its inputs, output and scratch a second time. Unix only.
+    /// See [`ComputeOptions::processes`].
+    Processes(usize),
 }
 
 impl FromStr for Scheduler {
@@ -42,8 +51,11 @@ impl FromStr for Scheduler {
                 workers: 1,
                 threads_per_worker: 1,
             }),
+            // One worker per core unless given (the CLI's --workers).
+            "processes" | "multiprocessing" => Ok(Scheduler::Processes(cores())),
             other => Err(Error::invalid(format!(
-                "unknown scheduler {other:?} (expected synchronous, threads or cluster)"
+                "unknown scheduler {other:?} (expected synchronous, threads, cluster or \
+                 processes)"
             ))),
         }
     }
@@ -55,6 +67,7 @@ impl fmt::Display for Scheduler {
             Scheduler::Synchronous => "synchronous",
             Scheduler::Threads => "threads",
             Scheduler::Cluster { .. } => "cluster",
+            Scheduler::Processes(_) => "processes",
         })
     }
 }
@@ -152,6 +165,14 @@ impl ComputeOptions {
         }
     }
 
+    /// Options for `n` worker processes (see [`Scheduler::Processes`]).
+    pub fn processes(n: usize) -> Self {
+        ComputeOptions {
+            scheduler: Scheduler::Processes(n.max(1)),
+            ..ComputeOptions::default()
+        }
+    }
+
     /// The same options with a memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
@@ -212,20 +233,24 @@ impl ComputeOptions {
             .unwrap_or_else(|| available_memory().map_or(4 << 30, |b| b / 2) / workers)
     }
 
-    /// The number of worker threads these options give (for a cluster, all its workers').
+    /// The number of worker threads these options give (for a cluster, all its workers';
+    /// for processes, one per worker process).
     pub fn effective_threads(&self) -> usize {
         match self.scheduler {
             Scheduler::Synchronous => 1,
+            Scheduler::Processes(n) => n.max(1),
             Scheduler::Cluster {
                 workers,
                 threads_per_worker,
             } => workers.max(1) * threads_per_worker.max(1),
-            Scheduler::Threads => self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1),
+            Scheduler::Threads => self.threads.unwrap_or_else(cores).max(1),
         }
     }
+}
+
+/// The cores this process may use (1 when unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Bytes of memory available to new allocations, from `/proc/meminfo`.

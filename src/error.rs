@@ -201,6 +201,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A worker process of [`crate::Scheduler::Processes`] failed: its task returned an
+    /// error (`detail` is that error with its causes), panicked, or the process died
+    /// (killed by a signal, the out-of-memory killer among others). Nothing was marked
+    /// complete.
+    #[error("worker process {worker} (pid {pid}): {detail}")]
+    Worker {
+        /// The worker's number, from 0.
+        worker: usize,
+        /// Its process id.
+        pid: u32,
+        /// What went wrong.
+        detail: String,
+    },
+
     /// The computation was cancelled (Ctrl-C in the `brickwork` binary) before it finished.
     #[error("cancelled before the computation finished; nothing was marked complete")]
     Cancelled,

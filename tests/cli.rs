@@ -1081,8 +1081,51 @@ fn eval_on_a_cluster_matches_the_synchronous_scheduler() -> TestResult {
     assert!(stats["transfers"].as_u64().unwrap() > 0, "{stats}");
     assert_eq!(stats["memory_limit"].as_u64(), Some(64 << 20));
     let o = brickwork(&["eval", expr, "--workers", "2"]);
-    assert_fails(&o, 2, &["--workers", "--scheduler cluster"]);
+    assert_fails(&o, 2, &["--workers", "--scheduler cluster or processes"]);
     let o = brickwork(&["eval", expr, "--scheduler", "cluster", "--workers", "0"]);
+    assert_fails(&o, 2, &["--workers"]);
+    Ok(())
+}
+
+#[test]
+fn eval_in_worker_processes_matches_the_synchronous_scheduler() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let expr =
+        "x = random((600, 400), chunks=(70, 90), seed=4); (x - x.mean(axis=0)).std(axis=1)[:8]";
+    let sync = brickwork(&["eval", expr, "--scheduler", "synchronous", "-q"]);
+    assert_eq!(sync.status.code(), Some(0), "{}", stderr(&sync));
+    let args = ["eval", expr, "--scheduler", "processes", "--workers", "3"];
+    let o = brickwork(&[&args[..], &["--memory-limit", "64MiB", "--stats", "-q"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&sync));
+    let stats = stats_of(&o);
+    assert_eq!(stats["memory_limit"].as_u64(), Some(64 << 20));
+    // A store written by worker processes has the bytes of the synchronous write.
+    let (a, b) = (dir.path().join("a.zarr"), dir.path().join("b.zarr"));
+    let write = "x = random((500, 300), chunks=(70, 90), seed=2); x + x.T[:300, :500].T";
+    let o = brickwork(
+        &["eval", write, "--scheduler", "synchronous", "--output"]
+            .iter()
+            .copied()
+            .chain([a.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = brickwork(
+        &["eval", write, "--scheduler", "processes", "--output"]
+            .iter()
+            .copied()
+            .chain([b.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        crate::common::store_files(&a)?,
+        crate::common::store_files(&b)?
+    );
+    let o = brickwork(&[&args[..], &["--threads-per-worker", "2"]].concat());
+    assert_fails(&o, 2, &["--threads-per-worker", "--scheduler cluster"]);
+    let o = brickwork(&["eval", expr, "--scheduler", "processes", "--workers", "0"]);
     assert_fails(&o, 2, &["--workers"]);
     Ok(())
 }

@@ -83,17 +83,6 @@ fn a_store_written_by_the_cluster_has_the_same_bytes() -> TestResult {
     Array::random(&[900, 900], &[100, 100], 5)?.to_zarr(&src, &WriteOptions::default())?;
     let x = Array::from_zarr(&src)?;
     let y = &x + &x.t();
-    let read = |p: &std::path::Path| -> std::io::Result<Vec<(String, Vec<u8>)>> {
-        let mut files = Vec::new();
-        for e in walk(p)? {
-            if e.file_name().is_some_and(|n| n != "zarr.json") {
-                let key = e.strip_prefix(p).unwrap().to_string_lossy().into_owned();
-                files.push((key, std::fs::read(&e)?));
-            }
-        }
-        files.sort();
-        Ok(files)
-    };
     let want = dir.path().join("sync.zarr");
     y.to_zarr_with(
         &want,
@@ -103,22 +92,13 @@ fn a_store_written_by_the_cluster_has_the_same_bytes() -> TestResult {
     for (w, t) in [(4, 1), (2, 2)] {
         let got = dir.path().join(format!("cluster-{w}-{t}.zarr"));
         y.to_zarr_with(&got, &WriteOptions::default(), &cluster(w, t))?;
-        assert_eq!(read(&got)?, read(&want)?, "cluster ({w}, {t})");
+        assert_eq!(
+            crate::common::store_files(&got)?,
+            crate::common::store_files(&want)?,
+            "cluster ({w}, {t})"
+        );
     }
     Ok(())
-}
-
-fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            out.extend(walk(&p)?);
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(out)
 }
 
 #[test]

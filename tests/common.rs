@@ -171,3 +171,34 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+/// Every file of a store but its `zarr.json` metadata (which records nothing about how it
+/// was computed, but may differ in formatting): (key, bytes), sorted by key.
+pub(crate) fn store_files(store: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    walk(store, &mut paths)?;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.file_name().is_some_and(|n| n != "zarr.json") {
+            let key = p
+                .strip_prefix(store)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            files.push((key, std::fs::read(&p)?));
+        }
+    }
+    files.sort();
+    Ok(files)
+}

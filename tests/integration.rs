@@ -41,6 +41,8 @@ mod nanreduce;
 mod ops;
 /// The eval expression language.
 mod parse;
+/// The processes scheduler: worker processes forked from the test process.
+mod processes;
 /// Property tests against ndarray.
 mod props;
 /// Random numbers and the tutorial workload.

@@ -243,6 +243,9 @@ impl RunHook {
                     (0..threads_per_worker).map(move |i| format!("worker {w} · thread {i}"))
                 })
                 .collect(),
+            crate::Scheduler::Processes(_) => (0..workers)
+                .map(|i| format!("worker process {i}"))
+                .collect(),
             _ => (0..workers).map(|i| format!("worker {i}")).collect(),
         };
         let rec = opts.monitor.as_ref()?.recorder()?;

@@ -114,7 +114,8 @@ fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     match opts.scheduler {
         crate::Scheduler::Synchronous
         | crate::Scheduler::Threads
-        | crate::Scheduler::Cluster { .. } => &exec::Local,
+        | crate::Scheduler::Cluster { .. }
+        | crate::Scheduler::Processes(_) => &exec::Local,
     }
 }
 

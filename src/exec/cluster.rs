@@ -121,6 +121,8 @@ pub(super) fn run(
             spill,
             cpu: None,
             hook: ctx.hook,
+            #[cfg(unix)]
+            remote: None,
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()

@@ -2,8 +2,9 @@
 //!
 //! [`Executor`] is the seam between the schedule and the backends: every backend runs the
 //! same [`Scheduled`] plan (the driver, `crate::driver`, prepares it and chooses the
-//! backend from the options). [`Local`] runs it in this process, with the synchronous or the
-//! threads scheduler.
+//! backend from the options). [`Local`] runs it on this machine, with the synchronous,
+//! threads, cluster or processes scheduler (the last runs tasks in forked worker processes,
+//! see `processes.rs`).
 //!
 //! Each task's output is kept only until its last user has run, then dropped; output blocks
 //! go straight to the sink and are not kept at all. The synchronous scheduler runs tasks by
@@ -15,8 +16,11 @@
 mod cluster;
 mod eval;
 mod pool;
+#[cfg(unix)]
+mod processes;
 mod spill;
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
@@ -196,9 +200,10 @@ pub trait Executor: Sync {
 }
 
 /// The executor of this process: [`Scheduler::Synchronous`] runs tasks in priority order on
-/// the calling thread, [`Scheduler::Threads`] on a pool of worker threads, and
-/// [`Scheduler::Cluster`] on workers of their own threads, memory limit and spill store (see
-/// [`execute_many`]).
+/// the calling thread, [`Scheduler::Threads`] on a pool of worker threads,
+/// [`Scheduler::Cluster`] on workers of their own threads, memory limit and spill store, and
+/// [`Scheduler::Processes`] in worker processes forked from this one, which stays the
+/// scheduler (see [`execute_many`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Local;
 
@@ -276,7 +281,9 @@ fn run_scheduled(
         // Twice the workers; those beyond `threads` only run while others wait for their
         // writes.
         Scheduler::Threads if io_workers => 2 * opts.effective_threads(),
-        Scheduler::Threads | Scheduler::Cluster { .. } => opts.effective_threads(),
+        Scheduler::Threads | Scheduler::Cluster { .. } | Scheduler::Processes(_) => {
+            opts.effective_threads()
+        }
     };
     let hook = RunHook::begin(opts, plan, scheduled, workers);
     let ctx = Ctx {
@@ -290,8 +297,11 @@ fn run_scheduled(
         spill: &spill,
         cpu: None,
         hook: hook.as_ref(),
+        #[cfg(unix)]
+        remote: None,
     };
-    let pool = Pool::new(plan, graph, &footprint.need, &footprint.output, limit);
+    let reserved = reservations(graph, footprint, opts);
+    let pool = Pool::new(plan, graph, &reserved.need, &reserved.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
         Scheduler::Threads if io_workers => {
@@ -308,6 +318,21 @@ fn run_scheduled(
         } => {
             drop(pool);
             cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
+        }
+        #[cfg(unix)]
+        Scheduler::Processes(_) => {
+            let remote = processes::Workers::start(plan, graph, workers)?;
+            let ctx = Ctx {
+                remote: Some(&remote),
+                ..ctx
+            };
+            run_threads(&ctx, pool, workers)?
+        }
+        #[cfg(not(unix))]
+        Scheduler::Processes(_) => {
+            return Err(Error::invalid(
+                "the processes scheduler needs a Unix system (use threads or cluster)",
+            ));
         }
     };
     metrics.seconds = start.elapsed().as_secs_f64();
@@ -328,9 +353,40 @@ pub fn check_fits(plan: &Plan, scheduled: &Scheduled, opts: &ComputeOptions) -> 
     preflight(
         plan,
         &scheduled.graph,
-        &scheduled.footprint,
+        &reservations(&scheduled.graph, &scheduled.footprint, opts),
         opts.effective_memory_limit(),
     )
+    .map_err(|e| match e {
+        Error::PlanExceedsMemory {
+            what,
+            needed,
+            limit,
+            hint,
+        } if matches!(opts.scheduler, Scheduler::Processes(_)) => Error::PlanExceedsMemory {
+            what,
+            needed,
+            limit,
+            hint: format!(
+                "{hint}; with worker processes a task's inputs, output and scratch are held \
+                 twice, here and in the worker process"
+            ),
+        },
+        e => e,
+    })
+}
+
+/// What tasks reserve under `opts`' scheduler: the footprint, and with worker processes
+/// also the workers' copies of each task's inputs, output and scratch.
+fn reservations<'a>(
+    graph: &TaskGraph,
+    f: &'a Footprint,
+    opts: &ComputeOptions,
+) -> Cow<'a, Footprint> {
+    match opts.scheduler {
+        #[cfg(unix)]
+        Scheduler::Processes(_) => processes::footprint(graph, f),
+        _ => Cow::Borrowed(f),
+    }
 }
 
 /// What every worker needs to run tasks.
@@ -349,6 +405,10 @@ struct Ctx<'a> {
     cpu: Option<CpuSlots>,
     /// The dashboard's record of this run, when monitored.
     hook: Option<&'a RunHook>,
+    /// The worker processes that run the tasks ([`Scheduler::Processes`]): worker thread
+    /// `row` runs its tasks in process `row`.
+    #[cfg(unix)]
+    remote: Option<&'a processes::Workers>,
 }
 
 /// At most `threads` tasks compute at once. The threads scheduler may run more workers than
@@ -435,6 +495,21 @@ impl Ctx<'_> {
             .unwrap_or_else(|payload| Err(panicked(self.graph, adm.task, payload.as_ref())))
     }
 
+    /// Runs task `t` here, or in worker process `row` under the processes scheduler.
+    fn run_task(
+        &self,
+        t: TaskId,
+        inputs: &[(TaskId, Arc<Value>)],
+        row: usize,
+    ) -> Result<(Value, u64)> {
+        #[cfg(unix)]
+        if let Some(workers) = self.remote {
+            return workers.run(self.plan, self.graph, row, t, inputs);
+        }
+        let _ = row;
+        eval::run_counted(self.plan, self.graph, t, inputs)
+    }
+
     fn check_cancel(&self) -> Result<()> {
         if self.opts.is_cancelled() {
             return Err(Error::Cancelled);
@@ -507,7 +582,7 @@ impl Ctx<'_> {
         let stage_id = self.graph.stage[t as usize] as usize;
         let stage = &self.plan.stages[stage_id];
         let since = Instant::now();
-        let (value, read) = eval::run_counted(self.plan, self.graph, t, &inputs)?;
+        let (value, read) = self.run_task(t, &inputs, row)?;
         local.bytes_read += read;
         local.time(stage.kind.op_name(), since);
         drop(inputs);

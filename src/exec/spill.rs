@@ -136,17 +136,17 @@ pub(crate) fn read(file: &SpillFile) -> Result<Value> {
     decode(&mut BufReader::with_capacity(1 << 20, f)).map_err(read_back)
 }
 
-fn put_u64(w: &mut impl Write, v: u64) -> std::io::Result<()> {
+pub(super) fn put_u64(w: &mut impl Write, v: u64) -> std::io::Result<()> {
     w.write_all(&v.to_ne_bytes())
 }
 
-fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
+pub(super) fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
     let mut b = [0u8; 8];
     r.read_exact(&mut b)?;
     Ok(u64::from_ne_bytes(b))
 }
 
-fn encode(value: &Value, w: &mut impl Write) -> std::io::Result<()> {
+pub(super) fn encode(value: &Value, w: &mut impl Write) -> std::io::Result<()> {
     match value {
         Value::Block(b) => {
             put_u64(w, 0)?;
@@ -210,7 +210,7 @@ fn write_pod<T: bytemuck::Pod>(a: &ArrayD<T>, w: &mut impl Write) -> std::io::Re
     }
 }
 
-fn decode(r: &mut impl Read) -> std::io::Result<Value> {
+pub(super) fn decode(r: &mut impl Read) -> std::io::Result<Value> {
     match get_u64(r)? {
         0 => Ok(Value::Block(decode_block(r)?)),
         1 => {

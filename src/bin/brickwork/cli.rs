@@ -147,15 +147,18 @@ pub(crate) struct WriteArgs {
 /// How computations run.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct ExecArgs {
-    /// Scheduler: synchronous, threads, or cluster (workers of their own threads, memory
-    /// limit and spill store, in this process: see --workers).
+    /// Scheduler: synchronous, threads, cluster (workers of their own threads, memory
+    /// limit and spill store, in this process: see --workers) or processes (worker
+    /// processes forked from this one, which schedules, holds the memory limit and writes
+    /// the output).
     #[arg(long, default_value = "threads")]
     pub(crate) scheduler: String,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
     /// With --scheduler cluster: the number of workers (default 1); --memory-limit is then
-    /// each worker's.
+    /// each worker's. With --scheduler processes: the number of worker processes (default:
+    /// --threads, else one per core).
     #[arg(long, value_name = "W")]
     pub(crate) workers: Option<usize>,
     /// With --scheduler cluster: threads per worker (default: --threads, else one per core).

@@ -55,9 +55,18 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             }),
         };
+    } else if let Scheduler::Processes(cores) = scheduler {
+        if exec.threads_per_worker.is_some() {
+            return Err(usage(
+                "--threads-per-worker needs --scheduler cluster (each worker process runs one \
+                 task at a time: use --workers)",
+            ));
+        }
+        scheduler = Scheduler::Processes(exec.workers.or(exec.threads).unwrap_or(cores));
     } else if exec.workers.is_some() || exec.threads_per_worker.is_some() {
         return Err(usage(
-            "--workers and --threads-per-worker need --scheduler cluster",
+            "--workers needs --scheduler cluster or processes, and --threads-per-worker \
+             --scheduler cluster",
         ));
     }
     let memory_limit = match &exec.memory_limit {

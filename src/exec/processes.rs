@@ -1,0 +1,381 @@
+//! The processes scheduler ([`crate::Scheduler::Processes`]): tasks run in `n` worker OS
+//! processes on this machine.
+//!
+//! **The choice**: the workers are children of this process made by `fork(2)` once the plan
+//! is scheduled, not MPI ranks on localhost and not fresh copies of the binary. A forked
+//! worker has the plan in memory as it is, user kernels (`map_blocks` closures) included, so
+//! nothing but blocks crosses a process boundary, no plan format is needed, and it works
+//! from any program linking the library, with no launcher and no MPI installed. This is
+//! Python's `fork` start method, which dask's processes scheduler has used on Linux; Unix
+//! only.
+//!
+//! **Who does what**: this process stays the scheduler, as dask's does. It runs the threads
+//! scheduler's loop with one thread per worker process, and owns everything stateful: the
+//! memory pool and its limit, the spill store, read-backs and recomputations, the sinks
+//! (output chunks are written here) and the dashboard's record. A worker only runs tasks:
+//! it receives a task's id and its input blocks over a Unix socket (the spill store's
+//! block format), runs the task (reading its own source chunks), and sends back the value,
+//! or the task's error with its causes, or the panic's message. Results are bit-identical
+//! to the synchronous scheduler's: the same kernels combine the same inputs in the same
+//! order.
+//!
+//! **Memory**: while a task runs, its worker holds a copy of its inputs, its output and its
+//! scratch, besides what this process holds; [`footprint`] reserves those too, so the limit
+//! bounds both sides.
+//!
+//! **Safety of forking a threaded process**: the fork happens on the thread that computes,
+//! before the worker threads start. A worker touches nothing another thread could have
+//! held locked at that moment but the allocator (glibc's and mimalloc's are fork-aware): it
+//! serves on a fresh thread (no inherited thread-locals, rayon's among them) inside a
+//! one-thread rayon pool of its own (so a store's parallel decoding never reaches the
+//! parent's pool, whose threads do not exist in the child), and leaves with `_exit`, running
+//! no destructor of the parent's state. It dies with the thread that forked it
+//! (`PR_SET_PDEATHSIG`), and reads end-of-file when this process closes its socket.
+
+use std::borrow::Cow;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::eval;
+use super::spill::{decode, encode, get_u64, put_u64};
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::plan::Plan;
+use crate::schedule::{Footprint, TaskGraph, TaskId};
+
+/// Replies of a worker.
+const DONE: u64 = 0;
+const FAILED: u64 = 1;
+const PANICKED: u64 = 2;
+
+/// Socket buffer size for block transfers.
+const BUFFER: usize = 1 << 20;
+
+/// What tasks reserve when they run in worker processes: besides their output and scratch
+/// here, the worker's copy of their inputs, output and scratch.
+pub(super) fn footprint<'a>(graph: &TaskGraph, f: &'a Footprint) -> Cow<'a, Footprint> {
+    let need = (0..graph.len() as TaskId)
+        .map(|t| {
+            let inputs: u64 = graph.deps(t).iter().map(|&d| f.output[d as usize]).sum();
+            2 * f.need[t as usize] + inputs
+        })
+        .collect();
+    Cow::Owned(Footprint {
+        peak: f.peak,
+        // The largest task's inputs, output and scratch, once here and once in a worker.
+        largest_task: 2 * f.largest_task,
+        largest_task_id: f.largest_task_id,
+        need,
+        output: f.output.clone(),
+    })
+}
+
+/// The worker processes of one computation, one per worker thread of the scheduler. They
+/// exit when this is dropped.
+pub(super) struct Workers {
+    workers: Vec<Mutex<Worker>>,
+}
+
+struct Worker {
+    pid: libc::pid_t,
+    stream: UnixStream,
+    /// Set once the worker has failed to answer: it is not asked again.
+    dead: Option<String>,
+}
+
+impl Workers {
+    /// Forks `n` workers serving tasks of `graph`, a task graph of `plan`.
+    ///
+    /// # Errors
+    /// A socket pair or a process cannot be created (too many processes, say); the workers
+    /// already started are stopped.
+    pub(super) fn start(plan: &Plan, graph: &TaskGraph, n: usize) -> Result<Workers> {
+        let io = |what: &str, source: std::io::Error| Error::Io {
+            path: what.into(),
+            source,
+        };
+        // All sockets first: each worker closes every end but its own.
+        let mut ends: Vec<(Option<UnixStream>, Option<UnixStream>)> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (here, there) =
+                UnixStream::pair().map_err(|e| io("(a socket pair for a worker process)", e))?;
+            ends.push((Some(here), Some(there)));
+        }
+        let parent = std::process::id();
+        let mut started = Workers {
+            workers: Vec::with_capacity(n),
+        };
+        for i in 0..n {
+            // SAFETY: the child runs only `serve`, which allocates, reads its own socket
+            // and sources, and leaves with `_exit` (see the module's notes).
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                return Err(io(
+                    "(starting a worker process)",
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            if pid == 0 {
+                let own = ends[i].1.take();
+                // Close every other socket end, and the ends of the workers started before.
+                drop(ends);
+                for w in started.workers.drain(..) {
+                    let w = w.into_inner().unwrap_or_else(|p| p.into_inner());
+                    drop(w.stream);
+                }
+                std::mem::forget(started);
+                serve(plan, graph, own, parent);
+            }
+            ends[i].1 = None;
+            let stream = ends[i].0.take().expect("each parent end is taken once");
+            started.workers.push(Mutex::new(Worker {
+                pid,
+                stream,
+                dead: None,
+            }));
+        }
+        Ok(started)
+    }
+
+    /// Runs task `t` on `inputs` in worker `row`: its value and the bytes it read from
+    /// stores, as [`eval::run_counted`] gives them here.
+    ///
+    /// # Errors
+    /// The task's error or panic in the worker ([`Error::Worker`] with its message), or the
+    /// worker died (with how: the signal that killed it, or its exit status).
+    pub(super) fn run(
+        &self,
+        plan: &Plan,
+        graph: &TaskGraph,
+        row: usize,
+        t: TaskId,
+        inputs: &[(TaskId, Arc<Value>)],
+    ) -> Result<(Value, u64)> {
+        let mut w = self.workers[row].lock().unwrap_or_else(|p| p.into_inner());
+        let failed = |w: &Worker, detail: String| Error::Worker {
+            worker: row,
+            pid: w.pid as u32,
+            detail,
+        };
+        if let Some(how) = &w.dead {
+            return Err(failed(&w, how.clone()));
+        }
+        let exchanged = (|| {
+            let mut out = BufWriter::with_capacity(BUFFER, &w.stream);
+            put_u64(&mut out, u64::from(t))?;
+            put_u64(&mut out, inputs.len() as u64)?;
+            for (d, v) in inputs {
+                put_u64(&mut out, u64::from(*d))?;
+                encode(v, &mut out)?;
+            }
+            out.flush()?;
+            drop(out);
+            let mut r = BufReader::with_capacity(BUFFER, &w.stream);
+            match get_u64(&mut r)? {
+                DONE => {
+                    let read = get_u64(&mut r)?;
+                    Ok(Ok((decode(&mut r)?, read)))
+                }
+                FAILED => Ok(Err(get_string(&mut r)?)),
+                PANICKED => Ok(Err(format!(
+                    "task {t} (stage {}) panicked: {}",
+                    graph.stage[t as usize],
+                    get_string(&mut r)?
+                ))),
+                other => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("unknown reply {other}"),
+                )),
+            }
+        })();
+        match exchanged {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(failed(&w, message)),
+            Err(e) => {
+                let stage = &plan.stages[graph.stage[t as usize] as usize];
+                let how = format!(
+                    "the worker process stopped answering ({}) while running {} block {:?}",
+                    exit_status(w.pid).unwrap_or_else(|| format!("connection lost: {e}")),
+                    stage.name,
+                    graph.block_index(plan, t)
+                );
+                w.dead = Some(how.clone());
+                Err(failed(&w, how))
+            }
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            let w = w.get_mut().unwrap_or_else(|p| p.into_inner());
+            // The worker reads end-of-file and exits.
+            let _ = w.stream.shutdown(std::net::Shutdown::Both);
+        }
+        for w in &mut self.workers {
+            let w = w.get_mut().unwrap_or_else(|p| p.into_inner());
+            reap(w.pid);
+        }
+    }
+}
+
+/// Waits for a worker that was told to stop: it exits at once unless it is running a task,
+/// which it finishes first; after a minute it is killed.
+fn reap(pid: libc::pid_t) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r != 0 {
+            return;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: signalling our own child, then reaping it.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// How a worker that stopped answering ended, once it has (waiting up to a second): `None`
+/// if it is still running.
+fn exit_status(pid: libc::pid_t) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            return Some(if libc::WIFSIGNALED(status) {
+                let sig = libc::WTERMSIG(status);
+                let name = match sig {
+                    libc::SIGKILL => " (SIGKILL: killed, by the out-of-memory killer or a user)",
+                    libc::SIGSEGV => " (SIGSEGV)",
+                    libc::SIGABRT => " (SIGABRT)",
+                    libc::SIGTERM => " (SIGTERM)",
+                    libc::SIGINT => " (SIGINT)",
+                    libc::SIGBUS => " (SIGBUS)",
+                    _ => "",
+                };
+                format!("killed by signal {sig}{name}")
+            } else {
+                format!("exited with status {}", libc::WEXITSTATUS(status))
+            });
+        }
+        if r < 0 || Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A worker: serves tasks on `stream` until this process closes it, then exits. Never
+/// returns.
+fn serve(plan: &Plan, graph: &TaskGraph, stream: Option<UnixStream>, parent: u32) -> ! {
+    // SAFETY: prctl and getppid have no memory effects; `_exit` ends the process without
+    // running the parent's destructors or flushing its buffers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() as u32 != parent {
+            libc::_exit(1);
+        }
+    }
+    let code = std::thread::scope(|s| {
+        s.spawn(|| {
+            let Some(stream) = stream else { return 1 };
+            match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                Ok(pool) => pool.install(|| match serve_tasks(plan, graph, &stream) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
+                }),
+                Err(_) => 1,
+            }
+        })
+        .join()
+        .unwrap_or(1)
+    });
+    // SAFETY: see above.
+    unsafe { libc::_exit(code) }
+}
+
+/// Serves tasks until end-of-file.
+fn serve_tasks(plan: &Plan, graph: &TaskGraph, stream: &UnixStream) -> std::io::Result<()> {
+    let mut r = BufReader::with_capacity(BUFFER, stream);
+    let mut w = BufWriter::with_capacity(BUFFER, stream);
+    loop {
+        let t = match get_u64(&mut r) {
+            Ok(t) => t as TaskId,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let n = get_u64(&mut r)?;
+        let mut inputs = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let d = get_u64(&mut r)? as TaskId;
+            inputs.push((d, Arc::new(decode(&mut r)?)));
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            eval::run_counted(plan, graph, t, &inputs)
+        }));
+        drop(inputs);
+        match outcome {
+            Ok(Ok((value, read))) => {
+                put_u64(&mut w, DONE)?;
+                put_u64(&mut w, read)?;
+                encode(&value, &mut w)?;
+            }
+            Ok(Err(e)) => {
+                put_u64(&mut w, FAILED)?;
+                put_string(&mut w, &with_causes(&e))?;
+            }
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                put_u64(&mut w, PANICKED)?;
+                put_string(&mut w, &message)?;
+            }
+        }
+        w.flush()?;
+    }
+}
+
+/// An error's message followed by its causes', as `{:#}` prints them with anyhow.
+fn with_causes(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+fn put_string(w: &mut impl Write, s: &str) -> std::io::Result<()> {
+    put_u64(w, s.len() as u64)?;
+    w.write_all(s.as_bytes())
+}
+
+fn get_string(r: &mut impl Read) -> std::io::Result<String> {
+    let n = get_u64(r)?;
+    if n > 1 << 24 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a message of more than 16 MiB",
+        ));
+    }
+    let mut bytes = vec![0; n as usize];
+    r.read_exact(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
