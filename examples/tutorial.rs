@@ -15,7 +15,9 @@
 //!
 //! and for the cluster `scheduler=cluster workers=<W> threads=<T> seconds=...` (T threads
 //! per worker), for worker processes `scheduler=processes workers=<N> threads=1 seconds=...`
-//! (each process runs one task at a time).
+//! (each process runs one task at a time), and on the ranks of an MPI job (`mpirun -n N
+//! tutorial --scheduler mpi`, built with `--features mpi`) `scheduler=mpi ranks=<N> seconds=...`,
+//! printed by rank 0.
 //!
 //! `seconds` is the time inside the process of building the graph and computing it; `mean`
 //! is the mean of all of `v` (about 1.0), computed after the timing, which lets
@@ -26,7 +28,7 @@
 //! `benches/dashboard_overhead.sh` measures what they cost).
 //!
 //! Run: `cargo run --release --example tutorial -- [--n 10000] [--chunk 1000]
-//! [--scheduler synchronous|threads|cluster|processes] [--threads N] [--workers W]
+//! [--scheduler synchronous|threads|cluster|processes|mpi] [--threads N] [--workers W]
 //! [--threads-per-worker T] [--memory-limit 2GB] [--seed S] [--repeat K]
 //! [--dashboard ADDR] [--report PATH]`
 
@@ -75,7 +77,7 @@ fn parse_args() -> Result<Args> {
                 "usage: tutorial [--n N] [--chunk C] [--scheduler synchronous|threads] \
                  [--threads T] [--workers W] [--threads-per-worker T] [--memory-limit SIZE] \
                  [--seed S] [--repeat K] [--dashboard ADDR] [--report PATH] \
-                 (--scheduler synchronous|threads|cluster|processes; --workers: the \
+                 (--scheduler synchronous|threads|cluster|processes|mpi; --workers: the \
                  cluster's workers or the worker processes)"
             );
             std::process::exit(0);
@@ -153,6 +155,7 @@ fn configurations(args: &Args) -> Vec<ComputeOptions> {
             return all.into_iter().map(limited).collect();
         }
         (Some(Scheduler::Synchronous), _) => ComputeOptions::synchronous(),
+        (Some(Scheduler::Mpi), _) => ComputeOptions::mpi(),
         (Some(Scheduler::Processes(n)), threads) => {
             ComputeOptions::processes(args.workers.or(threads).unwrap_or(n))
         }
@@ -184,24 +187,49 @@ fn describe(opts: &ComputeOptions) -> String {
             threads_per_worker,
         } => format!("scheduler=cluster workers={workers} threads={threads_per_worker}"),
         Scheduler::Processes(n) => format!("scheduler=processes workers={n} threads=1"),
+        Scheduler::Mpi => format!("scheduler=mpi ranks={}", ranks().1),
         other => format!("scheduler={other} threads={}", opts.effective_threads()),
     }
 }
 
+/// This process's rank and the number of ranks of its MPI job ((0, 1) without MPI).
+fn ranks() -> (i32, i32) {
+    #[cfg(feature = "mpi")]
+    if let (Some(rank), Some(size)) = (brickwork::mpi::rank(), brickwork::mpi::size()) {
+        return (rank, size);
+    }
+    (0, 1)
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
+    // `mpirun -n N tutorial --scheduler mpi` (built with --features mpi): every rank runs
+    // this program; rank 0 prints.
+    #[cfg(feature = "mpi")]
+    let _universe = match args.scheduler {
+        Some(Scheduler::Mpi) => Some(brickwork::mpi::initialize()?),
+        _ => None,
+    };
+    #[cfg(not(feature = "mpi"))]
+    if args.scheduler == Some(Scheduler::Mpi) {
+        bail!("--scheduler mpi needs the example built with --features mpi");
+    }
+    // The other ranks of an MPI job compute with rank 0 and print nothing.
+    let quiet = ranks().0 != 0;
     let v = workload(args.n, args.chunk, args.seed)?;
     let counts = v.task_counts()?;
-    println!("{v}");
-    println!(
-        "tasks: {} before culling, {} after culling and fusion ({} stages)",
-        counts.before, counts.after, counts.stages
-    );
+    if !quiet {
+        println!("{v}");
+        println!(
+            "tasks: {} before culling, {} after culling and fusion ({} stages)",
+            counts.before, counts.after, counts.stages
+        );
+    }
     for mut opts in configurations(&args) {
-        if let Some(addr) = &args.dashboard {
+        if let Some(addr) = args.dashboard.as_ref().filter(|_| !quiet) {
             opts = opts.dashboard(addr);
         }
-        if let Some(path) = &args.report {
+        if let Some(path) = args.report.as_ref().filter(|_| !quiet) {
             opts = opts.report(path);
         }
         for _ in 0..args.repeat {
@@ -212,6 +240,9 @@ fn main() -> Result<()> {
             let values = result.into_typed::<f64>();
             let first: Vec<String> = values.iter().take(5).map(|x| x.to_string()).collect();
             let mean = values.sum() / values.len() as f64;
+            if quiet {
+                continue;
+            }
             println!(
                 "{} seconds={seconds:.4} len={} first={} mean={mean}",
                 describe(&opts),

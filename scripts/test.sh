@@ -10,6 +10,11 @@
 # Then installs what the dashboard's browser tests need (scripts/browser.sh: Debian's
 # chromium through apt, about 25 s the first time, and playwright in the same venv); when
 # that is impossible (no root, no apt), those tests are skipped with the reason.
+#
+# And Open MPI (scripts/mpi.sh: Debian's openmpi and libclang through apt, about 20 s the
+# first time): the tests then build with `--features mpi` and run the MPI tests with up to
+# 4 ranks on this machine (tests/mpi.rs). Without it, everything else is built and tested
+# without the feature.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BRICKWORK_PEER_PYTHON="$(bash scripts/pyenv.sh | tail -n 1)"
@@ -21,4 +26,10 @@ if browser_python="$(bash scripts/browser.sh | tail -n 1)"; then
 else
     echo "test.sh: Chromium or playwright could not be installed (see above): the dashboard's browser tests will be skipped" >&2
 fi
-cargo test "$@"
+features=()
+if bash scripts/mpi.sh; then
+    features=(--features mpi)
+else
+    echo "test.sh: Open MPI could not be installed (see above): testing without the mpi feature" >&2
+fi
+cargo test "${features[@]}" "$@"

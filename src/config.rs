@@ -35,9 +35,17 @@ pub enum Scheduler {
     /// memory budget and the spill store, and hands each worker a task with its input
     /// blocks over a Unix socket; the worker sends back the task's value. Results are
     /// bit-identical to [`Scheduler::Synchronous`]'s. The limit covers the worker's copies
-    /// too: a running task reserves its inputs, output and scratch a second time. Unix only.
+    /// too: a running task reserves its inputs, output and scratch a second time. Linux only.
     /// See [`ComputeOptions::processes`].
     Processes(usize),
+    /// The ranks of an MPI job (`mpirun -n N ...`; cargo feature `mpi`): every rank runs
+    /// the same program and plans the same computation (checked); rank 0 schedules, holds
+    /// the intermediates under the memory limit and writes the output, and the other ranks
+    /// run the tasks it sends them, blocks travelling in MPI messages. Every rank returns
+    /// the same result. MPI must be initialized with `MPI_THREAD_MULTIPLE` first
+    /// (`brickwork::mpi::initialize`, or the user's own `mpi::initialize_with_threading`).
+    /// With one rank, the threads scheduler runs.
+    Mpi,
 }
 
 impl FromStr for Scheduler {
@@ -53,9 +61,10 @@ impl FromStr for Scheduler {
             }),
             // One worker per core unless given (the CLI's --workers).
             "processes" | "multiprocessing" => Ok(Scheduler::Processes(cores())),
+            "mpi" => Ok(Scheduler::Mpi),
             other => Err(Error::invalid(format!(
-                "unknown scheduler {other:?} (expected synchronous, threads, cluster or \
-                 processes)"
+                "unknown scheduler {other:?} (expected synchronous, threads, cluster, \
+                 processes or mpi)"
             ))),
         }
     }
@@ -68,6 +77,7 @@ impl fmt::Display for Scheduler {
             Scheduler::Threads => "threads",
             Scheduler::Cluster { .. } => "cluster",
             Scheduler::Processes(_) => "processes",
+            Scheduler::Mpi => "mpi",
         })
     }
 }
@@ -173,6 +183,14 @@ impl ComputeOptions {
         }
     }
 
+    /// Options for the ranks of an MPI job (see [`Scheduler::Mpi`]).
+    pub fn mpi() -> Self {
+        ComputeOptions {
+            scheduler: Scheduler::Mpi,
+            ..ComputeOptions::default()
+        }
+    }
+
     /// The same options with a memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
@@ -239,6 +257,9 @@ impl ComputeOptions {
         match self.scheduler {
             Scheduler::Synchronous => 1,
             Scheduler::Processes(n) => n.max(1),
+            // Rank 0 runs one scheduling thread per other rank; one rank alone runs the
+            // threads scheduler.
+            Scheduler::Mpi => self.threads.unwrap_or_else(cores).max(1),
             Scheduler::Cluster {
                 workers,
                 threads_per_worker,

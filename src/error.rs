@@ -215,6 +215,17 @@ pub enum Error {
         detail: String,
     },
 
+    /// Another rank of an MPI job ([`crate::Scheduler::Mpi`]) failed: a task it ran
+    /// returned an error or panicked (`detail` with its causes), it planned a different
+    /// computation, or (seen from the other ranks) rank 0 stopped the computation.
+    #[error("MPI rank {rank}: {detail}")]
+    Rank {
+        /// The rank that failed.
+        rank: i32,
+        /// What went wrong.
+        detail: String,
+    },
+
     /// The computation was cancelled (Ctrl-C in the `brickwork` binary) before it finished.
     #[error("cancelled before the computation finished; nothing was marked complete")]
     Cancelled,

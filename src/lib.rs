@@ -12,6 +12,8 @@ pub mod expr;
 pub mod grid;
 pub mod io;
 pub mod kernel;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod parse;
 pub mod plan;
 pub mod schedule;

@@ -35,6 +35,9 @@ mod map_blocks;
 mod mask;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
+/// The MPI scheduler: mpirun with the CLI and the tutorial example.
+#[cfg(all(feature = "mpi", feature = "cli"))]
+mod mpi;
 /// `any`/`all` and the NaN-ignoring reductions.
 mod nanreduce;
 /// Elementwise ops, broadcasting, dtype rules.

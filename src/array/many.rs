@@ -153,6 +153,7 @@ fn to_zarr_many_run<P: AsRef<Path>>(
     options: &WriteOptions,
     opts: &ComputeOptions,
 ) -> Result<Metrics> {
+    driver::refuse_ranks(opts, "to_zarr_many")?;
     let exprs = outputs
         .iter()
         .map(|(a, _)| a.expr().cloned())

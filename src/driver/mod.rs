@@ -76,6 +76,9 @@ pub(crate) fn prepare_many(
         out.write = write;
         out.blocks = blocks;
     }
+    // Under MPI each rank would make its own copy in its own temporary directory: the
+    // sources are read as they are chunked instead.
+    let realign = realign && opts.scheduler != crate::Scheduler::Mpi;
     let copies = if realign {
         realign::realign(&mut plan, opts)?
     } else {
@@ -109,13 +112,32 @@ impl Prepared {
     }
 }
 
+/// Refuses `what` (a write that several processes would each make) on more than one MPI
+/// rank.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `what` under [`crate::Scheduler::Mpi`] with several
+/// ranks; MPI not initialized.
+pub(crate) fn refuse_ranks(opts: &ComputeOptions, what: &str) -> Result<()> {
+    #[cfg(feature = "mpi")]
+    if exec::mpi::ranks(opts)?.is_some() {
+        return Err(Error::invalid(format!(
+            "{what} does not run on several MPI ranks yet: write each result with to_zarr, \
+             or use another scheduler"
+        )));
+    }
+    let _ = (opts, what);
+    Ok(())
+}
+
 /// The executor for `opts`' scheduler.
 fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     match opts.scheduler {
         crate::Scheduler::Synchronous
         | crate::Scheduler::Threads
         | crate::Scheduler::Cluster { .. }
-        | crate::Scheduler::Processes(_) => &exec::Local,
+        | crate::Scheduler::Processes(_)
+        | crate::Scheduler::Mpi => &exec::Local,
     }
 }
 

@@ -34,6 +34,7 @@ pub(crate) fn write_region(
     opts: &ComputeOptions,
     realign: bool,
 ) -> Result<Metrics> {
+    super::refuse_ranks(opts, "to_zarr_region")?;
     let what = |detail: &str| {
         Error::invalid(format!(
             "writing into region {} of {}: {detail}",

@@ -36,6 +36,10 @@ pub(crate) fn write_zarr(
             path.display()
         )));
     }
+    #[cfg(feature = "mpi")]
+    if let Some((rank, _)) = crate::exec::mpi::ranks(opts)? {
+        return ranks::write_zarr(e, path, options, opts, fingerprint, rank);
+    }
     let Some(WriteStart {
         chunks,
         write_shape,
@@ -211,4 +215,129 @@ pub(crate) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// [`write_zarr`] on several MPI ranks: rank 0 looks at the target (what a resumed write
+/// left), creates the array, writes the chunks and marks it complete; the others learn
+/// where the write starts and run tasks. No two-pass rechunk: a write whose tasks do not
+/// fit is refused.
+#[cfg(feature = "mpi")]
+mod ranks {
+    use std::path::Path;
+
+    use super::{WriteStart, prepare, write_start};
+    use crate::config::ComputeOptions;
+    use crate::error::{Error, Result};
+    use crate::exec::Metrics;
+    use crate::exec::mpi::share_outcome;
+    use crate::expr::ExprRef;
+    use crate::plan::OutputWrite;
+    use crate::store::{Sink, WriteOptions, ZarrSink, ZarrWriteSink};
+
+    pub(super) fn write_zarr(
+        e: &ExprRef,
+        path: &Path,
+        options: &WriteOptions,
+        opts: &ComputeOptions,
+        fingerprint: Option<&str>,
+        rank: i32,
+    ) -> Result<Metrics> {
+        // Only rank 0 opens the target; the others compute the same plan without looking.
+        let start = if rank == 0 {
+            write_start(e, path, options, fingerprint)
+        } else {
+            let blind = WriteOptions {
+                resume: false,
+                ..options.clone()
+            };
+            write_start(e, path, &blind, fingerprint)
+        };
+        // 0: nothing to write; 1: every block; 2: the blocks marked 1 in the mask.
+        let (start, told) = match start {
+            Ok(None) => (None, Ok(vec![0])),
+            Ok(Some(s)) => {
+                let told = match &s.missing {
+                    None => vec![1],
+                    Some(mask) => std::iter::once(2)
+                        .chain(mask.iter().map(|&m| m as u8))
+                        .collect(),
+                };
+                (Some(s), Ok(told))
+            }
+            Err(e) => (None, Err(e)),
+        };
+        let told = share_outcome(told)?;
+        let Some(WriteStart {
+            chunks,
+            target,
+            fingerprint,
+            missing,
+            sink: resumed,
+            ..
+        }) = start
+        else {
+            return Ok(Metrics::default());
+        };
+        let missing = match told.split_first() {
+            Some((0, _)) => return Ok(Metrics::default()),
+            Some((1, _)) => None,
+            Some((_, mask)) if rank != 0 => Some(mask.iter().map(|&m| m != 0).collect()),
+            _ => missing,
+        };
+        let prepared = prepare(&target, opts, OutputWrite::Encode, false, missing)?;
+        prepared.check_fits(opts).map_err(|err| match err {
+            Error::PlanExceedsMemory {
+                what,
+                needed,
+                limit,
+                hint,
+            } => Error::PlanExceedsMemory {
+                what,
+                needed,
+                limit,
+                hint: format!("{hint} (the two-pass rechunk does not run on MPI ranks yet)"),
+            },
+            other => other,
+        })?;
+        let sink = if rank == 0 {
+            match resumed {
+                Some(sink) => Ok(Some(sink)),
+                None => ZarrSink::create_for(
+                    path,
+                    &e.shape(),
+                    e.dtype(),
+                    &chunks,
+                    options,
+                    Some(&fingerprint),
+                )
+                .map(Some),
+            }
+        } else {
+            Ok(None)
+        };
+        let (sink, told) = match sink {
+            Ok(s) => (s, Ok(Vec::new())),
+            Err(e) => (None, Err(e)),
+        };
+        share_outcome(told)?;
+        match sink {
+            Some(sink) => {
+                let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
+                sink.finish()?;
+                Ok(metrics)
+            }
+            None => prepared.execute(opts, &[&Elsewhere]),
+        }
+    }
+
+    /// The sink of a rank other than 0 when rank 0 writes: it is never given a block.
+    struct Elsewhere;
+
+    impl Sink for Elsewhere {
+        fn consume(&self, block: &[usize], _: crate::block::Block) -> Result<()> {
+            Err(Error::internal(format!(
+                "output block {block:?} reached a rank that does not write"
+            )))
+        }
+    }
 }

@@ -121,7 +121,6 @@ pub(super) fn run(
             spill,
             cpu: None,
             hook: ctx.hook,
-            #[cfg(unix)]
             remote: None,
         })
         .collect();

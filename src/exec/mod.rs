@@ -15,9 +15,12 @@
 
 mod cluster;
 mod eval;
+#[cfg(feature = "mpi")]
+pub(crate) mod mpi;
 mod pool;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod processes;
+mod remote;
 mod spill;
 
 use std::borrow::Cow;
@@ -284,6 +287,19 @@ fn run_scheduled(
         Scheduler::Threads | Scheduler::Cluster { .. } | Scheduler::Processes(_) => {
             opts.effective_threads()
         }
+        // One scheduling thread per other rank on rank 0.
+        #[cfg(feature = "mpi")]
+        Scheduler::Mpi => match mpi::ranks(opts)? {
+            Some((_, size)) => (size - 1) as usize,
+            None => opts.effective_threads(),
+        },
+        #[cfg(not(feature = "mpi"))]
+        Scheduler::Mpi => {
+            return Err(Error::invalid(
+                "the mpi scheduler needs brickwork built with the `mpi` feature (cargo build \
+                 --features mpi, with an MPI installed)",
+            ));
+        }
     };
     let hook = RunHook::begin(opts, plan, scheduled, workers);
     let ctx = Ctx {
@@ -297,7 +313,6 @@ fn run_scheduled(
         spill: &spill,
         cpu: None,
         hook: hook.as_ref(),
-        #[cfg(unix)]
         remote: None,
     };
     let reserved = reservations(graph, footprint, opts);
@@ -319,7 +334,7 @@ fn run_scheduled(
             drop(pool);
             cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
         }
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         Scheduler::Processes(_) => {
             let remote = processes::Workers::start(plan, graph, workers)?;
             let ctx = Ctx {
@@ -328,10 +343,14 @@ fn run_scheduled(
             };
             run_threads(&ctx, pool, workers)?
         }
-        #[cfg(not(unix))]
+        #[cfg(feature = "mpi")]
+        Scheduler::Mpi => mpi::run(ctx, pool)?,
+        #[cfg(not(feature = "mpi"))]
+        Scheduler::Mpi => unreachable!("refused above"),
+        #[cfg(not(target_os = "linux"))]
         Scheduler::Processes(_) => {
             return Err(Error::invalid(
-                "the processes scheduler needs a Unix system (use threads or cluster)",
+                "the processes scheduler needs Linux (use threads or cluster)",
             ));
         }
     };
@@ -383,7 +402,7 @@ fn reservations<'a>(
     opts: &ComputeOptions,
 ) -> Cow<'a, Footprint> {
     match opts.scheduler {
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         Scheduler::Processes(_) => processes::footprint(graph, f),
         _ => Cow::Borrowed(f),
     }
@@ -405,10 +424,10 @@ struct Ctx<'a> {
     cpu: Option<CpuSlots>,
     /// The dashboard's record of this run, when monitored.
     hook: Option<&'a RunHook>,
-    /// The worker processes that run the tasks ([`Scheduler::Processes`]): worker thread
-    /// `row` runs its tasks in process `row`.
-    #[cfg(unix)]
-    remote: Option<&'a processes::Workers>,
+    /// Where tasks run when not on the worker threads themselves: worker processes
+    /// ([`Scheduler::Processes`]) or MPI ranks; worker thread `row` runs its tasks on
+    /// worker `row` there.
+    remote: Option<&'a dyn remote::RunTasks>,
 }
 
 /// At most `threads` tasks compute at once. The threads scheduler may run more workers than
@@ -502,12 +521,10 @@ impl Ctx<'_> {
         inputs: &[(TaskId, Arc<Value>)],
         row: usize,
     ) -> Result<(Value, u64)> {
-        #[cfg(unix)]
-        if let Some(workers) = self.remote {
-            return workers.run(self.plan, self.graph, row, t, inputs);
+        match self.remote {
+            Some(workers) => workers.run(self.plan, self.graph, row, t, inputs),
+            None => eval::run_counted(self.plan, self.graph, t, inputs),
         }
-        let _ = row;
-        eval::run_counted(self.plan, self.graph, t, inputs)
     }
 
     fn check_cancel(&self) -> Result<()> {

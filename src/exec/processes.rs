@@ -33,22 +33,17 @@
 //! (`PR_SET_PDEATHSIG`), and reads end-of-file when this process closes its socket.
 
 use std::borrow::Cow;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::eval;
-use super::spill::{decode, encode, get_u64, put_u64};
+use super::remote::{RunTasks, read_reply, serve_request, write_request};
+use super::spill::get_u64;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
 use crate::plan::Plan;
 use crate::schedule::{Footprint, TaskGraph, TaskId};
-
-/// Replies of a worker.
-const DONE: u64 = 0;
-const FAILED: u64 = 1;
-const PANICKED: u64 = 2;
 
 /// Socket buffer size for block transfers.
 const BUFFER: usize = 1 << 20;
@@ -138,14 +133,15 @@ impl Workers {
         }
         Ok(started)
     }
+}
 
-    /// Runs task `t` on `inputs` in worker `row`: its value and the bytes it read from
-    /// stores, as [`eval::run_counted`] gives them here.
+impl RunTasks for Workers {
+    /// Runs task `t` in worker process `row`.
     ///
     /// # Errors
     /// The task's error or panic in the worker ([`Error::Worker`] with its message), or the
     /// worker died (with how: the signal that killed it, or its exit status).
-    pub(super) fn run(
+    fn run(
         &self,
         plan: &Plan,
         graph: &TaskGraph,
@@ -164,31 +160,10 @@ impl Workers {
         }
         let exchanged = (|| {
             let mut out = BufWriter::with_capacity(BUFFER, &w.stream);
-            put_u64(&mut out, u64::from(t))?;
-            put_u64(&mut out, inputs.len() as u64)?;
-            for (d, v) in inputs {
-                put_u64(&mut out, u64::from(*d))?;
-                encode(v, &mut out)?;
-            }
+            write_request(&mut out, t, inputs)?;
             out.flush()?;
             drop(out);
-            let mut r = BufReader::with_capacity(BUFFER, &w.stream);
-            match get_u64(&mut r)? {
-                DONE => {
-                    let read = get_u64(&mut r)?;
-                    Ok(Ok((decode(&mut r)?, read)))
-                }
-                FAILED => Ok(Err(get_string(&mut r)?)),
-                PANICKED => Ok(Err(format!(
-                    "task {t} (stage {}) panicked: {}",
-                    graph.stage[t as usize],
-                    get_string(&mut r)?
-                ))),
-                other => Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("unknown reply {other}"),
-                )),
-            }
+            read_reply(&mut BufReader::with_capacity(BUFFER, &w.stream), graph, t)
         })();
         match exchanged {
             Ok(Ok(value)) => Ok(value),
@@ -316,66 +291,7 @@ fn serve_tasks(plan: &Plan, graph: &TaskGraph, stream: &UnixStream) -> std::io::
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
         };
-        let n = get_u64(&mut r)?;
-        let mut inputs = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            let d = get_u64(&mut r)? as TaskId;
-            inputs.push((d, Arc::new(decode(&mut r)?)));
-        }
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            eval::run_counted(plan, graph, t, &inputs)
-        }));
-        drop(inputs);
-        match outcome {
-            Ok(Ok((value, read))) => {
-                put_u64(&mut w, DONE)?;
-                put_u64(&mut w, read)?;
-                encode(&value, &mut w)?;
-            }
-            Ok(Err(e)) => {
-                put_u64(&mut w, FAILED)?;
-                put_string(&mut w, &with_causes(&e))?;
-            }
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".into());
-                put_u64(&mut w, PANICKED)?;
-                put_string(&mut w, &message)?;
-            }
-        }
+        serve_request(plan, graph, t, &mut r, &mut w, None)?;
         w.flush()?;
     }
-}
-
-/// An error's message followed by its causes', as `{:#}` prints them with anyhow.
-fn with_causes(e: &Error) -> String {
-    let mut text = e.to_string();
-    let mut next = std::error::Error::source(e);
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
-}
-
-fn put_string(w: &mut impl Write, s: &str) -> std::io::Result<()> {
-    put_u64(w, s.len() as u64)?;
-    w.write_all(s.as_bytes())
-}
-
-fn get_string(r: &mut impl Read) -> std::io::Result<String> {
-    let n = get_u64(r)?;
-    if n > 1 << 24 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "a message of more than 16 MiB",
-        ));
-    }
-    let mut bytes = vec![0; n as usize];
-    r.read_exact(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

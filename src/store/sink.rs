@@ -28,6 +28,14 @@ pub trait Sink: Sync {
     fn waits_on_io(&self) -> bool {
         false
     }
+
+    /// True when the blocks stay in this process's memory (an in-memory result), as
+    /// opposed to a store every process can open: with several MPI ranks, rank 0 then
+    /// sends each output block to the other ranks too, so that all return the result.
+    /// Default `false`.
+    fn in_memory(&self) -> bool {
+        false
+    }
 }
 
 /// Assembles the output blocks into one in-memory array.
@@ -76,6 +84,10 @@ impl Sink for CollectSink {
             v.assign(src);
         });
         Ok(())
+    }
+
+    fn in_memory(&self) -> bool {
+        true
     }
 }
 

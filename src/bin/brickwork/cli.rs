@@ -150,9 +150,10 @@ pub(crate) struct ExecArgs {
     /// Scheduler: synchronous, threads, cluster (workers of their own threads, memory
     /// limit and spill store, in this process: see --workers) or processes (worker
     /// processes forked from this one, which schedules, holds the memory limit and writes
-    /// the output).
-    #[arg(long, default_value = "threads")]
-    pub(crate) scheduler: String,
+    /// the output) or mpi (the ranks of an MPI job: `mpirun -n N brickwork ...`, the
+    /// default there; needs a build with `--features mpi`) [default: threads]
+    #[arg(long)]
+    pub(crate) scheduler: Option<String>,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,

@@ -7,6 +7,8 @@
 mod cli;
 mod cmd;
 mod output;
+#[cfg(feature = "mpi")]
+mod ranks;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +32,12 @@ fn main() -> ExitCode {
     // not thread-safe only.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     let args = cli::parse();
-    match cmd::run(args) {
+    let result = cmd::run(args);
+    #[cfg(feature = "mpi")]
+    if ranks::finish(result.as_ref().err()) {
+        return ExitCode::FAILURE;
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if is_broken_pipe(&err) {

@@ -37,12 +37,33 @@ pub(crate) fn parse_list(text: &str, what: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// The scheduler without --scheduler: mpi when started by an MPI launcher with several
+/// ranks (and built with MPI), else threads.
+fn default_scheduler() -> &'static str {
+    #[cfg(feature = "mpi")]
+    if crate::ranks::by_default() {
+        return "mpi";
+    }
+    "threads"
+}
+
 /// Compute options from the shared flags.
 pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
     let mut scheduler: Scheduler = exec
         .scheduler
+        .as_deref()
+        .unwrap_or(default_scheduler())
         .parse()
         .map_err(|e: brickwork::Error| usage(format!("--scheduler: {e}")))?;
+    if scheduler == Scheduler::Mpi {
+        #[cfg(feature = "mpi")]
+        crate::ranks::start()?;
+        #[cfg(not(feature = "mpi"))]
+        return Err(usage(
+            "--scheduler mpi: this brickwork was built without MPI (cargo build --release \
+             --features mpi, with an MPI installed)",
+        ));
+    }
     if exec.threads == Some(0) || exec.workers == Some(0) || exec.threads_per_worker == Some(0) {
         return Err(usage(
             "--threads, --workers and --threads-per-worker must be at least 1",
@@ -101,6 +122,11 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
     if let Some(path) = &exec.report {
         brickwork::dashboard::check_report_path(path)
             .map_err(|e| usage(format!("--report: {e}")))?;
+    }
+    // On MPI ranks, rank 0 alone serves the dashboard and writes the report.
+    #[cfg(feature = "mpi")]
+    if scheduler == Scheduler::Mpi && brickwork::mpi::rank().is_some_and(|r| r != 0) {
+        return Ok(options);
     }
     Ok(options.monitor_with(MonitorSettings {
         dashboard: exec.dashboard.clone(),

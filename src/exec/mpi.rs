@@ -1,0 +1,350 @@
+//! The MPI scheduler ([`crate::Scheduler::Mpi`], cargo feature `mpi`): the ranks of an MPI
+//! job run one computation, blocks travelling between them in MPI messages (rsmpi over the
+//! system's OpenMPI or MPICH; no protocol of our own on the network).
+//!
+//! Every rank runs the same program, so every rank plans the same computation; the plans
+//! are compared (a digest broadcast from rank 0) before anything runs. Rank 0 schedules as
+//! the processes scheduler's parent does: it runs the threads scheduler's loop with one
+//! thread per other rank, owns the memory pool under the limit, the spill store and the
+//! sinks, and sends each task with its input blocks to that thread's rank, which runs it
+//! (reading its own source chunks from the shared filesystem) and sends the value back
+//! (the request and reply of `remote.rs`). Blocks of an in-memory result are also sent to
+//! every other rank, so that all ranks return it. When the run ends, rank 0 tells every
+//! rank how it ended (`STOP`, with the error if it failed); the other ranks return that.
+//!
+//! Writes to a Zarr store: rank 0 decides where the write starts (what a `--resume` keeps)
+//! and tells the others, creates the array, writes the chunks and marks it complete.
+//!
+//! A rank that dies takes the job down: `mpirun` aborts the others (and the `brickwork`
+//! binary aborts the job when a rank fails outside a computation, so nobody waits
+//! forever).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mpi::topology::{Communicator, SimpleCommunicator};
+use mpi::traits::{Destination, Root, Source};
+
+use super::pool::Pool;
+use super::remote::{RunTasks, get_string, put_string, read_reply, serve_request, write_request};
+use super::spill::{decode, encode, get_u64, put_u64};
+use super::{Ctx, Metrics, run_threads};
+use crate::block::Block;
+use crate::config::{ComputeOptions, Scheduler};
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::plan::Plan;
+use crate::schedule::{TaskGraph, TaskId};
+use crate::store::Sink;
+
+/// Messages from rank 0 to the others.
+const TO_WORKER: i32 = 71;
+/// Replies to rank 0.
+const TO_ROOT: i32 = 72;
+
+/// Kinds of message to a worker rank.
+const TASK: u64 = 0;
+const OUTPUT: u64 = 1;
+const STOP: u64 = 2;
+
+/// This rank and the number of ranks, when `opts` runs on MPI with more than one rank.
+///
+/// # Errors
+/// MPI is not initialized, or not with `MPI_THREAD_MULTIPLE`.
+pub(crate) fn ranks(opts: &ComputeOptions) -> Result<Option<(i32, i32)>> {
+    if opts.scheduler != Scheduler::Mpi {
+        return Ok(None);
+    }
+    let world = world()?;
+    Ok((world.size() > 1).then(|| (world.rank(), world.size())))
+}
+
+fn world() -> Result<SimpleCommunicator> {
+    if !mpi::environment::is_initialized() || mpi::environment::is_finalized() {
+        return Err(Error::invalid(
+            "the mpi scheduler needs MPI initialized (with MPI_THREAD_MULTIPLE): call \
+             brickwork::mpi::initialize() first, and run the program with mpirun",
+        ));
+    }
+    if mpi::environment::threading_support() != mpi::Threading::Multiple {
+        return Err(Error::invalid(
+            "the mpi scheduler needs MPI initialized with MPI_THREAD_MULTIPLE (rank 0 talks \
+             to every rank from its own thread): use brickwork::mpi::initialize() or \
+             mpi::initialize_with_threading(Threading::Multiple)",
+        ));
+    }
+    Ok(SimpleCommunicator::world())
+}
+
+/// Sends rank 0's `value` (an outcome encoded as bytes) to every rank; returns it.
+pub(crate) fn share(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let world = world()?;
+    let root = world.process_at_rank(0);
+    let mut len = bytes.len() as u64;
+    root.broadcast_into(&mut len);
+    let mut buf = if world.rank() == 0 {
+        bytes
+    } else {
+        vec![0u8; len as usize]
+    };
+    if len > 0 {
+        root.broadcast_into(&mut buf[..]);
+    }
+    Ok(buf)
+}
+
+/// Shares rank 0's outcome of a step every rank must agree on before going on: `Ok` with
+/// bytes on rank 0 gives every rank those bytes; an error on rank 0 gives every other
+/// rank an [`Error::Rank`] that says so (rank 0 returns its own).
+pub(crate) fn share_outcome(outcome: Result<Vec<u8>>) -> Result<Vec<u8>> {
+    let world = world()?;
+    let mut msg = Vec::new();
+    if world.rank() == 0 {
+        match &outcome {
+            Ok(bytes) => {
+                msg.push(0);
+                msg.extend_from_slice(bytes);
+            }
+            Err(e) => {
+                msg.push(1);
+                msg.extend_from_slice(super::remote::with_causes(e).as_bytes());
+            }
+        }
+    }
+    let msg = share(msg)?;
+    if world.rank() == 0 {
+        return outcome;
+    }
+    match msg.split_first() {
+        Some((0, rest)) => Ok(rest.to_vec()),
+        Some((_, rest)) => Err(Error::Rank {
+            rank: 0,
+            detail: String::from_utf8_lossy(rest).into_owned(),
+        }),
+        None => Err(Error::internal("an empty message from rank 0")),
+    }
+}
+
+/// Runs `ctx`'s plan on the ranks: rank 0 schedules, the others serve tasks.
+pub(super) fn run(ctx: Ctx<'_>, pool: Pool<'_>) -> Result<Metrics> {
+    let world = world()?;
+    let (rank, size) = (world.rank(), world.size());
+    if size == 1 {
+        let threads = ctx.opts.effective_threads();
+        return run_threads(&ctx, pool, threads);
+    }
+    let mine = digest(ctx.plan, ctx.graph, ctx.position);
+    let mut theirs = mine;
+    world.process_at_rank(0).broadcast_into(&mut theirs);
+    if rank != 0 {
+        drop(pool);
+        let refuse = (theirs != mine).then(|| {
+            format!(
+                "rank {rank} planned another computation than rank 0 (every rank must run \
+                 the same program on the same inputs)"
+            )
+        });
+        return serve(&world, ctx.plan, ctx.graph, ctx.sinks, refuse.as_deref());
+    }
+    let workers = Ranks {
+        forwarded: (1..size).map(|_| AtomicU64::new(0)).collect(),
+    };
+    let forwards: Vec<Forward<'_>> = ctx
+        .sinks
+        .iter()
+        .enumerate()
+        .map(|(index, inner)| Forward {
+            inner: *inner,
+            index,
+            ranks: &workers,
+        })
+        .collect();
+    let sinks: Vec<&dyn Sink> = forwards.iter().map(|f| f as &dyn Sink).collect();
+    let ctx = Ctx {
+        sinks: &sinks,
+        remote: Some(&workers),
+        ..ctx
+    };
+    let result = run_threads(&ctx, pool, (size - 1) as usize);
+    // Every rank learns how it ended, after every block sent to it.
+    for (i, sent) in workers.forwarded.iter().enumerate() {
+        let mut msg = Vec::new();
+        put_u64(&mut msg, STOP).expect("writing to memory");
+        put_u64(&mut msg, sent.load(Ordering::SeqCst)).expect("writing to memory");
+        let error = match &result {
+            Ok(_) => String::new(),
+            Err(e) => super::remote::with_causes(e),
+        };
+        put_string(&mut msg, &error).expect("writing to memory");
+        world
+            .process_at_rank(i as i32 + 1)
+            .send_with_tag(&msg[..], TO_WORKER);
+    }
+    result
+}
+
+/// A digest of the plan every rank must share.
+fn digest(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> u64 {
+    let mut h = DefaultHasher::new();
+    graph.len().hash(&mut h);
+    graph.stage.hash(&mut h);
+    graph.block.hash(&mut h);
+    position.hash(&mut h);
+    for s in &plan.stages {
+        s.name.hash(&mut h);
+        s.grid.shape().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Rank 0's view of the other ranks: scheduling thread `row` sends its tasks to rank
+/// `row + 1`.
+struct Ranks {
+    /// Output blocks sent to each other rank.
+    forwarded: Vec<AtomicU64>,
+}
+
+impl RunTasks for Ranks {
+    fn run(
+        &self,
+        _plan: &Plan,
+        graph: &TaskGraph,
+        row: usize,
+        t: TaskId,
+        inputs: &[(TaskId, Arc<Value>)],
+    ) -> Result<(Value, u64)> {
+        let world = SimpleCommunicator::world();
+        let rank = row as i32 + 1;
+        let mut msg = Vec::new();
+        put_u64(&mut msg, TASK).expect("writing to memory");
+        write_request(&mut msg, t, inputs).expect("writing to memory");
+        let peer = world.process_at_rank(rank);
+        peer.send_with_tag(&msg[..], TO_WORKER);
+        drop(msg);
+        let (reply, _) = peer.receive_vec_with_tag::<u8>(TO_ROOT);
+        match read_reply(&mut &reply[..], graph, t) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(detail)) => Err(Error::Rank { rank, detail }),
+            Err(e) => Err(Error::Rank {
+                rank,
+                detail: format!("an unreadable reply: {e}"),
+            }),
+        }
+    }
+}
+
+/// A sink of rank 0 that also sends the blocks of an in-memory result to every other rank.
+struct Forward<'a> {
+    inner: &'a dyn Sink,
+    index: usize,
+    ranks: &'a Ranks,
+}
+
+impl Sink for Forward<'_> {
+    fn consume(&self, block: &[usize], value: Block) -> Result<()> {
+        if self.inner.in_memory() {
+            let mut msg = Vec::new();
+            let encoded = (|| -> std::io::Result<()> {
+                put_u64(&mut msg, OUTPUT)?;
+                put_u64(&mut msg, self.index as u64)?;
+                put_u64(&mut msg, block.len() as u64)?;
+                for &b in block {
+                    put_u64(&mut msg, b as u64)?;
+                }
+                encode(&Value::Block(value.clone()), &mut msg)
+            })();
+            encoded.map_err(|e| Error::internal(format!("encoding an output block: {e}")))?;
+            let world = SimpleCommunicator::world();
+            for (i, sent) in self.ranks.forwarded.iter().enumerate() {
+                world
+                    .process_at_rank(i as i32 + 1)
+                    .send_with_tag(&msg[..], TO_WORKER);
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.inner.consume(block, value)
+    }
+
+    fn waits_on_io(&self) -> bool {
+        self.inner.waits_on_io()
+    }
+
+    fn in_memory(&self) -> bool {
+        self.inner.in_memory()
+    }
+}
+
+/// A rank other than 0: runs the tasks rank 0 sends, takes the output blocks it forwards,
+/// until it says how the run ended.
+fn serve(
+    world: &SimpleCommunicator,
+    plan: &Plan,
+    graph: &TaskGraph,
+    sinks: &[&dyn Sink],
+    refuse: Option<&str>,
+) -> Result<Metrics> {
+    let root = world.process_at_rank(0);
+    let mut metrics = Metrics::default();
+    let mut received = 0u64;
+    let mut end: Option<(u64, String)> = None;
+    let broken = |e: std::io::Error| Error::Rank {
+        rank: 0,
+        detail: format!("an unreadable message: {e}"),
+    };
+    loop {
+        if let Some((expected, error)) = &end
+            && received >= *expected
+        {
+            if error.is_empty() {
+                return Ok(metrics);
+            }
+            return Err(Error::Rank {
+                rank: 0,
+                detail: error.clone(),
+            });
+        }
+        let (msg, _) = root.receive_vec_with_tag::<u8>(TO_WORKER);
+        let mut r = &msg[..];
+        match get_u64(&mut r).map_err(broken)? {
+            TASK => {
+                let t = get_u64(&mut r).map_err(broken)? as TaskId;
+                let mut reply = Vec::new();
+                serve_request(plan, graph, t, &mut r, &mut reply, refuse).map_err(broken)?;
+                reply.flush().map_err(broken)?;
+                root.send_with_tag(&reply[..], TO_ROOT);
+                metrics.tasks += 1;
+            }
+            OUTPUT => {
+                let (index, block, value) = (|| -> std::io::Result<_> {
+                    let index = get_u64(&mut r)? as usize;
+                    let n = get_u64(&mut r)? as usize;
+                    let block = (0..n)
+                        .map(|_| get_u64(&mut r).map(|b| b as usize))
+                        .collect::<std::io::Result<Vec<usize>>>()?;
+                    Ok((index, block, decode(&mut r)?))
+                })()
+                .map_err(broken)?;
+                let Value::Block(value) = value else {
+                    return Err(Error::internal("an output that is not a block"));
+                };
+                let sink = sinks
+                    .get(index)
+                    .ok_or_else(|| Error::internal(format!("no sink {index} on this rank")))?;
+                sink.consume(&block, value)?;
+                received += 1;
+            }
+            STOP => {
+                let expected = get_u64(&mut r).map_err(broken)?;
+                let error = get_string(&mut r).map_err(broken)?;
+                end = Some((expected, error));
+            }
+            other => {
+                return Err(Error::internal(format!(
+                    "unknown message {other} from rank 0"
+                )));
+            }
+        }
+    }
+}

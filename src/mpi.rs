@@ -1,0 +1,69 @@
+//! Running on the ranks of an MPI job (cargo feature `mpi`): see [`crate::Scheduler::Mpi`].
+//!
+//! Every rank runs the same program; each computation with [`ComputeOptions::mpi`] runs
+//! on all ranks together and returns the same result on each (a Zarr write is made once,
+//! by rank 0). From a program of one's own:
+//!
+//! ```no_run
+//! use brickwork::{Array, ComputeOptions};
+//! let universe = brickwork::mpi::initialize()?; // MPI_Init_thread(MPI_THREAD_MULTIPLE)
+//! let x = Array::random(&[4000, 4000], &[1000, 1000], 0)?;
+//! let (total, _) = x.sum()?.compute_with(&ComputeOptions::mpi())?;
+//! if brickwork::mpi::rank() == Some(0) {
+//!     println!("{total:?}");
+//! }
+//! drop(universe); // MPI_Finalize
+//! # Ok::<(), brickwork::Error>(())
+//! ```
+//!
+//! A program that initializes MPI itself must ask for `Threading::Multiple`.
+//!
+//! [`ComputeOptions::mpi`]: crate::ComputeOptions::mpi
+
+use mpi::topology::Communicator;
+
+use crate::error::{Error, Result};
+
+/// The MPI environment of this process: MPI is finalized when it is dropped.
+pub use ::mpi::environment::Universe;
+
+/// Initializes MPI with `MPI_THREAD_MULTIPLE` (rank 0 talks to every rank from its own
+/// thread).
+///
+/// # Errors
+/// MPI was already initialized, or the MPI library does not offer `MPI_THREAD_MULTIPLE`.
+pub fn initialize() -> Result<Universe> {
+    let (universe, threading) = ::mpi::initialize_with_threading(::mpi::Threading::Multiple)
+        .ok_or_else(|| Error::invalid("MPI is already initialized"))?;
+    if threading != ::mpi::Threading::Multiple {
+        return Err(Error::invalid(format!(
+            "the MPI library offers {threading:?} threading, and brickwork needs \
+             MPI_THREAD_MULTIPLE"
+        )));
+    }
+    Ok(universe)
+}
+
+/// This process's rank in the world communicator, once MPI is initialized.
+pub fn rank() -> Option<i32> {
+    (::mpi::environment::is_initialized() && !::mpi::environment::is_finalized())
+        .then(|| ::mpi::topology::SimpleCommunicator::world().rank())
+}
+
+/// The number of ranks in the world communicator, once MPI is initialized.
+pub fn size() -> Option<i32> {
+    (::mpi::environment::is_initialized() && !::mpi::environment::is_finalized())
+        .then(|| ::mpi::topology::SimpleCommunicator::world().size())
+}
+
+/// Whether this process was started by an MPI launcher (`mpirun`, `srun`, `mpiexec`) as
+/// one of several ranks, from the environment the launcher sets (Open MPI's
+/// `OMPI_COMM_WORLD_SIZE`, MPICH's and Slurm's `PMI_SIZE`).
+pub fn launched() -> bool {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].iter().any(|v| {
+        std::env::var(v)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .is_some_and(|n| n > 1)
+    })
+}

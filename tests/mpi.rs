@@ -1,0 +1,286 @@
+//! The MPI scheduler (feature `mpi`): `mpirun -n N brickwork ...` against the synchronous
+//! scheduler (printed results, Zarr bytes), a per-rank memory limit, refusals and errors,
+//! a rank killed mid-write and the write resumed, and the tutorial example on 4 ranks.
+//! Needs `mpirun` (scripts/test.sh installs OpenMPI); more ranks than cores oversubscribe.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::common::TestResult;
+
+fn brickwork(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+        .args(args)
+        .output()
+        .expect("the brickwork binary runs")
+}
+
+/// `mpirun -n ranks PROGRAM args`, allowed as root and with more ranks than cores.
+fn mpirun_command(ranks: usize, program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("mpirun");
+    c.args(["--oversubscribe", "-n", &ranks.to_string(), program])
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env_remove("RUST_BACKTRACE");
+    c
+}
+
+fn mpirun(ranks: usize, args: &[&str]) -> Output {
+    mpirun_command(ranks, env!("CARGO_BIN_EXE_brickwork"), args)
+        .output()
+        .expect("mpirun runs (scripts/test.sh installs OpenMPI)")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+const EXPR: &str =
+    "x = random((600, 400), chunks=(70, 90), seed=4); (x - x.mean(axis=0)).std(axis=1)[:8]";
+
+#[test]
+fn printed_results_match_the_synchronous_scheduler_on_1_2_and_4_ranks() {
+    let want = brickwork(&["eval", EXPR, "--scheduler", "synchronous", "-q"]);
+    ok(&want);
+    for n in [1, 2, 4] {
+        // Under mpirun the scheduler is mpi by default; rank 0 alone prints.
+        let got = mpirun(n, &["eval", EXPR, "-q"]);
+        ok(&got);
+        assert_eq!(text(&got.stdout), text(&want.stdout), "{n} ranks");
+    }
+}
+
+#[test]
+fn a_store_written_on_4_ranks_has_the_bytes_of_a_synchronous_write() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = dir.path().join("x.zarr");
+    let x = x.to_str().unwrap();
+    ok(&brickwork(&[
+        "eval",
+        "random((900, 700), chunks=(100, 100), seed=5)",
+        "--output",
+        x,
+    ]));
+    let input = format!("x={x}");
+    let (want, got) = (dir.path().join("want.zarr"), dir.path().join("got.zarr"));
+    let write = |out: &Path, scheduler: &str, ranks: usize| {
+        let args = [
+            "eval",
+            "-i",
+            &input,
+            "x[:700, :700] + x[:700, :700].T",
+            "--output",
+            out.to_str().unwrap(),
+            "--scheduler",
+            scheduler,
+        ];
+        if ranks == 0 {
+            brickwork(&args)
+        } else {
+            mpirun(ranks, &args)
+        }
+    };
+    ok(&write(&want, "synchronous", 0));
+    ok(&write(&got, "mpi", 4));
+    assert_eq!(
+        crate::common::store_files(&got)?,
+        crate::common::store_files(&want)?
+    );
+    Ok(())
+}
+
+#[test]
+fn the_limit_holds_on_rank_0_and_one_too_small_is_refused() {
+    let expr = "x = random((1200, 1000), chunks=(100, 75), seed=9); (x.cumsum(axis=0) + x.T.T).sum(axis=1)";
+    let want = brickwork(&["eval", expr, "--scheduler", "synchronous", "-q"]);
+    ok(&want);
+    let got = mpirun(
+        3,
+        &["eval", expr, "-q", "--memory-limit", "600KB", "--stats"],
+    );
+    ok(&got);
+    assert_eq!(text(&got.stdout), text(&want.stdout));
+    let err = text(&got.stderr);
+    let stats: serde_json::Value =
+        serde_json::from_str(err.lines().last().unwrap_or_default()).expect("one stats line");
+    assert!(
+        stats["peak_reserved_bytes"].as_u64().unwrap() <= 600_000,
+        "{stats}"
+    );
+    let pressure =
+        stats["spilled_blocks"].as_u64().unwrap() + stats["dropped_blocks"].as_u64().unwrap();
+    assert!(pressure > 0, "{stats}");
+    let refused = mpirun(2, &["eval", expr, "--memory-limit", "10KB"]);
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("rank 0 of 2") && err.contains("memory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failing_rank_stops_the_job_with_its_error() {
+    let o = mpirun(3, &["eval", "-i", "x=/nonexistent/x.zarr", "x + 1"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("/nonexistent/x.zarr") && err.contains("rank"),
+        "{err}"
+    );
+}
+
+/// The pid of rank `rank` of a running job of `program`, found by its environment.
+fn pid_of_rank(marker: &str, rank: usize) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()? {
+        let Ok(entry) = entry else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !text(&cmdline).contains(marker) || text(&cmdline).starts_with("mpirun") {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let want = format!("OMPI_COMM_WORLD_RANK={rank}");
+        if environ.split(|&b| b == 0).any(|v| v == want.as_bytes()) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_rank_killed_mid_write_aborts_the_job_and_resume_finishes_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (want, got) = (dir.path().join("want.zarr"), dir.path().join("got.zarr"));
+    // A marker in the expression finds this test's ranks among other jobs.
+    let expr = "random((4000, 4000), chunks=(250, 250), seed=31).cumsum(axis=1) * 1";
+    ok(&brickwork(&[
+        "eval",
+        expr,
+        "--output",
+        want.to_str().unwrap(),
+        "--scheduler",
+        "synchronous",
+    ]));
+    let out = got.to_str().unwrap();
+    let mut job = mpirun_command(
+        4,
+        env!("CARGO_BIN_EXE_brickwork"),
+        &["eval", expr, "--output", out],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()?;
+    // Kill rank 2 once some chunks are written.
+    let chunks = got.join("c");
+    let start = Instant::now();
+    let mut killed = false;
+    while start.elapsed() < Duration::from_secs(120) {
+        let written = walk_count(&chunks);
+        if written >= 8
+            && let Some(pid) = pid_of_rank("seed=31", 2)
+        {
+            // SAFETY: kills a process of this test's job, as a node failure would.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            eprintln!("killed rank 2 (pid {pid}) after {written} chunks were written");
+            killed = true;
+            break;
+        }
+        if job.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let first = job.wait_with_output()?;
+    if !killed {
+        // The job finished before a rank could be killed (a very fast machine): nothing
+        // to resume, and the output must be complete and right.
+        ok(&first);
+    } else {
+        assert!(!first.status.success(), "the job went on without rank 2");
+        let err = text(&first.stderr);
+        assert!(err.contains("rank 2") && err.contains("signal 9"), "{err}");
+        let written = walk_count(&chunks);
+        assert!(written < 256, "every chunk was written before the kill");
+        let resumed = mpirun(4, &["eval", expr, "--output", out, "--resume", "--stats"]);
+        ok(&resumed);
+        let stats: serde_json::Value =
+            serde_json::from_str(text(&resumed.stderr).lines().last().unwrap_or_default())?;
+        assert!(
+            stats["bytes_written"].as_u64().unwrap() < 4000 * 4000 * 8,
+            "resume rewrote everything: {stats}"
+        );
+    }
+    assert_eq!(
+        crate::common::store_files(&got)?,
+        crate::common::store_files(&want)?
+    );
+    Ok(())
+}
+
+fn walk_count(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() { walk_count(&p) } else { 1 }
+        })
+        .sum()
+}
+
+#[test]
+fn the_tutorial_on_4_ranks_prints_the_values_of_the_synchronous_run() {
+    let example = Path::new(env!("CARGO_BIN_EXE_brickwork"))
+        .parent()
+        .unwrap()
+        .join("examples/tutorial");
+    if !example.exists() {
+        // Built by `cargo test` with the examples (the default); not when run alone.
+        eprintln!("skipped: {} is not built", example.display());
+        return;
+    }
+    let args = ["--n", "2000", "--chunk", "250"];
+    let want = Command::new(&example)
+        .args(args)
+        .args(["--scheduler", "synchronous"])
+        .output()
+        .unwrap();
+    ok(&want);
+    let got = mpirun_command(4, example.to_str().unwrap(), &args)
+        .args(["--scheduler", "mpi"])
+        .output()
+        .unwrap();
+    ok(&got);
+    let values = |o: &Output| -> Vec<String> {
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("scheduler="))
+            .map(|l| l.split_once(" len=").unwrap().1.to_string())
+            .collect()
+    };
+    let (want, got_lines) = (values(&want), values(&got));
+    assert_eq!(got_lines.len(), 1, "{}", text(&got.stdout));
+    assert_eq!(got_lines, want);
+    assert!(
+        text(&got.stdout).contains("scheduler=mpi ranks=4"),
+        "{}",
+        text(&got.stdout)
+    );
+}
