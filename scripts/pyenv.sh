@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bootstrap the Python "peer" virtualenv used by brickwork's interop tests and
-# benchmarks (zarr-python, numcodecs, numpy, dask[array], cubed).
+# benchmarks (zarr-python, numcodecs, numpy, dask[array], distributed, scipy, cubed).
 #
 # Usage: scripts/pyenv.sh            # create / sync the venv, print its python
 #        PY=$(scripts/pyenv.sh)      # typical use from other scripts / tests
@@ -120,12 +120,12 @@ while IFS= read -r spec; do
     fi
 done < "$tmpdir/optional.txt"
 
-"$vpy" -c 'import numpy, numcodecs, zarr, dask.array' >&2 \
-    || die "sanity import of numpy/numcodecs/zarr/dask.array failed"
+"$vpy" -c 'import numpy, numcodecs, zarr, dask.array, distributed' >&2 \
+    || die "sanity import of numpy/numcodecs/zarr/dask.array/distributed failed"
 "$vpy" - >&2 <<'EOF'
 import importlib
 parts = []
-for m in ("numpy", "numcodecs", "zarr", "dask", "cubed"):
+for m in ("numpy", "numcodecs", "zarr", "dask", "distributed", "cubed"):
     try:
         parts.append(f"{m} {importlib.import_module(m).__version__}")
     except Exception:

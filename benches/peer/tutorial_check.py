@@ -32,7 +32,9 @@ each other; each is compared with NumPy's v computed from that tool's own x.
         with NumPy's from the same x (relative 1e-12), and its length.
 
 Each check appends rows to CSV (engine,n,chunk,round,kind,run,check,value,tolerance,ok,detail;
-kind: repeat = the K-run process, one-run = the fresh process, full-check = the small-n run)
+kind: repeat = the K-run process, one-run = the fresh process, full-check = the small-n run
+or, for benches/schedulers_vs_dask.sh, whose RAW has a `config` column instead of `kind`, the
+configuration: `full --kind` names it for the small-n run)
 and exits 1 after printing a line naming engine, config, round, process and run for every
 mismatch.
 """
@@ -75,7 +77,8 @@ class Checks:
         self.path, self.rows = path, []
 
     def add(self, row: dict, check: str, value: float, tolerance: str, ok: bool, detail: str = ""):
-        self.rows.append([row["engine"], row["n"], row["chunk"], row.get("round", ""), row.get("kind", ""),
+        self.rows.append([row["engine"], row["n"], row["chunk"], row.get("round", ""),
+                          row.get("kind") or row.get("config", ""),
                           row.get("run", ""), check, f"{value:.3e}", tolerance, "ok" if ok else "MISMATCH",
                           detail])
 
@@ -144,7 +147,7 @@ def cmd_full(args) -> int:
         return 1
     line = parse_line(lines[-1])
     n = args.n
-    row = {"engine": args.engine, "n": str(n), "chunk": args.chunk, "round": "-", "kind": "full-check", "run": "1"}
+    row = {"engine": args.engine, "n": str(n), "chunk": args.chunk, "round": "-", "kind": args.kind, "run": "1"}
     checks = Checks(args.csv)
     length = int(line["len"])
     checks.add(row, "len", length, f"== {(n + 1) // 2}", length == (n + 1) // 2)
@@ -191,6 +194,7 @@ def main() -> int:
     u.add_argument("--x", help="all of brickwork's x (brickwork only)")
     u.add_argument("--chunk", required=True)
     u.add_argument("--line", required=True)
+    u.add_argument("--kind", default="full-check", help="the kind column of its checks (default full-check)")
     for s in (r, f, u):
         s.add_argument("--csv", required=True)
     args = p.parse_args()

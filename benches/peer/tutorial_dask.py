@@ -3,7 +3,16 @@
 
     x = da.random.random((n, n), chunks=(c, c))
     v = (x + x.T)[::2, n//2:].mean(axis=1)
-    v.compute(scheduler=...)
+    v.compute(scheduler=...)     # or, with --scheduler cluster, on a distributed.Client
+
+--scheduler cluster creates ONE `distributed.Client(processes=False, n_workers=W,
+threads_per_worker=T, memory_limit=M)` per process, before the timed runs (as the dask
+tutorial does: workers in this process, W x T threads), and computes every run on it; the
+client's startup is outside the timings (it is in the process wall time). The dashboard is
+off (dashboard_address=None; it needs bokeh, not installed in the peer venv, anyway).
+--scheduler processes is dask's multiprocessing scheduler, which starts a new pool of N
+worker processes (spawned Python interpreters) inside every compute() call: that start is
+inside each run's timing, as a user of `compute(scheduler="processes")` pays it.
 
 Each run builds the graph AND computes it inside the timed region (as a user
 experiences it) and prints exactly one line in the Rust example's format, with two fields
@@ -11,6 +20,10 @@ more at the end:
 
     scheduler=<name> threads=<n> seconds=<t> len=<len> first=<v0>,<v1>,<v2>,<v3>,<v4> mean=<m>
         ref_first_max_rel=<r> [ref_full_max_rel=<r>]
+
+(threads and synchronous), or `scheduler=cluster workers=<W> threads=<T> seconds=...` (T
+threads per worker) and `scheduler=processes workers=<N> threads=1 seconds=...`, as the
+Rust example prints them.
 
 `mean` is the mean of all of v. After the timing, the elements of the same x that the first
 values of v depend on (x[0:10:2, n//2:] and x[n//2:, 0:10:2], computed from the same dask
@@ -43,28 +56,61 @@ def main() -> int:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--chunk", type=int, default=1_000)
     p.add_argument("--repeat", type=int, default=7)
-    p.add_argument("--scheduler", choices=("threads", "synchronous", "processes"), default="threads")
+    p.add_argument("--scheduler", choices=("threads", "synchronous", "processes", "cluster"), default="threads")
     p.add_argument("--threads", type=int, default=None,
-                   help="workers for threads/processes (default: all cores); synchronous always uses 1")
+                   help="threads for threads, worker processes for processes, threads per worker for "
+                        "cluster (default: all cores; cluster: see --threads-per-worker); synchronous "
+                        "always uses 1")
+    p.add_argument("--workers", type=int, default=None,
+                   help="cluster: workers of the Client (default 1); processes: worker processes "
+                        "(same as --threads)")
+    p.add_argument("--threads-per-worker", type=int, default=None,
+                   help="cluster: threads per worker (default: --threads, else all cores)")
+    p.add_argument("--memory-limit", default="2GB",
+                   help="cluster: memory limit per worker, as distributed takes it (default 2GB)")
     p.add_argument("--warmup", type=int, default=0, help="untimed runs before the timed ones (default 0)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the NumPy check after each run (no ref_first_max_rel field)")
     p.add_argument("--check-full", action="store_true",
                    help="also compare all of v with NumPy's (computes all of x: small n only)")
     args = p.parse_args()
-    if args.n < 2 or args.chunk < 1 or args.repeat < 1 or (args.threads is not None and args.threads < 1):
-        p.error("--n must be at least 2 and --chunk, --repeat and --threads at least 1")
+    if args.n < 2 or args.chunk < 1 or args.repeat < 1 or any(
+            v is not None and v < 1 for v in (args.threads, args.workers, args.threads_per_worker)):
+        p.error("--n must be at least 2 and --chunk, --repeat, --threads, --workers and "
+                "--threads-per-worker at least 1")
+    if args.threads_per_worker is not None and args.scheduler != "cluster":
+        p.error("--threads-per-worker needs --scheduler cluster")
+    if args.workers is not None and args.scheduler not in ("cluster", "processes"):
+        p.error("--workers needs --scheduler cluster or processes")
 
     import dask
     import dask.array as da
     import numpy as np
 
+    client = None
     if args.scheduler == "synchronous":
         threads = 1
         kwargs = {"scheduler": "synchronous"}
+        label = "scheduler=synchronous threads=1"
+    elif args.scheduler == "cluster":
+        from distributed import Client
+
+        workers = args.workers or 1
+        threads = args.threads_per_worker or args.threads or os.cpu_count() or 1
+        # Once per process, outside the timed runs; the client is the default scheduler of
+        # every compute() below (kwargs stays empty).
+        client = Client(processes=False, n_workers=workers, threads_per_worker=threads,
+                        memory_limit=args.memory_limit, dashboard_address=None)
+        kwargs = {}
+        label = f"scheduler=cluster workers={workers} threads={threads}"
+    elif args.scheduler == "processes":
+        workers = args.workers or args.threads or os.cpu_count() or 1
+        kwargs = {"scheduler": "processes", "num_workers": workers}
+        label = f"scheduler=processes workers={workers} threads=1"
     else:
         threads = args.threads or os.cpu_count() or 1
         kwargs = {"scheduler": args.scheduler, "num_workers": threads}
+        label = f"scheduler={args.scheduler} threads={threads}"
 
     n, c = args.n, args.chunk
 
@@ -101,9 +147,11 @@ def main() -> int:
         compute_only.append(t2 - t1)
         first = ",".join(repr(float(e)) for e in result[:5])
         mean = float(np.mean(result))
-        print(f"scheduler={args.scheduler} threads={threads} seconds={t2 - t0:.4f} "
+        print(f"{label} seconds={t2 - t0:.4f} "
               f"len={len(result)} first={first} mean={mean!r}{reference_fields(x, result)}", flush=True)
 
+    if client is not None:
+        client.close()
     print("compute_only_seconds=" + ",".join(f"{t:.4f}" for t in compute_only))
     print(f"compute_only_median_seconds={statistics.median(compute_only):.4f}")
     # ru_maxrss is in KiB on Linux, bytes on macOS.
@@ -112,6 +160,10 @@ def main() -> int:
     if args.scheduler == "processes":
         print(f"peak_rss_children_mb={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale:.1f}")
     print(f"dask_version={dask.__version__}", file=sys.stderr)
+    if client is not None:
+        import distributed
+
+        print(f"distributed_version={distributed.__version__}", file=sys.stderr)
     return 0
 
 
