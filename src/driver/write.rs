@@ -232,7 +232,7 @@ mod ranks {
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
     use crate::plan::OutputWrite;
-    use crate::store::{Sink, WriteOptions, ZarrSink, ZarrWriteSink};
+    use crate::store::{WriteOptions, ZarrSink, ZarrWriteSink};
 
     pub(super) fn write_zarr(
         e: &ExprRef,
@@ -323,21 +323,23 @@ mod ranks {
         match sink {
             Some(sink) => {
                 let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
+                // Every rank has written its blocks when rank 0's run ends: each block's
+                // write is done before its task's reply.
                 sink.finish()?;
                 Ok(metrics)
             }
-            None => prepared.execute(opts, &[&Elsewhere]),
-        }
-    }
-
-    /// The sink of a rank other than 0 when rank 0 writes: it is never given a block.
-    struct Elsewhere;
-
-    impl Sink for Elsewhere {
-        fn consume(&self, block: &[usize], _: crate::block::Block) -> Result<()> {
-            Err(Error::internal(format!(
-                "output block {block:?} reached a rank that does not write"
-            )))
+            None => {
+                // The blocks this rank computes, it writes into the array rank 0 made.
+                let sink = ZarrSink::attach(
+                    path,
+                    &e.shape(),
+                    e.dtype(),
+                    &chunks,
+                    options,
+                    Some(&fingerprint),
+                )?;
+                prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])
+            }
         }
     }
 }

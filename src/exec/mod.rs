@@ -520,10 +520,11 @@ impl Ctx<'_> {
         t: TaskId,
         inputs: &[(TaskId, Arc<Value>)],
         row: usize,
-    ) -> Result<(Value, u64)> {
+    ) -> Result<remote::Ran> {
         match self.remote {
             Some(workers) => workers.run(self.plan, self.graph, row, t, inputs),
-            None => eval::run_counted(self.plan, self.graph, t, inputs),
+            None => eval::run_counted(self.plan, self.graph, t, inputs)
+                .map(|(value, read)| remote::Ran::Value(value, read)),
         }
     }
 
@@ -599,7 +600,19 @@ impl Ctx<'_> {
         let stage_id = self.graph.stage[t as usize] as usize;
         let stage = &self.plan.stages[stage_id];
         let since = Instant::now();
-        let (value, read) = self.run_task(t, &inputs, row)?;
+        let (value, read) = match self.run_task(t, &inputs, row)? {
+            remote::Ran::Value(value, read) => (value, read),
+            remote::Ran::Written { read, bytes } => {
+                // An output block the worker wrote itself (MPI ranks writing their chunks).
+                local.bytes_read += read;
+                local.bytes_output += bytes;
+                local.time(stage.kind.op_name(), since);
+                if let Some(hook) = self.hook {
+                    hook.task(row, stage_id, started);
+                }
+                return Ok((restored, None));
+            }
+        };
         local.bytes_read += read;
         local.time(stage.kind.op_name(), since);
         drop(inputs);

@@ -6,14 +6,20 @@
 //! are compared (a digest broadcast from rank 0) before anything runs. Rank 0 schedules as
 //! the processes scheduler's parent does: it runs the threads scheduler's loop with one
 //! thread per other rank, owns the memory pool under the limit, the spill store and the
-//! sinks, and sends each task with its input blocks to that thread's rank, which runs it
-//! (reading its own source chunks from the shared filesystem) and sends the value back
-//! (the request and reply of `remote.rs`). Blocks of an in-memory result are also sent to
-//! every other rank, so that all ranks return it. When the run ends, rank 0 tells every
-//! rank how it ended (`STOP`, with the error if it failed); the other ranks return that.
+//! in-memory results, and sends each task with its input blocks to that thread's rank,
+//! which runs it (reading its own source chunks from the shared filesystem) and sends the
+//! value back (the request and reply of `remote.rs`; a source chunk mapped in place is not
+//! sent: the receiver maps the same file). A block of an output going to a store is
+//! written by the rank that computed it, which replies with the bytes written. Blocks of
+//! an in-memory result are also sent to every other rank, so that all ranks return it.
+//! When the run ends, rank 0 tells every rank how it ended (`STOP`, with the error if it
+//! failed); the other ranks return that.
 //!
 //! Writes to a Zarr store: rank 0 decides where the write starts (what a `--resume` keeps)
-//! and tells the others, creates the array, writes the chunks and marks it complete.
+//! and tells the others, creates the array, and marks it complete once every block has
+//! been written; the other ranks open it to write their blocks ([`ZarrSink::attach`]).
+//!
+//! [`ZarrSink::attach`]: crate::store::ZarrSink::attach
 //!
 //! A rank that dies takes the job down: `mpirun` aborts the others (and the `brickwork`
 //! binary aborts the job when a rank fails outside a computation, so nobody waits
@@ -25,10 +31,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mpi::topology::{Communicator, SimpleCommunicator};
-use mpi::traits::{Destination, Root, Source};
+use mpi::topology::Process;
+use mpi::traits::{Destination, MatchedReceiveVec, Root, Source};
 
 use super::pool::Pool;
-use super::remote::{RunTasks, get_string, put_string, read_reply, serve_request, write_request};
+use super::remote::{
+    Ran, RunTasks, get_string, put_string, read_reply, serve_request, write_request,
+};
 use super::spill::{decode, encode, get_u64, put_u64};
 use super::{Ctx, Metrics, run_threads};
 use crate::block::Block;
@@ -148,8 +157,23 @@ pub(super) fn run(ctx: Ctx<'_>, pool: Pool<'_>) -> Result<Metrics> {
         });
         return serve(&world, ctx.plan, ctx.graph, ctx.sinks, refuse.as_deref());
     }
+    // The ranks write the blocks of outputs that go to stores themselves.
+    let writes_there = (0..ctx.plan.stages.len())
+        .map(|s| {
+            let mut sinks = ctx
+                .plan
+                .outputs
+                .iter()
+                .zip(ctx.sinks)
+                .filter(|(o, _)| o.stage == s)
+                .map(|(_, sink)| sink)
+                .peekable();
+            sinks.peek().is_some() && sinks.all(|sink| !sink.in_memory())
+        })
+        .collect();
     let workers = Ranks {
         forwarded: (1..size).map(|_| AtomicU64::new(0)).collect(),
+        writes_there,
     };
     let forwards: Vec<Forward<'_>> = ctx
         .sinks
@@ -185,6 +209,21 @@ pub(super) fn run(ctx: Ctx<'_>, pool: Pool<'_>) -> Result<Metrics> {
     result
 }
 
+/// Receives the next message with `tag` from `peer`, polling with a growing pause (up to a
+/// millisecond) instead of MPI's busy wait: ranks wait most of the time (rank 0's threads
+/// for replies, the others for tasks), and a spinning wait would take the cores from the
+/// ranks computing when there are more ranks than cores.
+fn receive(peer: &Process<'_>, tag: i32) -> Vec<u8> {
+    let mut pause = std::time::Duration::from_micros(20);
+    loop {
+        if let Some(matched) = peer.immediate_matched_probe_with_tag(tag) {
+            return matched.matched_receive_vec::<u8>().0;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(1));
+    }
+}
+
 /// A digest of the plan every rank must share.
 fn digest(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> u64 {
     let mut h = DefaultHasher::new();
@@ -204,27 +243,33 @@ fn digest(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> u64 {
 struct Ranks {
     /// Output blocks sent to each other rank.
     forwarded: Vec<AtomicU64>,
+    /// Per stage: its blocks go to stores only, which the rank computing a block writes
+    /// (when nothing else reads the block).
+    writes_there: Vec<bool>,
 }
 
 impl RunTasks for Ranks {
     fn run(
         &self,
-        _plan: &Plan,
+        plan: &Plan,
         graph: &TaskGraph,
         row: usize,
         t: TaskId,
         inputs: &[(TaskId, Arc<Value>)],
-    ) -> Result<(Value, u64)> {
+    ) -> Result<Ran> {
         let world = SimpleCommunicator::world();
         let rank = row as i32 + 1;
+        let write_there =
+            self.writes_there[graph.stage[t as usize] as usize] && graph.users(t).is_empty();
         let mut msg = Vec::new();
         put_u64(&mut msg, TASK).expect("writing to memory");
+        put_u64(&mut msg, u64::from(write_there)).expect("writing to memory");
         write_request(&mut msg, t, inputs).expect("writing to memory");
         let peer = world.process_at_rank(rank);
         peer.send_with_tag(&msg[..], TO_WORKER);
         drop(msg);
-        let (reply, _) = peer.receive_vec_with_tag::<u8>(TO_ROOT);
-        match read_reply(&mut &reply[..], graph, t) {
+        let reply = receive(&peer, TO_ROOT);
+        match read_reply(&mut &reply[..], plan, graph, t) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(detail)) => Err(Error::Rank { rank, detail }),
             Err(e) => Err(Error::Rank {
@@ -305,13 +350,24 @@ fn serve(
                 detail: error.clone(),
             });
         }
-        let (msg, _) = root.receive_vec_with_tag::<u8>(TO_WORKER);
+        let msg = receive(&root, TO_WORKER);
         let mut r = &msg[..];
         match get_u64(&mut r).map_err(broken)? {
             TASK => {
+                let write_here = get_u64(&mut r).map_err(broken)? != 0;
                 let t = get_u64(&mut r).map_err(broken)? as TaskId;
+                let write = |value: Value| write_block(plan, graph, sinks, t, value);
                 let mut reply = Vec::new();
-                serve_request(plan, graph, t, &mut r, &mut reply, refuse).map_err(broken)?;
+                serve_request(
+                    plan,
+                    graph,
+                    t,
+                    &mut r,
+                    &mut reply,
+                    refuse,
+                    write_here.then_some(&write as &dyn Fn(Value) -> Result<u64>),
+                )
+                .map_err(broken)?;
                 reply.flush().map_err(broken)?;
                 root.send_with_tag(&reply[..], TO_ROOT);
                 metrics.tasks += 1;
@@ -347,4 +403,28 @@ fn serve(
             }
         }
     }
+}
+
+/// Writes output block `t` (`value`) to this rank's sinks of its stage; returns the bytes
+/// written.
+fn write_block(
+    plan: &Plan,
+    graph: &TaskGraph,
+    sinks: &[&dyn Sink],
+    t: TaskId,
+    value: Value,
+) -> Result<u64> {
+    let stage = graph.stage[t as usize] as usize;
+    let block = match value {
+        Value::Block(b) => b,
+        Value::Mapped(m) => m.to_block(),
+        Value::Partial(_) => return Err(Error::internal("the output stage produced a partial")),
+    };
+    let index = graph.block_index(plan, t);
+    let mut bytes = 0;
+    for (_, sink) in plan.outputs.iter().zip(sinks).filter(|(o, _)| o.stage == stage) {
+        bytes += block.nbytes() as u64;
+        sink.consume(&index, block.clone())?;
+    }
+    Ok(bytes)
 }

@@ -38,7 +38,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::remote::{RunTasks, read_reply, serve_request, write_request};
+use super::remote::{Ran, RunTasks, read_reply, serve_request, write_request};
 use super::spill::get_u64;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
@@ -148,7 +148,7 @@ impl RunTasks for Workers {
         row: usize,
         t: TaskId,
         inputs: &[(TaskId, Arc<Value>)],
-    ) -> Result<(Value, u64)> {
+    ) -> Result<Ran> {
         let mut w = self.workers[row].lock().unwrap_or_else(|p| p.into_inner());
         let failed = |w: &Worker, detail: String| Error::Worker {
             worker: row,
@@ -163,7 +163,7 @@ impl RunTasks for Workers {
             write_request(&mut out, t, inputs)?;
             out.flush()?;
             drop(out);
-            read_reply(&mut BufReader::with_capacity(BUFFER, &w.stream), graph, t)
+            read_reply(&mut BufReader::with_capacity(BUFFER, &w.stream), plan, graph, t)
         })();
         match exchanged {
             Ok(Ok(value)) => Ok(value),
@@ -291,7 +291,7 @@ fn serve_tasks(plan: &Plan, graph: &TaskGraph, stream: &UnixStream) -> std::io::
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
         };
-        serve_request(plan, graph, t, &mut r, &mut w, None)?;
+        serve_request(plan, graph, t, &mut r, &mut w, None, None)?;
         w.flush()?;
     }
 }

@@ -20,11 +20,37 @@ use crate::schedule::{TaskGraph, TaskId};
 const DONE: u64 = 0;
 const FAILED: u64 = 1;
 const PANICKED: u64 = 2;
+const WRITTEN: u64 = 3;
+/// The value is a source chunk mapped in place: the receiver maps it too.
+const MAPPED: u64 = 4;
+
+/// How an input travels: its bytes, or (a mapped source chunk) the task that maps it.
+const BYTES: u64 = 0;
+const MAP_IT: u64 = 1;
+
+/// What running a task elsewhere gave.
+pub(super) enum Ran {
+    /// Its value and the bytes it read from stores.
+    Value(Value, u64),
+    /// It was an output block, and the worker wrote it to the output itself: the bytes it
+    /// read and the bytes it wrote.
+    Written {
+        /// Bytes read from stores.
+        read: u64,
+        /// Bytes of the block written.
+        bytes: u64,
+    },
+}
+
+/// Writes an output block where the worker is (a store every process can open): returns
+/// the bytes written.
+pub(super) type WriteHere<'a> = &'a dyn Fn(Value) -> Result<u64>;
 
 /// Runs tasks somewhere else: worker thread `row` of the scheduler has its own worker.
 pub(super) trait RunTasks: Sync {
     /// Runs task `t` on `inputs` in worker `row`: its value and the bytes it read from
-    /// stores, as [`eval::run_counted`] gives them here.
+    /// stores, as [`eval::run_counted`] gives them here, or, for an output block the worker
+    /// could write itself, what it wrote.
     ///
     /// # Errors
     /// The task's error or panic in the worker, or the worker cannot be reached.
@@ -35,7 +61,7 @@ pub(super) trait RunTasks: Sync {
         row: usize,
         t: TaskId,
         inputs: &[(TaskId, Arc<Value>)],
-    ) -> Result<(Value, u64)>;
+    ) -> Result<Ran>;
 }
 
 /// Writes the request to run `t` on `inputs`.
@@ -48,22 +74,41 @@ pub(super) fn write_request(
     put_u64(w, inputs.len() as u64)?;
     for (d, v) in inputs {
         put_u64(w, u64::from(*d))?;
-        encode(v, w)?;
+        if let Value::Mapped(_) = v.as_ref() {
+            // The worker maps the chunk file itself: nothing to copy.
+            put_u64(w, MAP_IT)?;
+        } else {
+            put_u64(w, BYTES)?;
+            encode(v, w)?;
+        }
     }
     Ok(())
 }
 
-/// Reads a reply to the request for task `t`: the value and bytes read, or the message of
-/// the task's error or panic.
+/// Reads a reply to the request for task `t`: the value and bytes read (or what the worker
+/// wrote), or the message of the task's error or panic.
 pub(super) fn read_reply(
     r: &mut impl Read,
+    plan: &Plan,
     graph: &TaskGraph,
     t: TaskId,
-) -> std::io::Result<std::result::Result<(Value, u64), String>> {
+) -> std::io::Result<std::result::Result<Ran, String>> {
     match get_u64(r)? {
         DONE => {
             let read = get_u64(r)?;
-            Ok(Ok((decode(r)?, read)))
+            Ok(Ok(Ran::Value(decode(r)?, read)))
+        }
+        MAPPED => {
+            let read = get_u64(r)?;
+            // Map the same chunk here (a page-cache mapping, no copy).
+            Ok(eval::run_counted(plan, graph, t, &[])
+                .map(|(value, _)| Ran::Value(value, read))
+                .map_err(|e| with_causes(&e)))
+        }
+        WRITTEN => {
+            let read = get_u64(r)?;
+            let bytes = get_u64(r)?;
+            Ok(Ok(Ran::Written { read, bytes }))
         }
         FAILED => Ok(Err(get_string(r)?)),
         PANICKED => Ok(Err(format!(
@@ -77,7 +122,8 @@ pub(super) fn read_reply(
 
 /// Reads a request for a task whose id was already read (`t`), runs it, and writes the
 /// reply. `refuse` answers with that error instead of running the task (a worker that
-/// cannot run this plan).
+/// cannot run this plan); `write` writes the task's value to the output here instead of
+/// sending it back.
 pub(super) fn serve_request(
     plan: &Plan,
     graph: &TaskGraph,
@@ -85,30 +131,62 @@ pub(super) fn serve_request(
     r: &mut impl Read,
     w: &mut impl Write,
     refuse: Option<&str>,
+    write: Option<WriteHere<'_>>,
 ) -> std::io::Result<()> {
     let n = get_u64(r)?;
     let mut inputs = Vec::with_capacity(n.min(1 << 16) as usize);
+    let mut map = Vec::new();
     for _ in 0..n {
         let d = get_u64(r)? as TaskId;
-        inputs.push((d, Arc::new(decode(r)?)));
+        match get_u64(r)? {
+            MAP_IT => map.push(d),
+            BYTES => inputs.push((d, Arc::new(decode(r)?))),
+            other => return Err(invalid(format!("unknown input kind {other}"))),
+        }
     }
     if let Some(why) = refuse {
         put_u64(w, FAILED)?;
         return put_string(w, why);
     }
-    if t as usize >= graph.len() {
+    let known = |x: TaskId| (x as usize) < graph.len();
+    if !known(t) || !map.iter().all(|&d| known(d)) {
         put_u64(w, FAILED)?;
-        return put_string(w, &format!("no task {t} in a plan of {}", graph.len()));
+        return put_string(w, &format!("a task beyond the plan's {}", graph.len()));
     }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eval::run_counted(plan, graph, t, &inputs)
+        // Inputs that are source chunks: mapped here, as the sender mapped them.
+        for &d in &map {
+            let (value, _) = eval::run_counted(plan, graph, d, &[])?;
+            inputs.push((d, Arc::new(value)));
+        }
+        if !map.is_empty() {
+            let deps = graph.deps(t);
+            inputs.sort_by_key(|(d, _)| deps.iter().position(|x| x == d));
+        }
+        let (value, read) = eval::run_counted(plan, graph, t, &inputs)?;
+        match write {
+            Some(write) => Ok(Ran::Written {
+                read,
+                bytes: write(value)?,
+            }),
+            None => Ok(Ran::Value(value, read)),
+        }
     }));
     drop(inputs);
     match outcome {
-        Ok(Ok((value, read))) => {
+        Ok(Ok(Ran::Value(Value::Mapped(_), read))) if graph.deps(t).is_empty() => {
+            put_u64(w, MAPPED)?;
+            put_u64(w, read)
+        }
+        Ok(Ok(Ran::Value(value, read))) => {
             put_u64(w, DONE)?;
             put_u64(w, read)?;
             encode(&value, w)
+        }
+        Ok(Ok(Ran::Written { read, bytes })) => {
+            put_u64(w, WRITTEN)?;
+            put_u64(w, read)?;
+            put_u64(w, bytes)
         }
         Ok(Err(e)) => {
             put_u64(w, FAILED)?;

@@ -105,6 +105,58 @@ impl ZarrSink {
         layout: Layout,
         fingerprint: Option<&str>,
     ) -> Result<Resumed> {
+        let (sink, expected, meta_key) =
+            Self::open_parts(path, shape, dtype, chunks, opts, layout, fingerprint)?;
+        let existing = read_json(path, meta_key)?;
+        check_same_metadata(path, meta_key, &existing, &expected)?;
+        let existing_attributes = match opts.zarr_format {
+            ZarrFormat::V3 => existing.get("attributes").cloned().unwrap_or_default(),
+            ZarrFormat::V2 => read_json(path, ".zattrs")?,
+        };
+        let complete = check_brickwork_attribute(path, &existing_attributes, fingerprint)?;
+        remove_temporary_files(path)?;
+        let written = if complete {
+            vec![true; sink.write_blocks()]
+        } else {
+            sink.valid_objects()?
+        };
+        Ok(Resumed {
+            sink,
+            written,
+            complete,
+        })
+    }
+
+    /// Opens the array another process has just created (or reopened) at `path` to write
+    /// chunks into it too (the other ranks of an MPI job, rank 0 having created it):
+    /// nothing is checked, removed, scanned or written but the chunks given.
+    ///
+    /// # Errors
+    /// The layout options are invalid, or the store cannot be opened.
+    pub fn attach(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        fingerprint: Option<&str>,
+    ) -> Result<ZarrSink> {
+        let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
+        Ok(Self::open_parts(path, shape, dtype, chunks, opts, layout, fingerprint)?.0)
+    }
+
+    /// The sink of the array at `path` as these options make it, with the metadata they
+    /// give it and the key it is stored under; nothing is read or written.
+    #[allow(clippy::too_many_arguments)]
+    fn open_parts(
+        path: &Path,
+        shape: &[usize],
+        dtype: DType,
+        chunks: &[usize],
+        opts: &WriteOptions,
+        layout: Layout,
+        fingerprint: Option<&str>,
+    ) -> Result<(ZarrSink, serde_json::Value, &'static str)> {
         let (shards, codecs) = layout;
         let fs =
             FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
@@ -133,14 +185,6 @@ impl ZarrSink {
                 (array, zarray, ".zarray")
             }
         };
-        let existing = read_json(path, meta_key)?;
-        check_same_metadata(path, meta_key, &existing, &expected)?;
-        let existing_attributes = match opts.zarr_format {
-            ZarrFormat::V3 => existing.get("attributes").cloned().unwrap_or_default(),
-            ZarrFormat::V2 => read_json(path, ".zattrs")?,
-        };
-        let complete = check_brickwork_attribute(path, &existing_attributes, fingerprint)?;
-        remove_temporary_files(path)?;
         let raw = shards.is_none() && super::direct::is_raw(array.metadata(), dtype, shape.len());
         let sink = ZarrSink {
             path: path.to_path_buf(),
@@ -156,16 +200,7 @@ impl ZarrSink {
             attributes,
             fingerprint: fingerprint.map(str::to_owned),
         };
-        let written = if complete {
-            vec![true; sink.write_blocks()]
-        } else {
-            sink.valid_objects()?
-        };
-        Ok(Resumed {
-            sink,
-            written,
-            complete,
-        })
+        Ok((sink, expected, meta_key))
     }
 
     /// Blocks in the write grid.
