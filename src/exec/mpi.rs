@@ -30,8 +30,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::topology::Process;
+use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{Destination, MatchedReceiveVec, Root, Source};
 
 use super::pool::Pool;
@@ -422,7 +422,12 @@ fn write_block(
     };
     let index = graph.block_index(plan, t);
     let mut bytes = 0;
-    for (_, sink) in plan.outputs.iter().zip(sinks).filter(|(o, _)| o.stage == stage) {
+    for (_, sink) in plan
+        .outputs
+        .iter()
+        .zip(sinks)
+        .filter(|(o, _)| o.stage == stage)
+    {
         bytes += block.nbytes() as u64;
         sink.consume(&index, block.clone())?;
     }

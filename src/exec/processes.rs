@@ -163,7 +163,12 @@ impl RunTasks for Workers {
             write_request(&mut out, t, inputs)?;
             out.flush()?;
             drop(out);
-            read_reply(&mut BufReader::with_capacity(BUFFER, &w.stream), plan, graph, t)
+            read_reply(
+                &mut BufReader::with_capacity(BUFFER, &w.stream),
+                plan,
+                graph,
+                t,
+            )
         })();
         match exchanged {
             Ok(Ok(value)) => Ok(value),
