@@ -6,15 +6,16 @@
 //! worker has the plan in memory as it is, user kernels (`map_blocks` closures) included, so
 //! nothing but blocks crosses a process boundary, no plan format is needed, and it works
 //! from any program linking the library, with no launcher and no MPI installed. This is
-//! Python's `fork` start method, which dask's processes scheduler has used on Linux; Unix
-//! only.
+//! Python's `fork` start method, which dask's processes scheduler has used on Linux; Linux
+//! only (`prctl`).
 //!
 //! **Who does what**: this process stays the scheduler, as dask's does. It runs the threads
 //! scheduler's loop with one thread per worker process, and owns everything stateful: the
 //! memory pool and its limit, the spill store, read-backs and recomputations, the sinks
 //! (output chunks are written here) and the dashboard's record. A worker only runs tasks:
 //! it receives a task's id and its input blocks over a Unix socket (the spill store's
-//! block format), runs the task (reading its own source chunks), and sends back the value,
+//! block format; a source chunk mapped in place is not copied: the worker maps the same
+//! file), runs the task (reading its own source chunks), and sends back the value,
 //! or the task's error with its causes, or the panic's message. Results are bit-identical
 //! to the synchronous scheduler's: the same kernels combine the same inputs in the same
 //! order.
