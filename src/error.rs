@@ -296,6 +296,25 @@ impl Error {
         None
     }
 
+    /// The same error with `more` added to its hint when it is a
+    /// [`Error::PlanExceedsMemory`]; any other error unchanged.
+    pub(crate) fn with_memory_hint(self, more: &str) -> Self {
+        match self {
+            Error::PlanExceedsMemory {
+                what,
+                needed,
+                limit,
+                hint,
+            } => Error::PlanExceedsMemory {
+                what,
+                needed,
+                limit,
+                hint: format!("{hint}{more}"),
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for [`Error::Internal`].
     pub fn internal(detail: impl Into<String>) -> Self {
         Error::Internal {

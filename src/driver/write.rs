@@ -59,20 +59,32 @@ pub(crate) fn write_zarr(
         }
         Err(other) => return Err(other),
     }
-    let sink = match resumed {
-        Some(sink) => sink,
+    let sink = target_sink(resumed, e, path, &chunks, options, &fingerprint)?;
+    let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
+    sink.finish()?;
+    Ok(metrics)
+}
+
+/// The array a write goes into: the one a resumed write reopened, or a new one.
+fn target_sink(
+    resumed: Option<ZarrSink>,
+    e: &ExprRef,
+    path: &Path,
+    chunks: &[usize],
+    options: &WriteOptions,
+    fingerprint: &str,
+) -> Result<ZarrSink> {
+    match resumed {
+        Some(sink) => Ok(sink),
         None => ZarrSink::create_for(
             path,
             &e.shape(),
             e.dtype(),
-            &chunks,
+            chunks,
             options,
-            Some(&fingerprint),
-        )?,
-    };
-    let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
-    sink.finish()?;
-    Ok(metrics)
+            Some(fingerprint),
+        ),
+    }
 }
 
 /// Bounded-memory rechunk (the rechunker/Cubed algorithm): when writing in `chunks`
@@ -225,9 +237,9 @@ pub(crate) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
 mod ranks {
     use std::path::Path;
 
-    use super::{WriteStart, prepare, write_start};
+    use super::{WriteStart, prepare, target_sink, write_start};
     use crate::config::ComputeOptions;
-    use crate::error::{Error, Result};
+    use crate::error::Result;
     use crate::exec::Metrics;
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
@@ -285,33 +297,11 @@ mod ranks {
             _ => missing,
         };
         let prepared = prepare(&target, opts, OutputWrite::Encode, false, missing)?;
-        prepared.check_fits(opts).map_err(|err| match err {
-            Error::PlanExceedsMemory {
-                what,
-                needed,
-                limit,
-                hint,
-            } => Error::PlanExceedsMemory {
-                what,
-                needed,
-                limit,
-                hint: format!("{hint} (the two-pass rechunk does not run on MPI ranks yet)"),
-            },
-            other => other,
+        prepared.check_fits(opts).map_err(|err| {
+            err.with_memory_hint(" (the two-pass rechunk does not run on MPI ranks yet)")
         })?;
         let sink = if rank == 0 {
-            match resumed {
-                Some(sink) => Ok(Some(sink)),
-                None => ZarrSink::create_for(
-                    path,
-                    &e.shape(),
-                    e.dtype(),
-                    &chunks,
-                    options,
-                    Some(&fingerprint),
-                )
-                .map(Some),
-            }
+            target_sink(resumed, e, path, &chunks, options, &fingerprint).map(Some)
         } else {
             Ok(None)
         };

@@ -375,22 +375,12 @@ pub fn check_fits(plan: &Plan, scheduled: &Scheduled, opts: &ComputeOptions) -> 
         &reservations(&scheduled.graph, &scheduled.footprint, opts),
         opts.effective_memory_limit(),
     )
-    .map_err(|e| match e {
-        Error::PlanExceedsMemory {
-            what,
-            needed,
-            limit,
-            hint,
-        } if matches!(opts.scheduler, Scheduler::Processes(_)) => Error::PlanExceedsMemory {
-            what,
-            needed,
-            limit,
-            hint: format!(
-                "{hint}; with worker processes a task's inputs, output and scratch are held \
-                 twice, here and in the worker process"
-            ),
-        },
-        e => e,
+    .map_err(|e| match opts.scheduler {
+        Scheduler::Processes(_) => e.with_memory_hint(
+            "; with worker processes a task's inputs, output and scratch are held twice, \
+             here and in the worker process",
+        ),
+        _ => e,
     })
 }
 

@@ -28,7 +28,9 @@ const MAPPED: u64 = 4;
 const BYTES: u64 = 0;
 const MAP_IT: u64 = 1;
 
-/// What running a task elsewhere gave.
+/// What running a task elsewhere gave (returned once per task and taken apart at once:
+/// not worth boxing the value).
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Ran {
     /// Its value and the bytes it read from stores.
     Value(Value, u64),
