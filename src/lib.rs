@@ -12,6 +12,7 @@ pub mod expr;
 pub mod grid;
 pub mod io;
 pub mod kernel;
+pub mod metrics;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod parse;

@@ -225,7 +225,7 @@ fn npy_save_handles_0d_and_empty() -> TestResult {
     for shape in [&[][..], &[0, 3], &[4]] {
         let x = Array::random(shape, &vec![2; shape.len()], 3)?;
         let path = dir.path().join(format!("{}.npy", shape.len()));
-        brickwork::io::npy::save(&x, &path, false, &ComputeOptions::default())?;
+        x.to_npy(&path, false, &ComputeOptions::default())?;
         let got = ndarray_npy::read_npy::<_, ArrayD<f64>>(&path)?;
         assert_same(&Block::F64(got), &x.compute()?, &format!("{shape:?}"));
     }
@@ -257,7 +257,7 @@ fn raw_big_endian_bytes_are_big_endian() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("be.raw");
     let x = Array::from_ndarray(ndarray::arr1(&[0x0102u16, 0x0304]).into_dyn(), &[1])?;
-    brickwork::io::raw::save(&x, &path, ByteOrder::Big, false, &ComputeOptions::default())?;
+    x.to_raw(&path, ByteOrder::Big, false, &ComputeOptions::default())?;
     assert_eq!(std::fs::read(&path)?, [1, 2, 3, 4]);
     assert_eq!("big".parse::<ByteOrder>()?, ByteOrder::Big);
     assert_eq!("little".parse::<ByteOrder>()?, ByteOrder::Little);
@@ -369,7 +369,7 @@ fn writers_refuse_existing_paths_and_clean_up() -> TestResult {
     assert!(!tmp.exists(), "the temporary file is removed on drop");
     assert_eq!(std::fs::read(&path)?, b"keep");
 
-    brickwork::io::npy::save(&x, &path, true, &ComputeOptions::default())?;
+    x.to_npy(&path, true, &ComputeOptions::default())?;
     let got = ndarray_npy::read_npy::<_, ArrayD<f64>>(&path)?;
     assert_same(&Block::F64(got), &x.compute()?, "overwritten");
     // A block of the wrong dtype is refused.
@@ -512,8 +512,7 @@ fn numpy_interop() -> TestResult {
     }
     let dir = tempfile::tempdir()?;
     let x = irregular(DType::F64)?;
-    brickwork::io::npy::save(
-        &x,
+    x.to_npy(
         &dir.path().join("ours.npy"),
         false,
         &ComputeOptions::default(),
@@ -824,7 +823,7 @@ fn csv_save_in_bands_writes_the_same_text() -> TestResult {
             let path = dir.path().join(format!("{name}-{limit:?}.csv"));
             let mut opts = ComputeOptions::threads(2);
             opts.memory_limit = limit;
-            let m = brickwork::io::csv::save(a, &path, b';', false, &opts)?;
+            let m = a.to_csv(&path, b';', false, &opts)?;
             assert_eq!(
                 std::fs::read(&path)?,
                 std::fs::read(&whole)?,
@@ -838,7 +837,7 @@ fn csv_save_in_bands_writes_the_same_text() -> TestResult {
     let path = dir.path().join("cancelled.csv");
     let mut opts = ComputeOptions::threads(2);
     opts.cancel = Some(Arc::new(true.into()));
-    let err = brickwork::io::csv::save(&x, &path, b',', false, &opts).unwrap_err();
+    let err = x.to_csv(&path, b',', false, &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     let left: Vec<_> = std::fs::read_dir(dir.path())?
         .filter_map(|e| e.ok())

@@ -6,6 +6,7 @@
 //! dask/NumPy where it does not (`rechunk`, `to_zarr`, `compute`, `astype`).
 
 mod creation;
+mod files;
 mod filter;
 mod histogram;
 mod index;

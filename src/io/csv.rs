@@ -4,7 +4,7 @@
 //!   row of output chunks (of shards, when sharded) across every column. It holds that band,
 //!   the chunks being encoded and a batch of text, and refuses before creating the output
 //!   when they cannot fit the memory limit.
-//! - [`save`] writes an array (any lazy computation) as CSV one band of rows at a time: each
+//! - [`crate::Array::to_csv`] writes an array (any lazy computation) as CSV one band of rows at a time: each
 //!   band is computed on all threads under the memory limit, formatted and appended, so the
 //!   whole array is never in memory.
 //! - [`read_csv`] and [`write_csv`] convert a small file to and from one in-memory [`Block`].
@@ -42,19 +42,17 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayView2, Axis, Ix1, Ix2, IxDyn, Slice};
 use rayon::prelude::*;
 
-use crate::array::{Array, NumpyIndex};
 use crate::block::{Block, BlockElement};
-use crate::config::{ComputeOptions, Progress, ProgressEvent};
+use crate::config::{ComputeOptions, ProgressEvent};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
+use crate::metrics::Metrics;
 use crate::store::{WriteOptions, ZarrSink};
 
 use super::{DEFAULT_CHUNK_BYTES, TempFile};
@@ -125,7 +123,7 @@ pub fn read_csv(
 /// array is then written one band at a time, the rows of one row of chunks (shards) across
 /// every column: each band is parsed, cut into its chunks, and those are encoded and written
 /// on the threads of `opts`. `write` chooses the chunks, codec, shards, Zarr format,
-/// `overwrite` and `resume` as for [`Array::to_zarr`]; chunks default to whole rows of about
+/// `overwrite` and `resume` as for [`crate::Array::to_zarr`]; chunks default to whole rows of about
 /// 64 MiB, fewer rows when a band must fit the memory limit. A resumed import parses only
 /// the bands with chunks still missing; it is refused when the file changed (its path, size
 /// and modification time identify the import). Progress and cancellation follow `opts`.
@@ -838,84 +836,8 @@ pub fn write_csv(path: &Path, block: &Block, delimiter: u8, overwrite: bool) -> 
     writer.finish()
 }
 
-/// Computes `x` (1-D or 2-D) and writes it as CSV text at `path` (formatted as
-/// [`write_csv`] does), one band of rows at a time; returns the figures of the run.
-///
-/// A band is whole chunk rows of `x`, grouped up to about 64 MiB; a row of chunks larger
-/// than half the memory limit is cut into bands that fit it (its chunks are then read once
-/// per band). Each band is computed with `opts` under the memory limit less the band's own
-/// bytes, so the band and the computation together stay within the limit; its rows are
-/// appended to `<path>.tmp`, renamed over `path` at the end.
-///
-/// # Errors
-/// As [`write_csv`], and any error of the computation; on error `path` is left untouched.
-pub fn save(
-    x: &Array,
-    path: &Path,
-    delimiter: u8,
-    overwrite: bool,
-    opts: &ComputeOptions,
-) -> Result<Metrics> {
-    let shape = x.shape();
-    check_writable(&shape, delimiter)?;
-    let limit = opts.effective_memory_limit();
-    let row_bytes = (shape.get(1).copied().unwrap_or(1) * x.dtype().size()).max(1) as u64;
-    let format_bytes = FORMAT_BYTES.min(usize::try_from(limit / 8).unwrap_or(usize::MAX));
-    let bands = row_bands(&x.chunks()?.axes()[0], row_bytes, limit);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.effective_threads())
-        .build()
-        .map_err(|e| Error::internal(format!("CSV export thread pool: {e}")))?;
-    let mut writer = CsvWriter::create(path, delimiter, overwrite, format_bytes)?;
-    let mut metrics = Metrics::default();
-    for (i, rows) in bands.iter().enumerate() {
-        let band_bytes = rows.len() as u64 * row_bytes + format_bytes as u64;
-        let band_opts = ComputeOptions {
-            memory_limit: Some(limit.saturating_sub(band_bytes)),
-            progress: band_progress(opts, &metrics, (bands.len() - i) as u64),
-            ..opts.clone()
-        };
-        let band = x.index_numpy(&[NumpyIndex::Slice {
-            start: Some(rows.start as isize),
-            stop: Some(rows.end as isize),
-            step: None,
-        }])?;
-        let (block, mut m) = band
-            .compute_with(&band_opts)
-            .map_err(|e| beside_band(e, band_bytes))?;
-        pool.install(|| writer.append(&block))?;
-        m.peak_reserved_bytes += band_bytes;
-        metrics = metrics.then(&m);
-    }
-    writer.finish()?;
-    metrics.memory_limit = limit;
-    Ok(metrics)
-}
-
-/// A plan refused under the limit left beside a band of `band_bytes`, as refused under the
-/// whole limit.
-fn beside_band(err: Error, band_bytes: u64) -> Error {
-    match err {
-        Error::PlanExceedsMemory {
-            what,
-            needed,
-            limit,
-            hint,
-        } => Error::PlanExceedsMemory {
-            what: format!(
-                "{what}, beside a band of rows being written as CSV ({})",
-                crate::units::format_bytes(band_bytes)
-            ),
-            needed: needed + band_bytes,
-            limit: limit + band_bytes,
-            hint,
-        },
-        other => other,
-    }
-}
-
 /// Refuses what CSV cannot hold: a rank other than 1 or 2, a bad delimiter.
-fn check_writable(shape: &[usize], delimiter: u8) -> Result<()> {
+pub(crate) fn check_writable(shape: &[usize], delimiter: u8) -> Result<()> {
     check_delimiter(delimiter)?;
     if !matches!(shape.len(), 1 | 2) {
         return Err(Error::invalid(format!(
@@ -926,10 +848,10 @@ fn check_writable(shape: &[usize], delimiter: u8) -> Result<()> {
     Ok(())
 }
 
-/// The row bands [`save`] computes: whole chunks of `axis` grouped up to
+/// The row bands [`crate::Array::to_csv`] computes: whole chunks of `axis` grouped up to
 /// [`DEFAULT_CHUNK_BYTES`] and half of `limit`; a chunk over half of `limit` is cut into
 /// equal bands under it.
-fn row_bands(axis: &AxisChunks, row_bytes: u64, limit: u64) -> Vec<Range<usize>> {
+pub(crate) fn row_bands(axis: &AxisChunks, row_bytes: u64, limit: u64) -> Vec<Range<usize>> {
     let rows_in = |bytes: u64| {
         usize::try_from(bytes / row_bytes)
             .unwrap_or(usize::MAX)
@@ -958,23 +880,8 @@ fn row_bands(axis: &AxisChunks, row_bytes: u64, limit: u64) -> Vec<Range<usize>>
     bands
 }
 
-/// The progress of one band of [`save`] as progress of the whole: tasks and bytes of the
-/// bands `done` so far added, the total estimated as this band's times the `left` bands.
-fn band_progress(opts: &ComputeOptions, done: &Metrics, left: u64) -> Option<Progress> {
-    let progress = opts.progress.clone()?;
-    let (tasks, bytes) = (done.tasks, done.bytes_output);
-    Some(Progress(Arc::new(move |e: &ProgressEvent| {
-        (progress.0)(&ProgressEvent {
-            tasks_done: tasks + e.tasks_done,
-            tasks_total: tasks + e.tasks_total * left,
-            bytes_output: bytes + e.bytes_output,
-            ..*e
-        });
-    })))
-}
-
 /// A CSV file being written row by row to `<path>.tmp`, renamed over `path` by `finish`.
-struct CsvWriter {
+pub(crate) struct CsvWriter {
     temp: TempFile,
     out: BufWriter<File>,
     delimiter: u8,
@@ -985,7 +892,7 @@ struct CsvWriter {
 impl CsvWriter {
     /// Refuses an existing `path` unless `overwrite`; creates `<path>.tmp`. Rows are
     /// formatted about `format_bytes` of text at a time.
-    fn create(
+    pub(crate) fn create(
         path: &Path,
         delimiter: u8,
         overwrite: bool,
@@ -1001,14 +908,14 @@ impl CsvWriter {
     }
 
     /// Appends the rows of a 1-D (one value per line) or 2-D block.
-    fn append(&mut self, rows: &Block) -> Result<()> {
+    pub(crate) fn append(&mut self, rows: &Block) -> Result<()> {
         let (delimiter, text) = (self.delimiter, self.format_bytes);
         crate::dispatch_block!(rows, a => write_rows(&mut self.out, a, delimiter, text))
             .map_err(|e| self.temp.io(e))
     }
 
     /// Flushes, syncs and renames the file over the target.
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         let file = self
             .out
             .into_inner()
@@ -1018,7 +925,7 @@ impl CsvWriter {
 }
 
 /// The text [`write_rows`] formats at once, about (less under a small memory limit).
-const FORMAT_BYTES: usize = 2 << 20;
+pub(crate) const FORMAT_BYTES: usize = 2 << 20;
 
 /// Writes the rows of `a` (1-D: one value per line), formatting groups of rows in parallel on
 /// the current rayon pool, about `text_bytes` of text at a time.

@@ -13,14 +13,10 @@
 //! 1.0 header (2.0 when the header exceeds 65535 bytes) padded to 64 bytes, then the data.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::array::Array;
 use crate::block::Block;
-use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::grid::{ChunkGrid, Region, fmt_shape};
 use crate::store::BlockRead;
 use crate::store::Sink;
@@ -97,11 +93,6 @@ impl NpyFile {
     /// The format version, `(1, 0)`, `(2, 0)` or `(3, 0)`.
     pub fn version(&self) -> (u8, u8) {
         self.version
-    }
-
-    /// This file as a lazy array.
-    pub fn into_array(self) -> Array {
-        Array::from_source(Arc::new(self))
     }
 }
 
@@ -471,10 +462,10 @@ pub fn header_bytes(shape: &[usize], dtype: DType) -> Vec<u8> {
     out
 }
 
-/// Writes a `.npy` file block by block, as a [`Sink`] for [`Array::compute_into`].
+/// Writes a `.npy` file block by block, as a [`Sink`] for [`crate::Array::compute_into`].
 ///
 /// The writer is told the chunk grid of the blocks it will receive (the grid of the array
-/// being computed, [`Array::chunks`]); each block is written at its C-order positions with
+/// being computed, [`crate::Array::chunks`]); each block is written at its C-order positions with
 /// positioned writes, one per contiguous row segment, so blocks may arrive from any thread in
 /// any order. [`NpyWriter::write_region`] writes a block at an explicit region instead.
 /// Nothing appears at `path` until [`NpyWriter::finish`] renames the temporary file
@@ -531,17 +522,6 @@ impl Sink for NpyWriter {
     fn consume(&self, block: &[usize], value: Block) -> Result<()> {
         self.inner.write_block(block, &value)
     }
-}
-
-/// Computes `array` into a new `.npy` file at `path` (atomically, see [`NpyWriter`]).
-///
-/// # Errors
-/// Those of [`NpyWriter::create`], of the computation and of the writes.
-pub fn save(array: &Array, path: &Path, overwrite: bool, opts: &ComputeOptions) -> Result<Metrics> {
-    let writer = NpyWriter::create(path, array.chunks()?, array.dtype(), overwrite)?;
-    let metrics = array.compute_into(&writer, opts)?;
-    writer.finish()?;
-    Ok(metrics)
 }
 
 #[cfg(test)]

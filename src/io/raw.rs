@@ -7,14 +7,10 @@
 //! writes one block by block, little-endian unless told otherwise.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::array::Array;
 use crate::block::Block;
-use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::exec::Metrics;
 use crate::grid::{ChunkGrid, Region, fmt_shape};
 use crate::store::BlockRead;
 use crate::store::Sink;
@@ -70,11 +66,6 @@ impl RawFile {
     pub fn byte_order(&self) -> ByteOrder {
         self.array.order
     }
-
-    /// This file as a lazy array.
-    pub fn into_array(self) -> Array {
-        Array::from_source(Arc::new(self))
-    }
 }
 
 impl BlockRead for RawFile {
@@ -95,7 +86,7 @@ impl BlockRead for RawFile {
     }
 }
 
-/// Writes a raw binary file block by block, as a [`Sink`] for [`Array::compute_into`].
+/// Writes a raw binary file block by block, as a [`Sink`] for [`crate::Array::compute_into`].
 ///
 /// Works like [`NpyWriter`](super::npy::NpyWriter) without the header: told the chunk grid
 /// of the blocks it will receive, it writes each at its C-order positions in `<path>.tmp`
@@ -147,22 +138,4 @@ impl Sink for RawWriter {
     fn consume(&self, block: &[usize], value: Block) -> Result<()> {
         self.inner.write_block(block, &value)
     }
-}
-
-/// Computes `array` into a new raw file at `path` in `byte_order` (atomically, see
-/// [`RawWriter`]).
-///
-/// # Errors
-/// Those of [`RawWriter::create`], of the computation and of the writes.
-pub fn save(
-    array: &Array,
-    path: &Path,
-    byte_order: ByteOrder,
-    overwrite: bool,
-    opts: &ComputeOptions,
-) -> Result<Metrics> {
-    let writer = RawWriter::create(path, array.chunks()?, array.dtype(), byte_order, overwrite)?;
-    let metrics = array.compute_into(&writer, opts)?;
-    writer.finish()?;
-    Ok(metrics)
 }

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use brickwork::io::npy;
 use brickwork::store::{ZarrFormat, ZarrSource};
 use brickwork::{Array, Codec, ComputeOptions, Error, WriteOptions};
 use serde_json::{Value, json};
@@ -244,7 +243,8 @@ fn chunks_far_larger_than_the_array_are_refused_before_reading() -> TestResult {
         );
         let x = Array::from_zarr(&path)?;
         let opts = ComputeOptions::default().with_memory_limit(LIMIT);
-        let err = npy::save(&x, &dir.path().join("x.npy"), true, &opts)
+        let err = x
+            .to_npy(&dir.path().join("x.npy"), true, &opts)
             .expect_err("nor does exporting it");
         assert!(
             matches!(err, Error::PlanExceedsMemory { .. }),

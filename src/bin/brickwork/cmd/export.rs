@@ -51,7 +51,7 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
         "csv" | "txt" | "tsv" => {
             let delimiter = u8::try_from(args.delimiter)
                 .map_err(|_| usage("--delimiter must be a single ASCII character"))?;
-            brickwork::io::csv::save(&x, dst, delimiter, args.write.overwrite, &opts)
+            x.to_csv(dst, delimiter, args.write.overwrite, &opts)
                 .with_context(context)?;
         }
         _ => {
