@@ -476,37 +476,14 @@ impl Ctx<'_> {
             }
             return Ok((restored, Some(value)));
         }
-        let block = match value {
-            Value::Block(b) => b,
-            Value::Mapped(m) => m.to_block(),
-            Value::Partial(_) => {
-                return Err(Error::internal("the output stage produced a partial"));
-            }
-        };
+        let block = output_block(value)?;
         drop(slot);
         // An output block with users (a scan's next block along its axis) keeps what they
         // read of it.
         let kept = (!self.graph.users(t).is_empty()).then(|| kept_for_users(stage, &block));
         let since = Instant::now();
         let index = self.graph.block_index(self.plan, t);
-        // Usually one output is this stage; the same array asked for twice gets a copy.
-        let mut sinks = self
-            .plan
-            .outputs
-            .iter()
-            .zip(self.sinks)
-            .filter(|(o, _)| o.stage == stage_id)
-            .map(|(_, s)| s)
-            .peekable();
-        while let Some(sink) = sinks.next() {
-            local.bytes_output += block.nbytes() as u64;
-            if sinks.peek().is_some() {
-                sink.consume(&index, block.clone())?;
-            } else {
-                sink.consume(&index, block)?;
-                break;
-            }
-        }
+        local.bytes_output += to_sinks(self.plan, self.sinks, stage_id, &index, block)?;
         local.time("write", since);
         if let Some(hook) = self.hook {
             hook.task(row, stage_id, started);
@@ -662,13 +639,56 @@ fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics>
     }
 }
 
-/// The error for task `t` that panicked with `payload`.
-fn panicked(graph: &TaskGraph, t: TaskId, payload: &(dyn std::any::Any + Send)) -> Error {
-    let message = payload
+/// An output stage's value as the block its sinks take.
+fn output_block(value: Value) -> Result<crate::block::Block> {
+    match value {
+        Value::Block(b) => Ok(b),
+        Value::Mapped(m) => Ok(m.to_block()),
+        Value::Partial(_) => Err(Error::internal("the output stage produced a partial")),
+    }
+}
+
+/// Hands output block `index` of stage `stage` to every sink of that stage (usually one;
+/// the same array asked for twice gets a copy); returns the bytes handed over.
+fn to_sinks(
+    plan: &Plan,
+    sinks: &[&dyn Sink],
+    stage: usize,
+    index: &[usize],
+    block: crate::block::Block,
+) -> Result<u64> {
+    let mut bytes = 0;
+    let mut sinks = plan
+        .outputs
+        .iter()
+        .zip(sinks)
+        .filter(|(o, _)| o.stage == stage)
+        .map(|(_, s)| s)
+        .peekable();
+    while let Some(sink) = sinks.next() {
+        bytes += block.nbytes() as u64;
+        if sinks.peek().is_some() {
+            sink.consume(index, block.clone())?;
+        } else {
+            sink.consume(index, block)?;
+            break;
+        }
+    }
+    Ok(bytes)
+}
+
+/// The message a panic carried.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// The error for task `t` that panicked with `payload`.
+fn panicked(graph: &TaskGraph, t: TaskId, payload: &(dyn std::any::Any + Send)) -> Error {
+    let message = panic_message(payload);
     Error::internal(format!(
         "task {t} (stage {}) panicked: {message}",
         graph.stage[t as usize]

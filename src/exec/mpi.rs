@@ -88,7 +88,7 @@ fn world() -> Result<SimpleCommunicator> {
 }
 
 /// Sends rank 0's `value` (an outcome encoded as bytes) to every rank; returns it.
-pub(crate) fn share(bytes: Vec<u8>) -> Result<Vec<u8>> {
+fn share(bytes: Vec<u8>) -> Result<Vec<u8>> {
     let world = world()?;
     let root = world.process_at_rank(0);
     let mut len = bytes.len() as u64;
@@ -415,21 +415,6 @@ fn write_block(
     value: Value,
 ) -> Result<u64> {
     let stage = graph.stage[t as usize] as usize;
-    let block = match value {
-        Value::Block(b) => b,
-        Value::Mapped(m) => m.to_block(),
-        Value::Partial(_) => return Err(Error::internal("the output stage produced a partial")),
-    };
     let index = graph.block_index(plan, t);
-    let mut bytes = 0;
-    for (_, sink) in plan
-        .outputs
-        .iter()
-        .zip(sinks)
-        .filter(|(o, _)| o.stage == stage)
-    {
-        bytes += block.nbytes() as u64;
-        sink.consume(&index, block.clone())?;
-    }
-    Ok(bytes)
+    super::to_sinks(plan, sinks, stage, &index, super::output_block(value)?)
 }

@@ -195,13 +195,8 @@ pub(super) fn serve_request(
             put_string(w, &with_causes(&e))
         }
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
             put_u64(w, PANICKED)?;
-            put_string(w, &message)
+            put_string(w, &super::panic_message(payload.as_ref()))
         }
     }
 }
