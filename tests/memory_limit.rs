@@ -376,3 +376,42 @@ fn writes_overlap_computation_within_the_limit() -> TestResult {
     assert_eq!(sink.inner.into_block(), want);
     Ok(())
 }
+
+#[test]
+fn a_halo_over_mapped_chunks_counts_only_the_pages_it_reads() -> TestResult {
+    // Uncompressed chunks of 3.2 MB (rows of 16 KB) are memory-mapped. A 3 x 3 mean filter
+    // reads each chunk whole and, of its 8 neighbours, a column or a row: under a limit
+    // the neighbours are mapped by each task, and only the pages it touches count (a page
+    // per row of a column), not 8 more chunks.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.zarr");
+    Array::random(&[600, 6000], &[200, 2000], 4)?.to_zarr(
+        &path,
+        &brickwork::WriteOptions {
+            codec: brickwork::Codec::None,
+            ..Default::default()
+        },
+    )?;
+    let x = Array::from_zarr(&path)?;
+    let chunk = 200 * 2000 * 8;
+    let y = x
+        .uniform_filter(&[3, 3], brickwork::Boundary::Reflect)?
+        .sum()?;
+    let (want, shared) = y.compute_with(&ComputeOptions::synchronous())?;
+    // Reading each chunk once and holding it for its neighbours needs more than this.
+    let limit = 7 * chunk as u64;
+    assert!(shared.predicted_peak_bytes > limit, "{shared:?}");
+    for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(2)] {
+        let (got, m) = y.compute_with(&opts.with_memory_limit(limit))?;
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        assert!(m.peak_reserved_bytes <= limit, "{m:?}");
+        // Whole neighbours would make a task hold 9 chunks before its own scratch.
+        assert!(
+            m.predicted_peak_bytes < 7 * chunk as u64,
+            "a task counted whole neighbours: {m:?}"
+        );
+    }
+    let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
+    assert!(text.contains("read by each task that needs them"), "{text}");
+    Ok(())
+}

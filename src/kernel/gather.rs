@@ -134,6 +134,46 @@ impl ViewMap {
             .collect()
     }
 
+    /// An upper bound of the bytes of memory pages (of `page` bytes) that the elements
+    /// `region` selects from chunk `chunk` of `grid` lie in, the chunk stored as a C-order
+    /// array of shape `stored` with `elem`-byte elements: what reading them from a memory
+    /// map of the chunk brings into memory. Each run along the last axis (from the first
+    /// to the last element selected there) is counted on its own, as if placed at the
+    /// worst offset; the bound is never more than the whole chunk.
+    pub fn touched_page_bytes(
+        &self,
+        grid: &ChunkGrid,
+        region: &Region,
+        chunk: &[usize],
+        stored: &[usize],
+        elem: usize,
+        page: usize,
+    ) -> u64 {
+        let nd = self.axes.len();
+        let (mut runs, mut span) = (1u64, elem);
+        for (a, (axis, &c)) in grid.axes().iter().zip(chunk).enumerate() {
+            let cs = axis.start(c) as i64;
+            let ce = cs + axis.size(c) as i64;
+            let p = self.progression(a, region);
+            let (i0, i1) = p.positions_in(cs, ce);
+            if i0 >= i1 {
+                return 0;
+            }
+            if a + 1 < nd {
+                runs = runs.saturating_mul((i1 - i0) as u64);
+            } else {
+                let (first, last) = (
+                    p.first + p.step * i0 as i64,
+                    p.first + p.step * (i1 as i64 - 1),
+                );
+                span = (first.abs_diff(last) as usize + 1) * elem;
+            }
+        }
+        let pages_per_run = 1 + (span - elem).div_ceil(page) as u64;
+        let whole = (stored.iter().product::<usize>() * elem).div_ceil(page) as u64;
+        runs.saturating_mul(pages_per_run).min(whole) * page as u64
+    }
+
     /// The C-order affine index of the region's elements in a source of `shape` (for
     /// generators): `(base, coef)` with `coef` per output axis.
     pub fn affine(&self, shape: &[usize], region: &Region) -> (i64, Vec<i64>) {
@@ -282,6 +322,56 @@ pub fn for_each_chunk(touched: &[Vec<usize>], mut f: impl FnMut(&[usize])) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn touched_pages_of_a_halo() {
+        // A 3000 x 3000 float64 array in 1000 x 1000 chunks (8000-byte rows); the middle
+        // block extended by one element on each side.
+        let grid = ChunkGrid::regular(&[3000, 3000], &[1000, 1000]);
+        let view = ViewMap::identity(2);
+        let region = Region {
+            start: vec![999, 999],
+            shape: vec![1002, 1002],
+        };
+        let bytes = |chunk: &[usize]| {
+            view.touched_page_bytes(&grid, &region, chunk, &[1000, 1000], 8, 4096)
+        };
+        // The block itself: the whole chunk (8 MB rounded up to pages).
+        assert_eq!(bytes(&[1, 1]), 8_000_000u64.div_ceil(4096) * 4096);
+        // A neighbour's column: one page per row.
+        assert_eq!(bytes(&[1, 0]), 1000 * 4096);
+        assert_eq!(bytes(&[1, 2]), 1000 * 4096);
+        // A neighbour's row: 8000 bytes lie in at most 3 pages.
+        assert_eq!(bytes(&[0, 1]), 3 * 4096);
+        // A corner element: one page.
+        assert_eq!(bytes(&[0, 0]), 4096);
+        // A strided selection spans from its first to its last element on the last axis.
+        let strided = ViewMap {
+            axes: vec![
+                AxisMap::Fixed(5),
+                AxisMap::Map {
+                    out: 0,
+                    offset: 0,
+                    step: 100,
+                },
+            ],
+            out_ndim: 1,
+        };
+        let row = Region {
+            start: vec![0],
+            shape: vec![30],
+        };
+        // Columns 0, 100, .., 900 of chunk (0, 0): 7208 bytes, at most 3 pages.
+        assert_eq!(
+            strided.touched_page_bytes(&grid, &row, &[0, 0], &[1000, 1000], 8, 4096),
+            3 * 4096
+        );
+        // Nothing selected in a chunk the region misses.
+        assert_eq!(
+            strided.touched_page_bytes(&grid, &row, &[1, 0], &[1000, 1000], 8, 4096),
+            0
+        );
+    }
 
     #[test]
     fn gather_transposed_strided() {

@@ -141,7 +141,10 @@ impl Stage {
 
 impl Plan {
     /// Bytes of the source chunks a program reads inline over `region` (plus one chunk's
-    /// encoded and decoded buffers), when the plan reads sources inline.
+    /// encoded and decoded buffers), when the plan reads sources inline. A chunk the source
+    /// memory-maps ([`BlockRead::maps_chunk`](crate::store::BlockRead::maps_chunk)) counts
+    /// only the pages the region touches (a halo's column of a neighbour is one page per
+    /// row, not the neighbour) and decodes nothing.
     pub fn inline_read_bytes(&self, program: &Program, region: &Region) -> u64 {
         let mut total = 0;
         let mut largest = 0;
@@ -150,9 +153,23 @@ impl Plan {
                 continue;
             }
             let st = &self.stages[s];
+            let StageKind::Read { source } = &st.kind else {
+                continue;
+            };
             for_each_chunk(&view.touched_chunks(&st.grid, region), |c| {
-                total += st.output_bytes(c);
-                largest = largest.max(st.decoded_bytes(c));
+                if source.maps_chunk(c) {
+                    total += view.touched_page_bytes(
+                        &st.grid,
+                        region,
+                        c,
+                        source.chunk_shape(),
+                        st.dtype.size(),
+                        page_size(),
+                    );
+                } else {
+                    total += st.output_bytes(c);
+                    largest = largest.max(st.decoded_bytes(c));
+                }
             });
         }
         total.saturating_add(largest.saturating_mul(2))
@@ -197,5 +214,23 @@ impl Plan {
             .iter()
             .map(|(program, region)| self.inline_read_bytes(program, region))
             .sum()
+    }
+}
+
+/// The memory page size (what a memory map brings in at a time).
+fn page_size() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *PAGE.get_or_init(|| {
+            // SAFETY: sysconf reads a system constant.
+            let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+        })
+    }
+    // Elsewhere the largest common page (Apple silicon's 16 KiB): counting more is safe.
+    #[cfg(not(target_os = "linux"))]
+    {
+        16384
     }
 }

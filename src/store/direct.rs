@@ -83,6 +83,14 @@ fn open(path: &Path, dtype: DType, stored: &[usize]) -> std::io::Result<Option<F
     Ok((file.metadata()?.len() == want as u64).then_some(file))
 }
 
+/// True when the chunk file at `path` is there and holds exactly `stored` elements of
+/// `dtype`, i.e. when [`map`] would map it (the planner's question, asked without opening
+/// the file).
+pub(super) fn mappable(path: &Path, dtype: DType, stored: &[usize]) -> bool {
+    let want = stored.iter().product::<usize>() * dtype.size();
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == want as u64)
+}
+
 /// Memory-maps the chunk file at `path` (see [`open`] for `None`), keeping the corner
 /// `shape` of the stored chunk `stored`.
 pub(super) fn map(

@@ -55,6 +55,13 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
     fn map_chunk(&self, _chunk: &[usize]) -> Result<Option<MappedBlock>> {
         Ok(None)
     }
+    /// True when [`BlockRead::map_chunk`] maps chunk `chunk` (asked while planning, before
+    /// anything is read): a task reading a mapped chunk holds only the pages it touches and
+    /// decodes nothing, which is what the planner then counts. The default, `false`,
+    /// counts the whole chunk and its decoding.
+    fn maps_chunk(&self, _chunk: &[usize]) -> bool {
+        false
+    }
     /// Bytes one read of a chunk decodes when that can be more than the block it returns
     /// (a Zarr chunk is decoded whole, at its stored shape, however little of it lies inside
     /// the array; a sharded read also decodes the shard index); the planner counts the
@@ -82,6 +89,9 @@ impl BlockRead for ZarrSource {
     }
     fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
         ZarrSource::map_chunk(self, chunk)
+    }
+    fn maps_chunk(&self, chunk: &[usize]) -> bool {
+        ZarrSource::maps_chunk(self, chunk)
     }
     fn decoded_chunk_bytes(&self) -> u64 {
         ZarrSource::decoded_chunk_bytes(self)

@@ -269,6 +269,9 @@ pub struct ZarrSource {
     /// Chunks are stored as raw native-endian elements and read directly
     /// ([`super::direct`]).
     raw: bool,
+    /// Per chunk asked about, whether [`ZarrSource::maps_chunk`] found it mappable (the
+    /// planner asks once per task and chunk; a file system look-up each time would add up).
+    mappable: std::sync::Mutex<std::collections::HashMap<Vec<usize>, bool>>,
 }
 
 impl std::fmt::Debug for ZarrSource {
@@ -518,6 +521,7 @@ impl ZarrSource {
             chunk_shape,
             shard_shape,
             zarr_format,
+            mappable: Default::default(),
         })
     }
 
@@ -608,6 +612,26 @@ impl ZarrSource {
             &size,
         )
         .map_err(|e| self.direct_err(chunk, e))
+    }
+
+    /// True when [`map_chunk`](Self::map_chunk) maps chunk `chunk` rather than reading it:
+    /// the array is raw, its chunks large enough and this chunk's file is there at its
+    /// stored size. A task then holds only the pages of the chunk it touches (see
+    /// [`BlockRead::maps_chunk`](super::BlockRead::maps_chunk)). Looked up once per chunk.
+    pub fn maps_chunk(&self, chunk: &[usize]) -> bool {
+        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
+        if !self.raw || stored < direct::MAP_MIN_BYTES {
+            return false;
+        }
+        let mut known = self.mappable.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&m) = known.get(chunk) {
+            return m;
+        }
+        let m = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)
+            .is_ok_and(|(_, size)| !size.contains(&0))
+            && direct::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape);
+        known.insert(chunk.to_vec(), m);
+        m
     }
 
     /// The file of a chunk (of an array that is not sharded).
