@@ -8,7 +8,8 @@
 //!   `gemm::gemm` with `Parallelism::None`) into a preallocated result;
 //! - `contract`: `brickwork::kernel::contract::contract` on two `Block`s with the spec of
 //!   `x @ y` — what one task of a blocked matmul runs, including copying the operands into
-//!   the kernel's layout and allocating the result block.
+//!   the kernel's layout and allocating the result block; its GEMM is the `gemm` crate's,
+//!   or OpenBLAS's when built with `--features openblas` (the header line names it).
 //!
 //! With T threads, each thread multiplies its own blocks (allocated by that thread), as
 //! brickwork's executor runs one task per worker: GFLOP/s is T x reps x 2 size^3 over the
@@ -19,7 +20,8 @@
 //! Prints a table and one machine-readable line per row (`gemm_csv,impl,threads,size,reps,
 //! seconds,gflops`, seconds = the median batch's wall time), read by `benches/gemm_kernel.sh`.
 //!
-//! Run: `cargo bench --bench gemm` (add `-- --size 1000 --threads 2 --reps 10 --rounds 3`).
+//! Run: `cargo bench --bench gemm` (add `-- --size 1000 --threads 2 --reps 10 --rounds 3`;
+//! `cargo bench --features openblas --bench gemm` for OpenBLAS in `contract`).
 
 use std::sync::Barrier;
 use std::time::Instant;
@@ -177,7 +179,8 @@ fn main() -> Result<()> {
         thread_counts.push(threads);
     }
     println!(
-        "float64 {size} x {size} @ {size} x {size}, {reps} products per thread per batch, median of {rounds} batches"
+        "float64 {size} x {size} @ {size} x {size}, {reps} products per thread per batch, median of {rounds} batches; contract's kernel: {}",
+        brickwork::kernel::contract::GEMM_KERNEL
     );
     println!("| kernel | threads | GFLOP/s (all threads) | per thread | batch wall s | check |");
     println!("|---|---:|---:|---:|---:|---|");

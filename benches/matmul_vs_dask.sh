@@ -5,6 +5,7 @@
 #
 #   bash benches/matmul_vs_dask.sh [--n 20000] [--chunk 1000] [--k 1000] [--threads 2]
 #                                  [--memory-limit 256MiB] [--repeat 3] [--data-dir DIR]
+#                                  [--kernel openblas|gemm]
 #
 # - x is created once with the brickwork CLI (random, seed 0) in DIR (default
 #   target/bench-data, or $BENCH_DATA) and reused; 3.2 GB at the defaults.
@@ -16,13 +17,16 @@
 #   rows spread over the output, each recomputed by NumPy from x (relative 1e-10 of the row's
 #   largest magnitude: the tools sum the contracted axis in another order than NumPy).
 #   A mismatch fails the script (exit 1) after the summary is written.
+# - brickwork's float GEMM: OpenBLAS (`--features openblas`) when scripts/openblas.sh finds or
+#   installs it, else the `gemm` crate; `--kernel gemm` forces the crate. Recorded as
+#   `gemm_kernel=` in meta.env. dask multiplies blocks with NumPy's OpenBLAS.
 # - GEMM kernel: `cargo bench --bench gemm -- --size C --threads T` (in-memory GFLOP/s of the
 #   kernel the product runs); the product's GFLOP/s is 2 N^2 K over brickwork's time.
 # Results go to a new dated run directory under benches/peer/runs/ (never overwritten).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 source "$repo/benches/common.sh"
-n=20000 chunk=1000 k=1000 threads=2 limit=256MiB repeat=3
+n=20000 chunk=1000 k=1000 threads=2 limit=256MiB repeat=3 kernel=
 data="${BENCH_DATA:-$repo/target/bench-data}"
 while (($#)); do
     case "$1" in
@@ -33,12 +37,21 @@ while (($#)); do
         --memory-limit) limit="$2"; shift 2 ;;
         --repeat) repeat="$2"; shift 2 ;;
         --data-dir) data="$2"; shift 2 ;;
+        --kernel) kernel="$2"; shift 2 ;;
         *) echo "matmul_vs_dask.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 log() { echo "matmul_vs_dask.sh: $*" >&2; }
 py="$(bash "$repo/scripts/pyenv.sh" | tail -n 1)"
-(cd "$repo" && cargo build --release --bin brickwork -q)
+if [[ -z $kernel ]]; then
+    if bash "$repo/scripts/openblas.sh"; then kernel=openblas; else kernel=gemm; fi
+fi
+case "$kernel" in
+    openblas) features=(--features openblas) ;;
+    gemm) features=() ;;
+    *) echo "matmul_vs_dask.sh: --kernel is openblas or gemm, not $kernel" >&2; exit 2 ;;
+esac
+(cd "$repo" && cargo build --release "${features[@]}" --bin brickwork -q)
 bw="$repo/target/release/brickwork"
 mkdir -p "$data"
 x="$data/mm-x-n$n-c$chunk.zarr"
@@ -51,7 +64,8 @@ fi
 run="$(new_run_dir "$repo/benches/peer/runs/$(date -u +%F)-$(host_label)-matmul")"
 machine_info "$data" > "$run/meta.env"
 echo "brickwork=$(git_description "$repo")" >> "$run/meta.env"
-echo "command=benches/matmul_vs_dask.sh --n $n --chunk $chunk --k $k --threads $threads --memory-limit $limit --repeat $repeat" >> "$run/meta.env"
+echo "command=benches/matmul_vs_dask.sh --n $n --chunk $chunk --k $k --threads $threads --memory-limit $limit --repeat $repeat --kernel $kernel" >> "$run/meta.env"
+echo "gemm_kernel=$kernel" >> "$run/meta.env"
 echo "tool,repeat,wall_s,inprocess_s,peak_rss_kb,check" > "$run/raw.csv"
 failed=0
 for ((i = 1; i <= repeat; i++)); do
@@ -91,8 +105,8 @@ PY
     done
 done
 rm -f "$run/time.txt" "$run/stats.json" "$run/dask.out" "$run/check.txt"
-log "GEMM kernel: cargo bench --bench gemm -- --size $chunk --threads $threads"
-(cd "$repo" && cargo bench --bench gemm -q -- --size "$chunk" --threads "$threads") > "$run/gemm.txt" 2>&1 || failed=1
+log "GEMM kernel: cargo bench ${features[*]} --bench gemm -- --size $chunk --threads $threads"
+(cd "$repo" && cargo bench "${features[@]}" --bench gemm -q -- --size "$chunk" --threads "$threads") > "$run/gemm.txt" 2>&1 || failed=1
 "$py" - "$run" "$n" "$k" <<'PY' | tee "$run/summary.md"
 import csv, statistics, sys
 run, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -109,6 +123,7 @@ for tool in ("brickwork", "dask"):
           f"{checks.count('ok')} of {len(checks)} ok |")
 print(f"\ndask / brickwork (wall): {med('dask', 'wall_s') / med('brickwork', 'wall_s'):.2f}x\n")
 gemm = [l for l in open(f"{run}/gemm.txt") if l.startswith("gemm_csv,")]
+print(open(f"{run}/gemm.txt").readline().strip() + "\n")
 print("GEMM kernel in memory (impl, threads, size, reps, seconds, GFLOP/s):\n")
 for l in gemm:
     print("    " + l.strip())

@@ -15,6 +15,11 @@
 # first time): the tests then build with `--features mpi` and run the MPI tests with up to
 # 4 ranks on this machine (tests/mpi.rs). Without it, everything else is built and tested
 # without the feature.
+#
+# And OpenBLAS (scripts/openblas.sh: Debian's libopenblas-dev, about 5 s the first time):
+# the tests then build with `--features openblas` too, so float products run on OpenBLAS
+# (src/kernel/blas.rs checks it against the `gemm` crate's path, which a build without the
+# feature runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BRICKWORK_PEER_PYTHON="$(bash scripts/pyenv.sh | tail -n 1)"
@@ -28,8 +33,17 @@ else
 fi
 features=()
 if bash scripts/mpi.sh; then
-    features=(--features mpi)
+    features+=(mpi)
 else
     echo "test.sh: Open MPI could not be installed (see above): testing without the mpi feature" >&2
 fi
-cargo test "${features[@]}" "$@"
+if bash scripts/openblas.sh; then
+    features+=(openblas)
+else
+    echo "test.sh: OpenBLAS could not be installed (see above): testing without the openblas feature" >&2
+fi
+if ((${#features[@]})); then
+    cargo test --features "$(IFS=,; echo "${features[*]}")" "$@"
+else
+    cargo test "$@"
+fi

@@ -7,8 +7,11 @@
 //! (batch, left free, contracted), right as (batch, contracted, right free) — copied only
 //! when its axes are not already in that order, and each pair of matrices is multiplied
 //! with a GEMM kernel: the `gemm` crate for float32 and float64 (packed, vectorized with
-//! run-time CPU dispatch, single-threaded: the executor runs one task per core), and
-//! ndarray's generic product for integers, which wrap on overflow like NumPy's.
+//! run-time CPU dispatch, single-threaded: the executor runs one task per core), or
+//! OpenBLAS with the cargo feature `openblas` (see `src/kernel/blas.rs`); ndarray's generic
+//! product for integers, which wrap on overflow like NumPy's.
+//!
+//! [`GEMM_KERNEL`] names the float kernel this build uses.
 
 use ndarray::{
     Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Ix3, IxDyn, LinalgScalar,
@@ -88,6 +91,14 @@ impl Groups {
     }
 }
 
+/// The float32/float64 GEMM kernel of this build: `"openblas"` with the cargo feature
+/// `openblas`, else `"gemm"` (the `gemm` crate).
+pub const GEMM_KERNEL: &str = if cfg!(feature = "openblas") {
+    "openblas"
+} else {
+    "gemm"
+};
+
 /// Matrix product `c = a · b` of one element type.
 pub trait MatMul: LinalgScalar + BlockElement {
     /// Writes `a · b` into `c` (whose previous contents are ignored).
@@ -105,6 +116,10 @@ macro_rules! gemm_matmul {
                 }
                 if k == 0 {
                     c.fill(0.0);
+                    return;
+                }
+                #[cfg(feature = "openblas")]
+                if super::blas::gemm(a.view(), b.view(), c.view_mut()) {
                     return;
                 }
                 let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);

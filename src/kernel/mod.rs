@@ -3,6 +3,8 @@
 //! generator and other generators, and gathering a strided, transposed view out of the
 //! blocks of another grid.
 
+#[cfg(feature = "openblas")]
+pub mod blas;
 pub mod contract;
 pub mod distributions;
 pub mod elementwise;
