@@ -79,16 +79,19 @@ fn open(path: &Path, dtype: DType, stored: &[usize]) -> std::io::Result<Option<F
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let want = stored.iter().product::<usize>() * dtype.size();
-    Ok((file.metadata()?.len() == want as u64).then_some(file))
+    Ok((file.metadata()?.len() == stored_len(dtype, stored)).then_some(file))
+}
+
+/// Bytes of a raw chunk file of `stored` elements of `dtype`.
+fn stored_len(dtype: DType, stored: &[usize]) -> u64 {
+    (stored.iter().product::<usize>() * dtype.size()) as u64
 }
 
 /// True when the chunk file at `path` is there and holds exactly `stored` elements of
 /// `dtype`, i.e. when [`map`] would map it (the planner's question, asked without opening
 /// the file).
 pub(super) fn mappable(path: &Path, dtype: DType, stored: &[usize]) -> bool {
-    let want = stored.iter().product::<usize>() * dtype.size();
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == want as u64)
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == stored_len(dtype, stored))
 }
 
 /// Memory-maps the chunk file at `path` (see [`open`] for `None`), keeping the corner

@@ -597,14 +597,9 @@ impl ZarrSource {
     /// mapping to pay (see `store::direct`); `None` to read it with
     /// [`read_chunk`](Self::read_chunk) instead.
     pub fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
-        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
-        if !self.raw || stored < direct::MAP_MIN_BYTES {
+        let Some(size) = self.mapped_size(chunk)? else {
             return Ok(None);
-        }
-        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
-        if size.contains(&0) {
-            return Ok(None);
-        }
+        };
         direct::map(
             &self.chunk_file(chunk),
             self.dtype,
@@ -619,19 +614,25 @@ impl ZarrSource {
     /// stored size. A task then holds only the pages of the chunk it touches (see
     /// [`BlockRead::maps_chunk`](super::BlockRead::maps_chunk)). Looked up once per chunk.
     pub fn maps_chunk(&self, chunk: &[usize]) -> bool {
-        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
-        if !self.raw || stored < direct::MAP_MIN_BYTES {
+        if !matches!(self.mapped_size(chunk), Ok(Some(_))) {
             return false;
         }
         let mut known = self.mappable.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&m) = known.get(chunk) {
-            return m;
+        *known.entry(chunk.to_vec()).or_insert_with(|| {
+            direct::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape)
+        })
+    }
+
+    /// The shape of chunk `chunk` inside the array when chunks of this array are mapped
+    /// rather than read (raw, at least [`direct::MAP_MIN_BYTES`] stored) and it is not
+    /// empty; `None` otherwise.
+    fn mapped_size(&self, chunk: &[usize]) -> Result<Option<Vec<usize>>> {
+        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
+        if !self.raw || stored < direct::MAP_MIN_BYTES {
+            return Ok(None);
         }
-        let m = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)
-            .is_ok_and(|(_, size)| !size.contains(&0))
-            && direct::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape);
-        known.insert(chunk.to_vec(), m);
-        m
+        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        Ok((!size.contains(&0)).then_some(size))
     }
 
     /// The file of a chunk (of an array that is not sharded).
