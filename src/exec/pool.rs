@@ -3,8 +3,9 @@
 //! Every byte the engine holds for a block is either *held* (a task output waiting for its
 //! users) or *reserved* (the output, scratch and read-back inputs of a running task). A task
 //! is admitted only when its reservation fits under the limit. When it does not, resident
-//! outputs are evicted in least-recently-used order (crate `lru`), skipping those a running
-//! task uses (they are *pinned* until it finishes) and the admitted task's own inputs:
+//! outputs are evicted in least-recently-used order (crate `lru`), those that leave without
+//! a write before those that must be spilled, skipping those a running task uses (they are
+//! *pinned* until it finishes) and the admitted task's own inputs:
 //!
 //! - a value already in the spill store (read back earlier) is simply dropped;
 //! - a *recomputable* value is dropped and recomputed when a user needs it: a task with no
@@ -242,24 +243,33 @@ impl<'a> Pool<'a> {
         Ok(Decision::Run(self.admit(t, total)))
     }
 
-    /// Least recently used resident values, not in use and not inputs of `t`, whose bytes
-    /// add up to at least `bytes`; `None` if there are not enough.
+    /// Resident values, not in use and not inputs of `t`, whose bytes add up to at least
+    /// `bytes`; `None` if there are not enough. Values that leave without a write (in the
+    /// spill store already, or recomputable) go first, least recently used first; values
+    /// that must be spilled only when those are not enough. A source chunk used by many
+    /// tasks (the right operand of `x @ y`, memory-mapped) is re-mapped in no time, while
+    /// spilling a product partial writes and reads back its bytes.
     fn victims(&self, t: TaskId, bytes: u64) -> Option<Vec<TaskId>> {
         let deps = self.graph.deps(t);
         let mut chosen = Vec::new();
         let mut freed = 0;
-        for (&v, ()) in self.lru.iter().rev() {
-            if freed >= bytes {
-                break;
+        for without_write in [true, false] {
+            for (&v, ()) in self.lru.iter().rev() {
+                if freed >= bytes {
+                    return Some(chosen);
+                }
+                let Slot::Resident { value, file } = &self.slots[v as usize] else {
+                    continue;
+                };
+                if self.pins[v as usize] > 0 || deps.contains(&v) {
+                    continue;
+                }
+                if (file.is_some() || self.recomputable(v)) != without_write {
+                    continue;
+                }
+                freed += value.nbytes() as u64;
+                chosen.push(v);
             }
-            let Slot::Resident { value, .. } = &self.slots[v as usize] else {
-                continue;
-            };
-            if self.pins[v as usize] > 0 || deps.contains(&v) {
-                continue;
-            }
-            freed += value.nbytes() as u64;
-            chosen.push(v);
         }
         (freed >= bytes).then_some(chosen)
     }
