@@ -2,10 +2,11 @@
 # Makes sure what the `mpi` feature and its tests need is here: an MPI (Open MPI: mpirun,
 # mpicc and headers) and libclang (rsmpi generates its bindings with bindgen). Installs
 # Debian's libopenmpi-dev, openmpi-bin and libclang-dev through apt when they are missing
-# and this is possible (root, apt-get; about 20 s).
+# and this is possible (root, apt-get; about 20 s; scripts/apt-install.sh).
 #
 # Exits 0 when everything is there (then `cargo test --features mpi` builds and runs the
-# MPI tests); otherwise prints a one-line reason ("mpi.sh: ...") and exits 1.
+# MPI tests); otherwise prints a one-line reason ("mpi.sh: ..." or "apt-install.sh: ...")
+# and exits 1.
 set -euo pipefail
 
 log() { printf 'mpi.sh: %s\n' "$*" >&2; }
@@ -22,15 +23,5 @@ have_libclang() {
 if have_mpi && have_libclang; then
     exit 0
 fi
-if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    log "Open MPI or libclang is missing and cannot be installed here (needs root and apt-get)"
-    exit 1
-fi
-log "installing libopenmpi-dev openmpi-bin libclang-dev (apt)"
-export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends libopenmpi-dev openmpi-bin libclang-dev >&2; then
-    apt-get update >&2 || true
-    apt-get install -y --no-install-recommends libopenmpi-dev openmpi-bin libclang-dev >&2 \
-        || { log "apt-get could not install Open MPI"; exit 1; }
-fi
+bash "$(dirname "$0")/apt-install.sh" "Open MPI" libopenmpi-dev openmpi-bin libclang-dev || exit 1
 have_mpi && have_libclang || { log "Open MPI or libclang still missing after apt-get"; exit 1; }
