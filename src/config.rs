@@ -6,8 +6,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::dashboard::{Monitor, MonitorSettings};
 use crate::error::Error;
+use crate::observe::{Observer, Observers, Progress};
 
 /// Which scheduler runs the tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -82,31 +82,6 @@ impl fmt::Display for Scheduler {
     }
 }
 
-/// Where a computation stands, reported after every task.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProgressEvent {
-    /// Tasks finished.
-    pub tasks_done: u64,
-    /// Tasks in the (culled) graph.
-    pub tasks_total: u64,
-    /// Bytes of output blocks produced so far.
-    pub bytes_output: u64,
-    /// Bytes held and reserved right now.
-    pub reserved_bytes: u64,
-    /// The memory limit.
-    pub memory_limit: u64,
-}
-
-/// A progress callback; called from worker threads, so it must be cheap and thread-safe.
-#[derive(Clone)]
-pub struct Progress(pub Arc<dyn Fn(&ProgressEvent) + Send + Sync>);
-
-impl fmt::Debug for Progress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Progress(..)")
-    }
-}
-
 /// How to run a computation.
 #[derive(Clone, Debug, Default)]
 pub struct ComputeOptions {
@@ -132,10 +107,10 @@ pub struct ComputeOptions {
     /// no new task starts, and it returns [`Error::Cancelled`]
     /// after cleaning up. Default: none.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// A live dashboard and/or an HTML report of the computation (see [`crate::dashboard`]).
-    /// Default: none (costs nothing). Set with [`ComputeOptions::dashboard`] and
-    /// [`ComputeOptions::report`].
-    pub monitor: Option<Monitor>,
+    /// Who watches the computation: the live dashboard and the HTML report
+    /// ([`ComputeOptions::dashboard`], [`ComputeOptions::report`]) or observers of the
+    /// caller's own ([`ComputeOptions::observe`]). Default: none (costs nothing).
+    pub observers: Observers,
 }
 
 impl ComputeOptions {
@@ -197,39 +172,11 @@ impl ComputeOptions {
         self
     }
 
-    /// The same options serving a live dashboard on `addr` (`HOST:PORT`, e.g.
-    /// `127.0.0.1:8787`; port 0 picks a free port) while each computation runs; its URL is
-    /// printed on standard error (`Dashboard: http://...`) when it starts. A non-loopback
-    /// address is refused unless [`MonitorSettings::allow_remote`] is set (see
-    /// [`ComputeOptions::monitor_with`]).
-    pub fn dashboard(self, addr: impl Into<String>) -> Self {
-        let mut settings = self.monitor_settings();
-        settings.dashboard = Some(addr.into());
-        self.monitor_with(settings)
-    }
-
-    /// The same options writing an HTML report of each computation to `path` when it ends
-    /// (overwritten by the next one): the dashboard's panels with the whole run, the plan,
-    /// and the figures of [`crate::Metrics`].
-    pub fn report(self, path: impl Into<PathBuf>) -> Self {
-        let mut settings = self.monitor_settings();
-        settings.report = Some(path.into());
-        self.monitor_with(settings)
-    }
-
-    /// The same options with a new monitor of `settings` (none when they ask for nothing);
-    /// its linger ends early once [`ComputeOptions::cancel`] (as set now) is.
-    pub fn monitor_with(mut self, settings: MonitorSettings) -> Self {
-        self.monitor = (settings.dashboard.is_some() || settings.report.is_some())
-            .then(|| Monitor::with_cancel(settings, self.cancel.clone()));
+    /// The same options with `observer` watching every computation run with them (see
+    /// [`crate::observe`]).
+    pub fn observe(mut self, observer: impl Observer + 'static) -> Self {
+        self.observers.push(std::sync::Arc::new(observer));
         self
-    }
-
-    fn monitor_settings(&self) -> MonitorSettings {
-        self.monitor
-            .as_ref()
-            .map(|m| m.settings().clone())
-            .unwrap_or_default()
     }
 
     /// True once [`ComputeOptions::cancel`] has been set.
@@ -239,16 +186,48 @@ impl ComputeOptions {
             .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    /// The memory limit in force (per worker for a cluster): the one given, or half of the
-    /// available memory (`MemAvailable` in `/proc/meminfo`; 4 GiB where that cannot be
-    /// read), divided among a cluster's workers.
+    /// The memory limit in force (per worker for a cluster): the one given, or else the
+    /// machine's (see [`MemoryLimit::of_machine`]) divided among a cluster's workers.
+    ///
+    /// The driver calls this once per library call and hands the result down
+    /// ([`ComputeOptions::resolved`]); it reads `/proc` and the cgroup files when no limit
+    /// is given.
     pub fn effective_memory_limit(&self) -> u64 {
+        self.memory_limit().bytes
+    }
+
+    /// [`ComputeOptions::effective_memory_limit`] with where it came from.
+    pub fn memory_limit(&self) -> MemoryLimit {
+        if let Some(bytes) = self.memory_limit {
+            return MemoryLimit {
+                bytes,
+                source: LimitSource::Given,
+            };
+        }
         let workers = match self.scheduler {
             Scheduler::Cluster { workers, .. } => workers.max(1) as u64,
             _ => 1,
         };
-        self.memory_limit
-            .unwrap_or_else(|| available_memory().map_or(4 << 30, |b| b / 2) / workers)
+        let machine = MemoryLimit::of_machine();
+        MemoryLimit {
+            bytes: machine.bytes / workers,
+            ..machine
+        }
+    }
+
+    /// These options with the memory limit and the worker threads resolved (see
+    /// [`ComputeOptions::effective_memory_limit`] and
+    /// [`ComputeOptions::effective_threads`]), so that nothing below the caller looks at
+    /// the machine again.
+    pub fn resolved(&self) -> ComputeOptions {
+        let mut opts = self.clone();
+        if opts.memory_limit.is_none() {
+            opts.memory_limit = Some(self.effective_memory_limit());
+        }
+        if opts.threads.is_none() && self.scheduler != Scheduler::Mpi {
+            opts.threads = Some(self.effective_threads());
+        }
+        opts
     }
 
     /// The number of worker threads these options give (for a cluster, all its workers';
@@ -274,10 +253,119 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// A memory limit and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// Bytes the engine may hold at once.
+    pub bytes: u64,
+    /// Where the figure came from.
+    pub source: LimitSource,
+}
+
+/// Where a memory limit came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitSource {
+    /// [`ComputeOptions::memory_limit`] (the CLI's `--memory-limit`).
+    Given,
+    /// Half of the process's cgroup limit (the smallest `memory.max` of cgroup v2, or
+    /// `memory.limit_in_bytes` of v1, on the way from the process's cgroup to the root):
+    /// what a container, Slurm or Kubernetes gave the job.
+    Cgroup {
+        /// The file the limit was read from.
+        file: PathBuf,
+    },
+    /// Half of the memory available when the computation starts (`MemAvailable` in
+    /// `/proc/meminfo`).
+    Available,
+    /// 4 GiB: neither the cgroup nor `/proc/meminfo` could be read.
+    Fallback,
+}
+
+impl fmt::Display for LimitSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitSource::Given => f.write_str("given"),
+            LimitSource::Cgroup { file } => write!(f, "half of the cgroup's {}", file.display()),
+            LimitSource::Available => f.write_str("half of MemAvailable"),
+            LimitSource::Fallback => f.write_str("default, the machine's memory is unknown"),
+        }
+    }
+}
+
+impl MemoryLimit {
+    /// The limit when none is given: half of the smaller of the memory available
+    /// (`MemAvailable`) and the process's cgroup limit, so that a job in a container or
+    /// under a batch system stays within what it was given; 4 GiB where neither can be
+    /// read.
+    pub fn of_machine() -> MemoryLimit {
+        let available = available_memory();
+        let cgroup = cgroup_limit();
+        match (available, cgroup) {
+            (Some(a), Some((c, _))) if a <= c => MemoryLimit {
+                bytes: a / 2,
+                source: LimitSource::Available,
+            },
+            (_, Some((c, file))) => MemoryLimit {
+                bytes: c / 2,
+                source: LimitSource::Cgroup { file },
+            },
+            (Some(a), None) => MemoryLimit {
+                bytes: a / 2,
+                source: LimitSource::Available,
+            },
+            (None, None) => MemoryLimit {
+                bytes: 4 << 30,
+                source: LimitSource::Fallback,
+            },
+        }
+    }
+}
+
 /// Bytes of memory available to new allocations, from `/proc/meminfo`.
 fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The smallest memory limit of this process's cgroup and its ancestors, with the file it
+/// was read from: cgroup v2's `memory.max` (line `0::/path` of `/proc/self/cgroup`), else
+/// v1's `memory.limit_in_bytes` (the `memory` controller's line). `None` when unlimited or
+/// unreadable.
+fn cgroup_limit() -> Option<(u64, PathBuf)> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (root, file) = if controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+        } else {
+            continue;
+        };
+        let mut dir = PathBuf::from(root).join(path.trim_start_matches('/'));
+        loop {
+            let f = dir.join(file);
+            if let Some(bytes) = read_limit(&f)
+                && best.as_ref().is_none_or(|(b, _)| bytes < *b)
+            {
+                best = Some((bytes, f));
+            }
+            if dir.as_path() == std::path::Path::new(root) || !dir.pop() {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// A cgroup limit file's bytes; `None` for `max`, v1's "unlimited" (close to 2^63) or an
+/// unreadable file.
+fn read_limit(file: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let bytes: u64 = text.trim().parse().ok()?;
+    (bytes < 1 << 60).then_some(bytes)
 }

@@ -322,3 +322,9 @@ impl Error {
         }
     }
 }
+
+impl From<crate::units::ParseSizeError> for Error {
+    fn from(e: crate::units::ParseSizeError) -> Self {
+        Error::invalid(e.to_string())
+    }
+}

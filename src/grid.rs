@@ -8,6 +8,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The most blocks an array may have (task ids are 32-bit, and every block is a task).
+pub(crate) const MAX_BLOCKS: u64 = 1 << 31;
+
 /// The chunks of one axis: ascending boundaries `0 = b0 < b1 < … < bn = len`.
 ///
 /// An axis of length 0 has one chunk of length 0, so that every array has at least one block

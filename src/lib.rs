@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod metrics;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod observe;
 pub mod parse;
 pub mod plan;
 pub mod schedule;
@@ -26,12 +27,13 @@ pub use array::{
     explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with, visualize_many,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
-pub use config::{ComputeOptions, Progress, ProgressEvent, Scheduler};
+pub use config::{ComputeOptions, LimitSource, MemoryLimit, Scheduler};
 pub use dashboard::{Monitor, MonitorSettings};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{Error, Result};
-pub use exec::Metrics;
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
+pub use metrics::Metrics;
 pub use ndarray::{Axis, s};
+pub use observe::{Observer, Progress, ProgressEvent};
 pub use store::{Codec, ReadOptions, WriteOptions};

@@ -1,6 +1,6 @@
 //! Byte sizes: formatting for humans and parsing of limits such as `2GB` or `512MiB`.
 
-use crate::error::{Error, Result};
+use std::fmt;
 
 /// Formats a byte count with binary units, two decimals: `3.91 KiB`, `762.94 MiB`.
 pub fn format_bytes(n: u64) -> String {
@@ -22,17 +22,16 @@ pub fn format_bytes(n: u64) -> String {
 /// `512MiB`, `1.5 GiB`, `1000000`.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming the text when it is not a size.
-pub fn parse_bytes(text: &str) -> Result<u64> {
+/// [`ParseSizeError`] naming the text when it is not a size (it converts into
+/// [`crate::Error::InvalidArgument`]).
+pub fn parse_bytes(text: &str) -> Result<u64, ParseSizeError> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || {
-        Error::invalid(format!(
-            "cannot parse {text:?} as a size (examples: 2GB, 512MiB, 1.5GiB, 1000000)"
-        ))
+    let bad = || ParseSizeError {
+        text: text.to_string(),
     };
     let value: f64 = num.parse().map_err(|_| bad())?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -53,6 +52,25 @@ pub fn parse_bytes(text: &str) -> Result<u64> {
     }
     Ok(bytes.round() as u64)
 }
+
+/// Text that is not a byte size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseSizeError {
+    /// The text.
+    pub text: String,
+}
+
+impl fmt::Display for ParseSizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot parse {:?} as a size (examples: 2GB, 512MiB, 1.5GiB, 1000000)",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for ParseSizeError {}
 
 #[cfg(test)]
 mod tests {

@@ -166,7 +166,7 @@ fn one_session_groups_several_computations() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("both.html");
     let opts = ComputeOptions::threads(2).report(&path);
-    let monitor = opts.monitor.clone().unwrap();
+    let monitor = brickwork::Monitor::of(&opts).unwrap();
     let (a, b) = monitor.session("two sums", || -> brickwork::Result<_> {
         let a = workload().compute_with(&opts)?.1;
         let b = Array::ones(&[100], &[10], brickwork::DType::F64)?
@@ -189,7 +189,7 @@ fn live_server_serves_page_state_and_events() -> TestResult {
         linger: Duration::from_millis(1500),
         ..MonitorSettings::default()
     });
-    let monitor = opts.monitor.clone().unwrap();
+    let monitor = brickwork::Monitor::of(&opts).unwrap();
     let run = std::thread::spawn(move || sum_of_sines(3000, 1).compute_with(&opts).map(|(_, m)| m));
     let start = Instant::now();
     let addr = address_of(&monitor);
@@ -281,7 +281,7 @@ fn events_resume_from_the_counts_the_page_has() -> TestResult {
         linger: Duration::from_secs(3),
         ..MonitorSettings::default()
     });
-    let monitor = opts.monitor.clone().unwrap();
+    let monitor = brickwork::Monitor::of(&opts).unwrap();
     let run = std::thread::spawn(move || workload().compute_with(&opts).map(|(_, m)| m));
     let start = Instant::now();
     let addr = address_of(&monitor);
@@ -362,7 +362,7 @@ fn cancel_ends_the_linger() -> TestResult {
         linger: Duration::from_secs(60),
         ..MonitorSettings::default()
     });
-    let monitor = opts.monitor.clone().unwrap();
+    let monitor = brickwork::Monitor::of(&opts).unwrap();
     let run = std::thread::spawn(move || workload().compute_with(&opts).map(|(_, m)| m));
     let addr = address_of(&monitor);
     while serde_json::from_str::<Value>(&get(&addr, "/state", &addr).1)?["finished"] != true {

@@ -108,7 +108,7 @@ fn a_full_disk_while_writing_is_an_error_and_leaves_the_output_incomplete() -> T
     std::os::unix::fs::symlink("/dev/full", path.join("c/1/0.tmp"))?;
     let err = y
         .compute_into(
-            &brickwork::exec::ZarrWriteSink::new(&sink),
+            &brickwork::store::ZarrWriteSink::new(&sink),
             &brickwork::ComputeOptions::threads(2),
         )
         .unwrap_err();

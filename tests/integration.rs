@@ -40,6 +40,8 @@ mod memory_limit;
 mod mpi;
 /// `any`/`all` and the NaN-ignoring reductions.
 mod nanreduce;
+/// Observers: a caller's own sees every task under every scheduler.
+mod observe;
 /// Elementwise ops, broadcasting, dtype rules.
 mod ops;
 /// The eval expression language.

@@ -1,6 +1,7 @@
 //! Computations under a memory limit: exact results, an accounted peak that never exceeds
 //! the limit, and refusals before any work when a plan cannot fit.
 
+use brickwork::units::format_bytes;
 use brickwork::{Array, Axis, ComputeOptions, Error, Metrics, s};
 
 use crate::common::*;
@@ -225,7 +226,7 @@ fn workloads_over_a_store_stay_exact_under_tiny_limits() -> TestResult {
 /// A sink that fails after a number of blocks, like a disk that fills up.
 struct FailingSink(std::sync::atomic::AtomicUsize);
 
-impl brickwork::exec::Sink for FailingSink {
+impl brickwork::store::Sink for FailingSink {
     fn consume(&self, _index: &[usize], _block: brickwork::Block) -> Result<(), Error> {
         if self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             return Err(Error::invalid("the sink failed"));
@@ -335,12 +336,12 @@ fn sibling_order_finishes_a_column_before_the_next() -> TestResult {
 /// A sink that waits on "I/O" (a sleep) for each block and records how many blocks were
 /// being written at once.
 struct SlowSink {
-    inner: brickwork::exec::CollectSink,
+    inner: brickwork::store::CollectSink,
     writing: std::sync::atomic::AtomicUsize,
     most: std::sync::atomic::AtomicUsize,
 }
 
-impl brickwork::exec::Sink for SlowSink {
+impl brickwork::store::Sink for SlowSink {
     fn consume(&self, block: &[usize], value: brickwork::Block) -> brickwork::Result<()> {
         use std::sync::atomic::Ordering::SeqCst;
         let now = self.writing.fetch_add(1, SeqCst) + 1;
@@ -365,7 +366,7 @@ fn writes_overlap_computation_within_the_limit() -> TestResult {
     let want = y.compute()?;
     let limit = 1_000_000;
     let sink = SlowSink {
-        inner: brickwork::exec::CollectSink::new(y.chunks()?, y.dtype()),
+        inner: brickwork::store::CollectSink::new(y.chunks()?, y.dtype()),
         writing: 0.into(),
         most: 0.into(),
     };
@@ -413,5 +414,41 @@ fn a_halo_over_mapped_chunks_counts_only_the_pages_it_reads() -> TestResult {
     }
     let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
     assert!(text.contains("read by each task that needs them"), "{text}");
+    Ok(())
+}
+
+#[test]
+fn explain_shows_the_realigning_copy_and_the_peak_the_run_predicts() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("rows.zarr");
+    Array::random(&[400, 400], &[10, 400], 7)?
+        .to_zarr(&path, &brickwork::WriteOptions::default())?;
+    let rows = Array::from_zarr(&path)?;
+    let y = &rows + &rows.t();
+    let work = tempfile::tempdir()?;
+    let mut opts = ComputeOptions::synchronous().with_memory_limit(200_000);
+    opts.spill_dir = Some(work.path().to_path_buf());
+    let text = y.explain_with(&opts)?;
+    // The copy is described with its own stages (a read of the rows and the rechunk into
+    // squares), before the computation that reads it.
+    let copy = text
+        .find("copy 0, before the computation")
+        .ok_or(text.clone())?;
+    let main = text.find("tasks:").ok_or(text.clone())?;
+    assert!(copy < main, "{text}");
+    assert!(
+        text[main..].contains("realigned to chunks (10, 10)"),
+        "{text}"
+    );
+    let (_, m) = y.compute_with(&opts)?;
+    let predicted = format!(
+        "memory: predicted peak {} ",
+        format_bytes(m.predicted_peak_bytes)
+    );
+    assert!(
+        text.contains(&predicted),
+        "{predicted} in\n{text}\nrun: {m}"
+    );
+    assert!(m.peak_reserved_bytes <= m.predicted_peak_bytes, "{m}");
     Ok(())
 }

@@ -5,13 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Array, NumpyIndex};
-use crate::config::{ComputeOptions, Progress, ProgressEvent};
+use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 use crate::io::ByteOrder;
 use crate::io::csv::{CsvWriter, FORMAT_BYTES, check_writable, row_bands};
 use crate::io::npy::{NpyFile, NpyWriter};
 use crate::io::raw::{RawFile, RawWriter};
 use crate::metrics::Metrics;
+use crate::observe::{Progress, ProgressEvent};
 
 impl NpyFile {
     /// This file as a lazy array.

@@ -22,7 +22,6 @@ mod region;
 mod structure;
 mod tsqr;
 mod vindex;
-mod visualize;
 
 use std::fmt;
 use std::path::Path;
@@ -35,20 +34,18 @@ pub use map::{MapBlocks, map_blocks, map_overlap};
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
 pub use tsqr::Lstsq;
-pub(crate) use visualize::stage_dot;
 
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;
-use crate::dashboard;
 use crate::driver;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::expr::ExprRef;
 use crate::grid::{ChunkGrid, fmt_shape};
-use crate::plan::{self, OutputWrite, Plan};
-use crate::schedule::{self, TaskGraph};
-use crate::store::{CollectSink, Sink, WriteOptions};
+use crate::metrics::Metrics;
+use crate::plan::{self, Plan};
+use crate::schedule::TaskGraph;
+use crate::store::{Sink, WriteOptions};
 use crate::units::format_bytes;
 
 /// A lazy chunked n-dimensional array.
@@ -198,17 +195,9 @@ impl Array {
     /// # Errors
     /// As [`Array::compute`].
     pub fn compute_with(&self, opts: &ComputeOptions) -> Result<(Block, Metrics)> {
-        dashboard::scoped(
-            opts,
-            || self.title(),
-            || {
-                let e = self.expr()?;
-                let prepared = driver::prepare(e, opts, OutputWrite::Memory, true, None)?;
-                let sink = CollectSink::new(e.grid(), e.dtype());
-                let metrics = prepared.execute(opts, &[&sink])?;
-                Ok((sink.into_block(), metrics))
-            },
-        )
+        let (mut blocks, metrics) =
+            driver::compute(std::slice::from_ref(self.expr()?), opts, || self.title())?;
+        Ok((blocks.remove(0), metrics))
     }
 
     /// What a dashboard or report calls a computation of this array.
@@ -248,10 +237,11 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
-        dashboard::scoped(
+        driver::write(
+            &[(self.expr()?.clone(), path.as_ref())],
+            options,
             opts,
             || self.title(),
-            || driver::write_zarr(self.expr()?, path.as_ref(), options, opts, true, None),
         )
     }
 
@@ -261,14 +251,7 @@ impl Array {
     /// # Errors
     /// A deferred operator error, or any error while computing or in the sink.
     pub fn compute_into(&self, sink: &dyn Sink, opts: &ComputeOptions) -> Result<Metrics> {
-        dashboard::scoped(
-            opts,
-            || self.title(),
-            || {
-                driver::prepare(self.expr()?, opts, OutputWrite::Memory, true, None)?
-                    .execute(opts, &[sink])
-            },
-        )
+        driver::compute_into(self.expr()?, sink, opts, || self.title())
     }
 
     /// A text description of the plan: stages, their tasks, task counts, and the predicted
@@ -285,7 +268,11 @@ impl Array {
     /// # Errors
     /// A deferred operator error.
     pub fn explain_with(&self, opts: &ComputeOptions) -> Result<String> {
-        explain_plan(self.plan()?, format!("{self}\n"), opts)
+        driver::explain(
+            std::slice::from_ref(self.expr()?),
+            format!("{self}\n"),
+            opts,
+        )
     }
 
     /// Writes the task graph as Graphviz DOT to `path`, or as SVG when `path` ends in
@@ -295,58 +282,9 @@ impl Array {
     /// # Errors
     /// A deferred operator error, an unwritable path, or `.svg` without `dot`.
     pub fn visualize(&self, path: impl AsRef<Path>) -> Result<()> {
-        let plan = self.plan()?;
-        let graph = TaskGraph::build(&plan)?;
-        visualize::write(&plan, &graph, path.as_ref())
+        let roots = std::slice::from_ref(self.expr()?);
+        driver::visualize(roots, path.as_ref(), &ComputeOptions::default())
     }
-}
-
-/// The text of [`Array::explain_with`] for `plan`, after `header` (what it computes).
-fn explain_plan(mut plan: Plan, header: String, opts: &ComputeOptions) -> Result<String> {
-    let schedule::Scheduled {
-        graph, footprint, ..
-    } = schedule::plan(&mut plan, opts.effective_memory_limit())?;
-    let limit = opts.effective_memory_limit();
-    let mut s = header;
-    s += &format!(
-        "tasks: {} before culling, {} after culling and fusion, in {} stage(s)\n",
-        plan.naive_tasks,
-        graph.len(),
-        plan.stages.len()
-    );
-    for (i, st) in plan.stages.iter().enumerate() {
-        s += &format!(
-            "  stage {i}: {} -> shape {} in {} block(s) of up to {}, {} task(s) after culling\n",
-            st.name,
-            fmt_shape(&st.grid.shape()),
-            st.grid.nblocks(),
-            format_bytes(st.max_block_bytes() as u64),
-            graph.stage_tasks[i]
-        );
-    }
-    s += &format!(
-        "memory: predicted peak {} (largest task {}) of a {} limit{}\n",
-        format_bytes(footprint.peak),
-        format_bytes(footprint.largest_task),
-        format_bytes(limit),
-        if footprint.peak > limit {
-            ": intermediates will be spilled to disk or recomputed"
-        } else {
-            ""
-        }
-    );
-    if plan.inline_reads {
-        s += "  source chunks are read by each task that needs them \
-                  (holding them between uses would not fit)\n";
-    }
-    for (stage, chunks) in driver::realign::misaligned(&plan, limit) {
-        s += &format!(
-            "  stage {stage} is read against its chunking: it is first copied into \
-                 chunks of {} (a temporary store)\n",
-            fmt_shape(&chunks)
-        );
-    }
-    Ok(s)
 }
 
 impl fmt::Display for Array {

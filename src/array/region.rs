@@ -9,7 +9,7 @@ use super::Array;
 use crate::config::ComputeOptions;
 use crate::driver;
 use crate::error::Result;
-use crate::exec::Metrics;
+use crate::metrics::Metrics;
 use crate::store::WriteOptions;
 
 impl Array {
@@ -70,10 +70,8 @@ impl Array {
         options: &WriteOptions,
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
-        crate::dashboard::scoped(
-            opts,
-            || self.title(),
-            || driver::write_region(self.expr()?, path.as_ref(), region, options, opts, true),
-        )
+        driver::write_region(self.expr()?, path.as_ref(), region, options, opts, || {
+            self.title()
+        })
     }
 }

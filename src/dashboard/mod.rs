@@ -29,14 +29,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::ComputeOptions;
 use crate::error::Result;
-use crate::exec::Metrics;
-use crate::plan::Plan;
-use crate::schedule::Scheduled;
-use record::{Recorder, RunStages};
+use crate::metrics::Metrics;
+use crate::observe::{Mark, Observer, RunInfo, TaskDone};
+use record::Recorder;
 pub use server::check_address;
 
 /// What to show and where.
@@ -93,6 +92,14 @@ impl Monitor {
         }))
     }
 
+    /// The monitor among `opts`' observers, if there is one.
+    pub fn of(opts: &ComputeOptions) -> Option<Monitor> {
+        opts.observers
+            .iter()
+            .find_map(|o| o.as_any()?.downcast_ref::<Monitor>())
+            .cloned()
+    }
+
     /// Its settings.
     pub fn settings(&self) -> &MonitorSettings {
         &self.0.settings
@@ -115,6 +122,8 @@ impl Monitor {
     where
         E: From<crate::Error> + fmt::Display,
     {
+        // Computations inside `body` begin and end sessions of their own; they join this
+        // one (sessions nest).
         self.enter(title)?;
         let result = body();
         let ended = self.exit(result.as_ref().err().map(ToString::to_string));
@@ -205,106 +214,102 @@ pub fn check_report_path(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `body` as a session of `opts`' monitor, if it has one (titled by `title`, called
-/// only then).
-pub(crate) fn scoped<T>(
-    opts: &ComputeOptions,
-    title: impl FnOnce() -> String,
-    body: impl FnOnce() -> Result<T>,
-) -> Result<T> {
-    match &opts.monitor {
-        Some(m) => m.session(&title(), body),
-        None => body(),
+impl Observer for Monitor {
+    fn session_begin(&self, title: &str) -> Result<()> {
+        self.enter(title)
+    }
+
+    fn session_end(&self, error: Option<&str>) -> Result<()> {
+        self.exit(error.map(str::to_string))
+    }
+
+    fn run_begin(&self, run: &RunInfo) {
+        if let Some(rec) = self.recorder() {
+            rec.begin_run(run);
+        }
+    }
+
+    fn task_done(&self, task: &TaskDone) {
+        if let Some(rec) = self.recorder() {
+            rec.task(task.row, task.stage, task.started, task.finished);
+        }
+    }
+
+    fn memory(&self, reserved: u64, held: u64, metrics: &Metrics) {
+        if let Some(rec) = self.recorder() {
+            rec.sample(reserved, held, metrics, false);
+        }
+    }
+
+    fn worker_memory(&self, worker: usize, bytes: u64) {
+        if let Some(rec) = self.recorder() {
+            rec.worker_memory(worker, bytes);
+        }
+    }
+
+    fn transfer(&self, from: usize, to: usize, bytes: u64) {
+        if let Some(rec) = self.recorder() {
+            rec.transfer(from, to, bytes);
+        }
+    }
+
+    fn mark(&self, mark: Mark, bytes: u64) {
+        if let Some(rec) = self.recorder() {
+            rec.mark(mark.name(), bytes);
+        }
+    }
+
+    fn run_end(&self, metrics: &Metrics) {
+        if let Some(rec) = self.recorder() {
+            rec.sample(0, 0, metrics, true);
+            rec.end_run(metrics);
+        }
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 
-/// The executor's handle on the session while one plan runs.
-pub(crate) struct RunHook {
-    rec: Arc<Recorder>,
-    /// Session-wide id of the plan's first stage.
-    offset: usize,
-}
-
-impl RunHook {
-    /// Registers a plan about to run on `workers` workers (`None` without a monitor or a
-    /// session).
-    pub(crate) fn begin(
-        opts: &ComputeOptions,
-        plan: &Plan,
-        scheduled: &Scheduled,
-        workers: usize,
-    ) -> Option<RunHook> {
-        let rows = match opts.scheduler {
-            crate::Scheduler::Cluster {
-                workers,
-                threads_per_worker,
-            } => (0..workers)
-                .flat_map(|w| {
-                    (0..threads_per_worker).map(move |i| format!("worker {w} · thread {i}"))
-                })
-                .collect(),
-            crate::Scheduler::Processes(_) => (0..workers)
-                .map(|i| format!("worker process {i}"))
-                .collect(),
-            _ => (0..workers).map(|i| format!("worker {i}")).collect(),
-        };
-        let rec = opts.monitor.as_ref()?.recorder()?;
-        let graph = &scheduled.graph;
-        let dot = crate::array::stage_dot(plan, graph);
-        let offset = rec.begin_run(RunStages {
-            scheduler: opts.scheduler.to_string(),
-            rows,
-            memory_limit: opts.effective_memory_limit(),
-            stages: plan
-                .stages
-                .iter()
-                .enumerate()
-                .map(|(i, st)| {
-                    (
-                        st.name.clone(),
-                        st.kind.op_name(),
-                        graph.stage_tasks[i],
-                        st.grid.nblocks() as u64,
-                        st.inputs(),
-                    )
-                })
-                .collect(),
-            tasks_before: plan.naive_tasks,
-            tasks_after: graph.len() as u64,
-            predicted_peak: scheduled.footprint.peak,
-            dot: &dot,
-        });
-        Some(RunHook { rec, offset })
+/// The dashboard and report options of [`ComputeOptions`]: each adds (or changes) the
+/// options' [`Monitor`], one of their observers.
+impl ComputeOptions {
+    /// The same options serving a live dashboard on `addr` (`HOST:PORT`, e.g.
+    /// `127.0.0.1:8787`; port 0 picks a free port) while each computation runs; its URL is
+    /// printed on standard error (`Dashboard: http://...`) when it starts. A non-loopback
+    /// address is refused unless [`MonitorSettings::allow_remote`] is set (see
+    /// [`ComputeOptions::monitor_with`]).
+    pub fn dashboard(self, addr: impl Into<String>) -> Self {
+        let mut settings = self.monitor_settings();
+        settings.dashboard = Some(addr.into());
+        self.monitor_with(settings)
     }
 
-    /// Task of plan stage `stage` ran on worker `row` from `t0` until now.
-    pub(crate) fn task(&self, row: usize, stage: usize, t0: Instant) {
-        self.rec.task(row, self.offset + stage, t0, Instant::now());
+    /// The same options writing an HTML report of each computation to `path` when it ends
+    /// (overwritten by the next one): the dashboard's panels with the whole run, the plan,
+    /// and the figures of [`crate::Metrics`].
+    pub fn report(self, path: impl Into<PathBuf>) -> Self {
+        let mut settings = self.monitor_settings();
+        settings.report = Some(path.into());
+        self.monitor_with(settings)
     }
 
-    /// Memory in use and the run's figures so far, after a task.
-    pub(crate) fn sample(&self, reserved: u64, held: u64, m: &Metrics) {
-        self.rec.sample(reserved, held, m, false);
+    /// The same options with a new monitor of `settings` in place of the one they had
+    /// (none when the settings ask for nothing); its linger ends early once
+    /// [`ComputeOptions::cancel`] (as set now) is.
+    pub fn monitor_with(mut self, settings: MonitorSettings) -> Self {
+        self.observers
+            .retain(|o| o.as_any().is_none_or(|a| !a.is::<Monitor>()));
+        if settings.dashboard.is_some() || settings.report.is_some() {
+            let monitor = Monitor::with_cancel(settings, self.cancel.clone());
+            self.observers.push(Arc::new(monitor));
+        }
+        self
     }
 
-    /// Cluster worker `worker` holds and reserves `bytes` now.
-    pub(crate) fn worker_memory(&self, worker: usize, bytes: u64) {
-        self.rec.worker_memory(worker, bytes);
-    }
-
-    /// Cluster worker `to` fetched `bytes` held by worker `from`.
-    pub(crate) fn transfer(&self, from: usize, to: usize, bytes: u64) {
-        self.rec.transfer(from, to, bytes);
-    }
-
-    /// A spill, read-back or recomputation.
-    pub(crate) fn mark(&self, kind: &'static str, bytes: u64) {
-        self.rec.mark(kind, bytes);
-    }
-
-    /// The plan finished with `metrics`.
-    pub(crate) fn end(&self, metrics: &Metrics) {
-        self.rec.sample(0, 0, metrics, true);
-        self.rec.end_run(metrics);
+    fn monitor_settings(&self) -> MonitorSettings {
+        Monitor::of(self)
+            .map(|m| m.settings().clone())
+            .unwrap_or_default()
     }
 }

@@ -8,7 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::exec::Metrics;
+use crate::metrics::Metrics;
+use crate::observe::RunInfo;
 
 /// Task bars kept at most; a longer session keeps its progress, memory and I/O panels but
 /// stops drawing bars (the report says how many were left out).
@@ -46,6 +47,8 @@ struct State {
     workers: Vec<String>,
     memory_limit: u64,
     stages: Vec<StageRow>,
+    /// Session-wide id of the current run's first stage.
+    offset: usize,
     runs: Vec<RunRow>,
     /// `(row, stage, t0, t1)`.
     tasks: Vec<(u16, u32, f32, f32)>,
@@ -120,20 +123,6 @@ pub(crate) struct Recorder {
     finished: Condvar,
 }
 
-/// What a run registers with the recorder, and how its events are numbered.
-pub(crate) struct RunStages<'a> {
-    pub(crate) scheduler: String,
-    /// One label per row of the task stream (a worker thread).
-    pub(crate) rows: Vec<String>,
-    pub(crate) memory_limit: u64,
-    /// `(name, op, tasks after culling, blocks, input stages)` per stage of the plan.
-    pub(crate) stages: Vec<(String, &'static str, u64, u64, Vec<usize>)>,
-    pub(crate) tasks_before: u64,
-    pub(crate) tasks_after: u64,
-    pub(crate) predicted_peak: u64,
-    pub(crate) dot: &'a str,
-}
-
 impl Recorder {
     pub(crate) fn new(title: &str) -> Recorder {
         Recorder {
@@ -162,39 +151,40 @@ impl Recorder {
         t.saturating_duration_since(self.start).as_secs_f32()
     }
 
-    /// Registers a run's stages; returns the session-wide id of its first stage.
-    pub(crate) fn begin_run(&self, run: RunStages<'_>) -> usize {
+    /// Registers a run's stages; the stages its tasks name are numbered from here.
+    pub(crate) fn begin_run(&self, run: &RunInfo) {
         let mut s = self.lock();
         let offset = s.stages.len();
-        s.scheduler = run.scheduler;
+        s.offset = offset;
+        s.scheduler.clone_from(&run.scheduler);
         s.memory_limit = s.memory_limit.max(run.memory_limit);
         if run.rows.len() > s.workers.len() || s.workers.is_empty() {
-            s.workers = run.rows;
+            s.workers.clone_from(&run.rows);
         }
-        for (name, op, total, before, deps) in run.stages {
+        for st in &run.stages {
             s.stages.push(StageRow {
-                name,
-                op,
-                total,
+                name: st.name.clone(),
+                op: st.op,
+                total: st.tasks,
                 done: 0,
-                before,
-                deps: deps.into_iter().map(|d| d + offset).collect(),
+                before: st.blocks,
+                deps: st.inputs.iter().map(|d| d + offset).collect(),
             });
         }
         s.runs.push(RunRow {
             tasks_before: run.tasks_before,
             tasks_after: run.tasks_after,
             predicted_peak: run.predicted_peak,
-            dot: run.dot.to_string(),
+            dot: run.dot.clone(),
         });
         s.dropped = 0;
-        offset
     }
 
-    /// A task of session stage `stage` ran on worker `row` from `t0` to `t1`.
+    /// A task of stage `stage` of the current run ran on worker `row` from `t0` to `t1`.
     pub(crate) fn task(&self, row: usize, stage: usize, t0: Instant, t1: Instant) {
         let (t0, t1) = (self.at(t0), self.at(t1));
         let mut s = self.lock();
+        let stage = stage + s.offset;
         if let Some(st) = s.stages.get_mut(stage) {
             st.done += 1;
         }
@@ -391,19 +381,27 @@ mod tests {
     use super::*;
 
     fn run(rec: &Recorder) -> usize {
-        rec.begin_run(RunStages {
+        let stage = |name: &str, op, inputs| crate::observe::StageInfo {
+            name: name.into(),
+            op,
+            tasks: 2,
+            blocks: 4,
+            inputs,
+        };
+        rec.begin_run(&RunInfo {
             scheduler: "threads".into(),
             rows: vec!["worker 0".into(), "worker 1".into()],
             memory_limit: 1000,
             stages: vec![
-                ("read x".into(), "read", 2, 4, vec![]),
-                ("x + 1".into(), "map", 2, 4, vec![0]),
+                stage("read x", "read", vec![]),
+                stage("x + 1", "map", vec![0]),
             ],
             tasks_before: 8,
             tasks_after: 4,
             predicted_peak: 100,
-            dot: "digraph {}",
-        })
+            dot: "digraph {}".into(),
+        });
+        rec.lock().offset
     }
 
     #[test]

@@ -1,24 +1,29 @@
-//! The driver: the one place that sequences a computation, from an expression to blocks in a
-//! sink.
+//! The driver: the one place that sequences a computation, from expressions to blocks in
+//! sinks. Every run enters here.
 //!
 //! ```text
-//! expr ──lower──► plan ──passes──► plan' ──schedule──► Scheduled ──Executor──► Sink
-//!                  (plan::lower)    (realign: copy     (schedule::plan:       (exec::Local:
-//!                                   misread sources)   order, footprint)      synchronous,
-//!                                                                             threads)
+//! expr ──lower──► plan ──passes──────────────► plan' ──schedule──► Scheduled ──check_fits──► Executor ──► Sink
+//!       (plan::    (realign: copy misread        (inline reads     (order,       (once)        (exec::Local:
+//!        lower)     sources first; inline reads   when sharing      footprint)                  synchronous,
+//!                   when holding would not fit)   does not fit)                                 threads, ...)
 //! ```
 //!
-//! The array API ([`crate::Array::compute_with`], [`crate::Array::to_zarr_with`], ...) asks
-//! the driver for a result; the driver lowers, runs the plan passes, schedules, checks that
-//! every task fits, and hands the scheduled plan to the executor the options choose
-//! ([`crate::exec::Executor`]). Strategies that need side computations, a realigning copy of a
+//! The entry points are what the front door ([`crate::Array`], [`crate::compute_many`], ...)
+//! calls, one line each: [`compute`], [`compute_into`], [`write`] (N results to N new Zarr
+//! arrays; one is its N = 1 case), [`write_region`], [`explain`] and [`visualize`]. Each
+//! resolves the options once ([`ComputeOptions::resolved`]: the memory limit and the
+//! threads, so nothing below looks at the machine again) and runs as one observed session
+//! ([`crate::observe`]). Strategies that need side computations, a realigning copy of a
 //! source read against its chunking ([`realign`]) and the two-pass bounded rechunk through
 //! an intermediate store ([`rechunk`]), are driver decisions too: they run their side
-//! computations through the same driver, so on the same executor as the result.
+//! computations through the same functions, so on the same executor as the result, and
+//! `explain` describes them from the same code.
 //!
 //! The driver owns no data structure of its own; it must not evaluate blocks (that is
 //! `exec`) nor know how a store lays out bytes (that is `store`).
 
+mod compute;
+mod explain;
 pub(crate) mod realign;
 pub(crate) mod rechunk;
 mod region;
@@ -26,51 +31,82 @@ mod write;
 
 use std::path::Path;
 
+pub(crate) use compute::{compute, compute_into};
+pub(crate) use explain::{explain, visualize};
 pub(crate) use region::write_region;
-pub(crate) use write::{WriteStart, refuse_reading_target, write_start, write_zarr};
+pub(crate) use write::write;
 
-use crate::config::ComputeOptions;
+use crate::config::{ComputeOptions, Scheduler};
 use crate::error::{Error, Result};
-use crate::exec::{self, Executor, Metrics};
+use crate::exec::{self, Executor};
 use crate::expr::ExprRef;
+use crate::metrics::Metrics;
 use crate::plan::{self, OutputWrite, Plan};
-use crate::schedule::{self, Scheduled};
+use crate::schedule::{self, Residence, Scheduled};
 use crate::store::Sink;
+
+/// What to do with the sources a plan reads against their chunking (see [`realign`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Copies {
+    /// Read them as they are chunked (the second pass of a rechunk, which is the
+    /// realignment; the copies themselves; MPI ranks).
+    Skip,
+    /// Copy them into better chunks first.
+    Make,
+    /// Plan the copies without writing them (explain, visualize).
+    Describe,
+}
 
 /// A plan ready to run: lowered, through its passes, scheduled.
 pub(crate) struct Prepared {
     pub(crate) plan: Plan,
     pub(crate) scheduled: Scheduled,
+    /// The memory limit it was scheduled for.
+    pub(crate) limit: u64,
     /// The figures of the side computations the passes ran (realigning copies).
     pub(crate) copies: Metrics,
+    /// The realigning copies planned but not made ([`Copies::Describe`]).
+    pub(crate) described: Vec<realign::Described>,
 }
 
-/// Lowers `e`, copies sources its consumers read against their chunking into better
-/// chunks (see [`realign`]; this writes to a temporary store), and schedules the plan for
-/// the output blocks in `output_blocks` (all when `None`; see [`plan::Output::blocks`]).
+/// Runs `body` as one session of `opts`' observers, with `opts` resolved: the shape of
+/// every entry point.
+fn session<T>(
+    opts: &ComputeOptions,
+    title: impl FnOnce() -> String,
+    body: impl FnOnce(&ComputeOptions) -> Result<T>,
+) -> Result<T> {
+    let opts = opts.resolved();
+    opts.observers.session(title, || body(&opts))
+}
+
+/// Lowers `e`, runs the plan passes and schedules it for the output blocks in
+/// `output_blocks` (all when `None`; see [`plan::Output::blocks`]).
 pub(crate) fn prepare(
     e: &ExprRef,
     opts: &ComputeOptions,
     write: OutputWrite,
-    realign: bool,
+    copies: Copies,
     output_blocks: Option<Vec<bool>>,
 ) -> Result<Prepared> {
     prepare_many(
         std::slice::from_ref(e),
         opts,
         vec![(write, output_blocks)],
-        realign,
+        copies,
     )
 }
 
 /// [`prepare`] for several results: one plan with an output per root, each written as
-/// `outputs[i]` says.
+/// `outputs[i]` says. The passes, in order: realigning copies of misread sources (as
+/// `copies` says), then inline reads when the schedule's predicted peak does not fit.
 pub(crate) fn prepare_many(
     roots: &[ExprRef],
     opts: &ComputeOptions,
     outputs: Vec<(OutputWrite, Option<Vec<bool>>)>,
-    realign: bool,
+    copies: Copies,
 ) -> Result<Prepared> {
+    let limit = opts.effective_memory_limit();
     let mut plan = plan::lower_many(roots)?;
     for (out, (write, blocks)) in plan.outputs.iter_mut().zip(outputs) {
         out.write = write;
@@ -78,31 +114,43 @@ pub(crate) fn prepare_many(
     }
     // Under MPI each rank would make its own copy in its own temporary directory: the
     // sources are read as they are chunked instead.
-    let realign = realign && opts.scheduler != crate::Scheduler::Mpi;
-    let copies = if realign {
-        realign::realign(&mut plan, opts)?
+    let copies = if opts.scheduler == Scheduler::Mpi {
+        Copies::Skip
     } else {
-        Metrics::default()
+        copies
     };
-    let scheduled = schedule::plan(&mut plan, opts.effective_memory_limit())?;
+    let mut described = Vec::new();
+    let copied = realign::realign(&mut plan, opts, copies, &mut described)?;
+    let residence = match opts.scheduler {
+        Scheduler::Processes(_) => Residence::WorkerProcess,
+        _ => Residence::InProcess,
+    };
+    let mut scheduled = schedule::schedule(&plan, limit, residence)?;
+    if !scheduled.fits_without_spilling(limit) && plan::passes::inline_reads(&mut plan) {
+        scheduled = schedule::schedule(&plan, limit, residence)?;
+    }
     Ok(Prepared {
         plan,
         scheduled,
-        copies,
+        limit,
+        copies: copied,
+        described,
     })
 }
 
 impl Prepared {
-    /// Checks, without running anything, that every task fits in `opts`' memory limit.
+    /// Checks, without running anything, that every task fits in the memory limit (the one
+    /// fit check of a run: [`schedule::check_fits`]).
     ///
     /// # Errors
     /// [`Error::PlanExceedsMemory`] naming the task and what would fit.
-    pub(crate) fn check_fits(&self, opts: &ComputeOptions) -> Result<()> {
-        exec::check_fits(&self.plan, &self.scheduled, opts)
+    pub(crate) fn check_fits(&self) -> Result<()> {
+        schedule::check_fits(&self.plan, &self.scheduled, self.limit)
     }
 
-    /// Runs the plan on the executor `opts` choose, output `i`'s blocks into `sinks[i]`;
-    /// returns the figures of the side computations followed by the run's.
+    /// Runs the plan, checked with [`Prepared::check_fits`], on the executor `opts` choose,
+    /// output `i`'s blocks into `sinks[i]`; returns the figures of the side computations
+    /// followed by the run's.
     ///
     /// # Errors
     /// As [`Executor::execute`].
@@ -110,14 +158,23 @@ impl Prepared {
         let metrics = executor(opts).execute(&self.plan, &self.scheduled, opts, sinks)?;
         Ok(self.copies.then(&metrics))
     }
+
+    /// [`Prepared::check_fits`], then [`Prepared::execute`].
+    ///
+    /// # Errors
+    /// As both.
+    pub(crate) fn run(&self, opts: &ComputeOptions, sinks: &[&dyn Sink]) -> Result<Metrics> {
+        self.check_fits()?;
+        self.execute(opts, sinks)
+    }
 }
 
 /// Refuses `what` (a write that several processes would each make) on more than one MPI
 /// rank.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `what` under [`crate::Scheduler::Mpi`] with several
-/// ranks; MPI not initialized.
+/// [`Error::InvalidArgument`] naming `what` under [`Scheduler::Mpi`] with several ranks;
+/// MPI not initialized.
 pub(crate) fn refuse_ranks(opts: &ComputeOptions, what: &str) -> Result<()> {
     #[cfg(feature = "mpi")]
     if exec::mpi::ranks(opts)?.is_some() {
@@ -133,11 +190,11 @@ pub(crate) fn refuse_ranks(opts: &ComputeOptions, what: &str) -> Result<()> {
 /// The executor for `opts`' scheduler.
 fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     match opts.scheduler {
-        crate::Scheduler::Synchronous
-        | crate::Scheduler::Threads
-        | crate::Scheduler::Cluster { .. }
-        | crate::Scheduler::Processes(_)
-        | crate::Scheduler::Mpi => &exec::Local,
+        Scheduler::Synchronous
+        | Scheduler::Threads
+        | Scheduler::Cluster { .. }
+        | Scheduler::Processes(_)
+        | Scheduler::Mpi => &exec::Local,
     }
 }
 

@@ -1,132 +1,35 @@
-//! Realigning sources that a plan reads against their chunking.
-//!
-//! `x + x.T` over row chunks (100, 20000) is dask's worst case: block (i, j) of `x.T` is a
-//! column strip of *every* row chunk of `x`. Reading row chunk `j` for each output block
-//! (i, j), in row-major order, touches every chunk of the array once per output row: the
-//! chunks cannot stay resident under a limit far below the array, so each is read again
-//! for each row — hundreds of times the array's bytes.
-//!
-//! The cure is the one the bounded rechunk uses: copy the source once, within the limit,
-//! into a temporary store whose chunks match what the consumers need, then read that. A
-//! source is *misaligned* when some consumer, for one of its blocks, touches at least
-//! [`OVERREAD`] times the elements it needs along an axis that is not the consumer's last:
-//! consumers run in row-major block order, so over-reading along the last axis is served by
-//! consecutive blocks sharing a chunk, while over-reading along an earlier axis means a
-//! chunk comes back only after a whole sweep, which matters when the chunks that sweep
-//! touches do not fit in the limit (a rechunk from (1000, 1000) to rows of (100, 20000)
-//! over-reads too, but ten consecutive blocks share each row of chunks). Sources that fit
-//! in half the limit are left alone: shared reads hold them. The copy's chunks are, per axis, the smallest extent any
-//! consumer's block needs (never larger than the source's chunks), and it is uncompressed:
-//! it is read once or twice and removed with the plan.
+//! Realigning copies: the driver's side of [`crate::plan::passes::realign`]. The pass finds
+//! the sources a plan reads against their chunking; here each is copied, within the limit,
+//! into a temporary uncompressed store with the chunks its consumers need (it is read
+//! once or twice and removed with the plan), and the plan is pointed at the copy. When
+//! explaining, the copy is planned and described instead of written.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tempfile::TempDir;
 
+use super::rechunk::PlannedStore;
+use super::{Copies, Prepared, prepare};
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::expr;
-use crate::grid::{ChunkGrid, fmt_shape};
-use crate::kernel::gather::AxisMap;
-use crate::plan::{Plan, StageId, StageKind};
+use crate::grid::fmt_shape;
+use crate::metrics::Metrics;
+use crate::plan::{OutputWrite, Plan, StageKind, passes};
 use crate::store::{BlockRead, Codec, WriteOptions, ZarrSource};
-
-/// Touched / needed elements along a non-last axis from which a source is misaligned.
-pub(crate) const OVERREAD: usize = 4;
-
-/// The read stages of `plan` worth copying into other chunks under `limit`, with the chunk
-/// shape for each.
-pub(crate) fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
-    let mut found: Vec<(StageId, Vec<usize>, bool)> = Vec::new();
-    for program in plan.stages.iter().flat_map(|s| s.programs()) {
-        if program.grid.nblocks() == 0 {
-            continue;
-        }
-        let region = program.grid.region(&vec![0; program.grid.ndim()]);
-        let out_ndim = program.grid.ndim();
-        for (s, view) in program.block_leaves() {
-            let src = &plan.stages[s];
-            let StageKind::Read { source } = &src.kind else {
-                continue;
-            };
-            let bytes = source.shape().iter().product::<usize>() as u64 * src.dtype.size() as u64;
-            if bytes <= limit / 2 {
-                continue;
-            }
-            let touched = view.touched_chunks(&src.grid, &region);
-            let entry = match found.iter_mut().position(|(f, ..)| *f == s) {
-                Some(i) => &mut found[i],
-                None => {
-                    found.push((s, src.grid.max_chunk_shape(), false));
-                    found.last_mut().expect("just pushed")
-                }
-            };
-            for (a, m) in view.axes.iter().enumerate() {
-                let AxisMap::Map { out, step, .. } = *m else {
-                    continue;
-                };
-                let needed = (region.shape[out] * step.unsigned_abs() as usize)
-                    .clamp(1, source.shape()[a].max(1));
-                let read: usize = touched[a].iter().map(|&c| src.grid.axes()[a].size(c)).sum();
-                if out + 1 < out_ndim
-                    && read >= OVERREAD * needed
-                    && sweep_bytes(&program.grid, out, view, &src.grid, src.dtype.size()) > limit
-                {
-                    entry.2 = true;
-                }
-                entry.1[a] = entry.1[a].min(needed);
-            }
-        }
-    }
-    found
-        .into_iter()
-        .filter(|(_, _, bad)| *bad)
-        .map(|(s, chunks, _)| (s, chunks))
-        .collect()
-}
-
-/// Bytes of the source chunks touched by the first sweep of a consumer's blocks over the
-/// axes after `out` (the blocks run between two uses of a chunk over-read along `out`).
-fn sweep_bytes(
-    grid: &ChunkGrid,
-    out: usize,
-    view: &crate::kernel::gather::ViewMap,
-    src: &ChunkGrid,
-    itemsize: usize,
-) -> u64 {
-    let first = grid.region(&vec![0; grid.ndim()]);
-    let full = grid.shape();
-    let sweep = crate::grid::Region {
-        start: vec![0; grid.ndim()],
-        shape: (0..grid.ndim())
-            .map(|d| if d <= out { first.shape[d] } else { full[d] })
-            .collect(),
-    };
-    view.touched_chunks(src, &sweep)
-        .iter()
-        .enumerate()
-        .map(|(a, cs)| {
-            cs.iter()
-                .map(|&c| src.axes()[a].size(c) as u64)
-                .sum::<u64>()
-        })
-        .product::<u64>()
-        * itemsize as u64
-}
 
 /// A realigned copy of a source, removed when the last plan reading it is dropped.
 #[derive(Debug)]
-struct Copy {
+struct RealignedCopy {
     source: ZarrSource,
     /// The original's path, for messages.
     original: std::path::PathBuf,
     _dir: TempDir,
 }
 
-impl BlockRead for Copy {
+impl BlockRead for RealignedCopy {
     fn path(&self) -> &Path {
         &self.original
     }
@@ -144,62 +47,106 @@ impl BlockRead for Copy {
     }
 }
 
-/// Copies every misaligned source of `plan` (see the module doc) into a temporary store
-/// with the chunks its consumers need, and points the plan's read stages at the copies.
-/// Returns the figures of the copies (zero when nothing was misaligned).
+/// A copy of a source planned by [`realign`] while explaining: described, not written.
+pub(crate) struct Described {
+    /// What is copied, into which chunks.
+    pub(crate) what: String,
+    /// The copy's own plan.
+    pub(crate) prepared: Prepared,
+}
+
+/// Copies every misaligned source of `plan` (see [`passes::realign`]) into a temporary
+/// store with the chunks its consumers need, and points the plan's read stages at the
+/// copies; with [`Copies::Describe`], plans the copies into `described` instead and points
+/// the plan at stand-ins of the same chunks. Returns the figures of the copies (zero when
+/// nothing was misaligned or nothing was written).
 ///
 /// # Errors
 /// Creating the temporary directory (under `opts.spill_dir` or the system temporary
 /// directory) or writing the copy.
-pub(crate) fn realign(plan: &mut Plan, opts: &ComputeOptions) -> Result<Metrics> {
+pub(crate) fn realign(
+    plan: &mut Plan,
+    opts: &ComputeOptions,
+    copies: Copies,
+    described: &mut Vec<Described>,
+) -> Result<Metrics> {
     let mut metrics = Metrics::default();
-    for (s, chunks) in misaligned(plan, opts.effective_memory_limit()) {
-        let stage = &plan.stages[s];
-        let StageKind::Read { source } = &stage.kind else {
+    for (s, chunks) in passes::misaligned(plan, opts.effective_memory_limit()) {
+        let StageKind::Read { source } = &plan.stages[s].kind else {
             continue;
         };
-        let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let dir = tempfile::Builder::new()
-            .prefix("brickwork-realign-")
-            .tempdir_in(&parent)
-            .map_err(|source| Error::Spill {
-                path: parent.clone(),
-                detail: "cannot create a directory for a realigned copy".into(),
-                source,
-            })?;
-        let path = dir.path().join("copy.zarr");
-        let write = WriteOptions {
-            chunks: Some(chunks.clone()),
-            codec: Codec::None,
-            overwrite: true,
-            // Read back at once: keep it in the page cache.
-            direct_io: false,
-            ..WriteOptions::default()
+        let source = source.clone();
+        let copy: Arc<dyn BlockRead> = match copies {
+            Copies::Skip => continue,
+            Copies::Make => {
+                let (copy, m) = make_copy(source, &chunks, opts)?;
+                metrics = metrics.then(&m);
+                Arc::new(copy)
+            }
+            Copies::Describe => {
+                let target = expr::rechunk_node(
+                    &expr::source(source.clone()),
+                    expr::regular_grid(source.shape(), &chunks)?,
+                )?;
+                described.push(Described {
+                    what: format!(
+                        "stage {s} reads {} against its chunking: it is first copied into \
+                         chunks of {} (a temporary store)",
+                        source.path().display(),
+                        fmt_shape(&chunks)
+                    ),
+                    prepared: prepare(&target, opts, OutputWrite::Encode, Copies::Skip, None)?,
+                });
+                Arc::new(PlannedStore {
+                    path: source.path().to_path_buf(),
+                    shape: source.shape().to_vec(),
+                    dtype: source.dtype(),
+                    chunks: chunks.clone(),
+                })
+            }
         };
-        let m = super::write_zarr(
-            &expr::source(source.clone()),
-            &path,
-            &write,
-            opts,
-            false,
-            None,
-        )?;
-        metrics = metrics.then(&m);
-        let copy = Copy {
-            source: ZarrSource::open(&path)?,
-            original: source.path().to_path_buf(),
-            _dir: dir,
-        };
-        let stage = &mut plan.stages[s];
-        stage.grid = ChunkGrid::regular(copy.shape(), &chunks);
-        stage.name = format!(
-            "{} (realigned to chunks {})",
-            stage.name,
-            fmt_shape(&chunks)
-        );
-        stage.kind = StageKind::Read {
-            source: Arc::new(copy),
-        };
+        passes::read_copy(plan, s, copy, &chunks);
     }
     Ok(metrics)
+}
+
+/// Writes `source` into a temporary store of `chunks`, uncompressed, kept in the page
+/// cache (it is read back at once).
+fn make_copy(
+    source: Arc<dyn BlockRead>,
+    chunks: &[usize],
+    opts: &ComputeOptions,
+) -> Result<(RealignedCopy, Metrics)> {
+    let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::Builder::new()
+        .prefix("brickwork-realign-")
+        .tempdir_in(&parent)
+        .map_err(|source| Error::Spill {
+            path: parent.clone(),
+            detail: "cannot create a directory for a realigned copy".into(),
+            source,
+        })?;
+    let path = dir.path().join("copy.zarr");
+    let write = WriteOptions {
+        chunks: Some(chunks.to_vec()),
+        codec: Codec::None,
+        overwrite: true,
+        direct_io: false,
+        ..WriteOptions::default()
+    };
+    let original: PathBuf = source.path().to_path_buf();
+    let m = super::write::write_one(
+        &expr::source(source),
+        &path,
+        &write,
+        opts,
+        Copies::Skip,
+        None,
+    )?;
+    let copy = RealignedCopy {
+        source: ZarrSource::open(&path)?,
+        original,
+        _dir: dir,
+    };
+    Ok((copy, m))
 }

@@ -30,7 +30,7 @@ use crate::grid::ChunkGrid;
 use crate::plan::OutputWrite;
 use crate::store::BlockRead;
 
-use super::prepare;
+use super::{Copies, prepare};
 
 /// Whether a write from chunks `own` to `target` could gain from two passes through an
 /// intermediate store: not when the smallest intermediate (their elementwise minimum) is
@@ -178,7 +178,7 @@ fn fits(
     limit: u64,
 ) -> Result<bool> {
     let pass_fits = |node: ExprRef, write: OutputWrite| -> Result<bool> {
-        let prepared = prepare(&node, opts, write, false, None)?;
+        let prepared = prepare(&node, opts, write, Copies::Skip, None)?;
         let f = &prepared.scheduled.footprint;
         Ok(!prepared.plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };
@@ -199,11 +199,11 @@ fn fits(
 /// A stand-in for the intermediate store while planning pass 2: its shape, dtype and
 /// chunks, no data (reading it is a bug).
 #[derive(Debug)]
-struct PlannedStore {
-    path: PathBuf,
-    shape: Vec<usize>,
-    dtype: DType,
-    chunks: Vec<usize>,
+pub(super) struct PlannedStore {
+    pub(super) path: PathBuf,
+    pub(super) shape: Vec<usize>,
+    pub(super) dtype: DType,
+    pub(super) chunks: Vec<usize>,
 }
 
 impl BlockRead for PlannedStore {

@@ -10,19 +10,18 @@
 use std::ops::Range;
 use std::path::Path;
 
-use super::write::{intermediate_options, read_back};
-use super::{intermediate_dir, prepare, rechunk, refuse_reading_target, write_zarr};
+use super::write::{intermediate_options, read_back, refuse_reading_target, write_one};
+use super::{Copies, intermediate_dir, prepare, rechunk, session};
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::expr::{self, ExprRef};
 use crate::grid::fmt_shape;
+use crate::metrics::Metrics;
 use crate::plan::OutputWrite;
 use crate::store::{WriteOptions, ZarrRegion, ZarrRegionSink, fmt_region};
 
-/// Writes `e` into `region` of the Zarr array at `path` ([`crate::Array::to_zarr_region_with`]);
-/// `realign` false for the second pass through an intermediate store (which is the
-/// realignment).
+/// Writes `e` into `region` of the Zarr array at `path` ([`crate::Array::to_zarr_region_with`]),
+/// as one session titled by `title`.
 ///
 /// # Errors
 /// As [`crate::Array::to_zarr_region`].
@@ -32,7 +31,22 @@ pub(crate) fn write_region(
     region: &[Range<usize>],
     options: &WriteOptions,
     opts: &ComputeOptions,
-    realign: bool,
+    title: impl FnOnce() -> String,
+) -> Result<Metrics> {
+    session(opts, title, |opts| {
+        region_write(e, path, region, options, opts, Copies::Make)
+    })
+}
+
+/// [`write_region`] in a session; `copies` [`Copies::Skip`] for the second pass through an
+/// intermediate store (which is the realignment).
+fn region_write(
+    e: &ExprRef,
+    path: &Path,
+    region: &[Range<usize>],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+    copies: Copies,
 ) -> Result<Metrics> {
     super::refuse_ranks(opts, "to_zarr_region")?;
     let what = |detail: &str| {
@@ -102,10 +116,10 @@ pub(crate) fn write_region(
     }
     let cast = expr::cast(e, target.dtype());
     let node = expr::rechunk_node(&cast, target.block_grid())?;
-    let prepared = prepare(&node, opts, target_write(&target), realign, None)?;
-    match prepared.check_fits(opts) {
+    let prepared = prepare(&node, opts, target_write(&target), copies, None)?;
+    match prepared.check_fits() {
         Ok(()) => {}
-        Err(err @ Error::PlanExceedsMemory { .. }) if realign => {
+        Err(err @ Error::PlanExceedsMemory { .. }) if copies == Copies::Make => {
             return via_intermediate(e, &target, options, opts, err);
         }
         Err(other) => return Err(other),
@@ -137,14 +151,14 @@ fn via_intermediate(
     let tmp = intermediate_dir(path, ".brickwork-region-")?;
     let inter_path = tmp.path().join("intermediate.zarr");
     let inter_opts = intermediate_options(inter);
-    let first = write_zarr(e, &inter_path, &inter_opts, opts, false, None)?;
-    let second = write_region(
+    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)?;
+    let second = region_write(
         &read_back(&inter_path)?,
         path,
         target.region(),
         options,
         opts,
-        false,
+        Copies::Skip,
     )?;
     Ok(first.then(&second))
 }

@@ -1,68 +1,194 @@
-//! Writing a result to a new Zarr array: where the write starts (chunks, write grid,
-//! fingerprint, what an interrupted write left), the direct write, and the two-pass write
-//! through an intermediate store when the direct one cannot fit (the bounded rechunk).
+//! Writing results to new Zarr arrays, one or several in one pass: where each write starts
+//! (chunks, write grid, fingerprint, what an interrupted write left), the direct write, and
+//! the two-pass write through an intermediate store when the direct one cannot fit (the
+//! bounded rechunk). Writing one array is the N = 1 case of writing several.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{intermediate_dir, prepare, rechunk};
+use super::{Copies, intermediate_dir, prepare_many, rechunk, session};
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
-use crate::exec::Metrics;
 use crate::expr::{self, ExprRef};
+use crate::metrics::Metrics;
 use crate::plan::OutputWrite;
-use crate::store::{Codec, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
+use crate::store::{Codec, Sink, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
 
-/// Writes `e` to a new Zarr array at `path` ([`crate::Array::to_zarr_with`]), copying
-/// misaligned sources first when `realign` (the copies themselves are written with
-/// `realign` false). `fingerprint` identifies the computation for a resumed write (default:
-/// `e`'s own; the second pass of a rechunk through an intermediate store passes the
-/// original's).
+/// Writes each `(array, path)` of `outputs` to a new Zarr array in one pass, as one session
+/// titled by `title` ([`crate::Array::to_zarr_with`], [`crate::to_zarr_many_with`]).
 ///
 /// # Errors
-/// As [`crate::Array::to_zarr`].
-pub(crate) fn write_zarr(
+/// As [`crate::to_zarr_many_with`].
+pub(crate) fn write(
+    outputs: &[(ExprRef, &Path)],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+    title: impl FnOnce() -> String,
+) -> Result<Metrics> {
+    session(opts, title, |opts| {
+        let targets: Vec<Target<'_>> = outputs
+            .iter()
+            .map(|(expr, path)| Target {
+                expr,
+                path,
+                fingerprint: None,
+            })
+            .collect();
+        write_targets(&targets, options, opts, Copies::Make)
+    })
+}
+
+/// One array to write.
+struct Target<'a> {
+    expr: &'a ExprRef,
+    path: &'a Path,
+    /// Identifies the computation for a resumed write (default: the expression's own; the
+    /// second pass of a rechunk through an intermediate store passes the original's).
+    fingerprint: Option<&'a str>,
+}
+
+/// Writes `e` to a new Zarr array at `path` (the N = 1 case of [`write`], without a session
+/// of its own: for the driver's side computations).
+pub(crate) fn write_one(
     e: &ExprRef,
     path: &Path,
     options: &WriteOptions,
     opts: &ComputeOptions,
-    realign: bool,
+    copies: Copies,
     fingerprint: Option<&str>,
 ) -> Result<Metrics> {
-    refuse_reading_target(e, path)?;
-    if options.resume && options.overwrite {
-        return Err(Error::invalid(format!(
-            "writing {}: resume and overwrite exclude each other (resume keeps what an interrupted write left, overwrite deletes it)",
-            path.display()
-        )));
-    }
-    #[cfg(feature = "mpi")]
-    if let Some((rank, _)) = crate::exec::mpi::ranks(opts)? {
-        return ranks::write_zarr(e, path, options, opts, fingerprint, rank);
-    }
-    let Some(WriteStart {
-        chunks,
-        write_shape,
-        target,
+    let target = Target {
+        expr: e,
+        path,
         fingerprint,
-        missing,
-        sink: resumed,
-    }) = write_start(e, path, options, fingerprint)?
-    else {
-        return Ok(Metrics::default());
     };
-    let prepared = prepare(&target, opts, OutputWrite::Encode, realign, missing)?;
-    match prepared.check_fits(opts) {
+    write_targets(&[target], options, opts, copies)
+}
+
+/// The one write path. With [`WriteOptions::resume`], each target resumes on its own (one
+/// already complete is left as it is). When the targets together cannot be written within
+/// the memory limit in one pass (a task that does not fit on its own, as in a rows →
+/// columns rechunk), several are written one at a time, and one alone through an
+/// intermediate store where that helps ([`via_intermediate`]).
+fn write_targets(
+    targets: &[Target<'_>],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+    copies: Copies,
+) -> Result<Metrics> {
+    if targets.len() > 1 {
+        super::refuse_ranks(opts, "to_zarr_many")?;
+    }
+    check_targets(targets, options)?;
+    #[cfg(feature = "mpi")]
+    if let [t] = targets
+        && let Some((rank, _)) = crate::exec::mpi::ranks(opts)?
+    {
+        return ranks::write_zarr(t.expr, t.path, options, opts, t.fingerprint, rank);
+    }
+    let mut pending = Vec::new();
+    for t in targets {
+        if let Some(start) = write_start(t.expr, t.path, options, t.fingerprint)? {
+            pending.push((t, start));
+        }
+    }
+    if pending.is_empty() {
+        return Ok(Metrics::default());
+    }
+    let roots: Vec<ExprRef> = pending.iter().map(|(_, s)| s.target.clone()).collect();
+    let writes = pending
+        .iter_mut()
+        .map(|(_, s)| (OutputWrite::Encode, s.missing.take()))
+        .collect();
+    let prepared = prepare_many(&roots, opts, writes, copies)?;
+    match prepared.check_fits() {
         Ok(()) => {}
         Err(err @ Error::PlanExceedsMemory { .. }) => {
-            return via_intermediate(e, path, options, opts, &write_shape, err, &fingerprint);
+            return match pending.as_slice() {
+                [(t, start)] => via_intermediate(
+                    t.expr,
+                    t.path,
+                    options,
+                    opts,
+                    &start.write_shape,
+                    err,
+                    &start.fingerprint,
+                ),
+                _ => {
+                    // One at a time, each with its own fallback (an intermediate store).
+                    let mut metrics = prepared.copies;
+                    for (t, start) in pending {
+                        drop(start.sink);
+                        let one = write_one(t.expr, t.path, options, opts, copies, None)?;
+                        metrics = metrics.then(&one);
+                    }
+                    Ok(metrics)
+                }
+            };
         }
         Err(other) => return Err(other),
     }
-    let sink = target_sink(resumed, e, path, &chunks, options, &fingerprint)?;
-    let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
-    sink.finish()?;
+    let mut sinks = Vec::with_capacity(pending.len());
+    for (t, start) in &mut pending {
+        sinks.push(target_sink(
+            start.sink.take(),
+            t.expr,
+            t.path,
+            &start.chunks,
+            options,
+            &start.fingerprint,
+        )?);
+    }
+    let writers: Vec<ZarrWriteSink<'_>> = sinks.iter().map(ZarrWriteSink::new).collect();
+    let dyn_sinks: Vec<&dyn Sink> = writers.iter().map(|s| s as &dyn Sink).collect();
+    let metrics = prepared.execute(opts, &dyn_sinks)?;
+    drop(dyn_sinks);
+    drop(writers);
+    for sink in sinks {
+        sink.finish()?;
+    }
     Ok(metrics)
+}
+
+/// Refuses what no write of `targets` can do: resume and overwrite together, the same path
+/// twice, a path that one of the computations reads.
+fn check_targets(targets: &[Target<'_>], options: &WriteOptions) -> Result<()> {
+    let paths: Vec<&Path> = targets.iter().map(|t| t.path).collect();
+    check_distinct(&paths)?;
+    for path in &paths {
+        for t in targets {
+            refuse_reading_target(t.expr, path)?;
+        }
+    }
+    if options.resume && options.overwrite {
+        let what = match paths.as_slice() {
+            [path] => path.display().to_string(),
+            _ => "several arrays".to_string(),
+        };
+        return Err(Error::invalid(format!(
+            "writing {what}: resume and overwrite exclude each other (resume keeps what an interrupted write left, overwrite deletes it)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses the same output path twice (as written, or the same directory by another name).
+fn check_distinct(paths: &[&Path]) -> Result<()> {
+    let key = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let keys: Vec<PathBuf> = paths.iter().map(|p| key(p)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(j) = keys[..i].iter().position(|o| o == k) {
+            return Err(Error::invalid(format!(
+                "writing several arrays: outputs {j} and {i} are both {}; give each array its own path",
+                paths[i].display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The array a write goes into: the one a resumed write reopened, or a new one.
@@ -111,13 +237,13 @@ fn via_intermediate(
     let inter_path = tmp.path().join("intermediate.zarr");
     let inter_opts = intermediate_options(inter);
     // The intermediate is the realignment: neither pass copies its source again.
-    let first = write_zarr(e, &inter_path, &inter_opts, opts, false, None)?;
-    let second = write_zarr(
+    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)?;
+    let second = write_one(
         &read_back(&inter_path)?,
         path,
         options,
         opts,
-        false,
+        Copies::Skip,
         Some(fingerprint),
     )?;
     Ok(first.then(&second))
@@ -140,28 +266,27 @@ pub(super) fn read_back(path: &Path) -> Result<ExprRef> {
     Ok(expr::source(Arc::new(ZarrSource::open(path)?)))
 }
 
-/// Where a write to Zarr starts (for [`crate::Array::to_zarr`] and
-/// [`crate::to_zarr_many`]).
-pub(crate) struct WriteStart {
+/// Where a write to Zarr starts.
+struct WriteStart {
     /// The output's chunk shape.
-    pub(crate) chunks: Vec<usize>,
+    chunks: Vec<usize>,
     /// The blocks the sink takes (the shard shape when sharded).
-    pub(crate) write_shape: Vec<usize>,
+    write_shape: Vec<usize>,
     /// The array rechunked to `write_shape`.
-    pub(crate) target: ExprRef,
+    target: ExprRef,
     /// The computation's fingerprint, kept with the output while it is written.
-    pub(crate) fingerprint: String,
+    fingerprint: String,
     /// For a resumed write, per write block, true where it is still missing.
-    pub(crate) missing: Option<Vec<bool>>,
+    missing: Option<Vec<bool>>,
     /// For a resumed write, the array opened to write the missing blocks.
-    pub(crate) sink: Option<ZarrSink>,
+    sink: Option<ZarrSink>,
 }
 
 /// The chunks, write grid, fingerprint (`fingerprint`, or the target's) and, with
 /// `options.resume` and something at `path`, what an interrupted write left there; `None`
 /// when there is nothing to write (an earlier write completed, or wrote its last chunk and
 /// is now finished).
-pub(crate) fn write_start(
+fn write_start(
     e: &ExprRef,
     path: &Path,
     options: &WriteOptions,
@@ -207,7 +332,7 @@ pub(crate) fn write_start(
 
 /// Refuses to write into a store that the computation reads: overwriting would delete the
 /// input before it is read, and the result would silently be made of fill values.
-pub(crate) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
+pub(super) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
     let Ok(target) = target.canonicalize() else {
         return Ok(()); // does not exist yet, so nothing reads it
     };
@@ -237,12 +362,13 @@ pub(crate) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
 mod ranks {
     use std::path::Path;
 
-    use super::{WriteStart, prepare, target_sink, write_start};
+    use super::{WriteStart, target_sink, write_start};
     use crate::config::ComputeOptions;
+    use crate::driver::{Copies, prepare};
     use crate::error::Result;
-    use crate::exec::Metrics;
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
+    use crate::metrics::Metrics;
     use crate::plan::OutputWrite;
     use crate::store::{WriteOptions, ZarrSink, ZarrWriteSink};
 
@@ -296,8 +422,8 @@ mod ranks {
             Some((_, mask)) if rank != 0 => Some(mask.iter().map(|&m| m != 0).collect()),
             _ => missing,
         };
-        let prepared = prepare(&target, opts, OutputWrite::Encode, false, missing)?;
-        prepared.check_fits(opts).map_err(|err| {
+        let prepared = prepare(&target, opts, OutputWrite::Encode, Copies::Skip, missing)?;
+        prepared.check_fits().map_err(|err| {
             err.with_memory_hint(" (the two-pass rechunk does not run on MPI ranks yet)")
         })?;
         let sink = if rank == 0 {

@@ -120,7 +120,6 @@ pub(super) fn run(
             limit: ctx.limit,
             spill,
             cpu: None,
-            hook: ctx.hook,
             remote: None,
         })
         .collect();
@@ -262,9 +261,7 @@ fn fetch(
         let bytes = graph_output(ctx, *d);
         local.transfers += 1;
         local.bytes_transferred += bytes;
-        if let Some(hook) = ctx.hook {
-            hook.transfer(holder, w, bytes);
-        }
+        ctx.opts.observers.each(|o| o.transfer(holder, w, bytes));
     }
     Ok(())
 }
@@ -355,9 +352,8 @@ fn worker(
                     }
                 }
                 guard.done += 1;
-                if let Some(hook) = ctx.hook {
-                    hook.worker_memory(w, guard.pools[w].in_use());
-                }
+                let bytes = guard.pools[w].in_use();
+                ctx.opts.observers.each(|o| o.worker_memory(w, bytes));
                 let (reserved, held) = guard.in_use();
                 ctx.report(&guard.metrics(), reserved, held);
                 for &u in graph.users(t) {

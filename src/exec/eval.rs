@@ -10,7 +10,7 @@ use crate::kernel::generate::{AffineIndex, generate};
 use crate::kernel::overlap::{self, Halo};
 use crate::kernel::reduce::Partial;
 use crate::kernel::{Value, contract, elementwise, gather, reduce, scan};
-use crate::plan::{PNode, Plan, Program, StageId, StageKind};
+use crate::plan::{PNode, Plan, Program, Reads, StageId, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::BlockRead;
 
@@ -58,27 +58,21 @@ impl Inputs {
     /// Reads the source chunks that `program` needs over `region` from the stages the plan
     /// reads inline.
     fn read_inline(&mut self, plan: &Plan, program: &Program, region: &Region) -> Result<()> {
-        for (s, view) in program.block_leaves() {
+        let mut chunks = Vec::new();
+        plan.for_each_leaf_chunk(program, region, Reads::Inline, |s, _, c| {
+            chunks.push((s, c.to_vec()));
+        });
+        for (s, c) in chunks {
             let StageKind::Read { source } = &plan.stages[s].kind else {
                 continue;
             };
-            if !plan.reads_inline(s) {
+            let lin = plan.stages[s].grid.linear(&c);
+            if self.entries.iter().any(|(st, l, _)| *st == s && *l == lin) {
                 continue;
             }
-            let grid = &plan.stages[s].grid;
-            let mut chunks = Vec::new();
-            gather::for_each_chunk(&view.touched_chunks(grid, region), |c| {
-                chunks.push(c.to_vec())
-            });
-            for c in chunks {
-                let lin = grid.linear(&c);
-                if self.entries.iter().any(|(st, l, _)| *st == s && *l == lin) {
-                    continue;
-                }
-                let value = read_chunk(source.as_ref(), &c)?;
-                self.read_bytes += value.nbytes() as u64;
-                self.entries.push((s, lin, Arc::new(value)));
-            }
+            let value = read_chunk(source.as_ref(), &c)?;
+            self.read_bytes += value.nbytes() as u64;
+            self.entries.push((s, lin, Arc::new(value)));
         }
         Ok(())
     }

@@ -23,26 +23,19 @@ mod processes;
 mod remote;
 mod spill;
 
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-/// The figures of a computation live in `crate::metrics` (the I/O conveniences report them
-/// too); re-exported here, where they were first.
-pub use crate::metrics::Metrics;
-/// The sinks live with the stores (`crate::store`); re-exported here, where they were first.
-pub use crate::store::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
-
-use crate::config::{ComputeOptions, ProgressEvent, Scheduler};
-use crate::dashboard::RunHook;
+use crate::config::{ComputeOptions, Scheduler};
 use crate::error::{Error, Result};
-use crate::grid::fmt_shape;
 use crate::kernel::Value;
+use crate::metrics::Metrics;
+use crate::observe::{Mark, ProgressEvent, RunInfo, StageInfo, TaskDone};
 use crate::plan::{Plan, StageKind};
-use crate::schedule::{Footprint, Scheduled, TaskGraph, TaskId};
-use crate::units::format_bytes;
+use crate::schedule::{Scheduled, TaskGraph, TaskId};
+use crate::store::Sink;
 use pool::{Admission, Decision, Pool};
 use spill::{SpillFile, SpillStore};
 
@@ -54,9 +47,9 @@ pub trait Executor: Sync {
     /// `i` to `sinks[i]`.
     ///
     /// # Errors
-    /// [`Error::PlanExceedsMemory`] before any work when a task cannot fit; otherwise the
-    /// first error a task returns, [`Error::Cancelled`], or [`Error::Internal`] when there is
-    /// not one sink per output.
+    /// The first error a task returns, [`Error::Cancelled`], or [`Error::Internal`] when
+    /// there is not one sink per output. (Whether every task fits is the driver's check,
+    /// made before: [`crate::schedule::check_fits`].)
     fn execute(
         &self,
         plan: &Plan,
@@ -70,7 +63,7 @@ pub trait Executor: Sync {
 /// the calling thread, [`Scheduler::Threads`] on a pool of worker threads,
 /// [`Scheduler::Cluster`] on workers of their own threads, memory limit and spill store, and
 /// [`Scheduler::Processes`] in worker processes forked from this one, which stays the
-/// scheduler (see [`execute_many`]).
+/// scheduler.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Local;
 
@@ -86,27 +79,14 @@ impl Executor for Local {
     }
 }
 
-/// Runs a scheduled plan and feeds the output stage's blocks to `sink`.
+/// Runs a scheduled plan (already checked to fit by the driver) with several results
+/// ([`Plan::outputs`]) and feeds the blocks of output `i` to `sinks[i]`.
 ///
 /// # Errors
-/// [`Error::PlanExceedsMemory`] before any work when a task cannot fit; otherwise the
-/// first error any task returns (reading a store, a kernel error, spilling, the sink) or
-/// [`Error::Cancelled`]; remaining tasks are not started, and the spill directory is removed.
-pub fn execute(
-    plan: &Plan,
-    scheduled: &Scheduled,
-    opts: &ComputeOptions,
-    sink: &dyn Sink,
-) -> Result<Metrics> {
-    execute_many(plan, scheduled, opts, &[sink])
-}
-
-/// Runs a scheduled plan with several results ([`Plan::outputs`]) and feeds the blocks of
-/// output `i` to `sinks[i]`.
-///
-/// # Errors
-/// As [`execute`], and [`Error::Internal`] when there is not one sink per output.
-pub fn execute_many(
+/// The first error any task returns (reading a store, a kernel error, spilling, the sink)
+/// or [`Error::Cancelled`]; remaining tasks are not started, and the spill directory is
+/// removed. [`Error::Internal`] when there is not one sink per output.
+fn execute_many(
     plan: &Plan,
     scheduled: &Scheduled,
     opts: &ComputeOptions,
@@ -119,26 +99,12 @@ pub fn execute_many(
             plan.outputs.len()
         )));
     }
-    crate::dashboard::scoped(
-        opts,
-        || "computation".into(),
-        || run_scheduled(plan, scheduled, opts, sinks),
-    )
-}
-
-/// [`execute_many`] after its checks, in a dashboard session when `opts` has a monitor.
-fn run_scheduled(
-    plan: &Plan,
-    scheduled: &Scheduled,
-    opts: &ComputeOptions,
-    sinks: &[&dyn Sink],
-) -> Result<Metrics> {
     let start = Instant::now();
-    check_fits(plan, scheduled, opts)?;
     let Scheduled {
         graph,
         position,
         footprint,
+        ..
     } = scheduled;
     let limit = opts.effective_memory_limit();
     let spill = SpillStore::new(opts.spill_dir.clone());
@@ -165,7 +131,10 @@ fn run_scheduled(
             ));
         }
     };
-    let hook = RunHook::begin(opts, plan, scheduled, workers);
+    if !opts.observers.is_empty() {
+        let info = run_info(opts, plan, scheduled, workers);
+        opts.observers.each(|o| o.run_begin(&info));
+    }
     let ctx = Ctx {
         plan,
         graph,
@@ -176,10 +145,9 @@ fn run_scheduled(
         limit,
         spill: &spill,
         cpu: None,
-        hook: hook.as_ref(),
         remote: None,
     };
-    let reserved = reservations(graph, footprint, opts);
+    let reserved = scheduled.reservations();
     let pool = Pool::new(plan, graph, &reserved.need, &reserved.output, limit);
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
@@ -221,44 +189,45 @@ fn run_scheduled(
     metrics.seconds = start.elapsed().as_secs_f64();
     metrics.predicted_peak_bytes = footprint.peak;
     metrics.memory_limit = limit;
-    if let Some(hook) = &hook {
-        hook.end(&metrics);
-    }
+    opts.observers.each(|o| o.run_end(&metrics));
     Ok(metrics)
 }
 
-/// Checks, without running anything, that every task of a scheduled plan fits in `opts`'
-/// memory limit on its own.
-///
-/// # Errors
-/// [`Error::PlanExceedsMemory`] as [`execute`] would return it.
-pub fn check_fits(plan: &Plan, scheduled: &Scheduled, opts: &ComputeOptions) -> Result<()> {
-    preflight(
-        plan,
-        &scheduled.graph,
-        &reservations(&scheduled.graph, &scheduled.footprint, opts),
-        opts.effective_memory_limit(),
-    )
-    .map_err(|e| match opts.scheduler {
-        Scheduler::Processes(_) => e.with_memory_hint(
-            "; with worker processes a task's inputs, output and scratch are held twice, \
-             here and in the worker process",
-        ),
-        _ => e,
-    })
-}
-
-/// What tasks reserve under `opts`' scheduler: the footprint, and with worker processes
-/// also the workers' copies of each task's inputs, output and scratch.
-fn reservations<'a>(
-    graph: &TaskGraph,
-    f: &'a Footprint,
-    opts: &ComputeOptions,
-) -> Cow<'a, Footprint> {
-    match opts.scheduler {
-        #[cfg(target_os = "linux")]
-        Scheduler::Processes(_) => processes::footprint(graph, f),
-        _ => Cow::Borrowed(f),
+/// What observers are told of a plan about to run on `workers` worker rows.
+fn run_info(opts: &ComputeOptions, plan: &Plan, scheduled: &Scheduled, workers: usize) -> RunInfo {
+    let rows = match opts.scheduler {
+        Scheduler::Cluster {
+            workers,
+            threads_per_worker,
+        } => (0..workers)
+            .flat_map(|w| (0..threads_per_worker).map(move |i| format!("worker {w} · thread {i}")))
+            .collect(),
+        Scheduler::Processes(_) => (0..workers)
+            .map(|i| format!("worker process {i}"))
+            .collect(),
+        _ => (0..workers).map(|i| format!("worker {i}")).collect(),
+    };
+    let graph = &scheduled.graph;
+    RunInfo {
+        scheduler: opts.scheduler.to_string(),
+        rows,
+        memory_limit: opts.effective_memory_limit(),
+        stages: plan
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, st)| StageInfo {
+                name: st.name.clone(),
+                op: st.kind.op_name(),
+                tasks: graph.stage_tasks[i],
+                blocks: st.grid.nblocks() as u64,
+                inputs: st.inputs(),
+            })
+            .collect(),
+        tasks_before: plan.naive_tasks,
+        tasks_after: graph.len() as u64,
+        predicted_peak: scheduled.footprint.peak,
+        dot: crate::schedule::dot::stage_dot(plan, graph),
     }
 }
 
@@ -276,8 +245,6 @@ struct Ctx<'a> {
     /// The compute slots, when the threads scheduler runs more workers than threads
     /// (see [`CpuSlots`]).
     cpu: Option<CpuSlots>,
-    /// The dashboard's record of this run, when monitored.
-    hook: Option<&'a RunHook>,
     /// Where tasks run when not on the worker threads themselves: worker processes
     /// ([`Scheduler::Processes`]) or MPI ranks; worker thread `row` runs its tasks on
     /// worker `row` there.
@@ -324,9 +291,7 @@ impl Drop for CpuSlot<'_> {
 
 impl Ctx<'_> {
     fn report(&self, m: &Metrics, in_use: u64, held: u64) {
-        if let Some(hook) = self.hook {
-            hook.sample(in_use, held, m);
-        }
+        self.opts.observers.each(|o| o.memory(in_use, held, m));
         if let Some(p) = &self.opts.progress {
             (p.0)(&ProgressEvent {
                 tasks_done: m.tasks,
@@ -340,9 +305,9 @@ impl Ctx<'_> {
 
     /// A task was admitted: memory in use peaks now, with its reservation.
     fn admitted(&self, pool: &Pool<'_>) {
-        if let Some(hook) = self.hook {
-            hook.sample(pool.in_use(), pool.held(), &pool.metrics);
-        }
+        self.opts
+            .observers
+            .each(|o| o.memory(pool.in_use(), pool.held(), &pool.metrics));
     }
 
     /// Whether the workers should stop: a task failed (`error`), the computation was
@@ -401,9 +366,9 @@ impl Ctx<'_> {
             .map(|(v, value)| (*v, self.spill.write(*v, value)))
             .collect();
         local.time("spill", since);
-        if let Some(hook) = self.hook {
+        if !self.opts.observers.is_empty() {
             let bytes = victims.iter().map(|(_, v)| v.nbytes() as u64).sum();
-            hook.mark("spill", bytes);
+            self.opts.observers.each(|o| o.mark(Mark::Spill, bytes));
         }
         files
     }
@@ -421,26 +386,27 @@ impl Ctx<'_> {
         let since = Instant::now();
         let started = since;
         let read_back = local.bytes_read_back;
-        let op = if adm
+        let mark = if adm
             .missing
             .iter()
             .any(|(_, m)| matches!(m, pool::Missing::Recompute))
         {
-            "recompute"
+            Some(Mark::Recompute)
         } else if adm
             .missing
             .iter()
             .any(|(_, m)| matches!(m, pool::Missing::Spilled(_)))
         {
-            "read back"
+            Some(Mark::ReadBack)
         } else {
-            "transfer"
+            None
         };
         let restored = pool::bring_back(self.plan, self.graph, adm, local)?;
         if !restored.is_empty() {
-            local.time(op, since);
-            if let Some(hook) = self.hook.filter(|_| op != "transfer") {
-                hook.mark(op, local.bytes_read_back - read_back);
+            local.time(mark.map_or("transfer", Mark::name), since);
+            if let Some(mark) = mark {
+                let bytes = local.bytes_read_back - read_back;
+                self.opts.observers.each(|o| o.mark(mark, bytes));
             }
         }
         let t = adm.task;
@@ -461,9 +427,7 @@ impl Ctx<'_> {
                 local.bytes_read += read;
                 local.bytes_output += bytes;
                 local.time(stage.kind.op_name(), since);
-                if let Some(hook) = self.hook {
-                    hook.task(row, stage_id, started);
-                }
+                self.task_done(row, stage_id, started);
                 return Ok((restored, None));
             }
         };
@@ -471,9 +435,7 @@ impl Ctx<'_> {
         local.time(stage.kind.op_name(), since);
         drop(inputs);
         if !self.plan.is_output(stage_id) {
-            if let Some(hook) = self.hook {
-                hook.task(row, stage_id, started);
-            }
+            self.task_done(row, stage_id, started);
             return Ok((restored, Some(value)));
         }
         let block = output_block(value)?;
@@ -485,10 +447,22 @@ impl Ctx<'_> {
         let index = self.graph.block_index(self.plan, t);
         local.bytes_output += to_sinks(self.plan, self.sinks, stage_id, &index, block)?;
         local.time("write", since);
-        if let Some(hook) = self.hook {
-            hook.task(row, stage_id, started);
-        }
+        self.task_done(row, stage_id, started);
         Ok((restored, kept.map(Value::Block)))
+    }
+
+    /// Tells the observers that a task of `stage` ran on worker `row` from `started` on.
+    fn task_done(&self, row: usize, stage: usize, started: Instant) {
+        if self.opts.observers.is_empty() {
+            return;
+        }
+        let done = TaskDone {
+            row,
+            stage,
+            started,
+            finished: Instant::now(),
+        };
+        self.opts.observers.each(|o| o.task_done(&done));
     }
 }
 
@@ -501,45 +475,6 @@ fn kept_for_users(stage: &crate::plan::Stage, block: &crate::block::Block) -> cr
     let n = block.shape()[axis];
     crate::dispatch_block!(block, a => crate::block::BlockElement::wrap(
         a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(n.saturating_sub(1)..n)).to_owned()))
-}
-
-/// Refuses, before any work, a plan with a task that cannot fit at all.
-fn preflight(plan: &Plan, graph: &TaskGraph, f: &Footprint, limit: u64) -> Result<()> {
-    if graph.is_empty() || f.largest_task <= limit {
-        return Ok(());
-    }
-    let t = f.largest_task_id;
-    let stage = &plan.stages[graph.stage[t as usize] as usize];
-    let block = graph.block_index(plan, t);
-    let chunk = stage.grid.max_chunk_shape();
-    let scale = (limit as f64 / f.largest_task as f64).powf(1.0 / chunk.len().max(1) as f64) * 0.9;
-    let suggested: Vec<usize> = chunk
-        .iter()
-        .map(|&c| ((c as f64 * scale) as usize).max(1))
-        .collect();
-    let output = stage.output_bytes(&block);
-    // Smaller result chunks help only where the block itself is most of the task.
-    let hint = if 2 * output < f.largest_task {
-        format!(
-            "the block is {} and what it reads the rest: smaller chunks of the arrays it \
-             reads would fit, or raise the limit",
-            format_bytes(output)
-        )
-    } else if suggested == chunk {
-        "raise the limit".to_string()
-    } else {
-        format!(
-            "chunks of about {} instead of {} would fit, or raise the limit",
-            fmt_shape(&suggested),
-            fmt_shape(&chunk)
-        )
-    };
-    Err(Error::PlanExceedsMemory {
-        what: format!("{} block {:?}", stage.name, block),
-        needed: f.largest_task,
-        limit,
-        hint,
-    })
 }
 
 fn exhausted(

@@ -33,7 +33,6 @@
 //! no destructor of the parent's state. It dies with the thread that forked it
 //! (`PR_SET_PDEATHSIG`), and reads end-of-file when this process closes its socket.
 
-use std::borrow::Cow;
 use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
@@ -44,29 +43,10 @@ use super::spill::get_u64;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
 use crate::plan::Plan;
-use crate::schedule::{Footprint, TaskGraph, TaskId};
+use crate::schedule::{TaskGraph, TaskId};
 
 /// Socket buffer size for block transfers.
 const BUFFER: usize = 1 << 20;
-
-/// What tasks reserve when they run in worker processes: besides their output and scratch
-/// here, the worker's copy of their inputs, output and scratch.
-pub(super) fn footprint<'a>(graph: &TaskGraph, f: &'a Footprint) -> Cow<'a, Footprint> {
-    let need = (0..graph.len() as TaskId)
-        .map(|t| {
-            let inputs: u64 = graph.deps(t).iter().map(|&d| f.output[d as usize]).sum();
-            2 * f.need[t as usize] + inputs
-        })
-        .collect();
-    Cow::Owned(Footprint {
-        peak: f.peak,
-        // The largest task's inputs, output and scratch, once here and once in a worker.
-        largest_task: 2 * f.largest_task,
-        largest_task_id: f.largest_task_id,
-        need,
-        output: f.output.clone(),
-    })
-}
 
 /// The worker processes of one computation, one per worker thread of the scheduler. They
 /// exit when this is dropped.

@@ -9,7 +9,7 @@ use super::{Expr, ExprRef};
 use crate::block::Block;
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
-use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
+use crate::grid::{AxisChunks, ChunkGrid, MAX_BLOCKS, fmt_shape};
 use crate::store::BlockRead;
 
 /// One axis of a resolved basic index.
@@ -231,9 +231,6 @@ pub fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
     out.sort_unstable();
     Ok(out)
 }
-
-/// The most blocks an array may have (task ids are 32-bit, and every block is a task).
-pub(crate) const MAX_BLOCKS: u64 = 1 << 31;
 
 /// Checks user-given chunk sizes against a shape and builds the regular grid.
 ///

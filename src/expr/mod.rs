@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use fingerprint::fingerprint;
 pub use infer::{AxisIndex, broadcast_shapes, normalize_axes, regular_grid};
 pub(crate) use infer::{
-    MAX_BLOCKS, MapOutput, binary, broadcast_to, cast, concat, contract, generator, index,
-    map_blocks, memory, rechunk as rechunk_node, reduce, scan, source, transpose, unary, where_,
+    MapOutput, binary, broadcast_to, cast, concat, contract, generator, index, map_blocks, memory,
+    rechunk as rechunk_node, reduce, scan, source, transpose, unary, where_,
 };
 pub use kind::{
     BinaryOp, ContractSpec, ExprKind, FullValue, Generator, ReduceOp, ReduceSpec, ScanOp, UnaryOp,

@@ -48,11 +48,12 @@ use ndarray::{ArrayD, ArrayView2, Axis, Ix1, Ix2, IxDyn, Slice};
 use rayon::prelude::*;
 
 use crate::block::{Block, BlockElement};
-use crate::config::{ComputeOptions, ProgressEvent};
+use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
 use crate::metrics::Metrics;
+use crate::observe::ProgressEvent;
 use crate::store::{WriteOptions, ZarrSink};
 
 use super::{DEFAULT_CHUNK_BYTES, TempFile};

@@ -3,11 +3,10 @@
 //! other tasks and are counted there. These estimates drive the pre-flight check, the
 //! simulated peak and the executor's admission of tasks under a memory limit.
 
-use super::{OutputWrite, Plan, Program, Stage, StageKind};
+use super::{OutputWrite, Plan, Program, Reads, Stage, StageKind};
 use crate::expr::ReduceOp;
 use crate::grid::Region;
 use crate::kernel::contract::Groups;
-use crate::kernel::gather::for_each_chunk;
 use crate::kernel::overlap::Halo;
 
 /// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
@@ -148,30 +147,25 @@ impl Plan {
     pub fn inline_read_bytes(&self, program: &Program, region: &Region) -> u64 {
         let mut total = 0;
         let mut largest = 0;
-        for (s, view) in program.block_leaves() {
-            if !self.reads_inline(s) {
-                continue;
-            }
+        self.for_each_leaf_chunk(program, region, Reads::Inline, |s, view, c| {
             let st = &self.stages[s];
             let StageKind::Read { source } = &st.kind else {
-                continue;
+                return;
             };
-            for_each_chunk(&view.touched_chunks(&st.grid, region), |c| {
-                if source.maps_chunk(c) {
-                    total += view.touched_page_bytes(
-                        &st.grid,
-                        region,
-                        c,
-                        source.chunk_shape(),
-                        st.dtype.size(),
-                        page_size(),
-                    );
-                } else {
-                    total += st.output_bytes(c);
-                    largest = largest.max(st.decoded_bytes(c));
-                }
-            });
-        }
+            if source.maps_chunk(c) {
+                total += view.touched_page_bytes(
+                    &st.grid,
+                    region,
+                    c,
+                    source.chunk_shape(),
+                    st.dtype.size(),
+                    page_size(),
+                );
+            } else {
+                total += st.output_bytes(c);
+                largest = largest.max(st.decoded_bytes(c));
+            }
+        });
         total.saturating_add(largest.saturating_mul(2))
     }
 

@@ -19,6 +19,7 @@
 
 pub mod bytes;
 mod lower;
+pub mod passes;
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ use crate::expr::{
     BinaryOp, ContractSpec, Generator, MapSpec, ReduceSpec, ReshapeMap, ScanOp, UnaryOp,
 };
 use crate::grid::{ChunkGrid, Region};
-use crate::kernel::gather::ViewMap;
+use crate::kernel::gather::{ViewMap, for_each_chunk};
 use crate::kernel::overlap::Halo;
 use crate::store::BlockRead;
 
@@ -52,8 +53,8 @@ pub struct Plan {
     pub naive_tasks: u64,
     /// When true, tasks read the source chunks they need themselves instead of sharing one
     /// read task per chunk: a chunk used by several tasks is read again for each instead of
-    /// being held in between. Chosen by [`crate::schedule::plan`] when sharing would not
-    /// fit in the memory limit.
+    /// being held in between. Set by [`passes::inline_reads`] when sharing would not fit
+    /// in the memory limit.
     pub inline_reads: bool,
 }
 
@@ -308,7 +309,92 @@ impl Program {
     }
 }
 
+/// Which leaves of a program [`Plan::for_each_leaf_chunk`] walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Leaves whose blocks come from tasks (the task's inputs).
+    Tasks,
+    /// Leaves whose source chunks the task reads itself ([`Plan::inline_reads`]).
+    Inline,
+}
+
 impl Plan {
+    /// Calls `f(stage, view, chunk)` for every block (chunk index) of every leaf stage that
+    /// `program` reads over `region`, among the leaves `reads` selects, in leaf order.
+    pub fn for_each_leaf_chunk(
+        &self,
+        program: &Program,
+        region: &Region,
+        reads: Reads,
+        mut f: impl FnMut(StageId, &ViewMap, &[usize]),
+    ) {
+        for (s, view) in program.block_leaves() {
+            if self.reads_inline(s) != (reads == Reads::Inline) {
+                continue;
+            }
+            let touched = view.touched_chunks(&self.stages[s].grid, region);
+            for_each_chunk(&touched, |c| f(s, view, c));
+        }
+    }
+
+    /// The input blocks of the task computing block `block` of stage `s`: calls
+    /// `f(stage, linear_block)` for each. The one answer to that question, for the task
+    /// graph (its edges), and through [`Plan::for_each_leaf_chunk`] for the executor's
+    /// inline reads and the byte estimates.
+    pub fn for_each_input(&self, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
+        let plan = self;
+        let stage = &plan.stages[s];
+        match &stage.kind {
+            StageKind::Read { .. } => {}
+            StageKind::Map { .. }
+            | StageKind::ReducePartial { .. }
+            | StageKind::Contract { .. }
+            | StageKind::Concat { .. }
+            | StageKind::Reshape { .. }
+            | StageKind::MapBlocks { .. }
+            | StageKind::Scan { .. } => {
+                if let StageKind::Scan { axis, .. } = stage.kind
+                    && block[axis] > 0
+                {
+                    let mut before = block.to_vec();
+                    before[axis] -= 1;
+                    f(s, stage.grid.linear(&before));
+                }
+                for (program, region) in stage.program_regions(block) {
+                    plan.for_each_leaf_chunk(program, &region, Reads::Tasks, |s, _, c| {
+                        f(s, plan.stages[s].grid.linear(c));
+                    });
+                }
+            }
+            StageKind::ReduceCombine {
+                input,
+                spec,
+                finalize,
+            } => {
+                let in_grid = &plan.stages[*input].grid;
+                let full = full_rank_index(
+                    block,
+                    &spec.axes,
+                    in_grid.ndim(),
+                    *finalize && !spec.keepdims,
+                );
+                let ranges: Vec<Vec<usize>> = full
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &b)| {
+                        if spec.axes.contains(&d) {
+                            let n = in_grid.axes()[d].nchunks();
+                            (b * spec.split_every..((b + 1) * spec.split_every).min(n)).collect()
+                        } else {
+                            vec![b]
+                        }
+                    })
+                    .collect();
+                for_each_chunk(&ranges, |c| f(*input, in_grid.linear(c)));
+            }
+        }
+    }
+
     /// True when leaves reading `stage` read its chunks inline rather than from tasks.
     pub fn reads_inline(&self, stage: StageId) -> bool {
         self.inline_reads && matches!(self.stages[stage].kind, StageKind::Read { .. })
@@ -428,4 +514,22 @@ impl Stage {
     pub fn max_block_bytes(&self) -> usize {
         self.grid.max_chunk_shape().iter().product::<usize>() * self.dtype.size()
     }
+}
+
+/// A combine task's block index with the reduced axes put back (as 0) when they were
+/// dropped from its grid.
+fn full_rank_index(block: &[usize], axes: &[usize], ndim: usize, dropped: bool) -> Vec<usize> {
+    if !dropped {
+        return block.to_vec();
+    }
+    let mut it = block.iter();
+    (0..ndim)
+        .map(|d| {
+            if axes.contains(&d) {
+                0
+            } else {
+                *it.next().unwrap_or(&0)
+            }
+        })
+        .collect()
 }

@@ -10,16 +10,18 @@
 //! which finishes each output (and each reduction group) before starting the next, so
 //! partials are combined, and inputs freed, as early as possible.
 
+pub(crate) mod dot;
+mod fits;
 mod order;
 mod simulate;
 
+pub use fits::check_fits;
 pub use order::{RootOrder, order};
 pub use simulate::{Footprint, simulate};
 
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;
-use crate::kernel::gather::for_each_chunk;
-use crate::plan::{Plan, StageId, StageKind};
+use crate::plan::Plan;
 
 /// A task id: an index into [`TaskGraph`]'s arrays.
 pub type TaskId = u32;
@@ -39,83 +41,6 @@ pub struct TaskGraph {
     users: Vec<TaskId>,
     /// Tasks per stage after culling.
     pub stage_tasks: Vec<u64>,
-}
-
-/// Calls `f(stage, linear_block)` for every input block of block `block` of stage `s`.
-pub fn for_each_input(plan: &Plan, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
-    let stage = &plan.stages[s];
-    match &stage.kind {
-        StageKind::Read { .. } => {}
-        StageKind::Map { .. }
-        | StageKind::ReducePartial { .. }
-        | StageKind::Contract { .. }
-        | StageKind::Concat { .. }
-        | StageKind::Reshape { .. }
-        | StageKind::MapBlocks { .. }
-        | StageKind::Scan { .. } => {
-            if let StageKind::Scan { axis, .. } = stage.kind
-                && block[axis] > 0
-            {
-                let mut before = block.to_vec();
-                before[axis] -= 1;
-                f(s, stage.grid.linear(&before));
-            }
-            for (program, region) in stage.program_regions(block) {
-                for (s, view) in program.block_leaves() {
-                    if plan.reads_inline(s) {
-                        continue;
-                    }
-                    let grid = &plan.stages[s].grid;
-                    let touched = view.touched_chunks(grid, &region);
-                    for_each_chunk(&touched, |c| f(s, grid.linear(c)));
-                }
-            }
-        }
-        StageKind::ReduceCombine {
-            input,
-            spec,
-            finalize,
-        } => {
-            let in_grid = &plan.stages[*input].grid;
-            let full = full_rank_index(
-                block,
-                &spec.axes,
-                in_grid.ndim(),
-                *finalize && !spec.keepdims,
-            );
-            let ranges: Vec<Vec<usize>> = full
-                .iter()
-                .enumerate()
-                .map(|(d, &b)| {
-                    if spec.axes.contains(&d) {
-                        let n = in_grid.axes()[d].nchunks();
-                        (b * spec.split_every..((b + 1) * spec.split_every).min(n)).collect()
-                    } else {
-                        vec![b]
-                    }
-                })
-                .collect();
-            for_each_chunk(&ranges, |c| f(*input, in_grid.linear(c)));
-        }
-    }
-}
-
-/// A combine task's block index with the reduced axes put back (as 0) when they were
-/// dropped from its grid.
-fn full_rank_index(block: &[usize], axes: &[usize], ndim: usize, dropped: bool) -> Vec<usize> {
-    if !dropped {
-        return block.to_vec();
-    }
-    let mut it = block.iter();
-    (0..ndim)
-        .map(|d| {
-            if axes.contains(&d) {
-                0
-            } else {
-                *it.next().unwrap_or(&0)
-            }
-        })
-        .collect()
 }
 
 impl TaskGraph {
@@ -161,7 +86,7 @@ impl TaskGraph {
                 if own[lin] == NOT_NEEDED {
                     continue;
                 }
-                for_each_input(plan, s, &stage.grid.unlinear(lin), |u, b| {
+                plan.for_each_input(s, &stage.grid.unlinear(lin), |u, b| {
                     if u == s {
                         own[b] = 0;
                     } else {
@@ -200,7 +125,7 @@ impl TaskGraph {
             let s = stage_v[t] as usize;
             let block = plan.stages[s].grid.unlinear(block_v[t] as usize);
             let first = deps.len();
-            for_each_input(plan, s, &block, |u, b| deps.push(id_of[u][b]));
+            plan.for_each_input(s, &block, |u, b| deps.push(id_of[u][b]));
             deps[first..].sort_unstable();
             let mut w = first;
             for r in first..deps.len() {
@@ -290,6 +215,9 @@ pub struct Scheduled {
     pub position: Vec<u32>,
     /// Bytes per task and the predicted peak (see [`simulate`]).
     pub footprint: Footprint,
+    /// What tasks reserve when it differs from `footprint` (see
+    /// [`Scheduled::reservations`]).
+    reservations: Option<Footprint>,
 }
 
 impl Scheduled {
@@ -302,20 +230,40 @@ impl Scheduled {
             graph,
             position,
             footprint,
+            reservations: None,
         })
+    }
+
+    /// What each task reserves before it runs: its output and scratch, and with worker
+    /// processes also the worker's copies (see [`Residence::WorkerProcess`]).
+    pub fn reservations(&self) -> &Footprint {
+        self.reservations.as_ref().unwrap_or(&self.footprint)
+    }
+
+    /// True when the predicted peak fits in `limit` (nothing spilled, nothing re-read).
+    pub fn fits_without_spilling(&self, limit: u64) -> bool {
+        self.footprint.peak <= limit
     }
 }
 
-/// Builds and schedules the task graph for `plan` under a memory limit of `limit` bytes. Source chunks
-/// are read by one task each and shared by their users; when holding them between uses
-/// would not fit in the limit (a chunk read for `x.mean(axis=0)` and used again by
-/// `x - mean`), the plan switches to reading sources inline: each task reads the chunks it
-/// needs, so re-reading replaces holding.
+/// Where a running task's inputs, output and scratch live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Residence {
+    /// In this process only.
+    InProcess,
+    /// Here and, a second time, in the worker process that runs the task.
+    WorkerProcess,
+}
+
+/// Builds and schedules the task graph of `plan` under a memory limit of `limit` bytes:
+/// the culled graph, the priority order (for several results, the order that uses what
+/// they share while it is resident; when that does not fit, the one finishing siblings
+/// first if it peaks lower; see [`RootOrder`]) and the predicted footprint, with each task's reservation as
+/// `residence` makes it.
 ///
 /// # Errors
 /// A graph over 2^32 tasks.
-pub fn plan(plan: &mut Plan, limit: u64) -> Result<Scheduled> {
-    // Several results: use what they share while it is resident (see `RootOrder`).
+pub fn schedule(plan: &Plan, limit: u64, residence: Residence) -> Result<Scheduled> {
     let first = match plan.outputs.len() {
         0 | 1 => RootOrder::Blocks,
         _ => RootOrder::Consumers,
@@ -328,14 +276,8 @@ pub fn plan(plan: &mut Plan, limit: u64) -> Result<Scheduled> {
             scheduled = siblings;
         }
     }
-    let has_reads = plan
-        .stages
-        .iter()
-        .enumerate()
-        .any(|(i, s)| !plan.is_output(i) && matches!(s.kind, StageKind::Read { .. }));
-    if plan.inline_reads || !has_reads || scheduled.footprint.peak <= limit {
-        return Ok(scheduled);
+    if residence == Residence::WorkerProcess {
+        scheduled.reservations = Some(scheduled.footprint.with_worker_copies(&scheduled.graph));
     }
-    plan.inline_reads = true;
-    Scheduled::of(plan, first)
+    Ok(scheduled)
 }

@@ -78,3 +78,24 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
     f.output = output;
     f
 }
+
+impl Footprint {
+    /// What tasks reserve when they run in worker processes: besides their output and
+    /// scratch here, the worker's copy of their inputs, output and scratch.
+    pub fn with_worker_copies(&self, graph: &TaskGraph) -> Footprint {
+        let need = (0..graph.len() as TaskId)
+            .map(|t| {
+                let inputs: u64 = graph.deps(t).iter().map(|&d| self.output[d as usize]).sum();
+                2 * self.need[t as usize] + inputs
+            })
+            .collect();
+        Footprint {
+            peak: self.peak,
+            // The largest task's inputs, output and scratch, once here and once in a worker.
+            largest_task: 2 * self.largest_task,
+            largest_task_id: self.largest_task_id,
+            need,
+            output: self.output.clone(),
+        }
+    }
+}

@@ -21,7 +21,7 @@ use zarrs::filesystem::FilesystemStore;
 use super::{ReadStore, store_err};
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::expr::MAX_BLOCKS;
+use crate::grid::MAX_BLOCKS;
 use crate::grid::fmt_shape;
 use crate::store::bounded::{BoundedStore, encoded_bound};
 use crate::store::direct;

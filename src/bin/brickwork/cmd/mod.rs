@@ -113,7 +113,7 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         progress: (!exec.quiet).then(crate::output::progress_bar),
         spill_dir: exec.spill_dir.as_deref().map(check_spill_dir).transpose()?,
         cancel: Some(crate::cancel_flag()),
-        monitor: None,
+        observers: brickwork::observe::Observers::none(),
     };
     if let Some(addr) = &exec.dashboard {
         brickwork::dashboard::check_address(addr, exec.dashboard_allow_remote)
@@ -143,7 +143,7 @@ pub(crate) fn session<T>(
     title: &str,
     body: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    match &opts.monitor {
+    match brickwork::Monitor::of(opts) {
         Some(m) => m.session(title, body),
         None => body(),
     }

@@ -1,13 +1,14 @@
-//! Graphviz output of a plan: the task graph, or for large graphs the stage graph.
+//! Pictures of a scheduled plan in Graphviz DOT: the task graph, or for large graphs the
+//! stage graph (what `visualize` writes and the dashboard's plan panel draws).
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::TaskGraph;
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::plan::Plan;
-use crate::schedule::TaskGraph;
 
 /// Above this many tasks, draw stages instead of tasks.
 const MAX_TASKS_DRAWN: usize = 500;
@@ -64,7 +65,7 @@ pub(crate) fn stage_dot(plan: &Plan, graph: &TaskGraph) -> String {
 }
 
 /// Writes DOT, or SVG through Graphviz's `dot` when `path` ends in `.svg`.
-pub(super) fn write(plan: &Plan, graph: &TaskGraph, path: &Path) -> Result<()> {
+pub(crate) fn write(plan: &Plan, graph: &TaskGraph, path: &Path) -> Result<()> {
     let dot = if graph.len() <= MAX_TASKS_DRAWN {
         task_dot(plan, graph)
     } else {
