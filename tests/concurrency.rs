@@ -380,3 +380,32 @@ fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
     assert_eq!(leftovers(d), Vec::<PathBuf>::new());
     Ok(())
 }
+
+/// The small things of issue 25: `info` of a missing path, `eval -o out.npy`, NumPy's
+/// wrapping of long rows, `rechunk --help`.
+#[test]
+fn r25_messages_help_and_printing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let o = brickwork(d)
+        .args(["info"])
+        .arg(d.join("nope.zarr"))
+        .output()?;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
+    let o = eval(d, "arange(3)", &d.join("out.npy"), &[]).output()?;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("brickwork export"), "{}", stderr(&o));
+    assert!(!d.join("out.npy").exists());
+    let o = brickwork(d).args(["eval", "arange(30)"]).output()?;
+    assert_eq!(
+        String::from_utf8(o.stdout)?,
+        "[ 0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19 20 21 22 23\n 24 25 26 27 28 29]\n"
+    );
+    let o = brickwork(d).args(["rechunk", "--help"]).output()?;
+    let help = String::from_utf8(o.stdout)?;
+    assert!(
+        help.contains("required: the new chunks") && !help.contains("default: the input's chunks")
+    );
+    Ok(())
+}

@@ -252,6 +252,10 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("chunks", |a| a.help(
+    "Chunk shape of a Zarr destination, comma-separated (default: the source's chunks, the \
+     largest per axis); ignored for .npy, raw and CSV destinations, which are not chunked"
+)))]
 pub(crate) struct ExportArgs {
     /// Source Zarr array.
     pub(crate) src: PathBuf,
@@ -271,6 +275,9 @@ pub(crate) struct ExportArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("chunks", |a| a.required(true).help(
+    "Chunk shape of the output, comma-separated (required: the new chunks)"
+)))]
 pub(crate) struct RechunkArgs {
     /// Source Zarr array.
     pub(crate) src: PathBuf,

@@ -81,6 +81,9 @@ pub(crate) fn sweep(target: Option<&Path>, spill_dir: Option<&Path>) {
         None,
     ));
     for (dir, target) in places {
+        if !dir.is_dir() {
+            continue; // a missing or wrong --spill-dir is the command's own error
+        }
         match temp::remove_orphans(&dir, target) {
             Ok(removed) => {
                 for t in removed {
