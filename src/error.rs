@@ -142,6 +142,32 @@ pub enum Error {
         total: u64,
     },
 
+    /// Another process is writing the array (it holds the array's write lock, see
+    /// `store/lock.rs`): two writers of one array would mix their chunks.
+    #[error(
+        "zarr store {} is being written by another brickwork process: {holder}; wait for it to finish or stop it (the lock of a process that has ended is taken over)",
+        path.display()
+    )]
+    Locked {
+        /// The array.
+        path: PathBuf,
+        /// Who holds the lock: pid, host, since when, command.
+        holder: String,
+    },
+
+    /// A Zarr array read by a computation was replaced (overwritten by another write)
+    /// while the computation read it: its result would mix two arrays.
+    #[error(
+        "zarr array {} was replaced while it was being read ({detail}); the result would mix the old and the new array, so none is given: run the computation again",
+        path.display()
+    )]
+    SourceChanged {
+        /// The array.
+        path: PathBuf,
+        /// What changed.
+        detail: String,
+    },
+
     /// A file could not be read or written.
     #[error("{}", path.display())]
     Io {

@@ -9,6 +9,9 @@ mod cluster;
 mod common;
 /// Several results in one pass: compute_many, to_zarr_many.
 mod compute_many;
+/// Concurrent writers and readers, signals, leftovers of killed runs (issue 25).
+#[cfg(all(feature = "cli", target_os = "linux"))]
+mod concurrency;
 /// The live dashboard's server and the HTML report.
 mod dashboard;
 /// Random distributions: goodness of fit, chunk invariance.

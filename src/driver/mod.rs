@@ -205,8 +205,11 @@ pub(crate) fn intermediate_dir(path: &Path, prefix: &str) -> Result<tempfile::Te
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
+    let kind = prefix
+        .trim_start_matches(".brickwork-")
+        .trim_end_matches('-');
     tempfile::Builder::new()
-        .prefix(prefix)
+        .prefix(&crate::store::temp::prefix(kind, path, true))
         .tempdir_in(&parent)
         .map_err(|source| Error::Io {
             path: parent,

@@ -119,7 +119,7 @@ fn make_copy(
 ) -> Result<(RealignedCopy, Metrics)> {
     let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::Builder::new()
-        .prefix("brickwork-realign-")
+        .prefix(&crate::store::temp::prefix("realign", source.path(), false))
         .tempdir_in(&parent)
         .map_err(|source| Error::Spill {
             path: parent.clone(),

@@ -77,7 +77,11 @@ impl SpillStore {
         }
         let parent = self.parent.clone().unwrap_or_else(std::env::temp_dir);
         let d = tempfile::Builder::new()
-            .prefix("brickwork-spill-")
+            .prefix(&crate::store::temp::prefix(
+                "spill",
+                std::path::Path::new("spill"),
+                false,
+            ))
             .tempdir_in(&parent)
             .map_err(|source| Error::Spill {
                 path: parent.clone(),

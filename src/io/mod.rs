@@ -511,12 +511,16 @@ struct TempFile {
 }
 
 impl TempFile {
-    /// Refuses an existing `target` unless `overwrite`, then creates `<target>.tmp`.
+    /// Refuses an existing `target` unless `overwrite`, then creates the temporary file
+    /// beside it, named for its owner (`.brickwork-export-<pid>-…-<target>-tmp`, see
+    /// `store::temp`) so that one left by a killed process can be found and removed.
     fn create(target: &Path, overwrite: bool) -> Result<(TempFile, File)> {
         refuse_existing(target, overwrite)?;
-        let mut name = target.as_os_str().to_owned();
-        name.push(".tmp");
-        let tmp = PathBuf::from(name);
+        let name = format!("{}tmp", crate::store::temp::prefix("export", target, true));
+        let tmp = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(name),
+            _ => PathBuf::from(name),
+        };
         let file = File::create(&tmp).map_err(|source| Error::Io {
             path: tmp.clone(),
             source,
@@ -562,7 +566,7 @@ impl Drop for TempFile {
 fn refuse_existing(path: &Path, overwrite: bool) -> Result<()> {
     if !overwrite && path.symlink_metadata().is_ok() {
         return Err(Error::invalid(format!(
-            "{} already exists (pass overwrite to replace it)",
+            "{} already exists (pass overwrite (--overwrite) to replace it)",
             path.display()
         )));
     }

@@ -11,10 +11,13 @@ mod bounded;
 #[cfg(target_os = "linux")]
 mod dio;
 mod direct;
+mod lock;
 mod nosync;
 mod sink;
+pub mod temp;
 mod zarr;
 
+pub use lock::remove_stale_locks;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 

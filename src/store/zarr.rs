@@ -1,5 +1,6 @@
 //! Zarr arrays on the local filesystem, through the `zarrs` crate.
 
+mod generation;
 mod limits;
 mod region;
 mod resume;
@@ -32,6 +33,7 @@ use zarrs::storage::{Bytes, StorageError, StoreKey, WritableStorageTraits};
 
 use super::bounded::BoundedStore;
 use super::direct;
+use super::lock::WriteLock;
 use super::{
     BRICKWORK_ATTRIBUTE, BloscCname, Codec, FORMAT_VERSION, ReadOptions, WriteOptions, ZarrFormat,
 };
@@ -272,6 +274,8 @@ pub struct ZarrSource {
     /// Per chunk asked about, whether [`ZarrSource::maps_chunk`] found it mappable (the
     /// planner asks once per task and chunk; a file system look-up each time would add up).
     mappable: std::sync::Mutex<std::collections::HashMap<Vec<usize>, bool>>,
+    /// The generation of the array opened, checked after every read.
+    generation: generation::Generation,
 }
 
 impl std::fmt::Debug for ZarrSource {
@@ -457,6 +461,8 @@ impl ZarrSource {
     /// Opens the array whatever its write state.
     fn open_any(path: &Path) -> Result<ZarrSource> {
         let (zarr_format, meta_key) = check_array_path(path)?;
+        // Before the metadata is read: a change between the two shows at the first check.
+        let seen = generation::Generation::look(path, zarr_format);
         let store =
             FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
         let array = Array::open(Arc::new(store), "/")
@@ -512,7 +518,10 @@ impl ZarrSource {
         };
         let array = limits::bounded(path, meta_key, &array, &layout)?;
         let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
+        let attributes = serde_json::Value::Object(array.attributes().clone());
+        let generation = seen.with_write_id(write_id_of(&attributes).map(str::to_owned));
         Ok(ZarrSource {
+            generation,
             path: path.to_path_buf(),
             raw,
             array,
@@ -586,10 +595,23 @@ impl ZarrSource {
             let read = direct::read(&file, self.dtype, &self.chunk_shape, &size)
                 .map_err(|e| self.direct_err(chunk, e))?;
             if let Some(block) = read {
+                self.check_generation()?;
                 return Ok(block);
             }
         }
         self.read_subset(&start, &size, || Some(self.chunk_key(chunk)))
+    }
+
+    /// Checks that the array is still the one opened (not replaced by another write):
+    /// called after every read, so that a read that may have seen another array is
+    /// followed by a check that sees it (an overwrite removes the metadata first). One
+    /// `stat` of the metadata file; it is read only when that changed. See
+    /// `zarr/generation.rs`.
+    ///
+    /// # Errors
+    /// [`Error::SourceChanged`] naming the array.
+    pub fn check_generation(&self) -> Result<()> {
+        self.generation.check(&self.path)
     }
 
     /// Memory-maps one chunk of the regular read-chunk grid, clipped to the array bounds,
@@ -600,13 +622,15 @@ impl ZarrSource {
         let Some(size) = self.mapped_size(chunk)? else {
             return Ok(None);
         };
-        direct::map(
+        let mapped = direct::map(
             &self.chunk_file(chunk),
             self.dtype,
             &self.chunk_shape,
             &size,
         )
-        .map_err(|e| self.direct_err(chunk, e))
+        .map_err(|e| self.direct_err(chunk, e))?;
+        self.check_generation()?;
+        Ok(mapped)
     }
 
     /// True when [`map_chunk`](Self::map_chunk) maps chunk `chunk` rather than reading it:
@@ -716,7 +740,20 @@ impl ZarrSource {
         })
     }
 
+    /// Reads a region, then checks the array is still the one opened: a read that failed
+    /// or saw another array because the array was replaced is the replacement's error.
     fn read_subset(
+        &self,
+        start: &[usize],
+        shape: &[usize],
+        key: impl Fn() -> Option<String>,
+    ) -> Result<Block> {
+        let read = self.read_subset_unchecked(start, shape, key);
+        self.check_generation()?;
+        read
+    }
+
+    fn read_subset_unchecked(
         &self,
         start: &[usize],
         shape: &[usize],
@@ -789,6 +826,13 @@ pub struct ZarrSink {
     attributes: serde_json::Map<String, serde_json::Value>,
     /// The fingerprint of the computation written, kept in the `brickwork` attribute.
     fingerprint: Option<String>,
+    /// The id of the write that created this generation of the array, kept in the
+    /// `brickwork` attribute and checked by [`ZarrSink::finish`]; `None` for an array of an
+    /// older brickwork being resumed, and for [`ZarrSink::attach`].
+    write_id: Option<String>,
+    /// The array's write lock (`store/lock.rs`); `None` for [`ZarrSink::attach`], whose
+    /// creator holds it.
+    lock: Option<Arc<WriteLock>>,
 }
 
 impl std::fmt::Debug for ZarrSink {
@@ -804,18 +848,56 @@ impl std::fmt::Debug for ZarrSink {
     }
 }
 
-/// The `brickwork` attribute: format version, write state, and the fingerprint of the
-/// computation being written when there is one (store-format/README.md, section 6).
-fn brickwork_attribute(complete: bool, fingerprint: Option<&str>) -> serde_json::Value {
+/// The `brickwork` attribute: format version, write state, the fingerprint of the
+/// computation being written when there is one, and the id of the write that created the
+/// array (store-format/README.md, section 6).
+fn brickwork_attribute(
+    complete: bool,
+    fingerprint: Option<&str>,
+    write_id: Option<&str>,
+) -> serde_json::Value {
     let mut attr = serde_json::json!({ "format_version": FORMAT_VERSION, "complete": complete });
     if let Some(f) = fingerprint {
         attr[FINGERPRINT_KEY] = f.into();
+    }
+    if let Some(id) = write_id {
+        attr[WRITE_ID_KEY] = id.into();
     }
     attr
 }
 
 /// The key of the computation's fingerprint in the `brickwork` attribute.
 const FINGERPRINT_KEY: &str = "fingerprint";
+
+/// The key of the write id in the `brickwork` attribute.
+const WRITE_ID_KEY: &str = "write_id";
+
+/// A new write id: 128 bits from the process's randomly seeded hasher, the time and a
+/// counter, as 32 hex digits. Unique per write, not secret.
+fn new_write_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u64(count ^ salt);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(0), half(1))
+}
+
+/// The write id in the `brickwork` attribute of `attributes`, if any.
+fn write_id_of(attributes: &serde_json::Value) -> Option<&str> {
+    attributes
+        .get(BRICKWORK_ATTRIBUTE)?
+        .get(WRITE_ID_KEY)?
+        .as_str()
+}
 
 fn metadata_options() -> ArrayMetadataOptions {
     ArrayMetadataOptions::default().with_include_zarrs_metadata(false)
@@ -829,17 +911,20 @@ fn sink_attributes(
     opts: &WriteOptions,
     complete: bool,
     fingerprint: Option<&str>,
+    write_id: Option<&str>,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut attributes = opts.attributes.clone();
     attributes.insert(
         BRICKWORK_ATTRIBUTE.into(),
-        brickwork_attribute(complete, fingerprint),
+        brickwork_attribute(complete, fingerprint, write_id),
     );
     attributes
 }
 
 /// Removes an existing Zarr node (or empty directory) at `path` for `overwrite`; refuses
-/// anything that does not look like Zarr data.
+/// anything that does not look like Zarr data. The metadata goes first, so that a reader
+/// still reading the old array sees it gone (or replaced) at its next check of the array's
+/// generation, after any chunk it read was removed (see `ZarrSource::check_generation`).
 fn remove_existing(path: &Path) -> Result<()> {
     if !path.is_dir() {
         return Err(store_err(
@@ -864,6 +949,18 @@ fn remove_existing(path: &Path) -> Result<()> {
             None,
             "exists and is not a Zarr array (no zarr.json or .zarray); refusing to delete it",
         ));
+    }
+    for meta in ["zarr.json", ".zarray", ".zattrs", ".zgroup"] {
+        let file = path.join(meta);
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::Io {
+                    path: file,
+                    source: e,
+                });
+            }
+            _ => {}
+        }
     }
     std::fs::remove_dir_all(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
@@ -1052,13 +1149,11 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<ZarrSink> {
         let (shards, codecs) = layout;
+        // Before looking: the path is this write's from now on (`--overwrite` included).
+        let lock = WriteLock::acquire(path)?;
         if path.exists() || path.is_symlink() {
             if !opts.overwrite {
-                return Err(store_err(
-                    path,
-                    None,
-                    "already exists; pass overwrite to replace it",
-                ));
+                return Err(exists_error(path));
             }
             remove_existing(path)?;
         }
@@ -1071,7 +1166,8 @@ impl ZarrSink {
         let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
         let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
 
-        let attributes = sink_attributes(opts, false, fingerprint);
+        let write_id = new_write_id();
+        let attributes = sink_attributes(opts, false, fingerprint, Some(&write_id));
         let array = match opts.zarr_format {
             ZarrFormat::V3 => Self::create_v3(
                 path,
@@ -1101,6 +1197,8 @@ impl ZarrSink {
             format: opts.zarr_format,
             attributes,
             fingerprint: fingerprint.map(str::to_owned),
+            write_id: Some(write_id),
+            lock: Some(lock),
         })
     }
 
@@ -1326,10 +1424,15 @@ impl ZarrSink {
     ///
     /// # Errors
     /// [`Error::Store`] naming the path and metadata key when it cannot be written.
+    /// Only the write that created this generation of the array marks it: the write id
+    /// stored at creation must still be there. (The write lock keeps other brickwork
+    /// writers out; this catches what it cannot, such as a file system whose locks do not
+    /// reach other machines.)
     pub fn finish(mut self) -> Result<()> {
+        self.check_still_ours()?;
         self.attributes.insert(
             BRICKWORK_ATTRIBUTE.into(),
-            brickwork_attribute(true, self.fingerprint.as_deref()),
+            brickwork_attribute(true, self.fingerprint.as_deref(), self.write_id.as_deref()),
         );
         match self.format {
             ZarrFormat::V3 => {
@@ -1350,6 +1453,52 @@ impl ZarrSink {
                 &serde_json::Value::Object(self.attributes),
             ),
         }
+    }
+}
+
+/// The message of a write refused because something is at its path: an interrupted write
+/// (resume it) or anything else (overwrite it).
+fn exists_error(path: &Path) -> Error {
+    let interrupted = ZarrSource::open_any(path).is_ok_and(|s| s.is_incomplete_write());
+    store_err(
+        path,
+        None,
+        if interrupted {
+            "already exists, left incomplete by a write that did not finish; pass resume (--resume) to finish that write, or overwrite (--overwrite) to replace it"
+        } else {
+            "already exists; pass overwrite (--overwrite) to replace it"
+        },
+    )
+}
+
+impl ZarrSink {
+    /// Refuses to mark complete an array that another write has replaced since this one
+    /// created it (its write id is no longer the one stored).
+    fn check_still_ours(&self) -> Result<()> {
+        let Some(ours) = self.write_id.as_deref() else {
+            return Ok(());
+        };
+        let (key, attrs_of): (&str, fn(serde_json::Value) -> serde_json::Value) = match self.format
+        {
+            ZarrFormat::V3 => ("zarr.json", |v| v["attributes"].clone()),
+            ZarrFormat::V2 => (".zattrs", |v| v),
+        };
+        let there = std::fs::read(self.path.join(key))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(attrs_of);
+        let there = there.as_ref().and_then(write_id_of);
+        if there == Some(ours) {
+            return Ok(());
+        }
+        Err(store_err(
+            &self.path,
+            Some(key.into()),
+            format!(
+                "was replaced by another write while this one ran (write id {} there, {ours} here); not marking it complete",
+                there.unwrap_or("none")
+            ),
+        ))
     }
 }
 

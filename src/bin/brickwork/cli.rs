@@ -21,6 +21,16 @@ pub(crate) enum Command {
     ///
     /// Example: brickwork info data.zarr --json
     Info(InfoArgs),
+    /// Remove what killed brickwork runs left: temporaries (rechunk intermediates, realigned
+    /// copies, spill stores, unfinished exports) whose process has ended, and lock files no
+    /// process holds, in PATH, beside it (for PATH), and in the temporary directory.
+    ///
+    /// Temporaries name their owner (pid and start time); those of running processes, or
+    /// made on another host, are never removed. Write commands do this for their own output
+    /// before they start.
+    ///
+    /// Example: brickwork clean out.zarr
+    Clean(CleanArgs),
     /// Import .npy, raw binary, CSV or another Zarr array into a new Zarr array.
     ///
     /// Example: brickwork import data.npy data.zarr --chunks 1000,1000 --codec zstd:5
@@ -111,6 +121,15 @@ pub(crate) struct InfoArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CleanArgs {
+    /// A Zarr array or a directory (what is in it and beside it is cleaned).
+    pub(crate) path: PathBuf,
+    /// A spill directory to clean too (besides the system's temporary directory).
+    #[arg(long)]
+    pub(crate) spill_dir: Option<PathBuf>,
 }
 
 /// How output arrays are written.
@@ -233,6 +252,10 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("chunks", |a| a.help(
+    "Chunk shape of a Zarr destination, comma-separated (default: the source's chunks, the \
+     largest per axis); ignored for .npy, raw and CSV destinations, which are not chunked"
+)))]
 pub(crate) struct ExportArgs {
     /// Source Zarr array.
     pub(crate) src: PathBuf,
@@ -252,6 +275,9 @@ pub(crate) struct ExportArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("chunks", |a| a.required(true).help(
+    "Chunk shape of the output, comma-separated (required: the new chunks)"
+)))]
 pub(crate) struct RechunkArgs {
     /// Source Zarr array.
     pub(crate) src: PathBuf,

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
     // SAFETY: called before any other thread exists; mimalloc documents option setting as
     // not thread-safe only.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    let _ = cancel_flag();
+    signals::install();
     let args = cli::parse();
     let result = cmd::run(args);
     #[cfg(feature = "mpi")]
@@ -45,29 +47,99 @@ fn main() -> ExitCode {
             }
             eprintln!("error: {err:#}");
             if cancel_flag().load(Ordering::Relaxed) {
-                return ExitCode::from(130);
+                let signal = signals::received();
+                eprintln!(
+                    "brickwork: stopped by {}; temporary files removed",
+                    signals::name(signal)
+                );
+                return ExitCode::from(128 + signal as u8);
             }
             ExitCode::from(if cli::is_usage_error(&err) { 2 } else { 1 })
         }
     }
 }
 
-/// Set by Ctrl-C (SIGINT): computations stop starting tasks and return an error,
-/// which removes their spill directory and leaves outputs marked incomplete. A second
-/// Ctrl-C exits at once.
+/// Set by Ctrl-C (SIGINT), SIGTERM (what `timeout`, Slurm, Kubernetes and `docker stop`
+/// send) and SIGHUP: computations stop starting tasks and return an error, which removes
+/// their temporary files and write locks and leaves outputs marked incomplete; the exit
+/// code is then 128 + the signal (130, 143, 129). A second signal exits at once.
 pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        let _ = ctrlc::set_handler(move || {
-            if f.swap(true, Ordering::Relaxed) {
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
+}
+
+static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// The signals that cancel: which one arrived first, and the handlers.
+mod signals {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The first cancelling signal received (0: none yet).
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    const SIGINT: i32 = 2;
+
+    /// The signal that cancelled the run (SIGINT when none was recorded).
+    pub(crate) fn received() -> i32 {
+        match RECEIVED.load(Ordering::SeqCst) {
+            0 => SIGINT,
+            s => s,
+        }
+    }
+
+    /// `SIGTERM`, as the message names it.
+    pub(crate) fn name(signal: i32) -> &'static str {
+        match signal {
+            1 => "SIGHUP",
+            2 => "SIGINT (Ctrl-C)",
+            15 => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+
+    /// Async-signal-safe: two atomic operations, and `_exit` on the second signal.
+    #[cfg(target_os = "linux")]
+    extern "C" fn on_signal(signal: libc::c_int) {
+        if RECEIVED
+            .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // SAFETY: `_exit` is async-signal-safe.
+            unsafe { libc::_exit(128 + signal) };
+        }
+        if let Some(flag) = super::FLAG.get() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Handles SIGINT, SIGTERM and SIGHUP with [`on_signal`].
+    #[cfg(target_os = "linux")]
+    pub(crate) fn install() {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a zeroed sigaction is valid; the handler only touches atomics (and
+            // `_exit`), which is async-signal-safe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
+    }
+
+    /// Elsewhere, Ctrl-C only.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn install() {
+        let _ = ctrlc::set_handler(|| {
+            if RECEIVED.swap(SIGINT, Ordering::SeqCst) != 0 {
                 std::process::exit(130);
             }
+            if let Some(flag) = super::FLAG.get() {
+                flag.store(true, Ordering::SeqCst);
+            }
         });
-        flag
-    })
-    .clone()
+    }
 }
 
 /// A closed stdout (`brickwork eval … | head`) is not an error.

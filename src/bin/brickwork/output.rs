@@ -51,13 +51,13 @@ fn element<T: std::fmt::Debug + brickwork::Element>(v: T) -> String {
     }
 }
 
+/// NumPy's default line width (`np.get_printoptions()["linewidth"]`).
+const LINE_WIDTH: usize = 75;
+
 /// Nested brackets, rows on their own lines, elements right-aligned to a common width.
 fn format_nested(items: &[String], shape: &[usize], width: usize, depth: usize, out: &mut String) {
     if shape.len() == 1 {
-        let row: Vec<String> = items.iter().map(|s| format!("{s:>width$}")).collect();
-        out.push('[');
-        out.push_str(&row.join(" "));
-        out.push(']');
+        format_row(items, width, depth, out);
         return;
     }
     let inner: usize = shape[1..].iter().product();
@@ -75,6 +75,31 @@ fn format_nested(items: &[String], shape: &[usize], width: usize, depth: usize, 
             out,
         );
     }
+    out.push(']');
+}
+
+/// One row in brackets, wrapped as NumPy wraps it (`_formatArray`): a line takes elements
+/// while it stays within the line width less one column per enclosing bracket and one for
+/// the closing one; continuation lines are indented past the brackets.
+fn format_row(items: &[String], width: usize, depth: usize, out: &mut String) {
+    let indent = " ".repeat(depth + 1);
+    let limit = LINE_WIDTH.saturating_sub(depth + 1);
+    let (mut text, mut line) = (String::new(), indent.clone());
+    for (i, item) in items.iter().enumerate() {
+        let word = format!("{item:>width$}");
+        if line.len() + word.len() > limit && line.len() > indent.len() {
+            text.push_str(line.trim_end());
+            text.push('\n');
+            line.clone_from(&indent);
+        }
+        line.push_str(&word);
+        if i + 1 < items.len() {
+            line.push(' ');
+        }
+    }
+    text.push_str(&line);
+    out.push('[');
+    out.push_str(&text[indent.len()..]);
     out.push(']');
 }
 

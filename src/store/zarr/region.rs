@@ -25,6 +25,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
 use crate::store::direct;
+use crate::store::lock::WriteLock;
 
 /// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
 /// `region` of it, block by block.
@@ -47,6 +48,8 @@ pub struct ZarrRegion {
     inner_chunks: Option<Vec<usize>>,
     zarr_format: u8,
     region: Vec<Range<usize>>,
+    /// The array's write lock (`store/lock.rs`), held while the region is written.
+    _lock: Arc<WriteLock>,
 }
 
 impl std::fmt::Debug for ZarrRegion {
@@ -80,7 +83,14 @@ impl ZarrRegion {
     /// unsupported dtype or codec, an incomplete brickwork array), and
     /// [`Error::InvalidArgument`] naming the path, the array's shape and the region when the
     /// region has another number of axes than the array or reaches outside it.
+    ///
+    /// Holds the array's write lock until dropped: [`Error::Locked`] when another process
+    /// writes it.
     pub fn open(path: &Path, region: &[Range<usize>], direct_io: bool) -> Result<ZarrRegion> {
+        if !path.is_dir() {
+            ZarrSource::open(path)?; // the error for what is (not) there; no lock file
+        }
+        let lock = WriteLock::acquire(path)?;
         let source = ZarrSource::open(path)?;
         let shape = source.shape().to_vec();
         let bad = |why: String| {
@@ -140,6 +150,7 @@ impl ZarrRegion {
             inner_chunks,
             zarr_format: source.zarr_format(),
             region: region.to_vec(),
+            _lock: lock,
         })
     }
 

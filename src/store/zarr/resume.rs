@@ -19,11 +19,12 @@ use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 
 use super::{
     FINGERPRINT_KEY, Layout, NoSyncStore, ZarrSink, grid_shape, metadata_options, sink_attributes,
-    store_err, store_err_from,
+    store_err, store_err_from, write_id_of,
 };
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::store::lock::WriteLock;
 use crate::store::{BRICKWORK_ATTRIBUTE, WriteOptions, ZarrFormat};
 
 /// What [`ZarrSink::resume`] found at its path.
@@ -72,6 +73,8 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<Resumed> {
         let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
+        // Before looking at what is there: nobody else may write it meanwhile.
+        let lock = WriteLock::acquire(path)?;
         let fresh = |layout| -> Result<Resumed> {
             let sink = Self::create_checked(path, shape, dtype, chunks, opts, layout, fingerprint)?;
             let written = vec![false; sink.write_blocks()];
@@ -90,7 +93,11 @@ impl ZarrSink {
                 })?;
                 fresh(layout)
             }
-            Found::Array => Self::reopen(path, shape, dtype, chunks, opts, layout, fingerprint),
+            Found::Array => {
+                let mut r = Self::reopen(path, shape, dtype, chunks, opts, layout, fingerprint)?;
+                r.sink.lock = Some(lock);
+                Ok(r)
+            }
         }
     }
 
@@ -114,6 +121,9 @@ impl ZarrSink {
             ZarrFormat::V2 => read_json(path, ".zattrs")?,
         };
         let complete = check_brickwork_attribute(path, &existing_attributes, fingerprint)?;
+        let mut sink = sink;
+        // This write carries on the generation the interrupted one created.
+        sink.write_id = write_id_of(&existing_attributes).map(str::to_owned);
         remove_temporary_files(path)?;
         let written = if complete {
             vec![true; sink.write_blocks()]
@@ -162,7 +172,7 @@ impl ZarrSink {
             FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
         let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
         let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
-        let attributes = sink_attributes(opts, false, fingerprint);
+        let attributes = sink_attributes(opts, false, fingerprint, None);
         let (array, expected, meta_key) = match opts.zarr_format {
             ZarrFormat::V3 => {
                 let array = Self::build_v3(
@@ -199,6 +209,8 @@ impl ZarrSink {
             format: opts.zarr_format,
             attributes,
             fingerprint: fingerprint.map(str::to_owned),
+            write_id: None,
+            lock: None,
         };
         Ok((sink, expected, meta_key))
     }

@@ -38,10 +38,35 @@ fn bind_inputs(specs: &[String], exec: &ExecArgs) -> Result<HashMap<String, Arra
 }
 
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
+    refuse_file_outputs(&args.output)?;
     let opts = compute_options(&args.exec)?;
     write_options(&args.write, None)?;
     let inputs = bind_inputs(&args.inputs, &args.exec)?;
     super::session(&opts, &args.expr, || evaluate(args, &opts, &inputs))
+}
+
+/// `--output` writes Zarr arrays: a path named like a file format (`out.npy`) would become a
+/// Zarr directory of that name, so it is refused with the way to get that file.
+fn refuse_file_outputs(outputs: &[std::path::PathBuf]) -> Result<()> {
+    for out in outputs {
+        let ext = out
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if let Some(ext) =
+            ext.filter(|e| ["npy", "csv", "tsv", "txt", "raw", "bin"].contains(&e.as_str()))
+        {
+            let zarr = out.with_extension("zarr");
+            return Err(crate::cli::usage(format!(
+                "--output {}: eval writes a Zarr array (a directory), not a .{ext} file; write \
+                 --output {} and then `brickwork export {} {}`",
+                out.display(),
+                zarr.display(),
+                zarr.display(),
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Evaluates the program and computes, writes or explains its result, or its several

@@ -11,6 +11,9 @@ use serde_json::{Map, Value, json};
 use crate::cli::InfoArgs;
 
 pub(crate) fn run(args: &InfoArgs) -> Result<()> {
+    if std::fs::symlink_metadata(&args.path).is_err() {
+        anyhow::bail!("{}: not found", args.path.display());
+    }
     let info = describe(&args.path)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each turns its flags into library options, then calls the
 //! library; flag mistakes become usage errors (exit code 2).
 
+mod clean;
 mod eval;
 mod export;
 mod import;
@@ -15,12 +16,29 @@ use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<()> {
+    let spill = |e: &ExecArgs| e.spill_dir.clone();
     match cli.command {
         Command::Info(a) => info::run(&a),
-        Command::Import(a) => import::run(&a),
-        Command::Export(a) => export::run(&a),
-        Command::Rechunk(a) => rechunk::run(&a),
-        Command::Eval(a) => eval::run(&a),
+        Command::Clean(a) => clean::run(&a),
+        Command::Import(a) => {
+            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
+            import::run(&a)
+        }
+        Command::Export(a) => {
+            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
+            export::run(&a)
+        }
+        Command::Rechunk(a) => {
+            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
+            rechunk::run(&a)
+        }
+        Command::Eval(a) => {
+            for out in &a.output {
+                clean::sweep(Some(out), None);
+            }
+            clean::sweep(None, spill(&a.exec).as_deref());
+            eval::run(&a)
+        }
     }
 }
 

@@ -1,0 +1,96 @@
+//! `brickwork clean PATH`: removes what brickwork processes that were killed (SIGKILL, the
+//! OOM killer, a power loss) left behind: temporaries named for an owner that no longer
+//! runs (`store::temp`) and lock files nobody holds (`store/lock.rs`). Runs of other users
+//! and of processes still running are never touched, so it is safe at any time. Write
+//! commands do the same for their own target and the temporary directory before they
+//! start ([`sweep`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use brickwork::store::{remove_stale_locks, temp};
+
+use crate::cli::CleanArgs;
+
+pub(crate) fn run(args: &CleanArgs) -> Result<()> {
+    let path = &args.path;
+    if !path.exists() {
+        anyhow::bail!("{}: not found", path.display());
+    }
+    let mut removed = 0;
+    if path.is_dir() {
+        removed += clean_dir(path, None)?;
+    }
+    removed += clean_dir(&parent(path), Some(path))?;
+    let mut tmp_dirs = vec![std::env::temp_dir()];
+    tmp_dirs.extend(args.spill_dir.iter().cloned());
+    for dir in tmp_dirs {
+        removed += clean_dir(&dir, None)?;
+    }
+    if removed == 0 {
+        println!("nothing to remove: no temporaries of ended brickwork processes");
+    }
+    Ok(())
+}
+
+/// The directory a path is in (`.` for a bare name).
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Removes the orphans in `dir` (for `target` only, when given) and the stale lock files,
+/// printing each; returns how many.
+fn clean_dir(dir: &Path, target: Option<&Path>) -> Result<usize> {
+    let orphans =
+        temp::remove_orphans(dir, target).with_context(|| format!("cleaning {}", dir.display()))?;
+    for t in &orphans {
+        println!("{}", describe(t));
+    }
+    let locks = remove_stale_locks(dir).with_context(|| format!("cleaning {}", dir.display()))?;
+    for l in &locks {
+        println!("removed {} (a lock file no process holds)", l.display());
+    }
+    Ok(orphans.len() + locks.len())
+}
+
+/// "removed X (the rechunk temporary of out.zarr, left by pid 123, which has ended)".
+fn describe(t: &temp::Temporary) -> String {
+    format!(
+        "removed {} (a {} temporary for {}, left by pid {}, which has ended)",
+        t.path.display(),
+        t.kind,
+        t.target,
+        t.owner.pid
+    )
+}
+
+/// Before a write to `target`: removes the temporaries that ended processes left beside it
+/// for it, and the spill stores and realigned copies they left in `spill_dir` (or the
+/// temporary directory), saying so on stderr. Failures are reported, not fatal: the write
+/// does not depend on them.
+pub(crate) fn sweep(target: Option<&Path>, spill_dir: Option<&Path>) {
+    let mut places: Vec<(PathBuf, Option<&Path>)> = Vec::new();
+    if let Some(t) = target {
+        places.push((parent(t), Some(t)));
+    }
+    places.push((
+        spill_dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
+        None,
+    ));
+    for (dir, target) in places {
+        if !dir.is_dir() {
+            continue; // a missing or wrong --spill-dir is the command's own error
+        }
+        match temp::remove_orphans(&dir, target) {
+            Ok(removed) => {
+                for t in removed {
+                    eprintln!("brickwork: {}", describe(&t));
+                }
+            }
+            Err(e) => eprintln!("brickwork: warning: cleaning {}: {e:#}", dir.display()),
+        }
+    }
+}

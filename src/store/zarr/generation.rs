@@ -1,0 +1,130 @@
+//! Which generation of an array a reader reads.
+//!
+//! `--overwrite` deletes an array and writes a new one at the same path. A computation that
+//! was reading the old one would otherwise go on reading chunks of whichever array is there
+//! (or the fill value where none is yet) and return a mixture with no error (issue 25). A
+//! [`super::ZarrSource`] therefore remembers, when it opens an array, which generation it
+//! is: the write id brickwork stores in the `brickwork` attribute when it creates an array,
+//! and the identity (device, inode, size, modification time) of the metadata file that
+//! holds it (`zarr.json`; for Zarr v2, `.zattrs`, else `.zarray`). After every read it
+//! `stat`s that file again; only when the identity changed does it read the file, and the
+//! read is fine if the write id is the same (the writer marking its own array complete).
+//! Anything else, the file gone or another write id or none, is
+//! [`Error::SourceChanged`](crate::Error::SourceChanged).
+//!
+//! Why after each read is enough: an overwrite removes the metadata before any chunk, so
+//! any read that could have seen a removed or new chunk is followed by a check that sees
+//! the metadata gone or replaced. So the reader is the side that fails when `--overwrite`
+//! hits an array being read; the writer does not know about readers (they take no lock).
+//!
+//! Limits: for arrays without a write id (not written by brickwork) a replacement is seen
+//! by the metadata file's identity only; a writer that rewrites chunks in place without
+//! touching the metadata (a region write, or zarr-python writing into an existing array)
+//! is not a new generation and is not detected.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::write_id_of;
+use crate::error::{Error, Result};
+
+/// What identifies a metadata file's version without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn identity(file: &Path) -> Option<Identity> {
+    let m = std::fs::metadata(file).ok()?;
+    #[cfg(unix)]
+    let (dev, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino) = (0, 0);
+    Some(Identity {
+        dev,
+        ino,
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
+}
+
+/// The generation of an opened array (see the module doc).
+#[derive(Debug)]
+pub(super) struct Generation {
+    /// The metadata file watched.
+    file: PathBuf,
+    /// Its identity when last found to hold this generation.
+    seen: Mutex<Option<Identity>>,
+    /// The write id of the generation, if it has one.
+    write_id: Option<String>,
+}
+
+impl Generation {
+    /// Looks at the array at `path` (Zarr format `zarr_format`) before it is opened.
+    pub(super) fn look(path: &Path, zarr_format: u8) -> Generation {
+        let file = if zarr_format == 3 {
+            path.join("zarr.json")
+        } else if path.join(".zattrs").is_file() {
+            path.join(".zattrs")
+        } else {
+            path.join(".zarray")
+        };
+        let seen = Mutex::new(identity(&file));
+        Generation {
+            file,
+            seen,
+            write_id: None,
+        }
+    }
+
+    /// With the write id read from the metadata opened.
+    pub(super) fn with_write_id(self, write_id: Option<String>) -> Generation {
+        Generation { write_id, ..self }
+    }
+
+    /// Checks that the array at `path` is still this generation.
+    pub(super) fn check(&self, path: &Path) -> Result<()> {
+        let now = identity(&self.file);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if now.is_some() && *seen == now {
+            return Ok(());
+        }
+        let changed = |detail: String| Error::SourceChanged {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let name = self.file.file_name().unwrap_or_default().to_string_lossy();
+        if now.is_none() {
+            return Err(changed(format!("its {name} was removed")));
+        }
+        let Some(ours) = self.write_id.as_deref() else {
+            return Err(changed(format!("its {name} was rewritten")));
+        };
+        let there = std::fs::read(&self.file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|v| {
+                if name == "zarr.json" {
+                    v["attributes"].clone()
+                } else {
+                    v
+                }
+            });
+        match there.as_ref().and_then(write_id_of) {
+            Some(id) if id == ours => {
+                *seen = now;
+                Ok(())
+            }
+            other => Err(changed(format!(
+                "write id {ours} when opened, {} now",
+                other.unwrap_or("none")
+            ))),
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! Concurrent writers, readers racing an overwrite, signals and leftovers (issue 25): the
+//! real binary in child processes. Kept to a few seconds: small arrays, one thread each,
+//! 12 randomized reader/overwrite races rather than the issue's 50 (`BRICKWORK_RACES`
+//! raises it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use brickwork::store::ZarrSource;
+
+use crate::common::TestResult;
+
+/// A slow enough write (about half a second on one thread).
+const SLOW: &str = "x = random((2000, 2000), chunks=(200, 200), seed=1); (x * 2 + x.T) ** 0.5";
+/// Spills a few MB under `--memory-limit 4MB` (about 0.4 s on one thread).
+const SPILLING: &str = "x = random((8, 1200, 1200), chunks=(1, 200, 200), seed=3); \
+                        y = x - x.mean(axis=0); (y * y).sum(axis=2).max(axis=1)";
+const OTHER: &str = "random((2000, 2000), chunks=(200, 200), seed=2)";
+
+fn brickwork(tmp: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brickwork"));
+    cmd.env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn eval(tmp: &Path, program: &str, out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = brickwork(tmp);
+    cmd.args(["eval", program, "-q", "--threads", "1", "--output"])
+        .arg(out)
+        .args(extra);
+    cmd
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn lock_file(out: &Path) -> PathBuf {
+    let name = out.file_name().unwrap().to_string_lossy();
+    out.with_file_name(format!(".{name}.brickwork-lock"))
+}
+
+/// Waits until `ready` (polling every millisecond) or `child` ends; true if ready.
+fn wait_until(child: &mut Child, ready: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if ready() {
+            return true;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// Every temporary, lock file or `.tmp` under `dir` (recursively).
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains("brickwork-") || name.ends_with(".tmp") {
+                found.push(p.clone());
+            }
+            if p.is_dir() {
+                pending.push(p);
+            }
+        }
+    }
+    found
+}
+
+fn same_array(a: &Path, b: &Path) -> TestResult {
+    let (a, b) = (ZarrSource::open(a)?, ZarrSource::open(b)?);
+    assert!(a.read_all()? == b.read_all()?, "arrays differ");
+    Ok(())
+}
+
+/// Starts `first`, waits until it holds the lock of `out`, runs `second` to its end: the
+/// second is refused naming the first's pid, the first finishes.
+fn second_writer_is_refused(mut first: Command, mut second: Command, out: &Path) -> TestResult {
+    let mut a = first.spawn()?;
+    let locked = wait_until(&mut a, || {
+        std::fs::read_to_string(lock_file(out)).is_ok_and(|t| t.contains("pid"))
+    });
+    assert!(locked, "the first writer never held the lock");
+    let b = second.output()?;
+    let a_pid = a.id();
+    let a = a.wait_with_output()?;
+    assert!(a.status.success(), "first writer: {}", stderr(&a));
+    assert_eq!(b.status.code(), Some(1), "second writer: {}", stderr(&b));
+    let err = stderr(&b);
+    assert!(
+        err.contains("being written by another brickwork process")
+            && err.contains(&format!("pid {a_pid} ")),
+        "{err}"
+    );
+    assert!(!lock_file(out).exists(), "the lock file is removed");
+    Ok(())
+}
+
+#[test]
+fn two_writers_of_one_path_one_proceeds_the_other_names_the_holder() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let tmp = dir.path();
+    let want = tmp.join("want.zarr");
+    let o = eval(tmp, SLOW, &want, &[]).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.join("out.zarr");
+    // new/new, new/overwrite, new/resume.
+    for extra in [&[][..], &["--overwrite"], &["--resume"]] {
+        let _ = std::fs::remove_dir_all(&out);
+        second_writer_is_refused(
+            eval(tmp, SLOW, &out, &[]),
+            eval(tmp, OTHER, &out, extra),
+            &out,
+        )?;
+        same_array(&out, &want)?;
+    }
+    // overwrite/new: the overwriting writer holds the lock before it deletes.
+    second_writer_is_refused(
+        eval(tmp, SLOW, &out, &["--overwrite"]),
+        eval(tmp, OTHER, &out, &["--overwrite"]),
+        &out,
+    )?;
+    same_array(&out, &want)?;
+    // region/region into an existing array.
+    let region = ["--region", "0:2000,0:2000"];
+    second_writer_is_refused(
+        eval(tmp, SLOW, &out, &region),
+        eval(tmp, OTHER, &out, &region),
+        &out,
+    )?;
+    same_array(&out, &want)?;
+    assert_eq!(leftovers(tmp), Vec::<PathBuf>::new());
+    Ok(())
+}
+
+/// A minimal SplitMix64 in [0, 1) for the race timings; the seed is printed.
+fn uniform(seed: &mut u64) -> f64 {
+    *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[test]
+fn a_reader_racing_an_overwrite_errors_or_reads_one_generation() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let tmp = dir.path();
+    let generation = |seed: usize| format!("random((1500, 1500), chunks=(250, 250), seed={seed})");
+    let reader = |x: &Path| {
+        let mut cmd = brickwork(tmp);
+        cmd.args([
+            "eval",
+            "(x * x).sum() + x.std()",
+            "-q",
+            "--threads",
+            "1",
+            "--input",
+        ])
+        .arg(format!("x={}", x.display()));
+        cmd
+    };
+    let mut value = Vec::new();
+    for seed in [1, 2] {
+        let p = tmp.join(format!("gen{seed}.zarr"));
+        let o = eval(tmp, &generation(seed), &p, &["--codec", "none"]).output()?;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = reader(&p).output()?;
+        assert!(o.status.success(), "{}", stderr(&o));
+        value.push(String::from_utf8(o.stdout)?);
+    }
+    assert_ne!(value[0], value[1]);
+    let x = tmp.join("x.zarr");
+    let o = eval(tmp, &generation(1), &x, &["--codec", "none"]).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let races: usize = std::env::var("BRICKWORK_RACES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64;
+    eprintln!("reader races: seed {seed}");
+    let (mut errors, mut old, mut new) = (0, 0, 0);
+    for i in 0..races {
+        let next = if i % 2 == 0 { 2 } else { 1 };
+        let r = reader(&x).spawn()?;
+        std::thread::sleep(Duration::from_micros(
+            (uniform(&mut seed) * 60_000.0) as u64,
+        ));
+        let w = eval(
+            tmp,
+            &generation(next),
+            &x,
+            &["--codec", "none", "--overwrite"],
+        )
+        .output()?;
+        assert!(w.status.success(), "the overwrite: {}", stderr(&w));
+        let r = r.wait_with_output()?;
+        let out = String::from_utf8(r.stdout.clone())?;
+        if !r.status.success() {
+            let err = stderr(&r);
+            assert!(
+                err.starts_with("error: ") && !err.contains("panicked"),
+                "{err}"
+            );
+            errors += 1;
+        } else if out == value[next - 1] {
+            new += 1;
+        } else {
+            assert_eq!(out, value[2 - next], "neither generation's value");
+            old += 1;
+        }
+    }
+    eprintln!("reader races: {errors} errors, {old} old values, {new} new values");
+    Ok(())
+}
+
+/// Sends `signal` to a child.
+fn send(child: &Child, signal: i32) {
+    // SAFETY: signals a child process of this test.
+    unsafe { libc::kill(child.id() as i32, signal) };
+}
+
+/// Runs `cmd`, sends SIGTERM once `ready`, and checks: exit code 143, a message naming the
+/// signal, and no temporary left in `dir` (the temporary directory included).
+fn sigterm_leaves_nothing(mut cmd: Command, dir: &Path, ready: impl Fn() -> bool) -> TestResult {
+    let mut child = cmd.spawn()?;
+    assert!(wait_until(&mut child, ready), "never got mid-run");
+    send(&child, libc::SIGTERM);
+    let o = child.wait_with_output()?;
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SIGTERM"), "{}", stderr(&o));
+    assert_eq!(leftovers(dir), Vec::<PathBuf>::new());
+    Ok(())
+}
+
+/// Whether a name starting with `prefix` is in `dir`.
+fn has(dir: &Path, prefix: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+}
+
+#[test]
+fn sigterm_mid_run_exits_143_and_leaves_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    // eval writing a Zarr array.
+    let out = d.join("e.zarr");
+    sigterm_leaves_nothing(eval(d, SLOW, &out, &[]), d, || lock_file(&out).exists())?;
+    // eval spilling into the temporary directory.
+    let spilling = SPILLING;
+    let mut cmd = brickwork(d);
+    cmd.args([
+        "eval",
+        spilling,
+        "-q",
+        "--threads",
+        "1",
+        "--memory-limit",
+        "4MB",
+    ]);
+    sigterm_leaves_nothing(cmd, d, || has(d, "brickwork-spill-"))?;
+    // rechunk, rows to columns through an intermediate store, in each pass.
+    let rows = d.join("rows.zarr");
+    let o = eval(
+        d,
+        "random((2000, 2000), chunks=(10, 2000), seed=4)",
+        &rows,
+        &[],
+    )
+    .output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cols = d.join("cols.zarr");
+    let rechunk = || {
+        let mut cmd = brickwork(d);
+        cmd.args(["rechunk", "-q", "--threads", "1", "--memory-limit", "3MB"])
+            .args([&rows, &cols])
+            .args(["--chunks", "2000,10", "--overwrite"]);
+        cmd
+    };
+    sigterm_leaves_nothing(rechunk(), d, || has(d, ".brickwork-rechunk-"))?;
+    sigterm_leaves_nothing(rechunk(), d, || lock_file(&cols).exists())?;
+    // import of a .npy file, export to .npy.
+    let npy = d.join("x.npy");
+    let mut cmd = brickwork(d);
+    cmd.args(["export", "-q", "--threads", "1"])
+        .args([&rows, &npy]);
+    sigterm_leaves_nothing(cmd, d, || has(d, ".brickwork-export-"))?;
+    let o = brickwork(d)
+        .args(["export", "-q"])
+        .args([&rows, &npy])
+        .output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let imported = d.join("imported.zarr");
+    let mut cmd = brickwork(d);
+    cmd.args(["import", "-q", "--threads", "1", "--codec", "gzip:9"])
+        .args([&npy, &imported])
+        .args(["--chunks", "100,100"]);
+    sigterm_leaves_nothing(cmd, d, || lock_file(&imported).exists())?;
+    Ok(())
+}
+
+#[test]
+fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let rows = d.join("rows.zarr");
+    let o = eval(
+        d,
+        "random((2000, 2000), chunks=(10, 2000), seed=4)",
+        &rows,
+        &[],
+    )
+    .output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cols = d.join("cols.zarr");
+    let rechunk = |resume: bool| {
+        let mut cmd = brickwork(d);
+        cmd.args(["rechunk", "-q", "--threads", "1", "--memory-limit", "3MB"])
+            .args([&rows, &cols])
+            .args(["--chunks", "2000,10"]);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    // Killed in the second pass: the intermediate, the lock file and the output stay.
+    let mut child = rechunk(false).spawn()?;
+    assert!(wait_until(&mut child, || cols.join("zarr.json").exists()));
+    child.kill()?;
+    child.wait()?;
+    assert!(!leftovers(d).is_empty(), "a kill leaves temporaries");
+    // Rerun without --resume: refused with a hint; the dead run's intermediate is removed.
+    let o = rechunk(false).output()?;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("which has ended"), "{}", stderr(&o));
+    let o = rechunk(true).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    same_array(&rows, &cols)?;
+    // Killed while spilling: `clean` removes the spill store.
+    let spilling = SPILLING;
+    let mut cmd = brickwork(d);
+    cmd.args([
+        "eval",
+        spilling,
+        "-q",
+        "--threads",
+        "1",
+        "--memory-limit",
+        "4MB",
+    ]);
+    let mut child = cmd.spawn()?;
+    assert!(wait_until(&mut child, || has(d, "brickwork-spill-")));
+    child.kill()?;
+    child.wait()?;
+    assert!(has(d, "brickwork-spill-"));
+    let o = brickwork(d).args(["clean"]).arg(&cols).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("spill temporary"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    Ok(())
+}
+
+/// The small things of issue 25: `info` of a missing path, `eval -o out.npy`, NumPy's
+/// wrapping of long rows, `rechunk --help`.
+#[test]
+fn r25_messages_help_and_printing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let o = brickwork(d)
+        .args(["info"])
+        .arg(d.join("nope.zarr"))
+        .output()?;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
+    let o = eval(d, "arange(3)", &d.join("out.npy"), &[]).output()?;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("brickwork export"), "{}", stderr(&o));
+    assert!(!d.join("out.npy").exists());
+    let o = brickwork(d).args(["eval", "arange(30)"]).output()?;
+    assert_eq!(
+        String::from_utf8(o.stdout)?,
+        "[ 0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19 20 21 22 23\n 24 25 26 27 28 29]\n"
+    );
+    let o = brickwork(d).args(["rechunk", "--help"]).output()?;
+    let help = String::from_utf8(o.stdout)?;
+    assert!(
+        help.contains("required: the new chunks") && !help.contains("default: the input's chunks")
+    );
+    Ok(())
+}
