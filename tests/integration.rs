@@ -65,6 +65,9 @@ mod reshape;
 mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.
 mod roundtrip;
+/// Peak resident set (anonymous + file-backed) of the CLI under a memory limit.
+#[cfg(feature = "cli")]
+mod rss;
 /// Cumulative sums and products.
 mod scans;
 /// Slicing and transposes.

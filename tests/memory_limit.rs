@@ -379,11 +379,13 @@ fn writes_overlap_computation_within_the_limit() -> TestResult {
 }
 
 #[test]
-fn a_halo_over_mapped_chunks_counts_only_the_pages_it_reads() -> TestResult {
+fn a_halo_over_mapped_chunks_counts_what_the_kernel_maps() -> TestResult {
     // Uncompressed chunks of 3.2 MB (rows of 16 KB) are memory-mapped. A 3 x 3 mean filter
-    // reads each chunk whole and, of its 8 neighbours, a column or a row: under a limit
-    // the neighbours are mapped by each task, and only the pages it touches count (a page
-    // per row of a column), not 8 more chunks.
+    // reads each chunk whole and, of its 8 neighbours, a column or a row. Touching one
+    // element per row maps the whole neighbour (the kernel maps large page-cache folios, up
+    // to 2 MiB, around a touched byte; see `store::map_fault_bytes`), and a row of 16 KB
+    // may straddle two such windows, more than the chunk: a task counts 9 whole chunks,
+    // which is what RssFile shows (issue 24; tests/rss.rs measures it).
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("x.zarr");
     Array::random(&[600, 6000], &[200, 2000], 4)?.to_zarr(
@@ -398,22 +400,18 @@ fn a_halo_over_mapped_chunks_counts_only_the_pages_it_reads() -> TestResult {
     let y = x
         .uniform_filter(&[3, 3], brickwork::Boundary::Reflect)?
         .sum()?;
-    let (want, shared) = y.compute_with(&ComputeOptions::synchronous())?;
-    // Reading each chunk once and holding it for its neighbours needs more than this.
-    let limit = 7 * chunk as u64;
-    assert!(shared.predicted_peak_bytes > limit, "{shared:?}");
+    let (want, _) = y.compute_with(&ComputeOptions::synchronous())?;
+    // 9 mapped chunks, the block assembled with its halo, the extended and trimmed results.
+    let limit = 14 * chunk as u64;
     for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(2)] {
         let (got, m) = y.compute_with(&opts.with_memory_limit(limit))?;
         assert_eq!(format!("{got:?}"), format!("{want:?}"));
         assert!(m.peak_reserved_bytes <= limit, "{m:?}");
-        // Whole neighbours would make a task hold 9 chunks before its own scratch.
         assert!(
-            m.predicted_peak_bytes < 7 * chunk as u64,
-            "a task counted whole neighbours: {m:?}"
+            m.predicted_peak_bytes >= 9 * chunk as u64,
+            "a task counted less than the 9 chunks it maps: {m:?}"
         );
     }
-    let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
-    assert!(text.contains("read by each task that needs them"), "{text}");
     Ok(())
 }
 

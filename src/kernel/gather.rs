@@ -134,12 +134,14 @@ impl ViewMap {
             .collect()
     }
 
-    /// An upper bound of the bytes of memory pages (of `page` bytes) that the elements
-    /// `region` selects from chunk `chunk` of `grid` lie in, the chunk stored as a C-order
-    /// array of shape `stored` with `elem`-byte elements: what reading them from a memory
-    /// map of the chunk brings into memory. Each run along the last axis (from the first
-    /// to the last element selected there) is counted on its own, as if placed at the
-    /// worst offset; the bound is never more than the whole chunk.
+    /// An upper bound of the bytes that reading the elements `region` selects from chunk
+    /// `chunk` of `grid` through a memory map of the chunk makes resident, the chunk stored
+    /// as a C-order array of shape `stored` with `elem`-byte elements, when one touched
+    /// byte maps the `page` bytes around it (what one fault maps:
+    /// [`map_fault_bytes`](crate::store::map_fault_bytes), far more than a page). Each run
+    /// along the last axis (from the first to the last element selected there) is counted
+    /// on its own, as if placed at the worst offset; the bound is never more than the whole
+    /// chunk (its bytes rounded up to 4 KiB pages).
     pub fn touched_page_bytes(
         &self,
         grid: &ChunkGrid,
@@ -170,8 +172,10 @@ impl ViewMap {
             }
         }
         let pages_per_run = 1 + (span - elem).div_ceil(page) as u64;
-        let whole = (stored.iter().product::<usize>() * elem).div_ceil(page) as u64;
-        runs.saturating_mul(pages_per_run).min(whole) * page as u64
+        let whole = (stored.iter().product::<usize>() * elem).div_ceil(4096) as u64 * 4096;
+        runs.saturating_mul(pages_per_run)
+            .saturating_mul(page as u64)
+            .min(whole)
     }
 
     /// The C-order affine index of the region's elements in a source of `shape` (for
@@ -365,6 +369,16 @@ mod tests {
         assert_eq!(
             strided.touched_page_bytes(&grid, &row, &[0, 0], &[1000, 1000], 8, 4096),
             3 * 4096
+        );
+        // Counted in what one fault maps (2 MiB): a neighbour's column touches every
+        // 2 MiB of the 8 MB chunk, so it counts whole, as the kernel maps it.
+        assert_eq!(
+            view.touched_page_bytes(&grid, &region, &[1, 0], &[1000, 1000], 8, 2 << 20),
+            8_000_000u64.div_ceil(4096) * 4096
+        );
+        assert_eq!(
+            view.touched_page_bytes(&grid, &region, &[0, 1], &[1000, 1000], 8, 2 << 20),
+            2 * (2 << 20)
         );
         // Nothing selected in a chunk the region misses.
         assert_eq!(

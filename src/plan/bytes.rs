@@ -58,13 +58,16 @@ impl Stage {
 
     /// Scratch bytes one task of this stage needs while it runs, besides inputs and output:
     /// the encoded and the decoded bytes of the chunk for reads (zarrs reads the stored
-    /// bytes, decodes them, then the block is built from the decoded bytes); one tile per program node for fused programs; a copy of
+    /// bytes, decodes them, then the block is built from the decoded bytes), none for a
+    /// chunk the source memory-maps; one tile per program node for fused programs; a copy of
     /// the accumulator for combines.
     pub fn scratch_bytes(&self, block: &[usize]) -> u64 {
         let tile = |nodes: usize, region_elems: usize| {
             (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
         };
         match &self.kind {
+            // A mapped chunk is read in place: no stored or decoded copy.
+            StageKind::Read { source } if source.maps_chunk(block) => 0,
             StageKind::Read { .. } => self.decoded_bytes(block).saturating_mul(2),
             // A scan accumulates in its output block: its scratch is the program's tiles.
             StageKind::Map { program } | StageKind::Scan { program, .. } => {
@@ -142,8 +145,9 @@ impl Plan {
     /// Bytes of the source chunks a program reads inline over `region` (plus one chunk's
     /// encoded and decoded buffers), when the plan reads sources inline. A chunk the source
     /// memory-maps ([`BlockRead::maps_chunk`](crate::store::BlockRead::maps_chunk)) counts
-    /// only the pages the region touches (a halo's column of a neighbour is one page per
-    /// row, not the neighbour) and decodes nothing.
+    /// only what touching the region's elements maps, in units of what one fault maps
+    /// ([`map_fault_bytes`](crate::store::map_fault_bytes): up to 2 MiB, so a chunk of at
+    /// most that counts whole), and decodes nothing.
     pub fn inline_read_bytes(&self, program: &Program, region: &Region) -> u64 {
         let mut total = 0;
         let mut largest = 0;
@@ -159,7 +163,7 @@ impl Plan {
                     c,
                     source.chunk_shape(),
                     st.dtype.size(),
-                    page_size(),
+                    crate::store::map_fault_bytes(),
                 );
             } else {
                 total += st.output_bytes(c);
@@ -208,23 +212,5 @@ impl Plan {
             .iter()
             .map(|(program, region)| self.inline_read_bytes(program, region))
             .sum()
-    }
-}
-
-/// The memory page size (what a memory map brings in at a time).
-fn page_size() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *PAGE.get_or_init(|| {
-            // SAFETY: sysconf reads a system constant.
-            let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
-        })
-    }
-    // Elsewhere the largest common page (Apple silicon's 16 KiB): counting more is safe.
-    #[cfg(not(target_os = "linux"))]
-    {
-        16384
     }
 }

@@ -33,6 +33,31 @@ use crate::dtype::DType;
 /// Chunks of at least this many stored bytes are memory-mapped; smaller ones are read.
 pub(super) const MAP_MIN_BYTES: usize = 1 << 20;
 
+/// The most bytes of a file mapping that one touched byte can make resident: the unit in
+/// which the planner counts the pages a task touches in a mapped chunk
+/// ([`ViewMap::touched_page_bytes`](crate::kernel::gather::ViewMap::touched_page_bytes)).
+///
+/// It is not the page size. A read fault on a file mapping maps every page of the faulting
+/// address's *fault-around* window (64 KiB by default) that is in the page cache, and the
+/// page cache of ext4, xfs and tmpfs holds files in large folios that a fault maps whole:
+/// measured on Linux 6.18 (ext4), touching one byte every 2 MiB of a cached 16 MiB file
+/// mapped all 16 MiB, with `MADV_RANDOM` or `MADV_NOHUGEPAGE` alike. Both the window and
+/// a folio lie inside one PMD (a page table's span, 2 MiB on x86-64 and on arm64 with
+/// 4 KiB pages), so that is what one touch can cost: `hpage_pmd_size` where the kernel
+/// reports it, else 2 MiB (a PMD is always larger than a page). Counting in this unit, a chunk
+/// of at most 2 MiB counts whole as soon as anything in it is touched, which is what
+/// `RssFile` shows; only runs further apart than that in larger chunks count less.
+pub fn map_fault_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(2 << 20)
+    })
+}
+
 /// The environment variable that turns direct reads off.
 const NO_MMAP_VAR: &str = "BRICKWORK_NO_MMAP";
 

@@ -18,6 +18,7 @@ pub mod temp;
 mod zarr;
 
 pub use lock::remove_stale_locks;
+pub use direct::map_fault_bytes;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 
@@ -59,8 +60,9 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
         Ok(None)
     }
     /// True when [`BlockRead::map_chunk`] maps chunk `chunk` (asked while planning, before
-    /// anything is read): a task reading a mapped chunk holds only the pages it touches and
-    /// decodes nothing, which is what the planner then counts. The default, `false`,
+    /// anything is read): a task reading a mapped chunk holds only the pages it touches, in
+    /// units of what one fault maps ([`map_fault_bytes`]), and decodes nothing, which is
+    /// what the planner then counts. The default, `false`,
     /// counts the whole chunk and its decoding.
     fn maps_chunk(&self, _chunk: &[usize]) -> bool {
         false
