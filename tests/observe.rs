@@ -85,7 +85,10 @@ fn an_observer_of_ones_own_sees_every_task_under_each_scheduler() -> brickwork::
         }
         assert!(tasks.iter().all(|t| t.row < run.rows.len()), "{name}");
         assert!(counter.samples.load(Ordering::Relaxed) > 0, "{name}");
-        assert_eq!(counter.finished.lock().unwrap().as_slice(), std::slice::from_ref(&m));
+        assert_eq!(
+            counter.finished.lock().unwrap().as_slice(),
+            std::slice::from_ref(&m)
+        );
     }
     Ok(())
 }

@@ -17,8 +17,8 @@ mod sink;
 pub mod temp;
 mod zarr;
 
-pub use lock::remove_stale_locks;
 pub use direct::map_fault_bytes;
+pub use lock::remove_stale_locks;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 
