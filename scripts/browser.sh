@@ -73,11 +73,12 @@ if ! have_chromium; then
         die "Chromium not found at $chromium; not root and no passwordless sudo to run 'apt-get install chromium'"
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt_install() { "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium >&2; }
+    # Waits for another apt-get or dpkg holding the lock (up to 10 minutes).
+    apt_install() { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends chromium >&2; }
     log "installing Debian's chromium (apt-get install chromium)"
     if ! apt_install; then
         log "apt-get install failed; running apt-get update and retrying"
-        "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed"
+        "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >&2 || die "apt-get update failed"
         apt_install || die "apt-get install chromium failed (see above)"
     fi
     have_chromium || die "chromium was installed but '$chromium --version' does not run"

@@ -30,7 +30,8 @@ fn prepared(roots: &[ExprRef], opts: &ComputeOptions) -> Result<Prepared> {
 /// # Errors
 /// A planning error.
 pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) -> Result<String> {
-    let opts = opts.resolved();
+    let limit = opts.memory_limit();
+    let opts = opts.clone().with_memory_limit(limit.bytes).resolved();
     let p = prepared(roots, &opts)?;
     let mut s = header;
     let mut peak = 0;
@@ -56,7 +57,6 @@ pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) 
         p.plan.stages.len()
     );
     describe_stages(&mut s, &p);
-    let limit = p.limit;
     let refused = p
         .described
         .iter()
@@ -68,11 +68,11 @@ pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) 
         "memory: predicted peak {} (largest task {}) of a {} limit ({}){}",
         format_bytes(peak),
         format_bytes(f.largest_task),
-        format_bytes(limit),
-        opts.memory_limit().source,
+        format_bytes(limit.bytes),
+        limit.source,
         match &refused {
             Some(e) => format!(": the run is refused: {e}"),
-            None if peak > limit => {
+            None if peak > limit.bytes => {
                 ": intermediates will be spilled to disk or recomputed".to_string()
             }
             None => String::new(),
