@@ -42,8 +42,11 @@ if bash scripts/openblas.sh; then
 else
     echo "test.sh: OpenBLAS could not be installed (see above): testing without the openblas feature" >&2
 fi
-if ((${#features[@]})); then
-    cargo test --features "$(IFS=,; echo "${features[*]}")" "$@"
+# The workspace: the library and the CLI package (cli/), each feature on both.
+spec=()
+for f in "${features[@]}"; do spec+=("brickwork/$f" "brickwork-cli/$f"); done
+if ((${#spec[@]})); then
+    cargo test --workspace --features "$(IFS=,; echo "${spec[*]}")" "$@"
 else
-    cargo test "$@"
+    cargo test --workspace "$@"
 fi

@@ -7,7 +7,7 @@ use brickwork::{Array, Axis, s};
 use crate::common::{TestResult, zarr_python_fixtures};
 
 fn brickwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+    Command::new(crate::common::brickwork_exe())
         .args(args)
         .output()
         .expect("the brickwork binary runs")
@@ -666,7 +666,7 @@ fn spilling_eval(extra: &[&str]) -> Output {
                 (y * y).sum(axis=2).max(axis=1)";
     let mut args = vec!["eval", prog, "--scheduler", "synchronous", "--stats", "-q"];
     args.extend(extra);
-    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+    Command::new(crate::common::brickwork_exe())
         .args(&args)
         .env("TMPDIR", "/nonexistent/brickwork-tmp")
         .output()

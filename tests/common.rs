@@ -8,6 +8,25 @@ use ndarray::{ArrayD, IxDyn};
 pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Deterministic test data of `shape` with a mix of signs and magnitudes.
+/// The `brickwork` binary of this build (the workspace's `cli` package), beside this test
+/// binary's directory: `cargo test` from the repository root builds it (its smoke test
+/// needs it), so the end-to-end tests run the CLI of the same profile and features.
+pub(crate) fn brickwork_exe() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary sits in target/<profile>/deps");
+    let bin = dir.join(format!("brickwork{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests from the repository root (cargo test builds the cli \
+         package's binary too; `cargo test -p brickwork` alone does not)",
+        bin.display()
+    );
+    bin
+}
+
 pub(crate) fn data(shape: &[usize], salt: u64) -> ArrayD<f64> {
     let a = Array::random_normal(shape, &vec![7; shape.len()], salt, 0.0, 10.0).unwrap();
     a.compute_as::<f64>()

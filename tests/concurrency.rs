@@ -19,7 +19,7 @@ const SPILLING: &str = "x = random((8, 1200, 1200), chunks=(1, 200, 200), seed=3
 const OTHER: &str = "random((2000, 2000), chunks=(200, 200), seed=2)";
 
 fn brickwork(tmp: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brickwork"));
+    let mut cmd = Command::new(crate::common::brickwork_exe());
     cmd.env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -416,7 +416,6 @@ fn an_address_in_use_is_an_error() -> TestResult {
 
 /// The pages in headless Chromium (Debian's, driven by playwright: scripts/browser.sh
 /// installs both, and scripts/test.sh runs it and sets `BRICKWORK_BROWSER_PYTHON`).
-#[cfg(feature = "cli")]
 mod browser {
     use std::io::{BufRead, BufReader};
     use std::path::{Path, PathBuf};
@@ -479,7 +478,7 @@ mod browser {
         let report = dir.path().join("report.html");
         // Several seconds of many small tasks on one thread: long enough for the browser to
         // start and read the page twice while it runs, also on a loaded machine.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_brickwork"))
+        let mut child = Command::new(crate::common::brickwork_exe())
             .args([
                 "eval",
                 "sum(sin(random((28000, 28000), chunks=(350, 350))))",

@@ -10,7 +10,6 @@
 //! header reader and the Zarr metadata readers (`BRICKWORK_FUZZ_CASES` per target).
 
 mod chunks;
-#[cfg(feature = "cli")]
 mod cli;
 mod files;
 mod fuzz;

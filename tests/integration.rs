@@ -1,7 +1,6 @@
 //! The integration test binary: one module per area.
 
 /// The brickwork command-line tool.
-#[cfg(feature = "cli")]
 mod cli;
 /// The cluster scheduler: bit-identical results, transfers, per-worker limits.
 mod cluster;
@@ -10,7 +9,7 @@ mod common;
 /// Several results in one pass: compute_many, to_zarr_many.
 mod compute_many;
 /// Concurrent writers and readers, signals, leftovers of killed runs (issue 25).
-#[cfg(all(feature = "cli", target_os = "linux"))]
+#[cfg(target_os = "linux")]
 mod concurrency;
 /// The live dashboard's server and the HTML report.
 mod dashboard;
@@ -39,7 +38,7 @@ mod mask;
 /// Memory limits: accounting, pre-flight refusals.
 mod memory_limit;
 /// The MPI scheduler: mpirun with the CLI and the tutorial example.
-#[cfg(all(feature = "mpi", feature = "cli"))]
+#[cfg(feature = "mpi")]
 mod mpi;
 /// `any`/`all` and the NaN-ignoring reductions.
 mod nanreduce;
@@ -66,7 +65,6 @@ mod resume;
 /// Zarr round trips, stores as sources, zarr-python reading our output, graphs.
 mod roundtrip;
 /// Peak resident set (anonymous + file-backed) of the CLI under a memory limit.
-#[cfg(feature = "cli")]
 mod rss;
 /// Cumulative sums and products.
 mod scans;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::common::TestResult;
 
 fn brickwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+    Command::new(crate::common::brickwork_exe())
         .args(args)
         .output()
         .expect("the brickwork binary runs")
@@ -28,9 +28,13 @@ fn mpirun_command(ranks: usize, program: &str, args: &[&str]) -> Command {
 }
 
 fn mpirun(ranks: usize, args: &[&str]) -> Output {
-    mpirun_command(ranks, env!("CARGO_BIN_EXE_brickwork"), args)
-        .output()
-        .expect("mpirun runs (scripts/test.sh installs OpenMPI)")
+    mpirun_command(
+        ranks,
+        crate::common::brickwork_exe().to_str().unwrap(),
+        args,
+    )
+    .output()
+    .expect("mpirun runs (scripts/test.sh installs OpenMPI)")
 }
 
 fn text(b: &[u8]) -> String {
@@ -179,7 +183,7 @@ fn a_rank_killed_mid_write_aborts_the_job_and_resume_finishes_it() -> TestResult
     let out = got.to_str().unwrap();
     let mut job = mpirun_command(
         4,
-        env!("CARGO_BIN_EXE_brickwork"),
+        crate::common::brickwork_exe().to_str().unwrap(),
         &["eval", expr, "--output", out],
     )
     .stdout(std::process::Stdio::null())
@@ -247,7 +251,7 @@ fn walk_count(dir: &Path) -> usize {
 
 #[test]
 fn the_tutorial_on_4_ranks_prints_the_values_of_the_synchronous_run() {
-    let example = Path::new(env!("CARGO_BIN_EXE_brickwork"))
+    let example = Path::new(&crate::common::brickwork_exe())
         .parent()
         .unwrap()
         .join("examples/tutorial");

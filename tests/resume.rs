@@ -362,7 +362,6 @@ fn a_resumed_rechunk_through_an_intermediate_keeps_its_chunks() -> TestResult {
 /// times, compressed and raw chunks): what is under a final chunk key is always a whole
 /// chunk, byte-identical to the uninterrupted write's (no torn chunks), and `--resume`
 /// then ends byte-identical to it. `BRICKWORK_KILL_SEED` replays a run's kill points.
-#[cfg(feature = "cli")]
 #[test]
 fn killed_writes_resume_byte_identical() -> TestResult {
     use std::process::{Command, Stdio};
@@ -370,7 +369,7 @@ fn killed_writes_resume_byte_identical() -> TestResult {
 
     let program = "x = random((6000, 6000), chunks=(250, 250), seed=3); (x + x.T) * 2";
     let eval = |out: &Path, codec: &str, resume: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brickwork"));
+        let mut cmd = Command::new(crate::common::brickwork_exe());
         cmd.args(["eval", program, "-q", "--codec", codec, "--output"])
             .arg(out)
             .stdout(Stdio::null())
@@ -455,7 +454,6 @@ fn killed_writes_resume_byte_identical() -> TestResult {
 
 /// The CLI refuses to read an incomplete array, naming it and counting its missing chunks,
 /// unless `--allow-incomplete`; `--resume` and `--overwrite` exclude each other.
-#[cfg(feature = "cli")]
 #[test]
 fn the_cli_refuses_incomplete_inputs_unless_allowed() -> TestResult {
     use std::process::Command;
@@ -475,7 +473,7 @@ fn the_cli_refuses_incomplete_inputs_unless_allowed() -> TestResult {
     drop(sink);
     let input = format!("x={}", path.display());
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_brickwork"))
+        Command::new(crate::common::brickwork_exe())
             .args(["eval", "-i", &input, "x.sum()"])
             .args(extra)
             .output()

@@ -70,7 +70,7 @@ fn resident(status: &str) -> Option<(u64, u64)> {
 }
 
 fn brickwork(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brickwork"));
+    let mut cmd = Command::new(crate::common::brickwork_exe());
     cmd.args(args);
     cmd
 }

@@ -11,7 +11,7 @@ use super::write;
 use crate::common::TestResult;
 
 fn brickwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_brickwork"))
+    Command::new(crate::common::brickwork_exe())
         .args(args)
         .output()
         .expect("the brickwork binary runs")
