@@ -67,7 +67,7 @@ impl Cgroup {
         let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
         let path = own
             .lines()
-            .filter_map(|l| l.splitn(3, ':').nth(1).zip(l.splitn(3, ':').nth(2)))
+            .filter_map(|l| l.split_once(':')?.1.split_once(':'))
             .find(|(controllers, _)| controllers.split(',').any(|c| c == "memory"))
             .map(|(_, path)| path.trim_start_matches('/').to_string())
             .ok_or("no memory controller in /proc/self/cgroup")?;
