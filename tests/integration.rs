@@ -1,5 +1,8 @@
 //! The integration test binary: one module per area.
 
+/// The default memory limit inside a cgroup (issue 24).
+#[cfg(all(feature = "cli", target_os = "linux"))]
+mod cgroup;
 /// The brickwork command-line tool.
 mod cli;
 /// The cluster scheduler: bit-identical results, transfers, per-worker limits.

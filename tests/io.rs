@@ -6,7 +6,7 @@ use std::sync::Arc;
 use brickwork::io::csv::{CsvFormat, read_csv, write_csv};
 use brickwork::io::npy::{NpyFile, NpyWriter};
 use brickwork::io::raw::{RawFile, RawWriter};
-use brickwork::io::{ByteOrder, default_chunks};
+use brickwork::io::{ByteOrder, band_bytes, banded_chunks, default_chunks};
 use brickwork::store::BlockRead;
 use brickwork::{
     Array, Block, ComputeOptions, DType, Error, WriteOptions, dispatch_block, dispatch_dtype, s,
@@ -323,6 +323,21 @@ fn npy_bad_files_are_errors() -> TestResult {
     let missing = NpyFile::open(&dir.path().join("missing.npy"), None).unwrap_err();
     assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
     Ok(())
+}
+
+#[test]
+fn bands_follow_the_memory_limit() {
+    assert_eq!(band_bytes(24 << 20), 3 << 20);
+    assert_eq!(band_bytes(1 << 40), 64 << 20);
+    assert_eq!(band_bytes(0), 256 << 10);
+    assert_eq!(
+        banded_chunks(&[4000, 4000], DType::F64, false, band_bytes(24 << 20)),
+        [98, 4000]
+    );
+    assert_eq!(
+        banded_chunks(&[4000, 4000], DType::F64, true, 1 << 20),
+        [4000, 32]
+    );
 }
 
 #[test]

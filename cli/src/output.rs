@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use brickwork::units::format_bytes;
-use brickwork::{Block, Metrics, Progress, ProgressEvent};
+use brickwork::{Block, LimitSource, Metrics, Progress, ProgressEvent};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 
 /// A progress bar on stderr fed by the engine's progress events: tasks done / total, bytes
@@ -151,9 +151,11 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Prints execution figures as one JSON object on stderr.
-pub(crate) fn print_stats(m: &Metrics, seconds: f64) {
+/// Prints execution figures as one JSON object on stderr, with where the memory limit came
+/// from (`memory_limit_source`: "given", "half of the cgroup's FILE", ...).
+pub(crate) fn print_stats(m: &Metrics, source: &LimitSource, seconds: f64) {
     let mut stats = m.to_json();
+    stats["memory_limit_source"] = serde_json::json!(source.to_string());
     stats["peak_rss_bytes"] = serde_json::json!(peak_rss_bytes());
     stats["seconds"] = serde_json::json!(seconds);
     eprintln!("{stats}");

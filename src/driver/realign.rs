@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::expr;
 use crate::grid::fmt_shape;
 use crate::metrics::Metrics;
-use crate::plan::{OutputWrite, Plan, StageKind, passes};
+use crate::plan::{Plan, StageKind, passes};
 use crate::store::{BlockRead, Codec, WriteOptions, ZarrSource};
 
 /// A realigned copy of a source, removed when the last plan reading it is dropped.
@@ -95,7 +95,13 @@ pub(crate) fn realign(
                         source.path().display(),
                         fmt_shape(&chunks)
                     ),
-                    prepared: prepare(&target, opts, OutputWrite::Encode, Copies::Skip, None)?,
+                    prepared: prepare(
+                        &target,
+                        opts,
+                        super::write::encode_write(&copy_options(&chunks), source.dtype(), &chunks),
+                        Copies::Skip,
+                        None,
+                    )?,
                 });
                 Arc::new(PlannedStore {
                     path: source.path().to_path_buf(),
@@ -127,13 +133,7 @@ fn make_copy(
             source,
         })?;
     let path = dir.path().join("copy.zarr");
-    let write = WriteOptions {
-        chunks: Some(chunks.to_vec()),
-        codec: Codec::None,
-        overwrite: true,
-        direct_io: false,
-        ..WriteOptions::default()
-    };
+    let write = copy_options(chunks);
     let original: PathBuf = source.path().to_path_buf();
     let m = super::write::write_one(
         &expr::source(source),
@@ -149,4 +149,16 @@ fn make_copy(
         _dir: dir,
     };
     Ok((copy, m))
+}
+
+/// How a realigned copy is written: in `chunks`, uncompressed, through the page cache (it
+/// is read back at once).
+fn copy_options(chunks: &[usize]) -> WriteOptions {
+    WriteOptions {
+        chunks: Some(chunks.to_vec()),
+        codec: Codec::None,
+        overwrite: true,
+        direct_io: false,
+        ..WriteOptions::default()
+    }
 }

@@ -30,7 +30,9 @@ use crate::grid::ChunkGrid;
 use crate::plan::OutputWrite;
 use crate::store::BlockRead;
 
+use super::write::{encode_write, intermediate_options};
 use super::{Copies, prepare};
+use crate::store::WriteOptions;
 
 /// Whether a write from chunks `own` to `target` could gain from two passes through an
 /// intermediate store: not when the smallest intermediate (their elementwise minimum) is
@@ -48,7 +50,7 @@ pub(super) fn two_passes_help(own: &[usize], target: &[usize]) -> bool {
 const MAX_PLANNED: usize = 40;
 
 /// The intermediate chunk shape for rechunking `e` to `target` (the write shape: chunks, or
-/// shards) under `opts`' memory limit.
+/// shards) written with `options`, under `opts`' memory limit.
 ///
 /// Greedy growth from the elementwise minimum of the two chunk shapes: each step grows one
 /// axis to its next candidate size (see [`axis_sizes`]), choosing among the growths whose
@@ -58,10 +60,15 @@ const MAX_PLANNED: usize = 40;
 ///
 /// # Errors
 /// Planning errors of the candidate passes (not a candidate that does not fit).
-pub(super) fn choose(e: &ExprRef, target: &[usize], opts: &ComputeOptions) -> Result<Vec<usize>> {
+pub(super) fn choose(
+    e: &ExprRef,
+    target: &[usize],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+) -> Result<Vec<usize>> {
     let pass2 = Pass2 {
         grid: expr::regular_grid(&e.shape(), target)?,
-        write: OutputWrite::Encode,
+        write: encode_write(options, e.dtype(), target),
     };
     choose_for(e, target, opts, &pass2)
 }
@@ -183,7 +190,8 @@ fn fits(
         Ok(!prepared.plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
     };
     let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
-    if !pass_fits(first, OutputWrite::Encode)? {
+    let write = encode_write(&intermediate_options(inter.to_vec()), e.dtype(), inter);
+    if !pass_fits(first, write)? {
         return Ok(false);
     }
     let stand_in = PlannedStore {
@@ -256,11 +264,12 @@ mod tests {
         // 2000 x 2000 float64 (32 MB) from rows of 20 to columns of 20 under 4 MiB.
         let e = rows(2000, 20);
         let opts = ComputeOptions::default().with_memory_limit(4 << 20);
-        let inter = choose(&e, &[2000, 20], &opts)?;
+        let options = WriteOptions::default();
+        let inter = choose(&e, &[2000, 20], &options, &opts)?;
         assert!(inter.iter().product::<usize>() > 20 * 20, "{inter:?}");
         let pass2 = Pass2 {
             grid: expr::regular_grid(&[2000, 2000], &[2000, 20])?,
-            write: OutputWrite::Encode,
+            write: encode_write(&options, DType::F64, &[2000, 20]),
         };
         assert!(fits(&e, &inter, &pass2, &opts, 4 << 20)?);
         // Doubling either axis does not fit any more (or is not a candidate).
@@ -273,7 +282,7 @@ mod tests {
         }
         // A tiny limit leaves the elementwise minimum.
         let tiny = ComputeOptions::default().with_memory_limit(400 << 10);
-        assert_eq!(choose(&e, &[2000, 20], &tiny)?, vec![20, 20]);
+        assert_eq!(choose(&e, &[2000, 20], &options, &tiny)?, vec![20, 20]);
         Ok(())
     }
 }

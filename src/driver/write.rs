@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use super::{Copies, intermediate_dir, prepare_many, rechunk, session};
 use crate::config::ComputeOptions;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
 use crate::metrics::Metrics;
-use crate::plan::OutputWrite;
+use crate::plan::{EncodeCost, OutputWrite};
 use crate::store::{Codec, Sink, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
 
 /// Writes each `(array, path)` of `outputs` to a new Zarr array in one pass, as one session
@@ -98,7 +99,10 @@ fn write_targets(
     let roots: Vec<ExprRef> = pending.iter().map(|(_, s)| s.target.clone()).collect();
     let writes = pending
         .iter_mut()
-        .map(|(_, s)| (OutputWrite::Encode, s.missing.take()))
+        .map(|(t, s)| {
+            let write = encode_write(options, t.expr.dtype(), &s.write_shape);
+            (write, s.missing.take())
+        })
         .collect();
     let prepared = prepare_many(&roots, opts, writes, copies)?;
     match prepared.check_fits() {
@@ -232,7 +236,7 @@ fn via_intermediate(
     if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
         return Err(direct_error);
     }
-    let inter = rechunk::choose(e, chunks, opts)?;
+    let inter = rechunk::choose(e, chunks, options, opts)?;
     let tmp = intermediate_dir(path, ".brickwork-rechunk-")?;
     let inter_path = tmp.path().join("intermediate.zarr");
     let inter_opts = intermediate_options(inter);
@@ -259,6 +263,34 @@ pub(super) fn intermediate_options(chunks: Vec<usize>) -> WriteOptions {
         direct_io: false,
         ..WriteOptions::default()
     }
+}
+
+/// What writing a block of `dtype` in blocks of `write_shape` (chunks, or shards) with
+/// `options` holds besides the block ([`EncodeCost`]): raw chunks (uncompressed, not
+/// sharded, in this machine's little-endian order) are written from the block, compressed
+/// chunks through one encoded buffer, shards through two.
+pub(super) fn encode_write(
+    options: &WriteOptions,
+    dtype: DType,
+    write_shape: &[usize],
+) -> OutputWrite {
+    let raw = options.codec == Codec::None
+        && dtype != DType::Bool
+        && !write_shape.is_empty()
+        && cfg!(target_endian = "little");
+    let buffers = match (&options.shards, raw) {
+        (Some(_), _) => 2,
+        (None, true) => 0,
+        (None, false) => 1,
+    };
+    let chunk_bytes = write_shape
+        .iter()
+        .try_fold(dtype.size() as u64, |acc, &n| acc.checked_mul(n as u64))
+        .unwrap_or(u64::MAX);
+    OutputWrite::Encode(EncodeCost {
+        chunk_bytes,
+        buffers,
+    })
 }
 
 /// The array just written at `path`, as a source.
@@ -362,14 +394,13 @@ pub(super) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
 mod ranks {
     use std::path::Path;
 
-    use super::{WriteStart, target_sink, write_start};
+    use super::{WriteStart, encode_write, target_sink, write_start};
     use crate::config::ComputeOptions;
     use crate::driver::{Copies, prepare};
     use crate::error::Result;
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
     use crate::metrics::Metrics;
-    use crate::plan::OutputWrite;
     use crate::store::{WriteOptions, ZarrSink, ZarrWriteSink};
 
     pub(super) fn write_zarr(
@@ -407,11 +438,11 @@ mod ranks {
         let told = share_outcome(told)?;
         let Some(WriteStart {
             chunks,
+            write_shape,
             target,
             fingerprint,
             missing,
             sink: resumed,
-            ..
         }) = start
         else {
             return Ok(Metrics::default());
@@ -422,7 +453,8 @@ mod ranks {
             Some((_, mask)) if rank != 0 => Some(mask.iter().map(|&m| m != 0).collect()),
             _ => missing,
         };
-        let prepared = prepare(&target, opts, OutputWrite::Encode, Copies::Skip, missing)?;
+        let write = encode_write(options, e.dtype(), &write_shape);
+        let prepared = prepare(&target, opts, write, Copies::Skip, missing)?;
         prepared.check_fits().map_err(|err| {
             err.with_memory_hint(" (the two-pass rechunk does not run on MPI ranks yet)")
         })?;

@@ -172,6 +172,9 @@ fn checked_nbytes(shape: &[usize], itemsize: usize) -> Option<usize> {
 /// The target chunk size of the default chunking.
 const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
 
+/// The smallest band [`band_bytes`] gives: below this, per-read overhead dominates.
+const MIN_BAND_BYTES: usize = 256 << 10;
+
 /// The default read chunks of a file array: about 64 MiB per chunk, cut along the slowest
 /// axis of the file's layout (the first axis in C order, the last in Fortran order), so each
 /// chunk is one contiguous byte range of the file. When one slice along that axis is larger
@@ -179,11 +182,22 @@ const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
 /// length 0) is one chunk whatever its other axes: it holds no data, and a header claiming
 /// `(0, 2**60)` must not make 2^34 empty chunks.
 pub fn default_chunks(shape: &[usize], dtype: DType, fortran_order: bool) -> Vec<usize> {
+    banded_chunks(shape, dtype, fortran_order, DEFAULT_CHUNK_BYTES)
+}
+
+/// Read chunks of a file array of about `band_bytes` each (at least one element), cut as
+/// [`default_chunks`] cuts them.
+pub fn banded_chunks(
+    shape: &[usize],
+    dtype: DType,
+    fortran_order: bool,
+    band_bytes: usize,
+) -> Vec<usize> {
     if shape.contains(&0) {
         return shape.iter().map(|&n| n.max(1)).collect();
     }
     let mut chunks = vec![1; shape.len()];
-    let mut budget = (DEFAULT_CHUNK_BYTES / dtype.size()).max(1);
+    let mut budget = (band_bytes / dtype.size()).max(1);
     let axes: Vec<usize> = if fortran_order {
         (0..shape.len()).collect()
     } else {
@@ -200,6 +214,18 @@ pub fn default_chunks(shape: &[usize], dtype: DType, fortran_order: bool) -> Vec
     chunks
 }
 
+/// Bytes of one read chunk (band) of a file array read under a memory limit of `limit`
+/// bytes: an eighth of the limit, between 256 KiB and the default 64 MiB. A band is copied
+/// out of the map whole (its pages are resident while it is copied, and the copy is the
+/// block), and a task that reads one holds it beside its decode scratch and what the write
+/// holds; an eighth leaves room for that and for the blocks cut from it, so that a file of
+/// any size is read under any limit the rest of the plan fits in (issue 24: fixed 64 MiB
+/// bands refused an import under 128 MiB whatever its `--chunks`).
+pub fn band_bytes(limit: u64) -> usize {
+    let eighth = usize::try_from(limit / 8).unwrap_or(usize::MAX);
+    eighth.clamp(MIN_BAND_BYTES, DEFAULT_CHUNK_BYTES)
+}
+
 /// Checks user-given read chunks against `shape`, or computes the default.
 fn choose_chunks(
     path: &Path,
@@ -207,9 +233,10 @@ fn choose_chunks(
     dtype: DType,
     fortran_order: bool,
     chunks: Option<&[usize]>,
+    band_bytes: usize,
 ) -> Result<Vec<usize>> {
     let Some(chunks) = chunks else {
-        return Ok(default_chunks(shape, dtype, fortran_order));
+        return Ok(banded_chunks(shape, dtype, fortran_order, band_bytes));
     };
     if chunks.len() != shape.len() {
         return Err(Error::invalid(format!(
@@ -272,6 +299,8 @@ struct MappedLayout<'a> {
     order: ByteOrder,
     fortran_order: bool,
     chunks: Option<&'a [usize]>,
+    /// Bytes per read chunk when `chunks` is `None` (see [`banded_chunks`]).
+    band_bytes: usize,
 }
 
 impl MappedArray {
@@ -302,6 +331,7 @@ impl MappedArray {
             layout.dtype,
             layout.fortran_order,
             layout.chunks,
+            layout.band_bytes,
         )?;
         let grid = crate::expr::regular_grid(&layout.shape, &chunks).map_err(|e| match e {
             Error::InvalidArgument { detail } => {

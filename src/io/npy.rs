@@ -21,7 +21,7 @@ use crate::grid::{ChunkGrid, Region, fmt_shape};
 use crate::store::BlockRead;
 use crate::store::Sink;
 
-use super::{BlockFileWriter, ByteOrder, MappedArray, MappedLayout, map_file};
+use super::{BlockFileWriter, ByteOrder, DEFAULT_CHUNK_BYTES, MappedArray, MappedLayout, map_file};
 
 /// The magic string every `.npy` file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -53,6 +53,20 @@ impl NpyFile {
     /// header is malformed or unsupported, or the file size does not match it;
     /// [`Error::InvalidArgument`] when `chunks` does not fit the shape.
     pub fn open(path: &Path, chunks: Option<&[usize]>) -> Result<NpyFile> {
+        Self::open_with(path, chunks, DEFAULT_CHUNK_BYTES)
+    }
+
+    /// Opens and maps `path` as [`NpyFile::open`] does with its default chunks, but in read
+    /// chunks (bands) of about `band_bytes` ([`banded_chunks`](super::banded_chunks)); see
+    /// [`band_bytes`](super::band_bytes) for the size that suits a memory limit.
+    ///
+    /// # Errors
+    /// As [`NpyFile::open`].
+    pub fn open_in_bands(path: &Path, band_bytes: usize) -> Result<NpyFile> {
+        Self::open_with(path, None, band_bytes)
+    }
+
+    fn open_with(path: &Path, chunks: Option<&[usize]>, band_bytes: usize) -> Result<NpyFile> {
         let (map, file_len) = map_file(path)?;
         let bytes = map.as_deref().unwrap_or(&[]);
         let header = parse_file_header(bytes).map_err(|detail| Error::Format {
@@ -72,6 +86,7 @@ impl NpyFile {
             order: header.order,
             fortran_order: header.fortran_order,
             chunks,
+            band_bytes,
         };
         let array = MappedArray::new(path, map, file_len, layout, &describe)?;
         Ok(NpyFile {

@@ -57,6 +57,7 @@ impl RawFile {
             order: byte_order,
             fortran_order: false,
             chunks,
+            band_bytes: super::DEFAULT_CHUNK_BYTES,
         };
         let array = MappedArray::new(path, map, file_len, layout, &describe)?;
         Ok(RawFile { array })

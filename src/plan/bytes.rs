@@ -187,7 +187,7 @@ impl Plan {
         for o in self.outputs.iter().filter(|o| o.stage == stage) {
             total = total.saturating_add(match &o.write {
                 OutputWrite::Memory => 0,
-                OutputWrite::Encode => block_bytes,
+                OutputWrite::Encode(cost) => cost.bytes(block_bytes),
                 OutputWrite::Region {
                     chunk_bytes,
                     partial,

@@ -89,8 +89,8 @@ pub enum OutputWrite {
     /// Handed over as it is (`compute`): nothing more.
     #[default]
     Memory,
-    /// Encoded for a store: a buffer as large as the block.
-    Encode,
+    /// Encoded for a Zarr store ([`EncodeCost`]).
+    Encode(EncodeCost),
     /// Written into a region of an existing Zarr array ([`crate::Array::to_zarr_region`]):
     /// each block is the part of one stored chunk (shard) inside the region. A block that
     /// covers its chunk is encoded from a chunk-sized buffer; one that covers it partly is
@@ -104,6 +104,36 @@ pub enum OutputWrite {
         partial: Vec<bool>,
     },
 }
+/// What encoding one block for a Zarr store holds besides the block, measured on this
+/// machine by sampling `RssAnon` while one task at a time writes (issue 24): a block that
+/// fills its stored chunk (shard) is encoded from the block's own memory; an edge block is
+/// first copied into a chunk-sized buffer padded with the fill value; the codecs then
+/// produce the encoded bytes (zstd, gzip and Blosc write into one buffer of their bound,
+/// about the decoded size for incompressible data; a shard also assembles its encoded
+/// inner chunks into the shard object). A raw chunk (uncompressed, native order, not
+/// sharded) of full size is written from the block itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncodeCost {
+    /// Bytes of one stored chunk (shard, for a sharded array), decoded at its full shape.
+    /// 0 when unknown: the block's own size is taken.
+    pub chunk_bytes: u64,
+    /// Chunk-sized buffers the codecs hold while encoding, besides the padded copy of an
+    /// edge block: 0 for raw chunks, 1 for compressed chunks (the encoded bytes), 2 for
+    /// shards (the inner chunks' encoded bytes and the shard assembled from them).
+    pub buffers: u64,
+}
+
+impl EncodeCost {
+    /// Bytes writing a block of `block_bytes` holds besides the block.
+    pub fn bytes(&self, block_bytes: u64) -> u64 {
+        let chunk = self.chunk_bytes.max(block_bytes);
+        let padded = if block_bytes < chunk { chunk } else { 0 };
+        // A codec's bound on its output exceeds its input by a little (zstd: 1/256).
+        let encoded = self.buffers.saturating_mul(chunk + chunk / 128);
+        padded.saturating_add(encoded)
+    }
+}
+
 /// One materialization point: produces the blocks of `grid`.
 #[derive(Debug)]
 pub struct Stage {

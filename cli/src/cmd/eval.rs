@@ -93,7 +93,8 @@ fn evaluate(
         several => evaluate_several(args, opts, several, start)?,
     };
     if let (true, Some(metrics)) = (args.stats, metrics) {
-        print_stats(&metrics, start.elapsed().as_secs_f64());
+        let source = opts.memory_limit().source;
+        print_stats(&metrics, &source, start.elapsed().as_secs_f64());
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use brickwork::io::csv::CsvFormat;
 use brickwork::io::npy::NpyFile;
 use brickwork::io::raw::{ByteOrder, RawFile};
+use brickwork::io::{band_bytes, banded_chunks};
 use brickwork::{Array, ComputeOptions, DType};
 
 use super::{compute_options, open_zarr, parse_list, write_options};
@@ -19,8 +20,9 @@ fn extension(p: &Path) -> String {
         .to_ascii_lowercase()
 }
 
-/// The source as a lazy array (memory-mapped for .npy and raw).
-fn open_source(args: &ImportArgs) -> Result<Array> {
+/// The source as a lazy array (memory-mapped for .npy and raw, read in bands that suit the
+/// memory limit of `opts`: see [`brickwork::io::band_bytes`]).
+fn open_source(args: &ImportArgs, opts: &ComputeOptions) -> Result<Array> {
     let src = &args.src;
     let is_zarr = src.join("zarr.json").exists() || src.join(".zarray").exists();
     if is_zarr {
@@ -32,7 +34,7 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
     let raw_flags = args.dtype.is_some() || args.shape.is_some();
     match extension(src).as_str() {
         "npy" if !raw_flags => {
-            let f = NpyFile::open(src, None)
+            let f = NpyFile::open_in_bands(src, band_bytes(opts.effective_memory_limit()))
                 .with_context(|| format!("cannot import {}", src.display()))?;
             Ok(Array::from_source(Arc::new(f)))
         }
@@ -55,7 +57,13 @@ fn open_source(args: &ImportArgs) -> Result<Array> {
                 .byte_order
                 .parse()
                 .map_err(|e: brickwork::Error| usage(format!("--byte-order: {e}")))?;
-            let f = RawFile::open(src, dtype, &shape, order, None)?;
+            let bands = banded_chunks(
+                &shape,
+                dtype,
+                false,
+                band_bytes(opts.effective_memory_limit()),
+            );
+            let f = RawFile::open(src, dtype, &shape, order, Some(&bands))?;
             Ok(Array::from_source(Arc::new(f)))
         }
     }
@@ -99,7 +107,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     if is_csv(args) {
         return import_csv(args, &opts);
     }
-    let x = open_source(args)?;
+    let x = open_source(args, &opts)?;
     let w = write_options(&args.write, Some(x.ndim()))?;
     x.to_zarr_with(&args.dst, &w, &opts)
         .with_context(|| import_context(args))?;
