@@ -69,7 +69,7 @@ pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) 
         format_bytes(peak),
         format_bytes(f.largest_task),
         format_bytes(limit),
-        opts.memory_limit().source,
+        opts.resolved_memory_limit().source,
         match &refused {
             Some(e) => format!(": the run is refused: {e}"),
             None if peak > limit => {
