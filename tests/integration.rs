@@ -30,6 +30,8 @@ mod hostile;
 mod interop;
 /// .npy, raw and CSV import/export.
 mod io;
+/// brickwork as a dependency: errors to match, kernels that fail, builder options, cancel.
+mod library_user;
 /// Products: matmul, dot, tensordot, outer, vecdot, einsum.
 mod linalg;
 /// User kernels: map_blocks, map_overlap.
