@@ -1,13 +1,64 @@
 //! Options for a computation, passed in explicitly (there is no global configuration).
+//!
+//! [`ComputeOptions`] reads like a builder: a constructor for the scheduler, then the
+//! options that differ from their defaults.
+//!
+//! ```
+//! use brickwork::{CancelToken, ComputeOptions};
+//! let token = CancelToken::new();
+//! let opts = ComputeOptions::threads(2)
+//!     .memory_limit(256 << 20)
+//!     .progress(|ev| eprintln!("{}/{} tasks", ev.tasks_done, ev.tasks_total))
+//!     .cancel(token.clone());
+//! assert_eq!(opts.memory_limit, Some(256 << 20));
+//! token.cancel(); // from any thread, or a signal handler
+//! assert!(opts.is_cancelled());
+//! ```
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
-use crate::observe::{Observer, Observers, Progress};
+use crate::observe::{Observer, Observers, Progress, ProgressEvent};
+
+/// Cancels the computations run with options that carry it ([`ComputeOptions::cancel`]):
+/// once [`CancelToken::cancel`] is called, no new task starts, and the computation returns
+/// [`Error::Cancelled`] after removing its temporaries (outputs are not marked complete).
+///
+/// Clones share the flag, so keep one and give a clone to the options. Cancelling is one
+/// atomic store: safe from any thread and from a signal handler.
+///
+/// ```
+/// use brickwork::{Array, CancelToken, ComputeOptions, DType, Error};
+/// let token = CancelToken::new();
+/// let opts = ComputeOptions::threads(2).cancel(token.clone());
+/// token.cancel();
+/// let x = Array::zeros(&[100], &[10], DType::F64)?;
+/// assert!(matches!(x.compute_with(&opts), Err(Error::Cancelled)));
+/// # Ok::<(), brickwork::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not cancelled yet.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Cancels every computation run with this token (or a clone of it); cannot be undone.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once [`CancelToken::cancel`] was called on this token or a clone of it.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// Which scheduler runs the tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -83,6 +134,13 @@ impl fmt::Display for Scheduler {
 }
 
 /// How to run a computation.
+///
+/// Start from a constructor ([`ComputeOptions::default`] for the threads scheduler on all
+/// cores, [`ComputeOptions::threads`], [`ComputeOptions::synchronous`],
+/// [`ComputeOptions::cluster`], [`ComputeOptions::processes`], [`ComputeOptions::mpi`])
+/// and chain what differs from the defaults ([`ComputeOptions::memory_limit`],
+/// [`ComputeOptions::progress`], [`ComputeOptions::cancel`],
+/// [`ComputeOptions::spill_dir`], [`ComputeOptions::observe`]); the fields are public too.
 #[derive(Clone, Debug, Default)]
 pub struct ComputeOptions {
     /// The scheduler. Default: [`Scheduler::Threads`].
@@ -103,10 +161,10 @@ pub struct ComputeOptions {
     /// Where the spill directory is created when intermediates must be spilled. Default
     /// (`None`): the system temporary directory (`$TMPDIR`, else `/tmp`).
     pub spill_dir: Option<PathBuf>,
-    /// Set to `true` (from another thread or a signal handler) to cancel the computation:
-    /// no new task starts, and it returns [`Error::Cancelled`]
-    /// after cleaning up. Default: none.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Cancel it (from another thread or a signal handler) to cancel the computation: no
+    /// new task starts, and it returns [`Error::Cancelled`] after cleaning up. Default:
+    /// none.
+    pub cancel: Option<CancelToken>,
     /// Who watches the computation: the live dashboard and the HTML report
     /// ([`ComputeOptions::dashboard`], [`ComputeOptions::report`]) or observers of the
     /// caller's own ([`ComputeOptions::observe`]). Default: none (costs nothing).
@@ -166,9 +224,37 @@ impl ComputeOptions {
         }
     }
 
-    /// The same options with a memory limit in bytes.
-    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+    /// The same options with a memory limit in bytes (per worker for a cluster). Default:
+    /// half of the memory available when the computation starts (see
+    /// [`MemoryLimit::of_machine`]).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// The same as [`ComputeOptions::memory_limit`] (the older name).
+    pub fn with_memory_limit(self, bytes: u64) -> Self {
+        self.memory_limit(bytes)
+    }
+
+    /// The same options with `f` called after every task with where the computation
+    /// stands (from worker threads: keep it cheap). Default: none.
+    pub fn progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Progress(Arc::new(f)));
+        self
+    }
+
+    /// The same options cancelled by `token` (see [`CancelToken`]). Default: none (the
+    /// computation runs to its end or its first error).
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// The same options spilling intermediates under `dir` when they do not fit in the
+    /// memory limit. Default: the system temporary directory (`$TMPDIR`, else `/tmp`).
+    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
         self
     }
 
@@ -179,11 +265,9 @@ impl ComputeOptions {
         self
     }
 
-    /// True once [`ComputeOptions::cancel`] has been set.
+    /// True once the [`CancelToken`] of these options has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
     }
 
     /// The memory limit in force (per worker for a cluster): the one given, or else the
@@ -193,11 +277,11 @@ impl ComputeOptions {
     /// ([`ComputeOptions::resolved`]); it reads `/proc` and the cgroup files when no limit
     /// is given.
     pub fn effective_memory_limit(&self) -> u64 {
-        self.memory_limit().bytes
+        self.resolved_memory_limit().bytes
     }
 
     /// [`ComputeOptions::effective_memory_limit`] with where it came from.
-    pub fn memory_limit(&self) -> MemoryLimit {
+    pub fn resolved_memory_limit(&self) -> MemoryLimit {
         if let Some(bytes) = self.memory_limit {
             return MemoryLimit {
                 bytes,

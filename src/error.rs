@@ -8,8 +8,15 @@
 //! [`source`](std::error::Error::source) and do not repeat its message: print the chain
 //! (`{:#}` with anyhow, which the `brickwork` binary does) to see both, and use
 //! [`Error::io_error`] to match the operating system's error (`NotFound`, `StorageFull`, …).
+//!
+//! Errors are matched by variant: an operator's error (`&a + &b` of shapes that do not
+//! broadcast) is returned by the first fallible method called on its result as the variant
+//! it was raised as (the array keeps it, and hands out a [`Clone`] of it). A user kernel's
+//! error is [`Error::Kernel`], naming the kernel and the block and keeping the kernel's
+//! error as its source; a kernel's panic is [`Error::KernelPanicked`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::dtype::DType;
 use crate::grid::fmt_shape;
@@ -256,12 +263,91 @@ pub enum Error {
     #[error("cancelled before the computation finished; nothing was marked complete")]
     Cancelled,
 
-    /// An operator (`+`, `-`, …) on arrays failed when it was applied; the error is
-    /// reported by the first fallible method called on the result.
-    #[error(transparent)]
-    Deferred {
-        /// The original error.
-        source: std::sync::Arc<Error>,
+    /// An array's dtype is not the one an operation needs: `compute_as::<f64>()` of a
+    /// float32 array, a typed kernel (`map_blocks(|b: ArrayViewD<f64>| ..)`) over int32
+    /// blocks. Convert with [`crate::Array::astype`] first.
+    #[error(
+        "{op}: expected dtype {expected}, the array is {found}{}",
+        hint_suffix(hint)
+    )]
+    DTypeMismatch {
+        /// The operation (`compute_as::<float64>`, `map_blocks`, …).
+        op: String,
+        /// The dtype the operation needs.
+        expected: DType,
+        /// The array's dtype.
+        found: DType,
+        /// What to do instead, when there is something.
+        hint: String,
+    },
+
+    /// An argument has another number of dimensions than the operation needs (a filter
+    /// size or a `map_overlap` depth with one value per axis, a 1-d operand, …).
+    #[error(
+        "{op}: {what} has rank {found}, expected rank {expected}{}",
+        hint_suffix(hint)
+    )]
+    RankMismatch {
+        /// The operation.
+        op: String,
+        /// Which argument (`size`, `depth`, `operand`, …).
+        what: String,
+        /// The number of dimensions needed.
+        expected: usize,
+        /// The number given.
+        found: usize,
+        /// Further detail, when it helps.
+        hint: String,
+    },
+
+    /// More indices than the array has dimensions (`x.index_numpy(&[0, 0, 0])` of a 2-d
+    /// array, `s![0, 0, 0]`).
+    #[error(
+        "too many indices: {given} given for an array of shape {}",
+        fmt_shape(shape)
+    )]
+    TooManyIndices {
+        /// Indices given (not counting new axes).
+        given: usize,
+        /// The array's shape.
+        shape: Vec<usize>,
+    },
+
+    /// A path holds no array brickwork can read: not a Zarr array (no `zarr.json` or
+    /// `.zarray`), a Zarr node of an unknown kind or format version.
+    #[error("{}: unknown store format: {found}", path.display())]
+    UnknownStoreFormat {
+        /// The path given.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
+
+    /// A user kernel ([`crate::map_blocks`], [`crate::map_overlap`],
+    /// [`crate::Array::map_blocks`], …) returned an error; it is kept as the
+    /// [`source`](std::error::Error::source) (downcast it to the kernel's own error type).
+    #[error("kernel '{op}' failed on block {}", fmt_shape(block))]
+    Kernel {
+        /// The kernel's name ([`crate::MapBlocks::new`]; `map_blocks` / `map_overlap` for
+        /// the typed methods).
+        op: String,
+        /// The output block's index in the block grid ([`crate::BlockInfo::block`]).
+        block: Vec<usize>,
+        /// The kernel's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A user kernel panicked: the computation stops with this error (the panic is not
+    /// printed by the default panic hook).
+    #[error("kernel '{op}' panicked on block {}: {message}", fmt_shape(block))]
+    KernelPanicked {
+        /// The kernel's name, as for [`Error::Kernel`].
+        op: String,
+        /// The output block's index in the block grid.
+        block: Vec<usize>,
+        /// The panic's message, and where it was raised when known.
+        message: String,
     },
 
     /// A bug in brickwork: please report it.
@@ -352,5 +438,231 @@ impl Error {
 impl From<crate::units::ParseSizeError> for Error {
     fn from(e: crate::units::ParseSizeError) -> Self {
         Error::invalid(e.to_string())
+    }
+}
+
+/// A copy of an error that is not `Clone` (a source of another library): its message and
+/// chain of sources; an [`std::io::Error`] stays one, with its kind (and OS code), so
+/// [`Error::io_error`] still finds it.
+fn clone_source(e: &(dyn std::error::Error + 'static)) -> BoxError {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return Box::new(clone_io(io));
+    }
+    if let Some(io) = e.downcast_ref::<Arc<std::io::Error>>() {
+        return Box::new(clone_io(io));
+    }
+    if let Some(err) = e.downcast_ref::<Error>() {
+        return Box::new(err.clone());
+    }
+    Box::new(ClonedSource {
+        message: e.to_string(),
+        source: e.source().map(clone_source),
+    })
+}
+
+/// An [`std::io::Error`] with the same OS code, or the same kind and message.
+fn clone_io(io: &std::io::Error) -> std::io::Error {
+    match io.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(io.kind(), io.to_string()),
+    }
+}
+
+/// What [`clone_source`] keeps of an error that cannot be cloned.
+#[derive(Debug)]
+struct ClonedSource {
+    message: String,
+    source: Option<BoxError>,
+}
+
+impl std::fmt::Display for ClonedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ClonedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
+}
+
+/// Every variant with the same fields. Sources of other libraries that are not `Clone`
+/// (the boxed source of [`Error::Store`] and [`Error::Kernel`]) are copied as their
+/// messages and chains: the copy no longer downcasts to the original type, but an
+/// [`std::io::Error`] among them stays one, of the same kind.
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Error::InvalidArgument { detail } => Error::InvalidArgument {
+                detail: detail.clone(),
+            },
+            Error::ShapeMismatch { op, lhs, rhs, hint } => Error::ShapeMismatch {
+                op: op.clone(),
+                lhs: lhs.clone(),
+                rhs: rhs.clone(),
+                hint: hint.clone(),
+            },
+            Error::UnsupportedDType { op, dtype, hint } => Error::UnsupportedDType {
+                op: op.clone(),
+                dtype: *dtype,
+                hint: hint.clone(),
+            },
+            Error::UnknownDType { name } => Error::UnknownDType { name: name.clone() },
+            Error::DTypeMismatch {
+                op,
+                expected,
+                found,
+                hint,
+            } => Error::DTypeMismatch {
+                op: op.clone(),
+                expected: *expected,
+                found: *found,
+                hint: hint.clone(),
+            },
+            Error::RankMismatch {
+                op,
+                what,
+                expected,
+                found,
+                hint,
+            } => Error::RankMismatch {
+                op: op.clone(),
+                what: what.clone(),
+                expected: *expected,
+                found: *found,
+                hint: hint.clone(),
+            },
+            Error::IndexOutOfBounds {
+                index,
+                axis,
+                len,
+                shape,
+            } => Error::IndexOutOfBounds {
+                index: *index,
+                axis: *axis,
+                len: *len,
+                shape: shape.clone(),
+            },
+            Error::TooManyIndices { given, shape } => Error::TooManyIndices {
+                given: *given,
+                shape: shape.clone(),
+            },
+            Error::InvalidAxis { axis, ndim, hint } => Error::InvalidAxis {
+                axis: *axis,
+                ndim: *ndim,
+                hint: hint.clone(),
+            },
+            Error::ZeroStep { axis } => Error::ZeroStep { axis: *axis },
+            Error::Parse {
+                input,
+                column,
+                message,
+            } => Error::Parse {
+                input: input.clone(),
+                column: *column,
+                message: message.clone(),
+            },
+            Error::Store {
+                path,
+                key,
+                detail,
+                source,
+            } => Error::Store {
+                path: path.clone(),
+                key: key.clone(),
+                detail: detail.clone(),
+                source: source.as_deref().map(|s| clone_source(s)),
+            },
+            Error::UnknownStoreFormat { path, found } => Error::UnknownStoreFormat {
+                path: path.clone(),
+                found: found.clone(),
+            },
+            Error::IncompleteArray {
+                path,
+                missing,
+                total,
+            } => Error::IncompleteArray {
+                path: path.clone(),
+                missing: *missing,
+                total: *total,
+            },
+            Error::Locked { path, holder } => Error::Locked {
+                path: path.clone(),
+                holder: holder.clone(),
+            },
+            Error::SourceChanged { path, detail } => Error::SourceChanged {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: clone_io(source),
+            },
+            Error::Format { file, detail } => Error::Format {
+                file: file.clone(),
+                detail: detail.clone(),
+            },
+            Error::PlanExceedsMemory {
+                what,
+                needed,
+                limit,
+                hint,
+            } => Error::PlanExceedsMemory {
+                what: what.clone(),
+                needed: *needed,
+                limit: *limit,
+                hint: hint.clone(),
+            },
+            Error::ResourcesExhausted {
+                consumer,
+                requested,
+                held,
+                limit,
+                hint,
+            } => Error::ResourcesExhausted {
+                consumer: consumer.clone(),
+                requested: *requested,
+                held: *held,
+                limit: *limit,
+                hint: hint.clone(),
+            },
+            Error::Spill {
+                path,
+                detail,
+                source,
+            } => Error::Spill {
+                path: path.clone(),
+                detail: detail.clone(),
+                source: clone_io(source),
+            },
+            Error::Worker {
+                worker,
+                pid,
+                detail,
+            } => Error::Worker {
+                worker: *worker,
+                pid: *pid,
+                detail: detail.clone(),
+            },
+            Error::Rank { rank, detail } => Error::Rank {
+                rank: *rank,
+                detail: detail.clone(),
+            },
+            Error::Cancelled => Error::Cancelled,
+            Error::Kernel { op, block, source } => Error::Kernel {
+                op: op.clone(),
+                block: block.clone(),
+                source: clone_source(source.as_ref()),
+            },
+            Error::KernelPanicked { op, block, message } => Error::KernelPanicked {
+                op: op.clone(),
+                block: block.clone(),
+                message: message.clone(),
+            },
+            Error::Internal { detail } => Error::Internal {
+                detail: detail.clone(),
+            },
+        }
     }
 }

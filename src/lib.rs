@@ -56,13 +56,18 @@ pub use array::{
     explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with, visualize_many,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
-pub use config::{ComputeOptions, LimitSource, MemoryLimit, Scheduler};
+pub use config::{CancelToken, ComputeOptions, LimitSource, MemoryLimit, Scheduler};
 pub use dashboard::{Monitor, MonitorSettings};
 pub use dtype::{DType, Element, Kind, Scalar};
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
 pub use metrics::Metrics;
+/// The ndarray crate brickwork's blocks are made of (version 0.17): use `brickwork::ndarray`
+/// (or depend on the same version) so that `ArrayD`, `ArrayViewD` and `Axis` are the types
+/// brickwork takes and returns; with another major version of ndarray in your crate, the
+/// compiler reports traits not implemented for types that look the same.
+pub use ndarray;
 pub use ndarray::{Axis, s};
 pub use observe::{Observer, Progress, ProgressEvent};
 pub use store::{Codec, ReadOptions, WriteOptions};

@@ -352,7 +352,7 @@ fn a_cluster_report_has_each_workers_memory_and_the_transfers() -> TestResult {
 
 #[test]
 fn cancel_ends_the_linger() -> TestResult {
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cancel = brickwork::CancelToken::new();
     let opts = ComputeOptions {
         cancel: Some(cancel.clone()),
         ..ComputeOptions::threads(1)
@@ -370,7 +370,7 @@ fn cancel_ends_the_linger() -> TestResult {
     }
     // Lingering now; Ctrl-C (the cancel flag) ends it.
     let cancelled = Instant::now();
-    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    cancel.cancel();
     let metrics = run.join().unwrap()?;
     assert!(metrics.tasks > 0, "the computation itself finished before");
     assert!(

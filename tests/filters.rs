@@ -213,7 +213,10 @@ fn stencil_arguments_are_checked() {
     let inputs = HashMap::from([("x".to_string(), x)]);
     for (text, says) in [
         ("uniform_filter(x, 0)", "a size of 0"),
-        ("uniform_filter(x, (3, 3, 3))", "size has 3 values"),
+        (
+            "uniform_filter(x, (3, 3, 3))",
+            "size has rank 3, expected rank 2",
+        ),
         ("uniform_filter(x, 3, mode=\"none\")", "mode"),
         ("maximum_filter(x, 3, mode=\"edge\")", "mode"),
         (

@@ -1,7 +1,7 @@
 //! The integration test binary: one module per area.
 
 /// The default memory limit inside a cgroup (issue 24).
-#[cfg(all(feature = "cli", target_os = "linux"))]
+#[cfg(target_os = "linux")]
 mod cgroup;
 /// The brickwork command-line tool.
 mod cli;
@@ -32,6 +32,8 @@ mod hostile;
 mod interop;
 /// .npy, raw and CSV import/export.
 mod io;
+/// brickwork as a dependency: errors to match, kernels that fail, builder options, cancel.
+mod library_user;
 /// Products: matmul, dot, tensordot, outer, vecdot, einsum.
 mod linalg;
 /// User kernels: map_blocks, map_overlap.

@@ -712,13 +712,11 @@ fn csv_import_interrupted_is_incomplete_and_resumes() -> TestResult {
     let path = csv_path(dir.path(), &table_text(50, 9))?;
     let want = read_csv(&path, b',', 0, None)?;
     let dst = dir.path().join("out.zarr");
-    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cancel = brickwork::CancelToken::new();
     let flag = cancel.clone();
-    let mut opts = ComputeOptions::threads(2);
-    opts.cancel = Some(cancel);
-    opts.progress = Some(brickwork::Progress(Arc::new(move |_| {
-        flag.store(true, std::sync::atomic::Ordering::Relaxed);
-    })));
+    let opts = ComputeOptions::threads(2)
+        .cancel(cancel)
+        .progress(move |_| flag.cancel());
     let err = import_csv(&path, &dst, 0, Some(&[8, 4]), &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     let err = Array::from_zarr(&dst).unwrap_err();
@@ -858,7 +856,8 @@ fn csv_save_in_bands_writes_the_same_text() -> TestResult {
     }
     let path = dir.path().join("cancelled.csv");
     let mut opts = ComputeOptions::threads(2);
-    opts.cancel = Some(Arc::new(true.into()));
+    opts.cancel = Some(brickwork::CancelToken::new());
+    opts.cancel.as_ref().unwrap().cancel();
     let err = x.to_csv(&path, b',', false, &opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     let left: Vec<_> = std::fs::read_dir(dir.path())?

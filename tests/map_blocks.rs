@@ -65,7 +65,7 @@ fn inputs_are_aligned_and_broadcast_and_told_where_they_are() -> TestResult {
             assert_eq!(info.location[1].start, info.block[1] * 4);
             assert_eq!(info.shape, [7, 9]);
             assert_eq!(info.location[0].start, info.block[0] * 3);
-            Ok(Block::from(ArrayD::from_elem(IxDyn(shape), code)))
+            Ok::<_, Error>(Block::from(ArrayD::from_elem(IxDyn(shape), code)))
         },
     )?;
     let got = compute_both(&info).into_typed::<i64>();
@@ -84,7 +84,7 @@ fn dropped_new_and_declared_axes() -> TestResult {
         |blocks, _| {
             let b = blocks[0].view::<f64>().unwrap();
             assert_eq!(b.shape()[1], 10);
-            Ok(Block::from(b.sum_axis(Axis(1))))
+            Ok::<_, Error>(Block::from(b.sum_axis(Axis(1))))
         },
     )?;
     assert_eq!(sums.shape(), [8]);
@@ -98,7 +98,7 @@ fn dropped_new_and_declared_axes() -> TestResult {
         |blocks, _| {
             let b = blocks[0].view::<f64>().unwrap();
             let s = ndarray::stack(Axis(0), &[b.view(), (-&b).view()]).unwrap();
-            Ok(Block::from(s))
+            Ok::<_, Error>(Block::from(s))
         },
     )?;
     let want = ndarray::stack(Axis(0), &[d.view(), (-&d).view()])?;
@@ -109,7 +109,7 @@ fn dropped_new_and_declared_axes() -> TestResult {
         &MapBlocks::new("evens").chunks(vec![vec![2, 2, 1], vec![4, 4, 2]]),
         |blocks, _| {
             let b = blocks[0].view::<f64>().unwrap();
-            Ok(Block::from(
+            Ok::<_, Error>(Block::from(
                 b.slice_axis(Axis(0), Slice::new(0, None, 2)).to_owned(),
             ))
         },
@@ -125,7 +125,7 @@ fn a_function_returning_the_wrong_block_fails_naming_it() -> TestResult {
     let (x, _) = arr(&[6, 6], &[4, 4], 6);
     let y = map_blocks(&[&x], &MapBlocks::new("shrink"), |blocks, _| {
         let b = blocks[0].view::<f64>().unwrap();
-        Ok(Block::from(
+        Ok::<_, Error>(Block::from(
             b.slice_axis(Axis(0), Slice::new(1, None, 1)).to_owned(),
         ))
     })?;
@@ -141,26 +141,32 @@ fn a_function_returning_the_wrong_block_fails_naming_it() -> TestResult {
     );
     assert!(e.contains("expected float64 of shape (4, 4)"), "{e}");
     let y = map_blocks(&[&x], &MapBlocks::new("ints"), |blocks, _| {
-        Ok(Block::from(ArrayD::<i32>::zeros(IxDyn(blocks[0].shape()))))
+        Ok::<_, Error>(Block::from(ArrayD::<i32>::zeros(IxDyn(blocks[0].shape()))))
     })?;
     assert!(y.compute().unwrap_err().to_string().contains("int32"));
-    // The function's own errors come through as they are.
+    // The function's own errors come through as the source of a kernel error naming it.
     let y = map_blocks(&[&x], &MapBlocks::new("fails"), |_, info| {
         Err(Error::invalid(format!("no good at {:?}", info.block)))
     })?;
-    assert!(y.compute().unwrap_err().to_string().contains("no good at"));
+    match y.compute_with(&ComputeOptions::synchronous()).unwrap_err() {
+        Error::Kernel { op, block, source } => {
+            assert_eq!((op.as_str(), block), ("fails", vec![0, 0]));
+            assert!(source.to_string().contains("no good at [0, 0]"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
     // Typed functions check the dtype up front; shapes are checked when built.
     assert!(x.map_blocks(|b: ArrayViewD<i64>| b.to_owned()).is_err());
     let (z, _) = arr(&[5, 6], &[4, 4], 7);
     let e = map_blocks(&[&x, &z], &MapBlocks::default(), |b, _| {
-        Ok(Block::from(b[0].view::<f64>().unwrap().to_owned()))
+        Ok::<_, Error>(Block::from(b[0].view::<f64>().unwrap().to_owned()))
     })
     .unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     let e = map_blocks(
         &[&x],
         &MapBlocks::default().chunks(vec![vec![6], vec![6]]),
-        |b, _| Ok(Block::from(b[0].view::<f64>().unwrap().to_owned())),
+        |b, _| Ok::<_, Error>(Block::from(b[0].view::<f64>().unwrap().to_owned())),
     )
     .unwrap_err();
     assert!(
@@ -177,7 +183,7 @@ fn only_the_blocks_needed_are_computed() -> TestResult {
     let counter = calls.clone();
     let y = map_blocks(&[&(&x * 2.0)], &MapBlocks::new("count"), move |b, _| {
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok(Block::from(b[0].view::<f64>().unwrap().to_owned()))
+        Ok::<_, Error>(Block::from(b[0].view::<f64>().unwrap().to_owned()))
     })?;
     let corner = y.slice(brickwork::s![..3, 12..])?;
     let (got, _) = corner.compute_with(&ComputeOptions::synchronous())?;
@@ -330,7 +336,7 @@ fn map_overlap_tells_the_halo_and_checks_the_depth() -> TestResult {
             };
             assert_eq!((lo, hi), want);
             assert_eq!(blocks[0].shape()[0], info.location[0].len() + lo + hi);
-            Ok(Block::from(blocks[0].view::<f64>().unwrap().to_owned()))
+            Ok::<_, Error>(Block::from(blocks[0].view::<f64>().unwrap().to_owned()))
         },
     )?;
     assert_close(&compute_f64(&y), &d, "identity");

@@ -273,7 +273,8 @@ fn the_spill_directory_is_removed_after_a_failure() -> TestResult {
 fn a_cancelled_computation_stops_and_cleans_up() -> TestResult {
     let x = Array::random(&[400, 400], &[50, 50], 6)?;
     let mut opts = ComputeOptions::threads(2);
-    opts.cancel = Some(std::sync::Arc::new(true.into()));
+    opts.cancel = Some(brickwork::CancelToken::new());
+    opts.cancel.as_ref().unwrap().cancel();
     let err = x.sum()?.compute_with(&opts).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     Ok(())

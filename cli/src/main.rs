@@ -11,8 +11,9 @@ mod output;
 mod ranks;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
+
+use brickwork::CancelToken;
 
 /// glibc's allocator returns freed tile buffers to the OS after every tile; mimalloc keeps
 /// them (see README, Performance).
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
-            if cancel_flag().load(Ordering::Relaxed) {
+            if cancel_flag().is_cancelled() {
                 let signal = signals::received();
                 eprintln!(
                     "brickwork: stopped by {}; temporary files removed",
@@ -63,12 +64,11 @@ fn main() -> ExitCode {
 /// send) and SIGHUP: computations stop starting tasks and return an error, which removes
 /// their temporary files and write locks and leaves outputs marked incomplete; the exit
 /// code is then 128 + the signal (130, 143, 129). A second signal exits at once.
-pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone()
+pub(crate) fn cancel_flag() -> CancelToken {
+    FLAG.get_or_init(CancelToken::new).clone()
 }
 
-static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+static FLAG: OnceLock<CancelToken> = OnceLock::new();
 
 /// The signals that cancel: which one arrived first, and the handlers.
 mod signals {
@@ -108,7 +108,7 @@ mod signals {
             unsafe { libc::_exit(128 + signal) };
         }
         if let Some(flag) = super::FLAG.get() {
-            flag.store(true, Ordering::SeqCst);
+            flag.cancel();
         }
     }
 
@@ -136,7 +136,7 @@ mod signals {
                 std::process::exit(130);
             }
             if let Some(flag) = super::FLAG.get() {
-                flag.store(true, Ordering::SeqCst);
+                flag.cancel();
             }
         });
     }

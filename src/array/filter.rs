@@ -4,7 +4,8 @@
 
 use ndarray::ArrayViewD;
 
-use super::{Array, MapBlocks, NumpyIndex, map_overlap};
+use super::map::map_overlap_internal;
+use super::{Array, MapBlocks, NumpyIndex};
 use crate::block::{Block, BlockElement};
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
@@ -56,12 +57,15 @@ impl Array {
         op: WindowOp,
         name: &str,
     ) -> Result<Array> {
-        if size.len() != self.ndim() {
-            return Err(Error::invalid(format!(
-                "{name}: size has {} values for an array of {} dimensions",
-                size.len(),
-                self.ndim()
-            )));
+        let ndim = self.try_shape()?.len();
+        if size.len() != ndim {
+            return Err(Error::RankMismatch {
+                op: name.into(),
+                what: "size".into(),
+                expected: ndim,
+                found: size.len(),
+                hint: String::new(),
+            });
         }
         if size.contains(&0) {
             return Err(Error::invalid(format!("{name}: a size of 0 in {size:?}")));
@@ -73,7 +77,7 @@ impl Array {
         }
         let depth: Vec<usize> = size.iter().map(|&k| k / 2).collect();
         let size = size.to_vec();
-        map_overlap(
+        map_overlap_internal(
             &[self],
             &depth,
             boundary,
@@ -108,7 +112,7 @@ impl Array {
         };
         let mut depth = vec![0; self.ndim()];
         depth[axis] = 1;
-        map_overlap(
+        map_overlap_internal(
             &[&x],
             &depth,
             Boundary::None,

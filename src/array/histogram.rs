@@ -1,7 +1,8 @@
 //! NumPy's `histogram` and `bincount`: a count per bin of each block (a `map_blocks` with a
 //! new axis of bins), summed over the blocks by a tree reduction.
 
-use super::{Array, MapBlocks, ReduceOptions, map_blocks};
+use super::map::map_blocks_internal;
+use super::{Array, MapBlocks, ReduceOptions};
 use crate::block::Block;
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
@@ -204,7 +205,7 @@ impl Array {
         let mut chunks: Vec<Vec<usize>> = grid.grid_shape().iter().map(|&n| vec![1; n]).collect();
         chunks.push(vec![nbins]);
         let refs: Vec<&Array> = inputs.iter().collect();
-        let per_block = map_blocks(
+        let per_block = map_blocks_internal(
             &refs,
             &MapBlocks::new(op)
                 .dtype(if weighted { DType::F64 } else { DType::I64 })

@@ -34,10 +34,10 @@ impl NumpyIndex {
 
 impl Array {
     fn too_many_indices(&self, n: usize) -> Error {
-        Error::invalid(format!(
-            "too many indices: {n} given for an array of shape {}",
-            crate::grid::fmt_shape(&self.shape())
-        ))
+        Error::TooManyIndices {
+            given: n,
+            shape: self.shape(),
+        }
     }
 
     /// Slices with ndarray's `s![]` semantics: `s![..;2, 5000..]`, negative bounds from the

@@ -231,12 +231,17 @@ impl Array {
     /// # Errors
     /// Operands that are not 1-d (NumPy flattens them; reshape first), bool operands.
     pub fn outer(&self, other: &Array) -> Result<Array> {
-        if self.ndim() != 1 || other.ndim() != 1 {
-            return Err(Error::invalid(format!(
-                "outer: operands must be 1-d, got {} and {} dimensions (flatten them first)",
-                self.ndim(),
-                other.ndim()
-            )));
+        for (what, x) in [("left operand", self), ("right operand", other)] {
+            let ndim = x.try_shape()?.len();
+            if ndim != 1 {
+                return Err(Error::RankMismatch {
+                    op: "outer".into(),
+                    what: what.into(),
+                    expected: 1,
+                    found: ndim,
+                    hint: "flatten it first".into(),
+                });
+            }
         }
         Labelled {
             lhs: self.clone(),

@@ -6,15 +6,25 @@
 //! culled, spilled and counted in the predicted peak, and it runs on every core. Each call
 //! receives whole blocks (stencils are never split by the executor's tiling) and returns
 //! one block, checked against the declared dtype and shape.
+//!
+//! A kernel is the caller's code: it returns `Result<Block, E>` for any error type `E` that
+//! converts into `Box<dyn std::error::Error + Send + Sync>` (so `?` works on I/O, parse
+//! and the caller's own errors), and its error fails the computation as
+//! [`Error::Kernel`] (its name, the block, and the error as the source). A kernel that
+//! panics fails it as [`Error::KernelPanicked`], and the panic is not printed by the
+//! panic hook (one error, not one message per worker thread). brickwork's own uses of
+//! these nodes (filters, `vindex`, `tsqr`, …) go through [`map_blocks_internal`]: their
+//! errors are brickwork's, and their panics bugs.
 
-use std::sync::Arc;
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Once};
 
 use ndarray::{ArrayD, ArrayViewD};
 
 use super::Array;
 use crate::block::{Block, BlockElement, BlockRef};
 use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 use crate::expr::{self, BlockFunction, BlockInfo, Boundary, ExprRef, Overlap};
 
 /// What a [`map_blocks`] call returns and how it is known (dask's `map_blocks` keywords).
@@ -96,6 +106,7 @@ impl MapBlocks {
     }
 }
 
+/// One of brickwork's own block functions: its errors pass through as they are.
 fn function<F>(options: &MapBlocks, f: F) -> BlockFunction
 where
     F: Fn(&[BlockRef<'_>], &BlockInfo) -> Result<Block> + Send + Sync + 'static,
@@ -106,6 +117,81 @@ where
         std::any::type_name::<F>().to_string(),
         options.temporaries,
     )
+}
+
+/// A caller's kernel: its error becomes [`Error::Kernel`], its panic
+/// [`Error::KernelPanicked`], both naming the kernel and the block.
+fn user_function<F, E>(options: &MapBlocks, f: F) -> BlockFunction
+where
+    F: Fn(&[BlockRef<'_>], &BlockInfo) -> std::result::Result<Block, E> + Send + Sync + 'static,
+    E: Into<BoxError>,
+{
+    quiet_kernel_panics();
+    let op = options.name.clone();
+    let g = move |blocks: &[BlockRef<'_>], info: &BlockInfo| -> Result<Block> {
+        match call_kernel(|| f(blocks, info)) {
+            Ok(Ok(block)) => Ok(block),
+            Ok(Err(e)) => Err(Error::Kernel {
+                op: op.clone(),
+                block: info.block.clone(),
+                source: e.into(),
+            }),
+            Err(message) => Err(Error::KernelPanicked {
+                op: op.clone(),
+                block: info.block.clone(),
+                message,
+            }),
+        }
+    };
+    BlockFunction::new(
+        Arc::new(g),
+        options.name.clone(),
+        std::any::type_name::<F>().to_string(),
+        options.temporaries,
+    )
+}
+
+thread_local! {
+    /// Set while this thread runs a caller's kernel: the panic hook stays quiet.
+    static IN_KERNEL: Cell<bool> = const { Cell::new(false) };
+    /// Where the kernel running on this thread panicked (file:line:column).
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that records where a caller's kernel panicked
+/// instead of printing it (the panic is reported once, as [`Error::KernelPanicked`]); every
+/// other panic goes to the hook that was there before.
+fn quiet_kernel_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_KERNEL.with(Cell::get) {
+                let at = info.location().map(|l| l.to_string());
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs a caller's kernel, catching its panic as its message (with where it was raised).
+fn call_kernel<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let was = IN_KERNEL.with(|k| k.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_KERNEL.with(|k| k.set(was));
+    outcome.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        match PANIC_AT.with(|p| p.borrow_mut().take()) {
+            Some(at) => format!("{message} (at {at})"),
+            None => message,
+        }
+    })
 }
 
 /// The inputs' expressions, at least one (`op` and `options` name the call in the error).
@@ -132,21 +218,63 @@ fn exprs(inputs: &[&Array], op: &str, options: &MapBlocks) -> Result<Vec<ExprRef
 /// let x = Array::from_ndarray(ndarray::Array1::range(0.0, 10.0, 1.0).into_dyn(), &[4])?;
 /// // Each block minus its own first element.
 /// let y = map_blocks(&[&x], &MapBlocks::new("demean_block"), |blocks, _info| {
-///     let b = blocks[0].view::<f64>().expect("float64");
-///     Ok(Block::from(&b - b[[0]]))
+///     let b = blocks[0].view::<f64>().ok_or("not float64")?;
+///     Ok::<_, &str>(Block::from(&b - b[[0]]))
 /// })?;
 /// assert_eq!(y.compute_as::<f64>()?.iter().copied().collect::<Vec<_>>(),
 ///            [0., 1., 2., 3., 0., 1., 2., 3., 0., 1.]);
 /// # Ok::<(), brickwork::Error>(())
 /// ```
 ///
+/// The kernel's error type is its own: any `E` that converts into `Box<dyn Error + Send +
+/// Sync>`. Name it in the closure's return type when the body does not (a closure that
+/// only returns `Ok(..)` leaves `E` unknown):
+///
+/// ```
+/// use brickwork::{map_blocks, Array, Block, Error, MapBlocks};
+/// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// let x = Array::from_ndarray(ndarray::Array1::range(0.0, 4.0, 1.0).into_dyn(), &[2])?;
+/// let y = map_blocks(&[&x], &MapBlocks::new("scale"), |blocks, _| -> Result<Block, BoxError> {
+///     let factor: f64 = "2.5".parse()?; // a ParseFloatError would fail the computation
+///     Ok(Block::from(blocks[0].view::<f64>().ok_or("not float64")?.mapv(|v| v * factor)))
+/// })?;
+/// assert_eq!(y.compute_as::<f64>()?.iter().copied().collect::<Vec<_>>(), [0., 2.5, 5., 7.5]);
+/// // A kernel's error names the kernel and the block, and keeps the kernel's error.
+/// let z = map_blocks(&[&x], &MapBlocks::new("odd"), |_, info| -> Result<Block, BoxError> {
+///     Err(format!("no block {:?} here", info.block).into())
+/// })?;
+/// match z.compute() {
+///     Err(Error::Kernel { op, block, source }) => {
+///         assert_eq!((op.as_str(), block), ("odd", vec![0]));
+///         assert_eq!(source.to_string(), "no block [0] here");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), brickwork::Error>(())
+/// ```
+///
 /// # Errors
 /// No inputs, shapes that neither match nor broadcast, axes out of range, chunks with
-/// another number of blocks than the inputs have.
-pub fn map_blocks<F>(inputs: &[&Array], options: &MapBlocks, f: F) -> Result<Array>
+/// another number of blocks than the inputs have. When computed: [`Error::Kernel`] for
+/// the kernel's error, [`Error::KernelPanicked`] for its panic.
+pub fn map_blocks<F, E>(inputs: &[&Array], options: &MapBlocks, f: F) -> Result<Array>
+where
+    F: Fn(&[BlockRef<'_>], &BlockInfo) -> std::result::Result<Block, E> + Send + Sync + 'static,
+    E: Into<BoxError>,
+{
+    build_map_blocks(inputs, options, user_function(options, f))
+}
+
+/// [`map_blocks`] for brickwork's own block functions (their errors are ours and pass
+/// through; their panics are bugs).
+pub(crate) fn map_blocks_internal<F>(inputs: &[&Array], options: &MapBlocks, f: F) -> Result<Array>
 where
     F: Fn(&[BlockRef<'_>], &BlockInfo) -> Result<Block> + Send + Sync + 'static,
 {
+    build_map_blocks(inputs, options, function(options, f))
+}
+
+fn build_map_blocks(inputs: &[&Array], options: &MapBlocks, func: BlockFunction) -> Result<Array> {
     let owned = exprs(inputs, "map_blocks", options)?;
     let first = &owned[0];
     let ndim = first.ndim();
@@ -159,7 +287,7 @@ where
     Ok(Array::from_expr(expr::map_blocks(
         &owned,
         expr::MapOutput {
-            func: function(options, f),
+            func,
             dtype,
             drop_axis: &drop_axis,
             new_axis: &new_axis,
@@ -181,9 +309,25 @@ where
 /// gathered from as many neighbours as it spans.
 ///
 /// # Errors
-/// As [`map_blocks`]; a `depth` of another rank, or deeper than the array where the
-/// boundary rule reads the array itself (reflect, mirror, periodic).
-pub fn map_overlap<F>(
+/// As [`map_blocks`]; a `depth` of another rank ([`Error::RankMismatch`]), or deeper than
+/// the array where the boundary rule reads the array itself (reflect, mirror, periodic).
+pub fn map_overlap<F, E>(
+    inputs: &[&Array],
+    depth: &[usize],
+    boundary: Boundary,
+    options: &MapBlocks,
+    f: F,
+) -> Result<Array>
+where
+    F: Fn(&[BlockRef<'_>], &BlockInfo) -> std::result::Result<Block, E> + Send + Sync + 'static,
+    E: Into<BoxError>,
+{
+    let func = user_function(options, f);
+    build_map_overlap(inputs, depth, boundary, options, func)
+}
+
+/// [`map_overlap`] for brickwork's own block functions (see [`map_blocks_internal`]).
+pub(crate) fn map_overlap_internal<F>(
     inputs: &[&Array],
     depth: &[usize],
     boundary: Boundary,
@@ -193,6 +337,16 @@ pub fn map_overlap<F>(
 where
     F: Fn(&[BlockRef<'_>], &BlockInfo) -> Result<Block> + Send + Sync + 'static,
 {
+    build_map_overlap(inputs, depth, boundary, options, function(options, f))
+}
+
+fn build_map_overlap(
+    inputs: &[&Array],
+    depth: &[usize],
+    boundary: Boundary,
+    options: &MapBlocks,
+    func: BlockFunction,
+) -> Result<Array> {
     if options.chunks.is_some() || !options.drop_axis.is_empty() || !options.new_axis.is_empty() {
         return Err(Error::invalid(format!(
             "map_overlap '{}' keeps the blocks' shapes: chunks, drop_axis and new_axis do not apply",
@@ -205,7 +359,7 @@ where
     Ok(Array::from_expr(expr::map_blocks(
         &owned,
         expr::MapOutput {
-            func: function(options, f),
+            func,
             dtype,
             drop_axis: &[],
             new_axis: &[],
@@ -220,12 +374,14 @@ where
 
 /// Checks that a typed function's input type is the array's dtype.
 fn check_input<T: BlockElement>(x: &Array, op: &str) -> Result<()> {
-    if x.dtype() != T::DTYPE {
-        return Err(Error::invalid(format!(
-            "{op}: the function takes {} blocks but the array is {} (use astype)",
-            T::DTYPE,
-            x.dtype()
-        )));
+    let dtype = x.try_dtype()?;
+    if dtype != T::DTYPE {
+        return Err(Error::DTypeMismatch {
+            op: op.into(),
+            expected: T::DTYPE,
+            found: dtype,
+            hint: format!("the function takes {} blocks; use astype", T::DTYPE),
+        });
     }
     Ok(())
 }

@@ -15,7 +15,8 @@
 //! [`Array::reshape`]) and each block of the raveled axis gives the selected elements of
 //! that block. Blocks that select nothing are not computed.
 
-use super::{Array, MapBlocks, map_blocks};
+use super::map::map_blocks_internal;
+use super::{Array, MapBlocks};
 use crate::block::Block;
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
@@ -94,7 +95,7 @@ impl Array {
         let m = m.reshape(&m_to)?;
         let mut chunks: Vec<Vec<usize>> = axes.iter().map(|a| a.sizes()).collect();
         chunks[0] = counts;
-        map_blocks(
+        map_blocks_internal(
             &[&x, &m],
             &MapBlocks::new("boolean_index")
                 .dtype(self.dtype())
@@ -178,21 +179,26 @@ pub(super) fn nothing_selected(rest: &[usize], dtype: DType) -> Result<Array> {
     Array::zeros(&shape, &chunks, dtype)
 }
 
-/// Index `i` along an axis of length `len` (negative counts from the end), checked; `op`
-/// and `axis` name it in the error.
-pub(super) fn resolve_index(i: i64, len: usize, axis: usize, op: &str) -> Result<usize> {
+/// Index `i` along axis `axis` of an array of `shape` (negative counts from the end),
+/// checked.
+pub(super) fn resolve_index(i: i64, shape: &[usize], axis: usize) -> Result<usize> {
+    let len = shape[axis];
     let j = if i < 0 { i + len as i64 } else { i };
-    usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
-        Error::invalid(format!(
-            "{op}: index {i} is out of bounds for axis {axis} with size {len}"
-        ))
-    })
+    usize::try_from(j)
+        .ok()
+        .filter(|&j| j < len)
+        .ok_or_else(|| Error::IndexOutOfBounds {
+            index: isize::try_from(i).unwrap_or(isize::MAX),
+            axis,
+            len,
+            shape: shape.to_vec(),
+        })
 }
 
 /// How many elements each block of the 1-d bool `m` selects, computed now.
 fn block_counts(m: &Array, opts: &ComputeOptions) -> Result<Vec<usize>> {
     let nblocks = m.chunks()?.nblocks();
-    let counts = map_blocks(
+    let counts = map_blocks_internal(
         &[m],
         &MapBlocks::new("count_selected")
             .dtype(DType::I64)

@@ -52,8 +52,22 @@ use crate::units::format_bytes;
 ///
 /// Cloning is cheap (a reference count). Arithmetic operators (`+ - * / % & | ^`, unary `-`
 /// and `!`) are infallible to keep expressions readable; when one fails (shapes that do not
-/// broadcast, an unsupported dtype) the error is kept and returned by the next fallible
-/// method (`compute`, `slice`, `sum_axis`, …). Every named method returns a `Result`.
+/// broadcast, an unsupported dtype) the error is kept and returned, as the variant it was
+/// raised as ([`Error::ShapeMismatch`], [`Error::UnsupportedDType`], …), by the next
+/// fallible method (`compute`, `slice`, `sum_axis`, [`Array::check`], [`Array::try_shape`],
+/// [`Array::try_dtype`], …). Every named method returns a `Result`.
+///
+/// ```
+/// use brickwork::{Array, DType, Error};
+/// let a = Array::zeros(&[3, 4], &[2, 2], DType::F64)?;
+/// let b = Array::zeros(&[5], &[5], DType::F64)?;
+/// let c = &a + &b; // no error yet
+/// match c.compute() {
+///     Err(Error::ShapeMismatch { lhs, rhs, .. }) => assert_eq!((lhs, rhs), (vec![3, 4], vec![5])),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), brickwork::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Array {
     inner: std::result::Result<ExprRef, Arc<Error>>,
@@ -78,7 +92,6 @@ impl Array {
     pub(crate) fn from_result(r: Result<ExprRef>) -> Self {
         match r {
             Ok(e) => Array::from_expr(e),
-            Err(Error::Deferred { source }) => Array { inner: Err(source) },
             Err(e) => Array {
                 inner: Err(Arc::new(e)),
             },
@@ -88,11 +101,10 @@ impl Array {
     /// The expression node, or the error an operator left behind.
     ///
     /// # Errors
-    /// [`Error::Deferred`] when an operator that built this array failed.
+    /// The error of the operator that built this array, as it was raised (for example
+    /// [`Error::ShapeMismatch`] for `&a + &b` of shapes that do not broadcast).
     pub fn expr(&self) -> Result<&ExprRef> {
-        self.inner
-            .as_ref()
-            .map_err(|e| Error::Deferred { source: e.clone() })
+        self.inner.as_ref().map_err(|e| Error::clone(e))
     }
 
     /// Returns the deferred error of a failed operator, if any.
@@ -103,9 +115,29 @@ impl Array {
         self.expr().map(|_| ())
     }
 
-    /// The shape (empty for an array holding an error).
+    /// The shape.
+    ///
+    /// An array whose operator failed (see [`Array`]) has no shape: this returns `[]`
+    /// for it. [`Array::try_shape`] returns its error instead.
     pub fn shape(&self) -> Vec<usize> {
         self.inner.as_ref().map(|e| e.shape()).unwrap_or_default()
+    }
+
+    /// The shape, or the error of the operator that built this array.
+    ///
+    /// ```
+    /// use brickwork::{Array, Error};
+    /// let a = Array::zeros(&[3, 4], &[2, 2], brickwork::DType::F64)?;
+    /// let b = Array::zeros(&[5], &[5], brickwork::DType::F64)?;
+    /// assert_eq!(a.try_shape()?, [3, 4]);
+    /// assert!(matches!((&a + &b).try_shape(), Err(Error::ShapeMismatch { .. })));
+    /// # Ok::<(), brickwork::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The error an operator left behind (as [`Array::check`]).
+    pub fn try_shape(&self) -> Result<Vec<usize>> {
+        Ok(self.expr()?.shape())
     }
 
     /// Number of dimensions.
@@ -123,15 +155,26 @@ impl Array {
         self.len() == 0
     }
 
-    /// The element type (bool for an array holding an error).
+    /// The element type.
+    ///
+    /// An array whose operator failed (see [`Array`]) has no dtype: this returns `bool`
+    /// for it. [`Array::try_dtype`] returns its error instead.
     pub fn dtype(&self) -> DType {
         self.inner.as_ref().map_or(DType::Bool, |e| e.dtype())
+    }
+
+    /// The element type, or the error of the operator that built this array.
+    ///
+    /// # Errors
+    /// The error an operator left behind (as [`Array::check`]).
+    pub fn try_dtype(&self) -> Result<DType> {
+        Ok(self.expr()?.dtype())
     }
 
     /// The chunk grid.
     ///
     /// # Errors
-    /// [`Error::Deferred`] for an array holding an error.
+    /// The error an operator left behind.
     pub fn chunks(&self) -> Result<&ChunkGrid> {
         Ok(self.expr()?.grid())
     }
@@ -174,17 +217,17 @@ impl Array {
     /// Computes the array into memory and returns its elements as `ArrayD<T>`.
     ///
     /// # Errors
-    /// As [`Array::compute`], and [`Error::InvalidArgument`] when `T` is not the array's
+    /// As [`Array::compute`], and [`Error::DTypeMismatch`] when `T` is not the array's
     /// dtype (use [`Array::astype`] to convert).
     pub fn compute_as<T: BlockElement>(&self) -> Result<ndarray::ArrayD<T>> {
-        if T::DTYPE != self.dtype() {
-            self.check()?;
-            return Err(Error::invalid(format!(
-                "compute_as::<{}> on an array of dtype {}; call astype({}) first",
-                T::DTYPE,
-                self.dtype(),
-                T::DTYPE
-            )));
+        let dtype = self.try_dtype()?;
+        if T::DTYPE != dtype {
+            return Err(Error::DTypeMismatch {
+                op: format!("compute_as::<{}>", T::DTYPE),
+                expected: T::DTYPE,
+                found: dtype,
+                hint: format!("call astype({}) first", T::DTYPE),
+            });
         }
         T::unwrap(self.compute()?)
             .map_err(|_| Error::internal("computed block has the wrong dtype"))

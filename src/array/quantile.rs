@@ -4,7 +4,8 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
-use super::{Array, MapBlocks, map_blocks};
+use super::map::map_blocks_internal;
+use super::{Array, MapBlocks};
 use crate::block::Block;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -82,7 +83,7 @@ impl Array {
             .map(|(&n, &c)| AxisChunks::regular(n, c.max(1)))
             .collect();
         let lanes = x.rechunk_grid(ChunkGrid::from_axes(axes))?;
-        let y = map_blocks(
+        let y = map_blocks_internal(
             &[&lanes],
             &MapBlocks::new(name)
                 .dtype(DType::F64)

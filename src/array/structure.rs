@@ -216,13 +216,15 @@ impl Array {
     /// `widths` of the wrong length; `edge` or `reflect` of an empty axis; `reflect` wider
     /// than the axis minus one (NumPy repeats the reflection then; not supported).
     pub fn pad(&self, widths: &[(usize, usize)], mode: PadMode) -> Result<Array> {
-        let shape = self.shape();
+        let shape = self.try_shape()?;
         if widths.len() != shape.len() {
-            return Err(Error::invalid(format!(
-                "pad: {} (before, after) widths for an array of {} dimension(s)",
-                widths.len(),
-                shape.len()
-            )));
+            return Err(Error::RankMismatch {
+                op: "pad".into(),
+                what: "widths".into(),
+                expected: shape.len(),
+                found: widths.len(),
+                hint: "one (before, after) pair per axis".into(),
+            });
         }
         let mut x = self.clone();
         for (axis, &(before, after)) in widths.iter().enumerate() {
@@ -337,10 +339,9 @@ impl Array {
             ));
         }
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
-        let len = shape[axis];
         let resolved = indices
             .iter()
-            .map(|&i| super::mask::resolve_index(i, len, axis, "take"))
+            .map(|&i| super::mask::resolve_index(i, &shape, axis))
             .collect::<Result<Vec<usize>>>()?;
         if resolved.is_empty() {
             return Err(Error::invalid(

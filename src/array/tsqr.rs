@@ -30,7 +30,8 @@
 
 use ndarray::{Array2, ArrayView2, Ix2, s};
 
-use super::{Array, MapBlocks, map_blocks};
+use super::map::map_blocks_internal;
+use super::{Array, MapBlocks};
 use crate::block::{Block, BlockRef};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -381,7 +382,7 @@ impl<T: LinalgElement> Tsqr<T> {
                     .zip(&r_rows)
                     .map(|(&c, &r)| (factor_elems(c, n), r * n)),
             );
-            let stacked = map_blocks(
+            let stacked = map_blocks_internal(
                 &[&cur],
                 &MapBlocks::new("tsqr_r")
                     .dtype(dtype)
@@ -408,7 +409,7 @@ impl<T: LinalgElement> Tsqr<T> {
             .saturating_add(q_times_elems(rows, n, k))
             .saturating_add(rows.saturating_mul(k))
             .saturating_add(k * n + k * k);
-        let top = map_blocks(
+        let top = map_blocks_internal(
             &[&cur],
             &MapBlocks::new("tsqr_top")
                 .dtype(dtype)
@@ -453,7 +454,7 @@ impl<T: LinalgElement> Tsqr<T> {
                 AxisChunks::from_sizes(&level.r_rows),
                 AxisChunks::regular(c, c),
             ]))?;
-            let padded = map_blocks(
+            let padded = map_blocks_internal(
                 &[&q2],
                 &MapBlocks::new("tsqr_pad")
                     .dtype(T::DTYPE)
@@ -472,7 +473,7 @@ impl<T: LinalgElement> Tsqr<T> {
                 let scratch = factor_elems(r, n).saturating_add(q_times_elems(r, n, c));
                 (scratch, r.saturating_mul(c))
             }));
-            q = map_blocks(
+            q = map_blocks_internal(
                 &[&level.input, &padded],
                 &MapBlocks::new("tsqr_q")
                     .dtype(T::DTYPE)
@@ -499,7 +500,7 @@ impl<T: LinalgElement> Tsqr<T> {
         let shape = self.r.shape();
         let (k, n) = (shape[0], shape[1]);
         // U_r (k × k) above S (one row) above Vh (k × n), in one result.
-        let parts = map_blocks(
+        let parts = map_blocks_internal(
             &[&self.r],
             &MapBlocks::new("tsqr_svd")
                 .dtype(T::DTYPE)
@@ -537,7 +538,7 @@ impl<T: LinalgElement> Tsqr<T> {
         let scratch = svd_elems::<T>(k, n)
             + wide * (rows * big_n + k * k + k * n + 3 * k * p + 2 * n * p + big_n + k);
         // x (n rows) above the residuals, the rank and the singular values (a row each).
-        let parts = map_blocks(
+        let parts = map_blocks_internal(
             &[&self.r],
             &MapBlocks::new("tsqr_lstsq")
                 .dtype(T::DTYPE)

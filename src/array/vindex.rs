@@ -11,8 +11,9 @@
 
 use std::sync::Arc;
 
+use super::map::map_blocks_internal;
 use super::mask::{nothing_selected, resolve_index};
-use super::{Array, MapBlocks, map_blocks};
+use super::{Array, MapBlocks};
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid};
 
@@ -34,9 +35,12 @@ impl Array {
     /// No index arrays or more than the array has axes, index arrays of different lengths,
     /// an index out of range (naming it and the axis).
     pub fn vindex(&self, indices: &[&[i64]]) -> Result<Array> {
-        let shape = self.shape();
+        let shape = self.try_shape()?;
         let k = indices.len();
-        if k == 0 || k > shape.len() {
+        if k > shape.len() {
+            return Err(Error::TooManyIndices { given: k, shape });
+        }
+        if k == 0 {
             return Err(Error::invalid(format!(
                 "vindex: {k} index arrays for an array of {} axes (1 to {} needed)",
                 shape.len(),
@@ -54,7 +58,7 @@ impl Array {
         let mut flat = vec![0u64; n];
         for (d, idx) in indices.iter().enumerate() {
             for (f, &i) in flat.iter_mut().zip(idx.iter()) {
-                let j = resolve_index(i, shape[d], d, "vindex")?;
+                let j = resolve_index(i, &shape, d)?;
                 *f = *f * shape[d] as u64 + j as u64;
             }
         }
@@ -83,7 +87,7 @@ impl Array {
         let mut chunks: Vec<Vec<usize>> = x.chunks()?.axes().iter().map(|a| a.sizes()).collect();
         chunks[0] = counts;
         let points = sorted.clone();
-        let y = map_blocks(
+        let y = map_blocks_internal(
             &[&x],
             &MapBlocks::new("vindex")
                 .dtype(self.dtype())
@@ -112,7 +116,7 @@ impl Array {
         let mut axes = y.chunks()?.axes().to_vec();
         axes[0] = AxisChunks::regular(n, n);
         let whole = y.rechunk_grid(ChunkGrid::from_axes(axes))?;
-        map_blocks(
+        map_blocks_internal(
             &[&whole],
             &MapBlocks::new("vindex_order").temporaries(0),
             move |blocks, _info| blocks[0].select(0, &inverse),

@@ -27,11 +27,10 @@ mod server;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::ComputeOptions;
+use crate::config::{CancelToken, ComputeOptions};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::observe::{Mark, Observer, RunInfo, TaskDone};
@@ -61,7 +60,7 @@ struct Shared {
     settings: MonitorSettings,
     session: Mutex<Option<Session>>,
     /// Ends the linger early when set (the cancel flag of the options it was made for).
-    cancel: Option<Arc<AtomicBool>>,
+    cancel: Option<CancelToken>,
 }
 
 struct Session {
@@ -84,7 +83,7 @@ impl Monitor {
     }
 
     /// A monitor whose linger after a session ends early once `cancel` is set (Ctrl-C).
-    pub fn with_cancel(settings: MonitorSettings, cancel: Option<Arc<AtomicBool>>) -> Monitor {
+    pub fn with_cancel(settings: MonitorSettings, cancel: Option<CancelToken>) -> Monitor {
         Monitor(Arc::new(Shared {
             settings,
             session: Mutex::new(None),
@@ -177,7 +176,7 @@ impl Monitor {
             None => Ok(()),
         };
         if let Some(server) = session.server {
-            server.stop(self.0.settings.linger, self.0.cancel.as_deref());
+            server.stop(self.0.settings.linger, self.0.cancel.as_ref());
         }
         written
     }

@@ -7,9 +7,9 @@
 //! address (a web page elsewhere cannot reach it through DNS rebinding); another address
 //! needs `allow_remote`.
 
+use crate::config::CancelToken;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -98,7 +98,7 @@ impl Server {
 
     /// After the session finished: lets open pages receive the last update, keeps serving
     /// for `linger` (less once `cancel` is set), then stops.
-    pub(crate) fn stop(mut self, linger: Duration, cancel: Option<&AtomicBool>) {
+    pub(crate) fn stop(mut self, linger: Duration, cancel: Option<&CancelToken>) {
         let deadline = Instant::now() + DRAIN;
         let mut owing = self.streams.owing.lock().unwrap_or_else(|p| p.into_inner());
         while *owing > 0 {
@@ -115,7 +115,7 @@ impl Server {
         }
         drop(owing);
         let until = Instant::now() + linger;
-        while !cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        while !cancel.is_some_and(CancelToken::is_cancelled) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;

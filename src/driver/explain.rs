@@ -30,7 +30,7 @@ fn prepared(roots: &[ExprRef], opts: &ComputeOptions) -> Result<Prepared> {
 /// # Errors
 /// A planning error.
 pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) -> Result<String> {
-    let limit = opts.memory_limit();
+    let limit = opts.resolved_memory_limit();
     let opts = opts.clone().with_memory_limit(limit.bytes).resolved();
     let p = prepared(roots, &opts)?;
     let mut s = header;

@@ -235,14 +235,17 @@ pub fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
 /// Checks user-given chunk sizes against a shape and builds the regular grid.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a rank mismatch or a zero chunk on a non-empty axis.
+/// [`Error::RankMismatch`] for chunks of another rank; [`Error::InvalidArgument`] for a zero
+/// chunk on a non-empty axis.
 pub fn regular_grid(shape: &[usize], chunks: &[usize]) -> Result<ChunkGrid> {
     if shape.len() != chunks.len() {
-        return Err(Error::invalid(format!(
-            "chunks {} do not match the rank of shape {}",
-            fmt_shape(chunks),
-            fmt_shape(shape)
-        )));
+        return Err(Error::RankMismatch {
+            op: "chunks".into(),
+            what: format!("chunks {}", fmt_shape(chunks)),
+            expected: shape.len(),
+            found: chunks.len(),
+            hint: format!("the shape is {}", fmt_shape(shape)),
+        });
     }
     if let Some(axis) = (0..shape.len()).find(|&i| chunks[i] == 0 && shape[i] > 0) {
         return Err(Error::invalid(format!(
@@ -956,11 +959,13 @@ fn op_of(out: &MapOutput<'_>) -> &'static str {
 /// The halo must fit the array where the boundary rule takes it from the array itself.
 fn check_overlap(overlap: &Overlap, shape: &[usize], what: &dyn Fn(String) -> Error) -> Result<()> {
     if overlap.depth.len() != shape.len() {
-        return Err(what(format!(
-            "depth has {} axes, the arrays have {}",
-            overlap.depth.len(),
-            shape.len()
-        )));
+        return Err(Error::RankMismatch {
+            op: "map_overlap".into(),
+            what: "depth".into(),
+            expected: shape.len(),
+            found: overlap.depth.len(),
+            hint: format!("the arrays' shape is {}", fmt_shape(shape)),
+        });
     }
     for (d, (&depth, &len)) in overlap.depth.iter().zip(shape).enumerate() {
         let most = match overlap.boundary {

@@ -297,11 +297,10 @@ fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
         return Err(store_err_from(path, None, "cannot open", e));
     }
     if !path.is_dir() {
-        return Err(store_err(
-            path,
-            None,
-            "not a Zarr array: it is a file, and a Zarr array is a directory holding zarr.json (v3) or .zarray (v2)",
-        ));
+        return Err(Error::UnknownStoreFormat {
+            path: path.to_path_buf(),
+            found: "not a Zarr array: it is a file, and a Zarr array is a directory holding zarr.json (v3) or .zarray (v2)".into(),
+        });
     }
     let v3 = path.join("zarr.json");
     if v3.is_file() {
@@ -333,11 +332,10 @@ fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
             format!("is a Zarr v2 group, not an array{}", children_hint(path)),
         ));
     }
-    Err(store_err(
-        path,
-        None,
-        "not a Zarr array: the directory has no zarr.json (v3) or .zarray (v2)",
-    ))
+    Err(Error::UnknownStoreFormat {
+        path: path.to_path_buf(),
+        found: "not a Zarr array: the directory has no zarr.json (v3) or .zarray (v2)".into(),
+    })
 }
 
 /// " (open one of its members: a, b)" for a group directory.

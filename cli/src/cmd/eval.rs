@@ -93,7 +93,7 @@ fn evaluate(
         several => evaluate_several(args, opts, several, start)?,
     };
     if let (true, Some(metrics)) = (args.stats, metrics) {
-        let source = opts.memory_limit().source;
+        let source = opts.resolved_memory_limit().source;
         print_stats(&metrics, &source, start.elapsed().as_secs_f64());
     }
     Ok(())
