@@ -14,23 +14,26 @@
 //! reductions combine in a fixed order, both give bit-identical results.
 
 mod cluster;
+mod dispatch;
 mod eval;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
+mod output;
 mod pool;
 #[cfg(target_os = "linux")]
 mod processes;
 mod remote;
-mod spill;
-
-mod dispatch;
-mod output;
 mod slots;
+mod spill;
 mod sync;
 mod task;
 mod threads;
 
 use crate::config::ComputeOptions;
+#[cfg(doc)]
+use crate::config::Scheduler;
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::plan::Plan;

@@ -412,7 +412,7 @@ impl ZarrSource {
     /// True when [`map_chunk`](Self::map_chunk) maps chunk `chunk` rather than reading it:
     /// the array is raw, its chunks large enough and this chunk's file is there at its
     /// stored size. A task then holds only the pages of the chunk it touches (see
-    /// [`BlockRead::maps_chunk`](super::BlockRead::maps_chunk)). Looked up once per chunk.
+    /// [`BlockRead::maps_chunk`](crate::store::BlockRead::maps_chunk)). Looked up once per chunk.
     pub fn maps_chunk(&self, chunk: &[usize]) -> bool {
         if !matches!(self.mapped_size(chunk), Ok(Some(_))) {
             return false;
