@@ -4,9 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use brickwork::io::ByteOrder;
 use brickwork::io::csv::CsvFormat;
 use brickwork::io::npy::NpyFile;
-use brickwork::io::raw::{ByteOrder, RawFile};
+use brickwork::io::raw::RawFile;
 use brickwork::{Array, ComputeOptions, DType};
 
 use super::{compute_options, open_zarr, parse_list, write_options};
