@@ -106,7 +106,7 @@ impl Cgroup {
         cmd.arg("-c")
             .arg("echo $$ > \"$0\" && exec \"$@\"")
             .arg(self.dir.join("cgroup.procs"))
-            .arg(env!("CARGO_BIN_EXE_brickwork"))
+            .arg(crate::common::brickwork_exe())
             .args(args);
         cmd
     }
@@ -174,7 +174,7 @@ fn the_default_limit_is_the_cgroups_and_the_run_finishes_inside_it() -> TestResu
     );
     let limit_arg = format!("{}B", limit);
     let started = Instant::now();
-    let free = Command::new(env!("CARGO_BIN_EXE_brickwork"))
+    let free = Command::new(crate::common::brickwork_exe())
         .args(args)
         .args(["--memory-limit", &limit_arg])
         .output()?;

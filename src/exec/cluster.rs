@@ -23,8 +23,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::pool::{Admission, Decision, Held, Missing, Pool};
 use super::spill::SpillStore;
-use super::{Ctx, Metrics};
+use super::task::Ctx;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::schedule::{Footprint, TaskGraph, TaskId};
 
 /// What the workers share, under one lock.

@@ -34,16 +34,19 @@ use mpi::topology::Process;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{Destination, MatchedReceiveVec, Root, Source};
 
+use super::output::{output_block, to_sinks};
 use super::pool::Pool;
 use super::remote::{
     Ran, RunTasks, get_string, put_string, read_reply, serve_request, write_request,
 };
 use super::spill::{decode, encode, get_u64, put_u64};
-use super::{Ctx, Metrics, run_threads};
+use super::task::Ctx;
+use super::threads::run_threads;
 use crate::block::Block;
 use crate::config::{ComputeOptions, Scheduler};
 use crate::error::{Error, Result};
 use crate::kernel::Value;
+use crate::metrics::Metrics;
 use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::Sink;
@@ -416,5 +419,5 @@ fn write_block(
 ) -> Result<u64> {
     let stage = graph.stage[t as usize] as usize;
     let index = graph.block_index(plan, t);
-    super::to_sinks(plan, sinks, stage, &index, super::output_block(value)?)
+    to_sinks(plan, sinks, stage, &index, output_block(value)?)
 }

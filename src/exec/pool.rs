@@ -26,9 +26,10 @@ use lru::LruCache;
 
 use super::eval;
 use super::spill::{self, SpillFile};
-use super::{Metrics, exhausted};
+use super::task::exhausted;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
+use crate::metrics::Metrics;
 use crate::plan::{Plan, StageKind};
 use crate::schedule::{TaskGraph, TaskId};
 

@@ -196,7 +196,7 @@ pub(super) fn serve_request(
         }
         Err(payload) => {
             put_u64(w, PANICKED)?;
-            put_string(w, &super::panic_message(payload.as_ref()))
+            put_string(w, &super::task::panic_message(payload.as_ref()))
         }
     }
 }

@@ -15,9 +15,7 @@ use crate::grid::{ChunkGrid, Region, fmt_shape};
 use crate::store::BlockRead;
 use crate::store::Sink;
 
-pub use super::ByteOrder;
-
-use super::{BlockFileWriter, MappedArray, MappedLayout, map_file};
+use super::{BlockFileWriter, ByteOrder, MappedArray, MappedLayout, map_file};
 
 /// A raw binary file opened as a chunked, memory-mapped array source.
 #[derive(Debug)]

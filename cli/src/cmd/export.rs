@@ -1,8 +1,9 @@
 //! `brickwork export`: a Zarr array, or a region of it, to .npy, raw, CSV or Zarr.
 
 use anyhow::{Context, Result};
+use brickwork::io::ByteOrder;
 use brickwork::io::npy::NpyWriter;
-use brickwork::io::raw::{ByteOrder, RawWriter};
+use brickwork::io::raw::RawWriter;
 
 use super::{compute_options, open_zarr, parse_region, write_options};
 use crate::cli::{ExportArgs, usage};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use brickwork::io::csv::CsvFormat;
 use brickwork::io::npy::NpyFile;
-use brickwork::io::raw::{ByteOrder, RawFile};
-use brickwork::io::{band_bytes, banded_chunks};
+use brickwork::io::raw::RawFile;
+use brickwork::io::{ByteOrder, band_bytes, banded_chunks};
 use brickwork::{Array, ComputeOptions, DType};
 
 use super::{compute_options, open_zarr, parse_list, write_options};

@@ -25,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::write_id_of;
+use super::attribute::write_id_of;
 use crate::error::{Error, Result};
 
 /// What identifies a metadata file's version without reading it.

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use zarrs::array::Array;
 use zarrs::filesystem::FilesystemStore;
 
-use super::{ReadStore, store_err};
+use super::ReadStore;
+use super::error::store_err;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::grid::MAX_BLOCKS;

@@ -18,7 +18,10 @@ use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 
-use super::{IntoSource, NoSyncStore, WriteStore, ZarrSource, store_err_from, to_u64};
+use super::WriteStore;
+use super::error::{IntoSource, store_err_from};
+use super::grid::to_u64;
+use super::source::ZarrSource;
 use crate::block::{Block, BlockElement};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
@@ -26,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
 use crate::store::direct;
 use crate::store::lock::WriteLock;
+use crate::store::nosync::NoSyncStore;
 
 /// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
 /// `region` of it, block by block.

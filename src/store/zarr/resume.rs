@@ -17,14 +17,15 @@ use rayon::prelude::*;
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 
-use super::{
-    FINGERPRINT_KEY, Layout, NoSyncStore, ZarrSink, grid_shape, metadata_options, sink_attributes,
-    store_err, store_err_from, write_id_of,
-};
+use super::attribute::{FINGERPRINT_KEY, sink_attributes, write_id_of};
+use super::error::{store_err, store_err_from};
+use super::grid::grid_shape;
+use super::sink::{Layout, ZarrSink, metadata_options};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::store::lock::WriteLock;
+use crate::store::nosync::NoSyncStore;
 use crate::store::{BRICKWORK_ATTRIBUTE, WriteOptions, ZarrFormat};
 
 /// What [`ZarrSink::resume`] found at its path.
@@ -195,7 +196,8 @@ impl ZarrSink {
                 (array, zarray, ".zarray")
             }
         };
-        let raw = shards.is_none() && super::direct::is_raw(array.metadata(), dtype, shape.len());
+        let raw =
+            shards.is_none() && crate::store::direct::is_raw(array.metadata(), dtype, shape.len());
         let sink = ZarrSink {
             path: path.to_path_buf(),
             store,

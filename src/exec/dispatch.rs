@@ -1,0 +1,177 @@
+//! Starting a run: the one entry point [`execute_many`] checks the sinks, works out how many
+//! worker rows the scheduler runs, tells the observers what is about to run, and hands the
+//! task context to the scheduler's loop.
+
+use std::time::Instant;
+
+use crate::config::{ComputeOptions, Scheduler};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::observe::{RunInfo, StageInfo};
+use crate::plan::Plan;
+use crate::schedule::Scheduled;
+use crate::store::Sink;
+
+use super::cluster;
+#[cfg(feature = "mpi")]
+use super::mpi;
+use super::pool::Pool;
+#[cfg(target_os = "linux")]
+use super::processes;
+use super::slots::CpuSlots;
+use super::spill::SpillStore;
+use super::sync::run_sync;
+use super::task::Ctx;
+use super::threads::run_threads;
+
+/// Runs a scheduled plan (already checked to fit by the driver) with several results
+/// ([`Plan::outputs`]) and feeds the blocks of output `i` to `sinks[i]`.
+///
+/// # Errors
+/// The first error any task returns (reading a store, a kernel error, spilling, the sink)
+/// or [`Error::Cancelled`]; remaining tasks are not started, and the spill directory is
+/// removed. [`Error::Internal`] when there is not one sink per output.
+pub(super) fn execute_many(
+    plan: &Plan,
+    scheduled: &Scheduled,
+    opts: &ComputeOptions,
+    sinks: &[&dyn Sink],
+) -> Result<Metrics> {
+    if sinks.len() != plan.outputs.len() {
+        return Err(Error::internal(format!(
+            "{} sink(s) for a plan with {} output(s)",
+            sinks.len(),
+            plan.outputs.len()
+        )));
+    }
+    let start = Instant::now();
+    let Scheduled {
+        graph,
+        position,
+        footprint,
+        ..
+    } = scheduled;
+    let limit = opts.effective_memory_limit();
+    let spill = SpillStore::new(opts.spill_dir.clone());
+    let io_workers = opts.scheduler == Scheduler::Threads && sinks.iter().any(|s| s.waits_on_io());
+    let workers = match opts.scheduler {
+        Scheduler::Synchronous => 1,
+        // Twice the workers; those beyond `threads` only run while others wait for their
+        // writes.
+        Scheduler::Threads if io_workers => 2 * opts.effective_threads(),
+        Scheduler::Threads | Scheduler::Cluster { .. } | Scheduler::Processes(_) => {
+            opts.effective_threads()
+        }
+        // One scheduling thread per other rank on rank 0.
+        #[cfg(feature = "mpi")]
+        Scheduler::Mpi => match mpi::ranks(opts)? {
+            Some((_, size)) => (size - 1) as usize,
+            None => opts.effective_threads(),
+        },
+        #[cfg(not(feature = "mpi"))]
+        Scheduler::Mpi => {
+            return Err(Error::invalid(
+                "the mpi scheduler needs brickwork built with the `mpi` feature (cargo build \
+                 --features mpi, with an MPI installed)",
+            ));
+        }
+    };
+    if !opts.observers.is_empty() {
+        let info = run_info(opts, plan, scheduled, workers);
+        opts.observers.each(|o| o.run_begin(&info));
+    }
+    let ctx = Ctx {
+        plan,
+        graph,
+        position,
+        sinks,
+        opts,
+        total: graph.len() as u64,
+        limit,
+        spill: &spill,
+        cpu: None,
+        remote: None,
+    };
+    let reserved = scheduled.reservations();
+    let pool = Pool::new(plan, graph, &reserved.need, &reserved.output, limit);
+    let mut metrics = match opts.scheduler {
+        Scheduler::Synchronous => run_sync(&ctx, pool)?,
+        Scheduler::Threads if io_workers => {
+            let ctx = Ctx {
+                cpu: Some(CpuSlots::new(opts.effective_threads())),
+                ..ctx
+            };
+            run_threads(&ctx, pool, workers)?
+        }
+        Scheduler::Threads => run_threads(&ctx, pool, workers)?,
+        Scheduler::Cluster {
+            workers,
+            threads_per_worker,
+        } => {
+            drop(pool);
+            cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
+        }
+        #[cfg(target_os = "linux")]
+        Scheduler::Processes(_) => {
+            let remote = processes::Workers::start(plan, graph, workers)?;
+            let ctx = Ctx {
+                remote: Some(&remote),
+                ..ctx
+            };
+            run_threads(&ctx, pool, workers)?
+        }
+        #[cfg(feature = "mpi")]
+        Scheduler::Mpi => mpi::run(ctx, pool)?,
+        #[cfg(not(feature = "mpi"))]
+        Scheduler::Mpi => unreachable!("refused above"),
+        #[cfg(not(target_os = "linux"))]
+        Scheduler::Processes(_) => {
+            return Err(Error::invalid(
+                "the processes scheduler needs Linux (use threads or cluster)",
+            ));
+        }
+    };
+    metrics.seconds = start.elapsed().as_secs_f64();
+    metrics.predicted_peak_bytes = footprint.peak;
+    metrics.memory_limit = limit;
+    opts.observers.each(|o| o.run_end(&metrics));
+    Ok(metrics)
+}
+
+/// What observers are told of a plan about to run on `workers` worker rows.
+fn run_info(opts: &ComputeOptions, plan: &Plan, scheduled: &Scheduled, workers: usize) -> RunInfo {
+    let rows = match opts.scheduler {
+        Scheduler::Cluster {
+            workers,
+            threads_per_worker,
+        } => (0..workers)
+            .flat_map(|w| (0..threads_per_worker).map(move |i| format!("worker {w} · thread {i}")))
+            .collect(),
+        Scheduler::Processes(_) => (0..workers)
+            .map(|i| format!("worker process {i}"))
+            .collect(),
+        _ => (0..workers).map(|i| format!("worker {i}")).collect(),
+    };
+    let graph = &scheduled.graph;
+    RunInfo {
+        scheduler: opts.scheduler.to_string(),
+        rows,
+        memory_limit: opts.effective_memory_limit(),
+        stages: plan
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, st)| StageInfo {
+                name: st.name.clone(),
+                op: st.kind.op_name(),
+                tasks: graph.stage_tasks[i],
+                blocks: st.grid.nblocks() as u64,
+                inputs: st.inputs(),
+            })
+            .collect(),
+        tasks_before: plan.naive_tasks,
+        tasks_after: graph.len() as u64,
+        predicted_peak: scheduled.footprint.peak,
+        dot: crate::schedule::dot::stage_dot(plan, graph),
+    }
+}

@@ -1,0 +1,59 @@
+//! Routing output blocks: an output stage's value as a block, handed to every sink that
+//! asked for it, and what of it a later task of the same stage still reads.
+
+use crate::error::{Error, Result};
+use crate::kernel::Value;
+use crate::plan::{Plan, StageKind};
+use crate::store::Sink;
+
+/// What the users of an output block read of it: for a scan, its last slice along the
+/// scanned axis (where the next block starts from); otherwise all of it.
+pub(super) fn kept_for_users(
+    stage: &crate::plan::Stage,
+    block: &crate::block::Block,
+) -> crate::block::Block {
+    let StageKind::Scan { axis, .. } = stage.kind else {
+        return block.clone();
+    };
+    let n = block.shape()[axis];
+    crate::dispatch_block!(block, a => crate::block::BlockElement::wrap(
+        a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(n.saturating_sub(1)..n)).to_owned()))
+}
+
+/// An output stage's value as the block its sinks take.
+pub(super) fn output_block(value: Value) -> Result<crate::block::Block> {
+    match value {
+        Value::Block(b) => Ok(b),
+        Value::Mapped(m) => Ok(m.to_block()),
+        Value::Partial(_) => Err(Error::internal("the output stage produced a partial")),
+    }
+}
+
+/// Hands output block `index` of stage `stage` to every sink of that stage (usually one;
+/// the same array asked for twice gets a copy); returns the bytes handed over.
+pub(super) fn to_sinks(
+    plan: &Plan,
+    sinks: &[&dyn Sink],
+    stage: usize,
+    index: &[usize],
+    block: crate::block::Block,
+) -> Result<u64> {
+    let mut bytes = 0;
+    let mut sinks = plan
+        .outputs
+        .iter()
+        .zip(sinks)
+        .filter(|(o, _)| o.stage == stage)
+        .map(|(_, s)| s)
+        .peekable();
+    while let Some(sink) = sinks.next() {
+        bytes += block.nbytes() as u64;
+        if sinks.peek().is_some() {
+            sink.consume(index, block.clone())?;
+        } else {
+            sink.consume(index, block)?;
+            break;
+        }
+    }
+    Ok(bytes)
+}

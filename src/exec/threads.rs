@@ -1,0 +1,132 @@
+//! The threads scheduler's loop: `n` workers in a rayon pool share one lock over the pool
+//! and the ready queue; each takes the highest-priority ready task whose reservation fits,
+//! runs it without holding the lock, and publishes its output, waking the others.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Condvar, Mutex};
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::schedule::TaskId;
+
+use super::pool::{Decision, Pool};
+use super::task::Ctx;
+
+struct Shared<'a> {
+    pool: Pool<'a>,
+    ready: BinaryHeap<Reverse<(u32, TaskId)>>,
+    deps_left: Vec<u32>,
+    done: usize,
+    error: Option<Error>,
+}
+
+/// Runs the tasks on `threads` workers (at most `ctx.cpu` of them compute at once).
+pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics> {
+    let graph = ctx.graph;
+    let deps_left: Vec<u32> = (0..graph.len() as TaskId)
+        .map(|t| graph.deps(t).len() as u32)
+        .collect();
+    let ready = (0..graph.len() as TaskId)
+        .filter(|&t| deps_left[t as usize] == 0)
+        .map(|t| Reverse((ctx.position[t as usize], t)))
+        .collect();
+    let shared = Mutex::new(Shared {
+        pool,
+        ready,
+        deps_left,
+        done: 0,
+        error: None,
+    });
+    let wake = Condvar::new();
+    let workers = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("brickwork-worker-{i}"))
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
+    workers.scope(|s| {
+        for row in 0..threads {
+            let (shared, wake) = (&shared, &wake);
+            s.spawn(move |_| worker(ctx, shared, wake, row));
+        }
+    });
+    let shared = shared
+        .into_inner()
+        .map_err(|_| Error::internal("a worker panicked"))?;
+    match shared.error {
+        Some(e) => Err(e),
+        None => Ok(shared.pool.metrics),
+    }
+}
+
+fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize) {
+    let n = ctx.graph.len();
+    let mut guard = shared.lock().expect("scheduler lock");
+    loop {
+        let done = guard.done;
+        if ctx.stopping(&mut guard.error, done, n) {
+            wake.notify_all();
+            return;
+        }
+        let Some(&Reverse((_, t))) = guard.ready.peek() else {
+            if guard.pool.running == 0 {
+                guard.error = Some(Error::internal("no task is ready and none is running"));
+                continue;
+            }
+            guard = wake.wait(guard).expect("scheduler lock");
+            continue;
+        };
+        // Admission: a task starts only when its reservation fits under the limit, after
+        // evicting what it must.
+        let mut local = Metrics::default();
+        let mut adm = match guard.pool.try_admit(t) {
+            Err(e) => {
+                guard.error = Some(e);
+                continue;
+            }
+            Ok(Decision::Wait) => {
+                guard = wake.wait(guard).expect("scheduler lock");
+                continue;
+            }
+            Ok(Decision::Spill(victims)) => {
+                drop(guard);
+                let files = ctx.write_spills(&victims, &mut local);
+                guard = shared.lock().expect("scheduler lock");
+                if let Err(e) = guard.pool.spills_written(files) {
+                    guard.error.get_or_insert(e);
+                }
+                guard.pool.metrics.absorb(&local);
+                wake.notify_all();
+                continue;
+            }
+            Ok(Decision::Run(adm)) => adm,
+        };
+        ctx.admitted(&guard.pool);
+        guard.ready.pop();
+        drop(guard);
+        let result = ctx.run_guarded(&mut adm, &mut local, row);
+        guard = shared.lock().expect("scheduler lock");
+        match result {
+            Err(e) => {
+                guard.pool.abandon(&adm);
+                guard.error.get_or_insert(e);
+            }
+            Ok((restored, value)) => {
+                guard.pool.finish(&adm, restored, value);
+                guard.pool.metrics.absorb(&local);
+                guard.done += 1;
+                ctx.report(&guard.pool.metrics, guard.pool.in_use(), guard.pool.held());
+                let t = adm.task;
+                for &u in ctx.graph.users(t) {
+                    let left = &mut guard.deps_left[u as usize];
+                    *left -= 1;
+                    if *left == 0 {
+                        guard.ready.push(Reverse((ctx.position[u as usize], u)));
+                    }
+                }
+            }
+        }
+        // Wake everyone: besides newly ready tasks, memory was released.
+        wake.notify_all();
+    }
+}

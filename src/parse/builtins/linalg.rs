@@ -1,0 +1,104 @@
+//! Linear algebra: the factorizations that give tuples (`qr`, `svd`, `lstsq`...),
+//! `tensordot` and `einsum`.
+
+use super::args::Bound;
+use super::table::Op;
+use crate::array::Array;
+use crate::dtype::Scalar;
+use crate::error::{Error, Result};
+use crate::parse::syntax_error;
+use crate::parse::value::Value;
+
+/// NumPy's `linalg.qr`, `svd`, `svdvals` and `lstsq` (tall-skinny, see `Array::qr`): the
+/// factorizations give tuples, which a program indexes (`qr(a)[1]`); `None` for other ops.
+pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
+    let tuple =
+        |arrays: Vec<Array>| Some(Value::Tuple(arrays.into_iter().map(Value::Array).collect()));
+    Ok(match op {
+        Op::Qr => {
+            let (q, r) = b.array("a")?.qr()?;
+            match b.get("mode").map(|a| &a.value) {
+                None => tuple(vec![q, r]),
+                Some(Value::Str(m)) if m == "reduced" => tuple(vec![q, r]),
+                Some(Value::Str(m)) if m == "r" => Some(Value::Array(r)),
+                Some(_) => {
+                    let arg = b.required("mode")?;
+                    return Err(b.bad(arg, "mode", "\"reduced\" or \"r\" (a tall-skinny QR)"));
+                }
+            }
+        }
+        Op::Svd => {
+            if b.bool("full_matrices", false)? {
+                let arg = b.required("full_matrices")?;
+                return Err(syntax_error(
+                    arg.col,
+                    "svd() computes the reduced SVD of a tall-skinny array (as dask): \
+                     full_matrices=True is not supported",
+                ));
+            }
+            let (u, s, vh) = b.array("a")?.svd()?;
+            tuple(vec![u, s, vh])
+        }
+        Op::Svdvals => Some(Value::Array(b.array("x")?.svdvals()?)),
+        Op::Lstsq => {
+            let rcond = b.scalar("rcond")?.map(Scalar::as_f64);
+            let fit = b.array("a")?.lstsq(&b.array("b")?, rcond)?;
+            tuple(vec![fit.x, fit.residuals, fit.rank, fit.s])
+        }
+        _ => None,
+    })
+}
+
+/// `tensordot(a, b, axes)`: `axes` an int N (the last N axes of `a` with the first N of
+/// `b`, default 2) or a pair of axis lists (or of single axes).
+pub(super) fn tensordot(b: &Bound) -> Result<Array> {
+    let (x, y) = (b.array("a")?, b.array("b")?);
+    let (pa, pb): (Vec<isize>, Vec<isize>) = match b.get("axes").map(|a| &a.value) {
+        None => pairs_last_first(&x, 2),
+        Some(Value::Scalar(Scalar::Int(n))) if *n >= 0 => pairs_last_first(&x, *n as usize),
+        Some(Value::Tuple(two)) if two.len() == 2 => {
+            let list = |v: &Value| -> Option<Vec<isize>> {
+                match v {
+                    Value::Scalar(Scalar::Int(i)) => Some(vec![*i as isize]),
+                    Value::Tuple(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            Value::Scalar(Scalar::Int(i)) => Some(*i as isize),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                }
+            };
+            match (list(&two[0]), list(&two[1])) {
+                (Some(a), Some(c)) => (a, c),
+                _ => return Err(bad_axes(b)),
+            }
+        }
+        Some(_) => return Err(bad_axes(b)),
+    };
+    x.tensordot(&y, &pa, &pb)
+}
+
+/// The last `n` axes of `x` paired with the first `n` of the other operand.
+pub(super) fn pairs_last_first(x: &Array, n: usize) -> (Vec<isize>, Vec<isize>) {
+    let nd = x.ndim() as isize;
+    let n = n as isize;
+    ((nd - n..nd).collect(), (0..n).collect())
+}
+
+pub(super) fn bad_axes(b: &Bound) -> Error {
+    let arg = b.get("axes").map_or(b.col, |a| a.col);
+    syntax_error(
+        arg,
+        "tensordot() argument 'axes' must be an int or a pair of axis lists, e.g. ((1, 0), (0, 1))",
+    )
+}
+
+pub(super) fn einsum(b: &Bound) -> Result<Array> {
+    let arg = b.required("subscripts")?;
+    let Value::Str(subscripts) = &arg.value else {
+        return Err(b.bad(arg, "subscripts", "a string such as \"ij,jk->ik\""));
+    };
+    Array::einsum(subscripts, &b.array("a")?, &b.array("b")?)
+}

@@ -1,0 +1,16 @@
+//! The functions and methods a program can call, and Python-style argument binding.
+
+mod args;
+mod call;
+mod creation;
+mod elementwise;
+mod filters;
+mod linalg;
+mod random;
+mod reductions;
+mod structure;
+mod table;
+
+pub(super) use args::Arg;
+pub(super) use call::call;
+pub(super) use table::{is_function, is_method, names};

@@ -1,0 +1,569 @@
+//! Reading: [`ZarrSource`], a Zarr array (v3 or v2) opened for reading, and what kind of
+//! node is at a path and which chunk objects an array directory holds.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+use zarrs::array::{Array, ArrayShardedExt, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+
+use super::attribute::write_id_of;
+use super::dtype::dtype_of;
+use super::error::{store_err, store_err_from};
+use super::grid::{chunk_region, grid_shape, to_u64, to_usize};
+use super::{ReadStore, generation, limits};
+use crate::block::{Block, BlockElement, MappedBlock};
+use crate::dispatch_dtype;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::grid::fmt_shape;
+use crate::store::direct;
+use crate::store::{BRICKWORK_ATTRIBUTE, ReadOptions};
+
+/// What an array directory holds ([`ZarrSource::stored_objects`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredObjects {
+    /// Chunk objects (shards of a sharded array) stored.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Chunk objects in the array's grid (stored or not).
+    pub expected: u64,
+}
+
+/// A Zarr array opened for reading (format 3 or 2).
+///
+/// `Send + Sync`; share it behind an `Arc` and read chunks from several threads at once.
+pub struct ZarrSource {
+    path: PathBuf,
+    array: Array<ReadStore>,
+    pub(super) shape: Vec<usize>,
+    pub(super) dtype: DType,
+    pub(super) chunk_shape: Vec<usize>,
+    /// The shard (stored chunk) shape when the array is sharded.
+    pub(super) shard_shape: Option<Vec<usize>>,
+    zarr_format: u8,
+    /// Chunks are stored as raw native-endian elements and read directly
+    /// ([`super::direct`]).
+    raw: bool,
+    /// Per chunk asked about, whether [`ZarrSource::maps_chunk`] found it mappable (the
+    /// planner asks once per task and chunk; a file system look-up each time would add up).
+    mappable: std::sync::Mutex<std::collections::HashMap<Vec<usize>, bool>>,
+    /// The generation of the array opened, checked after every read.
+    generation: generation::Generation,
+}
+
+impl std::fmt::Debug for ZarrSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZarrSource")
+            .field("path", &self.path)
+            .field("shape", &self.shape)
+            .field("dtype", &self.dtype)
+            .field("chunk_shape", &self.chunk_shape)
+            .field("shard_shape", &self.shard_shape)
+            .field("zarr_format", &self.zarr_format)
+            .finish()
+    }
+}
+
+/// What kind of Zarr node (if any) is at a path, from its metadata files.
+pub(super) fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(store_err_from(path, None, "cannot open", e));
+    }
+    if !path.is_dir() {
+        return Err(Error::UnknownStoreFormat {
+            path: path.to_path_buf(),
+            found: "not a Zarr array: it is a file, and a Zarr array is a directory holding zarr.json (v3) or .zarray (v2)".into(),
+        });
+    }
+    let v3 = path.join("zarr.json");
+    if v3.is_file() {
+        let text = std::fs::read_to_string(&v3)
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "cannot read", e))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "malformed metadata", e))?;
+        return match json.get("node_type").and_then(|v| v.as_str()) {
+            Some("array") => Ok((3, "zarr.json")),
+            Some("group") => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("is a Zarr group, not an array{}", children_hint(path)),
+            )),
+            other => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("malformed metadata: node_type is {other:?}, expected \"array\""),
+            )),
+        };
+    }
+    if path.join(".zarray").is_file() {
+        return Ok((2, ".zarray"));
+    }
+    if path.join(".zgroup").is_file() {
+        return Err(store_err(
+            path,
+            Some(".zgroup".into()),
+            format!("is a Zarr v2 group, not an array{}", children_hint(path)),
+        ));
+    }
+    Err(Error::UnknownStoreFormat {
+        path: path.to_path_buf(),
+        found: "not a Zarr array: the directory has no zarr.json (v3) or .zarray (v2)".into(),
+    })
+}
+
+/// " (open one of its members: a, b)" for a group directory.
+/// The chunk objects of the array in `dir`: every file under it that is not metadata, not a
+/// temporary file of the atomic write protocol, and not inside a nested array.
+pub(super) fn chunk_files(dir: &Path) -> Result<(u64, u64)> {
+    let io_err = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (mut count, mut bytes) = (0, 0);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io_err(&d, e))? {
+            let path = entry.map_err(|e| io_err(&d, e))?.path();
+            let meta = std::fs::metadata(&path).map_err(|e| io_err(&path, e))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            if meta.is_dir() {
+                if !path.join("zarr.json").exists() && !path.join(".zarray").exists() {
+                    pending.push(path);
+                }
+            } else if !is_metadata_key(&name) && !name.ends_with(".tmp") {
+                count += 1;
+                bytes += meta.len();
+            }
+        }
+    }
+    Ok((count, bytes))
+}
+
+/// True for the names of Zarr metadata documents (v3 and v2).
+pub(super) fn is_metadata_key(name: &str) -> bool {
+    matches!(
+        name,
+        "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
+    )
+}
+
+pub(super) fn children_hint(path: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return String::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; open one of its members: {}", names.join(", "))
+    }
+}
+
+/// The regular chunk shape from the chunk grid metadata (`regular`, or zarrs's
+/// `regular_bounded` for v2).
+pub(super) fn regular_chunk_shape<S: ?Sized>(path: &Path, array: &Array<S>) -> Result<Vec<usize>> {
+    if array.dimensionality() == 0 {
+        return Ok(Vec::new());
+    }
+    let meta = array.chunk_grid().metadata();
+    let unsupported = || {
+        store_err(
+            path,
+            None,
+            format!(
+                "unsupported chunk grid {:?}: brickwork reads regular chunk grids",
+                meta.name()
+            ),
+        )
+    };
+    let cfg = meta.configuration().ok_or_else(unsupported)?;
+    let shape = cfg
+        .get("chunk_shape")
+        .and_then(|v| v.as_array())
+        .ok_or_else(unsupported)?;
+    shape
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .and_then(|x| usize::try_from(x).ok())
+                .ok_or_else(unsupported)
+        })
+        .collect()
+}
+
+impl ZarrSource {
+    /// Opens the Zarr array (v3 `zarr.json` or v2 `.zarray`) in the directory `path`.
+    ///
+    /// Fails with [`Error::Store`] naming the path when it is missing, a file, a group, has
+    /// malformed metadata or an unsupported dtype (named) or codec.
+    ///
+    /// An array that brickwork marked incomplete (a write that did not finish) is an
+    /// [`Error::IncompleteArray`]; [`ZarrSource::open_with`] with
+    /// [`ReadOptions::allow_incomplete`] opens it anyway.
+    pub fn open(path: &Path) -> Result<ZarrSource> {
+        Self::open_with(path, &ReadOptions::default())
+    }
+
+    /// [`ZarrSource::open`] with options.
+    ///
+    /// # Errors
+    /// As [`ZarrSource::open`].
+    pub fn open_with(path: &Path, options: &ReadOptions) -> Result<ZarrSource> {
+        let source = Self::open_any(path)?;
+        if !options.allow_incomplete && source.is_incomplete_write() {
+            let stored = source.stored_objects()?;
+            return Err(Error::IncompleteArray {
+                path: path.to_path_buf(),
+                missing: stored.expected.saturating_sub(stored.count),
+                total: stored.expected,
+            });
+        }
+        Ok(source)
+    }
+
+    /// Opens the array whatever its write state.
+    pub(super) fn open_any(path: &Path) -> Result<ZarrSource> {
+        let (zarr_format, meta_key) = check_array_path(path)?;
+        // Before the metadata is read: a change between the two shows at the first check.
+        let seen = generation::Generation::look(path, zarr_format);
+        let store =
+            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
+        let array = Array::open(Arc::new(store), "/")
+            .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
+        let dtype = dtype_of(array.data_type()).ok_or_else(|| {
+            store_err(
+                path,
+                Some(meta_key.into()),
+                format!(
+                    "unsupported dtype {} (brickwork reads bool, int8..int64, uint8..uint64, float32, float64)",
+                    array.data_type()
+                ),
+            )
+        })?;
+        if array.data_type().fixed_size() != Some(dtype.size()) {
+            return Err(store_err(
+                path,
+                Some(meta_key.into()),
+                format!("unsupported dtype {}", array.data_type()),
+            ));
+        }
+        let shape = to_usize(path, array.shape())?;
+        let (chunk_shape, shard_shape) = if array.is_sharded() {
+            let shards = regular_chunk_shape(path, &array)?;
+            let inner = array.effective_subchunk_shape().ok_or_else(|| {
+                store_err(
+                    path,
+                    Some(meta_key.into()),
+                    "sharded array whose inner chunk shape cannot be determined",
+                )
+            })?;
+            let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
+            (inner, Some(shards))
+        } else {
+            (regular_chunk_shape(path, &array)?, None)
+        };
+        if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
+            return Err(store_err(
+                path,
+                Some(meta_key.into()),
+                format!(
+                    "malformed metadata: chunk shape {} does not fit array shape {}",
+                    fmt_shape(&chunk_shape),
+                    fmt_shape(&shape)
+                ),
+            ));
+        }
+        let layout = limits::ChunkLayout {
+            shape: &shape,
+            dtype,
+            chunks: &chunk_shape,
+            shards: shard_shape.as_deref(),
+        };
+        let array = limits::bounded(path, meta_key, &array, &layout)?;
+        let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
+        let attributes = serde_json::Value::Object(array.attributes().clone());
+        let generation = seen.with_write_id(write_id_of(&attributes).map(str::to_owned));
+        Ok(ZarrSource {
+            generation,
+            path: path.to_path_buf(),
+            raw,
+            array,
+            shape,
+            dtype,
+            chunk_shape,
+            shard_shape,
+            zarr_format,
+            mappable: Default::default(),
+        })
+    }
+
+    /// The directory of the array.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The array shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The element type (big-endian v2 dtypes map to the native type; values are converted).
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The regular read-chunk shape: the inner chunk shape for sharded arrays; `[]` for 0-d.
+    pub fn chunk_shape(&self) -> &[usize] {
+        &self.chunk_shape
+    }
+
+    /// The shard shape of a sharded array (the stored objects), `None` otherwise.
+    pub fn shard_shape(&self) -> Option<&[usize]> {
+        self.shard_shape.as_deref()
+    }
+
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
+    }
+
+    /// Number of read chunks along each axis (an axis of length 0 has one empty chunk).
+    pub fn grid_shape(&self) -> Vec<usize> {
+        grid_shape(&self.shape, &self.chunk_shape)
+    }
+
+    /// The store key of the object holding `chunk` (for messages): the chunk key, or for a
+    /// sharded array the shard key and the inner chunk.
+    pub fn chunk_key(&self, chunk: &[usize]) -> String {
+        match &self.shard_shape {
+            None => self.array.chunk_key(&to_u64(chunk)).to_string(),
+            Some(shards) => {
+                let shard: Vec<u64> = chunk
+                    .iter()
+                    .zip(&self.chunk_shape)
+                    .zip(shards)
+                    .map(|((&i, &c), &s)| ((i * c) / s.max(1)) as u64)
+                    .collect();
+                format!("{} (inner chunk {chunk:?})", self.array.chunk_key(&shard))
+            }
+        }
+    }
+
+    /// Reads one chunk of the regular read-chunk grid ([`chunk_shape`](Self::chunk_shape)),
+    /// clipped to the array bounds, in C order. Chunks never written read as the fill value.
+    pub fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
+        let (start, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        if self.raw && !size.contains(&0) {
+            let file = self.chunk_file(chunk);
+            let read = direct::read(&file, self.dtype, &self.chunk_shape, &size)
+                .map_err(|e| self.direct_err(chunk, e))?;
+            if let Some(block) = read {
+                self.check_generation()?;
+                return Ok(block);
+            }
+        }
+        self.read_subset(&start, &size, || Some(self.chunk_key(chunk)))
+    }
+
+    /// Checks that the array is still the one opened (not replaced by another write):
+    /// called after every read, so that a read that may have seen another array is
+    /// followed by a check that sees it (an overwrite removes the metadata first). One
+    /// `stat` of the metadata file; it is read only when that changed. See
+    /// `zarr/generation.rs`.
+    ///
+    /// # Errors
+    /// [`Error::SourceChanged`] naming the array.
+    pub fn check_generation(&self) -> Result<()> {
+        self.generation.check(&self.path)
+    }
+
+    /// Memory-maps one chunk of the regular read-chunk grid, clipped to the array bounds,
+    /// when it is stored uncompressed in the machine's byte order and is large enough for
+    /// mapping to pay (see `store::direct`); `None` to read it with
+    /// [`read_chunk`](Self::read_chunk) instead.
+    pub fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
+        let Some(size) = self.mapped_size(chunk)? else {
+            return Ok(None);
+        };
+        let mapped = direct::map(
+            &self.chunk_file(chunk),
+            self.dtype,
+            &self.chunk_shape,
+            &size,
+        )
+        .map_err(|e| self.direct_err(chunk, e))?;
+        self.check_generation()?;
+        Ok(mapped)
+    }
+
+    /// True when [`map_chunk`](Self::map_chunk) maps chunk `chunk` rather than reading it:
+    /// the array is raw, its chunks large enough and this chunk's file is there at its
+    /// stored size. A task then holds only the pages of the chunk it touches (see
+    /// [`BlockRead::maps_chunk`](crate::store::BlockRead::maps_chunk)). Looked up once per chunk.
+    pub fn maps_chunk(&self, chunk: &[usize]) -> bool {
+        if !matches!(self.mapped_size(chunk), Ok(Some(_))) {
+            return false;
+        }
+        let mut known = self.mappable.lock().unwrap_or_else(|e| e.into_inner());
+        *known.entry(chunk.to_vec()).or_insert_with(|| {
+            direct::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape)
+        })
+    }
+
+    /// The shape of chunk `chunk` inside the array when chunks of this array are mapped
+    /// rather than read (raw, at least [`direct::MAP_MIN_BYTES`] stored) and it is not
+    /// empty; `None` otherwise.
+    fn mapped_size(&self, chunk: &[usize]) -> Result<Option<Vec<usize>>> {
+        let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
+        if !self.raw || stored < direct::MAP_MIN_BYTES {
+            return Ok(None);
+        }
+        let (_, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
+        Ok((!size.contains(&0)).then_some(size))
+    }
+
+    /// The file of a chunk (of an array that is not sharded).
+    fn chunk_file(&self, chunk: &[usize]) -> PathBuf {
+        self.path
+            .join(self.array.chunk_key(&to_u64(chunk)).as_str())
+    }
+
+    fn direct_err(&self, chunk: &[usize], e: std::io::Error) -> Error {
+        store_err_from(
+            &self.path,
+            Some(self.chunk_key(chunk)),
+            format!(
+                "cannot read chunk file {}",
+                self.chunk_file(chunk).display()
+            ),
+            e,
+        )
+    }
+
+    /// Reads the region `start .. start + shape`.
+    pub fn read_region(&self, start: &[usize], shape: &[usize]) -> Result<Block> {
+        if start.len() != self.shape.len()
+            || shape.len() != self.shape.len()
+            || start
+                .iter()
+                .zip(shape)
+                .zip(&self.shape)
+                .any(|((&s, &n), &len)| s.checked_add(n).is_none_or(|e| e > len))
+        {
+            return Err(Error::invalid(format!(
+                "region start {} shape {} is outside array {} of shape {}",
+                fmt_shape(start),
+                fmt_shape(shape),
+                self.path.display(),
+                fmt_shape(&self.shape)
+            )));
+        }
+        self.read_subset(start, shape, || None)
+    }
+
+    /// Reads the whole array.
+    pub fn read_all(&self) -> Result<Block> {
+        let start = vec![0; self.shape.len()];
+        self.read_subset(&start, &self.shape.clone(), || None)
+    }
+
+    /// The user attributes (for arrays brickwork wrote, including `"brickwork"`).
+    pub fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.array.attributes().clone()
+    }
+
+    /// True when the array carries brickwork's `"brickwork"` attribute with
+    /// `"complete": false`, i.e. a brickwork write that did not finish.
+    pub fn is_incomplete_write(&self) -> bool {
+        self.array
+            .attributes()
+            .get(BRICKWORK_ATTRIBUTE)
+            .and_then(|v| v.get("complete"))
+            .and_then(|v| v.as_bool())
+            == Some(false)
+    }
+
+    /// The chunk objects (shards of a sharded array) stored, their bytes, and how many the
+    /// grid has. Walks the array's directory (a listing, not a look-up per chunk).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory cannot be listed.
+    pub fn stored_objects(&self) -> Result<StoredObjects> {
+        let expected = self
+            .array
+            .chunk_grid_shape()
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        let (count, bytes) = chunk_files(&self.path)?;
+        Ok(StoredObjects {
+            count,
+            bytes,
+            expected,
+        })
+    }
+
+    /// Reads a region, then checks the array is still the one opened: a read that failed
+    /// or saw another array because the array was replaced is the replacement's error.
+    fn read_subset(
+        &self,
+        start: &[usize],
+        shape: &[usize],
+        key: impl Fn() -> Option<String>,
+    ) -> Result<Block> {
+        let read = self.read_subset_unchecked(start, shape, key);
+        self.check_generation()?;
+        read
+    }
+
+    fn read_subset_unchecked(
+        &self,
+        start: &[usize],
+        shape: &[usize],
+        key: impl Fn() -> Option<String>,
+    ) -> Result<Block> {
+        if shape.contains(&0) {
+            return Ok(Block::zeros(self.dtype, shape));
+        }
+        let subset = ArraySubset::new_with_start_shape(to_u64(start), to_u64(shape))
+            .map_err(|e| Error::internal(format!("{}: {e}", self.path.display())))?;
+        let block = dispatch_dtype!(self.dtype, T => {
+            let a: ArrayD<T> = self
+                .array
+                .retrieve_array_subset::<ArrayD<T>>(&subset)
+                .map_err(|e| {
+                    store_err_from(
+                        &self.path,
+                        key(),
+                        format!(
+                            "cannot read region start {} shape {}",
+                            fmt_shape(start),
+                            fmt_shape(shape)
+                        ),
+                        e,
+                    )
+                })?;
+            T::wrap(a)
+        });
+        if block.shape() != shape {
+            return Err(Error::internal(format!(
+                "{}: read region of shape {} returned shape {}",
+                self.path.display(),
+                fmt_shape(shape),
+                fmt_shape(block.shape())
+            )));
+        }
+        Ok(block)
+    }
+}
