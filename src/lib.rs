@@ -9,7 +9,7 @@
 //! | level | module | owns |
 //! |---|---|---|
 //! | 1 | [`parse`] | the `brickwork eval` language: NumPy-like programs over named arrays |
-//! | 2 | [`array`] | the front door: [`Array`], lazy; its methods are one-line calls into the driver |
+//! | 2 | [`array`](mod@array) | the front door: [`Array`], lazy; its methods are one-line calls into the driver |
 //! | 3 | `driver` | the only sequencer: every compute, write, explain and visualize enters here |
 //! | 4 | [`exec`] | running a scheduled plan under the memory limit (threads, cluster, processes, MPI) |
 //! | 4 | [`dashboard`] | the live dashboard and HTML report: an [`Observer`] |
