@@ -268,7 +268,7 @@ pub(super) fn intermediate_options(chunks: Vec<usize>) -> WriteOptions {
 /// What writing a block of `dtype` in blocks of `write_shape` (chunks, or shards) with
 /// `options` holds besides the block ([`EncodeCost`]): raw chunks (uncompressed, not
 /// sharded, in this machine's little-endian order) are written from the block, compressed
-/// chunks through one encoded buffer, shards through two.
+/// chunks through one encoded buffer, shards through one shard buffer.
 pub(super) fn encode_write(
     options: &WriteOptions,
     dtype: DType,
@@ -278,10 +278,12 @@ pub(super) fn encode_write(
         && dtype != DType::Bool
         && !write_shape.is_empty()
         && cfg!(target_endian = "little");
+    // A shard is assembled in one buffer from its inner chunks, each encoded on its own:
+    // the shard's buffer, plus an inner chunk's transient encoding (at most an inner chunk,
+    // counted within the block's own bytes while it is cut out).
     let buffers = match (&options.shards, raw) {
-        (Some(_), _) => 2,
+        (Some(_), _) | (None, false) => 1,
         (None, true) => 0,
-        (None, false) => 1,
     };
     let chunk_bytes = write_shape
         .iter()
