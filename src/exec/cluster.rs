@@ -124,19 +124,23 @@ pub(super) fn run(
             remote: None,
         })
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers * threads)
-        .thread_name(|i| format!("brickwork-cluster-{i}"))
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the cluster's threads: {e}")))?;
-    pool.scope(|s| {
+    // Plain OS threads (see `super::threads`: a worker loop run as a rayon job can be
+    // stolen onto the stack of a task waiting in rayon, and wait for it forever).
+    std::thread::scope(|s| -> Result<()> {
         for (w, wctx) in ctxs.iter().enumerate() {
             for i in 0..threads {
                 let (shared, wake, owner) = (&shared, &wake, &owner);
-                s.spawn(move |_| worker(wctx, w, w * threads + i, owner, shared, wake));
+                let row = w * threads + i;
+                std::thread::Builder::new()
+                    .name(format!("brickwork-cluster-{row}"))
+                    .spawn_scoped(s, move || worker(wctx, w, row, owner, shared, wake))
+                    .map_err(|e| {
+                        Error::internal(format!("cannot start the cluster's threads: {e}"))
+                    })?;
             }
         }
-    });
+        Ok(())
+    })?;
     let state = shared
         .into_inner()
         .map_err(|_| Error::internal("a cluster worker panicked"))?;

@@ -1,4 +1,4 @@
-//! The threads scheduler's loop: `n` workers in a rayon pool share one lock over the pool
+//! The threads scheduler's loop: `n` worker threads share one lock over the pool
 //! and the ready queue; each takes the highest-priority ready task whose reservation fits,
 //! runs it without holding the lock, and publishes its output, waking the others.
 
@@ -39,17 +39,20 @@ pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Resu
         error: None,
     });
     let wake = Condvar::new();
-    let workers = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("brickwork-worker-{i}"))
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the worker pool: {e}")))?;
-    workers.scope(|s| {
+    // Plain OS threads, not jobs of a rayon pool: a task that calls into rayon (zarrs
+    // encodes and decodes with it) may, while it waits, run other jobs of its pool on its
+    // own stack — a worker loop not yet started among them, which then waits for the task
+    // below it forever. Rayon calls made by tasks go to the global pool instead.
+    std::thread::scope(|s| -> Result<()> {
         for row in 0..threads {
             let (shared, wake) = (&shared, &wake);
-            s.spawn(move |_| worker(ctx, shared, wake, row));
+            std::thread::Builder::new()
+                .name(format!("brickwork-worker-{row}"))
+                .spawn_scoped(s, move || worker(ctx, shared, wake, row))
+                .map_err(|e| Error::internal(format!("cannot start a worker thread: {e}")))?;
         }
-    });
+        Ok(())
+    })?;
     let shared = shared
         .into_inner()
         .map_err(|_| Error::internal("a worker panicked"))?;
