@@ -234,3 +234,49 @@ fn a_worker_that_dies_is_an_error_naming_the_signal_and_the_block() -> TestResul
     assert_no_children();
     Ok(())
 }
+
+/// Workers are forked while other threads of this process run products (OpenBLAS, with the
+/// feature, holds a mutex in each), start threads (Rust's runtime holds a lock as each
+/// starts) and compute: a child that inherited such a lock held once waited for it forever
+/// (about one fork in 200 under this load). Each computation must finish; a hang fails the
+/// test after a minute instead of stalling the suite.
+#[test]
+fn workers_forked_while_other_threads_compute_never_hang() -> TestResult {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let busy: Vec<_> = (0..2)
+        .map(|k| {
+            let stop = stop.clone();
+            std::thread::spawn(move || -> brickwork::Result<()> {
+                let x = Array::random(&[200, 200], &[50, 50], k)?;
+                let (p, s) = (x.matmul(&x)?, x.sum()?);
+                while !stop.load(Ordering::Relaxed) {
+                    p.compute()?;
+                    s.compute()?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let x = Array::random(&[300, 250], &[70, 90], 3)?;
+    let a = (&x.matmul(&x.t())? + 1.0).cumsum(0)?;
+    let (want, _) = a.compute_with(&ComputeOptions::synchronous())?;
+    for i in 0..40 {
+        let (done, finished) = std::sync::mpsc::channel();
+        let a = a.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(a.compute_with(&ComputeOptions::processes(2)));
+        });
+        let (got, _) = finished
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("computation {i} with worker processes hung"))?;
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "computation {i}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for b in busy {
+        b.join().expect("busy thread")?;
+    }
+    assert_no_children();
+    Ok(())
+}

@@ -25,12 +25,15 @@
 //! bounds both sides.
 //!
 //! **Safety of forking a threaded process**: the fork happens on the thread that computes,
-//! before the worker threads start. A worker touches nothing another thread could have
-//! held locked at that moment but the allocator (glibc's and mimalloc's are fork-aware): it
-//! serves on a fresh thread (no inherited thread-locals, rayon's among them) inside a
-//! one-thread rayon pool of its own (so a store's parallel decoding never reaches the
-//! parent's pool, whose threads do not exist in the child), and leaves with `_exit`, running
-//! no destructor of the parent's state. It dies with the thread that forked it
+//! before the worker threads start, while [`crate::kernel::quiesce_for_fork`] keeps every
+//! other thread out of the C libraries whose locks a child would inherit held (OpenBLAS:
+//! a child forked while another thread was inside `cblas_dgemm` waited forever on its
+//! allocator's mutex). A worker touches nothing else another thread could have held
+//! locked at that moment but the allocator (glibc's and mimalloc's are fork-aware): it
+//! starts no thread (Rust's runtime takes a process-wide lock as a thread starts), serves
+//! on the forked thread made the one thread of a rayon pool of its own (so a store's
+//! parallel decoding never reaches the parent's pools, whose threads do not exist in the
+//! child), and leaves with `_exit`, running no destructor of the parent's state. It dies with the thread that forked it
 //! (`PR_SET_PDEATHSIG`), and reads end-of-file when this process closes its socket.
 
 use std::io::{BufReader, BufWriter, Write};
@@ -83,6 +86,8 @@ impl Workers {
         let mut started = Workers {
             workers: Vec::with_capacity(n),
         };
+        // No thread is inside a C library whose lock the children would inherit held.
+        let mut quiet = Some(crate::kernel::quiesce_for_fork());
         for i in 0..n {
             // SAFETY: the child runs only `serve`, which allocates, reads its own socket
             // and sources, and leaves with `_exit` (see the module's notes).
@@ -94,6 +99,7 @@ impl Workers {
                 ));
             }
             if pid == 0 {
+                drop(quiet.take());
                 let own = ends[i].1.take();
                 // Close every other socket end, and the ends of the workers started before.
                 drop(ends);
@@ -112,6 +118,7 @@ impl Workers {
                 dead: None,
             }));
         }
+        drop(quiet);
         Ok(started)
     }
 }
@@ -249,20 +256,28 @@ fn serve(plan: &Plan, graph: &TaskGraph, stream: Option<UnixStream>, parent: u32
             libc::_exit(1);
         }
     }
-    let code = std::thread::scope(|s| {
-        s.spawn(|| {
-            let Some(stream) = stream else { return 1 };
-            match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-                Ok(pool) => pool.install(|| match serve_tasks(plan, graph, &stream) {
-                    Ok(()) => 0,
-                    Err(_) => 1,
-                }),
-                Err(_) => 1,
-            }
-        })
-        .join()
-        .unwrap_or(1)
-    });
+    let Some(stream) = stream else {
+        // SAFETY: see above.
+        unsafe { libc::_exit(1) }
+    };
+    // This thread becomes the one thread of a rayon pool of its own, so that a store's
+    // parallel decoding runs here rather than in the parent's pools, whose threads do not
+    // exist in this process. No thread is started: starting one takes a lock of Rust's
+    // runtime that another thread of the parent may have held at the fork (a child once
+    // waited for it forever). A thread that already works for a pool keeps it: its rayon
+    // calls then run on this thread, as nobody is left to take its jobs.
+    let serve_here = || match serve_tasks(plan, graph, &stream) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    };
+    let code = match rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build()
+    {
+        Ok(pool) => pool.install(serve_here),
+        Err(_) => serve_here(),
+    };
     // SAFETY: see above.
     unsafe { libc::_exit(code) }
 }

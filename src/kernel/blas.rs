@@ -8,9 +8,13 @@
 //! positive leading dimension, sizes within its 32-bit integers); anything else falls
 //! back to the `gemm` crate. OpenBLAS is set to one thread on first use (process-wide):
 //! the executor already runs one task per core.
+//!
+//! Every call holds a shared lock that [`quiesce`] takes exclusively while the processes
+//! scheduler forks (see [`super::ForkGuard`]): OpenBLAS's allocator mutex, held by another
+//! thread at a fork, stays locked forever in the child.
 
 use std::os::raw::c_int;
-use std::sync::Once;
+use std::sync::{Once, RwLock, RwLockWriteGuard};
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -124,6 +128,18 @@ fn operand(rows: usize, cols: usize, rs: isize, cs: isize) -> Option<(c_int, c_i
     None
 }
 
+/// Calls into OpenBLAS hold this shared; [`quiesce`] holds it exclusively.
+static CALLS: RwLock<()> = RwLock::new(());
+
+/// No thread is inside OpenBLAS while this lives.
+pub(super) type Quiesced = RwLockWriteGuard<'static, ()>;
+
+/// Waits for the calls in progress to return and keeps new ones waiting until the guard
+/// drops.
+pub(super) fn quiesce() -> Quiesced {
+    CALLS.write().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Writes `a · b` into `c` with OpenBLAS and returns true, or returns false without
 /// touching `c` when a matrix is not one CBLAS can address (see the module doc). The
 /// sizes must be non-zero.
@@ -145,6 +161,7 @@ pub fn gemm<T: Gemm>(
     ) else {
         return false;
     };
+    let _calling = CALLS.read().unwrap_or_else(|p| p.into_inner());
     static ONE_THREAD: Once = Once::new();
     // SAFETY: sets a process-wide setting of OpenBLAS; no product runs before it is set.
     ONE_THREAD.call_once(|| unsafe { openblas_set_num_threads(1) });

@@ -24,6 +24,26 @@ use crate::block::{Block, BlockElement};
 use crate::error::{Error, Result};
 pub use reduce::Partial;
 
+/// Held while a process forks worker processes ([`crate::Scheduler::Processes`]): no thread
+/// is inside a C library whose locks a forked child would inherit held and never see
+/// released (OpenBLAS takes a mutex around its buffer allocator on every product; a child
+/// forked while another thread held it waited forever). Drop it in the parent after the
+/// last fork, and in each child before it runs anything.
+#[must_use = "forking is safe only while the guard lives"]
+pub struct ForkGuard {
+    #[cfg(feature = "openblas")]
+    _blas: blas::Quiesced,
+}
+
+/// Waits until no thread is inside such a library, and keeps new calls out until the
+/// guard drops (see [`ForkGuard`]).
+pub fn quiesce_for_fork() -> ForkGuard {
+    ForkGuard {
+        #[cfg(feature = "openblas")]
+        _blas: blas::quiesce(),
+    }
+}
+
 /// Copies `src` into `dst` at `offset` along `axis` (all other axes match).
 pub fn place_array<T: Clone>(dst: &mut ArrayD<T>, axis: usize, offset: usize, src: &ArrayD<T>) {
     let mut v = dst.view_mut();
