@@ -248,6 +248,121 @@ fn peak_rss_stays_within_the_memory_limit_plus_overhead() -> TestResult {
     Ok(())
 }
 
+/// Runs `cmd` to completion, sampling every 2 ms the proportional set size (`Pss` in
+/// `/proc/PID/smaps_rollup`) of it and of every process below it, summed: worker processes
+/// forked from it share its pages copy-on-write, which each one's `RssAnon` would count
+/// again. Returns the peak of the sum.
+fn run_sampled_tree(mut cmd: Command) -> std::io::Result<(Output, u64)> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut peak = 0;
+    while child.try_wait()?.is_none() {
+        peak = peak.max(tree(child.id()).into_iter().filter_map(pss).sum());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok((child.wait_with_output()?, peak))
+}
+
+/// `pid` and the processes below it.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let p = all[i];
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
+            for task in tasks.flatten() {
+                let children = std::fs::read_to_string(task.path().join("children"));
+                all.extend(
+                    children
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+/// The proportional set size of `pid` in bytes (`None` once it has exited).
+fn pss(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Pss:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+/// The cluster (2 workers, each with its own pool and spill store under a share of the
+/// limit) and the processes scheduler (2 worker processes, each holding copies of its
+/// task's inputs and output, which the parent reserves too) under the same limit, with the
+/// worker processes' memory counted: the process tree's summed `Pss` stays within the
+/// limit plus the slack, plus 16 MiB per worker process (its own allocator pages, socket
+/// buffers and stack; shared pages are split between the processes by `Pss`).
+#[test]
+fn cluster_and_processes_schedulers_stay_within_the_limit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let n = 2000;
+    let x = random_store(dir.path(), "x.zarr", n, (250, 250), "zstd");
+    let r = random_store(dir.path(), "r.zarr", n, (r_rows(n), n), "zstd");
+    let out = dir.path().join("out.zarr").to_string_lossy().into_owned();
+    let limit = 16 * MIB;
+    let limit_arg = format!("{}MiB", limit / MIB);
+    let (ix, ir) = (format!("x={x}"), format!("x={r}"));
+    for (scheduler, workers) in [("cluster", 2u64), ("processes", 2)] {
+        let extra = if scheduler == "processes" {
+            workers * 16 * MIB
+        } else {
+            0
+        };
+        for (what, input, prog) in [
+            ("x + x.T, row chunks", &ir, "x + x.T"),
+            ("x - x.mean(axis=0)", &ix, "x - x.mean(axis=0)"),
+            ("cumsum(axis=0)", &ix, "cumsum(x, axis=0)"),
+            ("x @ x[:, :200]", &ix, "x @ x[:, :200]"),
+        ] {
+            let w = workers.to_string();
+            let mut args = vec![
+                "eval",
+                "-i",
+                input,
+                prog,
+                "--output",
+                &out,
+                "--overwrite",
+                "--scheduler",
+                scheduler,
+                "--workers",
+                &w,
+                "--memory-limit",
+                &limit_arg,
+                "--quiet",
+            ];
+            if scheduler == "cluster" {
+                args.extend(["--threads-per-worker", "1"]);
+            }
+            let (o, peak) = run_sampled_tree(brickwork(&args))?;
+            assert!(
+                o.status.success(),
+                "{scheduler}: {what}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            eprintln!(
+                "{scheduler} x {workers}: {what}: peak PSS of the process tree {:.1} MiB under {limit_arg}",
+                peak as f64 / MIB as f64
+            );
+            assert!(
+                peak <= limit + SLACK + extra,
+                "{scheduler} x {workers}: {what}: peak PSS {peak} over {limit_arg} + 64 MiB + {} MiB",
+                extra / MIB
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The checker can fail: a process known to hold 128 MiB is seen holding it.
 #[test]
 fn the_sampler_sees_what_a_process_holds() -> TestResult {
