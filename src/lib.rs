@@ -15,7 +15,7 @@
 //! | 4 | [`dashboard`] | the live dashboard and HTML report: an [`Observer`] |
 //! | 4 | `mpi` | MPI ranks (cargo feature `mpi`) |
 //! | 5 | [`schedule`] | the culled task graph, its order, predicted footprint, the fit check, DOT |
-//! | 6 | [`plan`] | lowering expressions to stages, and the plan passes (realign, inline reads) |
+//! | 6 | [`plan`] | lowering expressions to stages, the stage kinds (one file each: inputs, bytes, run), the plan passes |
 //! | 7 | [`kernel`] | block kernels: pure functions from blocks to blocks |
 //! | 7 | [`io`] | .npy, raw and CSV files as block sources and sinks |
 //! | 8 | [`expr`] | the whole-array expression graph, shapes, dtypes and grids inferred |

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::expr;
 use crate::grid::fmt_shape;
 use crate::metrics::Metrics;
-use crate::plan::{Plan, StageKind, passes};
+use crate::plan::stage::Read;
+use crate::plan::{Plan, passes};
 use crate::store::{BlockRead, Codec, WriteOptions, ZarrSource};
 
 /// A realigned copy of a source, removed when the last plan reading it is dropped.
@@ -72,7 +73,7 @@ pub(crate) fn realign(
 ) -> Result<Metrics> {
     let mut metrics = Metrics::default();
     for (s, chunks) in passes::misaligned(plan, opts.effective_memory_limit()) {
-        let StageKind::Read { source } = &plan.stages[s].kind else {
+        let Some(Read { source }) = plan.stages[s].as_read() else {
             continue;
         };
         let source = source.clone();

@@ -163,7 +163,7 @@ fn run_info(opts: &ComputeOptions, plan: &Plan, scheduled: &Scheduled, workers: 
             .enumerate()
             .map(|(i, st)| StageInfo {
                 name: st.name.clone(),
-                op: st.kind.op_name(),
+                op: st.op_name(),
                 tasks: graph.stage_tasks[i],
                 blocks: st.grid.nblocks() as u64,
                 inputs: st.inputs(),

@@ -1,24 +1,10 @@
 //! Routing output blocks: an output stage's value as a block, handed to every sink that
-//! asked for it, and what of it a later task of the same stage still reads.
+//! asked for it.
 
 use crate::error::{Error, Result};
 use crate::kernel::Value;
-use crate::plan::{Plan, StageKind};
+use crate::plan::Plan;
 use crate::store::Sink;
-
-/// What the users of an output block read of it: for a scan, its last slice along the
-/// scanned axis (where the next block starts from); otherwise all of it.
-pub(super) fn kept_for_users(
-    stage: &crate::plan::Stage,
-    block: &crate::block::Block,
-) -> crate::block::Block {
-    let StageKind::Scan { axis, .. } = stage.kind else {
-        return block.clone();
-    };
-    let n = block.shape()[axis];
-    crate::dispatch_block!(block, a => crate::block::BlockElement::wrap(
-        a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(n.saturating_sub(1)..n)).to_owned()))
-}
 
 /// An output stage's value as the block its sinks take.
 pub(super) fn output_block(value: Value) -> Result<crate::block::Block> {

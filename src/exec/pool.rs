@@ -10,9 +10,10 @@
 //! - a value already in the spill store (read back earlier) is simply dropped;
 //! - a *recomputable* value is dropped and recomputed when a user needs it: a task with no
 //!   task inputs (a source chunk, a generator block, a fused elementwise chain over source
-//!   chunks read inline) whose source reads are at most twice its output. Spilling costs a
-//!   write and a read of the output's bytes; recomputing costs its source reads and a pass
-//!   of arithmetic, which here (≥ 1 GB/s per core for fused chains) is cheaper than the disk;
+//!   chunks read inline: what its stage kind's [`Recompute`] allows) whose source reads are
+//!   at most twice its output. Spilling costs a write and a read of the output's bytes;
+//!   recomputing costs its source reads and a pass of arithmetic, which here (≥ 1 GB/s per
+//!   core for fused chains) is cheaper than the disk;
 //! - anything else (reduction partials, blocks of stages with task inputs) is written to the
 //!   spill store and read back when a user needs it.
 //!
@@ -30,7 +31,8 @@ use super::task::exhausted;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
 use crate::metrics::Metrics;
-use crate::plan::{Plan, StageKind};
+use crate::plan::Plan;
+use crate::plan::stage::Recompute;
 use crate::schedule::{TaskGraph, TaskId};
 
 /// Where a task's output is.
@@ -311,20 +313,12 @@ impl<'a> Pool<'a> {
         }
         let stage = self.graph.stage[v as usize] as usize;
         let st = &self.plan.stages[stage];
-        let reads = match &st.kind {
-            StageKind::Read { .. } => return true,
-            StageKind::Map { .. }
-            | StageKind::ReducePartial { .. }
-            | StageKind::Concat { .. }
-            | StageKind::Reshape { .. } => self
+        let reads = match st.op.recompute() {
+            Recompute::Reread => return true,
+            Recompute::FromSources => self
                 .plan
                 .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v)),
-            StageKind::Contract { .. }
-            | StageKind::Scan { .. }
-            | StageKind::MapBlocks { .. }
-            | StageKind::ReduceCombine { .. } => {
-                return false;
-            }
+            Recompute::Never => return false,
         };
         reads <= 2 * self.output[v as usize]
     }

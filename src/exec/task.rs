@@ -16,7 +16,7 @@ use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::Sink;
 
-use super::output::{kept_for_users, output_block, to_sinks};
+use super::output::{output_block, to_sinks};
 use super::pool::{self, Admission, Pool};
 use super::slots::CpuSlots;
 use super::spill::{SpillFile, SpillStore};
@@ -179,13 +179,13 @@ impl Ctx<'_> {
                 // An output block the worker wrote itself (MPI ranks writing their chunks).
                 local.bytes_read += read;
                 local.bytes_output += bytes;
-                local.time(stage.kind.op_name(), since);
+                local.time(stage.op_name(), since);
                 self.task_done(row, stage_id, started);
                 return Ok((restored, None));
             }
         };
         local.bytes_read += read;
-        local.time(stage.kind.op_name(), since);
+        local.time(stage.op_name(), since);
         drop(inputs);
         if !self.plan.is_output(stage_id) {
             self.task_done(row, stage_id, started);
@@ -195,7 +195,7 @@ impl Ctx<'_> {
         drop(slot);
         // An output block with users (a scan's next block along its axis) keeps what they
         // read of it.
-        let kept = (!self.graph.users(t).is_empty()).then(|| kept_for_users(stage, &block));
+        let kept = (!self.graph.users(t).is_empty()).then(|| stage.op.kept_for_users(&block));
         let since = Instant::now();
         let index = self.graph.block_index(self.plan, t);
         local.bytes_output += to_sinks(self.plan, self.sinks, stage_id, &index, block)?;

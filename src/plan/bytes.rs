@@ -3,141 +3,41 @@
 //! other tasks and are counted there. These estimates drive the pre-flight check, the
 //! simulated peak and the executor's admission of tasks under a memory limit.
 
-use super::{OutputWrite, Plan, Program, Reads, Stage, StageKind};
+use super::{OutputWrite, Plan, Program, Reads, Stage};
 use crate::expr::ReduceOp;
 use crate::grid::Region;
-use crate::kernel::contract::Groups;
-use crate::kernel::overlap::Halo;
 
-/// Elements per tile of a fused program (see `exec::eval`): every temporary of a program is
+/// Elements per tile of a fused program (see `plan::eval`): every temporary of a program is
 /// at most this many elements.
 pub const TILE_ELEMS: usize = 8192;
 
 /// Bytes per element of a partial reduction's accumulator (float64, int64 or uint64; min/max
 /// keep the input dtype, at most 8 bytes) times the number of arrays it keeps.
-fn partial_elem_bytes(op: ReduceOp) -> u64 {
+pub(crate) fn partial_elem_bytes(op: ReduceOp) -> u64 {
     match op {
         ReduceOp::Var | ReduceOp::Std => 16,
         ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max | ReduceOp::Mean => 8,
     }
 }
 
+/// Bytes of the tiles of a program of `nodes` nodes evaluated over `region_elems` elements:
+/// one tile (at most [`TILE_ELEMS`] elements of up to 8 bytes) per node.
+pub(crate) fn tile_bytes(nodes: usize, region_elems: usize) -> u64 {
+    (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
+}
+
 impl Stage {
-    /// Bytes of the output of block `block` of this stage.
+    /// Bytes of the output of block `block` of this stage ([`StageOp::output_bytes`](super::stage::StageOp::output_bytes)).
     pub fn output_bytes(&self, block: &[usize]) -> u64 {
-        let elems = self.grid.block_shape(block).iter().product::<usize>() as u64;
-        match &self.kind {
-            StageKind::ReducePartial { spec, .. }
-            | StageKind::ReduceCombine {
-                spec,
-                finalize: false,
-                ..
-            } => elems * partial_elem_bytes(spec.op),
-            StageKind::Read { .. }
-            | StageKind::Map { .. }
-            | StageKind::Contract { .. }
-            | StageKind::Scan { .. }
-            | StageKind::Concat { .. }
-            | StageKind::Reshape { .. }
-            | StageKind::MapBlocks { .. }
-            | StageKind::ReduceCombine { .. } => elems * self.dtype.size() as u64,
-        }
+        self.op.output_bytes(self, block)
     }
 
-    /// Bytes a read of block `block` of this stage decodes: the block, or more when the
-    /// source decodes whole stored chunks larger than the block
-    /// ([`BlockRead::decoded_chunk_bytes`](crate::store::BlockRead::decoded_chunk_bytes)).
-    fn decoded_bytes(&self, block: &[usize]) -> u64 {
-        let out = self.output_bytes(block);
-        if let StageKind::Read { source } = &self.kind {
-            out.max(source.decoded_chunk_bytes())
-        } else {
-            out
-        }
-    }
-
-    /// Scratch bytes one task of this stage needs while it runs, besides inputs and output:
-    /// the encoded and the decoded bytes of the chunk for reads (zarrs reads the stored
-    /// bytes, decodes them, then the block is built from the decoded bytes), none for a
-    /// chunk the source memory-maps; one tile per program node for fused programs; a copy of
-    /// the accumulator for combines.
+    /// Scratch bytes one task of this stage needs while it runs, besides inputs, output and
+    /// inline reads: decode buffers for reads, tiles for fused programs, accumulators for
+    /// reductions; each kind says what it counts
+    /// ([`StageOp::scratch_bytes`](super::stage::StageOp::scratch_bytes)).
     pub fn scratch_bytes(&self, block: &[usize]) -> u64 {
-        let tile = |nodes: usize, region_elems: usize| {
-            (nodes * TILE_ELEMS.min(region_elems.max(1)) * 8) as u64
-        };
-        match &self.kind {
-            // A mapped chunk is read in place: no stored or decoded copy.
-            StageKind::Read { source } if source.maps_chunk(block) => 0,
-            StageKind::Read { .. } => self.decoded_bytes(block).saturating_mul(2),
-            // A scan accumulates in its output block: its scratch is the program's tiles.
-            StageKind::Map { program } | StageKind::Scan { program, .. } => {
-                let elems = program.grid.block_shape(block).iter().product();
-                tile(program.nodes.len(), elems)
-            }
-            // The block is evaluated in the input's shape and reshaped in place.
-            StageKind::Concat { .. } | StageKind::Reshape { .. } => self
-                .program_regions(block)
-                .iter()
-                .map(|(p, r)| tile(p.nodes.len(), r.len()))
-                .sum(),
-            StageKind::ReducePartial { program, spec } => {
-                let elems = program.grid.block_shape(block).iter().product();
-                tile(program.nodes.len() + 2, elems)
-                    + self
-                        .output_bytes(block)
-                        .min(TILE_ELEMS as u64 * partial_elem_bytes(spec.op))
-            }
-            StageKind::Contract { spec, .. } => {
-                // Both operand blocks, evaluated whole; copies of those not in the kernel's
-                // axis order, and of the product when the result's order differs.
-                let groups = Groups::of(spec);
-                let size = self.dtype.size() as u64;
-                let mut bytes = 0;
-                let orders = [
-                    (&spec.lhs, groups.lhs_order()),
-                    (&spec.rhs, groups.rhs_order()),
-                ];
-                for ((_, region), (labels, order)) in self.program_regions(block).iter().zip(orders)
-                {
-                    let operand = region.len() as u64 * size;
-                    bytes += if *labels == order {
-                        operand
-                    } else {
-                        2 * operand
-                    };
-                }
-                if spec.out != groups.out_order() {
-                    bytes += self.output_bytes(block);
-                }
-                bytes
-            }
-            StageKind::MapBlocks { inputs, spec } => {
-                // Each input block assembled whole (with its halo), the function's result
-                // (extended, for map_overlap, before it is trimmed into the output) and
-                // the temporaries the function declares, each as large as its result.
-                let mut bytes = 0;
-                let mut extended = self.grid.block_shape(block).iter().product::<usize>() as u64;
-                for program in inputs {
-                    let core = program.grid.region(&self.input_block(spec, program, block));
-                    let elems = match &spec.overlap {
-                        Some(o) => Halo::of(&core, &program.grid.shape(), o)
-                            .shape
-                            .iter()
-                            .product(),
-                        None => core.len(),
-                    };
-                    bytes += elems as u64 * program.dtype.size() as u64
-                        + tile(program.nodes.len(), elems);
-                    if spec.overlap.is_some() {
-                        extended = elems as u64;
-                    }
-                }
-                let result = extended * self.dtype.size() as u64;
-                let trimmed = if spec.overlap.is_some() { result } else { 0 };
-                bytes + trimmed + result * spec.func.temporaries as u64
-            }
-            StageKind::ReduceCombine { .. } => self.output_bytes(block),
-        }
+        self.op.scratch_bytes(self, block)
     }
 }
 
@@ -153,9 +53,10 @@ impl Plan {
         let mut largest = 0;
         self.for_each_leaf_chunk(program, region, Reads::Inline, |s, view, c| {
             let st = &self.stages[s];
-            let StageKind::Read { source } = &st.kind else {
+            let Some(read) = st.as_read() else {
                 return;
             };
+            let source = &read.source;
             if source.maps_chunk(c) {
                 total += view.touched_page_bytes(
                     &st.grid,
@@ -167,7 +68,7 @@ impl Plan {
                 );
             } else {
                 total += st.output_bytes(c);
-                largest = largest.max(st.decoded_bytes(c));
+                largest = largest.max(read.decoded_bytes(st, c));
             }
         });
         total.saturating_add(largest.saturating_mul(2))

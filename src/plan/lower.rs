@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::{PNode, Plan, Program, Stage, StageId, StageKind};
+use super::stage::{
+    Concat, Contract, Map, MapBlocks, Read, ReduceCombine, ReducePartial, Reshape, Scan,
+};
+use super::{PNode, Plan, Program, Stage, StageId};
 use crate::error::Result;
 use crate::expr::{AxisIndex, ContractSpec, Expr, ExprKind, ExprRef, ReduceOp, ReduceSpec};
 use crate::grid::{AxisChunks, ChunkGrid};
@@ -145,9 +148,9 @@ impl Lowerer {
             ExprKind::Source { source } => self.push(Stage {
                 grid: node.grid().clone(),
                 dtype: node.dtype(),
-                kind: StageKind::Read {
+                op: Box::new(Read {
                     source: source.clone(),
-                },
+                }),
                 name: format!("read {}", source.path().display()),
             }),
             ExprKind::Reduce { input, spec } => self.reduce_stages(node, input, spec)?,
@@ -169,11 +172,11 @@ impl Lowerer {
                 self.push(Stage {
                     grid: node.grid().clone(),
                     dtype: node.dtype(),
-                    kind: StageKind::Concat {
+                    op: Box::new(Concat {
                         parts,
                         axis: *axis,
                         offsets,
-                    },
+                    }),
                     name: format!("concatenate({})", names.join(", ")),
                 })
             }
@@ -188,10 +191,10 @@ impl Lowerer {
                 self.push(Stage {
                     grid: node.grid().clone(),
                     dtype: node.dtype(),
-                    kind: StageKind::MapBlocks {
+                    op: Box::new(MapBlocks {
                         inputs: programs,
                         spec: spec.clone(),
-                    },
+                    }),
                     name: format!("{}({})", spec.func.name, names.join(", ")),
                 })
             }
@@ -200,10 +203,10 @@ impl Lowerer {
                 self.push(Stage {
                     grid: node.grid().clone(),
                     dtype: node.dtype(),
-                    kind: StageKind::Reshape {
+                    op: Box::new(Reshape {
                         program,
                         map: map.clone(),
-                    },
+                    }),
                     name: format!("reshape({inner})"),
                 })
             }
@@ -212,11 +215,11 @@ impl Lowerer {
                 self.push(Stage {
                     grid: node.grid().clone(),
                     dtype: node.dtype(),
-                    kind: StageKind::Scan {
+                    op: Box::new(Scan {
                         program,
                         op: *op,
                         axis: *axis,
-                    },
+                    }),
                     name: format!("{}({inner})", op.name()),
                 })
             }
@@ -225,7 +228,7 @@ impl Lowerer {
                 self.push(Stage {
                     grid: node.grid().clone(),
                     dtype: node.dtype(),
-                    kind: StageKind::Map { program },
+                    op: Box::new(Map { program }),
                     name,
                 })
             }
@@ -245,10 +248,10 @@ impl Lowerer {
         let first = self.push(Stage {
             grid: levels[0].clone(),
             dtype: node.dtype(),
-            kind: StageKind::ReducePartial {
+            op: Box::new(ReducePartial {
                 program,
                 spec: spec.clone(),
-            },
+            }),
             name: format!("{}-partial({inner})", spec.op.name()),
         });
         Ok(self.combine_stages(node, first, &levels, spec, spec.op.name()))
@@ -271,19 +274,19 @@ impl Lowerer {
             Some(p) => p,
             None => spec.out.len() + contracted.iter().position(|x| x == l).unwrap_or(0),
         };
-        let kind = StageKind::Contract {
+        let op = Box::new(Contract {
             lhs: lp,
             rhs: rp,
             lhs_axes: spec.lhs.iter().map(axis_of).collect(),
             rhs_axes: spec.rhs.iter().map(axis_of).collect(),
             spec: spec.clone(),
-        };
+        });
         let name = format!("{}({lname}, {rname})", spec.name);
         if contracted.is_empty() {
             return Ok(self.push(Stage {
                 grid: node.grid().clone(),
                 dtype: node.dtype(),
-                kind,
+                op,
                 name,
             }));
         }
@@ -291,7 +294,7 @@ impl Lowerer {
         let first = self.push(Stage {
             grid: levels[0].clone(),
             dtype: node.dtype(),
-            kind,
+            op,
             name: format!("{name}-partial"),
         });
         Ok(self.combine_stages(node, first, &levels, &sum, spec.name))
@@ -312,22 +315,22 @@ impl Lowerer {
             prev = self.push(Stage {
                 grid: grid.clone(),
                 dtype: node.dtype(),
-                kind: StageKind::ReduceCombine {
+                op: Box::new(ReduceCombine {
                     input: prev,
                     spec: spec.clone(),
                     finalize: false,
-                },
+                }),
                 name: format!("{name}-combine"),
             });
         }
         self.push(Stage {
             grid: node.grid().clone(),
             dtype: node.dtype(),
-            kind: StageKind::ReduceCombine {
+            op: Box::new(ReduceCombine {
                 input: prev,
                 spec: spec.clone(),
                 finalize: true,
-            },
+            }),
             name: format!("{name}-aggregate"),
         })
     }

@@ -16,24 +16,30 @@
 //!
 //! Culling (only blocks the output needs) happens when the task graph is built: a strided
 //! slice of a source only touches the chunks holding selected elements.
+//!
+//! What a stage does with a block is its kind, a [`stage::StageOp`]: one file per kind in
+//! [`stage`], each answering which input blocks a task reads, its bytes, how a block is
+//! computed and whether it can be recomputed. Evaluating fused programs (`plan::eval`) sits
+//! beside them; [`bytes`] sums the estimates per task and [`passes`] rewrite a plan before
+//! it is scheduled.
 
 pub mod bytes;
+pub(crate) mod eval;
 mod lower;
 pub mod passes;
+pub mod stage;
 
+use std::any::Any;
 use std::sync::Arc;
 
 pub use lower::{lower, lower_many, naive_task_count};
 
 use crate::block::Block;
 use crate::dtype::DType;
-use crate::expr::{
-    BinaryOp, ContractSpec, Generator, MapSpec, ReduceSpec, ReshapeMap, ScanOp, UnaryOp,
-};
+use crate::expr::{BinaryOp, Generator, UnaryOp};
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::gather::{ViewMap, for_each_chunk};
-use crate::kernel::overlap::Halo;
-use crate::store::BlockRead;
+use stage::StageOp;
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -141,119 +147,10 @@ pub struct Stage {
     pub grid: ChunkGrid,
     /// Their dtype (for partial reductions: the dtype of the final result).
     pub dtype: DType,
-    /// How a block is computed.
-    pub kind: StageKind,
+    /// How a block is computed: the stage's kind ([`stage`] has one file per kind).
+    pub op: Box<dyn StageOp>,
     /// A short description for `explain` and graphs.
     pub name: String,
-}
-
-/// How a stage computes one block.
-#[derive(Debug)]
-pub enum StageKind {
-    /// Reads the chunk of a Zarr array (`grid` is the array's chunk grid).
-    Read {
-        /// The array.
-        source: Arc<dyn BlockRead>,
-    },
-    /// Evaluates a fused elementwise program over the block's region.
-    Map {
-        /// The program (its grid is the stage grid).
-        program: Program,
-    },
-    /// Evaluates a program over block `b` of `program.grid` and reduces it to a partial;
-    /// the stage grid has the same block counts with reduced axes of length 1 per block.
-    ReducePartial {
-        /// The reduction's input, fused.
-        program: Program,
-        /// The reduction.
-        spec: ReduceSpec,
-    },
-    /// The product of a block of `lhs` and a block of `rhs`, summed over their contracted
-    /// axes: one task per result block per block of the contracted axes. The stage grid is
-    /// the result grid followed by one axis per contracted label with one element per
-    /// block; [`StageKind::ReduceCombine`] stages sum the partial products over those axes.
-    /// Without contracted labels (an outer product) the stage grid is the result grid and
-    /// tasks output blocks instead of partials.
-    Contract {
-        /// The left operand, fused.
-        lhs: Program,
-        /// The right operand, fused.
-        rhs: Program,
-        /// For each axis of `lhs`, the stage-grid axis its block index is taken from.
-        lhs_axes: Vec<usize>,
-        /// For each axis of `rhs`, likewise.
-        rhs_axes: Vec<usize>,
-        /// The labels of the contraction.
-        spec: ContractSpec,
-    },
-    /// A cumulative sum or product along `axis`: each block evaluates `program` over its
-    /// region and accumulates along `axis` starting from the last slice of the block
-    /// before it along `axis` (a block of this same stage, the only stage that reads its
-    /// own blocks); the first block along the axis starts from nothing.
-    Scan {
-        /// The operand, fused.
-        program: Program,
-        /// Sum or product.
-        op: ScanOp,
-        /// The axis scanned.
-        axis: usize,
-    },
-    /// Arrays joined along `axis`: block `b` evaluates the program of the part holding it,
-    /// over the part's block `b - offsets[part]` along the axis.
-    Concat {
-        /// The parts, fused.
-        parts: Vec<Program>,
-        /// The axis joined along.
-        axis: usize,
-        /// Per part, the index along `axis` of its first block in the stage grid.
-        offsets: Vec<usize>,
-    },
-    /// The elements of block [`ReshapeMap::input_block`] of `program`'s grid, in the same C
-    /// order under this block's shape.
-    Reshape {
-        /// The operand, fused.
-        program: Program,
-        /// Which input block each block is.
-        map: Arc<ReshapeMap>,
-    },
-    /// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
-    /// after, for `map_overlap`): block `b` evaluates each input program over the block
-    /// [`MapSpec::input_block`] names.
-    MapBlocks {
-        /// The inputs, fused.
-        inputs: Vec<Program>,
-        /// The function and the axes' correspondence.
-        spec: MapSpec,
-    },
-    /// Combines up to `split_every` partials per reduced axis from `input`; the last level
-    /// also finalizes into the result's blocks.
-    ReduceCombine {
-        /// The previous level.
-        input: StageId,
-        /// The reduction.
-        spec: ReduceSpec,
-        /// True for the last level, which outputs the result blocks (reduced axes dropped
-        /// unless `keepdims`).
-        finalize: bool,
-    },
-}
-
-impl StageKind {
-    /// The kind of operation, as execution statistics name it: `read`, `map`, `reduce` or
-    /// `combine`.
-    pub fn op_name(&self) -> &'static str {
-        match self {
-            StageKind::Read { .. } => "read",
-            StageKind::Map { .. } => "map",
-            StageKind::ReducePartial { .. } => "reduce",
-            StageKind::Contract { .. } => "contract",
-            StageKind::Scan { .. } => "scan",
-            StageKind::Concat { .. } => "map",
-            StageKind::Reshape { .. } => "reshape",
-            StageKind::MapBlocks { .. } => "map_blocks",
-            StageKind::ReduceCombine { .. } => "combine",
-        }
-    }
 }
 
 /// A fused elementwise computation over one block: a small DAG of [`PNode`]s.
@@ -370,64 +267,15 @@ impl Plan {
     /// The input blocks of the task computing block `block` of stage `s`: calls
     /// `f(stage, linear_block)` for each. The one answer to that question, for the task
     /// graph (its edges), and through [`Plan::for_each_leaf_chunk`] for the executor's
-    /// inline reads and the byte estimates.
+    /// inline reads and the byte estimates; each stage kind answers it
+    /// ([`StageOp::for_each_input`]).
     pub fn for_each_input(&self, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
-        let plan = self;
-        let stage = &plan.stages[s];
-        match &stage.kind {
-            StageKind::Read { .. } => {}
-            StageKind::Map { .. }
-            | StageKind::ReducePartial { .. }
-            | StageKind::Contract { .. }
-            | StageKind::Concat { .. }
-            | StageKind::Reshape { .. }
-            | StageKind::MapBlocks { .. }
-            | StageKind::Scan { .. } => {
-                if let StageKind::Scan { axis, .. } = stage.kind
-                    && block[axis] > 0
-                {
-                    let mut before = block.to_vec();
-                    before[axis] -= 1;
-                    f(s, stage.grid.linear(&before));
-                }
-                for (program, region) in stage.program_regions(block) {
-                    plan.for_each_leaf_chunk(program, &region, Reads::Tasks, |s, _, c| {
-                        f(s, plan.stages[s].grid.linear(c));
-                    });
-                }
-            }
-            StageKind::ReduceCombine {
-                input,
-                spec,
-                finalize,
-            } => {
-                let in_grid = &plan.stages[*input].grid;
-                let full = full_rank_index(
-                    block,
-                    &spec.axes,
-                    in_grid.ndim(),
-                    *finalize && !spec.keepdims,
-                );
-                let ranges: Vec<Vec<usize>> = full
-                    .iter()
-                    .enumerate()
-                    .map(|(d, &b)| {
-                        if spec.axes.contains(&d) {
-                            let n = in_grid.axes()[d].nchunks();
-                            (b * spec.split_every..((b + 1) * spec.split_every).min(n)).collect()
-                        } else {
-                            vec![b]
-                        }
-                    })
-                    .collect();
-                for_each_chunk(&ranges, |c| f(*input, in_grid.linear(c)));
-            }
-        }
+        self.stages[s].op.for_each_input(self, s, block, &mut f);
     }
 
     /// True when leaves reading `stage` read its chunks inline rather than from tasks.
     pub fn reads_inline(&self, stage: StageId) -> bool {
-        self.inline_reads && matches!(self.stages[stage].kind, StageKind::Read { .. })
+        self.inline_reads && self.stages[stage].as_read().is_some()
     }
 
     /// True when the blocks of `stage` are (one of) the results.
@@ -442,124 +290,35 @@ impl Plan {
 }
 
 impl Stage {
-    /// The stages whose blocks this stage's tasks read.
+    /// The stages whose blocks this stage's tasks read ([`StageOp::input_stages`]).
     pub fn inputs(&self) -> Vec<StageId> {
-        match &self.kind {
-            StageKind::ReduceCombine { input, .. } => vec![*input],
-            _ => {
-                let mut v: Vec<StageId> = self
-                    .programs()
-                    .into_iter()
-                    .flat_map(|p| p.block_leaves().map(|(s, _)| s))
-                    .collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            }
-        }
+        self.op.input_stages()
     }
 
-    /// The fused programs a task of this stage evaluates.
+    /// The fused programs a task of this stage evaluates ([`StageOp::programs`]).
     pub fn programs(&self) -> Vec<&Program> {
-        match &self.kind {
-            StageKind::Map { program }
-            | StageKind::ReducePartial { program, .. }
-            | StageKind::Scan { program, .. }
-            | StageKind::Reshape { program, .. } => vec![program],
-            StageKind::Contract { lhs, rhs, .. } => vec![lhs, rhs],
-            StageKind::Concat { parts, .. } => parts.iter().collect(),
-            StageKind::MapBlocks { inputs, .. } => inputs.iter().collect(),
-            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
-        }
+        self.op.programs()
     }
 
     /// The fused programs block `block` of this stage evaluates, each with the region of
-    /// its grid it evaluates over.
+    /// its grid it evaluates over ([`StageOp::program_regions`]).
     pub fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
-        let pick = |axes: &[usize]| -> Vec<usize> { axes.iter().map(|&a| block[a]).collect() };
-        match &self.kind {
-            StageKind::Map { program }
-            | StageKind::ReducePartial { program, .. }
-            | StageKind::Scan { program, .. } => vec![(program, program.grid.region(block))],
-            StageKind::Contract {
-                lhs,
-                rhs,
-                lhs_axes,
-                rhs_axes,
-                ..
-            } => vec![
-                (lhs, lhs.grid.region(&pick(lhs_axes))),
-                (rhs, rhs.grid.region(&pick(rhs_axes))),
-            ],
-            StageKind::Concat {
-                parts,
-                axis,
-                offsets,
-            } => {
-                let part = offsets.iter().rposition(|&o| o <= block[*axis]);
-                let Some((p, program)) = part.map(|p| (p, &parts[p])) else {
-                    return vec![];
-                };
-                let mut local = block.to_vec();
-                local[*axis] -= offsets[p];
-                if local[*axis] >= program.grid.axes()[*axis].nchunks()
-                    || program.grid.nblocks() == 0
-                {
-                    return vec![];
-                }
-                vec![(program, program.grid.region(&local))]
-            }
-            StageKind::Reshape { program, map } => {
-                vec![(program, program.grid.region(&map.input_block(block)))]
-            }
-            StageKind::MapBlocks { inputs, spec } => {
-                let mut out = Vec::with_capacity(inputs.len());
-                for program in inputs {
-                    let core = program.grid.region(&self.input_block(spec, program, block));
-                    match &spec.overlap {
-                        None => out.push((program, core)),
-                        Some(overlap) => {
-                            let halo = Halo::of(&core, &program.grid.shape(), overlap);
-                            out.extend(
-                                halo.pieces
-                                    .into_iter()
-                                    .filter_map(|p| Some((program, p.region?))),
-                            );
-                        }
-                    }
-                }
-                out
-            }
-            StageKind::Read { .. } | StageKind::ReduceCombine { .. } => vec![],
-        }
+        self.op.program_regions(block)
     }
 
-    /// The block of input `program` of a [`StageKind::MapBlocks`] stage that block `block`
-    /// is computed from.
-    pub fn input_block(&self, spec: &MapSpec, program: &Program, block: &[usize]) -> Vec<usize> {
-        spec.input_block(block, &program.grid.grid_shape())
+    /// The kind of operation, as execution statistics name it ([`StageOp::op_name`]).
+    pub fn op_name(&self) -> &'static str {
+        self.op.op_name()
+    }
+
+    /// The source read, when this stage reads a stored chunk per block (its kind is
+    /// [`stage::Read`]): for the passes about source reads.
+    pub fn as_read(&self) -> Option<&stage::Read> {
+        (self.op.as_ref() as &dyn Any).downcast_ref()
     }
 
     /// Bytes of the largest block this stage outputs.
     pub fn max_block_bytes(&self) -> usize {
         self.grid.max_chunk_shape().iter().product::<usize>() * self.dtype.size()
     }
-}
-
-/// A combine task's block index with the reduced axes put back (as 0) when they were
-/// dropped from its grid.
-fn full_rank_index(block: &[usize], axes: &[usize], ndim: usize, dropped: bool) -> Vec<usize> {
-    if !dropped {
-        return block.to_vec();
-    }
-    let mut it = block.iter();
-    (0..ndim)
-        .map(|d| {
-            if axes.contains(&d) {
-                0
-            } else {
-                *it.next().unwrap_or(&0)
-            }
-        })
-        .collect()
 }

@@ -6,7 +6,7 @@
 //! replaces holding. The driver applies this pass when the schedule of the plan as lowered
 //! is predicted to exceed the limit.
 
-use crate::plan::{Plan, StageKind};
+use crate::plan::Plan;
 
 /// Switches `plan` to inline reads; false (and `plan` unchanged) when it already reads
 /// inline or has no source read that is not itself a result.
@@ -15,7 +15,7 @@ pub fn inline_reads(plan: &mut Plan) -> bool {
         .stages
         .iter()
         .enumerate()
-        .any(|(i, s)| !plan.is_output(i) && matches!(s.kind, StageKind::Read { .. }));
+        .any(|(i, s)| !plan.is_output(i) && s.as_read().is_some());
     if plan.inline_reads || !has_reads {
         return false;
     }

@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 use crate::grid::{ChunkGrid, fmt_shape};
 use crate::kernel::gather::AxisMap;
-use crate::plan::{Plan, StageId, StageKind};
+use crate::plan::stage::Read;
+use crate::plan::{Plan, StageId};
 use crate::store::BlockRead;
 
 /// Touched / needed elements along a non-last axis from which a source is misaligned.
@@ -45,7 +46,7 @@ pub fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
         let out_ndim = program.grid.ndim();
         for (s, view) in program.block_leaves() {
             let src = &plan.stages[s];
-            let StageKind::Read { source } = &src.kind else {
+            let Some(Read { source }) = src.as_read() else {
                 continue;
             };
             let bytes = source.shape().iter().product::<usize>() as u64 * src.dtype.size() as u64;
@@ -118,5 +119,5 @@ pub fn read_copy(plan: &mut Plan, stage: StageId, copy: Arc<dyn BlockRead>, chun
     let stage = &mut plan.stages[stage];
     stage.grid = ChunkGrid::regular(copy.shape(), chunks);
     stage.name = format!("{} (realigned to chunks {})", stage.name, fmt_shape(chunks));
-    stage.kind = StageKind::Read { source: copy };
+    stage.op = Box::new(Read { source: copy });
 }

@@ -10,13 +10,13 @@ use crate::kernel::{elementwise, gather};
 use crate::plan::{PNode, Plan, Program, StageId};
 
 /// An operand during evaluation: an input block used as is, or a computed one.
-pub(super) enum Operand<'a> {
+pub(crate) enum Operand<'a> {
     Borrowed(&'a Block),
     Owned(Block),
 }
 
 impl Operand<'_> {
-    pub(super) fn get(&self) -> &Block {
+    pub(crate) fn get(&self) -> &Block {
         match self {
             Operand::Borrowed(b) => b,
             Operand::Owned(b) => b,
@@ -25,7 +25,7 @@ impl Operand<'_> {
 }
 
 /// Evaluates a fused program over `region` of its grid.
-pub(super) fn eval_program(
+pub(crate) fn eval_program(
     plan: &Plan,
     program: &Program,
     region: &Region,
@@ -87,7 +87,7 @@ pub(super) fn eval_program(
 
 /// The block of `grid` holding all of `region` when `view` reads the stage as it is
 /// (no slicing, transposing or broadcasting); `None` otherwise.
-pub(super) fn single_chunk(
+pub(crate) fn single_chunk(
     grid: &ChunkGrid,
     view: &crate::kernel::gather::ViewMap,
     region: &Region,
@@ -104,7 +104,7 @@ pub(super) fn single_chunk(
 
 /// A leaf reading an earlier stage's blocks: the block itself when the view selects
 /// exactly one whole block, else a gathered copy.
-pub(super) fn blocks_leaf<'a>(
+pub(crate) fn blocks_leaf<'a>(
     plan: &Plan,
     stage: StageId,
     view: &crate::kernel::gather::ViewMap,

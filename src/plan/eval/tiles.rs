@@ -2,7 +2,7 @@
 //! cache-sized; reductions of blocks read as they are run in place.
 
 use super::inputs::Inputs;
-use super::program::{Operand, blocks_leaf, eval_program, single_chunk};
+use super::program::{eval_program, single_chunk};
 use crate::block::Block;
 use crate::error::{Error, Result};
 use crate::expr::ReduceSpec;
@@ -17,33 +17,15 @@ use crate::plan::{PNode, Plan, Program};
 // whole-block temporaries half the tutorial's time went to page faults).
 use crate::plan::bytes::TILE_ELEMS;
 
-/// Evaluates a program over a whole region into one block: a program that only reads an
-/// earlier stage's blocks gathers them straight into the result (one copy, no tiles);
-/// others run tile by tile.
-pub(super) fn eval_whole(
-    plan: &Plan,
-    program: &Program,
-    region: &Region,
-    inputs: &Inputs,
-) -> Result<Block> {
-    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice() {
-        return Ok(match blocks_leaf(plan, *stage, view, region, inputs)? {
-            Operand::Borrowed(b) => b.clone(),
-            Operand::Owned(b) => b,
-        });
-    }
-    eval_tiled(plan, program, region, inputs)
-}
-
 /// Tile size of reductions that read their input in place (see [`reduce_region`]): they
 /// make no tile-sized temporaries (bar the squares of a variance over other axes than the
 /// first, and casts of non-float64 input), so larger tiles only cut the number of tile
 /// partials to combine. Measured on 1000 x 1000 float64 chunks (20000^2, 2 threads):
 /// x.std(axis=0) 0.52 s -> 0.39 s, x.sum() 0.28 s -> 0.26 s; 32x was no better.
-pub(super) const IN_PLACE_TILE_ELEMS: usize = 8 * TILE_ELEMS;
+pub(crate) const IN_PLACE_TILE_ELEMS: usize = 8 * TILE_ELEMS;
 
 /// Splits `region` along `axis` into consecutive tiles of about `elems` elements.
-pub(super) fn tiles(region: &Region, axis: usize, elems: usize) -> Vec<Region> {
+pub(crate) fn tiles(region: &Region, axis: usize, elems: usize) -> Vec<Region> {
     let len = region.shape[axis];
     let inner: usize = region
         .shape
@@ -65,7 +47,7 @@ pub(super) fn tiles(region: &Region, axis: usize, elems: usize) -> Vec<Region> {
 }
 
 /// Evaluates a program over `region`, tile by tile along axis 0, into one output block.
-pub(super) fn eval_tiled(
+pub(crate) fn eval_tiled(
     plan: &Plan,
     program: &Program,
     region: &Region,
@@ -85,7 +67,7 @@ pub(super) fn eval_tiled(
 /// Evaluates a program over `region` and reduces it, tile by tile. Tiles split a kept axis
 /// when there is one, so each tile's partial fills its own slice of the result; otherwise
 /// (a reduction over every axis) tile partials are combined.
-pub(super) fn reduce_tiled(
+pub(crate) fn reduce_tiled(
     plan: &Plan,
     program: &Program,
     spec: &ReduceSpec,
@@ -136,7 +118,7 @@ pub(super) fn reduce_tiled(
 /// Evaluates a program over `region` and reduces it. A program that only reads one earlier
 /// stage's blocks, over a region inside one of them, is reduced in place: no copy of the
 /// input is made (for a memory-mapped source chunk, the reduction reads the page cache).
-pub(super) fn reduce_region(
+pub(crate) fn reduce_region(
     plan: &Plan,
     program: &Program,
     spec: &ReduceSpec,
@@ -171,6 +153,6 @@ pub(super) fn reduce_region(
 
 /// True when a program only reads one earlier stage's blocks as they are: reductions of it
 /// read the blocks in place (see [`reduce_region`]).
-pub(super) fn reads_in_place(program: &Program) -> bool {
+pub(crate) fn reads_in_place(program: &Program) -> bool {
     matches!(program.nodes.as_slice(), [PNode::Blocks { view, .. }] if view.is_identity())
 }

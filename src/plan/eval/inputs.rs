@@ -7,33 +7,32 @@ use crate::block::BlockRef;
 use crate::error::{Error, Result};
 use crate::grid::Region;
 use crate::kernel::Value;
-use crate::plan::{Plan, Program, Reads, StageId, StageKind};
-use crate::schedule::{TaskGraph, TaskId};
+use crate::plan::{Plan, Program, Reads, StageId};
 use crate::store::BlockRead;
 
 /// The blocks a task reads, looked up by (stage, linear block): the outputs of its input
 /// tasks, and the source chunks it reads itself when the plan reads sources inline.
-pub(super) struct Inputs {
+pub(crate) struct Inputs {
     entries: Vec<(StageId, usize, Arc<Value>)>,
-    /// Bytes of source chunks read inline.
-    pub(super) read_bytes: u64,
+    /// Bytes of source chunks read by the task.
+    read_bytes: u64,
 }
 
 impl Inputs {
-    pub(super) fn new(graph: &TaskGraph, deps: &[(TaskId, Arc<Value>)]) -> Self {
+    /// The outputs of a task's input tasks, each with its (stage, linear block).
+    pub(crate) fn new(entries: Vec<(StageId, usize, Arc<Value>)>) -> Self {
         Inputs {
-            entries: deps
-                .iter()
-                .map(|(d, v)| {
-                    let (stage, block) = (graph.stage[*d as usize], graph.block[*d as usize]);
-                    (stage as StageId, block as usize, v.clone())
-                })
-                .collect(),
+            entries,
             read_bytes: 0,
         }
     }
 
-    pub(super) fn block(&self, stage: StageId, linear: usize) -> Result<BlockRef<'_>> {
+    /// Bytes of the source chunks the task read itself (inline, or as a read task).
+    pub(crate) fn read_bytes(&self) -> u64 {
+        self.read_bytes
+    }
+
+    pub(crate) fn block(&self, stage: StageId, linear: usize) -> Result<BlockRef<'_>> {
         match self
             .entries
             .iter()
@@ -48,13 +47,13 @@ impl Inputs {
         }
     }
 
-    pub(super) fn values(&self) -> impl Iterator<Item = &Value> + '_ {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Value> + '_ {
         self.entries.iter().map(|(_, _, v)| v.as_ref())
     }
 
     /// Reads the source chunks that `program` needs over `region` from the stages the plan
     /// reads inline.
-    pub(super) fn read_inline(
+    pub(crate) fn read_inline(
         &mut self,
         plan: &Plan,
         program: &Program,
@@ -65,25 +64,27 @@ impl Inputs {
             chunks.push((s, c.to_vec()));
         });
         for (s, c) in chunks {
-            let StageKind::Read { source } = &plan.stages[s].kind else {
+            let Some(read) = plan.stages[s].as_read() else {
                 continue;
             };
             let lin = plan.stages[s].grid.linear(&c);
             if self.entries.iter().any(|(st, l, _)| *st == s && *l == lin) {
                 continue;
             }
-            let value = read_chunk(source.as_ref(), &c)?;
-            self.read_bytes += value.nbytes() as u64;
+            let value = self.read_chunk(read.source.as_ref(), &c)?;
             self.entries.push((s, lin, Arc::new(value)));
         }
         Ok(())
     }
-}
 
-/// Reads a source chunk: memory-mapped where the source allows it, else into memory.
-pub(super) fn read_chunk(source: &dyn BlockRead, chunk: &[usize]) -> Result<Value> {
-    Ok(match source.map_chunk(chunk)? {
-        Some(m) => Value::Mapped(m),
-        None => Value::Block(source.read_chunk(chunk)?),
-    })
+    /// Reads a source chunk, memory-mapped where the source allows it, else into memory,
+    /// and counts its bytes as read by the task.
+    pub(crate) fn read_chunk(&mut self, source: &dyn BlockRead, chunk: &[usize]) -> Result<Value> {
+        let value = match source.map_chunk(chunk)? {
+            Some(m) => Value::Mapped(m),
+            None => Value::Block(source.read_chunk(chunk)?),
+        };
+        self.read_bytes += value.nbytes() as u64;
+        Ok(value)
+    }
 }

@@ -1,30 +1,118 @@
 //! User functions (`map_blocks`, `map_overlap`): their input blocks, with halos, the call,
 //! and the checks of what they return.
 
-use super::inputs::Inputs;
-use super::program::single_chunk;
-use super::tiles::eval_whole;
+use super::{StageOp, TaskRun};
 use crate::block::{Block, BlockRef};
 use crate::error::{Error, Result};
 use crate::expr::{BlockInfo, Boundary, MapSpec};
 use crate::grid::{Region, fmt_shape};
+use crate::kernel::Value;
 use crate::kernel::overlap::{self, Halo};
-use crate::plan::{PNode, Plan, Program};
+use crate::plan::bytes::tile_bytes;
+use crate::plan::eval::{Inputs, MapArg, eval_whole, map_arg};
+use crate::plan::{Plan, Program, Stage};
+
+/// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
+/// after, for `map_overlap`): block `b` evaluates each input program over the block
+/// [`MapSpec::input_block`] names.
+#[derive(Debug)]
+pub struct MapBlocks {
+    /// The inputs, fused.
+    pub inputs: Vec<Program>,
+    /// The function and the axes' correspondence.
+    pub spec: MapSpec,
+}
+
+impl MapBlocks {
+    /// The block of input `program` that block `block` is computed from.
+    pub fn input_block(&self, program: &Program, block: &[usize]) -> Vec<usize> {
+        self.spec.input_block(block, &program.grid.grid_shape())
+    }
+}
+
+impl StageOp for MapBlocks {
+    fn op_name(&self) -> &'static str {
+        "map_blocks"
+    }
+
+    fn programs(&self) -> Vec<&Program> {
+        self.inputs.iter().collect()
+    }
+
+    /// Each input's block, or for `map_overlap` the pieces of it and of its neighbours
+    /// that its halo covers.
+    fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
+        let mut out = Vec::with_capacity(self.inputs.len());
+        for program in &self.inputs {
+            let core = program.grid.region(&self.input_block(program, block));
+            match &self.spec.overlap {
+                None => out.push((program, core)),
+                Some(overlap) => {
+                    let halo = Halo::of(&core, &program.grid.shape(), overlap);
+                    out.extend(
+                        halo.pieces
+                            .into_iter()
+                            .filter_map(|p| Some((program, p.region?))),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Each input block assembled whole (with its halo), the function's result (extended,
+    /// for `map_overlap`, before it is trimmed into the output) and the temporaries the
+    /// function declares, each as large as its result.
+    fn scratch_bytes(&self, stage: &Stage, block: &[usize]) -> u64 {
+        let spec = &self.spec;
+        let mut bytes = 0;
+        let mut extended = stage.grid.block_shape(block).iter().product::<usize>() as u64;
+        for program in &self.inputs {
+            let core = program.grid.region(&self.input_block(program, block));
+            let elems = match &spec.overlap {
+                Some(o) => Halo::of(&core, &program.grid.shape(), o)
+                    .shape
+                    .iter()
+                    .product(),
+                None => core.len(),
+            };
+            bytes +=
+                elems as u64 * program.dtype.size() as u64 + tile_bytes(program.nodes.len(), elems);
+            if spec.overlap.is_some() {
+                extended = elems as u64;
+            }
+        }
+        let result = extended * stage.dtype.size() as u64;
+        let trimmed = if spec.overlap.is_some() { result } else { 0 };
+        bytes + trimmed + result * spec.func.temporaries as u64
+    }
+
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+        let stage = task.stage();
+        Ok(Value::Block(map_blocks(
+            task.plan,
+            stage,
+            self,
+            task.block,
+            task.inputs,
+        )?))
+    }
+}
 
 /// Runs a user function over block `block` of a `map_blocks` stage: evaluates each input's
 /// block (whole, with its halo for `map_overlap`), calls the function, checks what it
 /// returned against the declared dtype and shape, and trims the halo.
-pub(super) fn map_blocks(
+fn map_blocks(
     plan: &Plan,
-    stage: &crate::plan::Stage,
-    programs: &[Program],
-    spec: &MapSpec,
+    stage: &Stage,
+    op: &MapBlocks,
     block: &[usize],
     inputs: &mut Inputs,
 ) -> Result<Block> {
+    let (programs, spec) = (&op.inputs, &op.spec);
     let cores: Vec<Region> = programs
         .iter()
-        .map(|p| p.grid.region(&stage.input_block(spec, p, block)))
+        .map(|p| p.grid.region(&op.input_block(p, block)))
         .collect();
     let halos: Vec<Option<Halo>> = programs
         .iter()
@@ -118,37 +206,4 @@ pub(super) fn map_blocks(
         return Ok(result.into_standard_layout());
     }
     Ok(overlap::trim(result, &halo).into_standard_layout())
-}
-
-/// An input block of a user function: borrowed from the task's inputs when the program
-/// reads one whole block as it is, else evaluated.
-pub(super) enum MapArg<'a> {
-    Ref(BlockRef<'a>),
-    Owned(Block),
-}
-
-impl MapArg<'_> {
-    pub(super) fn get(&self) -> BlockRef<'_> {
-        match self {
-            MapArg::Ref(r) => *r,
-            MapArg::Owned(b) => BlockRef::Block(b),
-        }
-    }
-}
-
-pub(super) fn map_arg<'a>(
-    plan: &Plan,
-    program: &Program,
-    region: &Region,
-    inputs: &'a Inputs,
-) -> Result<MapArg<'a>> {
-    if let [PNode::Blocks { stage, view }] = program.nodes.as_slice() {
-        let grid = &plan.stages[*stage].grid;
-        if let Some(chunk) = single_chunk(grid, view, region)
-            && grid.region(&chunk) == *region
-        {
-            return Ok(MapArg::Ref(inputs.block(*stage, grid.linear(&chunk))?));
-        }
-    }
-    Ok(MapArg::Owned(eval_whole(plan, program, region, inputs)?))
 }
