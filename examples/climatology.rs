@@ -13,8 +13,10 @@
 //! cycle that is opposite in the two hemispheres, warmer at the equator, plus noise) to
 //! `temperature.zarr` in the output directory. It prints the figures of the run
 //! ([`brickwork::Metrics`]), among them the bytes read from the store against the input's
-//! size: the mean and the anomaly need every chunk twice (the mean must be complete before
-//! any anomaly chunk can be written, and the input does not fit in the limit).
+//! size. The anomaly needs the whole mean before its first chunk, and the input does not
+//! fit in the limit, so at least two passes over it are needed; today the run reads it
+//! three times (the mean's and the std's reductions read it separately, then the anomaly):
+//! issue 30, item 5, is for the two reductions to share their pass (2x).
 //!
 //! The defaults are small (73 days of 90 × 180 cells, 4.6 MB, under a 2 MiB limit: about a
 //! second); the issue's real size is 1.4 GB:
@@ -225,8 +227,8 @@ fn run(args: &Args) -> Result<Report> {
     let anomaly = &x - &mean;
     println!("input: {x}");
 
-    // One pass writes all three: chunks and codec follow each array (the input's chunks,
-    // zstd); what they share, the chunks of x, is read once per use rather than per output.
+    // One call writes all three in one plan: chunks and codec follow each array (the
+    // input's chunks, zstd), and what the outputs share is planned once.
     let outputs = [
         (&mean, out.join("mean.zarr")),
         (&std, out.join("std.zarr")),
@@ -330,7 +332,7 @@ mod tests {
     use super::*;
 
     /// The default size with `--check`: the outputs equal ndarray's, the limit holds, and
-    /// the input is read twice (the mean before the anomaly; mean and std share a pass).
+    /// the input is read at most three times (see the module doc: 2x is the aim).
     #[test]
     fn default_size_matches_ndarray() -> Result<()> {
         let dir = tempfile::tempdir()?;
@@ -346,7 +348,11 @@ mod tests {
             report.input_bytes > 2 * args.memory_limit,
             "the input must not fit"
         );
-        assert!(report.read_ratio() >= 1.0, "{m}");
+        let ratio = report.read_ratio();
+        assert!(
+            (1.0..=3.0 + 1e-9).contains(&ratio),
+            "read {ratio:.2}x the input\n{m}"
+        );
         Ok(())
     }
 }

@@ -18,11 +18,11 @@
 //! `--timeout SECONDS` cancels the computation from a watchdog thread (a `CancelToken`),
 //! `--cancel-after-tasks N` from the progress callback.
 //!
-//! Defaults are small (a 2048 × 2048 scene, 8 MiB, in 256 × 256 chunks under a 4 MiB
-//! limit: well under a second); for a larger one:
+//! Defaults are small (a 2048 × 2048 scene, 8 MiB, in 128 × 128 chunks, its 16 MiB of
+//! float32 edges written under a 4 MiB limit: about a second); for a larger one:
 //!
-//! `cargo run --release --example kernel_pipeline -- --size 16384 --chunk 1024
-//! --memory-limit 256MiB`
+//! `cargo run --release --example kernel_pipeline -- --size 8192 --chunk 512
+//! --memory-limit 64MiB`
 //!
 //! `--output DIR` keeps the scene, the calibration and the result (default: a temporary
 //! directory, removed at exit). `cargo test` runs it at a small size, compares the result
@@ -70,7 +70,7 @@ impl Default for Args {
     fn default() -> Self {
         Args {
             size: 2048,
-            chunk: 256,
+            chunk: 128,
             memory_limit: 4 << 20,
             threads: None,
             calibration: None,
@@ -434,8 +434,11 @@ fn main() -> std::process::ExitCode {
         Some(Error::Cancelled) => {
             eprintln!("error: cancelled; the output is left marked incomplete");
         }
-        Some(Error::PlanExceedsMemory { hint, .. }) => {
-            eprintln!("error: {err:#}\nhint: {hint}");
+        Some(Error::PlanExceedsMemory { needed, .. }) => {
+            eprintln!(
+                "error: {err:#}\nhint: a task needs {}: raise --memory-limit or lower --chunk",
+                format_bytes(*needed)
+            );
         }
         _ => eprintln!("error: {err:#}"),
     }
