@@ -9,7 +9,7 @@
 //! back to the `gemm` crate. OpenBLAS is set to one thread on first use (process-wide):
 //! the executor already runs one task per core.
 //!
-//! Every call holds a shared lock that [`quiesce`] takes exclusively while the processes
+//! Every call holds a shared lock that `quiesce` takes exclusively while the processes
 //! scheduler forks (see [`super::ForkGuard`]): OpenBLAS's allocator mutex, held by another
 //! thread at a fork, stays locked forever in the child.
 
@@ -128,7 +128,7 @@ fn operand(rows: usize, cols: usize, rs: isize, cs: isize) -> Option<(c_int, c_i
     None
 }
 
-/// Calls into OpenBLAS hold this shared; [`quiesce`] holds it exclusively.
+/// Calls into OpenBLAS hold this shared; `quiesce` holds it exclusively.
 static CALLS: RwLock<()> = RwLock::new(());
 
 /// No thread is inside OpenBLAS while this lives.
