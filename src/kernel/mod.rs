@@ -35,6 +35,11 @@ pub struct ForkGuard {
     _blas: blas::Quiesced,
 }
 
+impl Drop for ForkGuard {
+    /// Lets calls into the libraries go on (the fields' own drops release them).
+    fn drop(&mut self) {}
+}
+
 /// Waits until no thread is inside such a library, and keeps new calls out until the
 /// guard drops (see [`ForkGuard`]).
 pub fn quiesce_for_fork() -> ForkGuard {
