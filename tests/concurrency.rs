@@ -381,6 +381,32 @@ fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
     Ok(())
 }
 
+/// SIGTERM while a large graph is being planned exits at once (planning looks at the
+/// cancel token as it goes, not only when it is done), with nothing written.
+#[test]
+fn sigterm_while_planning_exits_at_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let out = d.join("big.zarr");
+    // 2.25 million blocks: planning takes seconds.
+    let program = "x = random((150000, 150000), chunks=(100, 100)); (x + x.T).sum(axis=0)";
+    let mut child = eval(d, program, &out, &[]).spawn()?;
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait()?.is_none(), "planning ended within 0.5 s");
+    send(&child, libc::SIGTERM);
+    let signalled = Instant::now();
+    let o = child.wait_with_output()?;
+    let took = signalled.elapsed();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after SIGTERM"
+    );
+    assert!(!out.exists());
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    Ok(())
+}
+
 /// The small things of issue 25: `info` of a missing path, `eval -o out.npy`, NumPy's
 /// wrapping of long rows, `rechunk --help`.
 #[test]

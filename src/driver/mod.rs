@@ -107,7 +107,19 @@ pub(crate) fn prepare_many(
     copies: Copies,
 ) -> Result<Prepared> {
     let limit = opts.effective_memory_limit();
+    // A signal while planning a large graph is answered at once: each step looks at the
+    // cancel token, and scheduling's loops every few thousand tasks.
+    let cancelled = || -> Result<()> {
+        if opts.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    let cancel = schedule::Cancel::by(opts.cancel.as_ref());
+    cancelled()?;
     let mut plan = plan::lower_many(roots)?;
+    cancelled()?;
     for (out, (write, blocks)) in plan.outputs.iter_mut().zip(outputs) {
         out.write = write;
         out.blocks = blocks;
@@ -121,13 +133,14 @@ pub(crate) fn prepare_many(
     };
     let mut described = Vec::new();
     let copied = realign::realign(&mut plan, opts, copies, &mut described)?;
+    cancelled()?;
     let residence = match opts.scheduler {
         Scheduler::Processes(_) => Residence::WorkerProcess,
         _ => Residence::InProcess,
     };
-    let mut scheduled = schedule::schedule(&plan, limit, residence)?;
+    let mut scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     if !scheduled.fits_without_spilling(limit) && plan::passes::inline_reads(&mut plan) {
-        scheduled = schedule::schedule(&plan, limit, residence)?;
+        scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     }
     Ok(Prepared {
         plan,

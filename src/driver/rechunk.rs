@@ -136,6 +136,9 @@ pub(super) fn choose_for(
                 continue;
             }
             planned += 1;
+            if opts.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
             if !fits(e, &c, pass2, opts, limit)? {
                 continue;
             }
