@@ -66,7 +66,7 @@ fn region_write(
             "resume does not apply (every chunk is written atomically; run the same write again to complete an interrupted one)",
         ));
     }
-    let target = ZarrRegion::open(path, region, options.direct_io)?;
+    let mut target = ZarrRegion::open(path, region, options.direct_io)?;
     if let Some(chunks) = &options.chunks
         && chunks.as_slice() != target.chunk_shape()
     {
@@ -124,7 +124,12 @@ fn region_write(
         }
         Err(other) => return Err(other),
     }
-    prepared.execute(opts, &[&ZarrRegionSink::new(&target)])
+    // Readers of the array see the write from here (it is a new generation), and new
+    // readers are refused until it has finished: a reader never mixes old and new chunks.
+    target.begin()?;
+    let metrics = prepared.execute(opts, &[&ZarrRegionSink::new(&target)])?;
+    target.finish()?;
+    Ok(metrics)
 }
 
 /// The two-pass write of a bounded rechunk (see `write::via_intermediate`) for a region: `e`
