@@ -251,6 +251,21 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A temporary store could not be created or written: the intermediate store of a
+    /// two-pass write (bounded rechunk) or a realigned copy of a source (a full disk among
+    /// others). It is removed; no output is marked complete. `detail` says where else to
+    /// put it ([`crate::ComputeOptions::tmp_dir`], CLI `--tmp-dir`).
+    #[error("temporary store {}: {detail}", path.display())]
+    Temporary {
+        /// The temporary directory, or the directory it was to be created in.
+        path: PathBuf,
+        /// What went wrong, and what to do.
+        detail: String,
+        /// The I/O error that caused it.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A worker process of [`crate::Scheduler::Processes`] failed: its task returned an
     /// error (`detail` is that error with its causes), panicked, or the process died
     /// (killed by a signal, the out-of-memory killer among others). Nothing was marked
@@ -662,6 +677,15 @@ impl Clone for Error {
                 detail,
                 source,
             } => Error::Spill {
+                path: path.clone(),
+                detail: detail.clone(),
+                source: clone_io(source),
+            },
+            Error::Temporary {
+                path,
+                detail,
+                source,
+            } => Error::Temporary {
                 path: path.clone(),
                 detail: detail.clone(),
                 source: clone_io(source),

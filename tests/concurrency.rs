@@ -486,6 +486,93 @@ fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
     Ok(())
 }
 
+/// `--tmp-dir` holds a two-pass rechunk's intermediate store (nothing goes beside the
+/// output) and realigned copies of sources. A `--tmp-dir` that is not a directory is
+/// refused up front, and the library names `tmp_dir (--tmp-dir)` when it cannot make a
+/// temporary store.
+#[test]
+fn tmp_dir_holds_intermediate_stores_and_realigned_copies() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let scratch = d.join("scratch");
+    std::fs::create_dir(&scratch)?;
+    let rows = d.join("rows.zarr");
+    let o = eval(
+        d,
+        "random((2000, 2000), chunks=(10, 2000), seed=4)",
+        &rows,
+        &[],
+    )
+    .output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cols = d.join("cols.zarr");
+    let rechunk = |tmp_dir: &Path, extra: &[&str]| {
+        let mut cmd = brickwork(d);
+        cmd.args(["rechunk", "-q", "--threads", "1", "--memory-limit", "3MB"])
+            .args([&rows, &cols])
+            .args(["--chunks", "2000,10", "--tmp-dir"])
+            .arg(tmp_dir)
+            .args(extra);
+        cmd
+    };
+    // The intermediate is in --tmp-dir, none beside the output.
+    let mut child = rechunk(&scratch, &[]).spawn()?;
+    assert!(wait_until(&mut child, || has(
+        &scratch,
+        "brickwork-rechunk-"
+    )));
+    assert!(!has(d, ".brickwork-rechunk-"));
+    let o = child.wait_with_output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    same_array(&rows, &cols)?;
+    // A realigned copy of x for x.T goes there too.
+    let sum = d.join("sum.zarr");
+    let mut cmd = eval(d, "x + x.T", &sum, &["--memory-limit", "3MB", "--tmp-dir"]);
+    cmd.arg(&scratch)
+        .arg("--input")
+        .arg(format!("x={}", rows.display()));
+    let mut child = cmd.spawn()?;
+    assert!(wait_until(&mut child, || has(
+        &scratch,
+        "brickwork-realign-"
+    )));
+    let o = child.wait_with_output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    // Refused up front, naming the flag.
+    let o = rechunk(&d.join("missing"), &["--overwrite"]).output()?;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--tmp-dir"), "{}", stderr(&o));
+    // The library's errors name the option and the flag.
+    let x = Array::from_zarr(&rows)?;
+    let opts = ComputeOptions::synchronous()
+        .memory_limit(3_000_000)
+        .tmp_dir(d.join("missing"));
+    let columns = WriteOptions {
+        chunks: Some(vec![2000, 10]),
+        ..WriteOptions::default()
+    };
+    let err = x
+        .to_zarr_with(d.join("c2.zarr"), &columns, &opts)
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Temporary { .. }), "{text}");
+    assert!(
+        text.contains("intermediate store") && text.contains("tmp_dir (--tmp-dir)"),
+        "{text}"
+    );
+    let err = (&x + &x.t())
+        .to_zarr_with(d.join("s2.zarr"), &WriteOptions::default(), &opts)
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("realigned copy") && text.contains("tmp_dir (--tmp-dir)"),
+        "{text}"
+    );
+    Ok(())
+}
+
 /// SIGTERM while a large graph is being planned exits at once (planning looks at the
 /// cancel token as it goes, not only when it is done), with nothing written.
 #[test]

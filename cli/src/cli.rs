@@ -130,6 +130,9 @@ pub(crate) struct CleanArgs {
     /// A spill directory to clean too (besides the system's temporary directory).
     #[arg(long)]
     pub(crate) spill_dir: Option<PathBuf>,
+    /// A --tmp-dir to clean too.
+    #[arg(long)]
+    pub(crate) tmp_dir: Option<PathBuf>,
 }
 
 /// How output arrays are written.
@@ -191,11 +194,18 @@ pub(crate) struct ExecArgs {
     #[arg(long, value_name = "SIZE")]
     pub(crate) memory_limit: Option<String>,
     /// Directory for spilled intermediates and for temporary copies of sources read against
-    /// their chunking: a temporary directory is created in it when first needed and removed
-    /// at the end, also on error and Ctrl-C (default: $TMPDIR, else /tmp). It must exist and
-    /// be writable.
+    /// their chunking (unless --tmp-dir is given): a temporary directory is created in it
+    /// when first needed and removed at the end, also on error and Ctrl-C (default:
+    /// $TMPDIR, else /tmp). It must exist and be writable.
     #[arg(long, value_name = "DIR")]
     pub(crate) spill_dir: Option<PathBuf>,
+    /// Directory for temporary stores: the intermediate store of a rechunk that goes
+    /// through two passes (default: beside the output, hidden, on the same file system)
+    /// and temporary copies of sources read against their chunking (default: --spill-dir,
+    /// else $TMPDIR). Each is removed at the end, also on error, Ctrl-C and SIGTERM. It must
+    /// exist and be writable.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tmp_dir: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,

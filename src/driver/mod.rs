@@ -211,21 +211,76 @@ fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     }
 }
 
-/// A temporary directory beside `path` (same filesystem, so the intermediate store of a
-/// two-pass write is not put on a small /tmp), removed when dropped.
-pub(crate) fn intermediate_dir(path: &Path, prefix: &str) -> Result<tempfile::TempDir> {
-    let parent = match path.parent() {
+/// Where the temporary stores of a write to `path` go: `opts.tmp_dir`, else beside `path`
+/// (the same file system, so that the intermediate store of a two-pass write is not put on
+/// a small /tmp).
+pub(crate) fn temp_parent(path: &Path, opts: &ComputeOptions) -> std::path::PathBuf {
+    if let Some(dir) = &opts.tmp_dir {
+        return dir.clone();
+    }
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
-    };
-    let kind = prefix
-        .trim_start_matches(".brickwork-")
-        .trim_end_matches('-');
+    }
+}
+
+/// A temporary directory of `kind` (`rechunk`, `region`: see `store::temp`) for the
+/// intermediate store of a two-pass write to `path`, in [`temp_parent`] (hidden when beside
+/// the output), removed when dropped.
+pub(crate) fn intermediate_dir(
+    path: &Path,
+    kind: &str,
+    opts: &ComputeOptions,
+) -> Result<tempfile::TempDir> {
+    let parent = temp_parent(path, opts);
     tempfile::Builder::new()
-        .prefix(&crate::store::temp::prefix(kind, path, true))
+        .prefix(&crate::store::temp::prefix(
+            kind,
+            path,
+            opts.tmp_dir.is_none(),
+        ))
         .tempdir_in(&parent)
-        .map_err(|source| Error::Io {
+        .map_err(|source| Error::Temporary {
+            detail: format!(
+                "cannot create a directory there for the intermediate store of a two-pass \
+                 write to {}; put it elsewhere with tmp_dir (--tmp-dir)",
+                path.display()
+            ),
             path: parent,
             source,
         })
+}
+
+/// `err`, when it is a full disk while writing `what` (a temporary store), with where else
+/// to put it: tmp_dir (--tmp-dir).
+pub(crate) fn full_disk_hint(err: Error, what: &str) -> Error {
+    let full = err
+        .io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull);
+    if !full {
+        return err;
+    }
+    let hint = format!(
+        "the disk holding {what} is full: free space there, or put it elsewhere with tmp_dir \
+         (--tmp-dir)"
+    );
+    match err {
+        Error::Store {
+            path,
+            key,
+            detail,
+            source,
+        } => Error::Store {
+            path,
+            key,
+            detail: format!("{detail} ({hint})"),
+            source,
+        },
+        Error::Io { path, source } => Error::Temporary {
+            path,
+            detail: hint,
+            source,
+        },
+        other => other,
+    }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Copies, intermediate_dir, prepare_many, rechunk, session};
+use super::{Copies, full_disk_hint, intermediate_dir, prepare_many, rechunk, session};
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -223,7 +223,7 @@ fn target_sink(
 /// chunks (the largest both of whose passes fit the limit, see [`rechunk::choose`]; at
 /// worst the elementwise minimum of the array's chunks and `chunks`), then from that to
 /// the target. Each pass reads every chunk once; the intermediate lives in a temporary
-/// directory next to `path`, removed afterwards (also on error).
+/// directory next to `path` (or in `opts.tmp_dir`), removed afterwards (also on error).
 fn via_intermediate(
     e: &ExprRef,
     path: &Path,
@@ -237,11 +237,12 @@ fn via_intermediate(
         return Err(direct_error);
     }
     let inter = rechunk::choose(e, chunks, options, opts)?;
-    let tmp = intermediate_dir(path, ".brickwork-rechunk-")?;
+    let tmp = intermediate_dir(path, "rechunk", opts)?;
     let inter_path = tmp.path().join("intermediate.zarr");
     let inter_opts = intermediate_options(inter);
     // The intermediate is the realignment: neither pass copies its source again.
-    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)?;
+    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)
+        .map_err(|e| full_disk_hint(e, "the intermediate store of a two-pass write"))?;
     let second = write_one(
         &read_back(&inter_path)?,
         path,

@@ -24,6 +24,7 @@ pub(crate) fn run(args: &CleanArgs) -> Result<()> {
     removed += clean_dir(&parent(path), Some(path))?;
     let mut tmp_dirs = vec![std::env::temp_dir()];
     tmp_dirs.extend(args.spill_dir.iter().cloned());
+    tmp_dirs.extend(args.tmp_dir.iter().cloned());
     for dir in tmp_dirs {
         removed += clean_dir(&dir, None)?;
     }

@@ -129,7 +129,16 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         threads: exec.threads,
         memory_limit,
         progress: (!exec.quiet).then(crate::output::progress_bar),
-        spill_dir: exec.spill_dir.as_deref().map(check_spill_dir).transpose()?,
+        spill_dir: exec
+            .spill_dir
+            .as_deref()
+            .map(|d| check_dir(d, "--spill-dir"))
+            .transpose()?,
+        tmp_dir: exec
+            .tmp_dir
+            .as_deref()
+            .map(|d| check_dir(d, "--tmp-dir"))
+            .transpose()?,
         cancel: Some(crate::cancel_flag()),
         observers: brickwork::observe::Observers::none(),
     };
@@ -167,18 +176,19 @@ pub(crate) fn session<T>(
     }
 }
 
-/// Checks up front that `--spill-dir` is a writable directory (the library would only find
-/// out at the first spill, after minutes of work): creates and removes a directory in it.
-fn check_spill_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+/// Checks up front that `dir`, given with `flag` (`--spill-dir`, `--tmp-dir`), is a
+/// writable directory (the library would only find out at the first spill or temporary
+/// store, after minutes of work): creates and removes a directory in it.
+fn check_dir(dir: &std::path::Path, flag: &str) -> Result<std::path::PathBuf> {
     let shown = dir.display();
-    let meta = std::fs::metadata(dir).with_context(|| format!("--spill-dir {shown}"))?;
+    let meta = std::fs::metadata(dir).with_context(|| format!("{flag} {shown}"))?;
     if !meta.is_dir() {
-        anyhow::bail!("--spill-dir {shown}: not a directory");
+        anyhow::bail!("{flag} {shown}: not a directory");
     }
     tempfile::Builder::new()
         .prefix(".brickwork-probe-")
         .tempdir_in(dir)
-        .with_context(|| format!("--spill-dir {shown}: cannot create a directory in it"))?;
+        .with_context(|| format!("{flag} {shown}: cannot create a directory in it"))?;
     Ok(dir.to_path_buf())
 }
 
