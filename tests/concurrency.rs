@@ -449,15 +449,29 @@ fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
     child.kill()?;
     child.wait()?;
     assert!(!leftovers(d).is_empty(), "a kill leaves temporaries");
-    // Rerun without --resume: refused with a hint; the dead run's intermediate is removed.
+    // Rerun without --resume: refused with a hint; the dead run's intermediate is kept for
+    // the --resume it points at, which reuses it and leaves nothing.
     let o = rechunk(false).output()?;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("which has ended"), "{}", stderr(&o));
+    assert!(has(d, ".brickwork-rechunk-"), "{}", stderr(&o));
     let o = rechunk(true).output()?;
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("brickwork: reusing "), "{}", stderr(&o));
     assert_eq!(leftovers(d), Vec::<PathBuf>::new());
     same_array(&rows, &cols)?;
+    // Killed in the second pass, then the output removed by hand: a plain rerun removes
+    // the intermediate, saying so.
+    std::fs::remove_dir_all(&cols)?;
+    let mut child = rechunk(false).spawn()?;
+    assert!(wait_until(&mut child, || cols.join("zarr.json").exists()));
+    child.kill()?;
+    child.wait()?;
+    std::fs::remove_dir_all(&cols)?;
+    let o = rechunk(false).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("which has ended"), "{}", stderr(&o));
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
     // Killed while spilling: `clean` removes the spill store.
     let spilling = SPILLING;
     let mut cmd = brickwork(d);
@@ -486,10 +500,122 @@ fn after_sigkill_resume_or_clean_leaves_no_temporary() -> TestResult {
     Ok(())
 }
 
+/// Every file under `a` equals the one under `b` (for `zarr.json`, but for the write id):
+/// two writes of the same array are byte-identical.
+fn same_files(a: &Path, b: &Path) -> TestResult {
+    let mut pending = vec![PathBuf::new()];
+    let mut files = 0;
+    while let Some(rel) = pending.pop() {
+        for entry in std::fs::read_dir(a.join(&rel))? {
+            let rel = rel.join(entry?.file_name());
+            if a.join(&rel).is_dir() {
+                pending.push(rel);
+                continue;
+            }
+            let (x, y) = (std::fs::read(a.join(&rel))?, std::fs::read(b.join(&rel))?);
+            if rel == Path::new("zarr.json") {
+                let id_free = |bytes: &[u8]| -> Result<serde_json::Value, serde_json::Error> {
+                    let mut v: serde_json::Value = serde_json::from_slice(bytes)?;
+                    v["attributes"]["brickwork"]["write_id"] = serde_json::Value::Null;
+                    Ok(v)
+                };
+                assert_eq!(id_free(&x)?, id_free(&y)?, "{}", rel.display());
+            } else {
+                assert!(x == y, "{} differs", rel.display());
+            }
+            files += 1;
+        }
+    }
+    assert!(files > 1, "{} holds no chunks", a.display());
+    Ok(())
+}
+
+/// The JSON object `--stats` printed on stderr.
+fn stats(o: &Output) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("no --stats line in {err}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// `--resume` of a two-pass rechunk killed in its second pass reuses the first pass the
+/// killed run left rather than computing it again (`--stats`: no byte of the source is
+/// read), finishes byte-identical to an uninterrupted run, and leaves nothing.
+#[test]
+fn a_resumed_two_pass_rechunk_reuses_the_killed_runs_first_pass() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let rows = d.join("rows.zarr");
+    let o = eval(
+        d,
+        "random((2000, 2000), chunks=(10, 2000), seed=4)",
+        &rows,
+        &[],
+    )
+    .output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Rows to columns under 3 MB: two passes; gzip:9 makes the second slow enough to be
+    // killed in.
+    let write = |out: &Path, extra: &[&str]| {
+        let mut cmd = brickwork(d);
+        cmd.args(["eval", "x", "-q", "--threads", "1", "--memory-limit", "3MB"])
+            .args([
+                "--stats", "--chunks", "2000,10", "--codec", "gzip:9", "--input",
+            ])
+            .arg(format!("x={}", rows.display()))
+            .arg("--output")
+            .arg(out)
+            .args(extra);
+        cmd
+    };
+    let array_bytes = 2000 * 2000 * 8;
+    let want = d.join("want.zarr");
+    let o = write(&want, &[]).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let both = stats(&o)?["bytes_read"].as_u64().unwrap_or(0);
+    assert!(both > array_bytes, "both passes read: {both} bytes");
+    let out = d.join("out.zarr");
+    let mut child = write(&out, &[]).spawn()?;
+    assert!(
+        wait_until(&mut child, || out.join("zarr.json").exists()),
+        "never reached the second pass"
+    );
+    child.kill()?;
+    child.wait()?;
+    assert!(has(d, ".brickwork-rechunk-"));
+    let o = write(&out, &["--resume"]).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let reusing = err
+        .lines()
+        .find(|l| l.starts_with("brickwork: reusing "))
+        .ok_or_else(|| format!("no reuse in {err}"))?;
+    let counts: Vec<&str> = reusing
+        .rsplit(": ")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert!(
+        counts.len() > 3 && counts[1] == "of" && counts[0] == counts[2],
+        "the first pass was complete: {reusing}"
+    );
+    let read = stats(&o)?["bytes_read"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        read <= array_bytes,
+        "the source was read again: {read} bytes"
+    );
+    same_files(&out, &want)?;
+    assert_eq!(leftovers(d), Vec::<PathBuf>::new());
+    Ok(())
+}
+
 /// `--tmp-dir` holds a two-pass rechunk's intermediate store (nothing goes beside the
-/// output) and realigned copies of sources. A `--tmp-dir` that is not a directory is
-/// refused up front, and the library names `tmp_dir (--tmp-dir)` when it cannot make a
-/// temporary store.
+/// output) and realigned copies of sources; a killed run's intermediate there is reused by
+/// `--resume --tmp-dir`. A `--tmp-dir` that is not a directory is refused up front, and
+/// the library names `tmp_dir (--tmp-dir)` when it cannot make a temporary store.
 #[test]
 fn tmp_dir_holds_intermediate_stores_and_realigned_copies() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -515,29 +641,56 @@ fn tmp_dir_holds_intermediate_stores_and_realigned_copies() -> TestResult {
             .args(extra);
         cmd
     };
-    // The intermediate is in --tmp-dir, none beside the output.
+    // Killed in its first pass: the intermediate is in --tmp-dir, none beside the output.
     let mut child = rechunk(&scratch, &[]).spawn()?;
-    assert!(wait_until(&mut child, || has(
-        &scratch,
-        "brickwork-rechunk-"
-    )));
+    let begun = || {
+        std::fs::read_dir(&scratch)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("brickwork-rechunk-")
+                    && e.path().join("intermediate.zarr/zarr.json").exists()
+            })
+    };
+    assert!(wait_until(&mut child, begun));
+    child.kill()?;
+    child.wait()?;
     assert!(!has(d, ".brickwork-rechunk-"));
-    let o = child.wait_with_output()?;
+    let o = rechunk(&scratch, &["--resume"]).output()?;
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("brickwork: reusing "), "{}", stderr(&o));
     assert_eq!(leftovers(d), Vec::<PathBuf>::new());
     same_array(&rows, &cols)?;
-    // A realigned copy of x for x.T goes there too.
-    let sum = d.join("sum.zarr");
-    let mut cmd = eval(d, "x + x.T", &sum, &["--memory-limit", "3MB", "--tmp-dir"]);
-    cmd.arg(&scratch)
-        .arg("--input")
-        .arg(format!("x={}", rows.display()));
-    let mut child = cmd.spawn()?;
-    assert!(wait_until(&mut child, || has(
-        &scratch,
-        "brickwork-realign-"
-    )));
-    let o = child.wait_with_output()?;
+    // Realigned copies go there too: with $TMPDIR missing, `x + x.T` under 1 MB (x is
+    // first copied into squares for x.T) fails without --tmp-dir, naming the flag, and runs
+    // with it.
+    let r6 = d.join("r6.zarr");
+    let o = eval(d, "random((600, 600), chunks=(50, 600), seed=4)", &r6, &[]).output()?;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = eval(
+            d,
+            "x + x.T",
+            &d.join("sum.zarr"),
+            &["--memory-limit", "1MB"],
+        );
+        cmd.env("TMPDIR", d.join("missing"))
+            .arg("--input")
+            .arg(format!("x={}", r6.display()))
+            .args(extra);
+        cmd
+    };
+    let o = sum(&[]).output()?;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("realigned copy") && err.contains("tmp_dir (--tmp-dir)"),
+        "{err}"
+    );
+    let o = sum(&["--tmp-dir".as_ref(), scratch.as_os_str()]).output()?;
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(leftovers(d), Vec::<PathBuf>::new());
     // Refused up front, naming the flag.

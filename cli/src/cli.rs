@@ -27,7 +27,7 @@ pub(crate) enum Command {
     ///
     /// Temporaries name their owner (pid and start time); those of running processes, or
     /// made on another host, are never removed. Write commands do this for their own output
-    /// before they start.
+    /// before they start, but keep a rechunk's intermediate store for --resume to reuse.
     ///
     /// Example: brickwork clean out.zarr
     Clean(CleanArgs),
@@ -159,9 +159,10 @@ pub(crate) struct WriteArgs {
     pub(crate) zarr_format: u8,
     /// Continue an interrupted write of a Zarr output (killed, Ctrl-C, full disk): run the
     /// same command again with --resume. Chunks already written are kept and only the
-    /// others computed; the result is byte-identical to an uninterrupted write. Refused
-    /// when the output holds another array or another computation; without an output yet,
-    /// a plain write.
+    /// others computed; the result is byte-identical to an uninterrupted write. A rechunk
+    /// through an intermediate store reuses the first pass the interrupted run left, when
+    /// its sources are unchanged. Refused when the output holds another array or another
+    /// computation; without an output yet, a plain write.
     #[arg(long, conflicts_with = "overwrite")]
     pub(crate) resume: bool,
 }

@@ -24,6 +24,7 @@
 
 mod compute;
 mod explain;
+mod leftover;
 pub(crate) mod realign;
 pub(crate) mod rechunk;
 mod region;

@@ -14,32 +14,49 @@ use brickwork::{Codec, ComputeOptions, MonitorSettings, NumpyIndex, Scheduler, W
 
 use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A write command first removes what ended processes left
+/// for its outputs and in its temporary directories, and after it succeeded what is still
+/// left for its outputs (see [`clean::sweep`]).
 pub(crate) fn run(cli: Cli) -> Result<()> {
-    let spill = |e: &ExecArgs| e.spill_dir.clone();
     match cli.command {
         Command::Info(a) => info::run(&a),
         Command::Clean(a) => clean::run(&a),
-        Command::Import(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            import::run(&a)
-        }
-        Command::Export(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            export::run(&a)
-        }
-        Command::Rechunk(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            rechunk::run(&a)
-        }
+        Command::Import(a) => swept(&[&a.dst], &a.write, &a.exec, || import::run(&a)),
+        Command::Export(a) => swept(&[&a.dst], &a.write, &a.exec, || export::run(&a)),
+        Command::Rechunk(a) => swept(&[&a.dst], &a.write, &a.exec, || rechunk::run(&a)),
         Command::Eval(a) => {
-            for out in &a.output {
-                clean::sweep(Some(out), None);
-            }
-            clean::sweep(None, spill(&a.exec).as_deref());
-            eval::run(&a)
+            let outputs: Vec<&std::path::Path> = a.output.iter().map(|p| p.as_path()).collect();
+            swept(&outputs, &a.write, &a.exec, || eval::run(&a))
         }
     }
+}
+
+/// Runs the write command `body` to `outputs` between two sweeps of leftovers (see
+/// [`clean::sweep`]).
+fn swept(
+    outputs: &[&std::path::Path],
+    write: &WriteArgs,
+    exec: &ExecArgs,
+    body: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let dirs = clean::Dirs {
+        spill: exec.spill_dir.as_deref(),
+        tmp: exec.tmp_dir.as_deref(),
+    };
+    for out in outputs {
+        // The first pass of a rechunk that an ended process left is kept for --resume to
+        // reuse, and for a rerun that will be refused and told to add --resume.
+        let keep = write.resume || (!write.overwrite && out.exists());
+        clean::sweep(Some(out), &dirs, keep);
+    }
+    if outputs.is_empty() {
+        clean::sweep(None, &dirs, false);
+    }
+    body()?;
+    for out in outputs {
+        clean::sweep_target(out, &dirs);
+    }
+    Ok(())
 }
 
 /// Parses `1000,1000` (spaces allowed) into sizes; `what` names the flag in errors.
@@ -141,7 +158,8 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
             .transpose()?,
         cancel: Some(crate::cancel_flag()),
         observers: brickwork::observe::Observers::none(),
-    };
+    }
+    .observe(crate::output::Notices);
     if let Some(addr) = &exec.dashboard {
         brickwork::dashboard::check_address(addr, exec.dashboard_allow_remote)
             .map_err(|e| usage(format!("--dashboard: {e}")))?;
