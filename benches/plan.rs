@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use brickwork::schedule::{RootOrder, TaskGraph, order};
+use brickwork::schedule::{Cancel, RootOrder, TaskGraph, order};
 use brickwork::{Array, Axis, s};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -47,8 +47,13 @@ fn main() -> Result<()> {
         let t1 = Instant::now();
         let plan = v.plan()?;
         let t2 = Instant::now();
-        let graph = TaskGraph::build(&plan)?;
-        let position = order(&graph, &[plan.outputs[0].stage as u32], RootOrder::Blocks);
+        let graph = TaskGraph::build(&plan, Cancel::NEVER)?;
+        let position = order(
+            &graph,
+            &[plan.outputs[0].stage as u32],
+            RootOrder::Blocks,
+            Cancel::NEVER,
+        )?;
         let t3 = Instant::now();
         tasks = graph.len();
         assert_eq!(position.len(), tasks);

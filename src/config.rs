@@ -140,7 +140,8 @@ impl fmt::Display for Scheduler {
 /// [`ComputeOptions::cluster`], [`ComputeOptions::processes`], [`ComputeOptions::mpi`])
 /// and chain what differs from the defaults ([`ComputeOptions::memory_limit`],
 /// [`ComputeOptions::progress`], [`ComputeOptions::cancel`],
-/// [`ComputeOptions::spill_dir`], [`ComputeOptions::observe`]); the fields are public too.
+/// [`ComputeOptions::spill_dir`], [`ComputeOptions::tmp_dir`], [`ComputeOptions::observe`]);
+/// the fields are public too.
 #[derive(Clone, Debug, Default)]
 pub struct ComputeOptions {
     /// The scheduler. Default: [`Scheduler::Threads`].
@@ -159,8 +160,16 @@ pub struct ComputeOptions {
     /// library never draws; the `brickwork` binary turns these into a progress bar.
     pub progress: Option<Progress>,
     /// Where the spill directory is created when intermediates must be spilled. Default
-    /// (`None`): the system temporary directory (`$TMPDIR`, else `/tmp`).
+    /// (`None`): the system temporary directory (`$TMPDIR`, else `/tmp`). CLI:
+    /// `--spill-dir`.
     pub spill_dir: Option<PathBuf>,
+    /// Where temporary stores go: the intermediate store of a two-pass write (a bounded
+    /// rechunk, [`crate::Array::to_zarr`]) and realigned copies of sources read against
+    /// their chunking. Default (`None`): intermediate stores beside the output (same file
+    /// system), realigned copies under `spill_dir`, else the system temporary directory.
+    /// Temporaries are named for their owner (`crate::store::temp`) and removed when the
+    /// computation ends, also on error and cancellation. CLI: `--tmp-dir`.
+    pub tmp_dir: Option<PathBuf>,
     /// Cancel it (from another thread or a signal handler) to cancel the computation: no
     /// new task starts, and it returns [`Error::Cancelled`] after cleaning up. Default:
     /// none.
@@ -255,6 +264,14 @@ impl ComputeOptions {
     /// memory limit. Default: the system temporary directory (`$TMPDIR`, else `/tmp`).
     pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.spill_dir = Some(dir.into());
+        self
+    }
+
+    /// The same options putting temporary stores (a two-pass write's intermediate store,
+    /// realigned copies of sources) under `dir` (see the field of the same name). Default:
+    /// intermediate stores beside the output, realigned copies under the spill directory.
+    pub fn tmp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tmp_dir = Some(dir.into());
         self
     }
 

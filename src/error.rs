@@ -162,10 +162,11 @@ pub enum Error {
         holder: String,
     },
 
-    /// A Zarr array read by a computation was replaced (overwritten by another write)
-    /// while the computation read it: its result would mix two arrays.
+    /// A Zarr array read by a computation was replaced (overwritten by another write) or
+    /// written into (a region write) while the computation read it: its result would mix
+    /// two generations of the array.
     #[error(
-        "zarr array {} was replaced while it was being read ({detail}); the result would mix the old and the new array, so none is given: run the computation again",
+        "zarr array {} was replaced or written into while it was being read ({detail}); the result would mix old and new data, so none is given: run the computation again",
         path.display()
     )]
     SourceChanged {
@@ -173,6 +174,22 @@ pub enum Error {
         path: PathBuf,
         /// What changed.
         detail: String,
+    },
+
+    /// A region write into a Zarr array ([`crate::Array::to_zarr_region`], CLI `eval
+    /// --region`) is running, or was interrupted: the region may hold part old, part new
+    /// values. Opening the array for reading fails until that write has finished (or has
+    /// been run again to completion) unless incomplete arrays are allowed
+    /// ([`crate::store::ReadOptions::allow_incomplete`]).
+    #[error("{}", region_unfinished(path, region, holder.as_deref()))]
+    RegionWriteUnfinished {
+        /// The array.
+        path: PathBuf,
+        /// The region being written, as `[0..10, 5..30]`.
+        region: String,
+        /// Who is writing it (pid, host, since when, command), when that process still
+        /// runs; `None` when the write was interrupted.
+        holder: Option<String>,
     },
 
     /// A file could not be read or written.
@@ -228,6 +245,21 @@ pub enum Error {
         /// The spill directory or file.
         path: PathBuf,
         /// What went wrong.
+        detail: String,
+        /// The I/O error that caused it.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A temporary store could not be created or written: the intermediate store of a
+    /// two-pass write (bounded rechunk) or a realigned copy of a source (a full disk among
+    /// others). It is removed; no output is marked complete. `detail` says where else to
+    /// put it ([`crate::ComputeOptions::tmp_dir`], CLI `--tmp-dir`).
+    #[error("temporary store {}: {detail}", path.display())]
+    Temporary {
+        /// The temporary directory, or the directory it was to be created in.
+        path: PathBuf,
+        /// What went wrong, and what to do.
         detail: String,
         /// The I/O error that caused it.
         #[source]
@@ -376,6 +408,19 @@ fn key_suffix(key: &Option<String>) -> String {
     key.as_ref()
         .map(|k| format!(", key {k:?}"))
         .unwrap_or_default()
+}
+
+fn region_unfinished(path: &std::path::Path, region: &str, holder: Option<&str>) -> String {
+    match holder {
+        Some(holder) => format!(
+            "zarr array {} is being written into (region {region}) by another brickwork process: {holder}; read it once that write has finished",
+            path.display()
+        ),
+        None => format!(
+            "zarr array {}: a write into its region {region} did not finish, so the region may hold part old, part new values; run that write again to complete it, or allow incomplete arrays (--allow-incomplete) to read it as it is",
+            path.display()
+        ),
+    }
 }
 
 fn caret(column: usize) -> String {
@@ -635,6 +680,24 @@ impl Clone for Error {
                 path: path.clone(),
                 detail: detail.clone(),
                 source: clone_io(source),
+            },
+            Error::Temporary {
+                path,
+                detail,
+                source,
+            } => Error::Temporary {
+                path: path.clone(),
+                detail: detail.clone(),
+                source: clone_io(source),
+            },
+            Error::RegionWriteUnfinished {
+                path,
+                region,
+                holder,
+            } => Error::RegionWriteUnfinished {
+                path: path.clone(),
+                region: region.clone(),
+                holder: holder.clone(),
             },
             Error::Worker {
                 worker,

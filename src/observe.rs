@@ -178,6 +178,13 @@ pub trait Observer: Send + Sync {
         let _ = metrics;
     }
 
+    /// Something the user may want to know that is not an error, as one sentence: a
+    /// leftover temporary of an ended process reused or removed. The `brickwork` binary
+    /// prints these on stderr.
+    fn notice(&self, text: &str) {
+        let _ = text;
+    }
+
     /// This observer as [`std::any::Any`], for callers that look for an observer of their
     /// own type among a computation's (the dashboard's [`crate::Monitor::of`]). Default:
     /// none.
@@ -257,6 +264,11 @@ impl Observers {
         let value = result?;
         ended?;
         Ok(value)
+    }
+
+    /// Tells every observer `text` ([`Observer::notice`]).
+    pub(crate) fn notice(&self, text: &str) {
+        self.each(|o| o.notice(text));
     }
 
     /// Tells every observer.

@@ -27,7 +27,7 @@ pub(crate) enum Command {
     ///
     /// Temporaries name their owner (pid and start time); those of running processes, or
     /// made on another host, are never removed. Write commands do this for their own output
-    /// before they start.
+    /// before they start, but keep a rechunk's intermediate store for --resume to reuse.
     ///
     /// Example: brickwork clean out.zarr
     Clean(CleanArgs),
@@ -130,6 +130,9 @@ pub(crate) struct CleanArgs {
     /// A spill directory to clean too (besides the system's temporary directory).
     #[arg(long)]
     pub(crate) spill_dir: Option<PathBuf>,
+    /// A --tmp-dir to clean too.
+    #[arg(long)]
+    pub(crate) tmp_dir: Option<PathBuf>,
 }
 
 /// How output arrays are written.
@@ -156,9 +159,10 @@ pub(crate) struct WriteArgs {
     pub(crate) zarr_format: u8,
     /// Continue an interrupted write of a Zarr output (killed, Ctrl-C, full disk): run the
     /// same command again with --resume. Chunks already written are kept and only the
-    /// others computed; the result is byte-identical to an uninterrupted write. Refused
-    /// when the output holds another array or another computation; without an output yet,
-    /// a plain write.
+    /// others computed; the result is byte-identical to an uninterrupted write. A rechunk
+    /// through an intermediate store reuses the first pass the interrupted run left, when
+    /// its sources are unchanged. Refused when the output holds another array or another
+    /// computation; without an output yet, a plain write.
     #[arg(long, conflicts_with = "overwrite")]
     pub(crate) resume: bool,
 }
@@ -191,11 +195,18 @@ pub(crate) struct ExecArgs {
     #[arg(long, value_name = "SIZE")]
     pub(crate) memory_limit: Option<String>,
     /// Directory for spilled intermediates and for temporary copies of sources read against
-    /// their chunking: a temporary directory is created in it when first needed and removed
-    /// at the end, also on error and Ctrl-C (default: $TMPDIR, else /tmp). It must exist and
-    /// be writable.
+    /// their chunking (unless --tmp-dir is given): a temporary directory is created in it
+    /// when first needed and removed at the end, also on error and Ctrl-C (default:
+    /// $TMPDIR, else /tmp). It must exist and be writable.
     #[arg(long, value_name = "DIR")]
     pub(crate) spill_dir: Option<PathBuf>,
+    /// Directory for temporary stores: the intermediate store of a rechunk that goes
+    /// through two passes (default: beside the output, hidden, on the same file system)
+    /// and temporary copies of sources read against their chunking (default: --spill-dir,
+    /// else $TMPDIR). Each is removed at the end, also on error, Ctrl-C and SIGTERM. It must
+    /// exist and be writable.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tmp_dir: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -32,6 +32,16 @@ pub(crate) fn progress_bar() -> Progress {
     }))
 }
 
+/// Prints the library's notices (a leftover temporary of an ended process reused or
+/// removed) on stderr, as `brickwork: ...`, also with --quiet.
+pub(crate) struct Notices;
+
+impl brickwork::observe::Observer for Notices {
+    fn notice(&self, text: &str) {
+        eprintln!("brickwork: {text}");
+    }
+}
+
 /// One element as text: floats in their shortest exact form (`0.1`, `1.0`, `nan`, `inf`),
 /// bools as `True`/`False`.
 fn element<T: std::fmt::Debug + brickwork::Element>(v: T) -> String {

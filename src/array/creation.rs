@@ -260,8 +260,9 @@ impl Array {
     ///
     /// # Errors
     /// A missing path, a group instead of an array, malformed metadata, an unsupported
-    /// dtype; [`Error::IncompleteArray`] for an array whose brickwork write did not finish
-    /// (see [`Array::from_zarr_with`]).
+    /// dtype; [`Error::IncompleteArray`] for an array whose brickwork write did not finish,
+    /// [`Error::RegionWriteUnfinished`] while a region write into it runs or after one was
+    /// interrupted (see [`Array::from_zarr_with`]).
     pub fn from_zarr(path: impl AsRef<Path>) -> Result<Array> {
         Self::from_zarr_with(path, &ReadOptions::default())
     }

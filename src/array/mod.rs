@@ -44,7 +44,7 @@ use crate::expr::ExprRef;
 use crate::grid::{ChunkGrid, fmt_shape};
 use crate::metrics::Metrics;
 use crate::plan::{self, Plan};
-use crate::schedule::TaskGraph;
+use crate::schedule::{Cancel, TaskGraph};
 use crate::store::{Sink, WriteOptions};
 use crate::units::format_bytes;
 
@@ -198,7 +198,7 @@ impl Array {
     /// A deferred operator error.
     pub fn task_counts(&self) -> Result<TaskCounts> {
         let plan = self.plan()?;
-        let graph = TaskGraph::build(&plan)?;
+        let graph = TaskGraph::build(&plan, Cancel::NEVER)?;
         Ok(TaskCounts {
             before: plan.naive_tasks,
             after: graph.len() as u64,

@@ -29,9 +29,17 @@ impl Array {
     /// partly, at its edges, are read, updated and written back (chunks never written read
     /// as the fill value). Each chunk is written atomically (a temporary name, then a
     /// rename), so an interrupted write leaves every chunk either old or new; running the
-    /// same write again completes it. The target's metadata is not changed: its chunks,
-    /// codecs and format rule, and of `options` only [`WriteOptions::direct_io`] applies.
-    /// An empty region writes nothing.
+    /// same write again completes it. The target's metadata is not changed but for its
+    /// `brickwork` attribute: its chunks, codecs and format rule, and of `options` only
+    /// [`WriteOptions::direct_io`] applies. An empty region writes nothing.
+    ///
+    /// Readers see the write as a new generation of the array, never a mixture: a
+    /// computation that is reading the target fails with
+    /// [`Error::SourceChanged`](crate::Error::SourceChanged), and opening it while the write
+    /// runs, or after it was interrupted until it is run again, fails with
+    /// [`Error::RegionWriteUnfinished`](crate::Error::RegionWriteUnfinished) (unless
+    /// [`crate::ReadOptions::allow_incomplete`]). The write holds the target's write lock:
+    /// another writer of it fails with [`Error::Locked`](crate::Error::Locked).
     ///
     /// With the default compute options; see [`Array::to_zarr_region_with`].
     ///

@@ -24,6 +24,7 @@
 
 mod compute;
 mod explain;
+mod leftover;
 pub(crate) mod realign;
 pub(crate) mod rechunk;
 mod region;
@@ -107,7 +108,19 @@ pub(crate) fn prepare_many(
     copies: Copies,
 ) -> Result<Prepared> {
     let limit = opts.effective_memory_limit();
+    // A signal while planning a large graph is answered at once: each step looks at the
+    // cancel token, and scheduling's loops every few thousand tasks.
+    let cancelled = || -> Result<()> {
+        if opts.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    let cancel = schedule::Cancel::by(opts.cancel.as_ref());
+    cancelled()?;
     let mut plan = plan::lower_many(roots)?;
+    cancelled()?;
     for (out, (write, blocks)) in plan.outputs.iter_mut().zip(outputs) {
         out.write = write;
         out.blocks = blocks;
@@ -121,13 +134,14 @@ pub(crate) fn prepare_many(
     };
     let mut described = Vec::new();
     let copied = realign::realign(&mut plan, opts, copies, &mut described)?;
+    cancelled()?;
     let residence = match opts.scheduler {
         Scheduler::Processes(_) => Residence::WorkerProcess,
         _ => Residence::InProcess,
     };
-    let mut scheduled = schedule::schedule(&plan, limit, residence)?;
+    let mut scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     if !scheduled.fits_without_spilling(limit) && plan::passes::inline_reads(&mut plan) {
-        scheduled = schedule::schedule(&plan, limit, residence)?;
+        scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     }
     Ok(Prepared {
         plan,
@@ -198,21 +212,76 @@ fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
     }
 }
 
-/// A temporary directory beside `path` (same filesystem, so the intermediate store of a
-/// two-pass write is not put on a small /tmp), removed when dropped.
-pub(crate) fn intermediate_dir(path: &Path, prefix: &str) -> Result<tempfile::TempDir> {
-    let parent = match path.parent() {
+/// Where the temporary stores of a write to `path` go: `opts.tmp_dir`, else beside `path`
+/// (the same file system, so that the intermediate store of a two-pass write is not put on
+/// a small /tmp).
+pub(crate) fn temp_parent(path: &Path, opts: &ComputeOptions) -> std::path::PathBuf {
+    if let Some(dir) = &opts.tmp_dir {
+        return dir.clone();
+    }
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
-    };
-    let kind = prefix
-        .trim_start_matches(".brickwork-")
-        .trim_end_matches('-');
+    }
+}
+
+/// A temporary directory of `kind` (`rechunk`, `region`: see `store::temp`) for the
+/// intermediate store of a two-pass write to `path`, in [`temp_parent`] (hidden when beside
+/// the output), removed when dropped.
+pub(crate) fn intermediate_dir(
+    path: &Path,
+    kind: &str,
+    opts: &ComputeOptions,
+) -> Result<tempfile::TempDir> {
+    let parent = temp_parent(path, opts);
     tempfile::Builder::new()
-        .prefix(&crate::store::temp::prefix(kind, path, true))
+        .prefix(&crate::store::temp::prefix(
+            kind,
+            path,
+            opts.tmp_dir.is_none(),
+        ))
         .tempdir_in(&parent)
-        .map_err(|source| Error::Io {
+        .map_err(|source| Error::Temporary {
+            detail: format!(
+                "cannot create a directory there for the intermediate store of a two-pass \
+                 write to {}; put it elsewhere with tmp_dir (--tmp-dir)",
+                path.display()
+            ),
             path: parent,
             source,
         })
+}
+
+/// `err`, when it is a full disk while writing `what` (a temporary store), with where else
+/// to put it: tmp_dir (--tmp-dir).
+pub(crate) fn full_disk_hint(err: Error, what: &str) -> Error {
+    let full = err
+        .io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull);
+    if !full {
+        return err;
+    }
+    let hint = format!(
+        "the disk holding {what} is full: free space there, or put it elsewhere with tmp_dir \
+         (--tmp-dir)"
+    );
+    match err {
+        Error::Store {
+            path,
+            key,
+            detail,
+            source,
+        } => Error::Store {
+            path,
+            key,
+            detail: format!("{detail} ({hint})"),
+            source,
+        },
+        Error::Io { path, source } => Error::Temporary {
+            path,
+            detail: hint,
+            source,
+        },
+        other => other,
+    }
 }

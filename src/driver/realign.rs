@@ -63,8 +63,8 @@ pub(crate) struct Described {
 /// nothing was misaligned or nothing was written).
 ///
 /// # Errors
-/// Creating the temporary directory (under `opts.spill_dir` or the system temporary
-/// directory) or writing the copy.
+/// Creating the temporary directory (under `opts.tmp_dir`, else `opts.spill_dir`, else the
+/// system temporary directory) or writing the copy.
 pub(crate) fn realign(
     plan: &mut Plan,
     opts: &ComputeOptions,
@@ -124,18 +124,26 @@ fn make_copy(
     chunks: &[usize],
     opts: &ComputeOptions,
 ) -> Result<(RealignedCopy, Metrics)> {
-    let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let parent = opts
+        .tmp_dir
+        .clone()
+        .or_else(|| opts.spill_dir.clone())
+        .unwrap_or_else(std::env::temp_dir);
+    let original: PathBuf = source.path().to_path_buf();
     let dir = tempfile::Builder::new()
-        .prefix(&crate::store::temp::prefix("realign", source.path(), false))
+        .prefix(&crate::store::temp::prefix("realign", &original, false))
         .tempdir_in(&parent)
-        .map_err(|source| Error::Spill {
+        .map_err(|source| Error::Temporary {
             path: parent.clone(),
-            detail: "cannot create a directory for a realigned copy".into(),
+            detail: format!(
+                "cannot create a directory there for a realigned copy of {} (read against its \
+                 chunking); put it elsewhere with tmp_dir (--tmp-dir)",
+                original.display()
+            ),
             source,
         })?;
     let path = dir.path().join("copy.zarr");
     let write = copy_options(chunks);
-    let original: PathBuf = source.path().to_path_buf();
     let m = super::write::write_one(
         &expr::source(source),
         &path,
@@ -143,7 +151,8 @@ fn make_copy(
         opts,
         Copies::Skip,
         None,
-    )?;
+    )
+    .map_err(|e| super::full_disk_hint(e, "a realigned copy of a source"))?;
     let copy = RealignedCopy {
         source: ZarrSource::open(&path)?,
         original,

@@ -73,6 +73,27 @@ pub(super) fn choose(
     choose_for(e, target, opts, &pass2)
 }
 
+/// True when both passes of writing `e` to `target` (the write shape) with `options`
+/// through intermediate chunks `inter` are predicted to fit `opts`' memory limit without
+/// spilling or re-reading sources (as [`choose`] asks of its candidates): whether the
+/// intermediate store an interrupted run made under another limit can be reused.
+///
+/// # Errors
+/// Planning errors of the passes.
+pub(super) fn fits_write(
+    e: &ExprRef,
+    inter: &[usize],
+    target: &[usize],
+    options: &WriteOptions,
+    opts: &ComputeOptions,
+) -> Result<bool> {
+    let pass2 = Pass2 {
+        grid: expr::regular_grid(&e.shape(), target)?,
+        write: encode_write(options, e.dtype(), target),
+    };
+    fits(e, inter, &pass2, opts, opts.effective_memory_limit())
+}
+
 /// How the second pass writes: the blocks it computes (from the intermediate store) and
 /// what writing one costs. A plain write computes the regular grid of the target chunks;
 /// a region write ([`crate::Array::to_zarr_region`]) the region cut at the target's chunk
@@ -136,6 +157,9 @@ pub(super) fn choose_for(
                 continue;
             }
             planned += 1;
+            if opts.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
             if !fits(e, &c, pass2, opts, limit)? {
                 continue;
             }

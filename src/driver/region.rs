@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::write::{intermediate_options, read_back, refuse_reading_target, write_one};
-use super::{Copies, intermediate_dir, prepare, rechunk, session};
+use super::{Copies, full_disk_hint, intermediate_dir, prepare, rechunk, session};
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
@@ -66,7 +66,7 @@ fn region_write(
             "resume does not apply (every chunk is written atomically; run the same write again to complete an interrupted one)",
         ));
     }
-    let target = ZarrRegion::open(path, region, options.direct_io)?;
+    let mut target = ZarrRegion::open(path, region, options.direct_io)?;
     if let Some(chunks) = &options.chunks
         && chunks.as_slice() != target.chunk_shape()
     {
@@ -124,7 +124,12 @@ fn region_write(
         }
         Err(other) => return Err(other),
     }
-    prepared.execute(opts, &[&ZarrRegionSink::new(&target)])
+    // Readers of the array see the write from here (it is a new generation), and new
+    // readers are refused until it has finished: a reader never mixes old and new chunks.
+    target.begin()?;
+    let metrics = prepared.execute(opts, &[&ZarrRegionSink::new(&target)])?;
+    target.finish()?;
+    Ok(metrics)
 }
 
 /// The two-pass write of a bounded rechunk (see `write::via_intermediate`) for a region: `e`
@@ -148,10 +153,11 @@ fn via_intermediate(
     };
     let inter = rechunk::choose_for(e, chunks, opts, &pass2)?;
     let path = target.path();
-    let tmp = intermediate_dir(path, ".brickwork-region-")?;
+    let tmp = intermediate_dir(path, "region", opts)?;
     let inter_path = tmp.path().join("intermediate.zarr");
     let inter_opts = intermediate_options(inter);
-    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)?;
+    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)
+        .map_err(|e| full_disk_hint(e, "the intermediate store of a two-pass write"))?;
     let second = region_write(
         &read_back(&inter_path)?,
         path,

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Copies, intermediate_dir, prepare_many, rechunk, session};
+use super::{
+    Copies, full_disk_hint, intermediate_dir, leftover, prepare_many, rechunk, session, temp_parent,
+};
 use crate::config::ComputeOptions;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -223,7 +225,11 @@ fn target_sink(
 /// chunks (the largest both of whose passes fit the limit, see [`rechunk::choose`]; at
 /// worst the elementwise minimum of the array's chunks and `chunks`), then from that to
 /// the target. Each pass reads every chunk once; the intermediate lives in a temporary
-/// directory next to `path`, removed afterwards (also on error).
+/// directory next to `path` (or in `opts.tmp_dir`), removed afterwards (also on error).
+///
+/// With `options.resume`, a valid intermediate store that an interrupted run of the same
+/// write left is reused (see [`leftover`]): its first pass is resumed (nothing to do when
+/// it was complete) rather than computed again.
 fn via_intermediate(
     e: &ExprRef,
     path: &Path,
@@ -236,12 +242,43 @@ fn via_intermediate(
     if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
         return Err(direct_error);
     }
-    let inter = rechunk::choose(e, chunks, options, opts)?;
-    let tmp = intermediate_dir(path, ".brickwork-rechunk-")?;
-    let inter_path = tmp.path().join("intermediate.zarr");
-    let inter_opts = intermediate_options(inter);
+    let mut inter = rechunk::choose(e, chunks, options, opts)?;
+    let made_for = leftover::made_for(e, path);
+    let tmp = intermediate_dir(path, "rechunk", opts)?;
+    let inter_path = tmp.path().join(leftover::STORE);
+    let mut resumed = false;
+    if options.resume {
+        let first = leftover::FirstPass {
+            expr: e,
+            chunks: &inter,
+            made_for: &made_for,
+            fits: |c: &[usize]| rechunk::fits_write(e, c, chunks, options, opts),
+        };
+        if let Some(c) = leftover::claim(&temp_parent(path, opts), path, &inter_path, &first, opts)?
+        {
+            inter = c;
+            resumed = true;
+        }
+    }
+    let first_fingerprint = leftover::first_fingerprint(e, &inter)?;
+    let mut inter_opts = intermediate_options(inter);
+    inter_opts
+        .attributes
+        .insert(leftover::MADE_FOR.into(), made_for);
+    if resumed {
+        inter_opts.overwrite = false;
+        inter_opts.resume = true;
+    }
     // The intermediate is the realignment: neither pass copies its source again.
-    let first = write_one(e, &inter_path, &inter_opts, opts, Copies::Skip, None)?;
+    let first = write_one(
+        e,
+        &inter_path,
+        &inter_opts,
+        opts,
+        Copies::Skip,
+        Some(&first_fingerprint),
+    )
+    .map_err(|e| full_disk_hint(e, "the intermediate store of a two-pass write"))?;
     let second = write_one(
         &read_back(&inter_path)?,
         path,

@@ -85,7 +85,9 @@ impl SpillStore {
             .tempdir_in(&parent)
             .map_err(|source| Error::Spill {
                 path: parent.clone(),
-                detail: "cannot create a spill directory there".into(),
+                detail: "cannot create a spill directory there; spill elsewhere with spill_dir \
+                         (--spill-dir) or TMPDIR"
+                    .into(),
                 source,
             })?;
         let path = d.path().to_path_buf();
@@ -112,7 +114,7 @@ impl SpillStore {
         written.map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::StorageFull {
                 " (the disk holding the spill directory is full: free space there, or spill \
-                 elsewhere with ComputeOptions::spill_dir or TMPDIR)"
+                 elsewhere with spill_dir (--spill-dir) or TMPDIR)"
             } else {
                 ""
             };
@@ -133,7 +135,9 @@ impl SpillStore {
 pub(crate) fn read(file: &SpillFile) -> Result<Value> {
     let read_back = |source| Error::Spill {
         path: file.path.clone(),
-        detail: "cannot read a spilled block back".into(),
+        detail: "cannot read a spilled block back (from the spill directory, under spill_dir \
+                 (--spill-dir) or TMPDIR)"
+            .into(),
         source,
     };
     let f = File::open(&file.path).map_err(read_back)?;
@@ -340,6 +344,7 @@ mod tests {
         assert_eq!(kind, Some(std::io::ErrorKind::StorageFull), "{err:?}");
         let e = err.to_string();
         assert!(e.contains("3.bin") && e.contains("is full"), "{e}");
+        assert!(e.contains("spill_dir (--spill-dir)"), "{e}");
         assert!(!exists(&file), "the partial file is removed");
         drop(store);
         assert!(!exists(&dir), "the spill directory is removed");
@@ -352,5 +357,6 @@ mod tests {
         let e = store.write(0, &v).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/brickwork"), "{e}");
         assert!(e.contains("spill directory"), "{e}");
+        assert!(e.contains("spill_dir (--spill-dir)"), "{e}");
     }
 }

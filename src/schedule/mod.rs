@@ -19,9 +19,41 @@ pub use fits::check_fits;
 pub use order::{RootOrder, order};
 pub use simulate::{Footprint, simulate};
 
+use crate::config::CancelToken;
 use crate::error::{Error, Result};
 use crate::grid::ChunkGrid;
 use crate::plan::Plan;
+
+/// Lets the long loops of scheduling (over every task of a graph that may have millions)
+/// notice a cancelled computation ([`crate::ComputeOptions::cancel`]): they look at it
+/// every few thousand steps and return [`Error::Cancelled`], so that a signal during
+/// planning is answered at once rather than when planning ends.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cancel<'a>(Option<&'a CancelToken>);
+
+impl<'a> Cancel<'a> {
+    /// Never cancelled.
+    pub const NEVER: Cancel<'static> = Cancel(None);
+
+    /// Cancelled by `token`, when there is one.
+    pub fn by(token: Option<&'a CancelToken>) -> Self {
+        Cancel(token)
+    }
+
+    /// At step `i` of a loop: [`Error::Cancelled`] once cancelled (looked at every 4096
+    /// steps).
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`].
+    #[inline]
+    pub fn check(self, i: usize) -> Result<()> {
+        if i.is_multiple_of(4096) && self.0.is_some_and(CancelToken::is_cancelled) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
 
 /// A task id: an index into [`TaskGraph`]'s arrays.
 pub type TaskId = u32;
@@ -47,8 +79,9 @@ impl TaskGraph {
     /// Builds the culled task graph of `plan`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the graph would exceed 2^32 tasks.
-    pub fn build(plan: &Plan) -> Result<TaskGraph> {
+    /// [`Error::InvalidArgument`] when the graph would exceed 2^32 tasks;
+    /// [`Error::Cancelled`] once `cancel` is.
+    pub fn build(plan: &Plan, cancel: Cancel<'_>) -> Result<TaskGraph> {
         let n_stages = plan.stages.len();
         // Pass 1: mark needed blocks, consumers before producers.
         let mut id_of: Vec<Vec<u32>> = plan
@@ -83,6 +116,7 @@ impl TaskGraph {
             let (before, rest) = id_of.split_at_mut(s);
             let own = &mut rest[0];
             for lin in (0..own.len()).rev() {
+                cancel.check(lin)?;
                 if own[lin] == NOT_NEEDED {
                     continue;
                 }
@@ -101,6 +135,7 @@ impl TaskGraph {
         let mut stage_tasks = vec![0u64; n_stages];
         for (s, ids) in id_of.iter_mut().enumerate() {
             for (lin, id) in ids.iter_mut().enumerate() {
+                cancel.check(lin)?;
                 if *id == NOT_NEEDED {
                     continue;
                 }
@@ -122,6 +157,7 @@ impl TaskGraph {
         let mut deps = Vec::new();
         dep_start.push(0u32);
         for t in 0..n {
+            cancel.check(t)?;
             let s = stage_v[t] as usize;
             let block = plan.stages[s].grid.unlinear(block_v[t] as usize);
             let first = deps.len();
@@ -137,6 +173,7 @@ impl TaskGraph {
             deps.truncate(w);
             dep_start.push(deps.len() as u32);
         }
+        cancel.check(0)?;
         let (user_start, users) = invert(n, &dep_start, &deps);
         Ok(TaskGraph {
             stage: stage_v,
@@ -221,11 +258,11 @@ pub struct Scheduled {
 }
 
 impl Scheduled {
-    fn of(plan: &Plan, roots: RootOrder) -> Result<Scheduled> {
-        let graph = TaskGraph::build(plan)?;
+    fn of(plan: &Plan, roots: RootOrder, cancel: Cancel<'_>) -> Result<Scheduled> {
+        let graph = TaskGraph::build(plan, cancel)?;
         let outputs: Vec<u32> = plan.outputs.iter().map(|o| o.stage as u32).collect();
-        let position = order(&graph, &outputs, roots);
-        let footprint = simulate(plan, &graph, &position);
+        let position = order(&graph, &outputs, roots, cancel)?;
+        let footprint = simulate(plan, &graph, &position, cancel)?;
         Ok(Scheduled {
             graph,
             position,
@@ -262,16 +299,21 @@ pub enum Residence {
 /// `residence` makes it.
 ///
 /// # Errors
-/// A graph over 2^32 tasks.
-pub fn schedule(plan: &Plan, limit: u64, residence: Residence) -> Result<Scheduled> {
+/// A graph over 2^32 tasks; [`Error::Cancelled`] once `cancel` is.
+pub fn schedule(
+    plan: &Plan,
+    limit: u64,
+    residence: Residence,
+    cancel: Cancel<'_>,
+) -> Result<Scheduled> {
     let first = match plan.outputs.len() {
         0 | 1 => RootOrder::Blocks,
         _ => RootOrder::Consumers,
     };
-    let mut scheduled = Scheduled::of(plan, first)?;
+    let mut scheduled = Scheduled::of(plan, first, cancel)?;
     if scheduled.footprint.peak > limit {
         // That order does not fit: try finishing what shares inputs first.
-        let siblings = Scheduled::of(plan, RootOrder::Siblings)?;
+        let siblings = Scheduled::of(plan, RootOrder::Siblings, cancel)?;
         if siblings.footprint.peak < scheduled.footprint.peak {
             scheduled = siblings;
         }

@@ -1,6 +1,7 @@
 //! The static priority order: depth-first post-order from the output tasks.
 
-use super::{TaskGraph, TaskId};
+use super::{Cancel, TaskGraph, TaskId};
+use crate::error::Result;
 
 /// How [`order`] picks the next output task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +28,15 @@ pub enum RootOrder {
 /// unplaced input. This completes one output block (or one reduction group) before starting
 /// the next, which keeps the number of live intermediate blocks near the depth of the graph
 /// rather than its width.
-pub fn order(graph: &TaskGraph, outputs: &[u32], roots: RootOrder) -> Vec<u32> {
+///
+/// # Errors
+/// [`crate::Error::Cancelled`] once `cancel` is.
+pub fn order(
+    graph: &TaskGraph,
+    outputs: &[u32],
+    roots: RootOrder,
+    cancel: Cancel<'_>,
+) -> Result<Vec<u32>> {
     let n = graph.len();
     let mut position = vec![u32::MAX; n];
     let mut next = 0u32;
@@ -62,6 +71,7 @@ pub fn order(graph: &TaskGraph, outputs: &[u32], roots: RootOrder) -> Vec<u32> {
                 }
                 stack.pop();
                 if position[t as usize] == u32::MAX {
+                    cancel.check(next as usize)?;
                     position[t as usize] = next;
                     next += 1;
                     if roots == RootOrder::Consumers {
@@ -88,7 +98,7 @@ pub fn order(graph: &TaskGraph, outputs: &[u32], roots: RootOrder) -> Vec<u32> {
             }
         }
     }
-    position
+    Ok(position)
 }
 
 /// [`RootOrder::Consumers`]: the tasks in `eager` were just placed; places every task that

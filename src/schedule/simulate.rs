@@ -2,7 +2,8 @@
 //! to predict the peak before anything runs. Block sizes are known in advance, so this is
 //! exact for the synchronous scheduler (up to the estimates of scratch space).
 
-use super::{TaskGraph, TaskId};
+use super::{Cancel, TaskGraph, TaskId};
+use crate::error::Result;
 use crate::plan::Plan;
 
 /// What a run needs, predicted.
@@ -23,11 +24,20 @@ pub struct Footprint {
 }
 
 /// Simulates running `graph` by ascending `position`.
-pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
+///
+/// # Errors
+/// [`crate::Error::Cancelled`] once `cancel` is.
+pub fn simulate(
+    plan: &Plan,
+    graph: &TaskGraph,
+    position: &[u32],
+    cancel: Cancel<'_>,
+) -> Result<Footprint> {
     let n = graph.len();
     let mut output = vec![0u64; n];
     let mut need = vec![0u64; n];
     for t in 0..n as TaskId {
+        cancel.check(t as usize)?;
         let stage = &plan.stages[graph.stage[t as usize] as usize];
         let block = graph.block_index(plan, t);
         let out = stage.output_bytes(&block);
@@ -46,7 +56,8 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
         .collect();
     let mut f = Footprint::default();
     let mut live = 0u64;
-    for &t in &seq {
+    for (i, &t) in seq.iter().enumerate() {
+        cancel.check(i)?;
         // Inputs, plus the scratch of the largest input task that may have to be recomputed
         // (see `exec::pool`).
         let inputs: u64 = graph.deps(t).iter().map(|&d| output[d as usize]).sum();
@@ -76,7 +87,7 @@ pub fn simulate(plan: &Plan, graph: &TaskGraph, position: &[u32]) -> Footprint {
     }
     f.need = need;
     f.output = output;
-    f
+    Ok(f)
 }
 
 impl Footprint {

@@ -212,6 +212,22 @@ fn holder_of(mut file: File, file_path: &Path) -> String {
     )
 }
 
+/// Who holds the write lock of the array at `target`, from its lock file, when that
+/// process still runs (as far as can be told from here: on another host it counts as
+/// running); `None` when there is no lock file or its process has ended. Takes no lock.
+pub(crate) fn live_holder(target: &Path) -> Option<String> {
+    let file_path = lock_path(target).ok()?;
+    let text = std::fs::read_to_string(&file_path).ok()?;
+    let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let pid = u32::try_from(info["pid"].as_u64()?).ok()?;
+    let on_this_host = info["host"].as_str() == Some(temp::host_name().as_str());
+    if on_this_host && temp::process_start(pid) != info["start_ticks"].as_u64() {
+        return None;
+    }
+    let file = File::open(&file_path).ok()?;
+    Some(holder_of(file, &file_path))
+}
+
 /// Seconds since 1970 as `2026-01-02 03:04:05 UTC` (Howard Hinnant's civil_from_days).
 fn fmt_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

@@ -74,6 +74,33 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
     fn decoded_chunk_bytes(&self) -> u64 {
         0
     }
+    /// A text that identifies the version of the data read: the same for two openings of
+    /// unchanged data, in any process; `None` when it cannot be told. A two-pass write
+    /// records its sources' generations with its intermediate store, and a resumed write
+    /// reuses that store only when they are unchanged. The default is the identity of the
+    /// file at [`BlockRead::path`] (device, inode, size, modification time).
+    fn generation(&self) -> Option<String> {
+        file_identity(self.path())
+    }
+}
+
+/// The identity of the file at `path` (device, inode, size, modification time) as text;
+/// `None` when it cannot be looked at.
+pub(crate) fn file_identity(path: &Path) -> Option<String> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let (dev, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino) = (0, 0);
+    let modified = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Some(format!("file {dev}:{ino}:{}:{modified}", m.len()))
 }
 
 impl BlockRead for ZarrSource {
@@ -100,6 +127,9 @@ impl BlockRead for ZarrSource {
     }
     fn decoded_chunk_bytes(&self) -> u64 {
         ZarrSource::decoded_chunk_bytes(self)
+    }
+    fn generation(&self) -> Option<String> {
+        ZarrSource::generation(self)
     }
 }
 

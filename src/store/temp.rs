@@ -161,13 +161,13 @@ pub fn parse(path: &Path) -> Option<Temporary> {
     })
 }
 
-/// Removes the temporaries directly in `dir` whose owner has ended (for `target` only,
-/// when given: those made for a target of that file name), and returns them. A missing
-/// `dir` holds none.
+/// The temporaries directly in `dir` whose owner has ended (for `target` only, when given:
+/// those made for a target of that file name), left where they are. A missing `dir` holds
+/// none.
 ///
 /// # Errors
-/// [`Error::Io`] naming the directory or the temporary that cannot be listed or removed.
-pub fn remove_orphans(dir: &Path, target: Option<&Path>) -> Result<Vec<Temporary>> {
+/// [`Error::Io`] naming the directory when it cannot be listed.
+pub fn orphans(dir: &Path, target: Option<&Path>) -> Result<Vec<Temporary>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -179,18 +179,34 @@ pub fn remove_orphans(dir: &Path, target: Option<&Path>) -> Result<Vec<Temporary
         }
     };
     let target = target.and_then(Path::file_name).map(sanitize);
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let Some(t) = parse(&entry.path()) else {
-            continue;
-        };
-        if target.as_ref().is_some_and(|n| *n != t.target) || t.owner.is_alive() {
-            continue;
-        }
-        remove_path(&t.path)?;
-        removed.push(t);
+    let mut found: Vec<Temporary> = entries
+        .flatten()
+        .filter_map(|entry| parse(&entry.path()))
+        .filter(|t| target.as_ref().is_none_or(|n| *n == t.target) && !t.owner.is_alive())
+        .collect();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+/// Removes the temporaries directly in `dir` whose owner has ended (see [`orphans`]), and
+/// returns them.
+///
+/// # Errors
+/// [`Error::Io`] naming the directory or the temporary that cannot be listed or removed.
+pub fn remove_orphans(dir: &Path, target: Option<&Path>) -> Result<Vec<Temporary>> {
+    let found = orphans(dir, target)?;
+    for t in &found {
+        remove(t)?;
     }
-    Ok(removed)
+    Ok(found)
+}
+
+/// Removes a temporary (found by [`orphans`]); one already gone is fine.
+///
+/// # Errors
+/// [`Error::Io`] naming it when it cannot be removed.
+pub fn remove(t: &Temporary) -> Result<()> {
+    remove_path(&t.path)
 }
 
 /// Removes a file or a directory tree; one already gone is fine.

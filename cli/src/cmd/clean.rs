@@ -24,6 +24,7 @@ pub(crate) fn run(args: &CleanArgs) -> Result<()> {
     removed += clean_dir(&parent(path), Some(path))?;
     let mut tmp_dirs = vec![std::env::temp_dir()];
     tmp_dirs.extend(args.spill_dir.iter().cloned());
+    tmp_dirs.extend(args.tmp_dir.iter().cloned());
     for dir in tmp_dirs {
         removed += clean_dir(&dir, None)?;
     }
@@ -67,24 +68,64 @@ fn describe(t: &temp::Temporary) -> String {
     )
 }
 
-/// Before a write to `target`: removes the temporaries that ended processes left beside it
-/// for it, and the spill stores and realigned copies they left in `spill_dir` (or the
-/// temporary directory), saying so on stderr. Failures are reported, not fatal: the write
-/// does not depend on them.
-pub(crate) fn sweep(target: Option<&Path>, spill_dir: Option<&Path>) {
+/// The temporary directories a write command was given.
+pub(crate) struct Dirs<'a> {
+    /// --spill-dir.
+    pub(crate) spill: Option<&'a Path>,
+    /// --tmp-dir.
+    pub(crate) tmp: Option<&'a Path>,
+}
+
+/// Before a write to `target`: removes the temporaries that ended processes left for it
+/// beside it (and in --tmp-dir), and the spill stores and realigned copies they left in
+/// --spill-dir, --tmp-dir or the temporary directory, saying so on stderr. With
+/// `keep_rechunk`, an intermediate store of a rechunk left for `target` stays: a resumed
+/// write reuses it when it is valid (the library removes it otherwise, with a message).
+/// Failures are reported, not fatal: the write does not depend on them.
+pub(crate) fn sweep(target: Option<&Path>, dirs: &Dirs<'_>, keep_rechunk: bool) {
     let mut places: Vec<(PathBuf, Option<&Path>)> = Vec::new();
     if let Some(t) = target {
         places.push((parent(t), Some(t)));
+        if let Some(tmp) = dirs.tmp {
+            places.push((tmp.to_path_buf(), Some(t)));
+        }
     }
-    places.push((
-        spill_dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
-        None,
-    ));
+    for dir in [dirs.spill, dirs.tmp] {
+        places.push((dir.map_or_else(std::env::temp_dir, Path::to_path_buf), None));
+    }
+    places.dedup();
     for (dir, target) in places {
         if !dir.is_dir() {
             continue; // a missing or wrong --spill-dir is the command's own error
         }
-        match temp::remove_orphans(&dir, target) {
+        let found = match temp::orphans(&dir, target) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("brickwork: warning: cleaning {}: {e:#}", dir.display());
+                continue;
+            }
+        };
+        for t in found {
+            // A rechunk's intermediate store is only removed for its own target (in a
+            // shared --tmp-dir it may be another output's, to be resumed).
+            if t.kind == "rechunk" && (keep_rechunk || target.is_none()) {
+                continue;
+            }
+            match temp::remove(&t) {
+                Ok(()) => eprintln!("brickwork: {}", describe(&t)),
+                Err(e) => eprintln!("brickwork: warning: cleaning {}: {e:#}", dir.display()),
+            }
+        }
+    }
+}
+
+/// After a write to `target` succeeded: removes what ended processes left for it beside it
+/// and in --tmp-dir (a rechunk's intermediate store that this write did not need).
+pub(crate) fn sweep_target(target: &Path, dirs: &Dirs<'_>) {
+    let mut places = vec![parent(target)];
+    places.extend(dirs.tmp.map(Path::to_path_buf));
+    for dir in places {
+        match temp::remove_orphans(&dir, Some(target)) {
             Ok(removed) => {
                 for t in removed {
                     eprintln!("brickwork: {}", describe(&t));

@@ -146,7 +146,12 @@ fn evaluate_one(
     }
     let metrics = match (args.output.first(), &args.region) {
         (Some(path), Some(text)) => {
-            let target = brickwork::store::ZarrSource::open(path)
+            // Its shape only: whether it may be written into is the library's to say (an
+            // array whose last region write did not finish may, to complete it).
+            let any = brickwork::ReadOptions {
+                allow_incomplete: true,
+            };
+            let target = brickwork::store::ZarrSource::open_with(path, &any)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let region = parse_write_region(text, target.shape())?;
             drop(target);

@@ -14,32 +14,49 @@ use brickwork::{Codec, ComputeOptions, MonitorSettings, NumpyIndex, Scheduler, W
 
 use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A write command first removes what ended processes left
+/// for its outputs and in its temporary directories, and after it succeeded what is still
+/// left for its outputs (see [`clean::sweep`]).
 pub(crate) fn run(cli: Cli) -> Result<()> {
-    let spill = |e: &ExecArgs| e.spill_dir.clone();
     match cli.command {
         Command::Info(a) => info::run(&a),
         Command::Clean(a) => clean::run(&a),
-        Command::Import(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            import::run(&a)
-        }
-        Command::Export(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            export::run(&a)
-        }
-        Command::Rechunk(a) => {
-            clean::sweep(Some(&a.dst), spill(&a.exec).as_deref());
-            rechunk::run(&a)
-        }
+        Command::Import(a) => swept(&[&a.dst], &a.write, &a.exec, || import::run(&a)),
+        Command::Export(a) => swept(&[&a.dst], &a.write, &a.exec, || export::run(&a)),
+        Command::Rechunk(a) => swept(&[&a.dst], &a.write, &a.exec, || rechunk::run(&a)),
         Command::Eval(a) => {
-            for out in &a.output {
-                clean::sweep(Some(out), None);
-            }
-            clean::sweep(None, spill(&a.exec).as_deref());
-            eval::run(&a)
+            let outputs: Vec<&std::path::Path> = a.output.iter().map(|p| p.as_path()).collect();
+            swept(&outputs, &a.write, &a.exec, || eval::run(&a))
         }
     }
+}
+
+/// Runs the write command `body` to `outputs` between two sweeps of leftovers (see
+/// [`clean::sweep`]).
+fn swept(
+    outputs: &[&std::path::Path],
+    write: &WriteArgs,
+    exec: &ExecArgs,
+    body: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let dirs = clean::Dirs {
+        spill: exec.spill_dir.as_deref(),
+        tmp: exec.tmp_dir.as_deref(),
+    };
+    for out in outputs {
+        // The first pass of a rechunk that an ended process left is kept for --resume to
+        // reuse, and for a rerun that will be refused and told to add --resume.
+        let keep = write.resume || (!write.overwrite && out.exists());
+        clean::sweep(Some(out), &dirs, keep);
+    }
+    if outputs.is_empty() {
+        clean::sweep(None, &dirs, false);
+    }
+    body()?;
+    for out in outputs {
+        clean::sweep_target(out, &dirs);
+    }
+    Ok(())
 }
 
 /// Parses `1000,1000` (spaces allowed) into sizes; `what` names the flag in errors.
@@ -129,10 +146,20 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         threads: exec.threads,
         memory_limit,
         progress: (!exec.quiet).then(crate::output::progress_bar),
-        spill_dir: exec.spill_dir.as_deref().map(check_spill_dir).transpose()?,
+        spill_dir: exec
+            .spill_dir
+            .as_deref()
+            .map(|d| check_dir(d, "--spill-dir"))
+            .transpose()?,
+        tmp_dir: exec
+            .tmp_dir
+            .as_deref()
+            .map(|d| check_dir(d, "--tmp-dir"))
+            .transpose()?,
         cancel: Some(crate::cancel_flag()),
         observers: brickwork::observe::Observers::none(),
-    };
+    }
+    .observe(crate::output::Notices);
     if let Some(addr) = &exec.dashboard {
         brickwork::dashboard::check_address(addr, exec.dashboard_allow_remote)
             .map_err(|e| usage(format!("--dashboard: {e}")))?;
@@ -167,18 +194,19 @@ pub(crate) fn session<T>(
     }
 }
 
-/// Checks up front that `--spill-dir` is a writable directory (the library would only find
-/// out at the first spill, after minutes of work): creates and removes a directory in it.
-fn check_spill_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+/// Checks up front that `dir`, given with `flag` (`--spill-dir`, `--tmp-dir`), is a
+/// writable directory (the library would only find out at the first spill or temporary
+/// store, after minutes of work): creates and removes a directory in it.
+fn check_dir(dir: &std::path::Path, flag: &str) -> Result<std::path::PathBuf> {
     let shown = dir.display();
-    let meta = std::fs::metadata(dir).with_context(|| format!("--spill-dir {shown}"))?;
+    let meta = std::fs::metadata(dir).with_context(|| format!("{flag} {shown}"))?;
     if !meta.is_dir() {
-        anyhow::bail!("--spill-dir {shown}: not a directory");
+        anyhow::bail!("{flag} {shown}: not a directory");
     }
     tempfile::Builder::new()
         .prefix(".brickwork-probe-")
         .tempdir_in(dir)
-        .with_context(|| format!("--spill-dir {shown}: cannot create a directory in it"))?;
+        .with_context(|| format!("{flag} {shown}: cannot create a directory in it"))?;
     Ok(dir.to_path_buf())
 }
 

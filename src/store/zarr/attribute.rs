@@ -68,3 +68,40 @@ pub(super) fn sink_attributes(
     );
     attributes
 }
+
+/// The key of the last region write in the `brickwork` attribute.
+pub(super) const REGION_WRITE_KEY: &str = "region_write";
+
+/// The last region write into an array ([`super::ZarrRegion`]), as the `brickwork`
+/// attribute records it: a new id for every region write, the region, and whether it
+/// finished. Readers count it in the array's generation (`zarr/generation.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct RegionWrite {
+    /// 32 hex digits, new for every region write.
+    pub(super) id: String,
+    /// The region, as `[0..10, 5..30]`.
+    pub(super) region: String,
+    /// False from the start of the region write until it has written its last chunk.
+    pub(super) complete: bool,
+}
+
+impl RegionWrite {
+    /// As stored under [`REGION_WRITE_KEY`].
+    pub(super) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "id": self.id, "region": self.region, "complete": self.complete })
+    }
+}
+
+/// The region write recorded in `attributes`, if any.
+pub(super) fn region_write_of(attributes: &serde_json::Value) -> Option<RegionWrite> {
+    let r = attributes.get(BRICKWORK_ATTRIBUTE)?.get(REGION_WRITE_KEY)?;
+    Some(RegionWrite {
+        id: r.get("id")?.as_str()?.to_owned(),
+        region: r
+            .get("region")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_owned(),
+        complete: r.get("complete").and_then(|v| v.as_bool()) != Some(false),
+    })
+}

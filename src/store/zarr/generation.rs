@@ -17,15 +17,23 @@
 //! the metadata gone or replaced. So the reader is the side that fails when `--overwrite`
 //! hits an array being read; the writer does not know about readers (they take no lock).
 //!
+//! A region write ([`super::ZarrRegion`]) rewrites chunks in place, so it makes a new
+//! generation too: before its first chunk it records a new region-write id, marked
+//! unfinished, in the `brickwork` attribute (a new metadata file, renamed into place), and
+//! marks it finished after its last chunk. A reader that opened the array before sees the
+//! id change at its next check; one that opens it while the region write runs (or after
+//! one was interrupted) is refused at open ([`Error::RegionWriteUnfinished`]) unless it
+//! allows incomplete arrays, and then fails at its first check after the write finishes.
+//!
 //! Limits: for arrays without a write id (not written by brickwork) a replacement is seen
 //! by the metadata file's identity only; a writer that rewrites chunks in place without
-//! touching the metadata (a region write, or zarr-python writing into an existing array)
-//! is not a new generation and is not detected.
+//! touching the metadata (zarr-python writing into an existing array) is not a new
+//! generation and is not detected.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::attribute::write_id_of;
+use super::attribute::{RegionWrite, region_write_of, write_id_of};
 use crate::error::{Error, Result};
 
 /// What identifies a metadata file's version without reading it.
@@ -63,6 +71,8 @@ pub(super) struct Generation {
     seen: Mutex<Option<Identity>>,
     /// The write id of the generation, if it has one.
     write_id: Option<String>,
+    /// The last region write into it when opened, if any.
+    region_write: Option<RegionWrite>,
 }
 
 impl Generation {
@@ -80,12 +90,47 @@ impl Generation {
             file,
             seen,
             write_id: None,
+            region_write: None,
         }
     }
 
-    /// With the write id read from the metadata opened.
-    pub(super) fn with_write_id(self, write_id: Option<String>) -> Generation {
-        Generation { write_id, ..self }
+    /// With the write id and region write read from the attributes of the metadata opened.
+    pub(super) fn with_attributes(self, attributes: &serde_json::Value) -> Generation {
+        Generation {
+            write_id: write_id_of(attributes).map(str::to_owned),
+            region_write: region_write_of(attributes),
+            ..self
+        }
+    }
+
+    /// The region write recorded when the array was opened, if any.
+    pub(super) fn region_write(&self) -> Option<&RegionWrite> {
+        self.region_write.as_ref()
+    }
+
+    /// A text that identifies this generation (equal for two openings of the same
+    /// generation, in any process): the write id and the region write when there is a
+    /// write id, else the metadata file's identity when opened. `None` when the metadata
+    /// file could not be looked at.
+    pub(super) fn token(&self) -> Option<String> {
+        let region = self
+            .region_write
+            .as_ref()
+            .map(|r| format!(" region {} {}", r.id, r.complete))
+            .unwrap_or_default();
+        if let Some(id) = &self.write_id {
+            return Some(format!("write {id}{region}"));
+        }
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let i = seen.as_ref()?;
+        let modified = i
+            .modified
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Some(format!(
+            "metadata {}:{}:{}:{modified}{region}",
+            i.dev, i.ino, i.len
+        ))
     }
 
     /// Checks that the array at `path` is still this generation.
@@ -116,15 +161,24 @@ impl Generation {
                     v
                 }
             });
-        match there.as_ref().and_then(write_id_of) {
-            Some(id) if id == ours => {
-                *seen = now;
-                Ok(())
-            }
-            other => Err(changed(format!(
+        let id_there = there.as_ref().and_then(write_id_of);
+        if id_there != Some(ours) {
+            return Err(changed(format!(
                 "write id {ours} when opened, {} now",
-                other.unwrap_or("none")
-            ))),
+                id_there.unwrap_or("none")
+            )));
         }
+        let region_there = there.as_ref().and_then(region_write_of);
+        if region_there != self.region_write {
+            return Err(changed(match region_there {
+                Some(r) if !r.complete => {
+                    format!("a write into its region {} began", r.region)
+                }
+                Some(r) => format!("a write into its region {} finished", r.region),
+                None => "its record of region writes was removed".into(),
+            }));
+        }
+        *seen = now;
+        Ok(())
     }
 }

@@ -8,7 +8,10 @@
 //! written: the stored chunk is decoded (the fill value where none is stored), the block
 //! assigned into it, the result encoded and written. Every object is written under a
 //! temporary name and renamed, so a reader (or an interrupted write) sees each chunk
-//! whole, old or new. The array's metadata is not touched.
+//! whole, old or new. The array's metadata is not touched, but for its attributes: between
+//! [`ZarrRegion::begin`] and [`ZarrRegion::finish`] the `brickwork` attribute records the
+//! region write as running, which readers see as a new generation of the array
+//! (`zarr/generation.rs`).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,8 @@ use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
 
 use super::WriteStore;
-use super::error::{IntoSource, store_err_from};
+use super::attribute::{REGION_WRITE_KEY, RegionWrite, new_write_id};
+use super::error::{IntoSource, store_err, store_err_from};
 use super::grid::to_u64;
 use super::source::ZarrSource;
 use crate::block::{Block, BlockElement};
@@ -30,6 +34,7 @@ use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
 use crate::store::direct;
 use crate::store::lock::WriteLock;
 use crate::store::nosync::NoSyncStore;
+use crate::store::{BRICKWORK_ATTRIBUTE, FORMAT_VERSION};
 
 /// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
 /// `region` of it, block by block.
@@ -52,6 +57,8 @@ pub struct ZarrRegion {
     inner_chunks: Option<Vec<usize>>,
     zarr_format: u8,
     region: Vec<Range<usize>>,
+    /// The record of this region write in the array's attributes, once begun.
+    begun: Option<RegionWrite>,
     /// The array's write lock (`store/lock.rs`), held while the region is written.
     _lock: Arc<WriteLock>,
 }
@@ -89,13 +96,18 @@ impl ZarrRegion {
     /// region has another number of axes than the array or reaches outside it.
     ///
     /// Holds the array's write lock until dropped: [`Error::Locked`] when another process
-    /// writes it.
+    /// writes it. An array whose last region write did not finish is opened (writing the
+    /// region again completes it).
+    ///
+    /// Call [`begin`](Self::begin) before the first block and [`finish`](Self::finish)
+    /// after the last, so that readers of the array see the write.
     pub fn open(path: &Path, region: &[Range<usize>], direct_io: bool) -> Result<ZarrRegion> {
         if !path.is_dir() {
             ZarrSource::open(path)?; // the error for what is (not) there; no lock file
         }
         let lock = WriteLock::acquire(path)?;
-        let source = ZarrSource::open(path)?;
+        let source = ZarrSource::open_any(path)?;
+        source.refuse_incomplete()?;
         let shape = source.shape().to_vec();
         let bad = |why: String| {
             Error::invalid(format!(
@@ -154,8 +166,107 @@ impl ZarrRegion {
             inner_chunks,
             zarr_format: source.zarr_format(),
             region: region.to_vec(),
+            begun: None,
             _lock: lock,
         })
+    }
+
+    /// Records in the array's `brickwork` attribute that this region write begins (a new
+    /// region-write id, marked unfinished; the metadata file is replaced): readers that
+    /// opened the array before fail at their next check with
+    /// [`Error::SourceChanged`], and opening it for reading fails with
+    /// [`Error::RegionWriteUnfinished`] until [`finish`](Self::finish) (or a later region
+    /// write that finishes). Call it after everything that can refuse the write, before the
+    /// first block.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Io`] when the metadata cannot be read or written.
+    pub fn begin(&mut self) -> Result<()> {
+        let record = RegionWrite {
+            id: new_write_id(),
+            region: fmt_region(&self.region),
+            complete: false,
+        };
+        self.record(&record)?;
+        self.begun = Some(record);
+        Ok(())
+    }
+
+    /// Records that this region write finished (after its last block): the array is
+    /// readable again, as a new generation. Nothing to do when it was not begun.
+    ///
+    /// # Errors
+    /// As [`begin`](Self::begin).
+    pub fn finish(mut self) -> Result<()> {
+        let Some(mut record) = self.begun.take() else {
+            return Ok(());
+        };
+        record.complete = true;
+        self.record(&record)
+    }
+
+    /// Writes `record` into the `brickwork` attribute, replacing the metadata file (a new
+    /// file renamed into place, so that a reader's `stat` sees a new identity). For Zarr v2
+    /// the attributes are in `.zattrs`; when there was none, `.zarray` is replaced too,
+    /// since that is the file readers of such an array watch.
+    fn record(&self, record: &RegionWrite) -> Result<()> {
+        let store = AtomicWriteStorageAdapter::new(self.files.clone());
+        let read = |key: &str| -> Result<Option<serde_json::Value>> {
+            match std::fs::read(self.path.join(key)) {
+                Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                    store_err_from(&self.path, Some(key.into()), "malformed metadata", e)
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(Error::Io {
+                    path: self.path.join(key),
+                    source,
+                }),
+            }
+        };
+        let key = if self.zarr_format == 2 {
+            ".zattrs"
+        } else {
+            "zarr.json"
+        };
+        let found = read(key)?;
+        let had_attributes = found.is_some();
+        let mut doc = match found {
+            Some(doc) => doc,
+            None if self.zarr_format == 2 => serde_json::json!({}),
+            None => return Err(store_err(&self.path, Some(key.into()), "missing metadata")),
+        };
+        let attributes = if self.zarr_format == 2 {
+            &mut doc
+        } else {
+            doc.as_object_mut()
+                .map(|m| {
+                    m.entry("attributes")
+                        .or_insert_with(|| serde_json::json!({}))
+                })
+                .ok_or_else(|| store_err(&self.path, Some(key.into()), "malformed metadata"))?
+        };
+        let brickwork = attributes
+            .as_object_mut()
+            .ok_or_else(|| {
+                store_err(
+                    &self.path,
+                    Some(key.into()),
+                    "malformed metadata: the attributes are not an object",
+                )
+            })?
+            .entry(BRICKWORK_ATTRIBUTE)
+            .or_insert_with(|| serde_json::json!({ "format_version": FORMAT_VERSION }));
+        if !brickwork.is_object() {
+            *brickwork = serde_json::json!({ "format_version": FORMAT_VERSION });
+        }
+        brickwork[REGION_WRITE_KEY] = record.to_json();
+        super::v2::put_json(&self.path, &store, key, &doc)?;
+        if self.zarr_format == 2 && !had_attributes {
+            let zarray = read(".zarray")?
+                .ok_or_else(|| store_err(&self.path, Some(".zarray".into()), "missing metadata"))?;
+            super::v2::put_json(&self.path, &store, ".zarray", &zarray)?;
+        }
+        Ok(())
     }
 
     /// The directory of the array.

@@ -356,7 +356,7 @@ fn check_same_metadata(
         path,
         Some(key.into()),
         format!(
-            "cannot resume: the array there was created with other metadata ({}); write to another path or pass overwrite",
+            "cannot resume: the array there was created with other metadata ({}); write to another path or pass overwrite (--overwrite)",
             details.join("; ")
         ),
     ))
@@ -373,7 +373,7 @@ fn check_brickwork_attribute(
         return Err(store_err(
             path,
             None,
-            "cannot resume: the array there was not written by brickwork (it has no \"brickwork\" attribute); write to another path or pass overwrite",
+            "cannot resume: the array there was not written by brickwork (it has no \"brickwork\" attribute); write to another path or pass overwrite (--overwrite)",
         ));
     };
     let stored = attr.get(FINGERPRINT_KEY).and_then(|f| f.as_str());
@@ -384,7 +384,7 @@ fn check_brickwork_attribute(
             path,
             None,
             format!(
-                "cannot resume: the array there was written for another computation (fingerprint {} there, {fingerprint} now); write to another path or pass overwrite",
+                "cannot resume: the array there was written for another computation (fingerprint {} there, {fingerprint} now); write to another path or pass overwrite (--overwrite)",
                 stored.unwrap_or("none")
             ),
         ));

@@ -8,7 +8,6 @@ use ndarray::ArrayD;
 use zarrs::array::{Array, ArrayShardedExt, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
-use super::attribute::write_id_of;
 use super::dtype::dtype_of;
 use super::error::{store_err, store_err_from};
 use super::grid::{chunk_region, grid_shape, to_u64, to_usize};
@@ -209,8 +208,9 @@ impl ZarrSource {
     /// malformed metadata or an unsupported dtype (named) or codec.
     ///
     /// An array that brickwork marked incomplete (a write that did not finish) is an
-    /// [`Error::IncompleteArray`]; [`ZarrSource::open_with`] with
-    /// [`ReadOptions::allow_incomplete`] opens it anyway.
+    /// [`Error::IncompleteArray`], and one that a region write is writing into (or whose
+    /// last region write did not finish) an [`Error::RegionWriteUnfinished`];
+    /// [`ZarrSource::open_with`] with [`ReadOptions::allow_incomplete`] opens them anyway.
     pub fn open(path: &Path) -> Result<ZarrSource> {
         Self::open_with(path, &ReadOptions::default())
     }
@@ -221,15 +221,44 @@ impl ZarrSource {
     /// As [`ZarrSource::open`].
     pub fn open_with(path: &Path, options: &ReadOptions) -> Result<ZarrSource> {
         let source = Self::open_any(path)?;
-        if !options.allow_incomplete && source.is_incomplete_write() {
-            let stored = source.stored_objects()?;
-            return Err(Error::IncompleteArray {
-                path: path.to_path_buf(),
-                missing: stored.expected.saturating_sub(stored.count),
-                total: stored.expected,
-            });
+        if !options.allow_incomplete {
+            source.refuse_incomplete()?;
+            source.refuse_unfinished_region_write()?;
         }
         Ok(source)
+    }
+
+    /// [`Error::IncompleteArray`] when the array's write did not finish.
+    pub(super) fn refuse_incomplete(&self) -> Result<()> {
+        if !self.is_incomplete_write() {
+            return Ok(());
+        }
+        let stored = self.stored_objects()?;
+        Err(Error::IncompleteArray {
+            path: self.path.clone(),
+            missing: stored.expected.saturating_sub(stored.count),
+            total: stored.expected,
+        })
+    }
+
+    /// [`Error::RegionWriteUnfinished`] when a region write into the array runs or was
+    /// interrupted (see `zarr/generation.rs`), naming the writer when it still runs.
+    fn refuse_unfinished_region_write(&self) -> Result<()> {
+        match self.generation.region_write() {
+            Some(r) if !r.complete => Err(Error::RegionWriteUnfinished {
+                path: self.path.clone(),
+                region: r.region.clone(),
+                holder: crate::store::lock::live_holder(&self.path),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A text that identifies the generation of the array opened (see
+    /// `zarr/generation.rs`): the same for every opening of the same generation, in any
+    /// process; `None` when it cannot be told.
+    pub fn generation(&self) -> Option<String> {
+        self.generation.token()
     }
 
     /// Opens the array whatever its write state.
@@ -293,7 +322,7 @@ impl ZarrSource {
         let array = limits::bounded(path, meta_key, &array, &layout)?;
         let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
         let attributes = serde_json::Value::Object(array.attributes().clone());
-        let generation = seen.with_write_id(write_id_of(&attributes).map(str::to_owned));
+        let generation = seen.with_attributes(&attributes);
         Ok(ZarrSource {
             generation,
             path: path.to_path_buf(),
