@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::dtype::DType;
 use crate::grid::fmt_shape;
+use crate::metrics::MemoryUse;
 use crate::units::format_bytes;
 
 /// A brickwork error.
@@ -224,14 +225,16 @@ pub enum Error {
     },
 
     /// While running: a task could not get the memory it needs.
-    #[error("memory limit of {} reached: {consumer} needs {} while {} are held; {hint}", format_bytes(*limit), format_bytes(*requested), format_bytes(*held))]
+    #[error("memory limit of {} reached: {consumer} needs {} while {} are in use ({in_use}); {hint}", format_bytes(*limit), format_bytes(*requested), format_bytes(*held))]
     ResourcesExhausted {
         /// The task that asked.
         consumer: String,
         /// Bytes it asked for.
         requested: u64,
-        /// Bytes held by other blocks at that moment.
+        /// Bytes in use by other blocks at that moment (`in_use.total()`).
         held: u64,
+        /// Those bytes by consumer: outputs kept for their users, running tasks, ...
+        in_use: MemoryUse,
         /// The limit.
         limit: u64,
         /// What to do about it.
@@ -663,12 +666,14 @@ impl Clone for Error {
                 consumer,
                 requested,
                 held,
+                in_use,
                 limit,
                 hint,
             } => Error::ResourcesExhausted {
                 consumer: consumer.clone(),
                 requested: *requested,
                 held: *held,
+                in_use: *in_use,
                 limit: *limit,
                 hint: hint.clone(),
             },

@@ -678,7 +678,7 @@ pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{BoxError, Error, Result};
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
-pub use metrics::Metrics;
+pub use metrics::{MemoryUse, Metrics};
 /// The ndarray crate brickwork's blocks are made of (version 0.17): use `brickwork::ndarray`
 /// (or depend on the same version) so that `ArrayD`, `ArrayViewD` and `Axis` are the types
 /// brickwork takes and returns; with another major version of ndarray in your crate, the

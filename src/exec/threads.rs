@@ -104,22 +104,22 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
             }
             Ok(Decision::Run(adm)) => adm,
         };
-        ctx.admitted(&guard.pool);
+        ctx.admitted(&guard.pool.usage(), &guard.pool.metrics);
         guard.ready.pop();
         drop(guard);
         let result = ctx.run_guarded(&mut adm, &mut local, row);
         guard = shared.lock().expect("scheduler lock");
         match result {
             Err(e) => {
-                guard.pool.abandon(&adm);
+                guard.pool.abandon(adm);
                 guard.error.get_or_insert(e);
             }
             Ok((restored, value)) => {
-                guard.pool.finish(&adm, restored, value);
+                let t = adm.task;
+                guard.pool.finish(adm, restored, value);
                 guard.pool.metrics.absorb(&local);
                 guard.done += 1;
-                ctx.report(&guard.pool.metrics, guard.pool.in_use(), guard.pool.held());
-                let t = adm.task;
+                ctx.report(&guard.pool.metrics, &guard.pool.usage());
                 for &u in ctx.graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;
