@@ -15,6 +15,7 @@
 //! error is [`Error::Kernel`], naming the kernel and the block and keeping the kernel's
 //! error as its source; a kernel's panic is [`Error::KernelPanicked`].
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -734,3 +735,31 @@ impl Clone for Error {
         }
     }
 }
+
+/// A user kernel's error raised in another process (a worker process of
+/// [`crate::Scheduler::Processes`], an MPI rank): the [`source`](std::error::Error::source)
+/// of the [`Error::Kernel`] the caller gets, as the kernel error's message and causes and
+/// where it ran. The kernel's own error type stays in that process, so it cannot be
+/// downcast to; `op` and `block` are in the [`Error::Kernel`] itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteError(String);
+
+impl RemoteError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        RemoteError(message.into())
+    }
+
+    /// The message: the kernel error's, its causes', and where it ran.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RemoteError {}

@@ -461,7 +461,9 @@
 //! the kernel's name ([`MapBlocks::new`]), the block's index, and your error as the source
 //! (downcast it). A kernel that panics fails it as [`Error::KernelPanicked`] `{ op, block,
 //! message }`, reported once (the panic hook does not print it). Under worker processes
-//! ([`Scheduler::Processes`]) both arrive as [`Error::Worker`], as text.
+//! ([`Scheduler::Processes`]) and MPI both arrive as the same variants; the source of an
+//! [`Error::Kernel`] is then an [`error::RemoteError`] with your error's message and causes
+//! (its type stays in the process that ran the kernel).
 //!
 //! ```rust
 //! use brickwork::ndarray::{Array1, ArrayD, ArrayViewD};

@@ -274,7 +274,14 @@ impl RunTasks for Ranks {
         let reply = receive(&peer, TO_ROOT);
         match read_reply(&mut &reply[..], plan, graph, t) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(detail)) => Err(Error::Rank { rank, detail }),
+            Ok(Err(failure)) => {
+                Err(
+                    failure.into_error(&format!("MPI rank {rank}"), |detail| Error::Rank {
+                        rank,
+                        detail,
+                    }),
+                )
+            }
             Err(e) => Err(Error::Rank {
                 rank,
                 detail: format!("an unreadable reply: {e}"),
