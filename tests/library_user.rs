@@ -335,27 +335,3 @@ fn a_cancel_token_stops_a_computation() -> TestResult {
     ));
     Ok(())
 }
-
-/// Worker processes send errors back as text: a kernel's error arrives as
-/// [`Error::Worker`] whose detail names the kernel and the block.
-#[cfg(target_os = "linux")]
-#[test]
-fn under_worker_processes_a_kernel_error_arrives_as_text() -> TestResult {
-    let x = ramp(8, 4);
-    let y = map_blocks(
-        &[&x],
-        &MapBlocks::new("remote_fail"),
-        |_, info| -> Result<Block, BoxError> { Err(format!("bad block {:?}", info.block).into()) },
-    )?;
-    match y.compute_with(&ComputeOptions::processes(2)) {
-        Err(Error::Worker { detail, .. }) => {
-            assert!(
-                detail.contains("kernel 'remote_fail' failed on block"),
-                "{detail}"
-            );
-            assert!(detail.contains("bad block"), "{detail}");
-        }
-        other => panic!("{other:?}"),
-    }
-    Ok(())
-}
