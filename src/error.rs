@@ -391,6 +391,9 @@ pub enum Error {
     Internal {
         /// What invariant broke.
         detail: String,
+        /// The error that revealed it, when another library's or the system's.
+        #[source]
+        source: Option<BoxError>,
     },
 }
 
@@ -480,6 +483,16 @@ impl Error {
     pub fn internal(detail: impl Into<String>) -> Self {
         Error::Internal {
             detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error revealed by `source` (kept as the
+    /// [`source`](std::error::Error::source), not flattened into the message).
+    pub fn internal_from(detail: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            detail: detail.into(),
+            source: Some(source.into()),
         }
     }
 }
@@ -729,8 +742,9 @@ impl Clone for Error {
                 block: block.clone(),
                 message: message.clone(),
             },
-            Error::Internal { detail } => Error::Internal {
+            Error::Internal { detail, source } => Error::Internal {
                 detail: detail.clone(),
+                source: source.as_deref().map(|s| clone_source(s)),
             },
         }
     }
@@ -763,3 +777,20 @@ impl fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_source_and_clones_keep_its_message() {
+        let shape = ndarray::ArrayD::<f64>::from_shape_vec(vec![2, 2], vec![1.0]).unwrap_err();
+        let e = Error::internal_from("block assembly", shape);
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.downcast_ref::<ndarray::ShapeError>().is_some());
+        assert!(!e.to_string().contains(&source.to_string()), "{e}");
+        let copy = e.clone();
+        let copied = std::error::Error::source(&copy).expect("a source");
+        assert_eq!(copied.to_string(), source.to_string());
+    }
+}

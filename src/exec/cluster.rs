@@ -135,9 +135,7 @@ pub(super) fn run(
                 std::thread::Builder::new()
                     .name(format!("brickwork-cluster-{row}"))
                     .spawn_scoped(s, move || worker(wctx, w, row, owner, shared, wake))
-                    .map_err(|e| {
-                        Error::internal(format!("cannot start the cluster's threads: {e}"))
-                    })?;
+                    .map_err(|e| Error::internal_from("cannot start the cluster's threads", e))?;
             }
         }
         Ok(())

@@ -310,7 +310,7 @@ impl Sink for Forward<'_> {
                 }
                 encode(&Value::Block(value.clone()), &mut msg)
             })();
-            encoded.map_err(|e| Error::internal(format!("encoding an output block: {e}")))?;
+            encoded.map_err(|e| Error::internal_from("encoding an output block", e))?;
             let world = SimpleCommunicator::world();
             for (i, sent) in self.ranks.forwarded.iter().enumerate() {
                 world

@@ -49,7 +49,7 @@ pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Resu
             std::thread::Builder::new()
                 .name(format!("brickwork-worker-{row}"))
                 .spawn_scoped(s, move || worker(ctx, shared, wake, row))
-                .map_err(|e| Error::internal(format!("cannot start a worker thread: {e}")))?;
+                .map_err(|e| Error::internal_from("cannot start a worker thread", e))?;
         }
         Ok(())
     })?;
