@@ -9,7 +9,8 @@ use crate::kernel::Value;
 use crate::kernel::contract::{self, Groups};
 use crate::kernel::reduce::Partial;
 use crate::plan::eval::map_arg;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// The product of a block of `lhs` and a block of `rhs`, summed over their contracted
 /// axes: one task per result block per block of the contracted axes. The stage grid is the
