@@ -168,7 +168,7 @@ impl Plan {
     /// `f(stage, linear_block)` for each. The one answer to that question, for the task
     /// graph (its edges), and through [`Plan::for_each_leaf_chunk`] for the executor's
     /// inline reads and the byte estimates; each stage kind answers it
-    /// ([`StageOp::for_each_input`]).
+    /// ([`stage::StageOp::for_each_input`]).
     pub fn for_each_input(&self, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
         self.stages[s].op.for_each_input(self, s, block, &mut f);
     }
