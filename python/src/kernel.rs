@@ -10,7 +10,7 @@
 
 use brickwork::{Block, BlockInfo, BlockRef, MapBlocks, dispatch_dtype};
 use numpy::{PyArray, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -97,7 +97,17 @@ pub(crate) fn map_blocks(
         options = options.new_axis(&axes);
     }
     let inputs: Vec<&brickwork::Array> = arrays.iter().map(|a| &a.a).collect();
+    // A worker process of `scheduler='processes'` is forked from this one without Python's
+    // fork handling: taking the GIL there could wait forever on a thread that does not exist
+    // in the child. Refuse instead, saying what works.
+    let owner = std::process::id();
     let kernel = move |blocks: &[BlockRef<'_>], info: &BlockInfo| -> Result<Block, PyErr> {
+        if std::process::id() != owner {
+            return Err(PyRuntimeError::new_err(
+                "a Python map_blocks function cannot run in a worker process: compute with \
+                 scheduler='threads', 'synchronous' or a Client(processes=False)",
+            ));
+        }
         Python::attach(|py| {
             let args: Vec<Bound<'_, PyAny>> =
                 blocks.iter().map(|b| block_to_numpy(py, b)).collect();

@@ -4,7 +4,7 @@
 //! library, and converts results and errors back. dask.array's names, argument handling
 //! (`chunks=`, `axis=`, indexing with `None` and `...`), the NumPy protocols and the
 //! notebook display live in the Python package (python/brickwork/), which wraps the
-//! [`Array`](array::PyArr) class defined here.
+//! `Array` class defined here.
 //!
 //! - `array`: the lazy array handle and its operations;
 //! - `numpy`: NumPy arrays in and out without copying the whole array;
@@ -19,6 +19,11 @@ mod numpy;
 mod run;
 
 use pyo3::prelude::*;
+
+/// mimalloc for every Rust allocation of the extension (blocks, plans), as the `brickwork`
+/// binary has: the engine allocates and frees a block buffer per task.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The extension module.
 #[pymodule]

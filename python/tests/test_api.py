@@ -171,6 +171,12 @@ def test_map_blocks_with_python_function(data):
     assert len(seen) == 9
 
 
+def test_map_blocks_refused_in_worker_processes(data):
+    y = da.map_blocks(lambda b: b + 1, da.from_array(data, chunks=5))
+    with pytest.raises(RuntimeError, match="worker process"):
+        y.compute(scheduler="processes", num_workers=2)
+
+
 def test_map_blocks_exception_is_raised_unchanged(data):
     class Boom(Exception):
         pass
