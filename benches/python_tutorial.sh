@@ -12,6 +12,9 @@
 # the process), dask / Python (the issue asks at least 10x) and Python / Rust (within 10%:
 # at most 1.10). It also checks that Python and Rust print the same values.
 #
+# Writes benches/peer/runs/<YYYY-MM-DD>-<host>-python-tutorial (a suffix when it exists) with
+# raw.txt (every output line, prefixed by engine and configuration), meta.env and summary.md.
+#
 # Builds in release: the extension (target/release/lib_brickwork.so, copied with the package
 # sources into a temporary directory) and the Rust example.
 #
@@ -33,6 +36,8 @@ while (($#)); do
         *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
+source benches/common.sh
+out=$(new_run_dir "benches/peer/runs/$(date +%F)-$(host_label)-python-tutorial")
 py=$(bash scripts/pyenv.sh | tail -n 1)
 target=${CARGO_TARGET_DIR:-target}
 cargo build --release -p brickwork-py >&2
@@ -53,7 +58,9 @@ flags_of() {  # the flags of one configuration, common to the three programs
     esac
 }
 
-results=$(mktemp)
+results="$out/raw.txt"
+{ machine_info "$PWD"; echo "commit=$(git_description .)"; echo "n=$n chunk=$chunk repeat=$repeat"
+  "$py" -c 'import numpy, dask; print(f"numpy={numpy.__version__} dask={dask.__version__}")'; } >"$out/meta.env"
 for config in $configs; do
     read -r -a flags <<<"$(flags_of "$config")"
     common=(--n "$n" --chunk "$chunk" --repeat "$repeat" "${flags[@]}")
@@ -63,7 +70,7 @@ for config in $configs; do
     "$py" benches/peer/tutorial_dask.py "${common[@]}" --no-check | grep '^scheduler=' | sed "s/^/dask $config /" >>"$results"
 done
 
-"$py" - "$results" "$n" "$chunk" "$repeat" <<'EOF'
+"$py" - "$results" "$n" "$chunk" "$repeat" <<'EOF' | tee "$out/summary.md"
 import re, statistics, sys
 path, n, chunk, repeat = sys.argv[1:]
 runs, values = {}, {}
@@ -86,4 +93,4 @@ if bad:
     sys.exit(1)
 print("\nPython and Rust printed the same values in every run.")
 EOF
-rm -f -- "$results"
+echo "results in $out" >&2
