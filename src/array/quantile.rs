@@ -19,6 +19,13 @@ enum Statistic {
     Median,
 }
 
+/// Whether a lane's NaNs make it NaN (NumPy's `quantile`) or are left out (`nanquantile`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nan {
+    Propagate,
+    Omit,
+}
+
 impl Array {
     /// NumPy's `quantile(x, q, axis)` with the default linear interpolation between the two
     /// nearest order statistics (`q` in `[0, 1]`). A lane holding NaN gives NaN. float32
@@ -35,7 +42,29 @@ impl Array {
                 "quantile: q must be in [0, 1], got {q}"
             )));
         }
-        self.lane_statistic(Statistic::Quantile(q), axis, "quantile")
+        self.lane_statistic(Statistic::Quantile(q), Nan::Propagate, axis, "quantile")
+    }
+
+    /// NumPy's `nanquantile(x, q, axis)`: [`Array::quantile`] of the lane's values that
+    /// are not NaN (a lane of NaN only gives NaN).
+    ///
+    /// # Errors
+    /// As [`Array::quantile`].
+    pub fn nanquantile(&self, q: f64, axis: isize) -> Result<Array> {
+        if !(0.0..=1.0).contains(&q) {
+            return Err(Error::invalid(format!(
+                "nanquantile: q must be in [0, 1], got {q}"
+            )));
+        }
+        self.lane_statistic(Statistic::Quantile(q), Nan::Omit, axis, "nanquantile")
+    }
+
+    /// NumPy's `nanmedian` along `axis`: the median of the values that are not NaN.
+    ///
+    /// # Errors
+    /// As [`Array::median`].
+    pub fn nanmedian(&self, axis: isize) -> Result<Array> {
+        self.lane_statistic(Statistic::Median, Nan::Omit, axis, "nanmedian")
     }
 
     /// NumPy's `median` along `axis`: the middle element, or the mean of the two middle
@@ -44,10 +73,10 @@ impl Array {
     /// # Errors
     /// An axis out of range, an empty axis.
     pub fn median(&self, axis: isize) -> Result<Array> {
-        self.lane_statistic(Statistic::Median, axis, "median")
+        self.lane_statistic(Statistic::Median, Nan::Propagate, axis, "median")
     }
 
-    fn lane_statistic(&self, stat: Statistic, axis: isize, name: &str) -> Result<Array> {
+    fn lane_statistic(&self, stat: Statistic, nan: Nan, axis: isize, name: &str) -> Result<Array> {
         let axis = expr::normalize_axes(&[axis], self.ndim())?[0];
         let shape = self.shape();
         if shape[axis] == 0 {
@@ -100,7 +129,10 @@ impl Array {
                     .into_iter()
                     .map(|l| {
                         lane.clear();
-                        lane.extend(l.iter().copied());
+                        match nan {
+                            Nan::Propagate => lane.extend(l.iter().copied()),
+                            Nan::Omit => lane.extend(l.iter().copied().filter(|v| !v.is_nan())),
+                        }
                         lane_value(&mut lane, stat)
                     })
                     .collect();
@@ -115,7 +147,7 @@ impl Array {
 
 /// The statistic of one lane (reordered in place), as NumPy computes it.
 fn lane_value(v: &mut [f64], stat: Statistic) -> f64 {
-    if v.iter().any(|x| x.is_nan()) {
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
         return f64::NAN;
     }
     let n = v.len();
