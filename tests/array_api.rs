@@ -17,9 +17,12 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::common::*;
 
-/// The inputs: name, shape, chunks (none divides its axis), dtype, and how values are
+/// An input: name, shape, chunks (none divides its axis), dtype, and how its values are
 /// made from the deterministic test data.
-fn inputs() -> Vec<(&'static str, Vec<usize>, Vec<usize>, DType, fn(f64) -> f64)> {
+type Input = (&'static str, Vec<usize>, Vec<usize>, DType, fn(f64) -> f64);
+
+/// The inputs.
+fn inputs() -> Vec<Input> {
     let small = |v: f64| (v / 4.0).round().clamp(-9.0, 9.0);
     let unit = |v: f64| (v / 40.0).clamp(-0.95, 0.95);
     vec![
@@ -236,6 +239,16 @@ const CASES: &[&str] = &[
     "unique(i2)",
     "unique(b2)",
     "unique(u1)",
+    "sort(a2)",
+    "sort(a2, axis=0)",
+    "sort(n1)",
+    "sort(i2, axis=1)",
+    "sort(a3, axis=1)",
+    "sort(b2, axis=0)",
+    "argsort(a2, axis=0, stable=True)",
+    "argsort(n1, stable=True)",
+    "argsort(i1, stable=True)",
+    "argsort(a3, axis=2, stable=True)",
     "isin(i1, [1, 3, 5])",
     "isin(i2, i1[:4])",
     "isin(i1, [1, 2], invert=True)",

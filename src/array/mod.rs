@@ -22,6 +22,7 @@ mod quantile;
 mod reduce;
 mod region;
 mod search;
+mod sort;
 mod stats;
 mod structure;
 mod tri;

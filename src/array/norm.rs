@@ -48,12 +48,12 @@ impl Array {
         match ord {
             NormOrder::Inf => a.reduce(ReduceOp::Max, axes, &opts),
             NormOrder::NegInf => a.reduce(ReduceOp::Min, axes, &opts),
-            NormOrder::P(p) if p == 0.0 => a
+            NormOrder::P(0.0) => a
                 .binary_scalar(BinaryOp::Ne, Scalar::Int(0), false)?
                 .reduce(ReduceOp::Sum, axes, &opts)?
                 .astype(dtype),
-            NormOrder::P(p) if p == 1.0 => a.reduce(ReduceOp::Sum, axes, &opts),
-            NormOrder::P(p) if p == 2.0 => a
+            NormOrder::P(1.0) => a.reduce(ReduceOp::Sum, axes, &opts),
+            NormOrder::P(2.0) => a
                 .binary(BinaryOp::Mul, &a)?
                 .reduce(ReduceOp::Sum, axes, &opts)?
                 .unary(UnaryOp::Sqrt),
@@ -101,8 +101,8 @@ impl Array {
                 keepdims,
                 NormOrder::P(2.0),
             ),
-            NormOrder::P(p) if p == 1.0 => extreme(row, col, ReduceOp::Max),
-            NormOrder::P(p) if p == -1.0 => extreme(row, col, ReduceOp::Min),
+            NormOrder::P(1.0) => extreme(row, col, ReduceOp::Max),
+            NormOrder::P(-1.0) => extreme(row, col, ReduceOp::Min),
             NormOrder::Inf => extreme(col, row, ReduceOp::Max),
             NormOrder::NegInf => extreme(col, row, ReduceOp::Min),
             NormOrder::P(p) if p == 2.0 && n == 2 && !keepdims => {

@@ -89,29 +89,7 @@ impl Array {
             DType::F32 => DType::F32,
             _ => DType::F64,
         };
-        let x = self.astype(DType::F64)?;
-        // Whole lanes; the other axes cut down, largest first, to the largest block's size.
-        let grid = x.chunks()?;
-        let budget = grid
-            .max_chunk_shape()
-            .iter()
-            .product::<usize>()
-            .max(shape[axis]);
-        let mut chunk = grid.max_chunk_shape();
-        chunk[axis] = shape[axis];
-        while chunk.iter().product::<usize>() > budget {
-            let d = (0..chunk.len())
-                .filter(|&d| d != axis)
-                .max_by_key(|&d| chunk[d])
-                .expect("a block over budget has another axis longer than 1");
-            chunk[d] = chunk[d].div_ceil(2);
-        }
-        let axes = shape
-            .iter()
-            .zip(&chunk)
-            .map(|(&n, &c)| AxisChunks::regular(n, c.max(1)))
-            .collect();
-        let lanes = x.rechunk_grid(ChunkGrid::from_axes(axes))?;
+        let lanes = self.astype(DType::F64)?.whole_lanes(axis)?;
         let y = map_blocks_internal(
             &[&lanes],
             &MapBlocks::new(name)
@@ -142,6 +120,39 @@ impl Array {
             },
         )?;
         y.astype(out)
+    }
+}
+
+impl Array {
+    /// The array rechunked so that `axis` is one block (whole lanes), the other axes' chunks
+    /// cut down, largest first, so a block holds no more elements than the array's largest
+    /// block (at least one lane).
+    ///
+    /// # Errors
+    /// An error the array carries.
+    pub(super) fn whole_lanes(&self, axis: usize) -> Result<Array> {
+        let shape = self.try_shape()?;
+        let grid = self.chunks()?;
+        let budget = grid
+            .max_chunk_shape()
+            .iter()
+            .product::<usize>()
+            .max(shape[axis]);
+        let mut chunk = grid.max_chunk_shape();
+        chunk[axis] = shape[axis];
+        while chunk.iter().product::<usize>() > budget {
+            let d = (0..chunk.len())
+                .filter(|&d| d != axis)
+                .max_by_key(|&d| chunk[d])
+                .expect("a block over budget has another axis longer than 1");
+            chunk[d] = chunk[d].div_ceil(2);
+        }
+        let axes = shape
+            .iter()
+            .zip(&chunk)
+            .map(|(&n, &c)| AxisChunks::regular(n, c.max(1)))
+            .collect();
+        self.rechunk_grid(ChunkGrid::from_axes(axes))
     }
 }
 

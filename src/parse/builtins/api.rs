@@ -252,6 +252,17 @@ pub(super) fn run(api: Api, b: &Bound) -> Result<Value> {
                 .isin_with(&test, b.bool("invert", false)?, &b.opts)?)
         }
         Api::Unique => one(first()?.unique_with(&b.opts)?),
+        Api::Sort | Api::Argsort => {
+            let axis = b.int("axis")?.unwrap_or(-1) as isize;
+            let descending = b.bool("descending", false)?;
+            b.bool("stable", true)?;
+            let x = b.array("x")?;
+            one(if matches!(api, Api::Sort) {
+                x.sort_axis(axis, descending)?
+            } else {
+                x.argsort(axis, descending)?
+            })
+        }
         Api::TakeAlongAxis => {
             let axis = required_int(b, "axis")? as isize;
             let indices = b.array("indices")?;
@@ -475,7 +486,11 @@ fn asarray(b: &Bound) -> Result<Array> {
     }
     let chunks = b.sizes("chunks")?;
     literal_array(&arg.value, dtype, chunks.as_deref())?.ok_or_else(|| {
-        b.bad(arg, param, "a number or (nested) lists of numbers of a regular shape")
+        b.bad(
+            arg,
+            param,
+            "a number or (nested) lists of numbers of a regular shape",
+        )
     })
 }
 
@@ -665,7 +680,7 @@ fn result_type(b: &Bound) -> Result<Value> {
         }
     }
     let dtype = match strong {
-        Some(d) => weak.iter().fold(d, |d, s| DType::promote_scalar(d, s)),
+        Some(d) => weak.iter().fold(d, DType::promote_scalar),
         None => weak
             .iter()
             .map(|s| scalar_dtype(*s))

@@ -137,6 +137,8 @@ pub(super) enum Api {
     Digitize,
     Isin,
     Unique,
+    Sort,
+    Argsort,
     TakeAlongAxis,
     Norm,
     VectorNorm,
@@ -1045,6 +1047,18 @@ const INDEXING: &[Builtin] = &[
         "sorted distinct values, computed block by block (they must fit the memory limit)",
     ),
     api("unique_values", "x", Api::Unique, "unique (array API name)"),
+    api(
+        "sort",
+        "x, /, axis=-1, *, descending=False, stable=True",
+        Api::Sort,
+        "each lane along an axis sorted (stable, NaN last); a lane must fit the memory limit",
+    ),
+    api(
+        "argsort",
+        "x, /, axis=-1, *, descending=False, stable=True",
+        Api::Argsort,
+        "the int64 indices that sort each lane along an axis (stable)",
+    ),
 ];
 
 const PRODUCTS: &[Builtin] = &[
