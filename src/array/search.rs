@@ -217,7 +217,7 @@ impl Array {
             let values = self.fold_unique::<T>(opts)?;
             let n = values.len();
             let a = ArrayD::from_shape_vec(IxDyn(&[n]), values)
-                .map_err(|e| Error::internal(e.to_string()))?;
+                .map_err(|e| Error::internal_from("unique values", e))?;
             Array::from_ndarray(T::wrap(a), &[n.max(1)])
         })
     }

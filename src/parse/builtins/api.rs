@@ -539,13 +539,13 @@ pub(super) fn literal_array(
     let block = match exact {
         Some(ints) if !dtype.is_float() => {
             let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), ints)
-                .map_err(|e| Error::internal(e.to_string()))?;
+                .map_err(|e| Error::internal_from("a literal array", e))?;
             crate::block::Block::from(a).cast(dtype)
         }
         _ => {
             let values: Vec<f64> = flat.iter().map(|s| s.as_f64()).collect();
             let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), values)
-                .map_err(|e| Error::internal(e.to_string()))?;
+                .map_err(|e| Error::internal_from("a literal array", e))?;
             crate::block::Block::from(a).cast(dtype)
         }
     };

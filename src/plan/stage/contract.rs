@@ -96,7 +96,7 @@ impl StageOp for Contract {
         let shape = stage.grid.block_shape(task.block);
         let acc = crate::dispatch_block!(product, a => BlockElement::wrap(
             a.into_shape_with_order(ndarray::IxDyn(&shape))
-                .map_err(|e| Error::internal(format!("contraction partial: {e}")))?));
+                .map_err(|e| Error::internal_from("contraction partial", e))?));
         Ok(Value::Partial(Partial {
             count: terms as u64,
             acc,
