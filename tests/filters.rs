@@ -64,20 +64,20 @@ fn cases() -> Vec<Case> {
             }
             for (ours, theirs) in [
                 (
-                    "histogram(x, 7, range=(-10, 10))",
+                    "histogram(x, 7, range=(-10, 10))[0]",
                     "np.histogram(x, 7, range=(-10, 10))[0]",
                 ),
-                ("histogram(x, 6)", "np.histogram(x, 6)[0]"),
+                ("histogram(x, 6)[0]", "np.histogram(x, 6)[0]"),
                 (
-                    "histogram(x, (-30, -1, 0, 2.5, 30))",
+                    "histogram(x, (-30, -1, 0, 2.5, 30))[0]",
                     "np.histogram(x, (-30, -1, 0, 2.5, 30))[0]",
                 ),
                 (
-                    "histogram(x, 5, range=(-20, 20), weights=abs(x))",
+                    "histogram(x, 5, range=(-20, 20), weights=abs(x))[0]",
                     "np.histogram(x, 5, range=(-20, 20), weights=np.abs(x))[0]",
                 ),
                 (
-                    "histogram(x, 4, range=(-5, 5), density=True)",
+                    "histogram(x, 4, range=(-5, 5), density=True)[0]",
                     "np.histogram(x, 4, range=(-5, 5), density=True)[0]",
                 ),
             ] {

@@ -1,5 +1,7 @@
 //! The integration test binary: one module per area.
 
+/// The array API standard and NumPy's everyday functions against NumPy (issue 27).
+mod array_api;
 /// The default memory limit inside a cgroup (issue 24).
 #[cfg(target_os = "linux")]
 mod cgroup;

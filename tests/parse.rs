@@ -393,7 +393,7 @@ fn syntax_errors_point_at_the_offending_token() {
         ("x.frob()", 3, "unknown method 'frob'"),
         ("x.sqrt()", 3, "no method 'sqrt'"),
         ("x.mean", 3, "must be called"),
-        ("x.shape", 3, "unknown attribute"),
+        ("x.bogus", 3, "unknown attribute"),
         ("sum(x, 1, 2)", 11, "at most 2 positional"),
         ("where(b, x)", 1, "missing required argument 'y'"),
         ("sum(axis=1, x)", 13, "positional argument follows keyword"),

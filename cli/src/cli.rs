@@ -50,48 +50,19 @@ pub(crate) enum Command {
     ///
     /// The language is Python's: names (bound with --input, or assigned earlier in the
     /// program), int and float literals, True and False, + - * / // % ** and unary -,
-    /// comparisons, & | ^ ~, .T, indexing with slices, steps, negative indices and integers
+    /// comparisons, & | ^ ~ << >>, .T, indexing with slices, steps, negative indices and integers
     /// (x[::2, -3:], x[0]), with a bool array (x[x > 0.5], x[:, m]: how many each block
     /// selects is computed first, under the same memory limit), a 1-d integer array along
     /// one axis (x[:, i]), or several next to each other, pointwise (x[i, j], as
     /// vindex(x, (i, j)), also with tuples of ints). Literal-only parts fold to Python scalars, which stay weak (NumPy
     /// 2 rules).
     ///
-    /// Reductions, as methods or functions, with axis= (an int or a tuple), keepdims=,
-    /// split_every=, and ddof= for var and std: sum prod min max mean var std; argmin argmax
-    /// any all (axis=, keepdims=; also methods); ignoring NaN (functions only): nansum nanprod
-    /// nanmin nanmax nanmean nanvar nanstd.
-    /// Elementwise functions: sqrt exp expm1 log log1p log2 log10 abs sin cos tan arcsin
-    /// arccos arctan arctan2 sinh cosh tanh hypot floor ceil trunc round sign isnan isinf
-    /// isfinite nan_to_num minimum maximum where clip. Methods (also functions):
-    /// astype("float32"), clip(lo, hi), transpose([axes]), rechunk(chunks), squeeze([axis]),
-    /// reshape(shape) (one length may be -1), ravel(), cumsum(axis) and cumprod(axis)
-    /// (scans), dot(b).
-    ///
-    /// Products: a @ b, matmul dot inner outer vecdot(x1, x2, axis=-1), tensordot(a, b,
-    /// axes=2 or ((..), (..))), einsum("ij,jk->ik", a, b). Structure: concatenate((a, b),
-    /// axis=0), stack((a, b), axis=0), expand_dims(a, axis), broadcast_to(a, shape), flip(a,
-    /// [axis]), moveaxis(a, src, dst), pad(a, width, mode="constant"|"edge"|"reflect",
-    /// constant_values=0), take(a, (i, j, ..) or an integer array, axis) (also a method),
-    /// extract(condition, arr), compress(condition, a, axis), and None (newaxis) in
-    /// indexes: x[:, None].
-    ///
-    /// Stencils (map_overlap: blocks see their neighbours): uniform_filter(x, size,
-    /// mode="reflect"|"constant"|"nearest"|"mirror"|"wrap", cval=0.0), minimum_filter,
-    /// maximum_filter (scipy.ndimage's), gradient(f, axis), diff(a, n=1, axis=-1). Binning:
-    /// histogram(a, bins=10 or (edges..), range=(lo, hi), weights=, density=False) (the
-    /// counts), bincount(x, weights=, minlength=0). Order statistics along an axis:
-    /// quantile(a, q, axis) (linear), median(a, axis). Factorizations of tall-skinny
-    /// matrices (NumPy's np.linalg; tuples, indexed as in qr(a)[0]): qr(a) gives (Q, R),
-    /// qr(a, mode="r") R alone; svd(a) gives the reduced (U, S, Vh); svdvals(x);
-    /// lstsq(a, b, rcond=None) gives (x, residuals, rank, s).
-    ///
-    /// Creation: random(shape, chunks=, seed=0), random_normal(shape, chunks=, seed=0,
-    /// loc=0.0, scale=1.0), normal(..), uniform(shape, low=, high=), exponential(shape,
-    /// scale=), poisson(shape, lam=), binomial(shape, n=, p=), integers(shape, low, high),
-    /// zeros(shape, dtype="float64", chunks=), ones(..), full(shape, value, dtype=, chunks=),
-    /// arange([start,] stop[, step], chunks=), linspace(start, stop, num=50, endpoint=True,
-    /// chunks=).
+    /// Functions are NumPy's and the array API standard's, with their keywords; `linalg.`
+    /// names live in that namespace, and any name may be written with `np.` before it.
+    /// List literals ([0.1, 0.9]) stand for sequences, and as an index for an index array
+    /// (x[[0, 5, 36], :]). Arrays have .T .mT .shape .ndim .size .dtype. The functions are
+    /// listed below, by section (-h: names; --help: each signature and what it gives),
+    /// from the table that also binds their arguments.
     ///
     /// Several results in one pass: a program whose result is a tuple of arrays (commas at
     /// the top level need no parentheses: 'x.sum(axis=0), x.mean(axis=1)'; or (a, b), or
@@ -111,6 +82,10 @@ pub(crate) enum Command {
     /// options only (such as '-i') goes after --, which ends the options: brickwork eval -i
     /// x=x.zarr -- '-x'. Give options before the program as separate words (-i x=x.zarr,
     /// not -ix=x.zarr).
+    #[command(
+        after_help = brickwork::parse::help(false),
+        after_long_help = brickwork::parse::help(true)
+    )]
     Eval(EvalArgs),
 }
 

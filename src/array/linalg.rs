@@ -368,6 +368,97 @@ impl Array {
         .build("einsum")
     }
 
+    /// One-operand `einsum`: `"ii->i"` (the diagonal), `"ii"` (the trace), `"ij->ji"`
+    /// (a transpose), `"ij->i"` (a sum): a label repeated in the operand takes the
+    /// diagonal of those two axes ([`Array::diagonal`]), labels the output lacks are
+    /// summed over, and the rest are permuted into the output's order. Without `->` the
+    /// output is the labels that appear once, sorted.
+    ///
+    /// # Errors
+    /// Malformed subscripts; a label three times, or repeated on axes of different
+    /// lengths; an output label the operand lacks.
+    pub fn einsum_one(subscripts: &str, a: &Array) -> Result<Array> {
+        let bad = |why: &str| Error::invalid(format!("einsum {subscripts:?}: {why}"));
+        let (input, output) = match subscripts.split_once("->") {
+            Some((i, o)) => (i.trim(), Some(o.trim())),
+            None => (subscripts.trim(), None),
+        };
+        if input.contains(',') {
+            return Err(bad("one operand is given, the subscripts name two"));
+        }
+        let mut labels: Vec<char> = input.chars().collect();
+        if let Some(c) = labels
+            .iter()
+            .chain(output.unwrap_or("").chars().collect::<Vec<_>>().iter())
+            .find(|c| !c.is_ascii_alphabetic())
+        {
+            return Err(bad(&format!(
+                "{c:?} is not a subscript letter (ellipses are not supported)"
+            )));
+        }
+        if labels.len() != a.ndim() {
+            return Err(bad(&format!(
+                "{} labels for an operand of {} dimension(s)",
+                labels.len(),
+                a.ndim()
+            )));
+        }
+        let out: Vec<char> = match output {
+            Some(o) => o.chars().collect(),
+            None => {
+                let mut once: Vec<char> = labels
+                    .iter()
+                    .copied()
+                    .filter(|l| labels.iter().filter(|x| *x == l).count() == 1)
+                    .collect();
+                once.sort_unstable();
+                once
+            }
+        };
+        let mut x = a.clone();
+        // Each repeated label: the diagonal of its two axes, which becomes the last axis.
+        while let Some((i, j)) = (0..labels.len()).find_map(|i| {
+            (i + 1..labels.len())
+                .find(|&j| labels[j] == labels[i])
+                .map(|j| (i, j))
+        }) {
+            let shape = x.shape();
+            if shape[i] != shape[j] {
+                return Err(bad(&format!(
+                    "label {:?} is on axes of lengths {} and {}",
+                    labels[i], shape[i], shape[j]
+                )));
+            }
+            let l = labels[i];
+            x = x.diagonal(0, i as isize, j as isize)?;
+            labels.retain(|&c| c != l);
+            labels.push(l);
+        }
+        if let Some(c) = out.iter().find(|c| !labels.contains(c)) {
+            return Err(bad(&format!("output label {c:?} is not in the operand")));
+        }
+        let summed: Vec<isize> = (0..labels.len())
+            .filter(|&d| !out.contains(&labels[d]))
+            .map(|d| d as isize)
+            .collect();
+        if !summed.is_empty() {
+            x = x.reduce(
+                crate::expr::ReduceOp::Sum,
+                Some(&summed),
+                &super::ReduceOptions::default(),
+            )?;
+            labels.retain(|c| out.contains(c));
+        }
+        let perm: Vec<usize> = out
+            .iter()
+            .map(|c| labels.iter().position(|l| l == c).unwrap_or(0))
+            .collect();
+        if perm.iter().enumerate().all(|(i, &p)| i == p) {
+            return Ok(x);
+        }
+        x.permuted_axes(&perm)
+    }
+
     /// `Ok(self)` unless an operator left an error.
     fn check_ok(self) -> Result<Array> {
         self.check()?;

@@ -19,6 +19,13 @@ enum Statistic {
     Median,
 }
 
+/// Whether a lane's NaNs make it NaN (NumPy's `quantile`) or are left out (`nanquantile`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nan {
+    Propagate,
+    Omit,
+}
+
 impl Array {
     /// NumPy's `quantile(x, q, axis)` with the default linear interpolation between the two
     /// nearest order statistics (`q` in `[0, 1]`). A lane holding NaN gives NaN. float32
@@ -35,7 +42,29 @@ impl Array {
                 "quantile: q must be in [0, 1], got {q}"
             )));
         }
-        self.lane_statistic(Statistic::Quantile(q), axis, "quantile")
+        self.lane_statistic(Statistic::Quantile(q), Nan::Propagate, axis, "quantile")
+    }
+
+    /// NumPy's `nanquantile(x, q, axis)`: [`Array::quantile`] of the lane's values that
+    /// are not NaN (a lane of NaN only gives NaN).
+    ///
+    /// # Errors
+    /// As [`Array::quantile`].
+    pub fn nanquantile(&self, q: f64, axis: isize) -> Result<Array> {
+        if !(0.0..=1.0).contains(&q) {
+            return Err(Error::invalid(format!(
+                "nanquantile: q must be in [0, 1], got {q}"
+            )));
+        }
+        self.lane_statistic(Statistic::Quantile(q), Nan::Omit, axis, "nanquantile")
+    }
+
+    /// NumPy's `nanmedian` along `axis`: the median of the values that are not NaN.
+    ///
+    /// # Errors
+    /// As [`Array::median`].
+    pub fn nanmedian(&self, axis: isize) -> Result<Array> {
+        self.lane_statistic(Statistic::Median, Nan::Omit, axis, "nanmedian")
     }
 
     /// NumPy's `median` along `axis`: the middle element, or the mean of the two middle
@@ -44,10 +73,10 @@ impl Array {
     /// # Errors
     /// An axis out of range, an empty axis.
     pub fn median(&self, axis: isize) -> Result<Array> {
-        self.lane_statistic(Statistic::Median, axis, "median")
+        self.lane_statistic(Statistic::Median, Nan::Propagate, axis, "median")
     }
 
-    fn lane_statistic(&self, stat: Statistic, axis: isize, name: &str) -> Result<Array> {
+    fn lane_statistic(&self, stat: Statistic, nan: Nan, axis: isize, name: &str) -> Result<Array> {
         let axis = expr::normalize_axes(&[axis], self.ndim())?[0];
         let shape = self.shape();
         if shape[axis] == 0 {
@@ -60,9 +89,50 @@ impl Array {
             DType::F32 => DType::F32,
             _ => DType::F64,
         };
-        let x = self.astype(DType::F64)?;
-        // Whole lanes; the other axes cut down, largest first, to the largest block's size.
-        let grid = x.chunks()?;
+        let lanes = self.astype(DType::F64)?.whole_lanes(axis)?;
+        let y = map_blocks_internal(
+            &[&lanes],
+            &MapBlocks::new(name)
+                .dtype(DType::F64)
+                .drop_axis(&[axis as isize]),
+            move |blocks, _info| {
+                let b = blocks[0]
+                    .view::<f64>()
+                    .ok_or_else(|| Error::internal("a block of another dtype"))?;
+                let mut out_shape = b.shape().to_vec();
+                out_shape.remove(axis);
+                let mut lane = Vec::with_capacity(b.shape()[axis]);
+                let values: Vec<f64> = b
+                    .lanes(Axis(axis))
+                    .into_iter()
+                    .map(|l| {
+                        lane.clear();
+                        match nan {
+                            Nan::Propagate => lane.extend(l.iter().copied()),
+                            Nan::Omit => lane.extend(l.iter().copied().filter(|v| !v.is_nan())),
+                        }
+                        lane_value(&mut lane, stat)
+                    })
+                    .collect();
+                let a = ArrayD::from_shape_vec(IxDyn(&out_shape), values)
+                    .map_err(|e| Error::internal_from("quantile block", e))?;
+                Ok(Block::from(a))
+            },
+        )?;
+        y.astype(out)
+    }
+}
+
+impl Array {
+    /// The array rechunked so that `axis` is one block (whole lanes), the other axes' chunks
+    /// cut down, largest first, so a block holds no more elements than the array's largest
+    /// block (at least one lane).
+    ///
+    /// # Errors
+    /// An error the array carries.
+    pub(super) fn whole_lanes(&self, axis: usize) -> Result<Array> {
+        let shape = self.try_shape()?;
+        let grid = self.chunks()?;
         let budget = grid
             .max_chunk_shape()
             .iter()
@@ -82,40 +152,13 @@ impl Array {
             .zip(&chunk)
             .map(|(&n, &c)| AxisChunks::regular(n, c.max(1)))
             .collect();
-        let lanes = x.rechunk_grid(ChunkGrid::from_axes(axes))?;
-        let y = map_blocks_internal(
-            &[&lanes],
-            &MapBlocks::new(name)
-                .dtype(DType::F64)
-                .drop_axis(&[axis as isize]),
-            move |blocks, _info| {
-                let b = blocks[0]
-                    .view::<f64>()
-                    .ok_or_else(|| Error::internal("a block of another dtype"))?;
-                let mut out_shape = b.shape().to_vec();
-                out_shape.remove(axis);
-                let mut lane = Vec::with_capacity(b.shape()[axis]);
-                let values: Vec<f64> = b
-                    .lanes(Axis(axis))
-                    .into_iter()
-                    .map(|l| {
-                        lane.clear();
-                        lane.extend(l.iter().copied());
-                        lane_value(&mut lane, stat)
-                    })
-                    .collect();
-                let a = ArrayD::from_shape_vec(IxDyn(&out_shape), values)
-                    .map_err(|e| Error::internal_from("quantile block", e))?;
-                Ok(Block::from(a))
-            },
-        )?;
-        y.astype(out)
+        self.rechunk_grid(ChunkGrid::from_axes(axes))
     }
 }
 
 /// The statistic of one lane (reordered in place), as NumPy computes it.
 fn lane_value(v: &mut [f64], stat: Statistic) -> f64 {
-    if v.iter().any(|x| x.is_nan()) {
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
         return f64::NAN;
     }
     let n = v.len();

@@ -337,6 +337,18 @@ pub enum UnaryOp {
     IsInf,
     /// True where neither NaN nor infinite (bool result; true for integers and bool).
     IsFinite,
+    /// Inverse hyperbolic sine (floats).
+    Arcsinh,
+    /// Inverse hyperbolic cosine (floats).
+    Arccosh,
+    /// Inverse hyperbolic tangent (floats).
+    Arctanh,
+    /// `2^x` (floats).
+    Exp2,
+    /// Cube root (floats).
+    Cbrt,
+    /// True where the sign bit is set (bool result; `x < 0` for integers, false for bool).
+    Signbit,
 }
 
 impl UnaryOp {
@@ -370,6 +382,12 @@ impl UnaryOp {
             UnaryOp::IsNan => "isnan",
             UnaryOp::IsInf => "isinf",
             UnaryOp::IsFinite => "isfinite",
+            UnaryOp::Arcsinh => "arcsinh",
+            UnaryOp::Arccosh => "arccosh",
+            UnaryOp::Arctanh => "arctanh",
+            UnaryOp::Exp2 => "exp2",
+            UnaryOp::Cbrt => "cbrt",
+            UnaryOp::Signbit => "signbit",
         }
     }
 
@@ -394,12 +412,20 @@ impl UnaryOp {
                 | Log1p
                 | Expm1
                 | Rint
+                | Arcsinh
+                | Arccosh
+                | Arctanh
+                | Exp2
+                | Cbrt
         )
     }
 
     /// True for the tests whose result is bool (`isnan`, `isinf`, `isfinite`).
     pub fn is_predicate(self) -> bool {
-        matches!(self, UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite)
+        matches!(
+            self,
+            UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::Signbit
+        )
     }
 }
 
@@ -446,6 +472,18 @@ pub enum BinaryOp {
     Arctan2,
     /// `hypot(x, y)`: `sqrt(x² + y²)` without overflow (floats)
     Hypot,
+    /// `<<` (integers; bool computes in int8)
+    Shl,
+    /// `>>` (integers, arithmetic for signed; bool computes in int8)
+    Shr,
+    /// `copysign(x, y)`: the magnitude of `x` with the sign of `y` (floats)
+    Copysign,
+    /// `nextafter(x, y)`: the next float after `x` towards `y` (floats)
+    Nextafter,
+    /// `logaddexp(x, y)`: `log(exp(x) + exp(y))` without overflow (floats)
+    Logaddexp,
+    /// `logaddexp2(x, y)`: `log2(2^x + 2^y)` without overflow (floats)
+    Logaddexp2,
 }
 
 impl BinaryOp {
@@ -472,6 +510,12 @@ impl BinaryOp {
             BinaryOp::Maximum => "maximum",
             BinaryOp::Arctan2 => "arctan2",
             BinaryOp::Hypot => "hypot",
+            BinaryOp::Shl => "left_shift",
+            BinaryOp::Shr => "right_shift",
+            BinaryOp::Copysign => "copysign",
+            BinaryOp::Nextafter => "nextafter",
+            BinaryOp::Logaddexp => "logaddexp",
+            BinaryOp::Logaddexp2 => "logaddexp2",
         }
     }
 
@@ -498,12 +542,31 @@ impl BinaryOp {
             BinaryOp::Maximum => "maximum",
             BinaryOp::Arctan2 => "arctan2",
             BinaryOp::Hypot => "hypot",
+            BinaryOp::Shl => "<<",
+            BinaryOp::Shr => ">>",
+            BinaryOp::Copysign => "copysign",
+            BinaryOp::Nextafter => "nextafter",
+            BinaryOp::Logaddexp => "logaddexp",
+            BinaryOp::Logaddexp2 => "logaddexp2",
         }
     }
 
     /// True for the functions computed in floating point (ints are converted first).
     pub fn is_float_only(self) -> bool {
-        matches!(self, BinaryOp::Arctan2 | BinaryOp::Hypot)
+        matches!(
+            self,
+            BinaryOp::Arctan2
+                | BinaryOp::Hypot
+                | BinaryOp::Copysign
+                | BinaryOp::Nextafter
+                | BinaryOp::Logaddexp
+                | BinaryOp::Logaddexp2
+        )
+    }
+
+    /// True for the shifts `<< >>`, defined on integers (bool computes in int8).
+    pub fn is_shift(self) -> bool {
+        matches!(self, BinaryOp::Shl | BinaryOp::Shr)
     }
 
     /// True for comparisons (the result is bool).

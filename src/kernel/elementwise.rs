@@ -44,6 +44,10 @@ pub trait Arith: Element {
     fn xor(a: Self, b: Self) -> Self;
     /// `~a` (integers only)
     fn not(a: Self) -> Self;
+    /// `a << b` (integers only): 0 once every bit is shifted out, as NumPy.
+    fn shl(a: Self, b: Self) -> Self;
+    /// `a >> b` (integers only, arithmetic for signed): 0 or -1 once every bit is out.
+    fn shr(a: Self, b: Self) -> Self;
 }
 
 macro_rules! int_arith {
@@ -125,6 +129,22 @@ macro_rules! int_arith {
             #[inline(always)]
             fn not(a: Self) -> Self {
                 !a
+            }
+            #[inline(always)]
+            fn shl(a: Self, b: Self) -> Self {
+                match u32::try_from(b) {
+                    Ok(n) if n < <$t>::BITS => a << n,
+                    _ => 0,
+                }
+            }
+            #[inline(always)]
+            fn shr(a: Self, b: Self) -> Self {
+                #[allow(unused_comparisons)]
+                let fill = if a < 0 { Self::not(0) } else { 0 };
+                match u32::try_from(b) {
+                    Ok(n) if n < <$t>::BITS => a >> n,
+                    _ => fill,
+                }
             }
         }
     };
@@ -229,6 +249,12 @@ macro_rules! float_arith {
             fn not(a: Self) -> Self {
                 a
             }
+            fn shl(a: Self, _: Self) -> Self {
+                a
+            }
+            fn shr(a: Self, _: Self) -> Self {
+                a
+            }
         }
     };
 }
@@ -278,13 +304,20 @@ fn numeric_binary<T: Arith + BlockElement>(
         BinaryOp::And => T::wrap(zip_map(a, b, T::and)),
         BinaryOp::Or => T::wrap(zip_map(a, b, T::or)),
         BinaryOp::Xor => T::wrap(zip_map(a, b, T::xor)),
+        BinaryOp::Shl => T::wrap(zip_map(a, b, T::shl)),
+        BinaryOp::Shr => T::wrap(zip_map(a, b, T::shr)),
         BinaryOp::Eq => Block::Bool(zip_map(a, b, |x, y| x == y)),
         BinaryOp::Ne => Block::Bool(zip_map(a, b, |x, y| x != y)),
         BinaryOp::Lt => Block::Bool(zip_map(a, b, |x, y| x < y)),
         BinaryOp::Le => Block::Bool(zip_map(a, b, |x, y| x <= y)),
         BinaryOp::Gt => Block::Bool(zip_map(a, b, |x, y| x > y)),
         BinaryOp::Ge => Block::Bool(zip_map(a, b, |x, y| x >= y)),
-        BinaryOp::Arctan2 | BinaryOp::Hypot => {
+        BinaryOp::Arctan2
+        | BinaryOp::Hypot
+        | BinaryOp::Copysign
+        | BinaryOp::Nextafter
+        | BinaryOp::Logaddexp
+        | BinaryOp::Logaddexp2 => {
             return Err(Error::internal(format!(
                 "{} reached the kernel with dtype {}",
                 op.name(),
@@ -294,15 +327,16 @@ fn numeric_binary<T: Arith + BlockElement>(
     })
 }
 
-/// The float-only binary functions (`arctan2`, `hypot`).
-fn float_binary<T: num_traits::Float + Arith + BlockElement>(
-    op: BinaryOp,
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
-) -> Result<Block> {
+/// The float-only binary functions (`arctan2`, `hypot`, `copysign`, `nextafter`,
+/// `logaddexp`, `logaddexp2`).
+fn float_binary<T: FloatExt + Arith>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<Block> {
     Ok(T::wrap(match op {
         BinaryOp::Arctan2 => zip_map(a, b, T::atan2),
         BinaryOp::Hypot => zip_map(a, b, T::hypot),
+        BinaryOp::Copysign => zip_map(a, b, T::copysign),
+        BinaryOp::Nextafter => zip_map(a, b, T::next_after),
+        BinaryOp::Logaddexp => zip_map(a, b, |x, y| log_add_exp(x, y, T::LN_2(), T::ln_1p_exp)),
+        BinaryOp::Logaddexp2 => zip_map(a, b, |x, y| log_add_exp(x, y, T::one(), T::log2_1p_exp2)),
         _ => return numeric_binary(op, a, b),
     }))
 }
@@ -323,7 +357,13 @@ fn bool_binary(op: BinaryOp, a: &ArrayD<bool>, b: &ArrayD<bool>) -> Result<Block
         | BinaryOp::Rem
         | BinaryOp::Pow
         | BinaryOp::Arctan2
-        | BinaryOp::Hypot => {
+        | BinaryOp::Hypot
+        | BinaryOp::Shl
+        | BinaryOp::Shr
+        | BinaryOp::Copysign
+        | BinaryOp::Nextafter
+        | BinaryOp::Logaddexp
+        | BinaryOp::Logaddexp2 => {
             return Err(Error::UnsupportedDType {
                 op: op.name().into(),
                 dtype: DType::Bool,
@@ -365,20 +405,76 @@ pub fn binary(op: BinaryOp, a: &Block, b: &Block) -> Result<Block> {
 }
 
 /// Float functions that `num_traits::Float` lacks.
-trait FloatExt: num_traits::Float + BlockElement {
+trait FloatExt: num_traits::Float + num_traits::FloatConst + BlockElement {
     /// Rounds to the nearest integer, halves to even (NumPy's `rint`).
     fn rint(self) -> Self;
-}
-
-impl FloatExt for f32 {
-    fn rint(self) -> Self {
-        self.round_ties_even()
+    /// The next representable value after `self` towards `toward` (C's `nextafter`).
+    fn next_after(self, toward: Self) -> Self;
+    /// `ln(1 + e^x)`.
+    fn ln_1p_exp(self) -> Self {
+        self.exp().ln_1p()
+    }
+    /// `log2(1 + 2^x)`.
+    fn log2_1p_exp2(self) -> Self {
+        self.exp2().ln_1p() * Self::LOG2_E()
     }
 }
 
-impl FloatExt for f64 {
-    fn rint(self) -> Self {
-        self.round_ties_even()
+macro_rules! float_ext {
+    ($t:ty) => {
+        impl FloatExt for $t {
+            fn rint(self) -> Self {
+                self.round_ties_even()
+            }
+            fn next_after(self, toward: Self) -> Self {
+                if self.is_nan() || toward.is_nan() {
+                    return Self::NAN;
+                }
+                if self == toward {
+                    return toward;
+                }
+                if self == 0.0 {
+                    let tiny = <$t>::from_bits(1);
+                    return if toward > 0.0 { tiny } else { -tiny };
+                }
+                let bits = self.to_bits();
+                let away = (toward > self) == (self > 0.0);
+                <$t>::from_bits(if away { bits + 1 } else { bits - 1 })
+            }
+        }
+    };
+}
+
+float_ext!(f32);
+float_ext!(f64);
+
+/// A float-only binary function ([`BinaryOp::is_float_only`]) of two float64 scalars, as
+/// the kernel computes it; `None` for other functions.
+pub fn float_scalar(op: BinaryOp, x: f64, y: f64) -> Option<f64> {
+    Some(match op {
+        BinaryOp::Arctan2 => x.atan2(y),
+        BinaryOp::Hypot => x.hypot(y),
+        BinaryOp::Copysign => x.copysign(y),
+        BinaryOp::Nextafter => x.next_after(y),
+        BinaryOp::Logaddexp => log_add_exp(x, y, std::f64::consts::LN_2, f64::ln_1p_exp),
+        BinaryOp::Logaddexp2 => log_add_exp(x, y, 1.0, f64::log2_1p_exp2),
+        _ => return None,
+    })
+}
+
+/// NumPy's `npy_logaddexp` (`unit` is `ln 2`, `f` is `ln(1 + e^x)`) and `npy_logaddexp2`
+/// (`unit` 1, `f` `log2(1 + 2^x)`): equal operands (infinities included) give `x + unit`.
+fn log_add_exp<T: num_traits::Float>(x: T, y: T, unit: T, f: fn(T) -> T) -> T {
+    if x == y {
+        return x + unit;
+    }
+    let d = x - y;
+    if d > T::zero() {
+        x + f(-d)
+    } else if d <= T::zero() {
+        y + f(d)
+    } else {
+        d
     }
 }
 
@@ -421,6 +517,12 @@ fn float_unary<T: FloatExt>(op: UnaryOp, a: &ArrayD<T>) -> Block {
         UnaryOp::IsNan => return Block::Bool(a.mapv(T::is_nan)),
         UnaryOp::IsInf => return Block::Bool(a.mapv(T::is_infinite)),
         UnaryOp::IsFinite => return Block::Bool(a.mapv(T::is_finite)),
+        UnaryOp::Signbit => return Block::Bool(a.mapv(T::is_sign_negative)),
+        UnaryOp::Arcsinh => a.mapv(T::asinh),
+        UnaryOp::Arccosh => a.mapv(T::acosh),
+        UnaryOp::Arctanh => a.mapv(T::atanh),
+        UnaryOp::Exp2 => a.mapv(T::exp2),
+        UnaryOp::Cbrt => a.mapv(T::cbrt),
         UnaryOp::Neg => a.mapv(|x| -x),
         UnaryOp::Abs => a.mapv(T::abs),
         UnaryOp::Not => a.clone(),
@@ -437,6 +539,7 @@ fn int_unary<T: Arith + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
             Some(std::cmp::Ordering::Less) => T::neg(one),
             _ => zero,
         }),
+        UnaryOp::Signbit => return Block::Bool(a.mapv(|x| x < zero)),
         op if op.is_predicate() => return Block::Bool(a.mapv(|_| op == UnaryOp::IsFinite)),
         UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Trunc => a.clone(),
         // `~`: float-only functions never reach integer blocks (see `unary`).
@@ -457,6 +560,7 @@ pub fn unary(op: UnaryOp, a: &Block) -> Result<Block> {
             UnaryOp::Abs | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Trunc => {
                 Block::Bool(x.clone())
             }
+            UnaryOp::Signbit => Block::Bool(x.mapv(|_| false)),
             op if op.is_predicate() => Block::Bool(x.mapv(|_| op == UnaryOp::IsFinite)),
             _ => {
                 return Err(Error::UnsupportedDType {

@@ -70,6 +70,8 @@ pub(super) enum ExprKind {
     Str(String),
     /// `(a, b)`, `(a,)`, `()`.
     Tuple(Vec<Expr>),
+    /// `[a, b]`, `[]`: a tuple, except as an index, where it is an index array.
+    List(Vec<Expr>),
     /// `-x`, `+x`, `~x`.
     Unary(UnaryOperator, Box<Expr>),
     /// `a op b`.
@@ -91,7 +93,7 @@ impl ExprKind {
     fn child_depth(&self) -> usize {
         let max = |it: &mut dyn Iterator<Item = &Expr>| it.map(|e| e.depth).max().unwrap_or(0);
         match self {
-            ExprKind::Tuple(items) => max(&mut items.iter()),
+            ExprKind::Tuple(items) | ExprKind::List(items) => max(&mut items.iter()),
             ExprKind::Unary(_, e) | ExprKind::Attribute(e, _) => e.depth,
             ExprKind::Binary(_, a, b) => a.depth.max(b.depth),
             ExprKind::Call {

@@ -125,7 +125,7 @@ impl Env<'_> {
             ExprKind::Bool(b) => Ok(Value::Scalar(Scalar::Bool(*b))),
             ExprKind::None => Ok(Value::None),
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
-            ExprKind::Tuple(items) => items
+            ExprKind::Tuple(items) | ExprKind::List(items) => items
                 .iter()
                 .map(|i| self.eval(i))
                 .collect::<Result<_>>()
@@ -149,6 +149,15 @@ impl Env<'_> {
         if let Some(a) = self.inputs.get(name) {
             return Ok(Value::Array(a.clone()));
         }
+        if let Some(v) = constant(name) {
+            return Ok(v);
+        }
+        if builtins::is_namespace(name) {
+            return Err(syntax_error(
+                col,
+                format!("'{name}' is a namespace of functions; call one, as in {name}.<name>(...)"),
+            ));
+        }
         if builtins::is_function(name) {
             return Err(syntax_error(
                 col,
@@ -168,17 +177,75 @@ impl Env<'_> {
         ))
     }
 
+    /// `a.b.c` as a dotted name when `a` is a namespace (`np`, `linalg`...) and not a
+    /// variable or input.
+    fn dotted(&self, e: &Expr) -> Option<String> {
+        match &e.kind {
+            ExprKind::Name(n)
+                if !self.vars.contains_key(n)
+                    && !self.inputs.contains_key(n)
+                    && builtins::is_namespace(n) =>
+            {
+                Some(n.clone())
+            }
+            ExprKind::Attribute(x, m) => self.dotted(x).map(|p| format!("{p}.{m}")),
+            _ => None,
+        }
+    }
+
     fn attribute(&self, x: &Expr, name: &str, col: usize) -> Result<Value> {
+        if let Some(path) = self.dotted(x) {
+            if let Some(v) = constant(name) {
+                return Ok(v);
+            }
+            return Err(syntax_error(
+                col,
+                format!(
+                    "'{path}.{name}' is not a constant; functions are called: {path}.{name}(...)"
+                ),
+            ));
+        }
         let value = self.eval(x)?;
+        if let Value::Record { kind, fields } = &value {
+            return fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+                    syntax_error(
+                        col,
+                        format!(
+                            "{kind} has no attribute '{name}' (it has {})",
+                            names.join(", ")
+                        ),
+                    )
+                });
+        }
+        let int = |i: usize| Value::Scalar(Scalar::Int(i as i64));
         match name {
             "T" => Ok(Value::Array(into_array(value, x.col)?.t())),
+            "mT" => Ok(Value::Array(into_array(value, x.col)?.swapaxes(-2, -1)?)),
+            "shape" => Ok(Value::Tuple(
+                into_array(value, x.col)?
+                    .shape()
+                    .into_iter()
+                    .map(int)
+                    .collect(),
+            )),
+            "ndim" => Ok(int(into_array(value, x.col)?.ndim())),
+            "size" => Ok(int(into_array(value, x.col)?.shape().iter().product())),
+            "dtype" => Ok(Value::Str(into_array(value, x.col)?.dtype().to_string())),
             _ if builtins::is_method(name) => Err(syntax_error(
                 col,
                 format!("method '{name}' must be called: .{name}(...)"),
             )),
             _ => Err(syntax_error(
                 col,
-                format!("unknown attribute '{name}' (arrays have .T and methods)"),
+                format!(
+                    "unknown attribute '{name}' (arrays have .T .mT .shape .ndim .size .dtype \
+                     and methods)"
+                ),
             )),
         }
     }
@@ -191,8 +258,11 @@ impl Env<'_> {
         col: usize,
     ) -> Result<Value> {
         let (name, receiver) = match &callee.kind {
-            ExprKind::Name(n) => (n, None),
-            ExprKind::Attribute(x, m) => (m, Some(self.arg(x)?)),
+            ExprKind::Name(n) => (n.clone(), None),
+            ExprKind::Attribute(x, m) => match self.dotted(x) {
+                Some(path) => (format!("{path}.{m}"), None),
+                None => (m.clone(), Some(self.arg(x)?)),
+            },
             _ => {
                 return Err(syntax_error(
                     col,
@@ -205,7 +275,7 @@ impl Env<'_> {
             .iter()
             .map(|k| Ok((k.name.clone(), k.col, self.arg(&k.value)?)))
             .collect::<Result<_>>()?;
-        builtins::call(name, callee.col, receiver, args, keywords, self.opts)
+        builtins::call(&name, callee.col, receiver, args, keywords, self.opts)
     }
 
     fn arg(&self, e: &Expr) -> Result<Arg> {
@@ -216,6 +286,18 @@ impl Env<'_> {
     }
 
     fn index(&self, x: &Expr, subs: &[Subscript], col: usize) -> Result<Value> {
+        // `x[(i, j)]` is `x[i, j]`, as in Python.
+        if let [Subscript::Index(e)] = subs
+            && let ExprKind::Tuple(items) = &e.kind
+        {
+            let unpacked: Vec<Subscript> = items
+                .iter()
+                .map(|i| Subscript::Index(Expr::new(clone_kind(&i.kind), i.col)))
+                .collect();
+            if unpacked.len() == items.len() && !items.is_empty() {
+                return self.index(x, &unpacked, col);
+            }
+        }
         let array = match self.eval(x)? {
             Value::Array(a) => a,
             Value::Tuple(items) => return tuple_item(items, subs, |e| self.eval(e), col),
@@ -238,7 +320,7 @@ impl Env<'_> {
         for s in subs {
             let ix = match s {
                 Subscript::Slice(parts) => Some(self.slice(parts)?),
-                Subscript::Index(e) => match self.eval(e)? {
+                Subscript::Index(e) => match index_array(self.eval(e)?, e.col)? {
                     Value::None => None,
                     Value::Array(a) => {
                         // Several integer arrays select points (dask's vindex); they must
@@ -367,6 +449,65 @@ impl Env<'_> {
             stop: part(stop)?,
             step: part(step)?,
         })
+    }
+}
+
+/// NumPy's constants.
+fn constant(name: &str) -> Option<Value> {
+    Some(match name {
+        "pi" => Value::Scalar(Scalar::Float(std::f64::consts::PI)),
+        "e" => Value::Scalar(Scalar::Float(std::f64::consts::E)),
+        "inf" => Value::Scalar(Scalar::Float(f64::INFINITY)),
+        "nan" => Value::Scalar(Scalar::Float(f64::NAN)),
+        "newaxis" => Value::None,
+        _ => return None,
+    })
+}
+
+/// A list or tuple standing as one subscript (`x[[0, 5, 36], :]`): an index array of its
+/// ints or bools, as NumPy; other values as they are.
+fn index_array(v: Value, col: usize) -> Result<Value> {
+    let Value::Tuple(items) = v else {
+        return Ok(v);
+    };
+    let ints: Option<Vec<i64>> = items
+        .iter()
+        .map(|i| match i {
+            Value::Scalar(Scalar::Int(i)) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    let bools: Option<Vec<bool>> = items
+        .iter()
+        .map(|i| match i {
+            Value::Scalar(Scalar::Bool(b)) => Some(*b),
+            _ => None,
+        })
+        .collect();
+    let n = items.len().max(1);
+    let block: crate::block::Block = match (ints, bools) {
+        (_, Some(b)) if !items.is_empty() => ndarray::Array1::from(b).into_dyn().into(),
+        (Some(i), _) => ndarray::Array1::from(i).into_dyn().into(),
+        _ => {
+            return Err(syntax_error(
+                col,
+                "an index list must hold ints or bools only, as in x[[0, 5, 36], :]",
+            ));
+        }
+    };
+    Ok(Value::Array(Array::from_ndarray(block, &[n])?))
+}
+
+/// A copy of a literal-only subscript expression (a tuple subscript's items).
+fn clone_kind(kind: &ExprKind) -> ExprKind {
+    match kind {
+        ExprKind::Int(i) => ExprKind::Int(*i),
+        ExprKind::Float(x) => ExprKind::Float(*x),
+        ExprKind::Bool(b) => ExprKind::Bool(*b),
+        ExprKind::None => ExprKind::None,
+        ExprKind::Str(s) => ExprKind::Str(s.clone()),
+        ExprKind::Name(n) => ExprKind::Name(n.clone()),
+        _ => ExprKind::None,
     }
 }
 

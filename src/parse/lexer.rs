@@ -4,7 +4,7 @@ use super::syntax_error;
 use crate::error::Result;
 
 /// Two-character operators, tried before the one-character ones.
-const OPERATORS_2: [&str; 6] = ["**", "//", "==", "!=", "<=", ">="];
+const OPERATORS_2: [&str; 8] = ["**", "//", "==", "!=", "<=", ">=", "<<", ">>"];
 /// One-character operators and punctuation.
 const OPERATORS_1: &str = "+-*/%@&|^~<>=()[],:.";
 

@@ -25,7 +25,8 @@
 //! expr       = bit_or [ ("==" | "!=" | "<" | "<=" | ">" | ">=") bit_or ] ;  (* no chains *)
 //! bit_or     = bit_xor { "|" bit_xor } ;
 //! bit_xor    = bit_and { "^" bit_and } ;
-//! bit_and    = arith { "&" arith } ;
+//! bit_and    = shift { "&" shift } ;
+//! shift      = arith { ("<<" | ">>") arith } ;
 //! arith      = term { ("+" | "-") term } ;
 //! term       = factor { ("*" | "/" | "//" | "%") factor } ;    (* "@": an error *)
 //! factor     = ("-" | "+" | "~") factor | power ;
@@ -36,7 +37,8 @@
 //! arguments  = argument { "," argument } [ "," ] ;           (* keywords last *)
 //! argument   = [ NAME "=" ] expr ;
 //! atom       = NAME | INT | FLOAT | STRING | "True" | "False" | "None"
-//!            | "(" [ expr { "," expr } [ "," ] ] ")" ;       (* (a), (a,), (a, b), () *)
+//!            | "(" [ expr { "," expr } [ "," ] ] ")"         (* (a), (a,), (a, b), () *)
+//!            | "[" [ expr { "," expr } [ "," ] ] "]" ;       (* a list: [0.1, 0.9] *)
 //! ```
 //!
 //! `INT` is `10` or `10_000`, `FLOAT` is `2.5`, `.5`, `1.` or `1e-3`, `STRING` is `'…'` or
@@ -87,10 +89,56 @@ use crate::array::Array;
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 
+pub use builtins::{Function, Param, ParamKind};
+
 /// The names of the functions a program can call (methods included), in the order the
 /// language documents them.
 pub fn function_names() -> Vec<&'static str> {
     builtins::names()
+}
+
+/// Every function a program can call, from the one table that also binds their arguments:
+/// name, parameters (keywords, defaults), whether it is a method, a line of documentation.
+/// Other front ends (the Python package's array namespace) list their functions from it.
+///
+/// ```
+/// let sum = brickwork::parse::functions().into_iter().find(|f| f.name == "sum").unwrap();
+/// assert!(sum.method);
+/// assert_eq!(sum.params[1].name, "axis");
+/// assert_eq!(sum.params[1].default, Some("None"));
+/// ```
+pub fn functions() -> Vec<Function> {
+    builtins::functions()
+}
+
+/// The list of functions for `brickwork eval --help`, by section: with `long`, one line per
+/// function with its signature and documentation; otherwise the names of each section.
+pub fn help(long: bool) -> String {
+    let mut out = String::new();
+    let mut section = "";
+    for f in functions() {
+        if f.section != section {
+            section = f.section;
+            out.push_str(if out.is_empty() { "" } else { "\n" });
+            out.push_str(section);
+            out.push(':');
+            if long {
+                out.push('\n');
+            }
+        }
+        if long {
+            let method = if f.method { " (also a method)" } else { "" };
+            out.push_str(&format!(
+                "  {}({}){method}\n      {}\n",
+                f.name, f.signature, f.doc
+            ));
+        } else {
+            out.push(' ');
+            out.push_str(f.name);
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// The deepest nesting of the syntax tree (parentheses, operators, calls) a program may have.

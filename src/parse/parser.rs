@@ -243,7 +243,11 @@ impl Parser {
     }
 
     fn bit_and(&mut self) -> Result<Expr> {
-        self.binary_level(&[("&", BinaryOp::And)], Self::arith)
+        self.binary_level(&[("&", BinaryOp::And)], Self::shift)
+    }
+
+    fn shift(&mut self) -> Result<Expr> {
+        self.binary_level(&[("<<", BinaryOp::Shl), (">>", BinaryOp::Shr)], Self::arith)
     }
 
     fn arith(&mut self) -> Result<Expr> {
@@ -356,6 +360,10 @@ impl Parser {
                 self.pos += 1;
                 return self.parenthesized(col);
             }
+            Tok::Op("[") => {
+                self.pos += 1;
+                return self.list(col);
+            }
             _ => return Err(self.error_here("an expression")),
         };
         self.pos += 1;
@@ -377,6 +385,19 @@ impl Parser {
         }
         self.expect(")")?;
         self.node(ExprKind::Tuple(items), col)
+    }
+
+    /// After `[` where an expression starts: a list literal up to `]`.
+    fn list(&mut self, col: usize) -> Result<Expr> {
+        let mut items = Vec::new();
+        while !self.eat("]") {
+            items.push(self.expr()?);
+            if !self.eat(",") {
+                self.expect("]")?;
+                break;
+            }
+        }
+        self.node(ExprKind::List(items), col)
     }
 
     /// After `[`: comma-separated subscripts up to `]`.

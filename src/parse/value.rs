@@ -20,6 +20,13 @@ pub(super) enum Value {
     Tuple(Vec<Value>),
     /// `None`.
     None,
+    /// Named values read as attributes (`finfo("float32").eps`).
+    Record {
+        /// What it is (`finfo`, `iinfo`), for messages.
+        kind: &'static str,
+        /// The attributes.
+        fields: Vec<(&'static str, Value)>,
+    },
 }
 
 impl Value {
@@ -33,6 +40,7 @@ impl Value {
             Value::Str(_) => "str",
             Value::Tuple(_) => "tuple",
             Value::None => "None",
+            Value::Record { kind, .. } => kind,
         }
     }
 }
@@ -182,7 +190,16 @@ fn int_op(op: BinaryOp, x: i64, y: i64, col: usize) -> Result<Scalar> {
             .checked_rem_euclid(y)
             .map(|r| if y < 0 && r != 0 { r + y } else { r }),
         Pow if y < 0 => return float_op(op, x as f64, y as f64, col),
-        Arctan2 | Hypot => return float_op(op, x as f64, y as f64, col),
+        Arctan2 | Hypot | Copysign | Nextafter | Logaddexp | Logaddexp2 => {
+            return float_op(op, x as f64, y as f64, col);
+        }
+        Shl if y < 0 => None,
+        Shl => u32::try_from(y)
+            .ok()
+            .and_then(|n| x.checked_shl(n))
+            .filter(|v| v >> y == x),
+        Shr if y < 0 => None,
+        Shr => Some(x >> y.min(63)),
         Pow => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
         And => Some(x & y),
         Or => Some(x | y),
@@ -219,8 +236,9 @@ fn float_op(op: BinaryOp, x: f64, y: f64, col: usize) -> Result<Scalar> {
         Pow => x.powf(y),
         Minimum => nan_or(x, y, f64::min),
         Maximum => nan_or(x, y, f64::max),
-        Arctan2 => x.atan2(y),
-        Hypot => x.hypot(y),
+        _ if op.is_float_only() => {
+            crate::kernel::elementwise::float_scalar(op, x, y).unwrap_or(f64::NAN)
+        }
         _ => {
             return Err(syntax_error(
                 col,

@@ -91,6 +91,10 @@ pub(super) fn binary_dtypes(op: BinaryOp, a: DType, b: DType) -> Result<(DType, 
             ));
         }
         BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow if common == DType::Bool => DType::I8,
+        op if op.is_shift() && common == DType::Bool => DType::I8,
+        op if op.is_shift() && common.is_float() => {
+            return Err(unsupported("`<< >>` are defined for integer arrays"));
+        }
         op if op.is_bitwise() && common.is_float() => {
             return Err(unsupported(
                 "`& | ^` are defined for bool and integer arrays",

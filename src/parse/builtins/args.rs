@@ -3,7 +3,7 @@
 //! chunks, dtypes...).
 
 use super::creation::auto_chunks;
-use super::table::Builtin;
+use super::table::{Builtin, ParamKind};
 use crate::array::Array;
 use crate::config::ComputeOptions;
 use crate::dtype::{DType, Scalar};
@@ -20,12 +20,12 @@ pub(in crate::parse) struct Arg {
 /// A keyword argument: its name, the name's column, and its value.
 pub(in crate::parse) type KeywordArg = (String, usize, Arg);
 
-/// Arguments matched to a builtin's parameters.
+/// Arguments matched to a builtin's parameters, defaults filled in from its signature.
 pub(super) struct Bound {
-    name: &'static str,
+    pub(super) name: &'static str,
     /// Column of the call.
     pub(super) col: usize,
-    params: &'static [&'static str],
+    params: Vec<&'static str>,
     slots: Vec<Option<Arg>>,
     /// For what must be computed while evaluating.
     pub(super) opts: ComputeOptions,
@@ -39,23 +39,43 @@ impl Bound {
         keywords: Vec<KeywordArg>,
         opts: &ComputeOptions,
     ) -> Result<Bound> {
-        if let Some(extra) = args.get(b.positional) {
+        let params = b.params();
+        let mut slots: Vec<Option<Arg>> = params.iter().map(|_| None).collect();
+        let given = args.len();
+        let mut args = args.into_iter();
+        for (i, p) in params.iter().enumerate() {
+            match p.kind {
+                ParamKind::PositionalOrKeyword => slots[i] = args.next(),
+                ParamKind::VarPositional => {
+                    let rest: Vec<Arg> = args.by_ref().collect();
+                    let col = rest.first().map_or(col, |a| a.col);
+                    let items = rest.into_iter().map(|a| a.value).collect();
+                    slots[i] = Some(Arg {
+                        value: Value::Tuple(items),
+                        col,
+                    });
+                }
+                ParamKind::KeywordOnly => {}
+            }
+        }
+        if let Some(extra) = args.next() {
+            let positional = params
+                .iter()
+                .filter(|p| p.kind == ParamKind::PositionalOrKeyword)
+                .count();
             return Err(syntax_error(
                 extra.col,
                 format!(
-                    "{}() takes at most {} positional argument(s), got {}",
-                    b.name,
-                    b.positional,
-                    args.len()
+                    "{}() takes at most {positional} positional argument(s), got {given}",
+                    b.name
                 ),
             ));
         }
-        let mut slots: Vec<Option<Arg>> = b.params.iter().map(|_| None).collect();
-        for (slot, arg) in slots.iter_mut().zip(args) {
-            *slot = Some(arg);
-        }
         for (key, key_col, arg) in keywords {
-            let i = keyword_slot(b, &key, key_col)?;
+            let i = params
+                .iter()
+                .position(|p| p.name == key && p.kind != ParamKind::VarPositional)
+                .ok_or_else(|| unexpected_keyword(b, &key, key_col))?;
             if slots[i].is_some() {
                 return Err(syntax_error(
                     key_col,
@@ -64,19 +84,40 @@ impl Bound {
             }
             slots[i] = Some(arg);
         }
-        if let Some(i) = (0..b.required).find(|&i| slots[i].is_none()) {
-            return Err(syntax_error(
+        for (slot, p) in slots.iter_mut().zip(&params) {
+            if slot.is_some() || p.kind == ParamKind::VarPositional {
+                continue;
+            }
+            let Some(default) = p.default else {
+                return Err(syntax_error(
+                    col,
+                    format!("{}() missing required argument '{}'", b.name, p.name),
+                ));
+            };
+            *slot = Some(Arg {
+                value: literal(default).ok_or_else(|| {
+                    Error::internal(format!("{}: default {default:?} is not a literal", b.name))
+                })?,
                 col,
-                format!("{}() missing required argument '{}'", b.name, b.params[i]),
-            ));
+            });
         }
         Ok(Bound {
             name: b.name,
             col,
-            params: b.params,
+            params: params.iter().map(|p| p.name).collect(),
             slots,
             opts: opts.clone(),
         })
+    }
+
+    /// Whether the builtin has a parameter called `param`.
+    pub(super) fn has(&self, param: &str) -> bool {
+        self.params.contains(&param)
+    }
+
+    /// The name of the builtin's first parameter (the array of most functions).
+    pub(super) fn first(&self) -> &'static str {
+        self.params.first().copied().unwrap_or("x")
     }
 
     /// The argument for parameter `param`, if given (`None` counts as not given).
@@ -110,8 +151,14 @@ impl Bound {
         )
     }
 
+    /// An array argument: an array, a number (a 0-d array), or a list of numbers.
     pub(super) fn array(&self, param: &str) -> Result<Array> {
         let arg = self.required(param)?;
+        if matches!(arg.value, Value::Tuple(_))
+            && let Some(a) = super::api::literal_array(&arg.value, None, None)?
+        {
+            return Ok(a);
+        }
         into_array(arg.value.clone(), arg.col)
     }
 
@@ -268,15 +315,29 @@ impl Bound {
     }
 }
 
-pub(super) fn keyword_slot(b: &Builtin, key: &str, col: usize) -> Result<usize> {
-    b.params.iter().position(|p| *p == key).ok_or_else(|| {
-        syntax_error(
-            col,
-            format!(
-                "{}() got an unexpected keyword argument '{key}' (it takes {})",
-                b.name,
-                b.params.join(", ")
-            ),
-        )
+fn unexpected_keyword(b: &Builtin, key: &str, col: usize) -> Error {
+    syntax_error(
+        col,
+        format!(
+            "{}() got an unexpected keyword argument '{key}' (its signature: {}({}))",
+            b.name, b.name, b.signature
+        ),
+    )
+}
+
+/// The value of a default in a signature: `None`, `True`, `False`, an int, a float or a
+/// quoted string.
+pub(super) fn literal(text: &str) -> Option<Value> {
+    Some(match text {
+        "None" => Value::None,
+        "True" => Value::Scalar(Scalar::Bool(true)),
+        "False" => Value::Scalar(Scalar::Bool(false)),
+        _ if text.starts_with(['\'', '"']) => {
+            Value::Str(text.get(1..text.len().checked_sub(1)?)?.to_string())
+        }
+        _ => match text.parse::<i64>() {
+            Ok(i) => Value::Scalar(Scalar::Int(i)),
+            Err(_) => Value::Scalar(Scalar::Float(text.parse().ok()?)),
+        },
     })
 }

@@ -9,7 +9,7 @@ use super::linalg::{einsum, linalg, tensordot};
 use super::random::{binomial, exponential, integers, poisson, random, random_normal, uniform};
 use super::reductions::{histogram, reduce, reduce_options, scan};
 use super::structure::{arrays, pad, transpose};
-use super::table::{BUILTINS, Op};
+use super::table::{Op, builtins, find};
 use crate::array::Array;
 use crate::config::ComputeOptions;
 use crate::dtype::{DType, Scalar};
@@ -26,7 +26,7 @@ pub(in crate::parse) fn call(
     keywords: Vec<KeywordArg>,
     opts: &ComputeOptions,
 ) -> Result<Value> {
-    let found = BUILTINS.iter().find(|b| b.name == name);
+    let found = find(name);
     let builtin = match (found, &receiver) {
         (Some(b), None) => b,
         (Some(b), Some(_)) if b.method => b,
@@ -49,8 +49,7 @@ pub(in crate::parse) fn call(
 }
 
 pub(super) fn unknown_function(name: &str, method: bool) -> String {
-    let mut known: Vec<&str> = BUILTINS
-        .iter()
+    let mut known: Vec<&str> = builtins()
         .filter(|b| b.method || !method)
         .map(|b| b.name)
         .collect();
@@ -65,6 +64,9 @@ pub(super) fn unknown_function(name: &str, method: bool) -> String {
 pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
     if let Some(tuple) = linalg(op, b)? {
         return Ok(tuple);
+    }
+    if let Op::Api(api) = op {
+        return super::api::run(api, b);
     }
     let array = match op {
         Op::Reduce(r) => reduce(r, b)?,
@@ -231,20 +233,13 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
             let axis = b.axis_of_1d(&x, "returns one gradient per axis of")?;
             x.gradient(axis)?
         }
-        Op::Histogram => histogram(b)?,
-        Op::Quantile => {
-            let x = b.array("a")?;
-            let axis = b.axis_of_1d(&x, "takes the quantile of")?;
-            let q = b.required_scalar("q")?.as_f64();
-            x.quantile(q, axis)?
-        }
-        Op::Median => {
-            let x = b.array("a")?;
-            let axis = b.axis_of_1d(&x, "takes the median of")?;
-            x.median(axis)?
-        }
-        Op::Qr | Op::Svd | Op::Svdvals | Op::Lstsq => {
-            return Err(Error::internal("the linalg builtins are run by linalg()"));
+        Op::Histogram => return histogram(b),
+        Op::Quantile => super::api::quantile(b, 1.0, false)?,
+        Op::Median => super::api::median(b, false)?,
+        Op::Qr | Op::Svd | Op::Svdvals | Op::Lstsq | Op::Api(_) => {
+            return Err(Error::internal(
+                "the linalg and api builtins are run by linalg() and api::run()",
+            ));
         }
         Op::Bincount => {
             let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;

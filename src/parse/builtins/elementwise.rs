@@ -32,13 +32,17 @@ pub(super) fn weak(arg: &Arg, other: &Value) -> Result<Array> {
     }
 }
 
+/// `clip(a, a_min, a_max)`, or with the array API's `min=` and `max=`.
 pub(super) fn clip(b: &Bound) -> Result<Value> {
     let mut x = b.value("a")?;
-    if b.get("a_min").is_some() {
-        x = binary(BinaryOp::Maximum, x, b.value("a_min")?, b.col)?;
-    }
-    if b.get("a_max").is_some() {
-        x = binary(BinaryOp::Minimum, x, b.value("a_max")?, b.col)?;
+    for (param, alias, op) in [
+        ("a_min", "min", BinaryOp::Maximum),
+        ("a_max", "max", BinaryOp::Minimum),
+    ] {
+        let bound = if b.get(param).is_some() { param } else { alias };
+        if b.get(bound).is_some() {
+            x = binary(op, x, b.value(bound)?, b.col)?;
+        }
     }
     Ok(x)
 }

@@ -7,7 +7,7 @@ use crate::array::Array;
 use crate::dtype::Scalar;
 use crate::error::{Error, Result};
 use crate::parse::syntax_error;
-use crate::parse::value::Value;
+use crate::parse::value::{Value, into_array};
 
 /// NumPy's `linalg.qr`, `svd`, `svdvals` and `lstsq` (tall-skinny, see `Array::qr`): the
 /// factorizations give tuples, which a program indexes (`qr(a)[1]`); `None` for other ops.
@@ -100,5 +100,20 @@ pub(super) fn einsum(b: &Bound) -> Result<Array> {
     let Value::Str(subscripts) = &arg.value else {
         return Err(b.bad(arg, "subscripts", "a string such as \"ij,jk->ik\""));
     };
-    Array::einsum(subscripts, &b.array("a")?, &b.array("b")?)
+    let operands = match &b.required("operands")?.value {
+        Value::Tuple(items) => items.clone(),
+        _ => Vec::new(),
+    };
+    let arrays = operands
+        .into_iter()
+        .map(|v| into_array(v, arg.col))
+        .collect::<Result<Vec<_>>>()?;
+    match arrays.as_slice() {
+        [a] => Array::einsum_one(subscripts, a),
+        [a, c] => Array::einsum(subscripts, a, c),
+        _ => Err(syntax_error(
+            b.col,
+            format!("einsum() takes one or two operands, got {}", arrays.len()),
+        )),
+    }
 }

@@ -1,5 +1,6 @@
 //! The functions and methods a program can call, and Python-style argument binding.
 
+mod api;
 mod args;
 mod call;
 mod creation;
@@ -13,4 +14,5 @@ mod table;
 
 pub(super) use args::Arg;
 pub(super) use call::call;
-pub(super) use table::{is_function, is_method, names};
+pub use table::{Function, Param, ParamKind};
+pub(super) use table::{functions, is_function, is_method, is_namespace, names};

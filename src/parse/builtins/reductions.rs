@@ -11,7 +11,10 @@ pub(super) fn reduce_options(b: &Bound) -> Result<ReduceOptions> {
     let defaults = ReduceOptions::default();
     Ok(ReduceOptions {
         keepdims: b.bool("keepdims", false)?,
-        ddof: b.float("ddof", defaults.ddof)?,
+        ddof: match b.scalar("correction")? {
+            Some(c) => c.as_f64(),
+            None => b.float("ddof", defaults.ddof)?,
+        },
         split_every: b.count("split_every")?.unwrap_or(defaults.split_every),
     })
 }
@@ -32,9 +35,8 @@ pub(super) fn scan(op: ScanOp, b: &Bound) -> Result<Array> {
     }
 }
 
-/// NumPy's `histogram`; the counts (eval has no tuples of arrays: the edges are
-/// `linspace(*range, bins + 1)`, or the edges given).
-pub(super) fn histogram(b: &Bound) -> Result<Array> {
+/// NumPy's `histogram`: the tuple `(counts, edges)`.
+pub(super) fn histogram(b: &Bound) -> Result<Value> {
     let x = b.array("a")?;
     let numbers = |param: &str, arg: &Arg| -> Result<Vec<f64>> {
         match &arg.value {
@@ -75,6 +77,11 @@ pub(super) fn histogram(b: &Bound) -> Result<Array> {
         }
     };
     let weights = b.get("weights").map(|_| b.array("weights")).transpose()?;
-    let (counts, _edges) = x.histogram(&bins, weights.as_ref(), b.bool("density", false)?)?;
-    Ok(counts)
+    let (counts, edges) = x.histogram(&bins, weights.as_ref(), b.bool("density", false)?)?;
+    let n = edges.len();
+    let edges = Array::from_ndarray(ndarray::Array1::from(edges).into_dyn(), &[n.max(1)])?;
+    Ok(Value::Tuple(vec![
+        Value::Array(counts),
+        Value::Array(edges),
+    ]))
 }

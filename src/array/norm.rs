@@ -1,0 +1,124 @@
+//! Vector and matrix norms (`linalg.vector_norm`, `linalg.matrix_norm`, `linalg.norm`) as
+//! reductions of `|x|`: tree reductions over the array's blocks, within the memory limit.
+
+use super::{Array, ReduceOptions};
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::expr::{self, BinaryOp, ReduceOp, UnaryOp};
+
+/// The `ord` of a norm.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NormOrder {
+    /// `p`-norm: `sum(|x|^p)^(1/p)` for vectors (2 by default); for matrices 1, -1 (column
+    /// sums), 2 (the largest singular value, tall-skinny matrices only).
+    P(f64),
+    /// `inf`: the largest `|x|` (matrices: the largest row sum).
+    Inf,
+    /// `-inf`: the smallest `|x|` (matrices: the smallest row sum).
+    NegInf,
+    /// `'fro'`: the Frobenius norm of a matrix.
+    Fro,
+}
+
+fn keep(keepdims: bool) -> ReduceOptions {
+    ReduceOptions {
+        keepdims,
+        ..ReduceOptions::default()
+    }
+}
+
+impl Array {
+    /// The array API's `linalg.vector_norm(x, axis, keepdims, ord)` over `axes` (all when
+    /// `None`). The result is float (float64 for integers; float32 stays).
+    ///
+    /// # Errors
+    /// `Fro` (a matrix norm); axes out of range.
+    pub fn vector_norm(
+        &self,
+        axes: Option<&[isize]>,
+        keepdims: bool,
+        ord: NormOrder,
+    ) -> Result<Array> {
+        let dtype = match self.dtype() {
+            DType::F32 => DType::F32,
+            _ => DType::F64,
+        };
+        let a = self.astype(dtype)?.unary(UnaryOp::Abs)?;
+        let opts = keep(keepdims);
+        match ord {
+            NormOrder::Inf => a.reduce(ReduceOp::Max, axes, &opts),
+            NormOrder::NegInf => a.reduce(ReduceOp::Min, axes, &opts),
+            NormOrder::P(0.0) => a
+                .binary_scalar(BinaryOp::Ne, Scalar::Int(0), false)?
+                .reduce(ReduceOp::Sum, axes, &opts)?
+                .astype(dtype),
+            NormOrder::P(1.0) => a.reduce(ReduceOp::Sum, axes, &opts),
+            NormOrder::P(2.0) => a
+                .binary(BinaryOp::Mul, &a)?
+                .reduce(ReduceOp::Sum, axes, &opts)?
+                .unary(UnaryOp::Sqrt),
+            NormOrder::P(p) => a
+                .binary_scalar(BinaryOp::Pow, Scalar::Float(p), false)?
+                .reduce(ReduceOp::Sum, axes, &opts)?
+                .binary_scalar(BinaryOp::Pow, Scalar::Float(1.0 / p), false),
+            NormOrder::Fro => Err(Error::invalid(
+                "vector_norm: 'fro' is a matrix norm (use matrix_norm or norm with two axes)",
+            )),
+        }
+    }
+
+    /// NumPy's matrix norms of the two axes `(row, col)`: `Fro`, `P(1.0)`/`P(-1.0)` (the
+    /// largest/smallest column sum of `|x|`), `Inf`/`NegInf` (row sums), `P(2.0)` (the
+    /// largest singular value, of a 2-d tall-skinny matrix).
+    ///
+    /// # Errors
+    /// Other orders; equal axes; axes out of range.
+    pub fn matrix_norm(&self, axes: [isize; 2], keepdims: bool, ord: NormOrder) -> Result<Array> {
+        let n = self.try_shape()?.len();
+        let ax = expr::normalize_axes(&axes, n)?;
+        let (row, col) = (ax[0], ax[1]);
+        if row == col {
+            return Err(Error::invalid("matrix_norm: the two axes must differ"));
+        }
+        let dtype = match self.dtype() {
+            DType::F32 => DType::F32,
+            _ => DType::F64,
+        };
+        let a = self.astype(dtype)?.unary(UnaryOp::Abs)?;
+        // Sum over `over`, then the extreme over `then` (both kept, so axes do not shift).
+        let extreme = |over: usize, then: usize, op: ReduceOp| -> Result<Array> {
+            let s = a.reduce(ReduceOp::Sum, Some(&[over as isize]), &keep(true))?;
+            let r = s.reduce(op, Some(&[then as isize]), &keep(true))?;
+            if keepdims {
+                Ok(r)
+            } else {
+                r.squeeze(Some(&[row as isize, col as isize]))
+            }
+        };
+        match ord {
+            NormOrder::Fro => self.vector_norm(
+                Some(&[row as isize, col as isize]),
+                keepdims,
+                NormOrder::P(2.0),
+            ),
+            NormOrder::P(1.0) => extreme(row, col, ReduceOp::Max),
+            NormOrder::P(-1.0) => extreme(row, col, ReduceOp::Min),
+            NormOrder::Inf => extreme(col, row, ReduceOp::Max),
+            NormOrder::NegInf => extreme(col, row, ReduceOp::Min),
+            NormOrder::P(p) if p == 2.0 && n == 2 && !keepdims => {
+                let m = if (row, col) == (0, 1) {
+                    self.clone()
+                } else {
+                    self.t()
+                };
+                m.astype(dtype)?
+                    .svdvals()?
+                    .reduce(ReduceOp::Max, None, &keep(false))
+            }
+            NormOrder::P(p) => Err(Error::invalid(format!(
+                "matrix_norm: ord {p} is not supported (use 'fro', 1, -1, inf, -inf, or 2 of a \
+                 2-d tall-skinny matrix)"
+            ))),
+        }
+    }
+}
