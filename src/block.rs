@@ -193,7 +193,7 @@ impl Block {
         dispatch_block!(self, a => {
             let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
             Ok(BlockElement::wrap(a.into_shape_with_order(IxDyn(shape)).map_err(|e| {
-                crate::error::Error::internal(format!("reshape of a block: {e}"))
+                crate::error::Error::internal_from("reshape of a block", e)
             })?))
         })
     }

@@ -15,11 +15,13 @@
 //! error is [`Error::Kernel`], naming the kernel and the block and keeping the kernel's
 //! error as its source; a kernel's panic is [`Error::KernelPanicked`].
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::dtype::DType;
 use crate::grid::fmt_shape;
+use crate::metrics::MemoryUse;
 use crate::units::format_bytes;
 
 /// A brickwork error.
@@ -224,14 +226,16 @@ pub enum Error {
     },
 
     /// While running: a task could not get the memory it needs.
-    #[error("memory limit of {} reached: {consumer} needs {} while {} are held; {hint}", format_bytes(*limit), format_bytes(*requested), format_bytes(*held))]
+    #[error("memory limit of {} reached: {consumer} needs {} while {} are in use ({in_use}); {hint}", format_bytes(*limit), format_bytes(*requested), format_bytes(*held))]
     ResourcesExhausted {
         /// The task that asked.
         consumer: String,
         /// Bytes it asked for.
         requested: u64,
-        /// Bytes held by other blocks at that moment.
+        /// Bytes in use by other blocks at that moment (`in_use.total()`).
         held: u64,
+        /// Those bytes by consumer: outputs kept for their users, running tasks, ...
+        in_use: MemoryUse,
         /// The limit.
         limit: u64,
         /// What to do about it.
@@ -387,6 +391,9 @@ pub enum Error {
     Internal {
         /// What invariant broke.
         detail: String,
+        /// The error that revealed it, when another library's or the system's.
+        #[source]
+        source: Option<BoxError>,
     },
 }
 
@@ -476,6 +483,16 @@ impl Error {
     pub fn internal(detail: impl Into<String>) -> Self {
         Error::Internal {
             detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error revealed by `source` (kept as the
+    /// [`source`](std::error::Error::source), not flattened into the message).
+    pub fn internal_from(detail: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            detail: detail.into(),
+            source: Some(source.into()),
         }
     }
 }
@@ -663,12 +680,14 @@ impl Clone for Error {
                 consumer,
                 requested,
                 held,
+                in_use,
                 limit,
                 hint,
             } => Error::ResourcesExhausted {
                 consumer: consumer.clone(),
                 requested: *requested,
                 held: *held,
+                in_use: *in_use,
                 limit: *limit,
                 hint: hint.clone(),
             },
@@ -723,9 +742,55 @@ impl Clone for Error {
                 block: block.clone(),
                 message: message.clone(),
             },
-            Error::Internal { detail } => Error::Internal {
+            Error::Internal { detail, source } => Error::Internal {
                 detail: detail.clone(),
+                source: source.as_deref().map(|s| clone_source(s)),
             },
         }
+    }
+}
+
+/// A user kernel's error raised in another process (a worker process of
+/// [`crate::Scheduler::Processes`], an MPI rank): the [`source`](std::error::Error::source)
+/// of the [`Error::Kernel`] the caller gets, as the kernel error's message and causes and
+/// where it ran. The kernel's own error type stays in that process, so it cannot be
+/// downcast to; `op` and `block` are in the [`Error::Kernel`] itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteError(String);
+
+impl RemoteError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        RemoteError(message.into())
+    }
+
+    /// The message: the kernel error's, its causes', and where it ran.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_source_and_clones_keep_its_message() {
+        let shape = ndarray::ArrayD::<f64>::from_shape_vec(vec![2, 2], vec![1.0]).unwrap_err();
+        let e = Error::internal_from("block assembly", shape);
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.downcast_ref::<ndarray::ShapeError>().is_some());
+        assert!(!e.to_string().contains(&source.to_string()), "{e}");
+        let copy = e.clone();
+        let copied = std::error::Error::source(&copy).expect("a source");
+        assert_eq!(copied.to_string(), source.to_string());
     }
 }

@@ -461,7 +461,9 @@
 //! the kernel's name ([`MapBlocks::new`]), the block's index, and your error as the source
 //! (downcast it). A kernel that panics fails it as [`Error::KernelPanicked`] `{ op, block,
 //! message }`, reported once (the panic hook does not print it). Under worker processes
-//! ([`Scheduler::Processes`]) both arrive as [`Error::Worker`], as text.
+//! ([`Scheduler::Processes`]) and MPI both arrive as the same variants; the source of an
+//! [`Error::Kernel`] is then an [`error::RemoteError`] with your error's message and causes
+//! (its type stays in the process that ran the kernel).
 //!
 //! ```rust
 //! use brickwork::ndarray::{Array1, ArrayD, ArrayViewD};
@@ -678,7 +680,7 @@ pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{BoxError, Error, Result};
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};
-pub use metrics::Metrics;
+pub use metrics::{MemoryUse, Metrics};
 /// The ndarray crate brickwork's blocks are made of (version 0.17): use `brickwork::ndarray`
 /// (or depend on the same version) so that `ArrayD`, `ArrayViewD` and `Axis` are the types
 /// brickwork takes and returns; with another major version of ndarray in your crate, the

@@ -46,6 +46,106 @@ pub struct Metrics {
     pub bytes_transferred: u64,
 }
 
+/// What memory is reserved for, as the executor names it in refusal messages
+/// ([`crate::Error::ResourcesExhausted`]), in [`MemoryUse`] and on the dashboard.
+///
+/// The consumers are disjoint: their bytes add up to what a run has in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Consumer {
+    /// Finished tasks' outputs kept in memory for the tasks that still use them.
+    Outputs,
+    /// Outputs being written to the spill store (freed when the write ends).
+    Spilling,
+    /// Running tasks: each one's output and scratch.
+    Tasks,
+    /// Inputs of running tasks brought back first: read from the spill store, recomputed,
+    /// or fetched from another worker of a cluster.
+    Inputs,
+}
+
+impl Consumer {
+    /// Every consumer, in the order [`MemoryUse`] lists them.
+    pub const ALL: [Consumer; 4] = [
+        Consumer::Outputs,
+        Consumer::Spilling,
+        Consumer::Tasks,
+        Consumer::Inputs,
+    ];
+
+    /// The consumer's name in messages and on the dashboard.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Outputs => "outputs kept for their users",
+            Consumer::Spilling => "outputs being spilled",
+            Consumer::Tasks => "running tasks",
+            Consumer::Inputs => "inputs brought back",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Bytes in use at one moment, by [`Consumer`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUse {
+    bytes: [u64; Consumer::ALL.len()],
+}
+
+impl MemoryUse {
+    /// Bytes reserved for `consumer`.
+    pub fn get(&self, consumer: Consumer) -> u64 {
+        self.bytes[consumer.index()]
+    }
+
+    /// Sets the bytes of `consumer`.
+    pub fn set(&mut self, consumer: Consumer, bytes: u64) {
+        self.bytes[consumer.index()] = bytes;
+    }
+
+    /// Bytes in use by every consumer together.
+    pub fn total(&self) -> u64 {
+        self.bytes.iter().sum()
+    }
+
+    /// Bytes of finished tasks' outputs in memory ([`Consumer::Outputs`] and
+    /// [`Consumer::Spilling`]).
+    pub fn held(&self) -> u64 {
+        self.get(Consumer::Outputs) + self.get(Consumer::Spilling)
+    }
+
+    /// The sum of two figures (the workers of a cluster together).
+    pub fn plus(&self, other: &MemoryUse) -> MemoryUse {
+        let mut sum = *self;
+        for (a, b) in sum.bytes.iter_mut().zip(other.bytes) {
+            *a += b;
+        }
+        sum
+    }
+}
+
+/// `running tasks 4.00 MiB, outputs kept for their users 12.0 MiB` (consumers with bytes
+/// only, largest first; `nothing` when none has any).
+impl fmt::Display for MemoryUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut by: Vec<(Consumer, u64)> = Consumer::ALL
+            .iter()
+            .map(|&c| (c, self.get(c)))
+            .filter(|&(_, b)| b > 0)
+            .collect();
+        if by.is_empty() {
+            return f.write_str("nothing");
+        }
+        by.sort_by_key(|&(_, b)| std::cmp::Reverse(b));
+        for (i, (c, b)) in by.into_iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{} {}", c.name(), format_bytes(b))?;
+        }
+        Ok(())
+    }
+}
+
 impl Metrics {
     /// The figures of this run followed by `next` (counts add up, peaks take the maximum).
     pub fn then(&self, next: &Metrics) -> Metrics {
@@ -142,5 +242,23 @@ impl fmt::Display for Metrics {
             .collect();
         writeln!(f, "seconds by op:    {}", ops.join(", "))?;
         write!(f, "wall seconds:     {:.3}", self.seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_use_names_its_consumers_largest_first() {
+        let mut u = MemoryUse::default();
+        assert_eq!(u.to_string(), "nothing");
+        u.set(Consumer::Tasks, 4 << 20);
+        u.set(Consumer::Outputs, 12 << 20);
+        assert_eq!(
+            u.to_string(),
+            "outputs kept for their users 12.00 MiB, running tasks 4.00 MiB"
+        );
+        assert_eq!((u.total(), u.held()), (16 << 20, 12 << 20));
     }
 }

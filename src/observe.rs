@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::metrics::Metrics;
+use crate::metrics::{MemoryUse, Metrics};
 
 /// Where a computation stands, reported after every task.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -152,10 +152,10 @@ pub trait Observer: Send + Sync {
         let _ = task;
     }
 
-    /// Memory in use (`reserved`, of which `held` by finished tasks' outputs) and the run's
-    /// figures so far.
-    fn memory(&self, reserved: u64, held: u64, metrics: &Metrics) {
-        let _ = (reserved, held, metrics);
+    /// Memory in use, by consumer ([`MemoryUse::total`] reserved, of which
+    /// [`MemoryUse::held`] by finished tasks' outputs), and the run's figures so far.
+    fn memory(&self, usage: &MemoryUse, metrics: &Metrics) {
+        let _ = (usage, metrics);
     }
 
     /// Cluster worker `worker` holds and reserves `bytes` now.

@@ -208,6 +208,54 @@ fn kernels_use_question_mark_on_io_parse_and_their_own_errors() -> TestResult {
     Ok(())
 }
 
+/// Worker processes send a kernel's failure back as the same variants, naming the kernel
+/// and the block; the error itself arrives as text (`RemoteError`).
+#[cfg(target_os = "linux")]
+#[test]
+fn kernel_failures_in_worker_processes_keep_their_variant() -> TestResult {
+    let x = ramp(12, 4);
+    let y = map_blocks(
+        &[&x],
+        &MapBlocks::new("parse"),
+        |blocks, info| -> Result<Block, BoxError> {
+            let text = if info.block[0] == 1 { "x" } else { "2" };
+            let factor: f64 = text.parse()?;
+            Ok(Block::from(
+                blocks[0].view::<f64>().ok_or("f64")?.mapv(|v| v * factor),
+            ))
+        },
+    )?;
+    match y.compute_with(&ComputeOptions::processes(2)) {
+        Err(Error::Kernel { op, block, source }) => {
+            assert_eq!((op.as_str(), block), ("parse", vec![1]));
+            let remote = source
+                .downcast_ref::<brickwork::error::RemoteError>()
+                .expect("a RemoteError");
+            assert!(
+                remote.message().contains("invalid float literal"),
+                "{remote}"
+            );
+            assert!(remote.message().contains("worker process"), "{remote}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let y = x.map_blocks(|b: ArrayViewD<f64>| {
+        if b[[0]] >= 4.0 {
+            panic!("boom at {}", b[[0]]);
+        }
+        b.to_owned()
+    })?;
+    match y.compute_with(&ComputeOptions::processes(2)) {
+        Err(Error::KernelPanicked { op, block, message }) => {
+            assert_eq!(op, "map_blocks");
+            assert!(block == [1] || block == [2], "{block:?}");
+            assert!(message.contains("boom at"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}
+
 #[test]
 fn a_panicking_kernel_is_reported_once_naming_it() -> TestResult {
     let x = ramp(12, 4);
@@ -285,29 +333,5 @@ fn a_cancel_token_stops_a_computation() -> TestResult {
         x.compute_with(&ComputeOptions::synchronous().cancel(early)),
         Err(Error::Cancelled)
     ));
-    Ok(())
-}
-
-/// Worker processes send errors back as text: a kernel's error arrives as
-/// [`Error::Worker`] whose detail names the kernel and the block.
-#[cfg(target_os = "linux")]
-#[test]
-fn under_worker_processes_a_kernel_error_arrives_as_text() -> TestResult {
-    let x = ramp(8, 4);
-    let y = map_blocks(
-        &[&x],
-        &MapBlocks::new("remote_fail"),
-        |_, info| -> Result<Block, BoxError> { Err(format!("bad block {:?}", info.block).into()) },
-    )?;
-    match y.compute_with(&ComputeOptions::processes(2)) {
-        Err(Error::Worker { detail, .. }) => {
-            assert!(
-                detail.contains("kernel 'remote_fail' failed on block"),
-                "{detail}"
-            );
-            assert!(detail.contains("bad block"), "{detail}");
-        }
-        other => panic!("{other:?}"),
-    }
     Ok(())
 }

@@ -3,8 +3,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use brickwork::metrics::Consumer;
 use brickwork::observe::{Mark, RunInfo, TaskDone};
-use brickwork::{Array, ComputeOptions, Metrics, Observer};
+use brickwork::{Array, ComputeOptions, MemoryUse, Metrics, Observer};
 
 /// Counts what it is told.
 #[derive(Default)]
@@ -14,6 +15,9 @@ struct Counter {
     runs: Mutex<Vec<RunInfo>>,
     tasks: Mutex<Vec<TaskDone>>,
     samples: AtomicU64,
+    /// The most in use in one sample, and whether some sample had each consumer.
+    peak: AtomicU64,
+    consumers_seen: Mutex<Vec<Consumer>>,
     marks: AtomicU64,
     finished: Mutex<Vec<Metrics>>,
 }
@@ -33,8 +37,15 @@ impl Observer for Counter {
     fn task_done(&self, task: &TaskDone) {
         self.tasks.lock().unwrap().push(*task);
     }
-    fn memory(&self, _reserved: u64, _held: u64, _metrics: &Metrics) {
+    fn memory(&self, usage: &MemoryUse, _metrics: &Metrics) {
         self.samples.fetch_add(1, Ordering::Relaxed);
+        self.peak.fetch_max(usage.total(), Ordering::Relaxed);
+        let mut seen = self.consumers_seen.lock().unwrap();
+        for c in Consumer::ALL {
+            if usage.get(c) > 0 && !seen.contains(&c) {
+                seen.push(c);
+            }
+        }
     }
     fn mark(&self, _mark: Mark, _bytes: u64) {
         self.marks.fetch_add(1, Ordering::Relaxed);
@@ -85,6 +96,15 @@ fn an_observer_of_ones_own_sees_every_task_under_each_scheduler() -> brickwork::
         }
         assert!(tasks.iter().all(|t| t.row < run.rows.len()), "{name}");
         assert!(counter.samples.load(Ordering::Relaxed) > 0, "{name}");
+        // Memory by consumer: what the run reports as its peak, with running tasks and the
+        // outputs kept for the sum's users among the consumers.
+        // (A cluster's samples add up its 2 workers; its peak is the largest worker's.)
+        let workers = if name == "cluster" { 2 } else { 1 };
+        let peak = counter.peak.load(Ordering::Relaxed);
+        assert!(peak <= workers * m.peak_reserved_bytes, "{name}");
+        let seen = counter.consumers_seen.lock().unwrap();
+        assert!(seen.contains(&Consumer::Tasks), "{name}: {seen:?}");
+        assert!(seen.contains(&Consumer::Outputs), "{name}: {seen:?}");
         assert_eq!(
             counter.finished.lock().unwrap().as_slice(),
             std::slice::from_ref(&m)

@@ -99,7 +99,7 @@ fn save_csv(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.effective_threads())
         .build()
-        .map_err(|e| Error::internal(format!("CSV export thread pool: {e}")))?;
+        .map_err(|e| Error::internal_from("CSV export thread pool", e))?;
     let mut writer = CsvWriter::create(path, delimiter, overwrite, format_bytes)?;
     let mut metrics = Metrics::default();
     for (i, rows) in bands.iter().enumerate() {

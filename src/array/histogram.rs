@@ -229,13 +229,13 @@ impl Array {
                 Ok(if weighted {
                     Block::from(
                         ndarray::ArrayD::from_shape_vec(shape, counts)
-                            .map_err(|e| Error::internal(e.to_string()))?,
+                            .map_err(|e| Error::internal_from("histogram counts block", e))?,
                     )
                 } else {
                     let counts: Vec<i64> = counts.iter().map(|&c| c as i64).collect();
                     Block::from(
                         ndarray::ArrayD::from_shape_vec(shape, counts)
-                            .map_err(|e| Error::internal(e.to_string()))?,
+                            .map_err(|e| Error::internal_from("histogram counts block", e))?,
                     )
                 })
             },

@@ -105,7 +105,7 @@ impl Array {
                     })
                     .collect();
                 let a = ArrayD::from_shape_vec(IxDyn(&out_shape), values)
-                    .map_err(|e| Error::internal(e.to_string()))?;
+                    .map_err(|e| Error::internal_from("quantile block", e))?;
                 Ok(Block::from(a))
             },
         )?;

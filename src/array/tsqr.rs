@@ -324,7 +324,7 @@ fn matrix<'a, T: LinalgElement>(block: &BlockRef<'a>, what: &str) -> Result<Arra
         .view::<T>()
         .ok_or_else(|| Error::internal(format!("{what}: a block of another dtype")))?
         .into_dimensionality::<Ix2>()
-        .map_err(|e| Error::internal(format!("{what}: {e}")))
+        .map_err(|e| Error::internal_from(what, e))
 }
 
 fn block_of<T: LinalgElement>(a: Array2<T>) -> Block {

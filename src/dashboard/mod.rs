@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use crate::config::{CancelToken, ComputeOptions};
 use crate::error::Result;
-use crate::metrics::Metrics;
+use crate::metrics::{MemoryUse, Metrics};
 use crate::observe::{Mark, Observer, RunInfo, TaskDone};
 use record::Recorder;
 pub use server::check_address;
@@ -234,9 +234,9 @@ impl Observer for Monitor {
         }
     }
 
-    fn memory(&self, reserved: u64, held: u64, metrics: &Metrics) {
+    fn memory(&self, usage: &MemoryUse, metrics: &Metrics) {
         if let Some(rec) = self.recorder() {
-            rec.sample(reserved, held, metrics, false);
+            rec.sample(usage, metrics, false);
         }
     }
 
@@ -260,7 +260,7 @@ impl Observer for Monitor {
 
     fn run_end(&self, metrics: &Metrics) {
         if let Some(rec) = self.recorder() {
-            rec.sample(0, 0, metrics, true);
+            rec.sample(&MemoryUse::default(), metrics, true);
             rec.end_run(metrics);
         }
     }

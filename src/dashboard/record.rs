@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Consumer, MemoryUse, Metrics};
 use crate::observe::RunInfo;
 
 /// Task bars kept at most; a longer session keeps its progress, memory and I/O panels but
@@ -53,8 +53,8 @@ struct State {
     /// `(row, stage, t0, t1)`.
     tasks: Vec<(u16, u32, f32, f32)>,
     tasks_left_out: u64,
-    /// `(t, reserved, held)`.
-    memory: Vec<(f32, u64, u64)>,
+    /// `(t, in use by consumer)`.
+    memory: Vec<(f32, MemoryUse)>,
     marks: Vec<(f32, &'static str, u64)>,
     /// `(t, read total, written total)`.
     io: Vec<(f32, u64, u64)>,
@@ -67,9 +67,9 @@ struct State {
     /// Bytes read and written by the session's finished runs.
     io_base: (u64, u64),
     last_sample: Option<f32>,
-    /// The most reserved and held since the last sample (a sample shows the peak of its
-    /// interval, so the chart's peak is the run's).
-    pending: (u64, u64),
+    /// The most in use since the last sample (a sample shows the peak of its interval, so
+    /// the chart's peak is the run's).
+    pending: MemoryUse,
     /// Blocks dropped so far in the current run (to mark new drops).
     dropped: u64,
     /// Figures of the finished runs.
@@ -198,20 +198,22 @@ impl Recorder {
     /// Memory in use and the run's I/O counters, when a task starts or ends (recorded at
     /// most every [`SAMPLE_EVERY`] seconds unless `force`, each sample with the most in use
     /// since the previous one).
-    pub(crate) fn sample(&self, reserved: u64, held: u64, m: &Metrics, force: bool) {
+    pub(crate) fn sample(&self, usage: &MemoryUse, m: &Metrics, force: bool) {
         let t = self.now();
         let mut s = self.lock();
         if m.blocks_dropped > s.dropped {
             s.dropped = m.blocks_dropped;
             s.marks.push((t, "drop", 0));
         }
-        s.pending = (s.pending.0.max(reserved), s.pending.1.max(held));
+        if usage.total() >= s.pending.total() {
+            s.pending = *usage;
+        }
         if !force && s.last_sample.is_some_and(|last| t - last < SAMPLE_EVERY) {
             return;
         }
         s.last_sample = Some(t);
-        let (reserved, held) = std::mem::take(&mut s.pending);
-        s.memory.push((t, reserved, held));
+        let usage = std::mem::take(&mut s.pending);
+        s.memory.push((t, usage));
         let (r, w) = s.io_base;
         s.io.push((t, r + m.bytes_read, w + m.bytes_output));
     }
@@ -327,7 +329,11 @@ fn delta(s: &State, c: &mut Cursor, started_unix_ms: u64) -> Value {
         .collect();
     let memory: Vec<Value> = s.memory[from(&s.memory, &mut c.memory)]
         .iter()
-        .map(|&(t, r, h)| json!([round(t), r, h]))
+        .map(|(t, u)| {
+            let mut row = vec![json!(round(*t)), json!(u.total()), json!(u.held())];
+            row.extend(Consumer::ALL.iter().map(|&c| json!(u.get(c))));
+            Value::Array(row)
+        })
         .collect();
     let marks: Vec<Value> = s.marks[from(&s.marks, &mut c.marks)]
         .iter()
@@ -410,10 +416,18 @@ mod tests {
         assert_eq!(run(&rec), 0);
         let now = Instant::now();
         rec.task(0, 0, now, now);
-        rec.sample(10, 5, &Metrics::default(), true);
+        let mut usage = MemoryUse::default();
+        usage.set(Consumer::Outputs, 5);
+        usage.set(Consumer::Tasks, 5);
+        rec.sample(&usage, &Metrics::default(), true);
         let mut c = Cursor::default();
         let (first, finished) = rec.delta(&mut c);
         assert!(!finished);
+        // [t, reserved, held, then by consumer in Consumer::ALL's order].
+        assert_eq!(
+            first["memory"][0].as_array().unwrap()[1..],
+            [10, 5, 5, 0, 5, 0]
+        );
         assert_eq!(first["tasks"].as_array().unwrap().len(), 1);
         assert_eq!(first["stages"][0]["done"], 1);
         rec.task(1, 1, now, now);
@@ -445,5 +459,16 @@ mod tests {
     fn query_cursor() {
         let c = Cursor::from_query("tasks=3&memory=x&io=2&other=1");
         assert_eq!((c.tasks, c.memory, c.marks, c.io), (3, 0, 0, 2));
+    }
+
+    /// The page lists memory samples' consumers by name, in [`Consumer::ALL`]'s order.
+    #[test]
+    fn the_page_knows_every_memory_consumer_in_order() {
+        let names: Vec<String> = Consumer::ALL
+            .iter()
+            .map(|c| format!("{:?}", c.name()))
+            .collect();
+        let list = format!("const CONSUMERS = [{}];", names.join(", "));
+        assert!(super::super::server::PAGE.contains(&list), "{list}");
     }
 }

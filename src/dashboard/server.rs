@@ -77,7 +77,7 @@ impl Server {
                             .spawn(move || serve(request, &rec, &streams, loopback, bound));
                     }
                 })
-                .map_err(|e| Error::internal(format!("cannot start the dashboard: {e}")))?
+                .map_err(|e| Error::internal_from("cannot start the dashboard", e))?
         };
         let host = match bound {
             SocketAddr::V6(a) => format!("[{}]", a.ip()),

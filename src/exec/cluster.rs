@@ -25,7 +25,7 @@ use super::pool::{Admission, Decision, Held, Missing, Pool};
 use super::spill::SpillStore;
 use super::task::Ctx;
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
+use crate::metrics::{MemoryUse, Metrics};
 use crate::schedule::{Footprint, TaskGraph, TaskId};
 
 /// What the workers share, under one lock.
@@ -48,10 +48,11 @@ impl State<'_> {
             .fold(Metrics::default(), |m, p| m.then(&p.metrics))
     }
 
-    fn in_use(&self) -> (u64, u64) {
+    /// Memory in use by all workers together.
+    fn usage(&self) -> MemoryUse {
         self.pools
             .iter()
-            .fold((0, 0), |(r, h), p| (r + p.in_use(), h + p.held()))
+            .fold(MemoryUse::default(), |u, p| u.plus(&p.usage()))
     }
 }
 
@@ -134,9 +135,7 @@ pub(super) fn run(
                 std::thread::Builder::new()
                     .name(format!("brickwork-cluster-{row}"))
                     .spawn_scoped(s, move || worker(wctx, w, row, owner, shared, wake))
-                    .map_err(|e| {
-                        Error::internal(format!("cannot start the cluster's threads: {e}"))
-                    })?;
+                    .map_err(|e| Error::internal_from("cannot start the cluster's threads", e))?;
             }
         }
         Ok(())
@@ -330,10 +329,10 @@ fn worker(
             }
             Ok(Decision::Run(adm)) => adm,
         };
-        ctx.admitted(&guard.pools[w]);
+        ctx.admitted(&guard.usage(), &guard.metrics());
         guard.ready[w].pop();
         if let Err(e) = fetch(ctx, &mut guard, owner, w, &mut adm, &mut local) {
-            guard.pools[w].abandon(&adm);
+            guard.pools[w].abandon(adm);
             guard.error.get_or_insert(e);
             continue;
         }
@@ -344,11 +343,11 @@ fn worker(
         guard.running -= 1;
         match result {
             Err(e) => {
-                guard.pools[w].abandon(&adm);
+                guard.pools[w].abandon(adm);
                 guard.error.get_or_insert(e);
             }
             Ok((restored, value)) => {
-                guard.pools[w].finish(&adm, restored, value);
+                guard.pools[w].finish(adm, restored, value);
                 guard.pools[w].metrics.absorb(&local);
                 for &d in graph.deps(t) {
                     let holder = owner[d as usize] as usize;
@@ -359,8 +358,7 @@ fn worker(
                 guard.done += 1;
                 let bytes = guard.pools[w].in_use();
                 ctx.opts.observers.each(|o| o.worker_memory(w, bytes));
-                let (reserved, held) = guard.in_use();
-                ctx.report(&guard.metrics(), reserved, held);
+                ctx.report(&guard.metrics(), &guard.usage());
                 for &u in graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;

@@ -16,6 +16,7 @@
 mod cluster;
 mod dispatch;
 mod eval;
+mod memory;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
 mod output;

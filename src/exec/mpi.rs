@@ -274,7 +274,14 @@ impl RunTasks for Ranks {
         let reply = receive(&peer, TO_ROOT);
         match read_reply(&mut &reply[..], plan, graph, t) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(detail)) => Err(Error::Rank { rank, detail }),
+            Ok(Err(failure)) => {
+                Err(
+                    failure.into_error(&format!("MPI rank {rank}"), |detail| Error::Rank {
+                        rank,
+                        detail,
+                    }),
+                )
+            }
             Err(e) => Err(Error::Rank {
                 rank,
                 detail: format!("an unreadable reply: {e}"),
@@ -303,7 +310,7 @@ impl Sink for Forward<'_> {
                 }
                 encode(&Value::Block(value.clone()), &mut msg)
             })();
-            encoded.map_err(|e| Error::internal(format!("encoding an output block: {e}")))?;
+            encoded.map_err(|e| Error::internal_from("encoding an output block", e))?;
             let world = SimpleCommunicator::world();
             for (i, sent) in self.ranks.forwarded.iter().enumerate() {
                 world

@@ -1,8 +1,11 @@
 //! The memory pool: which task outputs are resident, what is reserved, and what to evict.
 //!
-//! Every byte the engine holds for a block is either *held* (a task output waiting for its
-//! users) or *reserved* (the output, scratch and read-back inputs of a running task). A task
-//! is admitted only when its reservation fits under the limit. When it does not, resident
+//! Every byte the engine holds for a block is a [`MemoryReservation`] of a named consumer
+//! (see `super::memory`): *held* by a task output waiting for its users (or being spilled),
+//! or *reserved* for the output, scratch and brought-back inputs of a running task. The
+//! reservations live in the slots and admissions that own the bytes, so emptying a slot or
+//! dropping an admission gives them back. A task is admitted only when its reservation fits
+//! under the limit. When it does not, resident
 //! outputs are evicted in least-recently-used order (crate `lru`), those that leave without
 //! a write before those that must be spilled, skipping those a running task uses (they are
 //! *pinned* until it finishes) and the admitted task's own inputs:
@@ -26,11 +29,12 @@ use std::sync::Arc;
 use lru::LruCache;
 
 use super::eval;
+use super::memory::{MemoryPool, MemoryReservation};
 use super::spill::{self, SpillFile};
 use super::task::exhausted;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
-use crate::metrics::Metrics;
+use crate::metrics::{Consumer, MemoryUse, Metrics};
 use crate::plan::Plan;
 use crate::plan::stage::Recompute;
 use crate::schedule::{TaskGraph, TaskId};
@@ -43,9 +47,10 @@ enum Slot {
     Resident {
         value: Arc<Value>,
         file: Option<SpillFile>,
+        mem: MemoryReservation,
     },
     /// In memory and being written to the spill store.
-    Spilling(Arc<Value>),
+    Spilling(Arc<Value>, MemoryReservation),
     /// In the spill store only.
     Spilled(SpillFile),
     /// Dropped: recomputed from its sources when needed.
@@ -83,7 +88,8 @@ pub(super) enum Missing {
     Fetched(Arc<Value>),
 }
 
-/// A task admitted to run, with its inputs and its reservation.
+/// A task admitted to run, with its inputs and its reservations (given back when the
+/// admission is dropped: after the task finished or failed).
 pub(super) struct Admission {
     /// The task.
     pub(super) task: TaskId,
@@ -91,8 +97,10 @@ pub(super) struct Admission {
     pub(super) resident: Vec<(TaskId, Arc<Value>)>,
     /// Inputs to bring back first.
     pub(super) missing: Vec<(TaskId, Missing)>,
-    /// Bytes reserved: the task's output and scratch plus the missing inputs.
-    pub(super) reserved: u64,
+    /// The task's output and scratch ([`Consumer::Tasks`]).
+    _task: MemoryReservation,
+    /// The missing inputs, and the scratch of recomputing one ([`Consumer::Inputs`]).
+    _inputs: MemoryReservation,
 }
 
 /// What the scheduler should do about a task.
@@ -124,9 +132,7 @@ pub(super) struct Pool<'a> {
     /// Running tasks using each value (pinned values are never evicted).
     pins: Vec<u32>,
     lru: LruCache<TaskId, ()>,
-    held: u64,
-    reserved: u64,
-    spilling: u64,
+    memory: Arc<MemoryPool>,
     /// Tasks running (admitted and not finished).
     pub(super) running: usize,
     /// Figures so far.
@@ -168,22 +174,20 @@ impl<'a> Pool<'a> {
             users_left: users,
             pins: vec![0; graph.len()],
             lru: LruCache::unbounded(),
-            held: 0,
-            reserved: 0,
-            spilling: 0,
+            memory: MemoryPool::new(),
             running: 0,
             metrics: Metrics::default(),
         }
     }
 
-    /// Bytes of task outputs held now.
-    pub(super) fn held(&self) -> u64 {
-        self.held
+    /// Bytes in use now, by consumer.
+    pub(super) fn usage(&self) -> MemoryUse {
+        self.memory.usage()
     }
 
     /// Bytes held and reserved now.
     pub(super) fn in_use(&self) -> u64 {
-        self.held + self.reserved
+        self.memory.in_use()
     }
 
     /// Decides whether task `t` can run now, evicting resident values to make room.
@@ -199,7 +203,7 @@ impl<'a> Pool<'a> {
         for &d in deps {
             match &self.slots[d as usize] {
                 Slot::Resident { .. } => {}
-                Slot::Spilling(_) | Slot::Loading => return Ok(Decision::Wait),
+                Slot::Spilling(..) | Slot::Loading => return Ok(Decision::Wait),
                 Slot::Spilled(_) | Slot::Remote => extra += self.output[d as usize],
                 Slot::Dropped => {
                     extra += self.output[d as usize];
@@ -213,18 +217,19 @@ impl<'a> Pool<'a> {
             }
         }
         let total = self.need[t as usize] + extra + scratch;
-        let in_use = self.held + self.reserved + total;
+        let in_use = self.in_use() + total;
         if in_use > self.limit {
             let shortfall = in_use - self.limit;
-            if shortfall > self.spilling {
-                let Some(victims) = self.victims(t, shortfall - self.spilling) else {
-                    if self.running == 0 && self.spilling == 0 {
+            let spilling = self.usage().get(Consumer::Spilling);
+            if shortfall > spilling {
+                let Some(victims) = self.victims(t, shortfall - spilling) else {
+                    if self.running == 0 && spilling == 0 {
                         return Err(exhausted(
                             self.plan,
                             self.graph,
                             t,
                             total,
-                            self.held + self.reserved,
+                            self.usage(),
                             self.limit,
                         ));
                     }
@@ -238,12 +243,12 @@ impl<'a> Pool<'a> {
                     return Ok(Decision::Spill(writes));
                 }
             }
-            if self.held + self.reserved + total > self.limit {
+            if self.in_use() + total > self.limit {
                 // Spills in flight will make the room.
                 return Ok(Decision::Wait);
             }
         }
-        Ok(Decision::Run(self.admit(t, total)))
+        Ok(Decision::Run(self.admit(t, extra + scratch)))
     }
 
     /// Resident values, not in use and not inputs of `t`, whose bytes add up to at least
@@ -261,7 +266,7 @@ impl<'a> Pool<'a> {
                 if freed >= bytes {
                     return Some(chosen);
                 }
-                let Slot::Resident { value, file } = &self.slots[v as usize] else {
+                let Slot::Resident { value, file, .. } = &self.slots[v as usize] else {
                     continue;
                 };
                 if self.pins[v as usize] > 0 || deps.contains(&v) {
@@ -282,25 +287,19 @@ impl<'a> Pool<'a> {
     fn evict(&mut self, v: TaskId, writes: &mut Vec<(TaskId, Arc<Value>)>) {
         self.lru.pop(&v);
         let slot = std::mem::replace(&mut self.slots[v as usize], Slot::Empty);
-        let Slot::Resident { value, file } = slot else {
+        let Slot::Resident { value, file, mem } = slot else {
             self.slots[v as usize] = slot;
             return;
         };
-        let bytes = value.nbytes() as u64;
         self.slots[v as usize] = match file {
-            Some(f) => {
-                self.held -= bytes;
-                Slot::Spilled(f)
-            }
+            Some(f) => Slot::Spilled(f),
             None if self.recomputable(v) => {
-                self.held -= bytes;
                 self.metrics.blocks_dropped += 1;
                 Slot::Dropped
             }
             None => {
-                self.spilling += bytes;
                 writes.push((v, value.clone()));
-                Slot::Spilling(value)
+                Slot::Spilling(value, mem.into_consumer(Consumer::Spilling))
             }
         };
     }
@@ -323,16 +322,20 @@ impl<'a> Pool<'a> {
         reads <= 2 * self.output[v as usize]
     }
 
-    fn admit(&mut self, t: TaskId, total: u64) -> Admission {
+    /// Admits `t`, reserving its output and scratch and `inputs` bytes for the inputs it
+    /// brings back.
+    fn admit(&mut self, t: TaskId, inputs: u64) -> Admission {
         let mut resident = Vec::new();
         let mut missing = Vec::new();
         for &d in self.graph.deps(t) {
             self.pins[d as usize] += 1;
             let slot = &mut self.slots[d as usize];
             match std::mem::replace(slot, Slot::Loading) {
-                Slot::Resident { value, file } => {
-                    resident.push((d, value.clone()));
-                    *slot = Slot::Resident { value, file };
+                resident_slot @ Slot::Resident { .. } => {
+                    if let Slot::Resident { value, .. } = &resident_slot {
+                        resident.push((d, value.clone()));
+                    }
+                    *slot = resident_slot;
                     self.lru.promote(&d);
                 }
                 Slot::Spilled(f) => missing.push((d, Missing::Spilled(f))),
@@ -341,46 +344,49 @@ impl<'a> Pool<'a> {
                 other => *slot = other,
             }
         }
-        self.reserved += total;
+        let task = self.memory.reserve(Consumer::Tasks, self.need[t as usize]);
+        let inputs = self.memory.reserve(Consumer::Inputs, inputs);
         self.running += 1;
         self.metrics.peak_reserved_bytes = self.metrics.peak_reserved_bytes.max(self.in_use());
         Admission {
             task: t,
             resident,
             missing,
-            reserved: total,
+            _task: task,
+            _inputs: inputs,
         }
     }
 
     /// Records that `v` was written to the spill store (or that writing it failed).
     pub(super) fn spilled(&mut self, v: TaskId, file: Result<SpillFile>) -> Result<()> {
         let slot = std::mem::replace(&mut self.slots[v as usize], Slot::Empty);
-        let Slot::Spilling(value) = slot else {
+        let Slot::Spilling(value, mem) = slot else {
             let state = match slot {
                 Slot::Empty => "empty",
                 Slot::Resident { .. } => "resident",
                 Slot::Spilled(_) => "spilled",
                 Slot::Dropped => "dropped",
                 Slot::Loading => "loading",
-                Slot::Spilling(_) => "spilling",
+                Slot::Spilling(..) => "spilling",
                 Slot::Remote => "remote",
             };
             return Err(Error::internal(format!(
                 "task {v} was not being spilled but {state}"
             )));
         };
-        let bytes = value.nbytes() as u64;
-        self.spilling -= bytes;
         match file {
             Ok(f) => {
-                self.held -= bytes;
-                self.metrics.bytes_spilled += bytes;
+                self.metrics.bytes_spilled += mem.bytes();
                 self.metrics.blocks_spilled += 1;
                 self.slots[v as usize] = Slot::Spilled(f);
                 Ok(())
             }
             Err(e) => {
-                self.slots[v as usize] = Slot::Resident { value, file: None };
+                self.slots[v as usize] = Slot::Resident {
+                    value,
+                    file: None,
+                    mem: mem.into_consumer(Consumer::Outputs),
+                };
                 self.lru.put(v, ());
                 Err(e)
             }
@@ -401,46 +407,40 @@ impl<'a> Pool<'a> {
 
     /// Records that `adm`'s task finished with `value` (None for output blocks sent to the
     /// sink) after bringing back `restored`, and releases inputs whose last user it was.
-    pub(super) fn finish(
-        &mut self,
-        adm: &Admission,
-        restored: Vec<Restored>,
-        value: Option<Value>,
-    ) {
+    /// The admission's reservations are given back; what stays in memory (`value`, the
+    /// inputs brought back) is reserved as outputs kept for their users.
+    pub(super) fn finish(&mut self, adm: Admission, restored: Vec<Restored>, value: Option<Value>) {
         let t = adm.task;
+        drop(adm);
         self.running -= 1;
-        self.reserved -= adm.reserved;
         for r in restored {
-            self.held += r.value.nbytes() as u64;
-            self.slots[r.task as usize] = Slot::Resident {
-                value: r.value,
-                file: r.file,
-            };
-            self.lru.put(r.task, ());
+            self.keep(r.task, r.value, r.file);
         }
         self.metrics.tasks += 1;
         if let Some(v) = value {
-            self.held += v.nbytes() as u64;
-            self.slots[t as usize] = Slot::Resident {
-                value: Arc::new(v),
-                file: None,
-            };
-            self.lru.put(t, ());
+            self.keep(t, Arc::new(v), None);
         }
-        self.metrics.peak_held_bytes = self.metrics.peak_held_bytes.max(self.held);
+        self.metrics.peak_held_bytes = self.metrics.peak_held_bytes.max(self.usage().held());
         for &d in self.graph.deps(t) {
             self.pins[d as usize] -= 1;
             let left = &mut self.users_left[d as usize];
             *left -= 1;
             if *left == 0 {
-                if let Slot::Resident { value, .. } =
-                    std::mem::replace(&mut self.slots[d as usize], Slot::Empty)
-                {
-                    self.held -= value.nbytes() as u64;
+                if matches!(self.slots[d as usize], Slot::Resident { .. }) {
+                    self.slots[d as usize] = Slot::Empty;
                 }
                 self.lru.pop(&d);
             }
         }
+    }
+
+    /// Keeps `value`, task `t`'s output, in memory for its users.
+    fn keep(&mut self, t: TaskId, value: Arc<Value>, file: Option<SpillFile>) {
+        let mem = self
+            .memory
+            .reserve(Consumer::Outputs, value.nbytes() as u64);
+        self.slots[t as usize] = Slot::Resident { value, file, mem };
+        self.lru.put(t, ());
     }
 
     /// True when `d` is not here and must come from another worker: never computed here
@@ -457,7 +457,7 @@ impl<'a> Pool<'a> {
     /// Where this pool's output `d` is, for another worker that needs it.
     pub(super) fn where_is(&self, d: TaskId) -> Held {
         match &self.slots[d as usize] {
-            Slot::Resident { value, .. } | Slot::Spilling(value) => Held::Value(value.clone()),
+            Slot::Resident { value, .. } | Slot::Spilling(value, _) => Held::Value(value.clone()),
             Slot::Spilled(_) => Held::File,
             Slot::Dropped => Held::Dropped,
             Slot::Loading => Held::Busy,
@@ -485,10 +485,10 @@ impl<'a> Pool<'a> {
         *left -= 1;
         if *left == 0 && self.pins[d as usize] == 0 {
             match std::mem::replace(&mut self.slots[d as usize], Slot::Empty) {
-                Slot::Resident { value, .. } => self.held -= value.nbytes() as u64,
-                Slot::Spilling(value) => {
+                Slot::Resident { .. } => {}
+                spilling @ Slot::Spilling(..) => {
                     // Its write finishes later; keep it until then.
-                    self.slots[d as usize] = Slot::Spilling(value);
+                    self.slots[d as usize] = spilling;
                     return;
                 }
                 _ => {}
@@ -497,13 +497,13 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Gives up an admission whose task failed (the computation stops anyway).
-    pub(super) fn abandon(&mut self, adm: &Admission) {
+    /// Gives up an admission whose task failed (the computation stops anyway); dropping it
+    /// gives its reservations back.
+    pub(super) fn abandon(&mut self, adm: Admission) {
         for &d in self.graph.deps(adm.task) {
             self.pins[d as usize] -= 1;
         }
         self.running -= 1;
-        self.reserved -= adm.reserved;
     }
 }
 

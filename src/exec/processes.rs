@@ -160,7 +160,10 @@ impl RunTasks for Workers {
         })();
         match exchanged {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(failed(&w, message)),
+            Ok(Err(failure)) => {
+                let place = format!("worker process {row}, pid {}", w.pid);
+                Err(failure.into_error(&place, |message| failed(&w, message)))
+            }
             Err(e) => {
                 let stage = &plan.stages[graph.stage[t as usize] as usize];
                 let how = format!(

@@ -4,15 +4,18 @@
 //!
 //! A request is the task's id, the number of inputs, and each input as (task id, value);
 //! the reply is `DONE`, the bytes the task read from stores and its value, or `FAILED`
-//! with the task's error and its causes, or `PANICKED` with the panic's message. Values use
-//! the spill store's block format (`spill.rs`).
+//! with the task's error and its causes, or `PANICKED` with the panic's message. A user
+//! kernel's error or panic travels as `KERNEL_FAILED` / `KERNEL_PANICKED` with the kernel's
+//! name and block, so the caller still gets [`Error::Kernel`] / [`Error::KernelPanicked`]
+//! (the kernel's error as text: its type stays in the worker). Values use the spill store's
+//! block format (`spill.rs`).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
 
 use super::eval;
 use super::spill::{decode, encode, get_u64, put_u64};
-use crate::error::{Error, Result};
+use crate::error::{Error, RemoteError, Result};
 use crate::kernel::Value;
 use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
@@ -23,6 +26,8 @@ const PANICKED: u64 = 2;
 const WRITTEN: u64 = 3;
 /// The value is a source chunk mapped in place: the receiver maps it too.
 const MAPPED: u64 = 4;
+const KERNEL_FAILED: u64 = 5;
+const KERNEL_PANICKED: u64 = 6;
 
 /// How an input travels: its bytes, or (a mapped source chunk) the task that maps it.
 const BYTES: u64 = 0;
@@ -42,6 +47,50 @@ pub(super) enum Ran {
         /// Bytes of the block written.
         bytes: u64,
     },
+}
+
+/// How a task failed in another process.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Its error (with its causes) or panic, as text.
+    Text(String),
+    /// A user kernel returned an error (`message`: it and its causes) or panicked.
+    Kernel {
+        op: String,
+        block: Vec<usize>,
+        message: String,
+        panicked: bool,
+    },
+}
+
+impl Failure {
+    /// The error to fail the computation with: `Error::Kernel` / `Error::KernelPanicked`
+    /// for a kernel's failure (saying `where` it ran), else `text(message)`.
+    pub(super) fn into_error(self, place: &str, text: impl FnOnce(String) -> Error) -> Error {
+        match self {
+            Failure::Text(message) => text(message),
+            Failure::Kernel {
+                op,
+                block,
+                message,
+                panicked: false,
+            } => Error::Kernel {
+                op,
+                block,
+                source: Box::new(RemoteError::new(format!("{message} (in {place})"))),
+            },
+            Failure::Kernel {
+                op,
+                block,
+                message,
+                panicked: true,
+            } => Error::KernelPanicked {
+                op,
+                block,
+                message: format!("{message} (in {place})"),
+            },
+        }
+    }
 }
 
 /// Writes an output block where the worker is (a store every process can open): returns
@@ -88,13 +137,13 @@ pub(super) fn write_request(
 }
 
 /// Reads a reply to the request for task `t`: the value and bytes read (or what the worker
-/// wrote), or the message of the task's error or panic.
+/// wrote), or how the task failed.
 pub(super) fn read_reply(
     r: &mut impl Read,
     plan: &Plan,
     graph: &TaskGraph,
     t: TaskId,
-) -> std::io::Result<std::result::Result<Ran, String>> {
+) -> std::io::Result<std::result::Result<Ran, Failure>> {
     match get_u64(r)? {
         DONE => {
             let read = get_u64(r)?;
@@ -105,19 +154,35 @@ pub(super) fn read_reply(
             // Map the same chunk here (a page-cache mapping, no copy).
             Ok(eval::run_counted(plan, graph, t, &[])
                 .map(|(value, _)| Ran::Value(value, read))
-                .map_err(|e| with_causes(&e)))
+                .map_err(|e| Failure::Text(with_causes(&e))))
         }
         WRITTEN => {
             let read = get_u64(r)?;
             let bytes = get_u64(r)?;
             Ok(Ok(Ran::Written { read, bytes }))
         }
-        FAILED => Ok(Err(get_string(r)?)),
-        PANICKED => Ok(Err(format!(
+        FAILED => Ok(Err(Failure::Text(get_string(r)?))),
+        PANICKED => Ok(Err(Failure::Text(format!(
             "task {t} (stage {}) panicked: {}",
             graph.stage[t as usize],
             get_string(r)?
-        ))),
+        )))),
+        kind @ (KERNEL_FAILED | KERNEL_PANICKED) => {
+            let op = get_string(r)?;
+            let n = get_u64(r)?;
+            if n > 64 {
+                return Err(invalid(format!("a block index of {n} dimensions")));
+            }
+            let block = (0..n)
+                .map(|_| get_u64(r).map(|i| i as usize))
+                .collect::<std::io::Result<_>>()?;
+            Ok(Err(Failure::Kernel {
+                op,
+                block,
+                message: get_string(r)?,
+                panicked: kind == KERNEL_PANICKED,
+            }))
+        }
         other => Err(invalid(format!("unknown reply {other}"))),
     }
 }
@@ -190,6 +255,13 @@ pub(super) fn serve_request(
             put_u64(w, read)?;
             put_u64(w, bytes)
         }
+        Ok(Err(Error::Kernel { op, block, source })) => {
+            let message = with_causes_of(source.as_ref());
+            put_kernel_failure(w, KERNEL_FAILED, &op, &block, &message)
+        }
+        Ok(Err(Error::KernelPanicked { op, block, message })) => {
+            put_kernel_failure(w, KERNEL_PANICKED, &op, &block, &message)
+        }
         Ok(Err(e)) => {
             put_u64(w, FAILED)?;
             put_string(w, &with_causes(&e))
@@ -201,10 +273,30 @@ pub(super) fn serve_request(
     }
 }
 
+fn put_kernel_failure(
+    w: &mut impl Write,
+    kind: u64,
+    op: &str,
+    block: &[usize],
+    message: &str,
+) -> std::io::Result<()> {
+    put_u64(w, kind)?;
+    put_string(w, op)?;
+    put_u64(w, block.len() as u64)?;
+    for &i in block {
+        put_u64(w, i as u64)?;
+    }
+    put_string(w, message)
+}
+
 /// An error's message followed by its causes', as `{:#}` prints them with anyhow.
 pub(super) fn with_causes(e: &Error) -> String {
+    with_causes_of(e)
+}
+
+fn with_causes_of(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut next = std::error::Error::source(e);
+    let mut next = e.source();
     while let Some(cause) = next {
         text.push_str(": ");
         text.push_str(&cause.to_string());

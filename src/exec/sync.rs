@@ -26,11 +26,11 @@ pub(super) fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
                 }
             }
         };
-        ctx.admitted(&pool);
+        ctx.admitted(&pool.usage(), &pool.metrics);
         let (restored, value) = ctx.run(&mut adm, &mut local, 0)?;
-        pool.finish(&adm, restored, value);
+        pool.finish(adm, restored, value);
         pool.metrics.absorb(&local);
-        ctx.report(&pool.metrics, pool.in_use(), pool.held());
+        ctx.report(&pool.metrics, &pool.usage());
     }
     Ok(pool.metrics)
 }

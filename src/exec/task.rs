@@ -10,14 +10,14 @@ use std::time::Instant;
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 use crate::kernel::Value;
-use crate::metrics::Metrics;
+use crate::metrics::{MemoryUse, Metrics};
 use crate::observe::{Mark, ProgressEvent, TaskDone};
 use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
 use crate::store::Sink;
 
 use super::output::{output_block, to_sinks};
-use super::pool::{self, Admission, Pool};
+use super::pool::{self, Admission};
 use super::slots::CpuSlots;
 use super::spill::{SpillFile, SpillStore};
 use super::{eval, remote};
@@ -43,24 +43,22 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub(super) fn report(&self, m: &Metrics, in_use: u64, held: u64) {
-        self.opts.observers.each(|o| o.memory(in_use, held, m));
+    pub(super) fn report(&self, m: &Metrics, usage: &MemoryUse) {
+        self.opts.observers.each(|o| o.memory(usage, m));
         if let Some(p) = &self.opts.progress {
             (p.0)(&ProgressEvent {
                 tasks_done: m.tasks,
                 tasks_total: self.total,
                 bytes_output: m.bytes_output,
-                reserved_bytes: in_use,
+                reserved_bytes: usage.total(),
                 memory_limit: self.limit,
             });
         }
     }
 
-    /// A task was admitted: memory in use peaks now, with its reservation.
-    pub(super) fn admitted(&self, pool: &Pool<'_>) {
-        self.opts
-            .observers
-            .each(|o| o.memory(pool.in_use(), pool.held(), &pool.metrics));
+    /// A task was admitted: memory in use (`usage`) peaks now, with its reservation.
+    pub(super) fn admitted(&self, usage: &MemoryUse, metrics: &Metrics) {
+        self.opts.observers.each(|o| o.memory(usage, metrics));
     }
 
     /// Whether the workers should stop: a task failed (`error`), the computation was
@@ -219,12 +217,13 @@ impl Ctx<'_> {
     }
 }
 
+/// The refusal of task `t`, which needs `requested` bytes while `in_use` are reserved.
 pub(super) fn exhausted(
     plan: &Plan,
     graph: &TaskGraph,
     t: TaskId,
     requested: u64,
-    held: u64,
+    in_use: MemoryUse,
     limit: u64,
 ) -> Error {
     Error::ResourcesExhausted {
@@ -234,7 +233,8 @@ pub(super) fn exhausted(
             graph.block_index(plan, t)
         ),
         requested,
-        held,
+        held: in_use.total(),
+        in_use,
         limit,
         hint: "its inputs, output and scratch cannot be resident together with the blocks \
                other tasks are using; use smaller chunks or a larger limit"

@@ -49,7 +49,7 @@ pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Resu
             std::thread::Builder::new()
                 .name(format!("brickwork-worker-{row}"))
                 .spawn_scoped(s, move || worker(ctx, shared, wake, row))
-                .map_err(|e| Error::internal(format!("cannot start a worker thread: {e}")))?;
+                .map_err(|e| Error::internal_from("cannot start a worker thread", e))?;
         }
         Ok(())
     })?;
@@ -104,22 +104,22 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
             }
             Ok(Decision::Run(adm)) => adm,
         };
-        ctx.admitted(&guard.pool);
+        ctx.admitted(&guard.pool.usage(), &guard.pool.metrics);
         guard.ready.pop();
         drop(guard);
         let result = ctx.run_guarded(&mut adm, &mut local, row);
         guard = shared.lock().expect("scheduler lock");
         match result {
             Err(e) => {
-                guard.pool.abandon(&adm);
+                guard.pool.abandon(adm);
                 guard.error.get_or_insert(e);
             }
             Ok((restored, value)) => {
-                guard.pool.finish(&adm, restored, value);
+                let t = adm.task;
+                guard.pool.finish(adm, restored, value);
                 guard.pool.metrics.absorb(&local);
                 guard.done += 1;
-                ctx.report(&guard.pool.metrics, guard.pool.in_use(), guard.pool.held());
-                let t = adm.task;
+                ctx.report(&guard.pool.metrics, &guard.pool.usage());
                 for &u in ctx.graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;

@@ -447,7 +447,7 @@ impl MappedArray {
 }
 
 fn shape_bug(e: ndarray::ShapeError) -> Error {
-    Error::internal(format!("block assembly: {e}"))
+    Error::internal_from("block assembly", e)
 }
 
 /// The contiguous runs of a region of a C-order array, in C order of the region. Trailing

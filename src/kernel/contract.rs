@@ -270,7 +270,7 @@ fn contract_typed<T: MatMul>(
     }
     // Each operand as a stack of matrices: a view when its axes are already in kernel
     // order and contiguous, else one copy.
-    let err = |e: ndarray::ShapeError| Error::internal(format!("{}: {e}", spec.name));
+    let err = |e: ndarray::ShapeError| Error::internal_from(spec.name, e);
     let a3 = matrices(a.view(), positions(&spec.lhs, &g.lhs_order()), (nb, m, k)).map_err(err)?;
     let b3 = matrices(b.view(), positions(&spec.rhs, &g.rhs_order()), (nb, k, n)).map_err(err)?;
     let mut c = Array3::<T>::zeros((nb, m, n));
@@ -293,7 +293,7 @@ fn contract_typed<T: MatMul>(
     }
     let c = c
         .into_shape_with_order(IxDyn(&shape))
-        .map_err(|e| Error::internal(format!("{}: {e}", spec.name)))?;
+        .map_err(|e| Error::internal_from(spec.name, e))?;
     let out = c.permuted_axes(positions(&produced, &spec.out));
     Ok(if out.is_standard_layout() {
         out

@@ -3,7 +3,9 @@
 //! other tasks and are counted there. These estimates drive the pre-flight check, the
 //! simulated peak and the executor's admission of tasks under a memory limit.
 
-use super::{OutputWrite, Plan, Program, Reads, Stage};
+use super::program::Program;
+use super::stage::Stage;
+use super::{OutputWrite, Plan, Reads};
 use crate::expr::ReduceOp;
 use crate::grid::Region;
 

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 
+use super::program::{PNode, Program};
+use super::stage::Stage;
 use super::stage::{
     Concat, Contract, Map, MapBlocks, Read, ReduceCombine, ReducePartial, Reshape, Scan,
 };
-use super::{PNode, Plan, Program, Stage, StageId};
+use super::{Plan, StageId};
 use crate::error::Result;
 use crate::expr::{AxisIndex, ContractSpec, Expr, ExprKind, ExprRef, ReduceOp, ReduceSpec};
 use crate::grid::{AxisChunks, ChunkGrid};

@@ -18,28 +18,24 @@
 //! slice of a source only touches the chunks holding selected elements.
 //!
 //! What a stage does with a block is its kind, a [`stage::StageOp`]: one file per kind in
-//! [`stage`], each answering which input blocks a task reads, its bytes, how a block is
-//! computed and whether it can be recomputed. Evaluating fused programs (`plan::eval`) sits
-//! beside them; [`bytes`] sums the estimates per task and [`passes`] rewrite a plan before
+//! [`stage`] (with [`Stage`] itself), each answering which input blocks a task reads, its
+//! bytes, how a block is computed and whether it can be recomputed. The fused programs are
+//! in [`program`], their evaluation (`plan::eval`) beside them; [`bytes`] sums the estimates per task and [`passes`] rewrite a plan before
 //! it is scheduled.
 
 pub mod bytes;
 pub(crate) mod eval;
 mod lower;
 pub mod passes;
+pub mod program;
 pub mod stage;
-
-use std::any::Any;
-use std::sync::Arc;
 
 pub use lower::{lower, lower_many, naive_task_count};
 
-use crate::block::Block;
-use crate::dtype::DType;
-use crate::expr::{BinaryOp, Generator, UnaryOp};
-use crate::grid::{ChunkGrid, Region};
+use crate::grid::Region;
 use crate::kernel::gather::{ViewMap, for_each_chunk};
-use stage::StageOp;
+use program::Program;
+use stage::Stage;
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -140,102 +136,6 @@ impl EncodeCost {
     }
 }
 
-/// One materialization point: produces the blocks of `grid`.
-#[derive(Debug)]
-pub struct Stage {
-    /// The blocks this stage produces.
-    pub grid: ChunkGrid,
-    /// Their dtype (for partial reductions: the dtype of the final result).
-    pub dtype: DType,
-    /// How a block is computed: the stage's kind ([`stage`] has one file per kind).
-    pub op: Box<dyn StageOp>,
-    /// A short description for `explain` and graphs.
-    pub name: String,
-}
-
-/// A fused elementwise computation over one block: a small DAG of [`PNode`]s.
-#[derive(Debug, Clone)]
-pub struct Program {
-    /// The grid the program's output is cut into.
-    pub grid: ChunkGrid,
-    /// The output dtype.
-    pub dtype: DType,
-    /// Nodes, inputs before consumers; the last is the output.
-    pub nodes: Vec<PNode>,
-}
-
-/// One node of a [`Program`]. Operand indices point to earlier nodes.
-#[derive(Debug, Clone)]
-pub enum PNode {
-    /// Values drawn from a generator through a view.
-    Generator {
-        /// What to draw.
-        generator: Generator,
-        /// The dtype of the generated array.
-        dtype: DType,
-        /// The full shape of the generated array.
-        shape: Vec<usize>,
-        /// How the block addresses it.
-        view: ViewMap,
-    },
-    /// Values from an in-memory array through a view.
-    Memory {
-        /// The array.
-        data: Arc<Block>,
-        /// How the block addresses it.
-        view: ViewMap,
-    },
-    /// Values from the blocks of an earlier stage through a view.
-    Blocks {
-        /// The stage.
-        stage: StageId,
-        /// How the block addresses it.
-        view: ViewMap,
-    },
-    /// A unary function.
-    Unary {
-        /// The function.
-        op: UnaryOp,
-        /// Operand.
-        input: usize,
-    },
-    /// A binary function (operands share a dtype).
-    Binary {
-        /// The function.
-        op: BinaryOp,
-        /// Left operand.
-        lhs: usize,
-        /// Right operand.
-        rhs: usize,
-    },
-    /// `where(cond, x, y)`.
-    Where {
-        /// Condition.
-        cond: usize,
-        /// Where true.
-        x: usize,
-        /// Where false.
-        y: usize,
-    },
-    /// Conversion to `dtype`.
-    Cast {
-        /// Operand.
-        input: usize,
-        /// Target dtype.
-        dtype: DType,
-    },
-}
-
-impl Program {
-    /// The stages this program reads blocks from, with their views, in node order.
-    pub fn block_leaves(&self) -> impl Iterator<Item = (StageId, &ViewMap)> {
-        self.nodes.iter().filter_map(|n| match n {
-            PNode::Blocks { stage, view } => Some((*stage, view)),
-            _ => None,
-        })
-    }
-}
-
 /// Which leaves of a program [`Plan::for_each_leaf_chunk`] walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reads {
@@ -268,7 +168,7 @@ impl Plan {
     /// `f(stage, linear_block)` for each. The one answer to that question, for the task
     /// graph (its edges), and through [`Plan::for_each_leaf_chunk`] for the executor's
     /// inline reads and the byte estimates; each stage kind answers it
-    /// ([`StageOp::for_each_input`]).
+    /// ([`stage::StageOp::for_each_input`]).
     pub fn for_each_input(&self, s: StageId, block: &[usize], mut f: impl FnMut(StageId, usize)) {
         self.stages[s].op.for_each_input(self, s, block, &mut f);
     }
@@ -286,39 +186,5 @@ impl Plan {
     /// The output stages (one per result, in order; possibly repeated).
     pub fn output_stages(&self) -> Vec<StageId> {
         self.outputs.iter().map(|o| o.stage).collect()
-    }
-}
-
-impl Stage {
-    /// The stages whose blocks this stage's tasks read ([`StageOp::input_stages`]).
-    pub fn inputs(&self) -> Vec<StageId> {
-        self.op.input_stages()
-    }
-
-    /// The fused programs a task of this stage evaluates ([`StageOp::programs`]).
-    pub fn programs(&self) -> Vec<&Program> {
-        self.op.programs()
-    }
-
-    /// The fused programs block `block` of this stage evaluates, each with the region of
-    /// its grid it evaluates over ([`StageOp::program_regions`]).
-    pub fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
-        self.op.program_regions(block)
-    }
-
-    /// The kind of operation, as execution statistics name it ([`StageOp::op_name`]).
-    pub fn op_name(&self) -> &'static str {
-        self.op.op_name()
-    }
-
-    /// The source read, when this stage reads a stored chunk per block (its kind is
-    /// [`stage::Read`]): for the passes about source reads.
-    pub fn as_read(&self) -> Option<&stage::Read> {
-        (self.op.as_ref() as &dyn Any).downcast_ref()
-    }
-
-    /// Bytes of the largest block this stage outputs.
-    pub fn max_block_bytes(&self) -> usize {
-        self.grid.max_chunk_shape().iter().product::<usize>() * self.dtype.size()
     }
 }

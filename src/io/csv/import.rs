@@ -209,7 +209,7 @@ impl ImportPlan {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.effective_threads())
             .build()
-            .map_err(|e| Error::internal(format!("CSV import thread pool: {e}")))?;
+            .map_err(|e| Error::internal_from("CSV import thread pool", e))?;
         let mut m = Metrics {
             peak_reserved_bytes: self.need,
             predicted_peak_bytes: self.need,

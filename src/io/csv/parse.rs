@@ -205,7 +205,7 @@ impl<'a> CsvFile<'a> {
             _ => vec![rows, cols],
         };
         ArrayD::from_shape_vec(IxDyn(&shape), values)
-            .map_err(|e| Error::internal(format!("CSV band assembly: {e}")))
+            .map_err(|e| Error::internal_from("CSV band assembly", e))
     }
 
     /// Parses the lines of `batch` in parallel into `out`, `cols` values per line; the

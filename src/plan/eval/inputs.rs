@@ -7,7 +7,8 @@ use crate::block::BlockRef;
 use crate::error::{Error, Result};
 use crate::grid::Region;
 use crate::kernel::Value;
-use crate::plan::{Plan, Program, Reads, StageId};
+use crate::plan::program::Program;
+use crate::plan::{Plan, Reads, StageId};
 use crate::store::BlockRead;
 
 /// The blocks a task reads, looked up by (stage, linear block): the outputs of its input

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::grid::{ChunkGrid, Region};
 use crate::kernel::generate::{AffineIndex, generate};
 use crate::kernel::{elementwise, gather};
-use crate::plan::{PNode, Plan, Program, StageId};
+use crate::plan::program::{PNode, Program};
+use crate::plan::{Plan, StageId};
 
 /// An operand during evaluation: an input block used as is, or a computed one.
 pub(crate) enum Operand<'a> {

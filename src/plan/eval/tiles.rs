@@ -9,7 +9,8 @@ use crate::expr::ReduceSpec;
 use crate::grid::Region;
 use crate::kernel::reduce;
 use crate::kernel::reduce::Partial;
-use crate::plan::{PNode, Plan, Program};
+use crate::plan::Plan;
+use crate::plan::program::{PNode, Program};
 
 // Programs run tile by tile so that their temporaries (gathered leaves, intermediate
 // results) are at most `TILE_ELEMS` elements: they stay in the L2 cache and are recycled by

@@ -8,7 +8,8 @@ use super::tiles::eval_tiled;
 use crate::block::{Block, BlockRef};
 use crate::error::Result;
 use crate::grid::Region;
-use crate::plan::{PNode, Plan, Program};
+use crate::plan::Plan;
+use crate::plan::program::{PNode, Program};
 
 /// Evaluates a program over a whole region into one block: a program that only reads an
 /// earlier stage's blocks gathers them straight into the result (one copy, no tiles);

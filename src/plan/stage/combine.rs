@@ -7,7 +7,8 @@ use crate::expr::ReduceSpec;
 use crate::kernel::gather::for_each_chunk;
 use crate::kernel::{Value, reduce};
 use crate::plan::bytes::partial_elem_bytes;
-use crate::plan::{Plan, Stage, StageId};
+use crate::plan::stage::Stage;
+use crate::plan::{Plan, StageId};
 
 /// Combines up to `split_every` partials per reduced axis from `input`; the last level
 /// also finalizes into the result's blocks.

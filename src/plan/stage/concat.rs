@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::grid::Region;
 use crate::kernel::Value;
 use crate::plan::bytes::tile_bytes;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// Arrays joined along `axis`: block `b` evaluates the program of the part holding it,
 /// over the part's block `b - offsets[part]` along the axis.

@@ -9,7 +9,8 @@ use crate::kernel::Value;
 use crate::kernel::contract::{self, Groups};
 use crate::kernel::reduce::Partial;
 use crate::plan::eval::map_arg;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// The product of a block of `lhs` and a block of `rhs`, summed over their contracted
 /// axes: one task per result block per block of the contracted axes. The stage grid is the
@@ -96,7 +97,7 @@ impl StageOp for Contract {
         let shape = stage.grid.block_shape(task.block);
         let acc = crate::dispatch_block!(product, a => BlockElement::wrap(
             a.into_shape_with_order(ndarray::IxDyn(&shape))
-                .map_err(|e| Error::internal(format!("contraction partial: {e}")))?));
+                .map_err(|e| Error::internal_from("contraction partial", e))?));
         Ok(Value::Partial(Partial {
             count: terms as u64,
             acc,

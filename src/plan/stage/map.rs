@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::grid::Region;
 use crate::kernel::Value;
 use crate::plan::bytes::tile_bytes;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// Evaluates a fused elementwise program over the block's region.
 #[derive(Debug)]

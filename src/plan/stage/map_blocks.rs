@@ -8,9 +8,11 @@ use crate::expr::{BlockInfo, Boundary, MapSpec};
 use crate::grid::{Region, fmt_shape};
 use crate::kernel::Value;
 use crate::kernel::overlap::{self, Halo};
+use crate::plan::Plan;
 use crate::plan::bytes::tile_bytes;
 use crate::plan::eval::{Inputs, MapArg, eval_whole, map_arg};
-use crate::plan::{Plan, Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
 /// after, for `map_overlap`): block `b` evaluates each input program over the block

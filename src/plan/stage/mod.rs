@@ -57,9 +57,12 @@ use std::any::Any;
 use std::fmt::Debug;
 
 use super::eval::{Inputs, eval_tiled};
-use super::{Plan, Program, Reads, Stage, StageId};
+use super::program::Program;
+use super::{Plan, Reads, StageId};
 use crate::block::Block;
+use crate::dtype::DType;
 use crate::error::Result;
+use crate::grid::ChunkGrid;
 use crate::grid::Region;
 use crate::kernel::Value;
 
@@ -211,4 +214,51 @@ fn program_inputs(
 fn block_bytes(stage: &Stage, block: &[usize]) -> u64 {
     let elems = stage.grid.block_shape(block).iter().product::<usize>() as u64;
     elems * stage.dtype.size() as u64
+}
+
+/// One materialization point: produces the blocks of `grid`.
+#[derive(Debug)]
+pub struct Stage {
+    /// The blocks this stage produces.
+    pub grid: ChunkGrid,
+    /// Their dtype (for partial reductions: the dtype of the final result).
+    pub dtype: DType,
+    /// How a block is computed: the stage's kind (this module has one file per kind).
+    pub op: Box<dyn StageOp>,
+    /// A short description for `explain` and graphs.
+    pub name: String,
+}
+
+impl Stage {
+    /// The stages whose blocks this stage's tasks read ([`StageOp::input_stages`]).
+    pub fn inputs(&self) -> Vec<StageId> {
+        self.op.input_stages()
+    }
+
+    /// The fused programs a task of this stage evaluates ([`StageOp::programs`]).
+    pub fn programs(&self) -> Vec<&Program> {
+        self.op.programs()
+    }
+
+    /// The fused programs block `block` of this stage evaluates, each with the region of
+    /// its grid it evaluates over ([`StageOp::program_regions`]).
+    pub fn program_regions(&self, block: &[usize]) -> Vec<(&Program, Region)> {
+        self.op.program_regions(block)
+    }
+
+    /// The kind of operation, as execution statistics name it ([`StageOp::op_name`]).
+    pub fn op_name(&self) -> &'static str {
+        self.op.op_name()
+    }
+
+    /// The source read, when this stage reads a stored chunk per block (its kind is
+    /// [`Read`]): for the passes about source reads.
+    pub fn as_read(&self) -> Option<&Read> {
+        (self.op.as_ref() as &dyn Any).downcast_ref()
+    }
+
+    /// Bytes of the largest block this stage outputs.
+    pub fn max_block_bytes(&self) -> usize {
+        self.grid.max_chunk_shape().iter().product::<usize>() * self.dtype.size()
+    }
 }

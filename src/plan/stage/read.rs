@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Recompute, StageOp, TaskRun};
 use crate::error::Result;
 use crate::kernel::Value;
-use crate::plan::Stage;
+use crate::plan::stage::Stage;
 use crate::store::BlockRead;
 
 /// Reads the chunk of a Zarr array (the stage grid is the array's chunk grid).

@@ -7,7 +7,8 @@ use crate::grid::Region;
 use crate::kernel::Value;
 use crate::plan::bytes::{TILE_ELEMS, partial_elem_bytes, tile_bytes};
 use crate::plan::eval::reduce_tiled;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// Evaluates a program over block `b` of `program.grid` and reduces it to a partial; the
 /// stage grid has the same block counts with reduced axes of length 1 per block.

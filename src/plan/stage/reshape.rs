@@ -8,7 +8,8 @@ use crate::expr::ReshapeMap;
 use crate::grid::Region;
 use crate::kernel::Value;
 use crate::plan::bytes::tile_bytes;
-use crate::plan::{Program, Stage};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
 
 /// The elements of block [`ReshapeMap::input_block`] of `program`'s grid, in the same C
 /// order under this block's shape.

@@ -7,7 +7,9 @@ use crate::expr::ScanOp;
 use crate::grid::Region;
 use crate::kernel::{Value, scan};
 use crate::plan::bytes::tile_bytes;
-use crate::plan::{Plan, Program, Stage, StageId};
+use crate::plan::program::Program;
+use crate::plan::stage::Stage;
+use crate::plan::{Plan, StageId};
 
 /// A cumulative sum or product along `axis`: each block evaluates `program` over its region
 /// and accumulates along `axis` starting from the last slice of the block before it along
