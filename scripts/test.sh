@@ -7,6 +7,9 @@
 # into target/fixtures/ on first use). A plain `cargo test` skips them when the venv is
 # missing. Extra arguments go to `cargo test`.
 #
+# The Python package's tests (python/tests/, pytest through the same venv) are one of them
+# (python/tests/pytest.rs).
+#
 # Then installs what the dashboard's browser tests need (scripts/browser.sh: Debian's
 # chromium through apt, about 25 s the first time, and playwright in the same venv); when
 # that is impossible (no root, no apt), those tests are skipped with the reason.

@@ -675,7 +675,7 @@ pub use array::{
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{CancelToken, ComputeOptions, LimitSource, MemoryLimit, Scheduler};
-pub use dashboard::{Monitor, MonitorSettings};
+pub use dashboard::{Monitor, MonitorSettings, SessionGuard};
 pub use dtype::{DType, Element, Kind, Scalar};
 pub use error::{BoxError, Error, Result};
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};

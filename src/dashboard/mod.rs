@@ -131,6 +131,19 @@ impl Monitor {
         Ok(value)
     }
 
+    /// Opens a session titled `title` that lasts until the returned guard is closed or
+    /// dropped: every computation run meanwhile with options carrying this monitor shows on
+    /// the same dashboard (served from now on: [`Monitor::url`] gives its address) and in
+    /// the same report. For a caller whose session is not one closure (the Python
+    /// package's `Client`, a context manager); [`Monitor::session`] otherwise.
+    ///
+    /// # Errors
+    /// The dashboard's address cannot be used, or the report's path is refused.
+    pub fn open_session(&self, title: &str) -> Result<SessionGuard> {
+        self.enter(title)?;
+        Ok(SessionGuard(Some(self.clone())))
+    }
+
     fn enter(&self, title: &str) -> Result<()> {
         let mut s = self.0.session.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(session) = s.as_mut() {
@@ -190,6 +203,30 @@ impl Monitor {
     /// The figures of the current session's finished runs.
     pub fn metrics(&self) -> Option<Metrics> {
         self.recorder()?.metrics()
+    }
+}
+
+/// A session of a [`Monitor`] held open (see [`Monitor::open_session`]); it ends when
+/// closed or dropped.
+#[derive(Debug)]
+pub struct SessionGuard(Option<Monitor>);
+
+impl SessionGuard {
+    /// Ends the session: the report is written, the dashboard stops after its linger.
+    ///
+    /// # Errors
+    /// The report cannot be written.
+    pub fn close(mut self) -> Result<()> {
+        self.0.take().map_or(Ok(()), |m| m.exit(None))
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            // Dropped without close (a panic, an early return): the report is best-effort.
+            let _ = m.exit(None);
+        }
     }
 }
 

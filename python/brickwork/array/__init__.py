@@ -1,0 +1,37 @@
+"""``import brickwork.array as da``: dask.array's API over brickwork's Rust engine.
+
+Arrays are lazy, chunked and n-dimensional; operations build a graph, and ``compute()``
+(or ``brickwork.compute(a, b, ...)``, ``np.asarray(x)``, ``to_zarr``) runs it on every
+core under a memory limit, with the GIL released.
+
+>>> import brickwork.array as da
+>>> x = da.random.random((1000, 1000), chunks=(250, 250))
+>>> y = (x + x.T)[::2, 500:].mean(axis=1)
+>>> y.shape
+(500,)
+>>> float(abs(y.mean().compute() - 1.0)) < 0.05
+True
+"""
+
+from brickwork.array import _protocols, random
+from brickwork.array._protocols import (  # noqa: F401
+    all, allclose, any, argmax, argmin, around, array_equal, broadcast_to, clip, cumprod,
+    cumsum, dot, expand_dims, flip, matmul, max, mean, median, min, moveaxis, nan_to_num,
+    percentile, prod, quantile, ravel, reshape, round, squeeze, std, sum, swapaxes, take,
+    transpose, var,
+)
+from brickwork.array.core import (  # noqa: F401
+    UFUNCS, Array, abs, arange, asarray, compute, concatenate, empty, eye, from_array, from_zarr,
+    full, full_like, linspace, map_blocks, normalize_chunks, ones, ones_like, stack, to_zarr,
+    where, zeros, zeros_like,
+)
+
+globals().update(UFUNCS)
+del _protocols
+
+__all__ = [
+    "Array", "random", "from_array", "asarray", "from_zarr", "to_zarr", "zeros", "ones",
+    "full", "empty", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",
+    "concatenate", "stack", "where", "map_blocks", "compute", "normalize_chunks",
+    "abs", *sorted(UFUNCS),
+]

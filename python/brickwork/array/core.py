@@ -1,0 +1,836 @@
+"""The ``Array`` class and the functions that make and combine arrays.
+
+Everything is lazy until ``compute`` (or ``np.asarray``, ``to_zarr``, ``persist``): each
+operation adds a node to brickwork's expression graph through the extension module
+(``brickwork._brickwork``), which the Rust engine plans and runs on every core under a
+memory limit, releasing the GIL.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from brickwork import _brickwork, _config
+
+_AUTO_CHUNK_BYTES = 128 * 2**20  # dask's array.chunk-size
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+def normalize_chunks(chunks, shape, itemsize=8):
+    """dask's ``chunks=`` as sizes per axis: ``'auto'``/None (about 128 MiB a chunk), an
+    int for every axis, or a tuple per axis of an int, -1/None (the whole axis), or the
+    sizes themselves; a dict maps axes to any of those."""
+    shape = tuple(int(n) for n in shape)
+    ndim = len(shape)
+    if isinstance(chunks, dict):
+        chunks = tuple(chunks.get(i, chunks.get(i - ndim, "auto")) for i in range(ndim))
+    if chunks is None or isinstance(chunks, str) or isinstance(chunks, numbers.Integral):
+        chunks = (chunks,) * ndim
+    chunks = tuple(chunks)
+    if len(chunks) != ndim:
+        raise ValueError(f"chunks {chunks} do not match the {ndim} axes of shape {shape}")
+    if any(c is None or c == "auto" for c in chunks):
+        fixed = [
+            _axis_size(c, n) if not (c is None or c == "auto") else None
+            for c, n in zip(chunks, shape)
+        ]
+        free = [i for i, c in enumerate(fixed) if c is None]
+        budget = _AUTO_CHUNK_BYTES / itemsize
+        for c in fixed:
+            if c is not None:
+                budget /= max(1, c if isinstance(c, int) else builtins.max(c))
+        per_axis = budget ** (1 / len(free)) if budget > 1 else 1
+        for i in free:
+            fixed[i] = builtins.max(1, builtins.min(shape[i], int(per_axis)))
+        chunks = tuple(fixed)
+    out = []
+    for c, n in zip(chunks, shape):
+        c = _axis_size(c, n)
+        if isinstance(c, tuple):
+            if sum(c) != n:
+                raise ValueError(f"chunk sizes {c} do not add up to the axis length {n}")
+            out.append(c)
+        else:
+            full, rest = divmod(n, c)
+            out.append((c,) * full + ((rest,) if rest else ()) or (0,))
+    return tuple(out)
+
+
+def _axis_size(c, n):
+    if isinstance(c, (tuple, list)):
+        return tuple(int(x) for x in c)
+    if c is None or c == -1:
+        return builtins.max(n, 1)
+    c = int(c)
+    if c <= 0:
+        raise ValueError(f"chunk size must be positive, got {c}")
+    return c
+
+
+def _regular(chunks):
+    """The regular chunk shape of normalized ``chunks``, or None when they are not."""
+    shape = []
+    for axis in chunks:
+        head = axis[0] if axis else 1
+        if any(c != head for c in axis[:-1]) or (axis and axis[-1] > head):
+            return None
+        shape.append(builtins.max(head, 1))
+    return tuple(shape)
+
+
+def _build(make, shape, chunks, itemsize=8):
+    """An array made by ``make(regular_chunk_shape)`` and rechunked when ``chunks`` are not
+    regular."""
+    norm = normalize_chunks(chunks, shape, itemsize)
+    regular = _regular(norm)
+    if regular is not None:
+        return Array(make(list(regular)))
+    first = [builtins.max(builtins.max(c), 1) for c in norm]
+    return Array(make(first)).rechunk(norm)
+
+
+def _shape_arg(shape):
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+def _dtype_name(dtype) -> str:
+    if dtype is None:
+        return "float64"
+    name = np.dtype(dtype).name
+    return name
+
+
+# --------------------------------------------------------------------------- the array
+
+
+def _scalar(v):
+    """A Python or NumPy scalar as a Python bool/int/float, or None when ``v`` is not one."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return v.item()
+    return None
+
+
+class Array:
+    """A lazy, chunked n-dimensional array (dask.array's ``Array``).
+
+    Made by ``from_array``, ``from_zarr``, ``random``, ``zeros``, ... and by operations on
+    other arrays; ``compute()`` runs the graph into a NumPy array.
+    """
+
+    __slots__ = ("_a", "__weakref__")
+    __array_priority__ = 11
+
+    def __init__(self, handle):
+        if not isinstance(handle, _brickwork.Array):
+            raise TypeError("Array is made by from_array, from_zarr, random, zeros, ...")
+        self._a = handle
+
+    # -------------------------------------------------------------- properties
+
+    @property
+    def shape(self) -> tuple:
+        """The shape."""
+        return tuple(self._a.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The element type, as a NumPy dtype."""
+        return np.dtype(self._a.dtype)
+
+    @property
+    def chunks(self) -> tuple:
+        """The chunk sizes along each axis: a tuple of tuples (dask's ``.chunks``)."""
+        return tuple(tuple(c) for c in self._a.chunks)
+
+    @property
+    def chunksize(self) -> tuple:
+        """The largest chunk's shape."""
+        return tuple(builtins.max(c) if c else 0 for c in self.chunks)
+
+    @property
+    def numblocks(self) -> tuple:
+        """Chunks per axis."""
+        return tuple(len(c) for c in self.chunks)
+
+    @property
+    def npartitions(self) -> int:
+        """The number of chunks."""
+        return math.prod(self.numblocks)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole array."""
+        return self._a.nbytes
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return math.prod(self.shape)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes of one element."""
+        return self.dtype.itemsize
+
+    @property
+    def name(self) -> str:
+        """The operation that makes this array."""
+        return self._a.name
+
+    @property
+    def T(self) -> Array:
+        """The transpose."""
+        return self.transpose()
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # -------------------------------------------------------------- computing
+
+    def compute(self, **kwargs):
+        """The values, as a NumPy array (a NumPy scalar for a 0-d array).
+
+        Keywords: ``scheduler`` ('threads', 'synchronous', 'processes'; default: the active
+        ``Client``, else 'threads'), ``num_workers``, ``memory_limit`` (bytes or '2GB').
+        The GIL is released while it runs; Ctrl-C cancels it (``KeyboardInterrupt``).
+        """
+        return _unwrap0(self._a.compute(_config.options(**kwargs)))
+
+    def persist(self, **kwargs) -> Array:
+        """Computes the array and returns it held in memory (a NumPy-backed array in the
+        same chunks): later computations start from the values."""
+        values = np.asarray(self._a.compute(_config.options(**kwargs)))
+        return from_array(values, chunks=self.chunks)
+
+    def to_zarr(self, url, *, chunks=None, codec=None, overwrite=False, zarr_format=3, shards=None,
+                compute=True, **kwargs):
+        """Writes the array to a Zarr store at ``url`` (a path), chunk by chunk under the
+        memory limit; ``codec`` as brickwork's ('zstd:3', 'gzip', 'blosc:lz4', 'none')."""
+        if not compute:
+            raise NotImplementedError("to_zarr(compute=False): write with compute=True")
+        opts = _config.options(**kwargs)
+        self._a.to_zarr(
+            str(url),
+            opts,
+            chunks=list(chunks) if chunks is not None else None,
+            codec=codec,
+            overwrite=overwrite,
+            zarr_format=zarr_format,
+            shards=list(shards) if shards is not None else None,
+        )
+
+    def visualize(self, filename="mydask.svg", **kwargs):
+        """Writes the task graph to ``filename``: Graphviz DOT, or SVG for ``.svg`` (needs
+        Graphviz's ``dot``). Returns the file name."""
+        self._a.visualize(str(filename))
+        return str(filename)
+
+    def explain(self, **kwargs) -> str:
+        """The plan: stages, tasks, and the predicted peak memory against the limit."""
+        return self._a.explain(_config.options(**kwargs))
+
+    def __array__(self, dtype=None, copy=None):
+        values = np.asarray(self._a.compute(_config.options()))
+        if dtype is not None and values.dtype != np.dtype(dtype):
+            values = values.astype(dtype)
+        return values
+
+    def __bool__(self):
+        return bool(self.compute())
+
+    def __float__(self):
+        return float(self.compute())
+
+    def __int__(self):
+        return int(self.compute())
+
+    def __index__(self):
+        return operator.index(self.compute())
+
+    def __complex__(self):
+        return complex(self.compute())
+
+    # -------------------------------------------------------------- display
+
+    def __repr__(self) -> str:
+        return (
+            f"brickwork.array<{self.name}, shape={self.shape}, dtype={self.dtype}, "
+            f"chunksize={self.chunksize}, chunktype=numpy.ndarray>"
+        )
+
+    def __str__(self) -> str:
+        return self._a.__str__()
+
+    def _repr_html_(self) -> str:
+        from brickwork.array._html import array_html
+
+        return array_html(self)
+
+    # -------------------------------------------------------------- operators
+
+    def _binary(self, op, other, reflected=False):
+        if isinstance(other, Array):
+            a, b = (other, self) if reflected else (self, other)
+            return Array(a._a.binary(op, b._a))
+        value = _scalar(other)
+        if value is not None:
+            return Array(self._a.binary_scalar(op, value, reflected))
+        if isinstance(other, (np.ndarray, list, tuple)):
+            other = _like(np.asarray(other), self)
+            return self._binary(op, other, reflected)
+        return NotImplemented
+
+    def __add__(self, o): return self._binary("add", o)
+    def __radd__(self, o): return self._binary("add", o, True)
+    def __sub__(self, o): return self._binary("subtract", o)
+    def __rsub__(self, o): return self._binary("subtract", o, True)
+    def __mul__(self, o): return self._binary("multiply", o)
+    def __rmul__(self, o): return self._binary("multiply", o, True)
+    def __truediv__(self, o): return self._binary("true_divide", o)
+    def __rtruediv__(self, o): return self._binary("true_divide", o, True)
+    def __floordiv__(self, o): return self._binary("floor_divide", o)
+    def __rfloordiv__(self, o): return self._binary("floor_divide", o, True)
+    def __mod__(self, o): return self._binary("remainder", o)
+    def __rmod__(self, o): return self._binary("remainder", o, True)
+    def __pow__(self, o): return self._binary("power", o)
+    def __rpow__(self, o): return self._binary("power", o, True)
+    def __and__(self, o): return self._binary("bitwise_and", o)
+    def __rand__(self, o): return self._binary("bitwise_and", o, True)
+    def __or__(self, o): return self._binary("bitwise_or", o)
+    def __ror__(self, o): return self._binary("bitwise_or", o, True)
+    def __xor__(self, o): return self._binary("bitwise_xor", o)
+    def __rxor__(self, o): return self._binary("bitwise_xor", o, True)
+    def __eq__(self, o): return self._binary("equal", o)
+    def __ne__(self, o): return self._binary("not_equal", o)
+    def __lt__(self, o): return self._binary("less", o)
+    def __le__(self, o): return self._binary("less_equal", o)
+    def __gt__(self, o): return self._binary("greater", o)
+    def __ge__(self, o): return self._binary("greater_equal", o)
+
+    __hash__ = object.__hash__
+
+    def __matmul__(self, o):
+        o = _as_array(o, self)
+        return Array(self._a.matmul(o._a))
+
+    def __rmatmul__(self, o):
+        o = _as_array(o, self)
+        return Array(o._a.matmul(self._a))
+
+    def __neg__(self): return Array(self._a.unary("negative"))
+    def __pos__(self): return self
+    def __abs__(self): return Array(self._a.unary("absolute"))
+    def __invert__(self): return Array(self._a.unary("invert"))
+
+    # -------------------------------------------------------------- methods
+
+    def astype(self, dtype, copy=True, **kwargs) -> Array:
+        """Converted to ``dtype`` (lazily)."""
+        name = _dtype_name(dtype)
+        if name == self.dtype.name:
+            return self
+        return Array(self._a.astype(name))
+
+    def _reduce(self, op, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None):
+        x = self.astype(dtype) if dtype is not None else self
+        return Array(x._a.reduce(op, _axes(axis), keepdims, float(ddof), _split(split_every)))
+
+    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+        """Sum over ``axis`` (all axes when None)."""
+        _no_out(out)
+        return self._reduce("sum", axis, dtype, keepdims, split_every=split_every)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+        """Product over ``axis``."""
+        _no_out(out)
+        return self._reduce("prod", axis, dtype, keepdims, split_every=split_every)
+
+    def mean(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+        """Arithmetic mean over ``axis``."""
+        _no_out(out)
+        return self._reduce("mean", axis, dtype, keepdims, split_every=split_every)
+
+    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+        """Variance over ``axis`` (``ddof`` delta degrees of freedom)."""
+        _no_out(out)
+        return self._reduce("var", axis, dtype, keepdims, ddof, split_every)
+
+    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+        """Standard deviation over ``axis``."""
+        _no_out(out)
+        return self._reduce("std", axis, dtype, keepdims, ddof, split_every)
+
+    def min(self, axis=None, keepdims=False, split_every=None, out=None):
+        """Minimum over ``axis``."""
+        _no_out(out)
+        return self._reduce("min", axis, None, keepdims, split_every=split_every)
+
+    def max(self, axis=None, keepdims=False, split_every=None, out=None):
+        """Maximum over ``axis``."""
+        _no_out(out)
+        return self._reduce("max", axis, None, keepdims, split_every=split_every)
+
+    def any(self, axis=None, keepdims=False, split_every=None, out=None):
+        """True where any element over ``axis`` is."""
+        _no_out(out)
+        return Array(self._a.logical_reduce("any", _axes(axis), keepdims))
+
+    def all(self, axis=None, keepdims=False, split_every=None, out=None):
+        """True where every element over ``axis`` is."""
+        _no_out(out)
+        return Array(self._a.logical_reduce("all", _axes(axis), keepdims))
+
+    def argmax(self, axis=None, keepdims=False, split_every=None, out=None):
+        """Index of the maximum along ``axis`` (of the flattened array when None)."""
+        _no_out(out)
+        return Array(self._a.arg_reduce("argmax", axis, keepdims))
+
+    def argmin(self, axis=None, keepdims=False, split_every=None, out=None):
+        """Index of the minimum along ``axis``."""
+        _no_out(out)
+        return Array(self._a.arg_reduce("argmin", axis, keepdims))
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        """Cumulative sum along ``axis`` (of the flattened array when None)."""
+        _no_out(out)
+        x = self.astype(dtype) if dtype is not None else self
+        if axis is None:
+            x, axis = x.ravel(), 0
+        return Array(x._a.cumulative("cumsum", axis))
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        """Cumulative product along ``axis``."""
+        _no_out(out)
+        x = self.astype(dtype) if dtype is not None else self
+        if axis is None:
+            x, axis = x.ravel(), 0
+        return Array(x._a.cumulative("cumprod", axis))
+
+    def round(self, decimals=0):
+        """Rounded to ``decimals`` (half to even, as NumPy)."""
+        return Array(self._a.round(decimals))
+
+    def clip(self, min=None, max=None):
+        """Values limited to [min, max]."""
+        out = self
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+
+    def reshape(self, *shape, **kwargs):
+        """Reshaped (one -1 allowed)."""
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = shape[0]
+        return Array(self._a.reshape([int(n) for n in shape]))
+
+    def ravel(self):
+        """Flattened to one axis."""
+        return Array(self._a.ravel())
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        """Length-1 axes removed."""
+        return Array(self._a.squeeze(_axes(axis)))
+
+    def transpose(self, *axes):
+        """Axes permuted (reversed by default)."""
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+            axes = axes[0]
+        if not axes:
+            return Array(self._a.transpose(None))
+        return Array(self._a.transpose([a % self.ndim for a in axes]))
+
+    def swapaxes(self, a, b):
+        """Axes ``a`` and ``b`` exchanged."""
+        perm = list(range(self.ndim))
+        perm[a], perm[b] = perm[b], perm[a]
+        return self.transpose(perm)
+
+    def dot(self, other):
+        """NumPy's ``dot``."""
+        return Array(self._a.dot(_as_array(other, self)._a))
+
+    def rechunk(self, chunks="auto", **kwargs) -> Array:
+        """The same values in other chunks (dask's ``chunks=`` forms; a dict changes only
+        the axes it names)."""
+        if isinstance(chunks, dict):
+            chunks = tuple(
+                chunks.get(i, chunks.get(i - self.ndim, c)) for i, c in enumerate(self.chunks)
+            )
+        norm = normalize_chunks(chunks, self.shape, self.itemsize)
+        if norm == self.chunks:
+            return self
+        return Array(self._a.rechunk([list(c) for c in norm]))
+
+    def map_blocks(self, func, *args, **kwargs) -> Array:
+        """``map_blocks(func, self, *args, **kwargs)``."""
+        return map_blocks(func, self, *args, **kwargs)
+
+    def __getitem__(self, key) -> Array:
+        return _index(self, key)
+
+
+def _unwrap0(values):
+    return values[()] if values.ndim == 0 else values
+
+
+def _no_out(out):
+    if out is not None:
+        raise TypeError("brickwork arrays are immutable: out= is not supported")
+
+
+def _axes(axis):
+    if axis is None:
+        return None
+    if isinstance(axis, numbers.Integral):
+        return [int(axis)]
+    return [int(a) for a in axis]
+
+
+def _split(split_every):
+    if split_every is None or isinstance(split_every, numbers.Integral):
+        return split_every
+    return builtins.max(split_every.values())
+
+
+def _like(values: np.ndarray, template: Array | None = None) -> Array:
+    """A NumPy array as a brickwork array, in ``template``'s chunks when it has its shape."""
+    if template is not None and values.shape == template.shape:
+        return from_array(values, chunks=template.chunks)
+    return from_array(values, chunks=-1)
+
+
+def _as_array(x, template: Array | None = None) -> Array:
+    if isinstance(x, Array):
+        return x
+    return _like(np.asarray(x), template)
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def _index(x: Array, key) -> Array:
+    if not isinstance(key, tuple):
+        key = (key,)
+    if builtins.any(isinstance(k, Array) for k in key):
+        raise NotImplementedError("indexing with a brickwork array: compute the index first")
+    fancy = [i for i, k in enumerate(key) if isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0]
+    if fancy:
+        return _fancy(x, key, fancy)
+    consumed = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if builtins.sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    items, new_axes, out_axis = [], [], 0
+    for k in key:
+        if k is Ellipsis:
+            for _ in range(x.ndim - consumed):
+                items.append(slice(None))
+                out_axis += 1
+        elif k is None:
+            new_axes.append(out_axis)
+            out_axis += 1
+        elif isinstance(k, slice):
+            items.append(slice(_int_or_none(k.start), _int_or_none(k.stop), _int_or_none(k.step)))
+            out_axis += 1
+        elif isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool):
+            items.append(int(k))
+        else:
+            raise IndexError(
+                f"brickwork indexes with ints, slices, None and ...; got {type(k).__name__}"
+            )
+    out = Array(x._a.index(items)) if items else x
+    for axis in new_axes:
+        out = Array(out._a.expand_dims(axis))
+    return out
+
+
+def _int_or_none(v):
+    return None if v is None else operator.index(v)
+
+
+def _fancy(x: Array, key, fancy):
+    if len(fancy) > 1:
+        raise NotImplementedError("indexing with more than one integer array")
+    i = fancy[0]
+    idx = np.asarray(key[i])
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    if idx.ndim != 1 or builtins.any(k is None or k is Ellipsis for k in key[:i]):
+        raise NotImplementedError("one 1-d integer array after plain indices only")
+    taken = Array(x._a.take([int(v) for v in idx], i))
+    rest = tuple(key[:i]) + (slice(None),) + tuple(key[i + 1 :])
+    return _index(taken, rest)
+
+
+# --------------------------------------------------------------------------- making arrays
+
+
+def from_array(x, chunks="auto", name=None, **kwargs) -> Array:
+    """A brickwork array over a NumPy array (or anything ``numpy.asarray`` takes).
+
+    A C-contiguous NumPy array is not copied: the brickwork array reads its chunks from
+    the array's own buffer (so later changes to the NumPy array are seen, as in dask).
+    Other layouts are copied once into C order.
+    """
+    if isinstance(x, Array):
+        return x.rechunk(chunks)
+    values = np.asarray(x)
+    if values.dtype.byteorder == ">" or values.dtype.kind not in "biuf":
+        values = values.astype(values.dtype.newbyteorder("="))
+    values = np.ascontiguousarray(values)
+    return _build(lambda c: _brickwork.from_numpy(values, c), values.shape, chunks, values.itemsize)
+
+
+def asarray(x, chunks="auto", **kwargs) -> Array:
+    """``x`` as a brickwork array (unchanged when it is one)."""
+    return x if isinstance(x, Array) else from_array(x, chunks=chunks)
+
+
+def from_zarr(url, component=None, **kwargs) -> Array:
+    """The Zarr array (v3 or v2) at ``url`` (a path; ``component`` a path inside it),
+    lazily, in its stored chunks."""
+    path = str(url)
+    if component:
+        path = path.rstrip("/") + "/" + str(component)
+    return Array(_brickwork.from_zarr(path))
+
+
+def to_zarr(arr: Array, url, **kwargs) -> None:
+    """Writes ``arr`` to a Zarr store at ``url`` (see ``Array.to_zarr``)."""
+    return arr.to_zarr(url, **kwargs)
+
+
+def full(shape, fill_value, dtype=None, chunks="auto", **kwargs) -> Array:
+    """An array filled with ``fill_value``."""
+    shape = _shape_arg(shape)
+    if dtype is None:
+        dtype = np.asarray(fill_value).dtype
+    name = _dtype_name(dtype)
+    value = _scalar(fill_value)
+    return _build(lambda c: _brickwork.full(list(shape), c, value, name), shape, chunks,
+                  np.dtype(name).itemsize)
+
+
+def zeros(shape, dtype=float, chunks="auto", **kwargs) -> Array:
+    """An array of zeros."""
+    return full(shape, 0, dtype=dtype, chunks=chunks)
+
+
+def ones(shape, dtype=float, chunks="auto", **kwargs) -> Array:
+    """An array of ones."""
+    return full(shape, 1, dtype=dtype, chunks=chunks)
+
+
+def empty(shape, dtype=float, chunks="auto", **kwargs) -> Array:
+    """An array of zeros (brickwork has no uninitialized memory to offer)."""
+    return zeros(shape, dtype=dtype, chunks=chunks)
+
+
+def zeros_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+    """Zeros of ``a``'s shape (and chunks)."""
+    return full_like(a, 0, dtype=dtype, chunks=chunks)
+
+
+def ones_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+    """Ones of ``a``'s shape."""
+    return full_like(a, 1, dtype=dtype, chunks=chunks)
+
+
+def full_like(a, fill_value, dtype=None, chunks=None, **kwargs) -> Array:
+    """``fill_value`` in ``a``'s shape."""
+    a = asarray(a)
+    return full(a.shape, fill_value, dtype=dtype or a.dtype, chunks=chunks or a.chunks)
+
+
+def arange(start, stop=None, step=1, chunks="auto", dtype=None, **kwargs) -> Array:
+    """``start, start + step, ...`` below ``stop`` (NumPy's ``arange``)."""
+    if stop is None:
+        start, stop = 0, start
+    n = builtins.max(0, math.ceil((stop - start) / step))
+    chunk = normalize_chunks(chunks, (n,), 8)[0][0] or 1
+    out = Array(_brickwork.arange(_scalar(start), _scalar(stop), _scalar(step), chunk))
+    return out.astype(dtype) if dtype is not None else out
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", dtype=None):
+    """``num`` evenly spaced values from ``start`` to ``stop``."""
+    chunk = normalize_chunks(chunks, (num,), 8)[0][0] or 1
+    out = Array(_brickwork.linspace(float(start), float(stop), int(num), bool(endpoint), chunk))
+    if dtype is not None:
+        out = out.astype(dtype)
+    if retstep:
+        return out, (stop - start) / builtins.max(1, num - 1 if endpoint else num)
+    return out
+
+
+def eye(N, chunks="auto", M=None, k=0, dtype=float) -> Array:
+    """Ones on the ``k``-th diagonal of an N x M array, zeros elsewhere."""
+    M = N if M is None else M
+    norm = normalize_chunks(chunks, (N, M), np.dtype(dtype).itemsize)
+    rows = arange(N, chunks=(norm[0],) if _regular(norm[:1]) else -1)[:, None]
+    cols = arange(M, chunks=(norm[1],) if _regular(norm[1:]) else -1)[None, :]
+    return ((cols - rows) == k).astype(dtype).rechunk(norm)
+
+
+def concatenate(seq, axis=0, **kwargs) -> Array:
+    """The arrays joined along ``axis``."""
+    arrays = [asarray(a) for a in seq]
+    return Array(_brickwork.concatenate([a._a for a in arrays], axis))
+
+
+def stack(seq, axis=0, **kwargs) -> Array:
+    """The arrays stacked along a new axis ``axis``."""
+    arrays = [asarray(a) for a in seq]
+    return Array(_brickwork.stack([a._a for a in arrays], axis))
+
+
+def where(condition, x=None, y=None) -> Array:
+    """``x`` where ``condition``, else ``y`` (NumPy's three-argument ``where``)."""
+    if x is None or y is None:
+        raise NotImplementedError("where(condition) without x and y: use nonzero after compute")
+    cond = asarray(condition)
+    xa = x if isinstance(x, Array) else full(cond.shape, x, chunks=cond.chunks) if _scalar(x) is not None else asarray(x)
+    ya = y if isinstance(y, Array) else full(cond.shape, y, chunks=cond.chunks) if _scalar(y) is not None else asarray(y)
+    return Array(_brickwork.where(cond._a, xa._a, ya._a))
+
+
+def map_blocks(func, *args, dtype=None, chunks=None, drop_axis=None, new_axis=None,
+               name=None, meta=None, **kwargs) -> Array:
+    """``func`` applied to each block of the arrays in ``args`` (dask's ``map_blocks``).
+
+    ``func`` receives NumPy arrays (copies of the blocks) and returns one NumPy array per
+    call; it runs on the engine's worker threads, taking the GIL for each block. ``dtype``
+    is the result's (default: the first array's), ``chunks`` the result's chunks when the
+    function changes the blocks' shapes; ``block_info`` in ``func``'s signature receives
+    dask's dict. Other keyword arguments are passed to ``func``.
+    """
+    import functools
+    import inspect
+
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays or builtins.any(not isinstance(a, Array) for a in args):
+        raise TypeError("map_blocks(func, *arrays): every positional argument must be an Array")
+    try:
+        with_info = "block_info" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        with_info = False
+    f = functools.partial(func, **kwargs) if kwargs else func
+    if chunks is not None:
+        chunks = [list(c) if isinstance(c, (tuple, list)) else [int(c)] for c in chunks]
+    return Array(
+        _brickwork.map_blocks(
+            f,
+            [a._a for a in arrays],
+            name or getattr(func, "__name__", "map_blocks"),
+            dtype=_dtype_name(dtype) if dtype is not None else None,
+            chunks=chunks,
+            drop_axis=_axes(drop_axis),
+            new_axis=_axes(new_axis),
+            with_info=with_info,
+        )
+    )
+
+
+def compute(*args, **kwargs):
+    """Computes several arrays in one pass (what they share is read and computed once)
+    and returns a tuple of their values; other arguments are returned as they are.
+
+    Keywords as ``Array.compute``: ``scheduler``, ``num_workers``, ``memory_limit``.
+    """
+    opts = _config.options(**kwargs)
+    positions = [i for i, a in enumerate(args) if isinstance(a, Array)]
+    values = _brickwork.compute_many([args[i]._a for i in positions], opts) if positions else []
+    out = list(args)
+    for i, v in zip(positions, values):
+        out[i] = _unwrap0(v)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- ufuncs
+
+
+_UNARY = [
+    "negative", "positive", "absolute", "fabs", "sqrt", "exp", "log", "log10", "log2", "log1p",
+    "expm1", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "rint",
+    "floor", "ceil", "trunc", "sign", "isnan", "isinf", "isfinite", "invert", "logical_not",
+    "bitwise_not",
+]
+_BINARY = [
+    "add", "subtract", "multiply", "true_divide", "divide", "floor_divide", "remainder", "mod",
+    "power", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor",
+    "minimum", "maximum", "arctan2", "hypot",
+]
+
+
+def _unary_function(name):
+    def f(x):
+        if not isinstance(x, Array):
+            return getattr(np, name)(x)
+        if name.startswith("logical") and x.dtype != bool:
+            x = x.astype(bool)
+        return Array(x._a.unary(name))
+
+    f.__name__ = name
+    f.__doc__ = f"NumPy's ``{name}``, elementwise and lazy."
+    return f
+
+
+def _binary_function(name):
+    def f(x, y):
+        if name.startswith("logical"):
+            x = x.astype(bool) if isinstance(x, Array) else x
+            y = y.astype(bool) if isinstance(y, Array) else y
+        if isinstance(x, Array):
+            out = x._binary(name, y)
+        elif isinstance(y, Array):
+            out = y._binary(name, x, reflected=True)
+        else:
+            return getattr(np, name)(x, y)
+        if out is NotImplemented:
+            raise TypeError(f"{name}: unsupported operand types {type(x).__name__}, {type(y).__name__}")
+        return out
+
+    f.__name__ = name
+    f.__doc__ = f"NumPy's ``{name}``, elementwise and lazy."
+    return f
+
+
+UFUNCS = {}
+for _n in _UNARY:
+    UFUNCS[_n] = _unary_function(_n)
+for _n in _BINARY:
+    UFUNCS[_n] = _binary_function(_n)
+globals().update(UFUNCS)
+abs = UFUNCS["absolute"]  # noqa: A001  (dask.array.abs)
+minimum = UFUNCS["minimum"]
+maximum = UFUNCS["maximum"]
