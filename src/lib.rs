@@ -688,7 +688,7 @@ pub use metrics::{MemoryUse, Metrics};
 pub use ndarray;
 pub use ndarray::{Axis, s};
 pub use observe::{Observer, Progress, ProgressEvent};
-pub use store::{Codec, ReadOptions, WriteOptions};
+pub use store::{Codec, ReadOptions, StorageOptions, WriteOptions};
 
 /// The README's Rust examples run as doctests too (it is no longer the crate's page).
 #[cfg(doctest)]

@@ -289,7 +289,7 @@ fn a_region_write_is_a_new_generation_for_readers() -> TestResult {
         let after = ZarrSource::open(&x)?;
         assert_ne!(after.generation(), before, "{name}");
         // Begun and not finished: refused, naming this process as the writer.
-        let mut running = ZarrRegion::open(&x, &[0..10, 0..10], false)?;
+        let mut running = ZarrRegion::open(&x, &[0..10, 0..10], false, &Default::default())?;
         running.begin()?;
         let err = ZarrSource::open(&x).unwrap_err();
         assert!(
@@ -321,6 +321,7 @@ fn a_region_write_is_a_new_generation_for_readers() -> TestResult {
         );
         let any = ReadOptions {
             allow_incomplete: true,
+            ..ReadOptions::default()
         };
         ZarrSource::open_with(&x, &any)?;
         let values = Array::random(&[10, 10], &[10, 10], 3)?;

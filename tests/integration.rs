@@ -7,6 +7,9 @@ mod array_api;
 mod cgroup;
 /// The brickwork command-line tool.
 mod cli;
+/// Zarr on object stores: S3 (moto) and HTTP on loopback, zarr-python on the same bucket.
+#[cfg(feature = "cloud")]
+mod cloud;
 /// The cluster scheduler: bit-identical results, transfers, per-worker limits.
 mod cluster;
 /// Shared helpers.

@@ -153,6 +153,7 @@ fn reading_an_incomplete_array_is_an_error_unless_allowed() -> TestResult {
     }
     let allow = ReadOptions {
         allow_incomplete: true,
+        ..ReadOptions::default()
     };
     let got = Array::from_zarr_with(&path, &allow)?.compute_as::<f64>()?;
     assert_eq!(got.shape(), &[20, 20]);

@@ -91,11 +91,64 @@ pub(crate) enum Command {
 
 #[derive(Args, Debug)]
 pub(crate) struct InfoArgs {
-    /// The Zarr array or group.
+    /// The Zarr array or group: a path, or a URL (s3://, gs://, az://, http(s)://).
     pub(crate) path: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+}
+
+/// How stores on object stores are reached.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct StorageArgs {
+    /// An option of object stores, for store paths given as URLs (s3://bucket/prefix,
+    /// gs://, az://, and http:// or https:// to read): KEY=VALUE, repeatable, overriding the
+    /// cloud's environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, ...;
+    /// GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY,
+    /// ...). Keys are object_store's (region, endpoint, access_key_id, secret_access_key,
+    /// session_token, allow_http, account_name, account_key, service_account, ...) and
+    /// anonymous=true (unsigned requests, for public buckets), timeout (default 30s),
+    /// connect_timeout (5s), max_retries (3) and retry_timeout (60s). Values are never
+    /// printed.
+    #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_storage_option)]
+    pub(crate) storage_option: Vec<StorageAssignment>,
+}
+
+impl StorageArgs {
+    /// The options given.
+    pub(crate) fn options(&self) -> brickwork::StorageOptions {
+        let mut o = brickwork::StorageOptions::new();
+        for a in &self.storage_option {
+            o.set(&a.key, a.value.clone());
+        }
+        o
+    }
+}
+
+/// One `--storage-option KEY=VALUE`; its value is not shown by `Debug`.
+#[derive(Clone)]
+pub(crate) struct StorageAssignment {
+    key: String,
+    value: String,
+}
+
+impl std::fmt::Debug for StorageAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}=<redacted>", self.key)
+    }
+}
+
+fn parse_storage_option(text: &str) -> Result<StorageAssignment, String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok(StorageAssignment {
+            key: k.trim().to_owned(),
+            value: v.to_owned(),
+        }),
+        _ => Err("expected KEY=VALUE (for example region=eu-west-1)".into()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +259,8 @@ pub(crate) struct ExecArgs {
     /// missing chunks.
     #[arg(long)]
     pub(crate) allow_incomplete: bool,
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
 }
 
 #[derive(Args, Debug)]

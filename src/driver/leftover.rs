@@ -121,6 +121,7 @@ where
                     &store,
                     &ReadOptions {
                         allow_incomplete: true,
+                        ..ReadOptions::default()
                     },
                 )
                 .and_then(|s| s.stored_objects());
@@ -164,6 +165,7 @@ where
         store,
         &ReadOptions {
             allow_incomplete: true,
+            ..ReadOptions::default()
         },
     ) else {
         return remove("it holds no readable array");

@@ -214,10 +214,14 @@ fn executor(opts: &ComputeOptions) -> &'static dyn Executor {
 
 /// Where the temporary stores of a write to `path` go: `opts.tmp_dir`, else beside `path`
 /// (the same file system, so that the intermediate store of a two-pass write is not put on
-/// a small /tmp).
+/// a small /tmp); for an object-store target, the system's temporary directory.
 pub(crate) fn temp_parent(path: &Path, opts: &ComputeOptions) -> std::path::PathBuf {
     if let Some(dir) = &opts.tmp_dir {
         return dir.clone();
+    }
+    if crate::store::is_remote(path) {
+        // Temporaries stay on local disk, whatever the target.
+        return std::env::temp_dir();
     }
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

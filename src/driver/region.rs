@@ -66,7 +66,7 @@ fn region_write(
             "resume does not apply (every chunk is written atomically; run the same write again to complete an interrupted one)",
         ));
     }
-    let mut target = ZarrRegion::open(path, region, options.direct_io)?;
+    let mut target = ZarrRegion::open(path, region, options.direct_io, &options.storage)?;
     if let Some(chunks) = &options.chunks
         && chunks.as_slice() != target.chunk_shape()
     {

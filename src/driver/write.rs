@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
 use crate::metrics::Metrics;
 use crate::plan::{EncodeCost, OutputWrite};
-use crate::store::{Codec, Sink, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
+use crate::store::{self, Codec, Sink, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
 
 /// Writes each `(array, path)` of `outputs` to a new Zarr array in one pass, as one session
 /// titled by `title` ([`crate::Array::to_zarr_with`], [`crate::to_zarr_many_with`]).
@@ -371,7 +371,8 @@ fn write_start(
     let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
     let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
     let (mut missing, mut sink) = (None, None);
-    if options.resume && (path.exists() || path.is_symlink()) {
+    let something_there = || store::is_remote(path) || path.exists() || path.is_symlink();
+    if options.resume && something_there() {
         let r = ZarrSink::resume(
             path,
             &e.shape(),
@@ -404,7 +405,11 @@ fn write_start(
 /// Refuses to write into a store that the computation reads: overwriting would delete the
 /// input before it is read, and the result would silently be made of fill values.
 pub(super) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
-    let Ok(target) = target.canonicalize() else {
+    let target = if store::is_remote(target) {
+        target.to_path_buf() // a URL, compared as written
+    } else if let Ok(t) = target.canonicalize() {
+        t
+    } else {
         return Ok(()); // does not exist yet, so nothing reads it
     };
     for node in expr::Expr::post_order(e) {

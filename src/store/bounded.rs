@@ -10,6 +10,13 @@
 //! uncompressed chunk must have exactly its size: zarrs reads the part of it it needs, so a
 //! chunk file of the wrong size would otherwise read without complaint.
 //! Metadata is read before the array's chunk sizes are known, through the plain store.
+//!
+//! On an object store, asking an object's size is a HEAD request before every read, which
+//! is what a latency-bound reader must not do; there ([`BoundedStore::new_unsized`]) a
+//! range of known length is checked against the bound before it is asked for, and what
+//! comes back (for a range to the end of an object, or an object of the wrong size) is
+//! checked once it has arrived: a hostile object costs the bytes of one answer, not an
+//! abort.
 
 use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
 use zarrs::storage::{MaybeBytesIterator, ReadableStorageTraits, StorageError, StoreKey};
@@ -51,6 +58,8 @@ pub(super) struct BoundedStore<S> {
     inner: S,
     max_read: u64,
     exact: Option<u64>,
+    /// Look up an object's size before reading it (local files: a `stat`).
+    sized: bool,
 }
 
 impl<S: ReadableStorageTraits> BoundedStore<S> {
@@ -61,7 +70,73 @@ impl<S: ReadableStorageTraits> BoundedStore<S> {
             inner,
             max_read,
             exact,
+            sized: true,
         }
+    }
+
+    /// As [`BoundedStore::new`] for a store whose sizes cost a request: nothing is asked
+    /// before a read, and what arrives is checked (see the module doc).
+    pub(super) fn new_unsized(inner: S, max_read: u64, exact: Option<u64>) -> Self {
+        BoundedStore {
+            sized: false,
+            ..Self::new(inner, max_read, exact)
+        }
+    }
+
+    /// Reads `byte_ranges` of `key` without asking its size first: ranges of known length
+    /// are checked before, every answer after.
+    fn get_unsized<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        let ranges: Vec<ByteRange> = byte_ranges.collect();
+        for r in &ranges {
+            let len = match *r {
+                ByteRange::FromStart(_, Some(len)) | ByteRange::Suffix(len) => len,
+                ByteRange::FromStart(_, None) => continue,
+            };
+            if len > self.max_read {
+                return Err(corrupt(
+                    key,
+                    format!(
+                        "reading {} of it was refused: a stored chunk of this array takes at most {} bytes",
+                        describe(*r),
+                        self.max_read
+                    ),
+                ));
+            }
+        }
+        let whole = matches!(ranges.as_slice(), [ByteRange::FromStart(0, None)]);
+        let Some(parts) = self
+            .inner
+            .get_partial_many(key, Box::new(ranges.clone().into_iter()))?
+        else {
+            return Ok(None);
+        };
+        let parts: Vec<_> = parts.collect::<Result<_, _>>()?;
+        for (part, range) in parts.iter().zip(&ranges) {
+            let got = part.len() as u64;
+            let short = matches!(*range, ByteRange::FromStart(_, Some(len)) | ByteRange::Suffix(len) if got != len);
+            if short || got > self.max_read {
+                return Err(corrupt(
+                    key,
+                    format!(
+                        "asked for {}, the store answered {got} bytes",
+                        describe(*range)
+                    ),
+                ));
+            }
+            if let Some(exact) = self.exact.filter(|&e| whole && e != got) {
+                return Err(corrupt(
+                    key,
+                    format!(
+                        "it has {got} bytes, but an uncompressed chunk of this array has {exact}"
+                    ),
+                ));
+            }
+        }
+        Ok(Some(Box::new(parts.into_iter().map(Ok))))
     }
 
     /// Checks `range` of an object of `size` bytes; the range itself on success.
@@ -102,6 +177,9 @@ impl<S: ReadableStorageTraits> ReadableStorageTraits for BoundedStore<S> {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        if !self.sized {
+            return self.get_unsized(key, byte_ranges);
+        }
         let Some(size) = self.inner.size_key(key)? else {
             // Missing (or not a file): the inner store says which.
             return self.inner.get_partial_many(key, byte_ranges);
@@ -160,6 +238,20 @@ mod tests {
             exact.get(&key).is_err(),
             "an object of 100 bytes where 99 belong"
         );
+        let blind = BoundedStore::new_unsized(FilesystemStore::new(dir.path())?, 60, None);
+        let read = |r: ByteRange| blind.get_partial(&key, r).map(|b| b.map(|b| b.len()));
+        assert_eq!(read(ByteRange::FromStart(50, Some(50)))?, Some(50));
+        assert_eq!(read(ByteRange::Suffix(60))?, Some(60));
+        for bad in [
+            ByteRange::FromStart(0, None),
+            ByteRange::FromStart(0, Some(1 << 62)),
+            ByteRange::Suffix(101),
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+        assert!(blind.get(&StoreKey::new("missing")?)?.is_none());
+        let exact = BoundedStore::new_unsized(FilesystemStore::new(dir.path())?, 200, Some(99));
+        assert!(exact.get(&key).is_err());
         Ok(())
     }
 }

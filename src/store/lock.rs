@@ -20,6 +20,19 @@
 //! share one lock, released with the last. Within a process, ordering writes is the
 //! caller's business.
 //!
+//! On an object store there is no `flock`; the lock is an object beside the array,
+//! `<parent>/.<name>.brickwork-lock`, created with a conditional PUT that succeeds only
+//! when no such object exists (`If-None-Match: *` on S3, a generation-0 precondition on
+//! GCS, `If-None-Match` on Azure): of two writers, exactly one creates it. It holds the
+//! same record as the lock file plus `renewed` (seconds since 1970), which the holder
+//! rewrites every [`LEASE_RENEW`] (conditionally on the version it wrote last). Since a
+//! killed process cannot remove it, a lock object not renewed for [`LEASE`], or one whose
+//! holder was a process on this host that no longer runs, is stale: the next writer
+//! replaces it, again conditionally on the version it read, so that of two writers taking
+//! over one stale lock only one succeeds. The holder deletes it when done. A store that
+//! ignores the conditions (some S3-compatible servers) degrades this to a best effort; the
+//! write id checked when a write finishes catches the rest, as on file systems.
+//!
 //! Limits: `flock` is advisory (a program that does not take it is not stopped) and works
 //! across machines only where the file system implements it (NFSv4 and Lustre do, with
 //! the right mount options; some NFS setups lock only locally). The write id checked when a
@@ -31,16 +44,36 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use zarrs::storage::Bytes;
+
+use super::location::{StorageOptions, StoreUrl};
+use super::remote::{self, ObjectVersion, RemoteStore};
 use super::temp::{self, Owner};
 use crate::error::{Error, Result};
 
 /// The lock of one write target, held while this value (or a clone) lives.
 #[derive(Debug)]
 pub(crate) struct WriteLock {
-    /// The lock file.
+    /// The lock file (for an object store, the lock object's URL: the key of [`held`]).
     file_path: PathBuf,
-    file: File,
+    /// The locked file, or the lock object and its renewal.
+    hold: Hold,
 }
+
+/// What holds a lock.
+#[derive(Debug)]
+enum Hold {
+    /// An exclusive `flock` on the open lock file.
+    File(#[allow(dead_code)] File),
+    /// A lock object on an object store, renewed by a thread until dropped.
+    Object(ObjectLock),
+}
+
+/// How long a lock object stays valid without being renewed.
+pub(crate) const LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How often the holder of a lock object renews it.
+pub(crate) const LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The locks this process holds, by lock file path.
 fn held() -> &'static Mutex<HashMap<PathBuf, Weak<WriteLock>>> {
@@ -123,37 +156,45 @@ impl WriteLock {
             if !still_named(&file, file_path) {
                 continue; // its holder removed it between our open and our lock
             }
-            let mut lock = WriteLock {
+            let mut file = file;
+            record_holder(&mut file).map_err(io)?;
+            return Ok(WriteLock {
                 file_path: file_path.to_path_buf(),
-                file,
-            };
-            lock.record_holder().map_err(io)?;
-            return Ok(lock);
+                hold: Hold::File(file),
+            });
         }
         Err(Error::Locked {
             path: target.to_path_buf(),
             holder: "another process that keeps replacing the lock file".into(),
         })
     }
+}
 
-    /// Writes who holds the lock into the lock file.
-    fn record_holder(&mut self) -> std::io::Result<()> {
-        let me = Owner::me();
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let command: Vec<String> = std::env::args().collect();
-        let info = serde_json::json!({
-            "pid": me.pid,
-            "host": temp::host_name(),
-            "since": since,
-            "start_ticks": me.start,
-            "command": command.join(" "),
-        });
-        self.file.set_len(0)?;
-        self.file.rewind()?;
-        self.file.write_all(info.to_string().as_bytes())
-    }
+/// Seconds since 1970.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Who holds the lock: pid, host, since when, the process's start time, the command.
+fn holder_record() -> serde_json::Value {
+    let me = Owner::me();
+    let command: Vec<String> = std::env::args().collect();
+    serde_json::json!({
+        "pid": me.pid,
+        "host": temp::host_name(),
+        "since": now_secs(),
+        "start_ticks": me.start,
+        "command": command.join(" "),
+    })
+}
+
+/// Writes who holds the lock into the lock file.
+fn record_holder(file: &mut File) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(holder_record().to_string().as_bytes())
 }
 
 impl Drop for WriteLock {
@@ -165,8 +206,187 @@ impl Drop for WriteLock {
         {
             held.remove(&self.file_path);
         }
-        // Removed while still locked (the lock goes with the descriptor, just after).
-        let _ = std::fs::remove_file(&self.file_path);
+        match &mut self.hold {
+            // Removed while still locked (the lock goes with the descriptor, just after).
+            Hold::File(_) => {
+                let _ = std::fs::remove_file(&self.file_path);
+            }
+            Hold::Object(lock) => lock.release(),
+        }
+    }
+}
+
+/// A held lock object (see the module doc) and the thread that renews it.
+#[derive(Debug)]
+struct ObjectLock {
+    state: Arc<ObjectLockState>,
+    renewer: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct ObjectLockState {
+    store: RemoteStore,
+    key: String,
+    /// The version last written, and whether to stop renewing.
+    version: Mutex<(Option<ObjectVersion>, bool)>,
+    wake: std::sync::Condvar,
+}
+
+/// The lock object's content: the holder and when it last renewed.
+fn lock_record(since: &serde_json::Value) -> Bytes {
+    let mut record = since.clone();
+    record["renewed"] = now_secs().into();
+    record["lease_seconds"] = LEASE.as_secs().into();
+    Bytes::from(record.to_string())
+}
+
+impl ObjectLock {
+    /// Starts renewing the lock object `key` of `store`, written at `version`.
+    fn hold(
+        store: RemoteStore,
+        key: String,
+        record: serde_json::Value,
+        version: ObjectVersion,
+    ) -> Self {
+        let state = Arc::new(ObjectLockState {
+            store,
+            key,
+            version: Mutex::new((Some(version), false)),
+            wake: std::sync::Condvar::new(),
+        });
+        let renewing = state.clone();
+        let renewer = std::thread::Builder::new()
+            .name("brickwork-lock".into())
+            .spawn(move || renewing.renew_until_stopped(&record))
+            .ok();
+        ObjectLock { state, renewer }
+    }
+
+    /// Stops renewing and deletes the lock object.
+    fn release(&mut self) {
+        {
+            let mut v = self.state.version.lock().unwrap_or_else(|e| e.into_inner());
+            v.1 = true;
+        }
+        self.state.wake.notify_all();
+        if let Some(t) = self.renewer.take() {
+            let _ = t.join();
+        }
+        let _ = self.state.store.delete(&self.state.key);
+    }
+}
+
+impl ObjectLockState {
+    fn renew_until_stopped(&self, record: &serde_json::Value) {
+        let mut guard = self.version.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let (g, _) = self
+                .wake
+                .wait_timeout(guard, LEASE_RENEW)
+                .unwrap_or_else(|e| e.into_inner());
+            guard = g;
+            if guard.1 {
+                return;
+            }
+            let Some(version) = guard.0.clone() else {
+                return; // lost: another writer took it over
+            };
+            // A failed renewal is tried again at the next one.
+            if let Ok(v) = self
+                .store
+                .put_if_version(&self.key, lock_record(record), &version)
+            {
+                guard.0 = v;
+            }
+        }
+    }
+}
+
+/// The key of the lock object of the array at `url` (beside it) and the URL of its parent
+/// prefix.
+fn lock_object(url: &StoreUrl) -> Result<(StoreUrl, String)> {
+    let (parent, name) = url.split_name();
+    if name.is_empty() {
+        return Err(Error::invalid(format!(
+            "{url}: brickwork writes an array under a prefix of the bucket (for example {url}/name.zarr), not at its root"
+        )));
+    }
+    Ok((url.with_prefix(parent), format!(".{name}{LOCK_SUFFIX}")))
+}
+
+/// True when the lock record `info` is stale: not renewed for [`LEASE`], or held by a
+/// process of this host that no longer runs.
+fn is_stale(info: &serde_json::Value) -> bool {
+    let renewed = info["renewed"].as_u64().unwrap_or(0);
+    if now_secs().saturating_sub(renewed) > LEASE.as_secs() {
+        return true;
+    }
+    let on_this_host = info["host"].as_str() == Some(temp::host_name().as_str());
+    let pid = info["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
+    on_this_host && pid.is_some_and(|pid| temp::process_start(pid) != info["start_ticks"].as_u64())
+}
+
+impl WriteLock {
+    /// Takes the write lock of the array at `url` (a lock object beside it, see the module
+    /// doc), or shares the one this process already holds.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] naming the URL and the holder when another process holds it;
+    /// [`Error::Store`] when the lock object cannot be read or written.
+    pub(crate) fn acquire_remote(
+        url: &StoreUrl,
+        options: &StorageOptions,
+    ) -> Result<Arc<WriteLock>> {
+        let (parent, key) = lock_object(url)?;
+        let file_path = parent.display_path().join(&key);
+        let mut held = held().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lock) = held.get(&file_path).and_then(Weak::upgrade) {
+            return Ok(lock);
+        }
+        let store = remote::open(&parent, options)?;
+        let fail = |e: zarrs::storage::StorageError| Error::Store {
+            path: url.display_path(),
+            key: Some(key.clone()),
+            detail: "cannot take the write lock".into(),
+            source: Some(Box::new(e)),
+        };
+        let record = holder_record();
+        let mut version = store
+            .put_if_absent(&key, lock_record(&record))
+            .map_err(fail)?;
+        if version.is_none() {
+            // Someone's lock is there: take it over if it is stale.
+            if let Some((bytes, there)) = store.get_versioned(&key).map_err(fail)? {
+                let info: serde_json::Value =
+                    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                if !is_stale(&info) {
+                    return Err(Error::Locked {
+                        path: url.display_path(),
+                        holder: describe_holder(&info, &file_path),
+                    });
+                }
+                version = store
+                    .put_if_version(&key, lock_record(&record), &there)
+                    .map_err(fail)?;
+            } else {
+                // Released between our two requests.
+                version = store
+                    .put_if_absent(&key, lock_record(&record))
+                    .map_err(fail)?;
+            }
+        }
+        let Some(version) = version else {
+            return Err(Error::Locked {
+                path: url.display_path(),
+                holder: "another process that took the lock at the same moment".into(),
+            });
+        };
+        let lock = Arc::new(WriteLock {
+            file_path: file_path.clone(),
+            hold: Hold::Object(ObjectLock::hold(store, key, record, version)),
+        });
+        held.insert(file_path, Arc::downgrade(&lock));
+        Ok(lock)
     }
 }
 
@@ -200,9 +420,15 @@ fn holder_of(mut file: File, file_path: &Path) -> String {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let _ = file.rewind();
     }
-    let Ok(info) = serde_json::from_str::<serde_json::Value>(&text) else {
+    let info = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default();
+    describe_holder(&info, file_path)
+}
+
+/// A lock record in words (see [`holder_of`]).
+fn describe_holder(info: &serde_json::Value, file_path: &Path) -> String {
+    if !info.is_object() {
         return format!("a process not recorded in {}", file_path.display());
-    };
+    }
     let since = info["since"].as_u64().map(fmt_utc).unwrap_or_default();
     format!(
         "pid {} on {} since {since} ({})",

@@ -5,20 +5,32 @@
 //! chunk with [`ZarrSink`]. What brickwork writes is specified in `store-format/README.md`
 //! ("brickwork-store 1").
 //!
+//! A store is a local directory or, with the `cloud` feature, an object store or web server
+//! named by a URL (`s3://`, `gs://`, `az://`, `http(s)://`; see [`Location`]); the
+//! functions here take both as a `Path`. Local stores keep their file-system fast paths
+//! (memory-mapped and direct reads, `O_DIRECT` writes, lock files); object stores are
+//! reached through `object_store` on one runtime inside this layer (`remote.rs`), behind
+//! the same synchronous traits.
+//!
 //! The `zarrs` crate does the encoding and decoding; none of its types appear in this API.
 
 mod bounded;
 #[cfg(target_os = "linux")]
 mod dio;
 mod direct;
+mod location;
 mod lock;
 mod nosync;
+#[cfg_attr(not(feature = "cloud"), path = "remote_off.rs")]
+mod remote;
 mod sink;
 pub mod temp;
 mod zarr;
 
 pub use direct::map_fault_bytes;
+pub use location::{Location, Scheme, StorageOptions, StoreUrl, is_remote};
 pub use lock::remove_stale_locks;
+pub use remote::{RequestCounts, request_counts};
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 
@@ -143,6 +155,10 @@ pub struct ReadOptions {
     /// such an array is an [`Error::IncompleteArray`], because its values would silently be
     /// wrong. CLI: `--allow-incomplete`.
     pub allow_incomplete: bool,
+    /// Options of the object store when the path is a URL (credentials, region, endpoint,
+    /// timeouts; see [`StorageOptions`]); they override the cloud's environment variables.
+    /// Default: none. CLI: `--storage-option key=value`.
+    pub storage: StorageOptions,
 }
 
 /// The version of the on-disk protocol brickwork writes (`store-format/README.md`), stored in
@@ -394,6 +410,9 @@ pub struct WriteOptions {
     /// created. An array already marked complete is left as it is. Default `false`. CLI:
     /// `--resume`.
     pub resume: bool,
+    /// Options of the object store when the path is a URL (see [`StorageOptions`]).
+    /// Default: none. CLI: `--storage-option key=value`.
+    pub storage: StorageOptions,
 }
 
 impl Default for WriteOptions {
@@ -407,6 +426,7 @@ impl Default for WriteOptions {
             zarr_format: ZarrFormat::default(),
             direct_io: true,
             resume: false,
+            storage: StorageOptions::default(),
         }
     }
 }

@@ -194,6 +194,7 @@ fn metadata_as_specified() -> TestResult {
     );
     let allow = ReadOptions {
         allow_incomplete: true,
+        ..ReadOptions::default()
     };
     assert!(ZarrSource::open_with(&path, &allow)?.is_incomplete_write());
 
@@ -615,6 +616,7 @@ fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
     );
     let allow = ReadOptions {
         allow_incomplete: true,
+        ..ReadOptions::default()
     };
     assert!(ZarrSource::open_with(&path, &allow)?.is_incomplete_write());
     sink.write_chunk(&[0, 0], &Block::zeros(DType::F64, &[4, 4]))?;

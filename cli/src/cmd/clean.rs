@@ -36,6 +36,10 @@ pub(crate) fn run(args: &CleanArgs) -> Result<()> {
 
 /// The directory a path is in (`.` for a bare name).
 fn parent(path: &Path) -> PathBuf {
+    if brickwork::store::is_remote(path) {
+        // What a write to an object store leaves is in the temporary directory.
+        return std::env::temp_dir();
+    }
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -40,7 +40,7 @@ fn bind_inputs(specs: &[String], exec: &ExecArgs) -> Result<HashMap<String, Arra
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     refuse_file_outputs(&args.output)?;
     let opts = compute_options(&args.exec)?;
-    write_options(&args.write, None)?;
+    write_options(&args.write, &args.exec.storage, None)?;
     let inputs = bind_inputs(&args.inputs, &args.exec)?;
     super::session(&opts, &args.expr, || evaluate(args, &opts, &inputs))
 }
@@ -150,17 +150,26 @@ fn evaluate_one(
             // array whose last region write did not finish may, to complete it).
             let any = brickwork::ReadOptions {
                 allow_incomplete: true,
+                storage: args.exec.storage.options(),
             };
             let target = brickwork::store::ZarrSource::open_with(path, &any)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let region = parse_write_region(text, target.shape())?;
             drop(target);
             result
-                .to_zarr_region_with(path, &region, &brickwork::WriteOptions::default(), opts)
+                .to_zarr_region_with(
+                    path,
+                    &region,
+                    &brickwork::WriteOptions {
+                        storage: args.exec.storage.options(),
+                        ..brickwork::WriteOptions::default()
+                    },
+                    opts,
+                )
                 .with_context(|| format!("cannot write into {}", path.display()))?
         }
         (Some(path), None) => {
-            let w = write_options(&args.write, Some(result.ndim()))?;
+            let w = write_options(&args.write, &args.exec.storage, Some(result.ndim()))?;
             result
                 .to_zarr_with(path, &w, opts)
                 .with_context(|| format!("cannot write {}", path.display()))?
@@ -218,14 +227,14 @@ fn evaluate_several(
     }
     // The same options for every output: --chunks and --shards must fit each one's rank.
     for (i, r) in results.iter().enumerate() {
-        write_options(&args.write, Some(r.ndim())).with_context(|| {
+        write_options(&args.write, &args.exec.storage, Some(r.ndim())).with_context(|| {
             format!(
                 "result {i} (of {n}, counting from 0; shape {})",
                 brickwork::grid::fmt_shape(&r.shape())
             )
         })?;
     }
-    let w = write_options(&args.write, None)?;
+    let w = write_options(&args.write, &args.exec.storage, None)?;
     let outputs: Vec<(&Array, &std::path::Path)> = arrays
         .iter()
         .copied()

@@ -10,7 +10,7 @@ use crate::cli::{ExportArgs, usage};
 
 pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
-    write_options(&args.write, None)?;
+    write_options(&args.write, &args.exec.storage, None)?;
     let mut x = open_zarr(&args.src, &args.exec)?;
     if let Some(region) = &args.region {
         x = x
@@ -27,6 +27,14 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     if args.write.resume && matches!(ext.as_str(), "npy" | "raw" | "bin" | "csv") {
         return Err(usage(format!(
             "--resume applies to Zarr outputs; {} is rewritten whole (drop --resume)",
+            dst.display()
+        )));
+    }
+    if brickwork::store::is_remote(dst)
+        && matches!(ext.as_str(), "npy" | "raw" | "bin" | "csv" | "txt" | "tsv")
+    {
+        return Err(usage(format!(
+            "{}: .npy, raw and CSV exports are written to a local file; give a local path (or export to a Zarr array at the URL)",
             dst.display()
         )));
     }
@@ -56,7 +64,7 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
                 .with_context(context)?;
         }
         _ => {
-            let w = write_options(&args.write, Some(x.ndim()))?;
+            let w = write_options(&args.write, &args.exec.storage, Some(x.ndim()))?;
             x.to_zarr_with(dst, &w, &opts).with_context(context)?;
         }
     }

@@ -24,7 +24,9 @@ fn extension(p: &Path) -> String {
 /// memory limit of `opts`: see [`brickwork::io::band_bytes`]).
 fn open_source(args: &ImportArgs, opts: &ComputeOptions) -> Result<Array> {
     let src = &args.src;
-    let is_zarr = src.join("zarr.json").exists() || src.join(".zarray").exists();
+    let is_zarr = brickwork::store::is_remote(src)
+        || src.join("zarr.json").exists()
+        || src.join(".zarray").exists();
     if is_zarr {
         return open_zarr(src, &args.exec);
     }
@@ -74,6 +76,7 @@ fn open_source(args: &ImportArgs, opts: &ComputeOptions) -> Result<Array> {
 fn is_csv(args: &ImportArgs) -> bool {
     let raw_flags = args.dtype.is_some() || args.shape.is_some();
     !raw_flags
+        && !brickwork::store::is_remote(&args.src)
         && !args.src.is_dir()
         && matches!(extension(&args.src).as_str(), "csv" | "txt" | "tsv")
 }
@@ -87,7 +90,7 @@ fn import_csv(args: &ImportArgs, opts: &ComputeOptions) -> Result<()> {
         skip_header: args.skip_header,
         ..CsvFormat::default()
     };
-    let w = write_options(&args.write, None)?;
+    let w = write_options(&args.write, &args.exec.storage, None)?;
     brickwork::io::csv::import(&args.src, &args.dst, &format, &w, opts)
         .with_context(|| import_context(args))?;
     Ok(())
@@ -103,12 +106,12 @@ fn import_context(args: &ImportArgs) -> String {
 
 pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let opts = compute_options(&args.exec)?;
-    write_options(&args.write, None)?;
+    write_options(&args.write, &args.exec.storage, None)?;
     if is_csv(args) {
         return import_csv(args, &opts);
     }
     let x = open_source(args, &opts)?;
-    let w = write_options(&args.write, Some(x.ndim()))?;
+    let w = write_options(&args.write, &args.exec.storage, Some(x.ndim()))?;
     x.to_zarr_with(&args.dst, &w, &opts)
         .with_context(|| import_context(args))?;
     Ok(())

@@ -11,10 +11,14 @@ use serde_json::{Map, Value, json};
 use crate::cli::InfoArgs;
 
 pub(crate) fn run(args: &InfoArgs) -> Result<()> {
-    if std::fs::symlink_metadata(&args.path).is_err() {
-        anyhow::bail!("{}: not found", args.path.display());
-    }
-    let info = describe(&args.path)?;
+    let info = if brickwork::store::is_remote(&args.path) {
+        describe_remote(&args.path, &args.storage.options())?
+    } else {
+        if std::fs::symlink_metadata(&args.path).is_err() {
+            anyhow::bail!("{}: not found", args.path.display());
+        }
+        describe(&args.path)?
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
@@ -75,8 +79,46 @@ fn describe(path: &Path) -> Result<Value> {
         path,
         &ReadOptions {
             allow_incomplete: true,
+            ..ReadOptions::default()
         },
     )?;
+    array_info(path, format, &meta, attributes, &source)
+}
+
+/// An array on an object store: its metadata as zarrs read it (groups are not listed
+/// there).
+fn describe_remote(path: &Path, storage: &brickwork::StorageOptions) -> Result<Value> {
+    let source = ZarrSource::open_with(
+        path,
+        &ReadOptions {
+            allow_incomplete: true,
+            storage: storage.clone(),
+        },
+    )
+    .with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = source.metadata();
+    let attributes = meta
+        .get("attributes")
+        .cloned()
+        .or_else(|| Some(Value::Object(source.attributes())))
+        .unwrap_or_else(|| json!({}));
+    array_info(
+        source.path(),
+        source.zarr_format(),
+        &meta,
+        attributes,
+        &source,
+    )
+}
+
+/// The description of an array: its metadata `meta` (format `format`) and what is stored.
+fn array_info(
+    path: &Path,
+    format: u8,
+    meta: &Value,
+    attributes: Value,
+    source: &ZarrSource,
+) -> Result<Value> {
     let (codecs, fill) = if format == 3 {
         (meta.get("codecs").cloned(), meta.get("fill_value").cloned())
     } else {

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use brickwork::store::ZarrFormat;
 use brickwork::{Codec, ComputeOptions, MonitorSettings, NumpyIndex, Scheduler, WriteOptions};
 
-use crate::cli::{Cli, Command, ExecArgs, WriteArgs, usage};
+use crate::cli::{Cli, Command, ExecArgs, StorageArgs, WriteArgs, usage};
 
 /// Runs the parsed command line. A write command first removes what ended processes left
 /// for its outputs and in its temporary directories, and after it succeeded what is still
@@ -214,7 +214,11 @@ fn check_dir(dir: &std::path::Path, flag: &str) -> Result<std::path::PathBuf> {
 /// many sizes.
 /// Subcommands call it with `None` first, so flag mistakes are reported before any file is
 /// touched.
-pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteOptions> {
+pub(crate) fn write_options(
+    w: &WriteArgs,
+    storage: &StorageArgs,
+    rank: Option<usize>,
+) -> Result<WriteOptions> {
     let codec = Codec::parse(&w.codec).map_err(|e| usage(format!("--codec: {e}")))?;
     let chunks = match &w.chunks {
         Some(c) => {
@@ -259,6 +263,7 @@ pub(crate) fn write_options(w: &WriteArgs, rank: Option<usize>) -> Result<WriteO
         resume: w.resume,
         shards,
         zarr_format,
+        storage: storage.options(),
         ..WriteOptions::default()
     };
     // With both --chunks and --shards given, check that they fit before any work (without
@@ -311,6 +316,7 @@ pub(crate) fn parse_region(text: &str) -> Result<Vec<NumpyIndex>> {
 pub(crate) fn open_zarr(path: &std::path::Path, exec: &ExecArgs) -> Result<brickwork::Array> {
     let read = brickwork::ReadOptions {
         allow_incomplete: exec.allow_incomplete,
+        storage: exec.storage.options(),
     };
     brickwork::Array::from_zarr_with(path, &read)
         .with_context(|| format!("cannot open {}", path.display()))

@@ -25,6 +25,13 @@
 //! one was interrupted) is refused at open ([`Error::RegionWriteUnfinished`]) unless it
 //! allows incomplete arrays, and then fails at its first check after the write finishes.
 //!
+//! On an object store the check after every read would be a request per read (a HEAD of
+//! the metadata), which would double a read's requests; there the generation is the one
+//! seen when the array was opened (its write id and region write, or for arrays without a
+//! write id a hash of its metadata document), not checked again while reading. A reader of
+//! an object store therefore does not see an overwrite that happens while it reads; a
+//! resumed two-pass write still sees a changed source, as its generation differs.
+//!
 //! Limits: for arrays without a write id (not written by brickwork) a replacement is seen
 //! by the metadata file's identity only; a writer that rewrites chunks in place without
 //! touching the metadata (zarr-python writing into an existing array) is not a new
@@ -65,8 +72,10 @@ fn identity(file: &Path) -> Option<Identity> {
 /// The generation of an opened array (see the module doc).
 #[derive(Debug)]
 pub(super) struct Generation {
-    /// The metadata file watched.
-    file: PathBuf,
+    /// The metadata file watched; `None` for an object store (see the module doc).
+    file: Option<PathBuf>,
+    /// For an object store: the hash of the metadata document when opened.
+    opened: Option<String>,
     /// Its identity when last found to hold this generation.
     seen: Mutex<Option<Identity>>,
     /// The write id of the generation, if it has one.
@@ -87,8 +96,25 @@ impl Generation {
         };
         let seen = Mutex::new(identity(&file));
         Generation {
-            file,
+            file: Some(file),
+            opened: None,
             seen,
+            write_id: None,
+            region_write: None,
+        }
+    }
+
+    /// The generation of an array on an object store whose metadata document is
+    /// `metadata` (see the module doc).
+    pub(super) fn remote(metadata: &[u8]) -> Generation {
+        // FNV-1a: the same text in every process and every build.
+        let hash = metadata.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Generation {
+            file: None,
+            opened: Some(format!("{hash:016x}")),
+            seen: Mutex::new(None),
             write_id: None,
             region_write: None,
         }
@@ -121,6 +147,9 @@ impl Generation {
         if let Some(id) = &self.write_id {
             return Some(format!("write {id}{region}"));
         }
+        if let Some(hash) = &self.opened {
+            return Some(format!("metadata {hash}{region}"));
+        }
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let i = seen.as_ref()?;
         let modified = i
@@ -135,7 +164,10 @@ impl Generation {
 
     /// Checks that the array at `path` is still this generation.
     pub(super) fn check(&self, path: &Path) -> Result<()> {
-        let now = identity(&self.file);
+        let Some(file) = &self.file else {
+            return Ok(()); // an object store: checked at open only
+        };
+        let now = identity(file);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if now.is_some() && *seen == now {
             return Ok(());
@@ -144,14 +176,14 @@ impl Generation {
             path: path.to_path_buf(),
             detail,
         };
-        let name = self.file.file_name().unwrap_or_default().to_string_lossy();
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
         if now.is_none() {
             return Err(changed(format!("its {name} was removed")));
         }
         let Some(ours) = self.write_id.as_deref() else {
             return Err(changed(format!("its {name} was rewritten")));
         };
-        let there = std::fs::read(&self.file)
+        let there = std::fs::read(file)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .map(|v| {

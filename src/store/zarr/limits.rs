@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use zarrs::array::Array;
-use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::ReadableStorageTraits;
 
 use super::ReadStore;
 use super::error::store_err;
@@ -81,15 +81,17 @@ pub(super) fn decoded_chunk_bytes(layout: &ChunkLayout<'_>) -> u64 {
 }
 
 /// Checks the sizes `layout` implies (see the module docs) and returns `array` reading its
-/// chunks through a [`BoundedStore`].
+/// chunks through a [`BoundedStore`] (one that asks no sizes unless `sized`: see
+/// `store/bounded.rs`).
 ///
 /// # Errors
 /// [`crate::Error::Store`] naming the path and `meta_key` when a size is out of range.
 pub(super) fn bounded(
     path: &Path,
     meta_key: &str,
-    array: &Array<FilesystemStore>,
+    array: &Array<dyn ReadableStorageTraits>,
     layout: &ChunkLayout<'_>,
+    sized: bool,
 ) -> Result<Array<ReadStore>> {
     let malformed = |what: String| {
         store_err(
@@ -126,7 +128,12 @@ pub(super) fn bounded(
     }
     let max_read = encoded_bound(stored).saturating_add(index);
     let raw = direct::is_raw(array.metadata(), layout.dtype, layout.shape.len());
-    let store = BoundedStore::new(array.storage(), max_read, raw.then_some(chunk));
+    let exact = raw.then_some(chunk);
+    let store = if sized {
+        BoundedStore::new(array.storage(), max_read, exact)
+    } else {
+        BoundedStore::new_unsized(array.storage(), max_read, exact)
+    };
     Ok(array.with_storage(Arc::new(store)))
 }
 

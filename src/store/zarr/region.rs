@@ -18,13 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use zarrs::array::{Array, ArraySubset};
-use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+use zarrs::storage::StoreKey;
 
 use super::WriteStore;
 use super::attribute::{REGION_WRITE_KEY, RegionWrite, new_write_id};
 use super::error::{IntoSource, store_err, store_err_from};
 use super::grid::to_u64;
+use super::sink::{refuse_read_only, write_store};
 use super::source::ZarrSource;
 use crate::block::{Block, BlockElement};
 use crate::dispatch_dtype;
@@ -34,7 +34,7 @@ use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
 use crate::store::direct;
 use crate::store::lock::WriteLock;
 use crate::store::nosync::NoSyncStore;
-use crate::store::{BRICKWORK_ATTRIBUTE, FORMAT_VERSION};
+use crate::store::{BRICKWORK_ATTRIBUTE, FORMAT_VERSION, StorageOptions};
 
 /// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
 /// `region` of it, block by block.
@@ -44,8 +44,11 @@ use crate::store::{BRICKWORK_ATTRIBUTE, FORMAT_VERSION};
 pub struct ZarrRegion {
     path: PathBuf,
     array: Array<WriteStore>,
-    /// The store under the atomic-write adapter, for raw chunk writes.
-    files: Arc<NoSyncStore>,
+    /// The store the array is written through.
+    store: Arc<WriteStore>,
+    /// The store under the atomic-write adapter, for raw chunk writes; `None` on an object
+    /// store.
+    files: Option<Arc<NoSyncStore>>,
     /// Chunks are stored as their raw elements: full chunks are written from the block's
     /// memory.
     raw: bool,
@@ -85,8 +88,9 @@ pub fn fmt_region(region: &[Range<usize>]) -> String {
 }
 
 impl ZarrRegion {
-    /// Opens the Zarr array at `path` for writing into `region` (one range per axis). With
-    /// `direct_io`, large raw chunk objects are written with direct I/O (see
+    /// Opens the Zarr array at `path` (a local path or an object-store URL, reached with
+    /// `storage`) for writing into `region` (one range per axis). With `direct_io`, large
+    /// raw chunk objects are written with direct I/O (see
     /// [`crate::store::WriteOptions::direct_io`]).
     ///
     /// # Errors
@@ -101,12 +105,29 @@ impl ZarrRegion {
     ///
     /// Call [`begin`](Self::begin) before the first block and [`finish`](Self::finish)
     /// after the last, so that readers of the array see the write.
-    pub fn open(path: &Path, region: &[Range<usize>], direct_io: bool) -> Result<ZarrRegion> {
-        if !path.is_dir() {
-            ZarrSource::open(path)?; // the error for what is (not) there; no lock file
-        }
-        let lock = WriteLock::acquire(path)?;
-        let source = ZarrSource::open_any(path)?;
+    pub fn open(
+        path: &Path,
+        region: &[Range<usize>],
+        direct_io: bool,
+        storage: &StorageOptions,
+    ) -> Result<ZarrRegion> {
+        let (display, remote) = super::resolve(path, storage)?;
+        let path = display.as_path();
+        refuse_read_only(path, remote.as_ref())?;
+        let lock = match &remote {
+            None => {
+                if !path.is_dir() {
+                    ZarrSource::open(path)?; // the error for what is (not) there; no lock file
+                }
+                WriteLock::acquire(path)?
+            }
+            Some(r) => {
+                // The error for what is (not) there before a lock object is made.
+                ZarrSource::open_any(path, storage)?;
+                WriteLock::acquire_remote(r.url(), storage)?
+            }
+        };
+        let source = ZarrSource::open_any(path, storage)?;
         source.refuse_incomplete()?;
         let shape = source.shape().to_vec();
         let bad = |why: String| {
@@ -142,22 +163,22 @@ impl ZarrRegion {
             Some(shards) => (shards.to_vec(), Some(source.chunk_shape().to_vec())),
             None => (source.chunk_shape().to_vec(), None),
         };
-        let fs =
-            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
-        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, direct_io));
-        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
+        let (store, files) = write_store(path, remote.as_ref(), direct_io)?;
         let meta_key = if source.zarr_format() == 2 {
             ".zarray"
         } else {
             "zarr.json"
         };
-        let array = Array::open(store, "/")
+        let array = Array::open(store.clone(), "/")
             .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
         let dtype = source.dtype();
-        let raw = inner_chunks.is_none() && direct::is_raw(array.metadata(), dtype, shape.len());
+        let raw = files.is_some()
+            && inner_chunks.is_none()
+            && direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrRegion {
             path: path.to_path_buf(),
             array,
+            store,
             files,
             raw,
             shape,
@@ -210,17 +231,20 @@ impl ZarrRegion {
     /// the attributes are in `.zattrs`; when there was none, `.zarray` is replaced too,
     /// since that is the file readers of such an array watch.
     fn record(&self, record: &RegionWrite) -> Result<()> {
-        let store = AtomicWriteStorageAdapter::new(self.files.clone());
+        let store = &*self.store;
         let read = |key: &str| -> Result<Option<serde_json::Value>> {
-            match std::fs::read(self.path.join(key)) {
-                Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            let store_key = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+            match store.get(&store_key) {
+                Ok(Some(bytes)) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                     store_err_from(&self.path, Some(key.into()), "malformed metadata", e)
                 }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(Error::Io {
-                    path: self.path.join(key),
-                    source,
-                }),
+                Ok(None) => Ok(None),
+                Err(e) => Err(store_err_from(
+                    &self.path,
+                    Some(key.into()),
+                    "cannot read",
+                    e,
+                )),
             }
         };
         let key = if self.zarr_format == 2 {
@@ -260,11 +284,11 @@ impl ZarrRegion {
             *brickwork = serde_json::json!({ "format_version": FORMAT_VERSION });
         }
         brickwork[REGION_WRITE_KEY] = record.to_json();
-        super::v2::put_json(&self.path, &store, key, &doc)?;
+        super::v2::put_json(&self.path, store, key, &doc)?;
         if self.zarr_format == 2 && !had_attributes {
             let zarray = read(".zarray")?
                 .ok_or_else(|| store_err(&self.path, Some(".zarray".into()), "missing metadata"))?;
-            super::v2::put_json(&self.path, &store, ".zarray", &zarray)?;
+            super::v2::put_json(&self.path, store, ".zarray", &zarray)?;
         }
         Ok(())
     }
@@ -437,14 +461,15 @@ impl ZarrRegion {
     /// Writes the raw bytes of a whole chunk, as zarrs would encode it: not stored (and any
     /// old object removed) when it is all fill value.
     fn write_raw(&self, chunk: &[u64], key: String, bytes: &[u8]) -> Result<()> {
-        let result = if self.array.fill_value().equals_all(bytes) {
-            self.array
+        let result = match &self.files {
+            _ if self.array.fill_value().equals_all(bytes) => self
+                .array
                 .erase_chunk(chunk)
-                .map_err(IntoSource::into_source)
-        } else {
-            self.files
+                .map_err(IntoSource::into_source),
+            Some(files) => files
                 .set_atomic(&key, bytes)
-                .map_err(IntoSource::into_source)
+                .map_err(IntoSource::into_source),
+            None => Err(Error::internal("raw chunk writes need a local store").into()),
         };
         result.map_err(|e| store_err_from(&self.path, Some(key), "cannot write chunk", e))
     }

@@ -9,23 +9,26 @@
 //! has exactly the size of a chunk (for chunks stored raw, where decoding is a copy). That
 //! guards against objects damaged after the fact (the writer does not `fsync`, so a power
 //! loss, unlike a killed process, can leave an empty or short object under its final key).
+//!
+//! On an object store a PUT replaces an object whole, so there is no temporary key: a
+//! killed run leaves whole objects and objects not written yet. What is stored is found by
+//! one listing of the array's prefix (keys and sizes) rather than a look-up per chunk.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use rayon::prelude::*;
-use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
 use super::attribute::{FINGERPRINT_KEY, sink_attributes, write_id_of};
 use super::error::{store_err, store_err_from};
 use super::grid::grid_shape;
-use super::sink::{Layout, ZarrSink, metadata_options};
+use super::sink::{Layout, ZarrSink, metadata_options, refuse_read_only, remote_top, write_store};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::store::lock::WriteLock;
-use crate::store::nosync::NoSyncStore;
+use crate::store::remote::RemoteStore;
 use crate::store::{BRICKWORK_ATTRIBUTE, WriteOptions, ZarrFormat};
 
 /// What [`ZarrSink::resume`] found at its path.
@@ -74,8 +77,14 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<Resumed> {
         let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
+        let (display, remote) = super::resolve(path, &opts.storage)?;
+        let path = display.as_path();
+        refuse_read_only(path, remote.as_ref())?;
         // Before looking at what is there: nobody else may write it meanwhile.
-        let lock = WriteLock::acquire(path)?;
+        let lock = match &remote {
+            None => WriteLock::acquire(path)?,
+            Some(r) => WriteLock::acquire_remote(r.url(), &opts.storage)?,
+        };
         let fresh = |layout| -> Result<Resumed> {
             let sink = Self::create_checked(path, shape, dtype, chunks, opts, layout, fingerprint)?;
             let written = vec![false; sink.write_blocks()];
@@ -85,13 +94,22 @@ impl ZarrSink {
                 complete: false,
             })
         };
-        match found(path)? {
+        let what = match &remote {
+            None => found(path)?,
+            Some(r) => found_remote(path, r)?,
+        };
+        match what {
             Found::Nothing => fresh(layout),
             Found::InterruptedCreate => {
-                std::fs::remove_dir_all(path).map_err(|source| Error::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
+                match &remote {
+                    None => std::fs::remove_dir_all(path).map_err(|source| Error::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    })?,
+                    Some(r) => r.erase_prefix(&StorePrefix::root()).map_err(|e| {
+                        store_err_from(path, None, "cannot remove an interrupted creation", e)
+                    })?,
+                }
                 fresh(layout)
             }
             Found::Array => {
@@ -115,17 +133,21 @@ impl ZarrSink {
     ) -> Result<Resumed> {
         let (sink, expected, meta_key) =
             Self::open_parts(path, shape, dtype, chunks, opts, layout, fingerprint)?;
-        let existing = read_json(path, meta_key)?;
+        let path = sink.path.clone();
+        let path = path.as_path();
+        let existing = read_json(&sink, meta_key)?;
         check_same_metadata(path, meta_key, &existing, &expected)?;
         let existing_attributes = match opts.zarr_format {
             ZarrFormat::V3 => existing.get("attributes").cloned().unwrap_or_default(),
-            ZarrFormat::V2 => read_json(path, ".zattrs")?,
+            ZarrFormat::V2 => read_json(&sink, ".zattrs")?,
         };
         let complete = check_brickwork_attribute(path, &existing_attributes, fingerprint)?;
         let mut sink = sink;
         // This write carries on the generation the interrupted one created.
         sink.write_id = write_id_of(&existing_attributes).map(str::to_owned);
-        remove_temporary_files(path)?;
+        if sink.files.is_some() {
+            remove_temporary_files(path)?;
+        }
         let written = if complete {
             vec![true; sink.write_blocks()]
         } else {
@@ -169,10 +191,9 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<(ZarrSink, serde_json::Value, &'static str)> {
         let (shards, codecs) = layout;
-        let fs =
-            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
-        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
-        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
+        let (display, remote) = super::resolve(path, &opts.storage)?;
+        let path = display.as_path();
+        let (store, files) = write_store(path, remote.as_ref(), opts.direct_io)?;
         let attributes = sink_attributes(opts, false, fingerprint, None);
         let (array, expected, meta_key) = match opts.zarr_format {
             ZarrFormat::V3 => {
@@ -196,12 +217,14 @@ impl ZarrSink {
                 (array, zarray, ".zarray")
             }
         };
-        let raw =
-            shards.is_none() && crate::store::direct::is_raw(array.metadata(), dtype, shape.len());
+        let raw = files.is_some()
+            && shards.is_none()
+            && crate::store::direct::is_raw(array.metadata(), dtype, shape.len());
         let sink = ZarrSink {
             path: path.to_path_buf(),
             store,
             files,
+            remote,
             raw,
             array,
             shape: shape.to_vec(),
@@ -225,6 +248,16 @@ impl ZarrSink {
     /// Per block of the write grid, whether its object is stored and valid.
     fn valid_objects(&self) -> Result<Vec<bool>> {
         let grid = grid_shape(&self.shape, self.write_shape());
+        // On an object store, one listing says what is stored and its sizes.
+        let listed: Option<HashMap<String, u64>> = match &self.remote {
+            None => None,
+            Some(r) => Some(
+                r.list_sizes("")
+                    .map_err(|e| store_err_from(&self.path, None, "cannot list", e))?
+                    .into_iter()
+                    .collect(),
+            ),
+        };
         (0..self.write_blocks())
             .into_par_iter()
             .map(|lin| {
@@ -234,20 +267,28 @@ impl ZarrSink {
                     idx[d] = (rest % n) as u64;
                     rest /= n;
                 }
-                self.is_valid_object(&idx)
+                self.is_valid_object(&idx, listed.as_ref())
             })
             .collect()
     }
 
     /// Whether the object of write-grid block `idx` is stored and valid (see the module
     /// doc).
-    fn is_valid_object(&self, idx: &[u64]) -> Result<bool> {
+    fn is_valid_object(&self, idx: &[u64], listed: Option<&HashMap<String, u64>>) -> Result<bool> {
         let key = self.array.chunk_key(idx).to_string();
-        let file = self.path.join(&key);
-        let len = match std::fs::metadata(&file) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(Error::Io { path: file, source }),
+        let len = match listed {
+            Some(sizes) => match sizes.get(key.trim_start_matches('/')) {
+                Some(&len) => len,
+                None => return Ok(false),
+            },
+            None => {
+                let file = self.path.join(&key);
+                match std::fs::metadata(&file) {
+                    Ok(m) => m.len(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                    Err(source) => return Err(Error::Io { path: file, source }),
+                }
+            }
         };
         if self.raw {
             let chunk = self.write_shape().iter().product::<usize>() * self.dtype.size();
@@ -286,6 +327,34 @@ fn found(path: &Path) -> Result<Found> {
     }
 }
 
+/// What is at the prefix of a resumed write on an object store (as [`found`]).
+fn found_remote(path: &Path, store: &RemoteStore) -> Result<Found> {
+    let (keys, prefixes) = remote_top(path, store)?;
+    if keys.is_empty() && prefixes == 0 {
+        return Ok(Found::Nothing);
+    }
+    if keys.iter().any(|k| k == "zarr.json" || k == ".zarray") {
+        return Ok(Found::Array);
+    }
+    let incomplete_zattrs = || {
+        StoreKey::new(".zattrs")
+            .ok()
+            .and_then(|k| store.get(&k).ok().flatten())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get(BRICKWORK_ATTRIBUTE)?.get("complete")?.as_bool())
+            == Some(false)
+    };
+    let left_by_create = prefixes == 0
+        && keys
+            .iter()
+            .all(|k| k.ends_with(".tmp") || k == ".zattrs" && incomplete_zattrs());
+    if left_by_create {
+        Ok(Found::InterruptedCreate)
+    } else {
+        Err(not_an_array(path))
+    }
+}
+
 fn not_an_array(path: &Path) -> Error {
     store_err(
         path,
@@ -303,10 +372,15 @@ fn is_incomplete_zattrs(file: &Path) -> bool {
         == Some(false)
 }
 
-/// The JSON document `key` of the array at `path`.
-fn read_json(path: &Path, key: &str) -> Result<serde_json::Value> {
-    let file = path.join(key);
-    let bytes = std::fs::read(&file).map_err(|source| Error::Io { path: file, source })?;
+/// The JSON document `key` of the array `sink` writes.
+fn read_json(sink: &ZarrSink, key: &str) -> Result<serde_json::Value> {
+    let path = &sink.path;
+    let store_key = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+    let bytes = sink
+        .store
+        .get(&store_key)
+        .map_err(|e| store_err_from(path, Some(key.into()), "cannot read", e))?
+        .ok_or_else(|| store_err(path, Some(key.into()), "missing metadata"))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| store_err_from(path, Some(key.into()), "malformed metadata", e))
 }

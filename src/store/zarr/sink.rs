@@ -14,6 +14,9 @@ use zarrs::array::{
 };
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
+use zarrs::storage::{
+    ListableStorageTraits, ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits,
+};
 
 use super::WriteStore;
 use super::attribute::{brickwork_attribute, new_write_id, sink_attributes, write_id_of};
@@ -30,7 +33,10 @@ use crate::grid::fmt_shape;
 use crate::store::direct;
 use crate::store::lock::WriteLock;
 use crate::store::nosync::NoSyncStore;
-use crate::store::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, WriteOptions, ZarrFormat};
+use crate::store::remote::RemoteStore;
+use crate::store::{
+    BRICKWORK_ATTRIBUTE, BloscCname, Codec, StorageOptions, WriteOptions, ZarrFormat,
+};
 
 /// A Zarr array being written chunk by chunk (the "brickwork-store 1" protocol,
 /// `store-format/README.md`): Zarr v3, optionally sharded, or Zarr v2.
@@ -45,8 +51,11 @@ use crate::store::{BRICKWORK_ATTRIBUTE, BloscCname, Codec, WriteOptions, ZarrFor
 pub struct ZarrSink {
     pub(super) path: PathBuf,
     pub(super) store: Arc<WriteStore>,
-    /// The store under `store`'s atomic-write adapter, for raw chunk writes.
-    pub(super) files: Arc<NoSyncStore>,
+    /// The store under `store`'s atomic-write adapter, for raw chunk writes; `None` on an
+    /// object store.
+    pub(super) files: Option<Arc<NoSyncStore>>,
+    /// The object store, when the array is on one.
+    pub(super) remote: Option<Arc<RemoteStore>>,
     /// Chunks are stored as their raw elements (no compression, native byte order, not
     /// sharded): full chunks are written from the block's memory without zarrs.
     pub(super) raw: bool,
@@ -134,6 +143,79 @@ pub(super) fn remove_existing(path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source: e,
     })
+}
+
+/// The store an array at `path` is written through (see `WriteStore`), and for a local
+/// one the file store under its atomic-write adapter (raw chunk writes go there).
+pub(super) fn write_store(
+    path: &Path,
+    remote: Option<&Arc<RemoteStore>>,
+    direct_io: bool,
+) -> Result<(Arc<WriteStore>, Option<Arc<NoSyncStore>>)> {
+    if let Some(r) = remote {
+        return Ok((r.clone(), None));
+    }
+    let fs =
+        FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
+    let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, direct_io));
+    Ok((
+        Arc::new(AtomicWriteStorageAdapter::new(files.clone())),
+        Some(files),
+    ))
+}
+
+/// Refuses to write to a web server (read only) before anything else is tried.
+pub(super) fn refuse_read_only(path: &Path, remote: Option<&Arc<RemoteStore>>) -> Result<()> {
+    match remote {
+        Some(r) if !r.url().scheme().writable() => Err(store_err(
+            path,
+            None,
+            format!(
+                "cannot write: {}:// stores are read only; write to s3://, gs://, az:// or a local path",
+                r.url().scheme().name()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The objects and prefixes directly under the array's prefix (one listing request).
+pub(super) fn remote_top(path: &Path, store: &RemoteStore) -> Result<(Vec<String>, usize)> {
+    let listed = store
+        .list_dir(&StorePrefix::root())
+        .map_err(|e| store_err_from(path, None, "cannot list", e))?;
+    let keys = listed
+        .keys()
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    Ok((keys, listed.prefixes().len()))
+}
+
+/// [`remove_existing`] on an object store: refuses objects that are not Zarr data, deletes
+/// the metadata first, then every object under the prefix.
+fn remove_existing_remote(path: &Path, store: &RemoteStore) -> Result<()> {
+    let (keys, prefixes) = remote_top(path, store)?;
+    let is_zarr = keys
+        .iter()
+        .any(|k| matches!(k.as_str(), "zarr.json" | ".zarray" | ".zgroup"));
+    if !is_zarr && (!keys.is_empty() || prefixes > 0) {
+        return Err(store_err(
+            path,
+            None,
+            "holds objects and is not a Zarr array (no zarr.json or .zarray); refusing to delete them",
+        ));
+    }
+    let erase = |r: std::result::Result<(), zarrs::storage::StorageError>| {
+        r.map_err(|e| store_err_from(path, None, "cannot delete the array there", e))
+    };
+    for meta in ["zarr.json", ".zarray", ".zattrs", ".zgroup"] {
+        if keys.iter().any(|k| k == meta) {
+            let key = StoreKey::new(meta).map_err(|e| Error::internal(e.to_string()))?;
+            erase(store.erase(&key))?;
+        }
+    }
+    erase(store.erase_prefix(&StorePrefix::root()))
 }
 
 pub(super) fn bytes_to_bytes(
@@ -257,22 +339,38 @@ impl ZarrSink {
         fingerprint: Option<&str>,
     ) -> Result<ZarrSink> {
         let (shards, codecs) = layout;
-        // Before looking: the path is this write's from now on (`--overwrite` included).
-        let lock = WriteLock::acquire(path)?;
-        if path.exists() || path.is_symlink() {
-            if !opts.overwrite {
-                return Err(exists_error(path));
+        let (display, remote) = super::resolve(path, &opts.storage)?;
+        let path = display.as_path();
+        refuse_read_only(path, remote.as_ref())?;
+        let ((store, files), lock) = match &remote {
+            None => {
+                // Before looking: the path is this write's from now on (`--overwrite`
+                // included).
+                let lock = WriteLock::acquire(path)?;
+                if path.exists() || path.is_symlink() {
+                    if !opts.overwrite {
+                        return Err(exists_error(path, &opts.storage));
+                    }
+                    remove_existing(path)?;
+                }
+                std::fs::create_dir_all(path).map_err(|e| Error::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
+                (write_store(path, None, opts.direct_io)?, lock)
             }
-            remove_existing(path)?;
-        }
-        std::fs::create_dir_all(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        let fs =
-            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
-        let files = Arc::new(NoSyncStore::new(path.to_path_buf(), fs, opts.direct_io));
-        let store = Arc::new(AtomicWriteStorageAdapter::new(files.clone()));
+            Some(r) => {
+                let lock = WriteLock::acquire_remote(r.url(), &opts.storage)?;
+                let (keys, prefixes) = remote_top(path, r)?;
+                if !keys.is_empty() || prefixes > 0 {
+                    if !opts.overwrite {
+                        return Err(exists_error(path, &opts.storage));
+                    }
+                    remove_existing_remote(path, r)?;
+                }
+                (write_store(path, Some(r), opts.direct_io)?, lock)
+            }
+        };
 
         let write_id = new_write_id();
         let attributes = sink_attributes(opts, false, fingerprint, Some(&write_id));
@@ -291,11 +389,14 @@ impl ZarrSink {
                 Self::create_v2(path, &store, shape, dtype, chunks, opts.codec, &attributes)?
             }
         };
-        let raw = shards.is_none() && direct::is_raw(array.metadata(), dtype, shape.len());
+        let raw = files.is_some()
+            && shards.is_none()
+            && direct::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrSink {
             path: path.to_path_buf(),
             store,
             files,
+            remote,
             raw,
             array,
             shape: shape.to_vec(),
@@ -517,12 +618,14 @@ impl ZarrSink {
     /// Writes the raw bytes of a full chunk (see [`ZarrSink::raw`]), as zarrs would encode
     /// it: not stored when it is all fill value.
     fn write_raw(&self, idx: &[u64], key: String, bytes: &[u8]) -> Result<()> {
-        let result = if self.array.fill_value().equals_all(bytes) {
-            self.array.erase_chunk(idx).map_err(IntoSource::into_source)
-        } else {
-            self.files
+        let result = match &self.files {
+            _ if self.array.fill_value().equals_all(bytes) => {
+                self.array.erase_chunk(idx).map_err(IntoSource::into_source)
+            }
+            Some(files) => files
                 .set_atomic(&key, bytes)
-                .map_err(IntoSource::into_source)
+                .map_err(IntoSource::into_source),
+            None => Err(Error::internal("raw chunk writes need a local store").into()),
         };
         result.map_err(|e| store_err_from(&self.path, Some(key), "cannot write chunk", e))
     }
@@ -566,8 +669,8 @@ impl ZarrSink {
 
 /// The message of a write refused because something is at its path: an interrupted write
 /// (resume it) or anything else (overwrite it).
-pub(super) fn exists_error(path: &Path) -> Error {
-    let interrupted = ZarrSource::open_any(path).is_ok_and(|s| s.is_incomplete_write());
+pub(super) fn exists_error(path: &Path, storage: &StorageOptions) -> Error {
+    let interrupted = ZarrSource::open_any(path, storage).is_ok_and(|s| s.is_incomplete_write());
     store_err(
         path,
         None,
@@ -591,8 +694,9 @@ impl ZarrSink {
             ZarrFormat::V3 => ("zarr.json", |v| v["attributes"].clone()),
             ZarrFormat::V2 => (".zattrs", |v| v),
         };
-        let there = std::fs::read(self.path.join(key))
+        let there = StoreKey::new(key)
             .ok()
+            .and_then(|k| self.store.get(&k).ok().flatten())
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .map(attrs_of);
         let there = there.as_ref().and_then(write_id_of);

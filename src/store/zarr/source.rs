@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ndarray::ArrayD;
-use zarrs::array::{Array, ArrayShardedExt, ArraySubset};
+use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV3, ArrayShardedExt, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::{ReadableStorage, ReadableStorageTraits, StoreKey};
 
 use super::dtype::dtype_of;
 use super::error::{store_err, store_err_from};
@@ -17,7 +18,9 @@ use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
+use crate::store::StorageOptions;
 use crate::store::direct;
+use crate::store::remote::RemoteStore;
 use crate::store::{BRICKWORK_ATTRIBUTE, ReadOptions};
 
 /// What an array directory holds ([`ZarrSource::stored_objects`]).
@@ -51,6 +54,8 @@ pub struct ZarrSource {
     mappable: std::sync::Mutex<std::collections::HashMap<Vec<usize>, bool>>,
     /// The generation of the array opened, checked after every read.
     generation: generation::Generation,
+    /// The object store, when the array is on one.
+    remote: Option<Arc<RemoteStore>>,
 }
 
 impl std::fmt::Debug for ZarrSource {
@@ -111,6 +116,82 @@ pub(super) fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
         path: path.to_path_buf(),
         found: "not a Zarr array: the directory has no zarr.json (v3) or .zarray (v2)".into(),
     })
+}
+
+/// What kind of Zarr node is at the prefix of `store` (an object store at `path`): the
+/// Zarr format, the metadata key and the metadata document.
+fn check_remote_array(path: &Path, store: &RemoteStore) -> Result<(u8, &'static str, Vec<u8>)> {
+    let get = |key: &'static str| -> Result<Option<Vec<u8>>> {
+        let k = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+        store
+            .get(&k)
+            .map(|b| b.map(|b| b.to_vec()))
+            .map_err(|e| store_err_from(path, Some(key.into()), "cannot read", e))
+    };
+    if let Some(bytes) = get("zarr.json")? {
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| store_err_from(path, Some("zarr.json".into()), "malformed metadata", e))?;
+        return match json.get("node_type").and_then(|v| v.as_str()) {
+            Some("array") => Ok((3, "zarr.json", bytes)),
+            Some("group") => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                "is a Zarr group, not an array; open one of its members",
+            )),
+            other => Err(store_err(
+                path,
+                Some("zarr.json".into()),
+                format!("malformed metadata: node_type is {other:?}, expected \"array\""),
+            )),
+        };
+    }
+    if let Some(mut bytes) = get(".zarray")? {
+        // The write id of a v2 array is in its attributes: part of its generation.
+        bytes.extend(get(".zattrs")?.unwrap_or_default());
+        return Ok((2, ".zarray", bytes));
+    }
+    if get(".zgroup")?.is_some() {
+        return Err(store_err(
+            path,
+            Some(".zgroup".into()),
+            "is a Zarr v2 group, not an array; open one of its members",
+        ));
+    }
+    // Nothing there, or no such bucket: a listing tells them apart (web servers list
+    // nothing, so they are not asked).
+    if store.url().scheme().writable() {
+        store
+            .list_sizes("")
+            .map_err(|e| store_err_from(path, None, "cannot open", e))?;
+    }
+    Err(Error::UnknownStoreFormat {
+        path: path.to_path_buf(),
+        found: "not a Zarr array: there is no zarr.json (v3) or .zarray (v2) under this prefix"
+            .into(),
+    })
+}
+
+/// The chunk objects of the array at the prefix of `store`: every object under it that is
+/// not metadata and not inside a nested array (as [`chunk_files`] for a directory).
+fn chunk_objects(path: &Path, store: &RemoteStore) -> Result<(u64, u64)> {
+    let listed = store
+        .list_sizes("")
+        .map_err(|e| store_err_from(path, None, "cannot list the array's objects", e))?;
+    let name = |k: &str| k.rsplit('/').next().unwrap_or_default().to_owned();
+    let nested: Vec<String> = listed
+        .iter()
+        .filter(|(k, _)| k.contains('/') && matches!(name(k).as_str(), "zarr.json" | ".zarray"))
+        .filter_map(|(k, _)| k.rsplit_once('/').map(|(dir, _)| format!("{dir}/")))
+        .collect();
+    let (mut count, mut bytes) = (0, 0);
+    for (k, size) in &listed {
+        if is_metadata_key(&name(k)) || nested.iter().any(|n| k.starts_with(n.as_str())) {
+            continue;
+        }
+        count += 1;
+        bytes += size;
+    }
+    Ok((count, bytes))
 }
 
 /// " (open one of its members: a, b)" for a group directory.
@@ -211,6 +292,9 @@ impl ZarrSource {
     /// [`Error::IncompleteArray`], and one that a region write is writing into (or whose
     /// last region write did not finish) an [`Error::RegionWriteUnfinished`];
     /// [`ZarrSource::open_with`] with [`ReadOptions::allow_incomplete`] opens them anyway.
+    ///
+    /// `path` may be an object-store URL (see [`crate::store::Location`]); then the array
+    /// is the one under that prefix.
     pub fn open(path: &Path) -> Result<ZarrSource> {
         Self::open_with(path, &ReadOptions::default())
     }
@@ -220,7 +304,7 @@ impl ZarrSource {
     /// # Errors
     /// As [`ZarrSource::open`].
     pub fn open_with(path: &Path, options: &ReadOptions) -> Result<ZarrSource> {
-        let source = Self::open_any(path)?;
+        let source = Self::open_any(path, &options.storage)?;
         if !options.allow_incomplete {
             source.refuse_incomplete()?;
             source.refuse_unfinished_region_write()?;
@@ -248,7 +332,10 @@ impl ZarrSource {
             Some(r) if !r.complete => Err(Error::RegionWriteUnfinished {
                 path: self.path.clone(),
                 region: r.region.clone(),
-                holder: crate::store::lock::live_holder(&self.path),
+                holder: match self.remote {
+                    None => crate::store::lock::live_holder(&self.path),
+                    Some(_) => None,
+                },
             }),
             _ => Ok(()),
         }
@@ -262,14 +349,39 @@ impl ZarrSource {
     }
 
     /// Opens the array whatever its write state.
-    pub(super) fn open_any(path: &Path) -> Result<ZarrSource> {
-        let (zarr_format, meta_key) = check_array_path(path)?;
-        // Before the metadata is read: a change between the two shows at the first check.
-        let seen = generation::Generation::look(path, zarr_format);
-        let store =
-            FilesystemStore::new(path).map_err(|e| store_err_from(path, None, "cannot open", e))?;
-        let array = Array::open(Arc::new(store), "/")
-            .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
+    pub(super) fn open_any(path: &Path, storage: &StorageOptions) -> Result<ZarrSource> {
+        let (path, remote) = super::resolve(path, storage)?;
+        let path = path.as_path();
+        let mut remote_v3 = None;
+        let (zarr_format, meta_key, seen, store): (_, _, _, ReadableStorage) = match &remote {
+            None => {
+                let (zarr_format, meta_key) = check_array_path(path)?;
+                // Before the metadata is read: a change between the two shows at the
+                // first check.
+                let seen = generation::Generation::look(path, zarr_format);
+                let store = FilesystemStore::new(path)
+                    .map_err(|e| store_err_from(path, None, "cannot open", e))?;
+                (zarr_format, meta_key, seen, Arc::new(store))
+            }
+            Some(r) => {
+                let (zarr_format, meta_key, metadata) = check_remote_array(path, r)?;
+                let seen = generation::Generation::remote(&metadata);
+                if zarr_format == 3 {
+                    let parsed =
+                        serde_json::from_slice::<ArrayMetadataV3>(&metadata).map_err(|e| {
+                            store_err_from(path, Some(meta_key.into()), "malformed metadata", e)
+                        })?;
+                    remote_v3 = Some(ArrayMetadata::V3(parsed));
+                }
+                (zarr_format, meta_key, seen, r.clone())
+            }
+        };
+        let array = match &remote_v3 {
+            // The document just read: no second request for it.
+            Some(metadata) => Array::new_with_metadata(store, "/", metadata.clone()),
+            None => Array::open(store, "/"),
+        }
+        .map_err(|e| store_err_from(path, Some(meta_key.into()), "cannot open the array", e))?;
         let dtype = dtype_of(array.data_type()).ok_or_else(|| {
             store_err(
                 path,
@@ -319,8 +431,10 @@ impl ZarrSource {
             chunks: &chunk_shape,
             shards: shard_shape.as_deref(),
         };
-        let array = limits::bounded(path, meta_key, &array, &layout)?;
-        let raw = !direct::reads_disabled() && direct::is_raw(array.metadata(), dtype, shape.len());
+        let array = limits::bounded(path, meta_key, &array, &layout, remote.is_none())?;
+        let raw = remote.is_none()
+            && !direct::reads_disabled()
+            && direct::is_raw(array.metadata(), dtype, shape.len());
         let attributes = serde_json::Value::Object(array.attributes().clone());
         let generation = seen.with_attributes(&attributes);
         Ok(ZarrSource {
@@ -334,12 +448,18 @@ impl ZarrSource {
             shard_shape,
             zarr_format,
             mappable: Default::default(),
+            remote,
         })
     }
 
-    /// The directory of the array.
+    /// The directory of the array (for an array on an object store, its URL).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True when the array is on an object store or web server.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// The array shape.
@@ -507,6 +627,11 @@ impl ZarrSource {
         self.read_subset(&start, &self.shape.clone(), || None)
     }
 
+    /// The array's metadata document as read (`zarr.json`, or `.zarray` for Zarr v2).
+    pub fn metadata(&self) -> serde_json::Value {
+        serde_json::to_value(self.array.metadata()).unwrap_or_default()
+    }
+
     /// The user attributes (for arrays brickwork wrote, including `"brickwork"`).
     pub fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
         self.array.attributes().clone()
@@ -535,7 +660,10 @@ impl ZarrSource {
             .iter()
             .try_fold(1u64, |acc, &n| acc.checked_mul(n))
             .unwrap_or(u64::MAX);
-        let (count, bytes) = chunk_files(&self.path)?;
+        let (count, bytes) = match &self.remote {
+            None => chunk_files(&self.path)?,
+            Some(r) => chunk_objects(&self.path, r)?,
+        };
         Ok(StoredObjects {
             count,
             bytes,

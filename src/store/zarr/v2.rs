@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
+use zarrs::storage::{Bytes, StoreKey};
 
 use super::WriteStore;
 use super::error::{store_err, store_err_from};
