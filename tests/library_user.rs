@@ -167,17 +167,7 @@ fn kernels_use_question_mark_on_io_parse_and_their_own_errors() -> TestResult {
     }
 
     // A parse error on the second block only.
-    let y = map_blocks(
-        &[&x],
-        &MapBlocks::new("parse"),
-        |blocks, info| -> Result<Block, BoxError> {
-            let text = if info.block[0] == 1 { "x" } else { "2" };
-            let factor: f64 = text.parse()?;
-            Ok(Block::from(
-                blocks[0].view::<f64>().ok_or("f64")?.mapv(|v| v * factor),
-            ))
-        },
-    )?;
+    let y = parse_on_block_1(&x)?;
     match y.compute() {
         Err(Error::Kernel { op, block, source }) => {
             assert_eq!((op.as_str(), block), ("parse", vec![1]));
@@ -208,14 +198,10 @@ fn kernels_use_question_mark_on_io_parse_and_their_own_errors() -> TestResult {
     Ok(())
 }
 
-/// Worker processes send a kernel's failure back as the same variants, naming the kernel
-/// and the block; the error itself arrives as text (`RemoteError`).
-#[cfg(target_os = "linux")]
-#[test]
-fn kernel_failures_in_worker_processes_keep_their_variant() -> TestResult {
-    let x = ramp(12, 4);
-    let y = map_blocks(
-        &[&x],
+/// A kernel ("parse") that fails with a `ParseFloatError` on block 1 only.
+fn parse_on_block_1(x: &Array) -> brickwork::Result<Array> {
+    map_blocks(
+        &[x],
         &MapBlocks::new("parse"),
         |blocks, info| -> Result<Block, BoxError> {
             let text = if info.block[0] == 1 { "x" } else { "2" };
@@ -224,7 +210,16 @@ fn kernel_failures_in_worker_processes_keep_their_variant() -> TestResult {
                 blocks[0].view::<f64>().ok_or("f64")?.mapv(|v| v * factor),
             ))
         },
-    )?;
+    )
+}
+
+/// Worker processes send a kernel's failure back as the same variants, naming the kernel
+/// and the block; the error itself arrives as text (`RemoteError`).
+#[cfg(target_os = "linux")]
+#[test]
+fn kernel_failures_in_worker_processes_keep_their_variant() -> TestResult {
+    let x = ramp(12, 4);
+    let y = parse_on_block_1(&x)?;
     match y.compute_with(&ComputeOptions::processes(2)) {
         Err(Error::Kernel { op, block, source }) => {
             assert_eq!((op.as_str(), block), ("parse", vec![1]));
