@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use brickwork::io::npy::NpyFile;
 use brickwork::parse::evaluate_all;
@@ -348,16 +347,7 @@ fn run_numpy(python: &Path, dir: &Path) -> TestResult {
     let names: Vec<&str> = inputs().iter().map(|i| i.0).collect();
     let jobs = serde_json::json!({"inputs": names, "cases": CASES});
     std::fs::write(dir.join("jobs.json"), serde_json::to_vec(&jobs)?)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/numpy_eval.py");
-    let out = Command::new(python).arg(script).arg(dir).output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "numpy_eval.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(())
+    run_script(python, "numpy_eval.py", dir)
 }
 
 #[test]

@@ -221,3 +221,18 @@ pub(crate) fn store_files(store: &Path) -> std::io::Result<Vec<(String, Vec<u8>)
     files.sort();
     Ok(files)
 }
+
+/// Runs `python tests/python/<script> <dir>`; its standard error in the error if it fails.
+pub(crate) fn run_script(python: &Path, script: &str, dir: &Path) -> TestResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = std::process::Command::new(python)
+        .arg(path)
+        .arg(dir)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("{script} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(())
+}

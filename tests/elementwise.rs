@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use brickwork::io::npy::NpyFile;
 use brickwork::kernel::random::mix64;
@@ -373,16 +372,7 @@ fn run_numpy(python: &Path, dir: &Path, cases: &[Case]) -> TestResult {
         })
         .collect();
     std::fs::write(dir.join("jobs.json"), serde_json::to_vec(&jobs)?)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/numpy_elementwise.py");
-    let out = Command::new(python).arg(script).arg(dir).output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "numpy_elementwise.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(())
+    run_script(python, "numpy_elementwise.py", dir)
 }
 
 /// A float's bits (sign-magnitude, `sign` the sign bit) as an integer that counts ulps:

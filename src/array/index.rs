@@ -24,6 +24,24 @@ pub enum NumpyIndex {
 }
 
 impl NumpyIndex {
+    /// The index of the slice `start..stop` along `axis` of an `ndim`-d array, full along
+    /// the others.
+    pub fn range_along(ndim: usize, axis: usize, start: usize, stop: usize) -> Vec<NumpyIndex> {
+        (0..ndim)
+            .map(|d| {
+                if d == axis {
+                    NumpyIndex::Slice {
+                        start: Some(start as isize),
+                        stop: Some(stop as isize),
+                        step: None,
+                    }
+                } else {
+                    NumpyIndex::FULL
+                }
+            })
+            .collect()
+    }
+
     /// `:` (the whole axis).
     pub const FULL: NumpyIndex = NumpyIndex::Slice {
         start: None,

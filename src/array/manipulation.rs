@@ -9,23 +9,6 @@ use super::{Array, NumpyIndex};
 use crate::error::{Error, Result};
 use crate::expr;
 
-/// A slice `start..stop` along `axis` of an `ndim`-d array, full along the others.
-fn range_index(ndim: usize, axis: usize, start: usize, stop: usize) -> Vec<NumpyIndex> {
-    (0..ndim)
-        .map(|d| {
-            if d == axis {
-                NumpyIndex::Slice {
-                    start: Some(start as isize),
-                    stop: Some(stop as isize),
-                    step: None,
-                }
-            } else {
-                NumpyIndex::FULL
-            }
-        })
-        .collect()
-}
-
 impl Array {
     /// NumPy's `roll(a, shift, axis)`: the elements shifted cyclically by `shift` along
     /// `axis` (the last ones come first), as two slices joined.
@@ -44,8 +27,8 @@ impl Array {
             return Ok(self.clone());
         }
         let nd = shape.len();
-        let tail = self.index_numpy(&range_index(nd, axis, n - s, n))?;
-        let head = self.index_numpy(&range_index(nd, axis, 0, n - s))?;
+        let tail = self.index_numpy(&NumpyIndex::range_along(nd, axis, n - s, n))?;
+        let head = self.index_numpy(&NumpyIndex::range_along(nd, axis, 0, n - s))?;
         Array::concatenate(&[&tail, &head], axis as isize)
     }
 

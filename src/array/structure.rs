@@ -252,20 +252,7 @@ fn pad_axis(x: &Array, axis: usize, before: usize, after: usize, mode: PadMode) 
     let len = x.shape()[axis];
     let ax = axis as isize;
     let take = |start: usize, stop: usize| -> Result<Array> {
-        let index: Vec<NumpyIndex> = (0..x.ndim())
-            .map(|d| {
-                if d == axis {
-                    NumpyIndex::Slice {
-                        start: Some(start as isize),
-                        stop: Some(stop as isize),
-                        step: None,
-                    }
-                } else {
-                    NumpyIndex::FULL
-                }
-            })
-            .collect();
-        x.index_numpy(&index)
+        x.index_numpy(&NumpyIndex::range_along(x.ndim(), axis, start, stop))
     };
     let border = |width: usize, at_start: bool| -> Result<Option<Array>> {
         if width == 0 {

@@ -23,6 +23,7 @@ mod lock;
 mod nosync;
 #[cfg_attr(not(feature = "cloud"), path = "remote_off.rs")]
 mod remote;
+mod requests;
 mod sink;
 pub mod temp;
 mod zarr;
@@ -30,7 +31,8 @@ mod zarr;
 pub use direct::map_fault_bytes;
 pub use location::{Location, Scheme, StorageOptions, StoreUrl, is_remote};
 pub use lock::remove_stale_locks;
-pub use remote::{RequestCounts, request_counts};
+pub use remote::request_counts;
+pub use requests::RequestCounts;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
 

@@ -53,6 +53,7 @@ use zarrs::storage::{
 };
 
 use super::location::{Scheme, StorageOptions, StoreUrl};
+use super::requests::RequestCounts;
 use crate::error::{Error, Result};
 
 /// The runtime all object-store requests run on: a small multi-threaded one (the work is
@@ -71,27 +72,6 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
         })
         .as_ref()
         .map_err(|e| Error::internal(format!("cannot start the I/O runtime: {e}")))
-}
-
-/// Counts of the requests sent to object stores by this process (all stores together),
-/// for tests and reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RequestCounts {
-    /// GET requests (whole objects, ranges and suffixes; a `get_ranges` call counts the
-    /// requests it may merge its ranges into as one per range asked).
-    pub gets: u64,
-    /// HEAD requests.
-    pub heads: u64,
-    /// PUT requests.
-    pub puts: u64,
-    /// LIST requests (pages of a listing count as one).
-    pub lists: u64,
-    /// DELETE requests.
-    pub deletes: u64,
-    /// Bytes received in GET answers.
-    pub bytes_read: u64,
-    /// Bytes sent in PUTs.
-    pub bytes_written: u64,
 }
 
 struct Counters {

@@ -9,26 +9,8 @@ use zarrs::storage::{
 };
 
 use super::location::{StorageOptions, StoreUrl};
+use super::requests::RequestCounts;
 use crate::error::{Error, Result};
-
-/// Counts of the requests sent to object stores by this process: always zero here.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RequestCounts {
-    /// GET requests.
-    pub gets: u64,
-    /// HEAD requests.
-    pub heads: u64,
-    /// PUT requests.
-    pub puts: u64,
-    /// LIST requests.
-    pub lists: u64,
-    /// DELETE requests.
-    pub deletes: u64,
-    /// Bytes received in GET answers.
-    pub bytes_read: u64,
-    /// Bytes sent in PUTs.
-    pub bytes_written: u64,
-}
 
 /// The requests sent to object stores by this process so far: none without `cloud`.
 pub fn request_counts() -> RequestCounts {
