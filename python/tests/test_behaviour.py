@@ -46,7 +46,7 @@ def test_ctrl_c_raises_keyboard_interrupt(tmp_path):
         # (CI runs the tests that way): a user at a terminal has Python's handler.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         import brickwork.array as da
-        x = da.random.default_rng(0).random((40000, 40000), chunks=(1000, 1000))
+        x = da.random.default_rng(0).random((24000, 24000), chunks=(1000, 1000))
         print("start", flush=True)
         t = time.monotonic()
         try:
