@@ -47,7 +47,7 @@ fn main() -> Result<()> {
         let t1 = Instant::now();
         let plan = v.plan()?;
         let t2 = Instant::now();
-        let graph = TaskGraph::build(&plan, Cancel::NEVER)?;
+        let graph = TaskGraph::build(&plan, u64::MAX, Cancel::NEVER)?;
         let position = order(
             &graph,
             &[plan.outputs[0].stage as u32],

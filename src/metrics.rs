@@ -61,15 +61,20 @@ pub enum Consumer {
     /// Inputs of running tasks brought back first: read from the spill store, recomputed,
     /// or fetched from another worker of a cluster.
     Inputs,
+    /// The task graph, its schedule and the executor's table of every task's state, held
+    /// for the whole run (tens of bytes per task: a graph of 10^7 tasks holds about half a
+    /// GiB).
+    Plan,
 }
 
 impl Consumer {
     /// Every consumer, in the order [`MemoryUse`] lists them.
-    pub const ALL: [Consumer; 4] = [
+    pub const ALL: [Consumer; 5] = [
         Consumer::Outputs,
         Consumer::Spilling,
         Consumer::Tasks,
         Consumer::Inputs,
+        Consumer::Plan,
     ];
 
     /// The consumer's name in messages and on the dashboard.
@@ -79,6 +84,7 @@ impl Consumer {
             Consumer::Spilling => "outputs being spilled",
             Consumer::Tasks => "running tasks",
             Consumer::Inputs => "inputs brought back",
+            Consumer::Plan => "the task graph",
         }
     }
 

@@ -206,7 +206,7 @@ fn boolean_index_of_a_store_counts_within_the_limit() -> TestResult {
     let want: f64 = d.iter().filter(|&&v| v > 0.99).sum();
     assert!((got.into_typed::<f64>().sum() - want).abs() < 1e-9 * want.abs().max(1.0));
     // The counting pass itself is refused under a limit no task fits.
-    let tiny = ComputeOptions::threads(2).with_memory_limit(10_000);
+    let tiny = ComputeOptions::threads(2).with_memory_limit(100_000);
     let e = evaluate_with("x[x > 0.99]", &inputs(&[("x", &x)]), &tiny).unwrap_err();
     // The count block is 8 bytes: the hint points at the chunks read, not the block's.
     assert!(

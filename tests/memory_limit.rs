@@ -98,27 +98,27 @@ fn source_chunks_are_re_read_when_holding_them_would_not_fit() -> TestResult {
 fn rows_to_columns_rechunk_goes_through_an_intermediate_store() -> TestResult {
     let dir = tempfile::tempdir()?;
     let src = dir.path().join("rows.zarr");
-    let x = Array::random(&[400, 400], &[10, 400], 2)?;
+    let x = Array::random(&[1600, 1600], &[40, 1600], 2)?;
     x.to_zarr(&src, &brickwork::WriteOptions::default())?;
     let rows = Array::from_zarr(&src)?;
     let dst = dir.path().join("cols.zarr");
     let opts = brickwork::WriteOptions {
-        chunks: Some(vec![400, 10]),
+        chunks: Some(vec![1600, 40]),
         ..Default::default()
     };
     // Directly, every 400x10 output chunk needs all forty 32 KB row chunks.
-    let limit = ComputeOptions::threads(2).with_memory_limit(200_000);
+    let limit = ComputeOptions::threads(2).with_memory_limit(3_200_000);
     let m = rows.to_zarr_with(&dst, &opts, &limit)?;
     let back = Array::from_zarr(&dst)?;
-    assert_eq!(back.chunks()?.max_chunk_shape(), vec![400, 10]);
+    assert_eq!(back.chunks()?.max_chunk_shape(), vec![1600, 40]);
     assert_eq!(back.compute()?, x.compute()?, "rechunk(x) == x");
-    assert!(m.peak_reserved_bytes <= 200_000, "{m:?}");
-    // Intermediate chunks of 10 x 10 would run 40 + 1600 tasks in pass 1 and 1600 + 40 in
+    assert!(m.peak_reserved_bytes <= 3_200_000, "{m:?}");
+    // Intermediate chunks of 40 x 40 would run 40 + 1600 tasks in pass 1 and 1600 + 40 in
     // pass 2; larger ones that still fit make fewer, larger objects.
     assert!(m.tasks < 3280, "{m:?}");
     assert_eq!(
         m.bytes_output,
-        2 * 400 * 400 * 8,
+        2 * 1600 * 1600 * 8,
         "written once to the intermediate, once to the target"
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())?
@@ -136,7 +136,7 @@ fn rows_to_columns_rechunk_goes_through_an_intermediate_store() -> TestResult {
         .to_zarr_with(
             &dst2,
             &opts,
-            &ComputeOptions::synchronous().with_memory_limit(10_000),
+            &ComputeOptions::synchronous().with_memory_limit(160_000),
         )
         .unwrap_err();
     assert!(matches!(err, Error::PlanExceedsMemory { .. }), "{err}");
@@ -153,34 +153,56 @@ fn a_rechunked_array_written_to_zarr_goes_through_an_intermediate_store() -> Tes
     // with `chunks: c` (and `eval 'x.rechunk(c)' --output` as `brickwork rechunk`).
     let dir = tempfile::tempdir()?;
     let src = dir.path().join("rows.zarr");
-    let x = Array::random(&[400, 400], &[10, 400], 2)?;
+    let x = Array::random(&[1600, 1600], &[40, 1600], 2)?;
     x.to_zarr(&src, &brickwork::WriteOptions::default())?;
-    let cols = Array::from_zarr(&src)?.rechunk(&[400, 10])?;
-    let limit = ComputeOptions::threads(2).with_memory_limit(200_000);
+    let cols = Array::from_zarr(&src)?.rechunk(&[1600, 40])?;
+    let limit = ComputeOptions::threads(2).with_memory_limit(3_200_000);
     let dst = dir.path().join("cols.zarr");
     let m = cols.to_zarr_with(&dst, &brickwork::WriteOptions::default(), &limit)?;
     let back = Array::from_zarr(&dst)?;
-    assert_eq!(back.chunks()?.max_chunk_shape(), vec![400, 10]);
+    assert_eq!(back.chunks()?.max_chunk_shape(), vec![1600, 40]);
     assert_eq!(back.compute()?, x.compute()?);
-    assert!(m.peak_reserved_bytes <= 200_000, "{m:?}");
-    assert_eq!(m.bytes_output, 2 * 400 * 400 * 8, "two passes: {m:?}");
+    assert!(m.peak_reserved_bytes <= 3_200_000, "{m:?}");
+    assert_eq!(m.bytes_output, 2 * 1600 * 1600 * 8, "two passes: {m:?}");
     // Into a region of a column-chunked array, the same.
     let opts = brickwork::WriteOptions {
-        chunks: Some(vec![400, 10]),
+        chunks: Some(vec![1600, 40]),
         ..Default::default()
     };
     let whole = dir.path().join("whole.zarr");
-    Array::zeros(&[800, 400], &[400, 10], brickwork::DType::F64)?.to_zarr(&whole, &opts)?;
+    Array::zeros(&[3200, 1600], &[1600, 40], brickwork::DType::F64)?.to_zarr(&whole, &opts)?;
     cols.to_zarr_region_with(
         &whole,
-        &[400..800, 0..400],
+        &[1600..3200, 0..1600],
         &brickwork::WriteOptions::default(),
         &limit,
     )?;
     let back = Array::from_zarr(&whole)?
-        .slice(s![400..800, ..])?
+        .slice(s![1600..3200, ..])?
         .compute()?;
     assert_eq!(back, x.compute()?);
+    Ok(())
+}
+
+#[test]
+fn a_task_graph_too_large_for_the_limit_is_refused_while_planning() -> TestResult {
+    // 10^6 blocks: culling's marks (4 MB) fit in 16 MiB, the graph of 10^6 tasks does not.
+    let x = Array::random(&[1_000_000, 1_000_000], &[1000, 1000], 0)?;
+    let limit = 16 << 20;
+    let err = x
+        .sum()?
+        .compute_with(&ComputeOptions::threads(2).with_memory_limit(limit))
+        .unwrap_err();
+    let Error::PlanExceedsMemory { what, needed, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(what.starts_with("planning "), "{err}");
+    assert!(*needed > limit, "{err}");
+    assert!(err.to_string().contains("a grid of (1000, 1000)"), "{err}");
+    // Under a limit where it fits, the graph is counted for the whole run.
+    let y = Array::random(&[2000, 2000], &[10, 10], 0)?.sum()?;
+    let (_, m) = y.compute_with(&ComputeOptions::threads(2).with_memory_limit(64 << 20))?;
+    assert!(m.peak_reserved_bytes > 40_000 * 48, "{m:?}");
     Ok(())
 }
 
@@ -321,16 +343,16 @@ fn a_cancelled_computation_stops_and_cleans_up() -> TestResult {
 fn a_source_read_against_its_chunking_is_copied_into_better_chunks_first() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("rows.zarr");
-    let x = Array::random(&[400, 400], &[10, 400], 7)?;
+    let x = Array::random(&[1600, 1600], &[40, 1600], 7)?;
     x.to_zarr(&path, &brickwork::WriteOptions::default())?;
     let rows = Array::from_zarr(&path)?;
     let (want, _) = (&x + &x.t()).compute_with(&ComputeOptions::synchronous())?;
     let y = &rows + &rows.t();
-    let array_bytes = 400 * 400 * 8;
-    let limit = 200_000;
+    let array_bytes = 1600 * 1600 * 8;
+    let limit = 3_200_000;
     let work = tempfile::tempdir()?;
     let text = y.explain_with(&ComputeOptions::synchronous().with_memory_limit(limit))?;
-    assert!(text.contains("copied into chunks of (10, 10)"), "{text}");
+    assert!(text.contains("copied into chunks of (40, 40)"), "{text}");
     for opts in [ComputeOptions::synchronous(), ComputeOptions::threads(2)] {
         let mut opts = opts.with_memory_limit(limit);
         opts.spill_dir = Some(work.path().to_path_buf());
@@ -457,12 +479,12 @@ fn a_halo_over_mapped_chunks_counts_what_the_kernel_maps() -> TestResult {
 fn explain_shows_the_realigning_copy_and_the_peak_the_run_predicts() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("rows.zarr");
-    Array::random(&[400, 400], &[10, 400], 7)?
+    Array::random(&[1600, 1600], &[40, 1600], 7)?
         .to_zarr(&path, &brickwork::WriteOptions::default())?;
     let rows = Array::from_zarr(&path)?;
     let y = &rows + &rows.t();
     let work = tempfile::tempdir()?;
-    let mut opts = ComputeOptions::synchronous().with_memory_limit(200_000);
+    let mut opts = ComputeOptions::synchronous().with_memory_limit(3_200_000);
     opts.spill_dir = Some(work.path().to_path_buf());
     let text = y.explain_with(&opts)?;
     // The copy is described with its own stages (a read of the rows and the rechunk into
@@ -473,7 +495,7 @@ fn explain_shows_the_realigning_copy_and_the_peak_the_run_predicts() -> TestResu
     let main = text.find("tasks:").ok_or(text.clone())?;
     assert!(copy < main, "{text}");
     assert!(
-        text[main..].contains("realigned to chunks (10, 10)"),
+        text[main..].contains("realigned to chunks (40, 40)"),
         "{text}"
     );
     let (_, m) = y.compute_with(&opts)?;

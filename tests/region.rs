@@ -318,34 +318,34 @@ fn memory_limit_counts_read_modify_write_buffers() -> TestResult {
 fn rows_into_a_column_chunked_region_go_through_an_intermediate_under_a_limit() -> TestResult {
     let dir = tempfile::tempdir()?;
     let p = dir.path().join("cols.zarr");
-    let base = data(&[70, 70], 6);
+    let base = data(&[280, 280], 6);
     target(
         &p,
         &base,
         &WriteOptions {
-            chunks: Some(vec![70, 4]),
+            chunks: Some(vec![280, 16]),
             codec: Codec::None,
             ..WriteOptions::default()
         },
     )?;
     let rows = dir.path().join("rows.zarr");
-    let values = data(&[64, 64], 7);
-    Array::from_ndarray(values.clone(), &[2, 64])?.to_zarr(
+    let values = data(&[256, 256], 7);
+    Array::from_ndarray(values.clone(), &[8, 256])?.to_zarr(
         &rows,
         &WriteOptions {
             codec: Codec::None,
             ..WriteOptions::default()
         },
     )?;
-    let region = region_of(&[3, 5], &[64, 64]);
-    let opts = ComputeOptions::synchronous().with_memory_limit(24 * 1024);
+    let region = region_of(&[12, 20], &[256, 256]);
+    let opts = ComputeOptions::synchronous().with_memory_limit(384 * 1024);
     let m = Array::from_zarr(&rows)?.to_zarr_region_with(
         &p,
         &region,
         &WriteOptions::default(),
         &opts,
     )?;
-    assert!(m.peak_reserved_bytes <= 24 * 1024, "{m}");
+    assert!(m.peak_reserved_bytes <= 384 * 1024, "{m}");
     assert_close(
         &Array::from_zarr(&p)?.compute_as::<f64>()?,
         &assigned(&base, &region, &values),

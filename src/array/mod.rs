@@ -205,7 +205,7 @@ impl Array {
     /// A deferred operator error.
     pub fn task_counts(&self) -> Result<TaskCounts> {
         let plan = self.plan()?;
-        let graph = TaskGraph::build(&plan, Cancel::NEVER)?;
+        let graph = TaskGraph::build(&plan, u64::MAX, Cancel::NEVER)?;
         Ok(TaskCounts {
             before: plan.naive_tasks,
             after: graph.len() as u64,

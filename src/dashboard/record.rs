@@ -426,7 +426,7 @@ mod tests {
         // [t, reserved, held, then by consumer in Consumer::ALL's order].
         assert_eq!(
             first["memory"][0].as_array().unwrap()[1..],
-            [10, 5, 5, 0, 5, 0]
+            [10, 5, 5, 0, 5, 0, 0]
         );
         assert_eq!(first["tasks"].as_array().unwrap().len(), 1);
         assert_eq!(first["stages"][0]["done"], 1);

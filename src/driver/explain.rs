@@ -39,16 +39,17 @@ pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) 
         let _ = writeln!(s, "copy {k}, before the computation: {}", copy.what);
         describe_stages(&mut s, &copy.prepared);
         let f = &copy.prepared.scheduled.footprint;
+        let copy_peak = f.peak + copy.prepared.held();
         let _ = writeln!(
             s,
             "  memory: predicted peak {} (largest task {})",
-            format_bytes(f.peak),
+            format_bytes(copy_peak),
             format_bytes(f.largest_task)
         );
-        peak = peak.max(f.peak);
+        peak = peak.max(copy_peak);
     }
     let f = &p.scheduled.footprint;
-    peak = peak.max(f.peak);
+    peak = peak.max(f.peak + p.held());
     let _ = writeln!(
         s,
         "tasks: {} before culling, {} after culling and fusion, in {} stage(s)",
@@ -65,9 +66,10 @@ pub(crate) fn explain(roots: &[ExprRef], header: String, opts: &ComputeOptions) 
         .find_map(Result::err);
     let _ = writeln!(
         s,
-        "memory: predicted peak {} (largest task {}) of a {} limit ({}){}",
+        "memory: predicted peak {} (largest task {}; the task graph {}) of a {} limit ({}){}",
         format_bytes(peak),
         format_bytes(f.largest_task),
+        format_bytes(p.held()),
         format_bytes(limit.bytes),
         limit.source,
         match &refused {

@@ -140,7 +140,8 @@ pub(crate) fn prepare_many(
         _ => Residence::InProcess,
     };
     let mut scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
-    if !scheduled.fits_without_spilling(limit) && plan::passes::inline_reads(&mut plan) {
+    let avail = limit.saturating_sub(exec::run_state_bytes(&scheduled));
+    if !scheduled.fits_without_spilling(avail) && plan::passes::inline_reads(&mut plan) {
         scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     }
     Ok(Prepared {
@@ -159,7 +160,13 @@ impl Prepared {
     /// # Errors
     /// [`Error::PlanExceedsMemory`] naming the task and what would fit.
     pub(crate) fn check_fits(&self) -> Result<()> {
-        schedule::check_fits(&self.plan, &self.scheduled, self.limit)
+        schedule::check_fits(&self.plan, &self.scheduled, self.limit, self.held())
+    }
+
+    /// What the run holds from start to end besides its blocks (the task graph, its
+    /// schedule, the executor's tables): [`exec::run_state_bytes`].
+    pub(crate) fn held(&self) -> u64 {
+        exec::run_state_bytes(&self.scheduled)
     }
 
     /// Runs the plan, checked with [`Prepared::check_fits`], on the executor `opts` choose,

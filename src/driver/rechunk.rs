@@ -209,9 +209,15 @@ fn fits(
     limit: u64,
 ) -> Result<bool> {
     let pass_fits = |node: ExprRef, write: OutputWrite| -> Result<bool> {
-        let prepared = prepare(&node, opts, write, Copies::Skip, None)?;
+        let prepared = match prepare(&node, opts, write, Copies::Skip, None) {
+            Ok(p) => p,
+            // The task graph alone does not fit.
+            Err(Error::PlanExceedsMemory { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
         let f = &prepared.scheduled.footprint;
-        Ok(!prepared.plan.inline_reads && f.peak <= limit && f.largest_task <= limit)
+        let avail = limit.saturating_sub(prepared.held());
+        Ok(!prepared.plan.inline_reads && f.peak <= avail && f.largest_task <= avail)
     };
     let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
     let write = encode_write(&intermediate_options(inter.to_vec()), e.dtype(), inter);

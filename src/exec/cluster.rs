@@ -64,6 +64,7 @@ impl State<'_> {
 pub(super) fn run(
     ctx: &Ctx<'_>,
     footprint: &Footprint,
+    schedule_bytes: u64,
     workers: usize,
     threads: usize,
 ) -> Result<Metrics> {
@@ -78,13 +79,23 @@ pub(super) fn run(
     let users = users_per_worker(graph, &owner, workers);
     let pools = users
         .into_iter()
-        .map(|u| {
+        .enumerate()
+        .map(|(w, u)| {
+            // Each worker has its own table of every task's state; the schedule is the
+            // process's one copy, counted in the first worker's pool.
+            let tables = graph.len() as u64 * super::pool::TASK_STATE_BYTES;
+            let held = if w == 0 {
+                tables + schedule_bytes
+            } else {
+                tables
+            };
             Pool::with_users(
                 ctx.plan,
                 graph,
                 &footprint.need,
                 &footprint.output,
                 ctx.limit,
+                held,
                 u,
             )
         })

@@ -93,7 +93,14 @@ pub(super) fn execute_many(
         remote: None,
     };
     let reserved = scheduled.reservations();
-    let pool = Pool::new(plan, graph, &reserved.need, &reserved.output, limit);
+    let pool = Pool::new(
+        plan,
+        graph,
+        &reserved.need,
+        &reserved.output,
+        limit,
+        super::run_state_bytes(scheduled),
+    );
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
         Scheduler::Threads if io_workers => {
@@ -109,7 +116,13 @@ pub(super) fn execute_many(
             threads_per_worker,
         } => {
             drop(pool);
-            cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
+            cluster::run(
+                &ctx,
+                footprint,
+                scheduled.bytes(),
+                workers.max(1),
+                threads_per_worker.max(1),
+            )?
         }
         #[cfg(target_os = "linux")]
         Scheduler::Processes(_) => {
@@ -132,7 +145,7 @@ pub(super) fn execute_many(
         }
     };
     metrics.seconds = start.elapsed().as_secs_f64();
-    metrics.predicted_peak_bytes = footprint.peak;
+    metrics.predicted_peak_bytes = footprint.peak + super::run_state_bytes(scheduled);
     metrics.memory_limit = limit;
     opts.observers.each(|o| o.run_end(&metrics));
     Ok(metrics)

@@ -41,6 +41,13 @@ use crate::plan::Plan;
 use crate::schedule::Scheduled;
 use crate::store::Sink;
 
+/// Bytes a run of `scheduled` holds from start to end besides its blocks: the schedule
+/// ([`Scheduled::bytes`]) and the executor's state of every task. The pool reserves them
+/// ([`crate::metrics::Consumer::Plan`]) and the fit check counts them.
+pub fn run_state_bytes(scheduled: &Scheduled) -> u64 {
+    scheduled.bytes() + scheduled.graph.len() as u64 * pool::TASK_STATE_BYTES
+}
+
 /// Runs scheduled plans: the seam between the schedule and the backends (in this process;
 /// later a cluster of workers or MPI ranks). A backend runs the plan it is given as it is,
 /// so every backend computes the same blocks.

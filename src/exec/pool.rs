@@ -133,24 +133,32 @@ pub(super) struct Pool<'a> {
     pins: Vec<u32>,
     lru: LruCache<TaskId, ()>,
     memory: Arc<MemoryPool>,
+    /// What the run holds from start to end (the graph, the schedule, this pool's tables).
+    _plan: MemoryReservation,
     /// Tasks running (admitted and not finished).
     pub(super) running: usize,
     /// Figures so far.
     pub(super) metrics: Metrics,
 }
 
+/// The pool's own state per task: its slot, users left and pins.
+pub(super) const TASK_STATE_BYTES: u64 = (size_of::<Slot>() + 2 * size_of::<u32>()) as u64;
+
 impl<'a> Pool<'a> {
+    /// A pool for running `graph` under `limit`, `plan_bytes` of which the run holds from
+    /// start to end (see [`super::run_state_bytes`]).
     pub(super) fn new(
         plan: &'a Plan,
         graph: &'a TaskGraph,
         need: &'a [u64],
         output: &'a [u64],
         limit: u64,
+        plan_bytes: u64,
     ) -> Self {
         let users = (0..graph.len() as TaskId)
             .map(|t| graph.users(t).len() as u32)
             .collect();
-        Self::with_users(plan, graph, need, output, limit, users)
+        Self::with_users(plan, graph, need, output, limit, plan_bytes, users)
     }
 
     /// A pool in which task `t`'s output is kept until `users[t]` of its users have
@@ -162,9 +170,12 @@ impl<'a> Pool<'a> {
         need: &'a [u64],
         output: &'a [u64],
         limit: u64,
+        plan_bytes: u64,
         users: Vec<u32>,
     ) -> Self {
+        let memory = MemoryPool::new();
         Pool {
+            _plan: memory.reserve(Consumer::Plan, plan_bytes),
             plan,
             graph,
             need,
@@ -174,7 +185,7 @@ impl<'a> Pool<'a> {
             users_left: users,
             pins: vec![0; graph.len()],
             lru: LruCache::unbounded(),
-            memory: MemoryPool::new(),
+            memory,
             running: 0,
             metrics: Metrics::default(),
         }

@@ -76,13 +76,22 @@ pub struct TaskGraph {
 }
 
 impl TaskGraph {
-    /// Builds the culled task graph of `plan`.
+    /// Builds the culled task graph of `plan`, refusing one whose planning alone would not
+    /// fit in `limit` bytes (see [`BYTES_PER_TASK`]) before it is allocated.
     ///
     /// # Errors
+    /// [`Error::PlanExceedsMemory`] for a graph too large for `limit`;
     /// [`Error::InvalidArgument`] when the graph would exceed 2^32 tasks;
     /// [`Error::Cancelled`] once `cancel` is.
-    pub fn build(plan: &Plan, cancel: Cancel<'_>) -> Result<TaskGraph> {
+    pub fn build(plan: &Plan, limit: u64, cancel: Cancel<'_>) -> Result<TaskGraph> {
         let n_stages = plan.stages.len();
+        // Every block of every stage has an entry while culling, needed or not.
+        let blocks = plan
+            .stages
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.grid.nblocks() as u64));
+        let marks = blocks.saturating_mul(4);
+        refuse_large_graph(plan, marks, None, limit)?;
         // Pass 1: mark needed blocks, consumers before producers.
         let mut id_of: Vec<Vec<u32>> = plan
             .stages
@@ -129,6 +138,17 @@ impl TaskGraph {
                 });
             }
         }
+        let needed = id_of
+            .iter()
+            .flatten()
+            .filter(|&&id| id != NOT_NEEDED)
+            .count() as u64;
+        refuse_large_graph(
+            plan,
+            marks.saturating_add(needed.saturating_mul(BYTES_PER_TASK)),
+            Some(needed),
+            limit,
+        )?;
         // Pass 2: ids in stage order, so inputs always have smaller ids.
         let mut stage_v = Vec::new();
         let mut block_v = Vec::new();
@@ -222,6 +242,43 @@ impl TaskGraph {
     }
 }
 
+/// What planning holds per task at least, besides culling's 4 bytes per block: the graph
+/// (stage, block, one edge each way: 28 bytes), the priority (4) and the footprint (16).
+/// The run itself adds the executor's state of every task (see [`Scheduled::bytes`] and
+/// `exec::run_state_bytes`), counted against the limit by the fit check.
+pub const BYTES_PER_TASK: u64 = 48;
+
+/// Refuses a task graph whose planning needs `bytes` (`tasks` of them once culled, when
+/// known) over `limit`, naming the stage with the most blocks.
+fn refuse_large_graph(plan: &Plan, bytes: u64, tasks: Option<u64>, limit: u64) -> Result<()> {
+    if bytes <= limit {
+        return Ok(());
+    }
+    let blocks: u64 = plan.stages.iter().map(|s| s.grid.nblocks() as u64).sum();
+    let largest = plan.stages.iter().max_by_key(|s| s.grid.nblocks());
+    let what = match tasks {
+        Some(n) => format!("planning {n} tasks ({blocks} blocks in all)"),
+        None => format!("planning {blocks} blocks"),
+    };
+    let hint = match largest {
+        Some(s) => format!(
+            "planning holds tens of bytes per block, and {} alone has {} blocks (a grid of \
+             {}): chunks twice as large along every axis make {}x fewer, or raise the limit",
+            s.name,
+            s.grid.nblocks(),
+            crate::grid::fmt_shape(&s.grid.grid_shape()),
+            1u64 << s.grid.shape().len().min(63),
+        ),
+        None => "raise the limit".to_string(),
+    };
+    Err(Error::PlanExceedsMemory {
+        what,
+        needed: bytes,
+        limit,
+        hint,
+    })
+}
+
 /// Reverses CSR edges.
 fn invert(n: usize, start: &[u32], edges: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let mut count = vec![0u32; n + 1];
@@ -258,8 +315,8 @@ pub struct Scheduled {
 }
 
 impl Scheduled {
-    fn of(plan: &Plan, roots: RootOrder, cancel: Cancel<'_>) -> Result<Scheduled> {
-        let graph = TaskGraph::build(plan, cancel)?;
+    fn of(plan: &Plan, roots: RootOrder, limit: u64, cancel: Cancel<'_>) -> Result<Scheduled> {
+        let graph = TaskGraph::build(plan, limit, cancel)?;
         let outputs: Vec<u32> = plan.outputs.iter().map(|o| o.stage as u32).collect();
         let position = order(&graph, &outputs, roots, cancel)?;
         let footprint = simulate(plan, &graph, &position, cancel)?;
@@ -275,6 +332,22 @@ impl Scheduled {
     /// processes also the worker's copies (see [`Residence::WorkerProcess`]).
     pub fn reservations(&self) -> &Footprint {
         self.reservations.as_ref().unwrap_or(&self.footprint)
+    }
+
+    /// Bytes this schedule holds: the graph, the priorities and the per-task figures.
+    pub fn bytes(&self) -> u64 {
+        let g = &self.graph;
+        let vec_bytes = |len: usize, size: usize| (len * size) as u64;
+        let footprints = std::iter::once(&self.footprint).chain(&self.reservations);
+        vec_bytes(g.stage.capacity(), 4)
+            + vec_bytes(g.block.capacity(), 8)
+            + vec_bytes(g.dep_start.capacity() + g.deps.capacity(), 4)
+            + vec_bytes(g.user_start.capacity() + g.users.capacity(), 4)
+            + vec_bytes(g.stage_tasks.capacity(), 8)
+            + vec_bytes(self.position.capacity(), 4)
+            + footprints
+                .map(|f| vec_bytes(f.need.capacity() + f.output.capacity(), 8))
+                .sum::<u64>()
     }
 
     /// True when the predicted peak fits in `limit` (nothing spilled, nothing re-read).
@@ -310,10 +383,10 @@ pub fn schedule(
         0 | 1 => RootOrder::Blocks,
         _ => RootOrder::Consumers,
     };
-    let mut scheduled = Scheduled::of(plan, first, cancel)?;
+    let mut scheduled = Scheduled::of(plan, first, limit, cancel)?;
     if scheduled.footprint.peak > limit {
         // That order does not fit: try finishing what shares inputs first.
-        let siblings = Scheduled::of(plan, RootOrder::Siblings, cancel)?;
+        let siblings = Scheduled::of(plan, RootOrder::Siblings, limit, cancel)?;
         if siblings.footprint.peak < scheduled.footprint.peak {
             scheduled = siblings;
         }
