@@ -145,9 +145,11 @@ def round(a, decimals=0):  # noqa: A001
 around = round
 
 
-def clip(a, a_min=None, a_max=None, **kwargs):
-    """Values limited to [a_min, a_max]."""
-    return core.asarray(a).clip(a_min, a_max)
+def clip(a, a_min=None, a_max=None, *, min=None, max=None, **kwargs):  # noqa: A002
+    """Values limited to [a_min, a_max] (the array API's ``min=``/``max=`` too)."""
+    lo = a_min if min is None else min
+    hi = a_max if max is None else max
+    return core.asarray(a).clip(lo, hi)
 
 
 def take(a, indices, axis=None):
