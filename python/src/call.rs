@@ -84,16 +84,22 @@ fn from_value(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
     })
 }
 
-/// The functions of the core's table: `(name, params, method, doc, section)`, each
-/// parameter `(name, default or None, kind)` with kind `positional`, `keyword` or `var`.
-#[pyfunction]
-pub(crate) fn functions() -> Vec<(
+/// A parameter as Python receives it: `(name, default or None, kind)`.
+type ParamRow = (&'static str, Option<&'static str>, &'static str);
+
+/// A function as Python receives it: `(name, params, method, doc, section)`.
+type FunctionRow = (
     &'static str,
-    Vec<(&'static str, Option<&'static str>, &'static str)>,
+    Vec<ParamRow>,
     bool,
     &'static str,
     &'static str,
-)> {
+);
+
+/// The functions of the core's table: `(name, params, method, doc, section)`, each
+/// parameter `(name, default or None, kind)` with kind `positional`, `keyword` or `var`.
+#[pyfunction]
+pub(crate) fn functions() -> Vec<FunctionRow> {
     parse::functions()
         .into_iter()
         .map(|f| {

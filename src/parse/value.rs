@@ -7,7 +7,8 @@ use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::expr::{BinaryOp, UnaryOp};
 
-/// What an expression evaluates to.
+/// What an expression evaluates to; also the arguments and result of [`super::call`] (how
+/// other front ends, the Python package's array namespace, call the table's functions).
 #[derive(Clone, Debug)]
 pub enum Value {
     /// A lazy array.

@@ -38,6 +38,7 @@ from brickwork.array._namespace import (  # noqa: E402, F401
     linalg, result_type,
 )
 
+globals().update(_namespace.STANDARD_FORMS)
 _TABLE_NAMES = sorted(
     n for n in _namespace.TABLE if "." not in n and n not in globals()
 )
@@ -55,6 +56,7 @@ e, inf, nan, pi, newaxis = _namespace.np.e, _namespace.np.inf, _namespace.np.nan
 __all__ = [
     "__array_api_version__", "__array_namespace_info__", "astype", "can_cast", "finfo",
     "iinfo", "isdtype", "linalg", "result_type", "e", "inf", "nan", "pi", "newaxis",
+    *_namespace.STANDARD_FORMS,
     *_namespace.DTYPE_NAMES, "complex64", "complex128", *_TABLE_NAMES,
     "Array", "random", "from_array", "asarray", "from_zarr", "to_zarr", "zeros", "ones",
     "full", "empty", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",

@@ -21,6 +21,7 @@ standard's arguments too; ``TABLE`` holds the table's version of each name.
 from __future__ import annotations
 
 import ast
+import collections
 import inspect
 import numbers
 import sys
@@ -95,12 +96,20 @@ class _Info:
         return f"{self._kind}({fields})"
 
 
+QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+_NAMED = {"qr": QRResult, "linalg.qr": QRResult, "svd": SVDResult, "linalg.svd": SVDResult}
+
+
 def _result(v, name):
-    """The core's result as Python's: handles as arrays, records as attribute objects."""
+    """The core's result as Python's: handles as arrays, records as attribute objects, the
+    factorizations as the standard's named tuples."""
     if isinstance(v, _brickwork.Array):
         return core.Array(v)
     if isinstance(v, tuple):
-        return tuple(_result(i, name) for i in v)
+        items = tuple(_result(i, name) for i in v)
+        named = _NAMED.get(name)
+        return named(*items) if named and len(items) == len(named._fields) else items
     if isinstance(v, dict):
         return _Info(v)
     if name == "result_type" and isinstance(v, str):
@@ -182,7 +191,11 @@ def finfo(type, /):  # noqa: A002  (the standard's name)
 
 def iinfo(type, /):  # noqa: A002
     """The limits of an integer dtype (or of an array's): ``bits max min dtype``."""
-    return TABLE["iinfo"](_as_dtype(type).name)
+    dtype = _as_dtype(type)
+    info = TABLE["iinfo"](dtype.name)
+    if dtype == np.uint64:  # beyond the core's int64 scalars
+        info.max = int(np.iinfo(np.uint64).max)
+    return info
 
 
 def result_type(*arrays_and_dtypes):
@@ -223,6 +236,99 @@ def isdtype(dtype, kind):
 
 
 builtin_any = any
+
+
+# --------------------------------------------------------------------------- the standard's forms
+# Where the standard's signature has more than the table's function (a dtype= to convert
+# first, another argument to fold in), a wrapper over the table's function.
+
+
+def meshgrid(*arrays, indexing="xy"):
+    """Coordinate matrices from 1-d arrays (a list, as the standard says)."""
+    return list(TABLE["meshgrid"](*arrays, indexing=indexing))
+
+
+def broadcast_arrays(*arrays):
+    """The arrays broadcast to their common shape (a list)."""
+    arrays = [core.asarray(a) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    return [a if a.shape == shape else TABLE["broadcast_to"](a, shape) for a in arrays]
+
+
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An array of the values of a DLPack producer (NumPy's ``from_dlpack``)."""
+    return core.from_array(np.from_dlpack(x), chunks=-1)
+
+
+def _values(v):
+    """An index-like argument given as an array: its values, computed now."""
+    if isinstance(v, core.Array):
+        v = v.compute()
+    return tuple(int(i) for i in np.ravel(v)) if np.ndim(v) else int(v)
+
+
+def repeat(x, repeats, /, *, axis=None):
+    """Each element repeated (``repeats`` an int or one count per element, an array too)."""
+    return TABLE["repeat"](x, _values(repeats), axis=axis)
+
+
+def searchsorted(x1, x2, /, *, side="left", sorter=None):
+    """Where ``x2``'s values would go in the sorted 1-d ``x1`` (``x1[sorter]`` when given)."""
+    if sorter is not None:
+        x1 = TABLE["take"](x1, _values(sorter), axis=0)
+    return TABLE["searchsorted"](x1, x2, side=side)
+
+
+def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
+    """The ``n``-th difference along ``axis``, ``prepend``/``append`` joined first."""
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = core.concatenate([core.asarray(p) for p in parts], axis=axis)
+    return TABLE["diff"](x, n=n, axis=axis)
+
+
+def _with_dtype(name):
+    table = TABLE[name]
+
+    def f(x, /, *, axis=None, dtype=None, include_initial=False):
+        x = core.asarray(x)
+        if dtype is not None:
+            x = x.astype(dtype)
+        elif x.dtype.kind in "iu" and x.dtype.itemsize < 8:  # the default integer, as NumPy
+            x = x.astype(np.int64 if x.dtype.kind == "i" else np.uint64)
+        return table(x, axis=axis, include_initial=include_initial)
+
+    f.__name__ = name
+    f.__doc__ = table.__doc__
+    return f
+
+
+cumulative_sum = _with_dtype("cumulative_sum")
+cumulative_prod = _with_dtype("cumulative_prod")
+
+
+def _linalg_trace(x, /, *, offset=0, dtype=None):
+    """The trace of the last two axes (summed in ``dtype`` when given)."""
+    x = core.asarray(x)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return TABLE["linalg.trace"](x, offset=offset)
+
+
+linalg.trace = _linalg_trace
+_linalg_trace.__name__ = "trace"
+
+def empty_like(x, /, *, dtype=None, device=None):
+    """An array like ``x`` (of zeros)."""
+    return TABLE["empty_like"](x, dtype=dtype)
+
+
+STANDARD_FORMS = {
+    f.__name__: f
+    for f in (meshgrid, broadcast_arrays, from_dlpack, repeat, searchsorted, diff,
+              cumulative_sum, cumulative_prod, empty_like)
+}
+"""The wrappers above, by name: what the module exports under these names."""
 
 
 # --------------------------------------------------------------------------- inspection

@@ -47,11 +47,23 @@ def _reduction(name):
     return f
 
 
+def var(a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, *, correction=None,
+        **kwargs):
+    """Variance over ``axis``; ``ddof`` or the array API's ``correction``."""
+    return core.asarray(a).var(axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof, out=out,
+                               correction=correction)
+
+
+def std(a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, *, correction=None,
+        **kwargs):
+    """Standard deviation over ``axis``; ``ddof`` or the array API's ``correction``."""
+    return core.asarray(a).std(axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof, out=out,
+                               correction=correction)
+
+
 sum = _reduction("sum")  # noqa: A001
 prod = _reduction("prod")
 mean = _reduction("mean")
-var = _reduction("var")
-std = _reduction("std")
 min = _reduction("min")  # noqa: A001
 max = _reduction("max")  # noqa: A001
 any = _reduction("any")  # noqa: A001
@@ -83,7 +95,7 @@ def transpose(a, axes=None):
     return core.asarray(a).transpose(axes)
 
 
-def reshape(a, shape, order="C", **kwargs):
+def reshape(a, shape, order="C", *, copy=None, **kwargs):
     """Reshaped."""
     return core.asarray(a).reshape(shape)
 
@@ -145,8 +157,8 @@ def round(a, decimals=0):  # noqa: A001
 around = round
 
 
-def clip(a, a_min=None, a_max=None, *, min=None, max=None, **kwargs):  # noqa: A002
-    """Values limited to [a_min, a_max] (the array API's ``min=``/``max=`` too)."""
+def clip(a, min=None, max=None, *, a_min=None, a_max=None, **kwargs):  # noqa: A002
+    """Values limited to [min, max] (NumPy's ``a_min=``/``a_max=`` too)."""
     lo = a_min if min is None else min
     hi = a_max if max is None else max
     return core.asarray(a).clip(lo, hi)

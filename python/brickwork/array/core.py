@@ -534,6 +534,15 @@ class Array:
     def __getitem__(self, key) -> Array:
         return _index(self, key)
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of the computed values (NumPy's)."""
+        kwargs = {"max_version": max_version} if max_version is not None else {}
+        return np.asarray(self).__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self):
+        """The DLPack device: the CPU."""
+        return (1, 0)
+
     def __setitem__(self, key, value):
         """``x[key] = value``, lazily (dask's semantics): ``x`` becomes a new array, equal to
         ``value`` where ``key`` selects and to the old values elsewhere (a ``where`` over a
@@ -653,6 +662,9 @@ def _index(x: Array, key) -> Array:
     ints, slices, ``None``, ``...``, bool masks (``x[x > 0]``) and integer arrays or lists
     (``x[[0, 5, 36], :]``; several adjacent ones select points). What an index array
     selects is computed now; the result is lazy."""
+    if isinstance(key, Array) and key.ndim == 0 and key.dtype == np.bool_:
+        # NumPy's x[mask] with a 0-d mask: a new axis of length 1 or 0.
+        return _index(_index(x, None), key.reshape(1))
     items = [_index_item(k) for k in _expand_key(x.ndim, key)]
     if not items:
         return x
@@ -685,7 +697,7 @@ def from_array(x, chunks="auto", name=None, **kwargs) -> Array:
     values = np.asarray(x)
     if values.dtype.byteorder == ">" or values.dtype.kind not in "biuf":
         values = values.astype(values.dtype.newbyteorder("="))
-    values = np.ascontiguousarray(values)
+    values = values if values.flags.c_contiguous else np.array(values, order="C")  # keeps 0-d
     return _build(lambda c: _brickwork.from_numpy(values, c), values.shape, chunks, values.itemsize)
 
 
@@ -700,7 +712,8 @@ def asarray(obj, dtype=None, device=None, copy=None, *, chunks="auto", **kwargs)
             if copy is False:
                 raise ValueError("asarray(copy=False) cannot convert the dtype without a copy")
             return obj.astype(dtype)
-        return obj
+        # A copy is a new Array object: item assignment to one leaves the other as it is.
+        return Array(obj._a) if copy else obj
     if copy is False and not isinstance(obj, np.ndarray):
         raise ValueError("asarray(copy=False): a Python object cannot be used without a copy")
     values = np.asarray(obj) if dtype is None else np.asarray(obj, dtype=_dtype_name(dtype))
@@ -734,7 +747,7 @@ def to_zarr(arr: Array, url, **kwargs) -> None:
     return arr.to_zarr(url, **kwargs)
 
 
-def full(shape, fill_value, dtype=None, chunks="auto", **kwargs) -> Array:
+def full(shape, fill_value, dtype=None, chunks="auto", device=None, **kwargs) -> Array:
     """An array filled with ``fill_value``."""
     shape = _shape_arg(shape)
     if dtype is None:
@@ -745,38 +758,38 @@ def full(shape, fill_value, dtype=None, chunks="auto", **kwargs) -> Array:
                   np.dtype(name).itemsize)
 
 
-def zeros(shape, dtype=float, chunks="auto", **kwargs) -> Array:
-    """An array of zeros."""
-    return full(shape, 0, dtype=dtype, chunks=chunks)
+def zeros(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
+    """An array of zeros (float64 unless ``dtype`` says)."""
+    return full(shape, 0, dtype=float if dtype is None else dtype, chunks=chunks)
 
 
-def ones(shape, dtype=float, chunks="auto", **kwargs) -> Array:
-    """An array of ones."""
-    return full(shape, 1, dtype=dtype, chunks=chunks)
+def ones(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
+    """An array of ones (float64 unless ``dtype`` says)."""
+    return full(shape, 1, dtype=float if dtype is None else dtype, chunks=chunks)
 
 
-def empty(shape, dtype=float, chunks="auto", **kwargs) -> Array:
+def empty(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
     """An array of zeros (brickwork has no uninitialized memory to offer)."""
     return zeros(shape, dtype=dtype, chunks=chunks)
 
 
-def zeros_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+def zeros_like(a, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """Zeros of ``a``'s shape (and chunks)."""
     return full_like(a, 0, dtype=dtype, chunks=chunks)
 
 
-def ones_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+def ones_like(a, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """Ones of ``a``'s shape."""
     return full_like(a, 1, dtype=dtype, chunks=chunks)
 
 
-def full_like(a, fill_value, dtype=None, chunks=None, **kwargs) -> Array:
+def full_like(a, fill_value, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """``fill_value`` in ``a``'s shape."""
     a = asarray(a)
     return full(a.shape, fill_value, dtype=dtype or a.dtype, chunks=chunks or a.chunks)
 
 
-def arange(start, stop=None, step=1, chunks="auto", dtype=None, **kwargs) -> Array:
+def arange(start, stop=None, step=1, chunks="auto", dtype=None, device=None, **kwargs) -> Array:
     """``start, start + step, ...`` below ``stop`` (NumPy's ``arange``)."""
     if stop is None:
         start, stop = 0, start
@@ -823,13 +836,25 @@ def stack(seq, axis=0, **kwargs) -> Array:
     return Array(_brickwork.stack([a._a for a in arrays], axis))
 
 
+def _weak_dtype(value, other):
+    """The dtype of a Python scalar beside ``other`` (an array, or another scalar)."""
+    if isinstance(other, Array):
+        return np.result_type(other.dtype, _scalar(value))
+    return np.asarray(_scalar(value)).dtype
+
+
 def where(condition, x=None, y=None) -> Array:
     """``x`` where ``condition``, else ``y`` (NumPy's three-argument ``where``)."""
     if x is None or y is None:
         raise NotImplementedError("where(condition) without x and y: use nonzero after compute")
     cond = asarray(condition)
-    xa = x if isinstance(x, Array) else full(cond.shape, x, chunks=cond.chunks) if _scalar(x) is not None else asarray(x)
-    ya = y if isinstance(y, Array) else full(cond.shape, y, chunks=cond.chunks) if _scalar(y) is not None else asarray(y)
+    # A Python scalar beside an array is weak (NEP 50): where(c, int32 array, 0) is int32.
+    xa, ya = (
+        v if isinstance(v, Array)
+        else full(cond.shape, v, chunks=cond.chunks, dtype=_weak_dtype(v, other))
+        if _scalar(v) is not None else asarray(v)
+        for v, other in ((x, y), (y, x))
+    )
     return Array(_brickwork.where(cond._a, xa._a, ya._a))
 
 
