@@ -20,8 +20,8 @@
 #
 # brickwork has no complex dtypes, so they are skipped (ARRAY_API_TESTS_SKIP_DTYPES); the
 # suite then fails at import (dtype_helpers takes the max() of the empty list of complex
-# dtypes), so it runs from a copy (target/array-api-tests-venv/suite) with that one line
-# made to allow none. The checkout itself is left as it is.
+# dtypes), so it runs from a temporary copy with that one line made to allow none. The
+# checkout itself is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -50,8 +50,11 @@ fi
 cp "$extension" python/brickwork/_brickwork.abi3.so.tmp
 mv python/brickwork/_brickwork.abi3.so.tmp python/brickwork/_brickwork.abi3.so
 
-copy="$venv/suite"
-rm -rf "$copy"
+# Outside the repository: under it, pytest would name the tests from the repository's root
+# (its pyproject.toml) and no id of the xfails file would match.
+tmp=$(mktemp -d)
+trap 'rm -rf -- "$tmp"' EXIT
+copy="$tmp/array-api-tests"
 mkdir -p "$copy"
 (cd "$suite" && tar --exclude=.git -cf - .) | (cd "$copy" && tar -xf -)
 "$venv/bin/python" - "$copy/array_api_tests/dtype_helpers.py" <<'EOF'
@@ -69,7 +72,7 @@ cd "$copy"
 export ARRAY_API_TESTS_MODULE=brickwork.array
 export ARRAY_API_TESTS_SKIP_DTYPES=complex64,complex128
 export PYTHONPATH="$repo/python${PYTHONPATH:+:$PYTHONPATH}"
-exec "$venv/bin/python" -m pytest array_api_tests -q -p no:cacheprovider \
+"$venv/bin/python" -m pytest array_api_tests -q -p no:cacheprovider \
     --xfails-file "$repo/scripts/array-api-xfails.txt" \
     --max-examples "${MAX_EXAMPLES:-20}" --disable-deadline --disable-extension fft \
     --hypothesis-seed "${HYPOTHESIS_SEED:-0}" "$@"

@@ -80,6 +80,10 @@ def test_namespace_is_the_module_and_covers_the_table(data):
         (lambda xp, a: xp.astype(a, xp.float32), lambda a: a.astype(np.float32)),
         (lambda xp, a: xp.unique_values(xp.round(a)), lambda a: np.unique_values(np.round(a))),
         (lambda xp, a: xp.concat([a, a], axis=None), lambda a: np.concat([a, a], axis=None)),
+        (lambda xp, a: xp.moveaxis(a[None], (0, 1), (2, 0)), lambda a: np.moveaxis(a[None], (0, 1), (2, 0))),
+        (lambda xp, a: xp.take_along_axis(a, xp.argsort(a)), lambda a: np.sort(a)),
+        (lambda xp, a: xp.diff(a, axis=0, prepend=a[:1]), lambda a: np.diff(a, axis=0, prepend=a[:1])),
+        (lambda xp, a: xp.cumulative_prod(a[:3] > 0, axis=1), lambda a: np.cumulative_prod(a[:3] > 0, axis=1)),
     ],
 )
 def test_table_functions_against_numpy(data, call, want):
@@ -220,6 +224,7 @@ def s3():
         yield f"http://127.0.0.1:{int(line.split()[1])}"
     finally:
         proc.stdin.close()
+        proc.terminate()
         proc.wait(timeout=30)
 
 

@@ -318,6 +318,11 @@ def _linalg_trace(x, /, *, offset=0, dtype=None):
 linalg.trace = _linalg_trace
 _linalg_trace.__name__ = "trace"
 
+def take_along_axis(x, indices, /, *, axis=-1):
+    """Elements at per-lane ``indices`` along ``axis`` (the last by default)."""
+    return TABLE["take_along_axis"](x, indices, axis)
+
+
 def empty_like(x, /, *, dtype=None, device=None):
     """An array like ``x`` (of zeros)."""
     return TABLE["empty_like"](x, dtype=dtype)
@@ -326,7 +331,7 @@ def empty_like(x, /, *, dtype=None, device=None):
 STANDARD_FORMS = {
     f.__name__: f
     for f in (meshgrid, broadcast_arrays, from_dlpack, repeat, searchsorted, diff,
-              cumulative_sum, cumulative_prod, empty_like)
+              cumulative_sum, cumulative_prod, empty_like, take_along_axis)
 }
 """The wrappers above, by name: what the module exports under these names."""
 

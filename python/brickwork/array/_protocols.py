@@ -9,6 +9,8 @@ computation never silently leaves the lazy world; ``np.asarray(x)`` computes.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from brickwork.array import core
@@ -130,8 +132,19 @@ def flip(a, axis=None):
 
 
 def moveaxis(a, source, destination):
-    """Axis ``source`` moved to ``destination``."""
-    return core.Array(core.asarray(a)._a.moveaxis(source, destination))
+    """Axes ``source`` (an int or a tuple) moved to ``destination``, the others in order."""
+    x = core.asarray(a)
+    if isinstance(source, int) and isinstance(destination, int):
+        return core.Array(x._a.moveaxis(source, destination))
+    src = [int(s) % builtins.max(x.ndim, 1) for s in np.atleast_1d(source)]
+    dst = [int(d) % builtins.max(x.ndim, 1) for d in np.atleast_1d(destination)]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must be "
+                         "distinct axes, as many of each")
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return x.transpose(order)
 
 
 def swapaxes(a, axis1, axis2):
