@@ -6,8 +6,8 @@
 //! [`compute_many`], which run through [`crate::run::run`] (GIL released, Ctrl-C).
 
 use brickwork::{
-    Array, AxisChunks, BinaryOp, ChunkGrid, Codec, ReduceOp, ReduceOptions, Scalar, UnaryOp,
-    WriteOptions, store::ZarrFormat,
+    Array, AxisChunks, BinaryOp, ChunkGrid, Codec, ReadOptions, ReduceOp, ReduceOptions, Scalar,
+    StorageOptions, UnaryOp, WriteOptions, store::ZarrFormat,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -383,8 +383,9 @@ impl PyArr {
         Ok(to_numpy(py, block))
     }
 
-    /// Writes the array to a Zarr store at `path`.
-    #[pyo3(signature = (path, opts, chunks=None, codec=None, overwrite=false, zarr_format=3, shards=None))]
+    /// Writes the array to a Zarr store at `path` (a directory or an object-store URL, whose
+    /// store takes `storage_options`).
+    #[pyo3(signature = (path, opts, chunks=None, codec=None, overwrite=false, zarr_format=3, shards=None, storage_options=None))]
     #[allow(clippy::too_many_arguments)]
     fn to_zarr(
         &self,
@@ -396,8 +397,10 @@ impl PyArr {
         overwrite: bool,
         zarr_format: u8,
         shards: Option<Vec<usize>>,
+        storage_options: Option<Vec<(String, Bound<'_, PyAny>)>>,
     ) -> PyResult<()> {
         let write = WriteOptions {
+            storage: self::storage_options(storage_options)?,
             chunks,
             codec: match codec {
                 Some(c) => Codec::parse(c).py()?,
@@ -431,10 +434,34 @@ pub(crate) fn from_numpy(
     Ok(Array::from_source(std::sync::Arc::new(source)).into())
 }
 
-/// Opens the Zarr array at `path`.
+/// The object store's options (`storage_options=`, fsspec's name) as the core's: every
+/// value as text (`True` as `true`, numbers as written).
+fn storage_options(options: Option<Vec<(String, Bound<'_, PyAny>)>>) -> PyResult<StorageOptions> {
+    let mut out = StorageOptions::new();
+    for (key, value) in options.unwrap_or_default() {
+        let text = if value.is_instance_of::<PyBool>() {
+            value.extract::<bool>()?.to_string()
+        } else {
+            value.str()?.to_string()
+        };
+        out.set(key, text);
+    }
+    Ok(out)
+}
+
+/// Opens the Zarr array at `path` (a directory or an object-store URL, whose store takes
+/// `storage_options`).
 #[pyfunction]
-pub(crate) fn from_zarr(path: &str) -> PyResult<PyArr> {
-    wrap(Array::from_zarr(path))
+#[pyo3(signature = (path, storage_options=None))]
+pub(crate) fn from_zarr(
+    path: &str,
+    storage_options: Option<Vec<(String, Bound<'_, PyAny>)>>,
+) -> PyResult<PyArr> {
+    let read = ReadOptions {
+        storage: self::storage_options(storage_options)?,
+        ..ReadOptions::default()
+    };
+    wrap(Array::from_zarr_with(path, &read))
 }
 
 /// A seeded random array of the distribution `kind` (`random`, `normal`, `uniform`,

@@ -7,12 +7,14 @@
 //! `Array` class defined here.
 //!
 //! - `array`: the lazy array handle and its operations;
+//! - `call`: the core's function table (the array API namespace) and NumPy indexing;
 //! - `numpy`: NumPy arrays in and out without copying the whole array;
 //! - `kernel`: Python functions as block kernels (`map_blocks`);
 //! - `run`: the options of a computation, the GIL released while it runs, Ctrl-C;
 //! - `error`: brickwork's errors as Python exceptions.
 
 mod array;
+mod call;
 mod error;
 mod kernel;
 mod numpy;
@@ -42,5 +44,8 @@ fn _brickwork(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array::compute_many, m)?)?;
     m.add_function(wrap_pyfunction!(array::parse_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(kernel::map_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(call::functions, m)?)?;
+    m.add_function(wrap_pyfunction!(call::call, m)?)?;
+    m.add_function(wrap_pyfunction!(call::getitem, m)?)?;
     Ok(())
 }

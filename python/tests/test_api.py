@@ -185,7 +185,12 @@ def test_map_blocks_exception_is_raised_unchanged(data):
         raise Boom("from a block")
 
     with pytest.raises(Boom, match="from a block"):
-        da.map_blocks(f, da.from_array(data, chunks=5)).compute()
+        da.map_blocks(f, da.from_array(data, chunks=5), dtype="float64").compute()
+    # Without dtype=, the function runs on tiny arrays to infer it (as dask): its error then
+    # comes at once, as dask's ValueError asking for dtype=, with the error as the cause.
+    with pytest.raises(ValueError, match="give dtype=") as e:
+        da.map_blocks(f, da.from_array(data, chunks=5))
+    assert isinstance(e.value.__cause__, Boom)
 
 
 def test_compute_many_and_schedulers(data):

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::IndexItem;
 use super::ast::{Expr, ExprKind, Keyword, Program, Subscript};
 use super::builtins::{self, Arg};
 use super::syntax_error;
@@ -308,131 +309,14 @@ impl Env<'_> {
                 ));
             }
         };
-        // An array among the subscripts (NumPy's advanced indexing): a bool mask, or an
-        // integer array along one axis. It stands for a whole axis in the basic indexing,
-        // then selects along the axis of the result it became.
-        let mut advanced: Vec<(Array, usize, usize)> = Vec::new();
-        let shape = array.shape();
-        let mut lens = shape.iter().chain(std::iter::repeat(&1));
-        // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
-        // result: after the axes the subscripts before it keep.
-        let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
+        let mut items = Vec::with_capacity(subs.len());
         for s in subs {
-            let ix = match s {
-                Subscript::Slice(parts) => Some(self.slice(parts)?),
-                Subscript::Index(e) => match index_array(self.eval(e)?, e.col)? {
-                    Value::None => None,
-                    Value::Array(a) => {
-                        // Several integer arrays select points (dask's vindex); they must
-                        // stand next to each other, as their result axis goes where they
-                        // stand.
-                        let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
-                        let bools = a.dtype() == DType::Bool
-                            || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
-                        if !advanced.is_empty() && (bools || !adjacent) {
-                            return Err(syntax_error(
-                                e.col,
-                                "several index arrays must be integer arrays next to each \
-                                 other (x[i, j], x[:, i, j]); a bool array must be the only \
-                                 array",
-                            ));
-                        }
-                        let axes = if a.dtype() == DType::Bool {
-                            a.ndim()
-                        } else {
-                            1
-                        };
-                        for _ in 0..axes {
-                            index.push(NumpyIndex::FULL);
-                            lens.next();
-                        }
-                        advanced.push((a, kept, e.col));
-                        kept += axes;
-                        continue;
-                    }
-                    v => Some(NumpyIndex::Int(index_int(v, e.col)?)),
-                },
-            };
-            match ix {
-                None => {
-                    new_axes.push(kept as isize);
-                    kept += 1;
-                }
-                Some(ix) => {
-                    kept += usize::from(matches!(ix, NumpyIndex::Slice { .. }));
-                    index.push(bound_step(ix, *lens.next().unwrap_or(&1)));
-                }
-            }
+            items.push(match s {
+                Subscript::Slice(parts) => (IndexItem::Slice(self.slice(parts)?), col),
+                Subscript::Index(e) => (IndexItem::Value(self.eval(e)?), e.col),
+            });
         }
-        let mut out = array.index_numpy(&index)?;
-        for axis in new_axes {
-            out = out.expand_dims(axis)?;
-        }
-        match advanced.as_slice() {
-            [] => {}
-            [(a, axis, col)] => out = self.select(out, a, *axis, *col)?,
-            several => {
-                let first = several[0].1;
-                let mut values = Vec::with_capacity(several.len());
-                for (a, _, col) in several {
-                    values.push(self.index_values(a, *col)?);
-                }
-                let picked: Vec<usize> = (first..first + several.len()).collect();
-                let perm: Vec<usize> = picked
-                    .iter()
-                    .copied()
-                    .chain((0..out.ndim()).filter(|d| !picked.contains(d)))
-                    .collect();
-                let refs: Vec<&[i64]> = values.iter().map(Vec::as_slice).collect();
-                out = out
-                    .permuted_axes(&perm)?
-                    .vindex(&refs)?
-                    .moveaxis(0, first as isize)?;
-            }
-        }
-        Ok(Value::Array(out))
-    }
-
-    /// `x` indexed by the array `a` standing at `axis`: a bool mask over the axes from
-    /// `axis` on, or integers along `axis`.
-    fn select(&self, x: Array, a: &Array, axis: usize, col: usize) -> Result<Array> {
-        if a.dtype() == DType::Bool {
-            if a.ndim() == 1 {
-                return x.compress_with(a, axis as isize, self.opts);
-            }
-            let masked = axis..axis + a.ndim();
-            let perm: Vec<usize> = masked
-                .clone()
-                .chain((0..x.ndim()).filter(|d| !masked.contains(d)))
-                .collect();
-            let moved = x.permuted_axes(&perm)?;
-            return moved
-                .boolean_index_with(a, self.opts)?
-                .moveaxis(0, axis as isize);
-        }
-        let indices = self.index_values(a, col)?;
-        if a.ndim() == 0 {
-            let mut index = vec![NumpyIndex::FULL; x.ndim()];
-            index[axis] = NumpyIndex::Int(indices[0] as isize);
-            return x.index_numpy(&index);
-        }
-        x.take(&indices, axis as isize)
-    }
-
-    /// The values of an integer index array (0-d or 1-d), computed now.
-    fn index_values(&self, a: &Array, col: usize) -> Result<Vec<i64>> {
-        if !a.dtype().is_integer() || a.ndim() > 1 {
-            return Err(syntax_error(
-                col,
-                format!(
-                    "an index array must be bool, or integer and 1-d; got {} of shape {}",
-                    a.dtype(),
-                    crate::grid::fmt_shape(&a.shape())
-                ),
-            ));
-        }
-        let (values, _) = a.astype(DType::I64)?.compute_with(self.opts)?;
-        Ok(values.into_typed::<i64>().iter().copied().collect())
+        index(&array, items, self.opts).map(Value::Array)
     }
 
     /// A slice subscript `start:stop:step`.
@@ -450,6 +334,143 @@ impl Env<'_> {
             step: part(step)?,
         })
     }
+}
+
+/// `array[items]`: NumPy's indexing by evaluated subscripts, each with the column it
+/// stands at (for messages). Ints and slices index; `None` inserts an axis; a bool array
+/// (or a list of bools) masks the axes it stands for; an integer array (or a list of ints)
+/// takes along its axis, several adjacent ones select points (dask's `vindex`). What an
+/// index array selects is computed now, under `opts`.
+pub(super) fn index(
+    array: &Array,
+    items: Vec<(IndexItem, usize)>,
+    opts: &ComputeOptions,
+) -> Result<Array> {
+    // An array among the subscripts (NumPy's advanced indexing): a bool mask, or an
+    // integer array along one axis. It stands for a whole axis in the basic indexing,
+    // then selects along the axis of the result it became.
+    let mut advanced: Vec<(Array, usize, usize)> = Vec::new();
+    let shape = array.shape();
+    let mut lens = shape.iter().chain(std::iter::repeat(&1));
+    // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
+    // result: after the axes the subscripts before it keep.
+    let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
+    for (item, col) in items {
+        let ix = match item {
+            IndexItem::Slice(ix) => Some(ix),
+            IndexItem::Value(v) => match index_array(v, col)? {
+                Value::None => None,
+                Value::Array(a) => {
+                    // Several integer arrays select points (dask's vindex); they must
+                    // stand next to each other, as their result axis goes where they
+                    // stand.
+                    let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
+                    let bools = a.dtype() == DType::Bool
+                        || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
+                    if !advanced.is_empty() && (bools || !adjacent) {
+                        return Err(syntax_error(
+                            col,
+                            "several index arrays must be integer arrays next to each \
+                             other (x[i, j], x[:, i, j]); a bool array must be the only \
+                             array",
+                        ));
+                    }
+                    let axes = if a.dtype() == DType::Bool {
+                        a.ndim()
+                    } else {
+                        1
+                    };
+                    for _ in 0..axes {
+                        index.push(NumpyIndex::FULL);
+                        lens.next();
+                    }
+                    advanced.push((a, kept, col));
+                    kept += axes;
+                    continue;
+                }
+                v => Some(NumpyIndex::Int(index_int(v, col)?)),
+            },
+        };
+        match ix {
+            None => {
+                new_axes.push(kept as isize);
+                kept += 1;
+            }
+            Some(ix) => {
+                kept += usize::from(matches!(ix, NumpyIndex::Slice { .. }));
+                index.push(bound_step(ix, *lens.next().unwrap_or(&1)));
+            }
+        }
+    }
+    let mut out = array.index_numpy(&index)?;
+    for axis in new_axes {
+        out = out.expand_dims(axis)?;
+    }
+    match advanced.as_slice() {
+        [] => {}
+        [(a, axis, col)] => out = select(out, a, *axis, *col, opts)?,
+        several => {
+            let first = several[0].1;
+            let mut values = Vec::with_capacity(several.len());
+            for (a, _, col) in several {
+                values.push(index_values(a, *col, opts)?);
+            }
+            let picked: Vec<usize> = (first..first + several.len()).collect();
+            let perm: Vec<usize> = picked
+                .iter()
+                .copied()
+                .chain((0..out.ndim()).filter(|d| !picked.contains(d)))
+                .collect();
+            let refs: Vec<&[i64]> = values.iter().map(Vec::as_slice).collect();
+            out = out
+                .permuted_axes(&perm)?
+                .vindex(&refs)?
+                .moveaxis(0, first as isize)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `x` indexed by the array `a` standing at `axis`: a bool mask over the axes from
+/// `axis` on, or integers along `axis`.
+fn select(x: Array, a: &Array, axis: usize, col: usize, opts: &ComputeOptions) -> Result<Array> {
+    if a.dtype() == DType::Bool {
+        if a.ndim() == 1 {
+            return x.compress_with(a, axis as isize, opts);
+        }
+        let masked = axis..axis + a.ndim();
+        let perm: Vec<usize> = masked
+            .clone()
+            .chain((0..x.ndim()).filter(|d| !masked.contains(d)))
+            .collect();
+        let moved = x.permuted_axes(&perm)?;
+        return moved
+            .boolean_index_with(a, opts)?
+            .moveaxis(0, axis as isize);
+    }
+    let indices = index_values(a, col, opts)?;
+    if a.ndim() == 0 {
+        let mut index = vec![NumpyIndex::FULL; x.ndim()];
+        index[axis] = NumpyIndex::Int(indices[0] as isize);
+        return x.index_numpy(&index);
+    }
+    x.take(&indices, axis as isize)
+}
+
+/// The values of an integer index array (0-d or 1-d), computed now.
+fn index_values(a: &Array, col: usize, opts: &ComputeOptions) -> Result<Vec<i64>> {
+    if !a.dtype().is_integer() || a.ndim() > 1 {
+        return Err(syntax_error(
+            col,
+            format!(
+                "an index array must be bool, or integer and 1-d; got {} of shape {}",
+                a.dtype(),
+                crate::grid::fmt_shape(&a.shape())
+            ),
+        ));
+    }
+    let (values, _) = a.astype(DType::I64)?.compute_with(opts)?;
+    Ok(values.into_typed::<i64>().iter().copied().collect())
 }
 
 /// NumPy's constants.

@@ -90,6 +90,9 @@ use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
 
 pub use builtins::{Function, Param, ParamKind};
+pub use value::Value;
+
+use crate::array::NumpyIndex;
 
 /// The names of the functions a program can call (methods included), in the order the
 /// language documents them.
@@ -109,6 +112,75 @@ pub fn function_names() -> Vec<&'static str> {
 /// ```
 pub fn functions() -> Vec<Function> {
     builtins::functions()
+}
+
+/// Calls the function `name` of the table ([`functions`]) with evaluated arguments, as a
+/// program's `name(args..., key=value...)` would: what other front ends (the Python
+/// package's array namespace) call, so that every function of the table is theirs with the
+/// same signature, defaults and behaviour. What must be computed while calling (a boolean
+/// selection's count, index arrays' values, `unique`'s values) runs under `opts`.
+///
+/// ```
+/// # fn main() -> brickwork::Result<()> {
+/// use brickwork::parse::{Value, call};
+/// use brickwork::{Array, ComputeOptions};
+/// let x = Array::random(&[10, 4], &[5, 4], 0)?;
+/// let opts = ComputeOptions::default();
+/// let axis = vec![("axis".to_string(), Value::Scalar(1i64.into()))];
+/// let Value::Array(s) = call("sum", vec![Value::Array(x)], axis, &opts)? else {
+///     unreachable!("sum gives an array")
+/// };
+/// assert_eq!(s.shape(), vec![10]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an unknown function, arguments that do not bind to its
+/// signature or are of the wrong kind (the message names the function and the argument);
+/// the array layer's errors for invalid operations.
+pub fn call(
+    name: &str,
+    args: Vec<Value>,
+    keywords: Vec<(String, Value)>,
+    opts: &ComputeOptions,
+) -> Result<Value> {
+    let arg = |value| builtins::Arg { value, col: 0 };
+    let args = args.into_iter().map(arg).collect();
+    let keywords = keywords.into_iter().map(|(k, v)| (k, 0, arg(v))).collect();
+    builtins::call(name, 0, None, args, keywords, opts).map_err(without_column)
+}
+
+/// One item of a NumPy index, evaluated: what stands between the commas of `x[...]`.
+#[derive(Clone, Debug)]
+pub enum IndexItem {
+    /// A slice `start:stop:step`.
+    Slice(NumpyIndex),
+    /// An int; `None` (a new axis of length 1); a bool array or a tuple of bools (a mask
+    /// over the axes it stands for); an integer array or a tuple of ints (taken along its
+    /// axis; several adjacent ones select points, as dask's `vindex`).
+    Value(Value),
+}
+
+/// `x[items]` with NumPy's semantics, as a program's `x[...]` indexes (ints, slices, new
+/// axes, boolean masks, integer arrays): what other front ends (the Python package's
+/// `x[x > 0]`, `x[[0, 5, 36], :]`) call. An ellipsis is theirs to expand into full slices.
+/// What an index array selects is computed now, under `opts`; the result is lazy.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for items that are not indices, several index arrays that
+/// are not adjacent integer arrays, a bool array beside another; the array layer's errors
+/// (an index out of range, a mask of the wrong shape).
+pub fn index(x: &Array, items: Vec<IndexItem>, opts: &ComputeOptions) -> Result<Array> {
+    let items = items.into_iter().map(|i| (i, 0)).collect();
+    eval::index(x, items, opts).map_err(without_column)
+}
+
+/// A language error outside of a program's text: its message, without a column.
+fn without_column(e: Error) -> Error {
+    match e {
+        Error::Parse { message, .. } => Error::invalid(message),
+        e => e,
+    }
 }
 
 /// The list of functions for `brickwork eval --help`, by section: with `long`, one line per

@@ -7,9 +7,10 @@ use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::expr::{BinaryOp, UnaryOp};
 
-/// What an expression evaluates to.
+/// What an expression evaluates to; also the arguments and result of [`super::call`] (how
+/// other front ends, the Python package's array namespace, call the table's functions).
 #[derive(Clone, Debug)]
-pub(super) enum Value {
+pub enum Value {
     /// A lazy array.
     Array(Array),
     /// A Python scalar (weak in mixed arithmetic, NEP 50).
@@ -31,7 +32,7 @@ pub(super) enum Value {
 
 impl Value {
     /// The Python-ish type name, for error messages.
-    pub(super) fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         match self {
             Value::Array(_) => "array",
             Value::Scalar(Scalar::Bool(_)) => "bool",

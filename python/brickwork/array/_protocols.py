@@ -9,6 +9,8 @@ computation never silently leaves the lazy world; ``np.asarray(x)`` computes.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from brickwork.array import core
@@ -47,11 +49,23 @@ def _reduction(name):
     return f
 
 
+def var(a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, *, correction=None,
+        **kwargs):
+    """Variance over ``axis``; ``ddof`` or the array API's ``correction``."""
+    return core.asarray(a).var(axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof, out=out,
+                               correction=correction)
+
+
+def std(a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, *, correction=None,
+        **kwargs):
+    """Standard deviation over ``axis``; ``ddof`` or the array API's ``correction``."""
+    return core.asarray(a).std(axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof, out=out,
+                               correction=correction)
+
+
 sum = _reduction("sum")  # noqa: A001
 prod = _reduction("prod")
 mean = _reduction("mean")
-var = _reduction("var")
-std = _reduction("std")
 min = _reduction("min")  # noqa: A001
 max = _reduction("max")  # noqa: A001
 any = _reduction("any")  # noqa: A001
@@ -83,7 +97,7 @@ def transpose(a, axes=None):
     return core.asarray(a).transpose(axes)
 
 
-def reshape(a, shape, order="C", **kwargs):
+def reshape(a, shape, order="C", *, copy=None, **kwargs):
     """Reshaped."""
     return core.asarray(a).reshape(shape)
 
@@ -118,8 +132,19 @@ def flip(a, axis=None):
 
 
 def moveaxis(a, source, destination):
-    """Axis ``source`` moved to ``destination``."""
-    return core.Array(core.asarray(a)._a.moveaxis(source, destination))
+    """Axes ``source`` (an int or a tuple) moved to ``destination``, the others in order."""
+    x = core.asarray(a)
+    if isinstance(source, int) and isinstance(destination, int):
+        return core.Array(x._a.moveaxis(source, destination))
+    src = [int(s) % builtins.max(x.ndim, 1) for s in np.atleast_1d(source)]
+    dst = [int(d) % builtins.max(x.ndim, 1) for d in np.atleast_1d(destination)]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must be "
+                         "distinct axes, as many of each")
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return x.transpose(order)
 
 
 def swapaxes(a, axis1, axis2):
@@ -145,9 +170,11 @@ def round(a, decimals=0):  # noqa: A001
 around = round
 
 
-def clip(a, a_min=None, a_max=None, **kwargs):
-    """Values limited to [a_min, a_max]."""
-    return core.asarray(a).clip(a_min, a_max)
+def clip(a, min=None, max=None, *, a_min=None, a_max=None, **kwargs):  # noqa: A002
+    """Values limited to [min, max] (NumPy's ``a_min=``/``a_max=`` too)."""
+    lo = a_min if min is None else min
+    hi = a_max if max is None else max
+    return core.asarray(a).clip(lo, hi)
 
 
 def take(a, indices, axis=None):

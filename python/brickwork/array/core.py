@@ -202,6 +202,31 @@ class Array:
         """The transpose."""
         return self.transpose()
 
+    @property
+    def mT(self) -> Array:
+        """The last two axes exchanged (the array API's matrix transpose)."""
+        return self.swapaxes(-2, -1)
+
+    @property
+    def device(self) -> str:
+        """Where the array lives: always ``'cpu'``."""
+        return "cpu"
+
+    def to_device(self, device, /, *, stream=None) -> Array:
+        """The array on ``device`` (only ``'cpu'``)."""
+        if device != "cpu":
+            raise ValueError(f"brickwork arrays live on the 'cpu' device, not {device!r}")
+        return self
+
+    def __array_namespace__(self, *, api_version=None):
+        """The array API namespace of brickwork arrays: the module ``brickwork.array``
+        (standard 2024.12)."""
+        if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12"):
+            raise ValueError(f"brickwork implements the array API 2024.12, not {api_version!r}")
+        import brickwork.array
+
+        return brickwork.array
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of unsized object")
@@ -229,9 +254,10 @@ class Array:
         return from_array(values, chunks=self.chunks)
 
     def to_zarr(self, url, *, chunks=None, codec=None, overwrite=False, zarr_format=3, shards=None,
-                compute=True, **kwargs):
-        """Writes the array to a Zarr store at ``url`` (a path), chunk by chunk under the
-        memory limit; ``codec`` as brickwork's ('zstd:3', 'gzip', 'blosc:lz4', 'none')."""
+                compute=True, storage_options=None, **kwargs):
+        """Writes the array to a Zarr store at ``url`` (a path or an object-store URL), chunk
+        by chunk under the memory limit; ``codec`` as brickwork's ('zstd:3', 'gzip',
+        'blosc:lz4', 'none'); ``storage_options`` the store's, as ``from_zarr``'s."""
         if not compute:
             raise NotImplementedError("to_zarr(compute=False): write with compute=True")
         opts = _config.options(**kwargs)
@@ -243,6 +269,7 @@ class Array:
             overwrite=overwrite,
             zarr_format=zarr_format,
             shards=list(shards) if shards is not None else None,
+            storage_options=_storage_options(storage_options),
         )
 
     def visualize(self, filename="mydask.svg", **kwargs):
@@ -326,6 +353,10 @@ class Array:
     def __ror__(self, o): return self._binary("bitwise_or", o, True)
     def __xor__(self, o): return self._binary("bitwise_xor", o)
     def __rxor__(self, o): return self._binary("bitwise_xor", o, True)
+    def __lshift__(self, o): return _table("bitwise_left_shift", self, o)
+    def __rlshift__(self, o): return _table("bitwise_left_shift", o, self)
+    def __rshift__(self, o): return _table("bitwise_right_shift", self, o)
+    def __rrshift__(self, o): return _table("bitwise_right_shift", o, self)
     def __eq__(self, o): return self._binary("equal", o)
     def __ne__(self, o): return self._binary("not_equal", o)
     def __lt__(self, o): return self._binary("less", o)
@@ -376,14 +407,19 @@ class Array:
         _no_out(out)
         return self._reduce("mean", axis, dtype, keepdims, split_every=split_every)
 
-    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
-        """Variance over ``axis`` (``ddof`` delta degrees of freedom)."""
+    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None,
+            *, correction=None):
+        """Variance over ``axis`` (``ddof``, or the array API's ``correction``, delta degrees
+        of freedom)."""
         _no_out(out)
+        ddof = ddof if correction is None else correction
         return self._reduce("var", axis, dtype, keepdims, ddof, split_every)
 
-    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
-        """Standard deviation over ``axis``."""
+    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None,
+            *, correction=None):
+        """Standard deviation over ``axis`` (``ddof`` or ``correction`` as ``var``)."""
         _no_out(out)
+        ddof = ddof if correction is None else correction
         return self._reduce("std", axis, dtype, keepdims, ddof, split_every)
 
     def min(self, axis=None, keepdims=False, split_every=None, out=None):
@@ -437,7 +473,7 @@ class Array:
         return Array(self._a.round(decimals))
 
     def clip(self, min=None, max=None):
-        """Values limited to [min, max]."""
+        """Values limited to [min, max] (either may be None, a number or an array)."""
         out = self
         if min is not None:
             out = maximum(out, min)
@@ -498,6 +534,26 @@ class Array:
     def __getitem__(self, key) -> Array:
         return _index(self, key)
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of the computed values (NumPy's)."""
+        kwargs = {"max_version": max_version} if max_version is not None else {}
+        return np.asarray(self).__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self):
+        """The DLPack device: the CPU."""
+        return (1, 0)
+
+    def __setitem__(self, key, value):
+        """``x[key] = value``, lazily (dask's semantics): ``x`` becomes a new array, equal to
+        ``value`` where ``key`` selects and to the old values elsewhere (a ``where`` over a
+        mask of the selection). ``key``: a bool mask (an array of ``x``'s shape, or of its
+        leading axes), or ints, slices, ``...`` and lists/arrays of ints along one axis;
+        ``value``: a number, or an array that broadcasts to the selection (a basic index
+        with steps of 1 only, or a mask of ``x``'s whole shape)."""
+        from brickwork.array._setitem import setitem
+
+        self._a = setitem(self, key, value)._a
+
 
 def _unwrap0(values):
     return values[()] if values.ndim == 0 else values
@@ -538,57 +594,92 @@ def _as_array(x, template: Array | None = None) -> Array:
 # --------------------------------------------------------------------------- indexing
 
 
-def _index(x: Array, key) -> Array:
+def _is_bool_index(k) -> bool:
+    if isinstance(k, Array):
+        return k.dtype == np.bool_
+    if isinstance(k, (list, np.ndarray)):
+        return np.asarray(k).dtype == np.bool_ and np.ndim(k) > 0
+    return False
+
+
+def _index_axes(k) -> int:
+    """How many axes of the indexed array an index item stands for."""
+    if k is None or k is Ellipsis:
+        return 0
+    if _is_bool_index(k):
+        return np.ndim(k) if not isinstance(k, Array) else k.ndim
+    return 1
+
+
+def _index_item(k):
+    if isinstance(k, Array):
+        return k._a
+    if isinstance(k, slice):
+        return slice(_int_or_none(k.start), _int_or_none(k.stop), _int_or_none(k.step))
+    if isinstance(k, (np.ndarray, list)):
+        values = np.asarray(k)
+        if values.ndim == 0:
+            return values.item()
+        if values.dtype.kind not in "biu":
+            raise IndexError(
+                f"arrays used as indices must be of integer or boolean type, got {values.dtype}"
+            )
+        return from_array(values, chunks=-1)._a
+    if isinstance(k, (bool, np.bool_)):
+        raise IndexError("brickwork does not index with a scalar bool (x[True])")
+    if isinstance(k, (numbers.Integral, np.integer)):
+        return operator.index(k)
+    if k is None:
+        return None
+    raise IndexError(
+        f"brickwork indexes with ints, slices, None, ..., and bool or integer arrays; got "
+        f"{type(k).__name__}"
+    )
+
+
+def _expand_key(ndim: int, key) -> list:
+    """``key`` as a list of items, an ellipsis replaced by full slices."""
     if not isinstance(key, tuple):
         key = (key,)
-    if builtins.any(isinstance(k, Array) for k in key):
-        raise NotImplementedError("indexing with a brickwork array: compute the index first")
-    fancy = [i for i, k in enumerate(key) if isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0]
-    if fancy:
-        return _fancy(x, key, fancy)
-    consumed = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     if builtins.sum(1 for k in key if k is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    items, new_axes, out_axis = [], [], 0
+    consumed = builtins.sum(_index_axes(k) for k in key)
+    if consumed > ndim:
+        raise IndexError(
+            f"too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
+        )
+    items = []
     for k in key:
         if k is Ellipsis:
-            for _ in range(x.ndim - consumed):
-                items.append(slice(None))
-                out_axis += 1
-        elif k is None:
-            new_axes.append(out_axis)
-            out_axis += 1
-        elif isinstance(k, slice):
-            items.append(slice(_int_or_none(k.start), _int_or_none(k.stop), _int_or_none(k.step)))
-            out_axis += 1
-        elif isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool):
-            items.append(int(k))
+            items.extend([slice(None)] * (ndim - consumed))
         else:
-            raise IndexError(
-                f"brickwork indexes with ints, slices, None and ...; got {type(k).__name__}"
-            )
-    out = Array(x._a.index(items)) if items else x
-    for axis in new_axes:
-        out = Array(out._a.expand_dims(axis))
-    return out
+            items.append(k)
+    return items
+
+
+def _index(x: Array, key) -> Array:
+    """``x[key]`` with NumPy's semantics, by the core's indexing (brickwork::parse::index):
+    ints, slices, ``None``, ``...``, bool masks (``x[x > 0]``) and integer arrays or lists
+    (``x[[0, 5, 36], :]``; several adjacent ones select points). What an index array
+    selects is computed now; the result is lazy."""
+    if isinstance(key, Array) and key.ndim == 0 and key.dtype == np.bool_:
+        # NumPy's x[mask] with a 0-d mask: a new axis of length 1 or 0.
+        return _index(_index(x, None), key.reshape(1))
+    items = [_index_item(k) for k in _expand_key(x.ndim, key)]
+    if not items:
+        return x
+    return Array(_brickwork.getitem(x._a, items, _config.options()))
 
 
 def _int_or_none(v):
     return None if v is None else operator.index(v)
 
 
-def _fancy(x: Array, key, fancy):
-    if len(fancy) > 1:
-        raise NotImplementedError("indexing with more than one integer array")
-    i = fancy[0]
-    idx = np.asarray(key[i])
-    if idx.dtype == bool:
-        idx = np.flatnonzero(idx)
-    if idx.ndim != 1 or builtins.any(k is None or k is Ellipsis for k in key[:i]):
-        raise NotImplementedError("one 1-d integer array after plain indices only")
-    taken = Array(x._a.take([int(v) for v in idx], i))
-    rest = tuple(key[:i]) + (slice(None),) + tuple(key[i + 1 :])
-    return _index(taken, rest)
+def _table(name, *args, **kwargs):
+    """The core table's function ``name`` (see ``_namespace``)."""
+    from brickwork.array._namespace import call
+
+    return call(name, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- making arrays
@@ -606,22 +697,49 @@ def from_array(x, chunks="auto", name=None, **kwargs) -> Array:
     values = np.asarray(x)
     if values.dtype.byteorder == ">" or values.dtype.kind not in "biuf":
         values = values.astype(values.dtype.newbyteorder("="))
-    values = np.ascontiguousarray(values)
+    values = values if values.flags.c_contiguous else np.array(values, order="C")  # keeps 0-d
     return _build(lambda c: _brickwork.from_numpy(values, c), values.shape, chunks, values.itemsize)
 
 
-def asarray(x, chunks="auto", **kwargs) -> Array:
-    """``x`` as a brickwork array (unchanged when it is one)."""
-    return x if isinstance(x, Array) else from_array(x, chunks=chunks)
+def asarray(obj, dtype=None, device=None, copy=None, *, chunks="auto", **kwargs) -> Array:
+    """``obj`` (an array, a NumPy array, a number, nested lists) as a brickwork array of
+    ``dtype`` (unchanged when it is one already). ``copy=False`` is refused when a conversion
+    is needed; ``device`` may be ``'cpu'``."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"brickwork arrays live on the 'cpu' device, not {device!r}")
+    if isinstance(obj, Array):
+        if dtype is not None and np.dtype(_dtype_name(dtype)) != obj.dtype:
+            if copy is False:
+                raise ValueError("asarray(copy=False) cannot convert the dtype without a copy")
+            return obj.astype(dtype)
+        # A copy is a new Array object: item assignment to one leaves the other as it is.
+        return Array(obj._a) if copy else obj
+    if copy is False and not isinstance(obj, np.ndarray):
+        raise ValueError("asarray(copy=False): a Python object cannot be used without a copy")
+    values = np.asarray(obj) if dtype is None else np.asarray(obj, dtype=_dtype_name(dtype))
+    if copy:
+        values = values.copy()
+    return from_array(values, chunks=chunks)
 
 
-def from_zarr(url, component=None, **kwargs) -> Array:
-    """The Zarr array (v3 or v2) at ``url`` (a path; ``component`` a path inside it),
-    lazily, in its stored chunks."""
+def from_zarr(url, component=None, storage_options=None, **kwargs) -> Array:
+    """The Zarr array (v3 or v2) at ``url`` (a path, or an object-store URL: ``s3://``,
+    ``gs://``, ``az://``, ``http(s)://``; ``component`` a path inside it), lazily, in its
+    stored chunks. ``storage_options`` (a dict, as dask's) configures the store: credentials,
+    ``region``, ``endpoint``, ``anonymous``, timeouts; they override the cloud's
+    environment variables (see the README's object stores)."""
     path = str(url)
     if component:
         path = path.rstrip("/") + "/" + str(component)
-    return Array(_brickwork.from_zarr(path))
+    return Array(_brickwork.from_zarr(path, _storage_options(storage_options)))
+
+
+def _storage_options(options):
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(f"storage_options must be a dict, got {type(options).__name__}")
+    return [(str(k), v) for k, v in options.items()]
 
 
 def to_zarr(arr: Array, url, **kwargs) -> None:
@@ -629,7 +747,7 @@ def to_zarr(arr: Array, url, **kwargs) -> None:
     return arr.to_zarr(url, **kwargs)
 
 
-def full(shape, fill_value, dtype=None, chunks="auto", **kwargs) -> Array:
+def full(shape, fill_value, dtype=None, chunks="auto", device=None, **kwargs) -> Array:
     """An array filled with ``fill_value``."""
     shape = _shape_arg(shape)
     if dtype is None:
@@ -640,38 +758,38 @@ def full(shape, fill_value, dtype=None, chunks="auto", **kwargs) -> Array:
                   np.dtype(name).itemsize)
 
 
-def zeros(shape, dtype=float, chunks="auto", **kwargs) -> Array:
-    """An array of zeros."""
-    return full(shape, 0, dtype=dtype, chunks=chunks)
+def zeros(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
+    """An array of zeros (float64 unless ``dtype`` says)."""
+    return full(shape, 0, dtype=float if dtype is None else dtype, chunks=chunks)
 
 
-def ones(shape, dtype=float, chunks="auto", **kwargs) -> Array:
-    """An array of ones."""
-    return full(shape, 1, dtype=dtype, chunks=chunks)
+def ones(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
+    """An array of ones (float64 unless ``dtype`` says)."""
+    return full(shape, 1, dtype=float if dtype is None else dtype, chunks=chunks)
 
 
-def empty(shape, dtype=float, chunks="auto", **kwargs) -> Array:
+def empty(shape, dtype=float, chunks="auto", device=None, **kwargs) -> Array:
     """An array of zeros (brickwork has no uninitialized memory to offer)."""
     return zeros(shape, dtype=dtype, chunks=chunks)
 
 
-def zeros_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+def zeros_like(a, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """Zeros of ``a``'s shape (and chunks)."""
     return full_like(a, 0, dtype=dtype, chunks=chunks)
 
 
-def ones_like(a, dtype=None, chunks=None, **kwargs) -> Array:
+def ones_like(a, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """Ones of ``a``'s shape."""
     return full_like(a, 1, dtype=dtype, chunks=chunks)
 
 
-def full_like(a, fill_value, dtype=None, chunks=None, **kwargs) -> Array:
+def full_like(a, fill_value, dtype=None, chunks=None, device=None, **kwargs) -> Array:
     """``fill_value`` in ``a``'s shape."""
     a = asarray(a)
     return full(a.shape, fill_value, dtype=dtype or a.dtype, chunks=chunks or a.chunks)
 
 
-def arange(start, stop=None, step=1, chunks="auto", dtype=None, **kwargs) -> Array:
+def arange(start, stop=None, step=1, chunks="auto", dtype=None, device=None, **kwargs) -> Array:
     """``start, start + step, ...`` below ``stop`` (NumPy's ``arange``)."""
     if stop is None:
         start, stop = 0, start
@@ -681,7 +799,8 @@ def arange(start, stop=None, step=1, chunks="auto", dtype=None, **kwargs) -> Arr
     return out.astype(dtype) if dtype is not None else out
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", dtype=None):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", dtype=None,
+             device=None):
     """``num`` evenly spaced values from ``start`` to ``stop``."""
     chunk = normalize_chunks(chunks, (num,), 8)[0][0] or 1
     out = Array(_brickwork.linspace(float(start), float(stop), int(num), bool(endpoint), chunk))
@@ -692,9 +811,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", d
     return out
 
 
-def eye(N, chunks="auto", M=None, k=0, dtype=float) -> Array:
-    """Ones on the ``k``-th diagonal of an N x M array, zeros elsewhere."""
+def eye(N, M=None, k=0, dtype=float, chunks="auto", *, n_cols=None, device=None) -> Array:
+    """Ones on the ``k``-th diagonal of an N x M array, zeros elsewhere. The second
+    positional argument is M (the array API's ``n_cols``, NumPy's ``M``), not dask's
+    ``chunks``: give ``chunks=`` by keyword."""
+    M = n_cols if M is None else M
     M = N if M is None else M
+    dtype = float if dtype is None else dtype
     norm = normalize_chunks(chunks, (N, M), np.dtype(dtype).itemsize)
     rows = arange(N, chunks=(norm[0],) if _regular(norm[:1]) else -1)[:, None]
     cols = arange(M, chunks=(norm[1],) if _regular(norm[1:]) else -1)[None, :]
@@ -713,13 +836,25 @@ def stack(seq, axis=0, **kwargs) -> Array:
     return Array(_brickwork.stack([a._a for a in arrays], axis))
 
 
+def _weak_dtype(value, other):
+    """The dtype of a Python scalar beside ``other`` (an array, or another scalar)."""
+    if isinstance(other, Array):
+        return np.result_type(other.dtype, _scalar(value))
+    return np.asarray(_scalar(value)).dtype
+
+
 def where(condition, x=None, y=None) -> Array:
     """``x`` where ``condition``, else ``y`` (NumPy's three-argument ``where``)."""
     if x is None or y is None:
         raise NotImplementedError("where(condition) without x and y: use nonzero after compute")
     cond = asarray(condition)
-    xa = x if isinstance(x, Array) else full(cond.shape, x, chunks=cond.chunks) if _scalar(x) is not None else asarray(x)
-    ya = y if isinstance(y, Array) else full(cond.shape, y, chunks=cond.chunks) if _scalar(y) is not None else asarray(y)
+    # A Python scalar beside an array is weak (NEP 50): where(c, int32 array, 0) is int32.
+    xa, ya = (
+        v if isinstance(v, Array)
+        else full(cond.shape, v, chunks=cond.chunks, dtype=_weak_dtype(v, other))
+        if _scalar(v) is not None else asarray(v)
+        for v, other in ((x, y), (y, x))
+    )
     return Array(_brickwork.where(cond._a, xa._a, ya._a))
 
 
@@ -729,7 +864,10 @@ def map_blocks(func, *args, dtype=None, chunks=None, drop_axis=None, new_axis=No
 
     ``func`` receives NumPy arrays (copies of the blocks) and returns one NumPy array per
     call; it runs on the engine's worker threads, taking the GIL for each block. ``dtype``
-    is the result's (default: the first array's), ``chunks`` the result's chunks when the
+    is the result's; without it (or ``meta``), it is inferred as dask does: ``func`` runs
+    once on 0-size arrays of the inputs' dtypes, else on 1-element arrays of ones, and the
+    result's dtype is taken (a ``ValueError`` asks for ``dtype=`` when both fail).
+    ``chunks`` the result's chunks when the
     function changes the blocks' shapes; ``block_info`` in ``func``'s signature receives
     dask's dict. Other keyword arguments are passed to ``func``.
     """
@@ -744,6 +882,10 @@ def map_blocks(func, *args, dtype=None, chunks=None, drop_axis=None, new_axis=No
     except (TypeError, ValueError):
         with_info = False
     f = functools.partial(func, **kwargs) if kwargs else func
+    if dtype is None and meta is not None:
+        dtype = np.asarray(meta).dtype
+    if dtype is None:
+        dtype = _infer_dtype(f, arrays, with_info)
     if chunks is not None:
         chunks = [list(c) if isinstance(c, (tuple, list)) else [int(c)] for c in chunks]
     return Array(
@@ -758,6 +900,26 @@ def map_blocks(func, *args, dtype=None, chunks=None, drop_axis=None, new_axis=No
             with_info=with_info,
         )
     )
+
+
+def _infer_dtype(func, arrays, with_info):
+    """The dtype ``func`` gives for blocks of ``arrays``' dtypes: run on 0-size arrays
+    (dask's ``meta``), else on 1-element arrays of ones (dask's ``apply_infer_dtype``)."""
+    extra = {"block_info": None} if with_info else {}
+    errors, last = [], None
+    for make in (np.empty, np.ones):
+        tries = [make((0 if make is np.empty else 1,) * a.ndim, dtype=a.dtype) for a in arrays]
+        try:
+            with np.errstate(all="ignore"):
+                out = func(*tries, **extra)
+            return np.asarray(out).dtype
+        except Exception as e:  # the function's own error on a tiny input
+            errors.append(f"{type(e).__name__}: {e}")
+            last = e
+    raise ValueError(
+        f"map_blocks could not infer the dtype of {getattr(func, '__name__', 'the function')} "
+        f"by calling it on 0-size and 1-element arrays ({'; '.join(errors)}); give dtype="
+    ) from last
 
 
 def compute(*args, **kwargs):

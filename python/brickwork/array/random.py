@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numbers
 import secrets
+import sys
+import types
 
 import numpy as np
 
@@ -176,3 +178,17 @@ def randint(low, high=None, size=None, chunks="auto", **kwargs) -> Array:
 
 
 integers = randint
+
+
+class _RandomModule(types.ModuleType):
+    """This module, callable as the core table's ``random(shape, *, chunks=None, seed=0)``
+    (the expression language's function of that name), so that ``brickwork.array.random``
+    is both dask's module and the table's function."""
+
+    def __call__(self, *args, **kwargs):
+        from brickwork.array._namespace import TABLE
+
+        return TABLE["random"](*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _RandomModule
