@@ -295,6 +295,11 @@ impl ObjectLockState {
     fn renew_until_stopped(&self, record: &serde_json::Value) {
         let mut guard = self.version.lock().unwrap_or_else(|e| e.into_inner());
         loop {
+            // Stopped before this thread first waited (a short write): no wait at all,
+            // or the release would wait for a whole renewal period.
+            if guard.1 {
+                return;
+            }
             let (g, _) = self
                 .wake
                 .wait_timeout(guard, LEASE_RENEW)

@@ -15,8 +15,9 @@
 //!   and a delete there);
 //! - a shard index is a GET of a suffix range (`bytes=-N`; Azure Blob Storage has no
 //!   suffix ranges, so there a HEAD gives the size first, once per shard), and inner
-//!   chunks are ranged GETs, never preceded by a HEAD (zarrs asks the store for the object's size only when
-//!   a byte range needs it, and brickwork's bounds check does not ask on object stores);
+//!   chunks are ranged GETs, never preceded by a HEAD (zarrs asks the store for the
+//!   object's size only when a byte range needs it, and brickwork's bounds check does not
+//!   ask on object stores);
 //!   the ranges of one object asked for together go through `get_ranges`, which merges
 //!   neighbours (less than 1 MiB apart) into one request and sends the rest in parallel;
 //! - a shard index is fetched once per opened array, not once per inner chunk read from
@@ -427,7 +428,8 @@ fn hint(url: &StoreUrl, e: &object_store::Error, text: &str) -> Option<String> {
     })
 }
 
-/// The region an S3 redirect or malformed-authorization answer names.
+/// The region an S3 answer names (a malformed-authorization answer's message, or a
+/// `<Region>` element); object_store keeps no body of a redirect, so a 301 names none.
 fn region_in(text: &str) -> Option<String> {
     let after = |marker: &str| -> Option<String> {
         let rest = &text[text.find(marker)? + marker.len()..];
@@ -437,10 +439,7 @@ fn region_in(text: &str) -> Option<String> {
             .collect();
         (!name.is_empty()).then_some(name)
     };
-    after("expecting '")
-        .or_else(|| after("<Region>"))
-        .or_else(|| after(".s3."))
-        .or_else(|| after("x-amz-bucket-region: "))
+    after("expecting '").or_else(|| after("<Region>"))
 }
 
 /// A version of an object (its ETag or version id), for conditional replacement.
@@ -993,6 +992,26 @@ mod tests {
             Some((0, Duration::from_secs(1)))
         );
         assert!(retry_config(&StorageOptions::new().with("max_retries", "x")).is_err());
+    }
+
+    #[test]
+    fn failures_say_what_they_most_likely_mean() -> Result<()> {
+        let s3 = StoreUrl::parse("s3://b/x.zarr")?;
+        let az = StoreUrl::parse("az://c/x.zarr")?;
+        let e = object_store::Error::Generic {
+            store: "test",
+            source: "answer".into(),
+        };
+        let h = |url: &StoreUrl, text: &str| hint(url, &e, text).unwrap_or_default();
+        assert!(h(&s3, "404: <Code>NoSuchBucket</Code>").contains("no bucket named \"b\""));
+        assert!(h(&az, "404: <Code>ContainerNotFound</Code>").contains("no container"));
+        let wrong = "400: AuthorizationHeaderMalformed: the region 'us-east-1' is wrong; expecting 'eu-west-1'";
+        assert!(h(&s3, wrong).contains("another region (eu-west-1)"));
+        assert!(
+            h(&az, "403 Forbidden: AuthorizationFailure").contains("AZURE_STORAGE_ACCOUNT_KEY")
+        );
+        assert!(h(&s3, "500 Internal Server Error").is_empty());
+        Ok(())
     }
 
     #[test]

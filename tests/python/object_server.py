@@ -34,6 +34,7 @@ import json
 import os
 import sys
 import threading
+from http.server import ThreadingHTTPServer
 
 COUNTS = collections.Counter()
 LOCK = threading.Lock()
@@ -81,7 +82,7 @@ def serve_s3(buckets):
 
 
 def serve_http(root):
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import SimpleHTTPRequestHandler
 
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -124,9 +125,17 @@ def serve_http(root):
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Listener(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1], server.shutdown
+
+
+class Listener(ThreadingHTTPServer):
+    """A threading HTTP server whose listen queue takes the clients' bursts of connections
+    (the standard library's holds 5; a refused connection costs the client a retry)."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def free_port():
@@ -372,7 +381,6 @@ class GcsXml:
 def serve_gcs(buckets):
     """gcp-storage-emulator in memory, buckets made, with `GcsXml` for the XML API."""
     import logging
-    from http.server import ThreadingHTTPServer
 
     from gcp_storage_emulator import server as emulator
 
@@ -423,7 +431,7 @@ def serve_gcs(buckets):
 
     for b in buckets:
         storage.create_bucket(b, {"name": b, "kind": "storage#bucket"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Listener(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1], server.shutdown
 
@@ -473,7 +481,7 @@ class Proxy:
 def serve_proxy(upstream, rules):
     import http.client
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     proxy = Proxy(int(upstream), rules)
 
@@ -543,8 +551,7 @@ def serve_proxy(upstream, rules):
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Listener(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1], server.shutdown
 
