@@ -24,7 +24,7 @@ fn reads_and_writes_retry_through_503s_and_dropped_connections() -> TestResult {
     // Retries start at 100 ms; up to 5 tries for this test (a request may meet a 503 and
     // then a dropped connection).
     let storage = proxy.options().with("max_retries", "5");
-    let x = Array::random(&[60, 50], &[10, 10], 11)?;
+    let x = Array::random(&[40, 40], &[10, 10], 11)?;
     let want = compute_f64(&x);
     for (name, shards) in [("plain", None), ("sharded", Some(vec![20, 20]))] {
         let url = format!("s3://bucket/faults/{name}.zarr");
@@ -104,7 +104,7 @@ fn a_write_to_s3_killed_midway_resumes_byte_identical() -> TestResult {
         return Ok(());
     };
     let secret = format!("secret_access_key={SECRET}");
-    let program = "x = random((400, 300), chunks=(20, 20), seed=4); (x + 1) * 2";
+    let program = "x = random((300, 200), chunks=(20, 20), seed=4); (x + 1) * 2";
     let eval = |server: &Server, url: &str, resume: bool| {
         let mut cmd = Command::new(brickwork_exe());
         cmd.args(["eval", program, "-q", "--output", url])
@@ -127,7 +127,7 @@ fn a_write_to_s3_killed_midway_resumes_byte_identical() -> TestResult {
     let want = s3.digests("bucket", "want.zarr/")?;
     assert_eq!(
         want.len(),
-        1 + 20 * 15,
+        1 + 15 * 10,
         "{:?}",
         want.keys().take(3).collect::<Vec<_>>()
     );
