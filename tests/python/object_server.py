@@ -203,12 +203,21 @@ def serve_azure(launcher, containers):
     Requests are not counted (Azurite runs in its own process)."""
     import subprocess
 
+    import ctypes
+    import signal
+
+    def die_with_parent():
+        # The test stops this server with SIGKILL, which leaves it no time to stop Azurite:
+        # the kernel sends Azurite SIGTERM when this process ends (PR_SET_PDEATHSIG).
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
+
     port = free_port()
     child = subprocess.Popen(
         [launcher, "--blobHost", "127.0.0.1", "--blobPort", str(port),
          "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--disableTelemetry"],
         stdout=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     wait_for(port)
     for c in containers:
