@@ -14,6 +14,11 @@
 # chromium through apt, about 25 s the first time, and playwright in the same venv); when
 # that is impossible (no root, no apt), those tests are skipped with the reason.
 #
+# And Azurite, Microsoft's Azure Blob Storage emulator (scripts/azurite.sh: npm, about 35 s
+# the first time), which the Azure tests of tests/cloud.rs start on loopback; without node
+# and npm those tests are skipped with the reason. (The S3 and GCS emulators are Python
+# packages of the venv.)
+#
 # And Open MPI (scripts/mpi.sh: Debian's openmpi and libclang through apt, about 20 s the
 # first time): the tests then build with `--features mpi` and run the MPI tests with up to
 # 4 ranks on this machine (tests/mpi.rs). Without it, everything else is built and tested
@@ -33,6 +38,11 @@ if browser_python="$(bash scripts/browser.sh | tail -n 1)"; then
     export BRICKWORK_REQUIRE_BROWSER=1
 else
     echo "test.sh: Chromium or playwright could not be installed (see above): the dashboard's browser tests will be skipped" >&2
+fi
+if azurite="$(bash scripts/azurite.sh | tail -n 1)"; then
+    export BRICKWORK_AZURITE="$azurite"
+else
+    echo "test.sh: Azurite could not be installed (see above): the Azure tests will be skipped" >&2
 fi
 features=()
 if bash scripts/mpi.sh; then

@@ -29,7 +29,8 @@
 //! killed process cannot remove it, a lock object not renewed for [`LEASE`], or one whose
 //! holder was a process on this host that no longer runs, is stale: the next writer
 //! replaces it, again conditionally on the version it read, so that of two writers taking
-//! over one stale lock only one succeeds. The holder deletes it when done. A store that
+//! over one stale lock only one succeeds. The holder deletes it when done, after checking
+//! with one more conditional write that it is still its own. A store that
 //! ignores the conditions (some S3-compatible servers) degrades this to a best effort; the
 //! write id checked when a write finishes catches the rest, as on file systems.
 //!
@@ -262,17 +263,31 @@ impl ObjectLock {
         ObjectLock { state, renewer }
     }
 
-    /// Stops renewing and deletes the lock object.
+    /// Stops renewing and deletes the lock object if it is still this process's: first it
+    /// is rewritten as released, conditionally on the version this process wrote last, so
+    /// a lock another writer took over (after this one missed its renewals and went stale)
+    /// is left to that writer; then it is deleted. object_store has no conditional delete,
+    /// so a writer that takes the released lock between those two requests loses it to
+    /// the delete; the write id checked when a write finishes catches that, as any lock
+    /// failure.
     fn release(&mut self) {
-        {
+        let version = {
             let mut v = self.state.version.lock().unwrap_or_else(|e| e.into_inner());
             v.1 = true;
-        }
+            v.0.clone()
+        };
         self.state.wake.notify_all();
         if let Some(t) = self.renewer.take() {
             let _ = t.join();
         }
-        let _ = self.state.store.delete(&self.state.key);
+        let Some(version) = version else {
+            return; // taken over by another writer: theirs now
+        };
+        let released = Bytes::from(r#"{"released":true,"renewed":0}"#);
+        let store = &self.state.store;
+        if let Ok(Some(_)) = store.put_if_version(&self.state.key, released, &version) {
+            let _ = store.delete(&self.state.key);
+        }
     }
 }
 
@@ -280,6 +295,11 @@ impl ObjectLockState {
     fn renew_until_stopped(&self, record: &serde_json::Value) {
         let mut guard = self.version.lock().unwrap_or_else(|e| e.into_inner());
         loop {
+            // Stopped before this thread first waited (a short write): no wait at all,
+            // or the release would wait for a whole renewal period.
+            if guard.1 {
+                return;
+            }
             let (g, _) = self
                 .wake
                 .wait_timeout(guard, LEASE_RENEW)

@@ -13,9 +13,11 @@
 //! - a chunk is one GET of the object (one PUT to write it): object stores replace an
 //!   object atomically, so there is no temporary key and no rename (a rename is a copy
 //!   and a delete there);
-//! - a shard index is a GET of a suffix range (`bytes=-N`), and inner chunks are ranged
-//!   GETs, never preceded by a HEAD (zarrs asks the store for the object's size only when
-//!   a byte range needs it, and brickwork's bounds check does not ask on object stores);
+//! - a shard index is a GET of a suffix range (`bytes=-N`; Azure Blob Storage has no
+//!   suffix ranges, so there a HEAD gives the size first, once per shard), and inner
+//!   chunks are ranged GETs, never preceded by a HEAD (zarrs asks the store for the
+//!   object's size only when a byte range needs it, and brickwork's bounds check does not
+//!   ask on object stores);
 //!   the ranges of one object asked for together go through `get_ranges`, which merges
 //!   neighbours (less than 1 MiB apart) into one request and sends the rest in parallel;
 //! - a shard index is fetched once per opened array, not once per inner chunk read from
@@ -78,6 +80,7 @@ struct Counters {
     gets: AtomicU64,
     heads: AtomicU64,
     puts: AtomicU64,
+    posts: AtomicU64,
     lists: AtomicU64,
     deletes: AtomicU64,
     bytes_read: AtomicU64,
@@ -88,6 +91,7 @@ static COUNTERS: Counters = Counters {
     gets: AtomicU64::new(0),
     heads: AtomicU64::new(0),
     puts: AtomicU64::new(0),
+    posts: AtomicU64::new(0),
     lists: AtomicU64::new(0),
     deletes: AtomicU64::new(0),
     bytes_read: AtomicU64::new(0),
@@ -101,6 +105,7 @@ pub fn request_counts() -> RequestCounts {
         gets: c.gets.load(Ordering::Relaxed),
         heads: c.heads.load(Ordering::Relaxed),
         puts: c.puts.load(Ordering::Relaxed),
+        posts: c.posts.load(Ordering::Relaxed),
         lists: c.lists.load(Ordering::Relaxed),
         deletes: c.deletes.load(Ordering::Relaxed),
         bytes_read: c.bytes_read.load(Ordering::Relaxed),
@@ -113,7 +118,13 @@ fn count(counter: &AtomicU64, n: u64) {
 }
 
 /// Options brickwork reads itself (the others go to the object_store builders).
-const OWN_KEYS: &[&str] = &["anonymous", "max_retries", "retry_timeout"];
+const OWN_KEYS: &[&str] = &[
+    "anonymous",
+    "max_retries",
+    "retry_timeout",
+    "multipart_threshold",
+    "multipart_part_size",
+];
 
 /// Parses a `humantime`-like duration: `30s`, `500ms`, `2m`, or plain seconds.
 fn parse_duration(key: &str, text: &str) -> Result<Duration> {
@@ -157,6 +168,40 @@ fn retry_config(options: &StorageOptions) -> Result<RetryConfig> {
     Ok(retry)
 }
 
+/// When an object is written in parts: objects larger than `threshold` bytes are sent as a
+/// multipart upload of `part_size`-byte parts, up to [`Multipart::PARTS_IN_FLIGHT`] at once
+/// (S3 takes at most 5 GB in one PUT; parts also retry alone). The object appears whole
+/// when the upload completes, never before, as with one PUT; an upload that fails is
+/// aborted, so its parts do not linger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Multipart {
+    threshold: u64,
+    part_size: u64,
+}
+
+impl Multipart {
+    /// Parts sent at once: their bytes are slices of the object, already in memory.
+    const PARTS_IN_FLIGHT: usize = 8;
+
+    /// The defaults (64 MiB, 16 MiB parts), or the options `multipart_threshold` and
+    /// `multipart_part_size`; parts are at least 5 MiB (S3's and GCS's least).
+    fn from_options(options: &StorageOptions) -> Result<Multipart> {
+        let size = |key: &str, default: u64| -> Result<u64> {
+            options.get(key).map_or(Ok(default), |t| {
+                crate::units::parse_bytes(t).map_err(|_| {
+                    Error::invalid(format!(
+                        "storage option {key}={t}: expected a size such as 64MiB"
+                    ))
+                })
+            })
+        };
+        Ok(Multipart {
+            threshold: size("multipart_threshold", 64 << 20)?,
+            part_size: size("multipart_part_size", 16 << 20)?.max(5 << 20),
+        })
+    }
+}
+
 /// True when option `key` is set to a true value.
 fn flag(options: &StorageOptions, key: &str) -> bool {
     options
@@ -176,7 +221,7 @@ fn env_with_prefix(prefix: &str) -> Vec<(String, String)> {
 /// An option key neither object_store nor brickwork knows.
 fn unknown_key(url: &StoreUrl, key: &str) -> Error {
     Error::invalid(format!(
-        "storage option {key:?} is not an option of {} stores (see the object_store crate's configuration keys, or brickwork's: anonymous, timeout, connect_timeout, max_retries, retry_timeout)",
+        "storage option {key:?} is not an option of {} stores (see the object_store crate's configuration keys, or brickwork's: anonymous, timeout, connect_timeout, max_retries, retry_timeout, multipart_threshold, multipart_part_size)",
         url.scheme().name()
     ))
 }
@@ -324,6 +369,79 @@ fn describe(e: &object_store::Error) -> String {
     text
 }
 
+/// What a failed request most likely means, when the server's answer (`text`, from
+/// [`describe`]) shows it: a missing bucket, denied access, or a bucket in another region.
+/// The answers are those of S3, GCS and Azure (and of their emulators); an answer none of
+/// these matches gets no hint.
+fn hint(url: &StoreUrl, e: &object_store::Error, text: &str) -> Option<String> {
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    let (bucket, scheme) = (url.bucket(), url.scheme());
+    let container = if scheme == Scheme::Azure {
+        "container"
+    } else {
+        "bucket"
+    };
+    if has(&[
+        "NoSuchBucket",
+        "ContainerNotFound",
+        "specified bucket does not exist",
+    ]) {
+        return Some(format!(
+            "there is no {container} named {bucket:?} at this endpoint (check the URL, and the endpoint or region options)"
+        ));
+    }
+    if has(&[
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraint",
+        "incorrectly configured region",
+    ]) {
+        let region = region_in(text)
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        return Some(format!(
+            "the {container} {bucket:?} is in another region{region}: set AWS_REGION or --storage-option region=..."
+        ));
+    }
+    let denied = matches!(
+        e,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || has(&[
+        "AccessDenied",
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "403 Forbidden",
+        "401 Unauthorized",
+    ]);
+    denied.then(|| {
+        let variables = match scheme {
+            Scheme::S3 => "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+            Scheme::Gcs => "GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_SERVICE_ACCOUNT",
+            Scheme::Azure => "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY",
+            Scheme::Http | Scheme::Https => "the server's access rules",
+        };
+        format!(
+            "access denied to the {container} {bucket:?}: check the credentials ({variables}, or --storage-option), or pass anonymous=true for a public {container}"
+        )
+    })
+}
+
+/// The region an S3 answer names (a malformed-authorization answer's message, or a
+/// `<Region>` element); object_store keeps no body of a redirect, so a 301 names none.
+fn region_in(text: &str) -> Option<String> {
+    let after = |marker: &str| -> Option<String> {
+        let rest = &text[text.find(marker)? + marker.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        (!name.is_empty()).then_some(name)
+    };
+    after("expecting '").or_else(|| after("<Region>"))
+}
+
 /// A version of an object (its ETag or version id), for conditional replacement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ObjectVersion {
@@ -339,6 +457,7 @@ pub(crate) struct RemoteStore {
     /// Suffix reads (shard indexes) already made, by key and length: see
     /// [`SuffixCache`].
     suffixes: Mutex<SuffixCache>,
+    multipart: Multipart,
 }
 
 /// The suffixes of objects read through one store (one opened array): a shard's index is
@@ -397,6 +516,7 @@ pub(crate) fn open(url: &StoreUrl, options: &StorageOptions) -> Result<RemoteSto
         store: shared_client(url, options)?,
         runtime: runtime()?,
         suffixes: Mutex::default(),
+        multipart: Multipart::from_options(options)?,
     })
 }
 
@@ -428,13 +548,17 @@ impl RemoteStore {
         }
     }
 
-    /// The error of `op` on `key`, naming the URL and the key.
+    /// The error of `op` on `key`, naming the URL and the key, and what the failure most
+    /// likely means when the server's answer shows it ([`hint`]).
     fn error(&self, op: &str, key: &str, e: &object_store::Error) -> StorageError {
+        let text = describe(e);
+        let hint = hint(&self.url, e, &text)
+            .map(|h| format!("{h}: "))
+            .unwrap_or_default();
         StorageError::Other(format!(
-            "{op} {}/{}: {}",
+            "{op} {}/{}: {hint}{text}",
             self.url,
             key.trim_start_matches('/'),
-            describe(e)
         ))
     }
 
@@ -450,12 +574,18 @@ impl RemoteStore {
         range: Option<GetRange>,
     ) -> std::result::Result<Option<Bytes>, StorageError> {
         let location = self.object(key);
-        count(&COUNTERS.gets, 1);
-        let options = GetOptions {
-            range,
-            ..GetOptions::default()
-        };
         let result = self.block_on(async {
+            let range = match range {
+                Some(GetRange::Suffix(len)) if self.url.scheme() == Scheme::Azure => {
+                    Some(self.azure_suffix(&location, len).await?)
+                }
+                other => other,
+            };
+            count(&COUNTERS.gets, 1);
+            let options = GetOptions {
+                range,
+                ..GetOptions::default()
+            };
             let r = self.store.get_opts(&location, options).await?;
             r.bytes().await
         });
@@ -467,6 +597,20 @@ impl RemoteStore {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("GET", key, &e)),
         }
+    }
+
+    /// The range of the last `len` bytes of `location` on Azure Blob Storage, which has no
+    /// suffix ranges (`bytes=-N`): a HEAD gives the object's size first. Shard indexes are
+    /// the suffixes read, and each is read once per opened array ([`SuffixCache`]), so this
+    /// costs one HEAD per shard.
+    async fn azure_suffix(
+        &self,
+        location: &ObjectPath,
+        len: u64,
+    ) -> std::result::Result<GetRange, object_store::Error> {
+        count(&COUNTERS.heads, 1);
+        let size = self.store.head(location).await?.size;
+        Ok(GetRange::Bounded(size.saturating_sub(len)..size))
     }
 
     /// The object `key` and its version; `None` when it is missing.
@@ -539,8 +683,19 @@ impl RemoteStore {
         mode: PutMode,
     ) -> std::result::Result<Option<ObjectVersion>, StorageError> {
         let location = self.object(key);
-        count(&COUNTERS.puts, 1);
         count(&COUNTERS.bytes_written, value.len() as u64);
+        if matches!(mode, PutMode::Overwrite) && value.len() as u64 > self.multipart.threshold {
+            return self
+                .block_on(self.put_in_parts(&location, value))
+                .map(|r| {
+                    Some(ObjectVersion {
+                        e_tag: r.e_tag,
+                        version: r.version,
+                    })
+                })
+                .map_err(|e| self.error("PUT (multipart)", key, &e));
+        }
+        count(&COUNTERS.puts, 1);
         let options = PutOptions {
             mode,
             ..PutOptions::default()
@@ -561,6 +716,28 @@ impl RemoteStore {
             ) => Ok(None),
             Err(e) => Err(self.error("PUT", key, &e)),
         }
+    }
+
+    /// Writes `value` as `location` in a multipart upload (see [`Multipart`]), aborted when
+    /// a part or the completion fails.
+    async fn put_in_parts(
+        &self,
+        location: &ObjectPath,
+        value: Bytes,
+    ) -> std::result::Result<object_store::PutResult, object_store::Error> {
+        let part = usize::try_from(self.multipart.part_size).unwrap_or(usize::MAX);
+        count(&COUNTERS.posts, 2); // initiate, complete
+        let upload = self.store.put_multipart(location).await?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, part);
+        for start in (0..value.len()).step_by(part) {
+            if let Err(e) = writer.wait_for_capacity(Multipart::PARTS_IN_FLIGHT).await {
+                let _ = writer.abort().await;
+                return Err(e);
+            }
+            count(&COUNTERS.puts, 1);
+            writer.put(value.slice(start..value.len().min(start + part)));
+        }
+        writer.finish().await
     }
 
     /// Lists the objects under `prefix` (relative; `""` for the whole store prefix): their
@@ -815,6 +992,26 @@ mod tests {
             Some((0, Duration::from_secs(1)))
         );
         assert!(retry_config(&StorageOptions::new().with("max_retries", "x")).is_err());
+    }
+
+    #[test]
+    fn failures_say_what_they_most_likely_mean() -> Result<()> {
+        let s3 = StoreUrl::parse("s3://b/x.zarr")?;
+        let az = StoreUrl::parse("az://c/x.zarr")?;
+        let e = object_store::Error::Generic {
+            store: "test",
+            source: "answer".into(),
+        };
+        let h = |url: &StoreUrl, text: &str| hint(url, &e, text).unwrap_or_default();
+        assert!(h(&s3, "404: <Code>NoSuchBucket</Code>").contains("no bucket named \"b\""));
+        assert!(h(&az, "404: <Code>ContainerNotFound</Code>").contains("no container"));
+        let wrong = "400: AuthorizationHeaderMalformed: the region 'us-east-1' is wrong; expecting 'eu-west-1'";
+        assert!(h(&s3, wrong).contains("another region (eu-west-1)"));
+        assert!(
+            h(&az, "403 Forbidden: AuthorizationFailure").contains("AZURE_STORAGE_ACCOUNT_KEY")
+        );
+        assert!(h(&s3, "500 Internal Server Error").is_empty());
+        Ok(())
     }
 
     #[test]

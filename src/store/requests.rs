@@ -10,8 +10,10 @@ pub struct RequestCounts {
     pub gets: u64,
     /// HEAD requests.
     pub heads: u64,
-    /// PUT requests.
+    /// PUT requests (a multipart upload's parts count one each).
     pub puts: u64,
+    /// POST requests: a multipart upload's start and completion.
+    pub posts: u64,
     /// LIST requests (pages of a listing count as one).
     pub lists: u64,
     /// DELETE requests.

@@ -1,12 +1,13 @@
-"""zarr-python on an S3 bucket through obstore, for tests/cloud.rs.
+"""zarr-python on an object store through obstore, for tests/cloud.rs.
 
-    python cloud_zarr.py write ENDPOINT BUCKET PREFIX   # the arrays of FIXTURES
-    python cloud_zarr.py read ENDPOINT BUCKET PREFIX NAME [NAME ...]
+    python cloud_zarr.py write KIND ENDPOINT BUCKET PREFIX   # the arrays of FIXTURES
+    python cloud_zarr.py read KIND ENDPOINT BUCKET PREFIX NAME [NAME ...]
 
-`write` stores each array of FIXTURES under PREFIX/NAME; its values are
-`np.arange(n).reshape(shape) * scale` in its dtype, which the Rust side recomputes.
-`read` prints one JSON object: for each NAME, its shape, dtype and values (flattened,
-C order), as zarr-python reads them from the bucket.
+KIND is s3 (moto), azure (Azurite) or gcs (the GCS emulator; ENDPOINT is then the path of
+its service-account file, which holds the emulator's URL). `write` stores each array of
+FIXTURES under PREFIX/NAME; its values are `np.arange(n).reshape(shape) * scale` in its
+dtype, which the Rust side recomputes. `read` prints one JSON object: for each NAME, its
+shape, dtype and values (flattened, C order), as zarr-python reads them from the bucket.
 """
 
 import json
@@ -14,7 +15,7 @@ import sys
 
 import numpy as np
 import zarr
-from obstore.store import S3Store
+from obstore.store import AzureStore, GCSStore, S3Store
 from zarr.storage import ObjectStore
 
 # name: (zarr_format, shape, chunks, shards, dtype, compressor, scale)
@@ -28,17 +29,35 @@ FIXTURES = {
 }
 
 
-def store(endpoint, bucket, prefix, read_only):
-    s3 = S3Store(
-        bucket,
-        prefix=prefix,
-        endpoint=endpoint,
-        access_key_id="testing",
-        secret_access_key="testing",
-        region="us-east-1",
-        client_options={"allow_http": True},
-    )
-    return ObjectStore(s3, read_only=read_only)
+# Azurite's well-known development account (public, in Microsoft's documentation).
+AZURE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def store(kind, endpoint, bucket, prefix, read_only):
+    http = {"allow_http": True}
+    if kind == "azure":
+        config = {
+            "account_name": "devstoreaccount1",
+            "account_key": AZURE_KEY,
+            "endpoint": f"{endpoint}/devstoreaccount1",
+        }
+        inner = AzureStore(bucket, prefix=prefix, config=config, client_options=http)
+    elif kind == "gcs":
+        config = {"service_account": endpoint}
+        inner = GCSStore(bucket, prefix=prefix, config=config, client_options=http)
+    else:
+        inner = S3Store(
+            bucket,
+            prefix=prefix,
+            endpoint=endpoint,
+            access_key_id="testing",
+            secret_access_key="testing",
+            region="us-east-1",
+            client_options=http,
+        )
+    return ObjectStore(inner, read_only=read_only)
 
 
 def values(shape, dtype, scale):
@@ -46,8 +65,8 @@ def values(shape, dtype, scale):
     return (np.arange(n, dtype="float64").reshape(shape) * scale).astype(dtype)
 
 
-def write(endpoint, bucket, prefix):
-    root = store(endpoint, bucket, prefix, read_only=False)
+def write(kind, endpoint, bucket, prefix):
+    root = store(kind, endpoint, bucket, prefix, read_only=False)
     for name, (fmt, shape, chunks, shards, dtype, comp, scale) in FIXTURES.items():
         data = values(shape, dtype, scale)
         if fmt == 3:
@@ -83,8 +102,8 @@ def write(endpoint, bucket, prefix):
         a[...] = data
 
 
-def read(endpoint, bucket, prefix, names):
-    root = store(endpoint, bucket, prefix, read_only=True)
+def read(kind, endpoint, bucket, prefix, names):
+    root = store(kind, endpoint, bucket, prefix, read_only=True)
     out = {}
     for name in names:
         a = zarr.open_array(store=root, path=name, mode="r")
@@ -99,11 +118,11 @@ def read(endpoint, bucket, prefix, names):
 
 
 def main():
-    cmd, endpoint, bucket, prefix, *rest = sys.argv[1:]
+    cmd, kind, endpoint, bucket, prefix, *rest = sys.argv[1:]
     if cmd == "write":
-        write(endpoint, bucket, prefix)
+        write(kind, endpoint, bucket, prefix)
     else:
-        read(endpoint, bucket, prefix, rest)
+        read(kind, endpoint, bucket, prefix, rest)
 
 
 if __name__ == "__main__":
