@@ -94,8 +94,9 @@ pub enum Scheduler {
     /// no block; the other ranks run the tasks, each holding its outputs under its own
     /// memory limit (and spill directory), reading source chunks from the shared store
     /// itself and fetching the intermediates it needs directly from the rank holding them.
-    /// Every rank returns the same result. MPI must be initialized with `MPI_THREAD_MULTIPLE` first
-    /// (`brickwork::mpi::initialize`, or the user's own `mpi::initialize_with_threading`).
+    /// Every rank returns the same result. MPI must be initialized with `MPI_THREAD_FUNNELED` (or more)
+    /// first (`brickwork::mpi::initialize`, or the user's own
+    /// `mpi::initialize_with_threading`); only the thread computing calls MPI.
     /// With one rank, the threads scheduler runs.
     Mpi,
 }

@@ -61,6 +61,7 @@ enum Slot {
     Remote,
     /// A source chunk not read here yet: every MPI rank reads the chunks its tasks use
     /// itself (see `super::mpi`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     Unread,
 }
 
@@ -458,6 +459,7 @@ impl<'a> Pool<'a> {
 
     /// Marks source chunk `d` as read where it is used, by each MPI rank that uses it (see
     /// [`Slot::Unread`]).
+    #[cfg(feature = "mpi")]
     pub(super) fn mark_unread(&mut self, d: TaskId) {
         self.slots[d as usize] = Slot::Unread;
     }

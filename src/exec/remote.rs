@@ -204,6 +204,7 @@ fn get_failure(
 }
 
 /// Reads what [`put_error`] wrote about task `t`.
+#[cfg(feature = "mpi")]
 pub(super) fn read_error(
     r: &mut impl Read,
     graph: &TaskGraph,

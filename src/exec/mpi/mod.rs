@@ -70,7 +70,7 @@ use crate::schedule::{Footprint, TaskGraph, TaskId};
 /// This rank and the number of ranks, when `opts` runs on MPI with more than one rank.
 ///
 /// # Errors
-/// MPI is not initialized, or not with `MPI_THREAD_MULTIPLE`.
+/// MPI is not initialized, or only with `MPI_THREAD_SINGLE`.
 pub(crate) fn ranks(opts: &ComputeOptions) -> Result<Option<(i32, i32)>> {
     if opts.scheduler != Scheduler::Mpi {
         return Ok(None);
@@ -82,15 +82,15 @@ pub(crate) fn ranks(opts: &ComputeOptions) -> Result<Option<(i32, i32)>> {
 fn world() -> Result<SimpleCommunicator> {
     if !mpi::environment::is_initialized() || mpi::environment::is_finalized() {
         return Err(Error::invalid(
-            "the mpi scheduler needs MPI initialized (with MPI_THREAD_MULTIPLE): call \
-             brickwork::mpi::initialize() first, and run the program with mpirun",
+            "the mpi scheduler needs MPI initialized: call brickwork::mpi::initialize() \
+             first, and run the program with mpirun",
         ));
     }
-    if mpi::environment::threading_support() != mpi::Threading::Multiple {
+    if mpi::environment::threading_support() == mpi::Threading::Single {
         return Err(Error::invalid(
-            "the mpi scheduler needs MPI initialized with MPI_THREAD_MULTIPLE (rank 0 talks \
-             to every rank from its own thread): use brickwork::mpi::initialize() or \
-             mpi::initialize_with_threading(Threading::Multiple)",
+            "the mpi scheduler needs MPI initialized with MPI_THREAD_FUNNELED or more (each \
+             rank computes on threads that never call MPI): use brickwork::mpi::initialize() \
+             or mpi::initialize_with_threading(Threading::Funneled)",
         ));
     }
     Ok(SimpleCommunicator::world())
