@@ -147,6 +147,43 @@ fn rows_to_columns_rechunk_goes_through_an_intermediate_store() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_rechunked_array_written_to_zarr_goes_through_an_intermediate_store() -> TestResult {
+    // `x.rechunk(c)` written with its own chunks is the same bounded rechunk as writing `x`
+    // with `chunks: c` (and `eval 'x.rechunk(c)' --output` as `brickwork rechunk`).
+    let dir = tempfile::tempdir()?;
+    let src = dir.path().join("rows.zarr");
+    let x = Array::random(&[400, 400], &[10, 400], 2)?;
+    x.to_zarr(&src, &brickwork::WriteOptions::default())?;
+    let cols = Array::from_zarr(&src)?.rechunk(&[400, 10])?;
+    let limit = ComputeOptions::threads(2).with_memory_limit(200_000);
+    let dst = dir.path().join("cols.zarr");
+    let m = cols.to_zarr_with(&dst, &brickwork::WriteOptions::default(), &limit)?;
+    let back = Array::from_zarr(&dst)?;
+    assert_eq!(back.chunks()?.max_chunk_shape(), vec![400, 10]);
+    assert_eq!(back.compute()?, x.compute()?);
+    assert!(m.peak_reserved_bytes <= 200_000, "{m:?}");
+    assert_eq!(m.bytes_output, 2 * 400 * 400 * 8, "two passes: {m:?}");
+    // Into a region of a column-chunked array, the same.
+    let opts = brickwork::WriteOptions {
+        chunks: Some(vec![400, 10]),
+        ..Default::default()
+    };
+    let whole = dir.path().join("whole.zarr");
+    Array::zeros(&[800, 400], &[400, 10], brickwork::DType::F64)?.to_zarr(&whole, &opts)?;
+    cols.to_zarr_region_with(
+        &whole,
+        &[400..800, 0..400],
+        &brickwork::WriteOptions::default(),
+        &limit,
+    )?;
+    let back = Array::from_zarr(&whole)?
+        .slice(s![400..800, ..])?
+        .compute()?;
+    assert_eq!(back, x.compute()?);
+    Ok(())
+}
+
 /// Computes `y` under limits from its predicted peak down to what no longer fits, with both
 /// schedulers, checking each result against the unlimited one and the accounted peak
 /// against the limit. Returns the figures of the runs that fit.

@@ -10,7 +10,9 @@
 use std::ops::Range;
 use std::path::Path;
 
-use super::write::{intermediate_options, read_back, refuse_reading_target, write_one};
+use super::write::{
+    intermediate_options, read_back, refuse_reading_target, without_rechunk, write_one,
+};
 use super::{Copies, full_disk_hint, intermediate_dir, prepare, rechunk, session};
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
@@ -120,7 +122,7 @@ fn region_write(
     match prepared.check_fits() {
         Ok(()) => {}
         Err(err @ Error::PlanExceedsMemory { .. }) if copies == Copies::Make => {
-            return via_intermediate(e, &target, options, opts, err);
+            return via_intermediate(without_rechunk(e), &target, options, opts, err);
         }
         Err(other) => return Err(other),
     }

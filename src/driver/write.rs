@@ -112,9 +112,13 @@ fn write_targets(
         Err(err @ Error::PlanExceedsMemory { .. }) => {
             return match pending.as_slice() {
                 [(t, start)] => via_intermediate(
-                    t.expr,
+                    without_rechunk(t.expr),
                     t.path,
-                    options,
+                    // The chunks chosen here, not the intermediate's, are the output's.
+                    &WriteOptions {
+                        chunks: Some(start.chunks.clone()),
+                        ..options.clone()
+                    },
                     opts,
                     &start.write_shape,
                     err,
@@ -288,6 +292,16 @@ fn via_intermediate(
         Some(fingerprint),
     )?;
     Ok(first.then(&second))
+}
+
+/// What a write of `e` computes before it is cut into the output's chunks: `e` itself, or the
+/// operand of a rechunk at its root (`x.rechunk(c)` written to Zarr is the bounded rechunk of
+/// `x`, as `brickwork rechunk` is, rather than a one-pass rechunk that cannot fit).
+pub(super) fn without_rechunk(e: &ExprRef) -> &ExprRef {
+    match e.kind() {
+        expr::ExprKind::Rechunk { input } => input,
+        _ => e,
+    }
 }
 
 /// How an intermediate store of a two-pass write is written: in `chunks`, uncompressed,
