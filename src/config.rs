@@ -90,11 +90,13 @@ pub enum Scheduler {
     /// See [`ComputeOptions::processes`].
     Processes(usize),
     /// The ranks of an MPI job (`mpirun -n N ...`; cargo feature `mpi`): every rank runs
-    /// the same program and plans the same computation (checked); rank 0 schedules, holds
-    /// the intermediates under the memory limit and writes the output, and the other ranks
-    /// run the tasks it sends them, blocks travelling in MPI messages. Every rank returns
-    /// the same result. MPI must be initialized with `MPI_THREAD_MULTIPLE` first
-    /// (`brickwork::mpi::initialize`, or the user's own `mpi::initialize_with_threading`).
+    /// the same program and plans the same computation (checked); rank 0 schedules and holds
+    /// no block; the other ranks run the tasks, each holding its outputs under its own
+    /// memory limit (and spill directory), reading source chunks from the shared store
+    /// itself and fetching the intermediates it needs directly from the rank holding them.
+    /// Every rank returns the same result. MPI must be initialized with `MPI_THREAD_FUNNELED` (or more)
+    /// first (`brickwork::mpi::initialize`, or the user's own
+    /// `mpi::initialize_with_threading`); only the thread computing calls MPI.
     /// With one rank, the threads scheduler runs.
     Mpi,
 }

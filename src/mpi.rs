@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use brickwork::{Array, ComputeOptions};
-//! let universe = brickwork::mpi::initialize()?; // MPI_Init_thread(MPI_THREAD_MULTIPLE)
+//! let universe = brickwork::mpi::initialize()?; // MPI_Init_thread(MPI_THREAD_FUNNELED)
 //! let x = Array::random(&[4000, 4000], &[1000, 1000], 0)?;
 //! let (total, _) = x.sum()?.compute_with(&ComputeOptions::mpi())?;
 //! if brickwork::mpi::rank() == Some(0) {
@@ -16,7 +16,9 @@
 //! # Ok::<(), brickwork::Error>(())
 //! ```
 //!
-//! A program that initializes MPI itself must ask for `Threading::Multiple`.
+//! Only the thread that calls `compute` calls MPI (each rank computes on threads of its own,
+//! which never do): a program that initializes MPI itself needs `Threading::Funneled` when
+//! it computes on the thread that initialized MPI, `Threading::Serialized` otherwise.
 //!
 //! [`ComputeOptions::mpi`]: crate::ComputeOptions::mpi
 
@@ -27,19 +29,19 @@ use crate::error::{Error, Result};
 /// The MPI environment of this process: MPI is finalized when it is dropped.
 pub use ::mpi::environment::Universe;
 
-/// Initializes MPI with `MPI_THREAD_MULTIPLE` (rank 0 talks to every rank from its own
-/// thread).
+/// Initializes MPI with `MPI_THREAD_FUNNELED`: computations call MPI only from the thread
+/// that calls them, which must then be this one.
 ///
 /// # Errors
-/// MPI was already initialized, or the MPI library does not offer `MPI_THREAD_MULTIPLE`.
+/// MPI was already initialized, or the MPI library does not offer `MPI_THREAD_FUNNELED`.
 pub fn initialize() -> Result<Universe> {
-    let (universe, threading) = ::mpi::initialize_with_threading(::mpi::Threading::Multiple)
+    let (universe, threading) = ::mpi::initialize_with_threading(::mpi::Threading::Funneled)
         .ok_or_else(|| Error::invalid("MPI is already initialized"))?;
-    if threading != ::mpi::Threading::Multiple {
-        return Err(Error::invalid(format!(
-            "the MPI library offers {threading:?} threading, and brickwork needs \
-             MPI_THREAD_MULTIPLE"
-        )));
+    if threading == ::mpi::Threading::Single {
+        return Err(Error::invalid(
+            "the MPI library offers only MPI_THREAD_SINGLE, and brickwork needs \
+             MPI_THREAD_FUNNELED (its ranks compute on threads that never call MPI)",
+        ));
     }
     Ok(universe)
 }

@@ -105,8 +105,77 @@ fn a_store_written_on_4_ranks_has_the_bytes_of_a_synchronous_write() -> TestResu
     Ok(())
 }
 
+/// Workloads whose blocks move between ranks (or, for sources, do not), on 4 ranks under
+/// a small per-rank limit: the stores written are byte-identical to the threads
+/// scheduler's, every rank's reservations stay within the limit, and the product's
+/// partials are fetched from rank to rank.
 #[test]
-fn the_limit_holds_on_rank_0_and_one_too_small_is_refused() {
+fn blocks_moving_rank_to_rank_give_the_bytes_of_the_threads_scheduler() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let limit = 1_500_000;
+    for codec in ["zstd", "none"] {
+        let x = dir.path().join(format!("x-{codec}.zarr"));
+        let x = x.to_str().unwrap();
+        ok(&brickwork(&[
+            "eval",
+            "random((810, 810), chunks=(100, 100), seed=6)",
+            "--output",
+            x,
+            "--codec",
+            codec,
+        ]));
+        let exprs: &[&str] = if codec == "zstd" {
+            &["x + x.T", "x @ x[:, :500]", "x - x.mean(axis=0)"]
+        } else {
+            &["x + x.T"]
+        };
+        for (i, expr) in exprs.iter().enumerate() {
+            let input = format!("x={x}");
+            let want = dir.path().join(format!("want-{codec}-{i}.zarr"));
+            let got = dir.path().join(format!("got-{codec}-{i}.zarr"));
+            let args = |out: &Path, scheduler: &str| {
+                vec![
+                    "eval".to_string(),
+                    "-i".into(),
+                    input.clone(),
+                    expr.to_string(),
+                    "--output".into(),
+                    out.to_str().unwrap().into(),
+                    "--scheduler".into(),
+                    scheduler.into(),
+                    "--memory-limit".into(),
+                    limit.to_string(),
+                    "--stats".into(),
+                ]
+            };
+            let threads = args(&want, "threads");
+            ok(&brickwork(
+                &threads.iter().map(String::as_str).collect::<Vec<_>>(),
+            ));
+            let ranks = args(&got, "mpi");
+            let run = mpirun(4, &ranks.iter().map(String::as_str).collect::<Vec<_>>());
+            ok(&run);
+            assert_eq!(
+                crate::common::store_files(&got)?,
+                crate::common::store_files(&want)?,
+                "{expr} over {codec}"
+            );
+            let stats: serde_json::Value =
+                serde_json::from_str(text(&run.stderr).lines().last().unwrap_or_default())?;
+            assert!(
+                stats["peak_reserved_bytes"].as_u64().unwrap() <= limit,
+                "{expr}: {stats}"
+            );
+            if expr.contains('@') {
+                assert!(stats["transfers"].as_u64().unwrap() > 0, "{expr}: {stats}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_limit_holds_on_every_rank_and_one_too_small_is_refused() {
     let expr = "x = random((1200, 1000), chunks=(100, 75), seed=9); (x.cumsum(axis=0) + x.T.T).sum(axis=1)";
     let want = brickwork(&["eval", expr, "--scheduler", "synchronous", "-q"]);
     ok(&want);

@@ -162,8 +162,8 @@ pub(super) fn run(
 
 /// The worker of every task: in priority order, the one holding most of its input bytes,
 /// unless it is ahead of the least loaded worker by more than the bytes moving would
-/// transfer. Deterministic.
-fn place(
+/// transfer. Deterministic (the MPI scheduler's ranks each compute the same placement).
+pub(super) fn place(
     graph: &TaskGraph,
     position: &[u32],
     need: &[u64],

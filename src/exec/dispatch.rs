@@ -62,7 +62,7 @@ pub(super) fn execute_many(
         Scheduler::Threads | Scheduler::Cluster { .. } | Scheduler::Processes(_) => {
             opts.effective_threads()
         }
-        // One scheduling thread per other rank on rank 0.
+        // One row per worker rank (rank 0 only schedules).
         #[cfg(feature = "mpi")]
         Scheduler::Mpi => match mpi::ranks(opts)? {
             Some((_, size)) => (size - 1) as usize,
@@ -134,7 +134,7 @@ pub(super) fn execute_many(
             run_threads(&ctx, pool, workers)?
         }
         #[cfg(feature = "mpi")]
-        Scheduler::Mpi => mpi::run(ctx, pool)?,
+        Scheduler::Mpi => mpi::run(ctx, pool, footprint)?,
         #[cfg(not(feature = "mpi"))]
         Scheduler::Mpi => unreachable!("refused above"),
         #[cfg(not(target_os = "linux"))]

@@ -59,6 +59,10 @@ enum Slot {
     Loading,
     /// Held by another worker of a cluster (see `super::cluster`): fetched from there.
     Remote,
+    /// A source chunk not read here yet: every MPI rank reads the chunks its tasks use
+    /// itself (see `super::mpi`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Unread,
 }
 
 /// Where another worker's task output is, for a worker about to fetch it.
@@ -86,6 +90,8 @@ pub(super) enum Missing {
     Remote,
     /// Fetched from another worker.
     Fetched(Arc<Value>),
+    /// Read from its store for the first time here ([`Slot::Unread`]).
+    Read,
 }
 
 /// A task admitted to run, with its inputs and its reservations (given back when the
@@ -216,7 +222,7 @@ impl<'a> Pool<'a> {
                 Slot::Resident { .. } => {}
                 Slot::Spilling(..) | Slot::Loading => return Ok(Decision::Wait),
                 Slot::Spilled(_) | Slot::Remote => extra += self.output[d as usize],
-                Slot::Dropped => {
+                Slot::Dropped | Slot::Unread => {
                     extra += self.output[d as usize];
                     scratch = scratch.max(self.need[d as usize] - self.output[d as usize]);
                 }
@@ -352,6 +358,7 @@ impl<'a> Pool<'a> {
                 Slot::Spilled(f) => missing.push((d, Missing::Spilled(f))),
                 Slot::Dropped => missing.push((d, Missing::Recompute)),
                 Slot::Remote => missing.push((d, Missing::Remote)),
+                Slot::Unread => missing.push((d, Missing::Read)),
                 other => *slot = other,
             }
         }
@@ -380,6 +387,7 @@ impl<'a> Pool<'a> {
                 Slot::Loading => "loading",
                 Slot::Spilling(..) => "spilling",
                 Slot::Remote => "remote",
+                Slot::Unread => "unread",
             };
             return Err(Error::internal(format!(
                 "task {v} was not being spilled but {state}"
@@ -460,6 +468,13 @@ impl<'a> Pool<'a> {
         matches!(self.slots[d as usize], Slot::Empty | Slot::Remote)
     }
 
+    /// Marks source chunk `d` as read where it is used, by each MPI rank that uses it (see
+    /// [`Slot::Unread`]).
+    #[cfg(feature = "mpi")]
+    pub(super) fn mark_unread(&mut self, d: TaskId) {
+        self.slots[d as usize] = Slot::Unread;
+    }
+
     /// Marks `d` as held by another worker (see [`Slot::Remote`]).
     pub(super) fn mark_remote(&mut self, d: TaskId) {
         self.slots[d as usize] = Slot::Remote;
@@ -470,7 +485,7 @@ impl<'a> Pool<'a> {
         match &self.slots[d as usize] {
             Slot::Resident { value, .. } | Slot::Spilling(value, _) => Held::Value(value.clone()),
             Slot::Spilled(_) => Held::File,
-            Slot::Dropped => Held::Dropped,
+            Slot::Dropped | Slot::Unread => Held::Dropped,
             Slot::Loading => Held::Busy,
             Slot::Empty | Slot::Remote => Held::Gone,
         }
@@ -539,6 +554,11 @@ pub(super) fn bring_back(
             Missing::Recompute => {
                 let (v, read) = eval::run_counted(plan, graph, d, &[])?;
                 metrics.blocks_recomputed += 1;
+                metrics.bytes_read += read;
+                (v, None)
+            }
+            Missing::Read => {
+                let (v, read) = eval::run_counted(plan, graph, d, &[])?;
                 metrics.bytes_read += read;
                 (v, None)
             }

@@ -1,6 +1,6 @@
-//! Running tasks in another process: the messages the scheduler and a worker exchange,
-//! whatever carries them (a Unix socket to a forked worker, `processes.rs`; MPI messages to
-//! another rank, `mpi.rs`).
+//! Running tasks in another process: the messages the scheduler and a worker process
+//! exchange over a Unix socket (`processes.rs`), and how a task's failure is written and
+//! read, which MPI ranks use too (`mpi/`).
 //!
 //! A request is the task's id, the number of inputs, and each input as (task id, value);
 //! the reply is `DONE`, the bytes the task read from stores and its value, or `FAILED`
@@ -161,13 +161,29 @@ pub(super) fn read_reply(
             let bytes = get_u64(r)?;
             Ok(Ok(Ran::Written { read, bytes }))
         }
-        FAILED => Ok(Err(Failure::Text(get_string(r)?))),
-        PANICKED => Ok(Err(Failure::Text(format!(
+        kind @ (FAILED | PANICKED | KERNEL_FAILED | KERNEL_PANICKED) => {
+            get_failure(kind, r, graph, t).map(Err)
+        }
+        other => Err(invalid(format!("unknown reply {other}"))),
+    }
+}
+
+/// Reads how task `t` failed, after its `kind` of failure (written by [`put_error`] or
+/// for a panic).
+fn get_failure(
+    kind: u64,
+    r: &mut impl Read,
+    graph: &TaskGraph,
+    t: TaskId,
+) -> std::io::Result<Failure> {
+    match kind {
+        FAILED => Ok(Failure::Text(get_string(r)?)),
+        PANICKED => Ok(Failure::Text(format!(
             "task {t} (stage {}) panicked: {}",
             graph.stage[t as usize],
             get_string(r)?
-        )))),
-        kind @ (KERNEL_FAILED | KERNEL_PANICKED) => {
+        ))),
+        KERNEL_FAILED | KERNEL_PANICKED => {
             let op = get_string(r)?;
             let n = get_u64(r)?;
             if n > 64 {
@@ -176,14 +192,43 @@ pub(super) fn read_reply(
             let block = (0..n)
                 .map(|_| get_u64(r).map(|i| i as usize))
                 .collect::<std::io::Result<_>>()?;
-            Ok(Err(Failure::Kernel {
+            Ok(Failure::Kernel {
                 op,
                 block,
                 message: get_string(r)?,
                 panicked: kind == KERNEL_PANICKED,
-            }))
+            })
         }
-        other => Err(invalid(format!("unknown reply {other}"))),
+        other => Err(invalid(format!("unknown failure {other}"))),
+    }
+}
+
+/// Reads what [`put_error`] wrote about task `t`.
+#[cfg(feature = "mpi")]
+pub(super) fn read_error(
+    r: &mut impl Read,
+    graph: &TaskGraph,
+    t: TaskId,
+) -> std::io::Result<Failure> {
+    let kind = get_u64(r)?;
+    get_failure(kind, r, graph, t)
+}
+
+/// Writes task error `e`: a user kernel's failure with its kernel and block, anything else
+/// as text with its causes.
+pub(super) fn put_error(w: &mut impl Write, e: Error) -> std::io::Result<()> {
+    match e {
+        Error::Kernel { op, block, source } => {
+            let message = with_causes_of(source.as_ref());
+            put_kernel_failure(w, KERNEL_FAILED, &op, &block, &message)
+        }
+        Error::KernelPanicked { op, block, message } => {
+            put_kernel_failure(w, KERNEL_PANICKED, &op, &block, &message)
+        }
+        e => {
+            put_u64(w, FAILED)?;
+            put_string(w, &with_causes(&e))
+        }
     }
 }
 
@@ -255,17 +300,7 @@ pub(super) fn serve_request(
             put_u64(w, read)?;
             put_u64(w, bytes)
         }
-        Ok(Err(Error::Kernel { op, block, source })) => {
-            let message = with_causes_of(source.as_ref());
-            put_kernel_failure(w, KERNEL_FAILED, &op, &block, &message)
-        }
-        Ok(Err(Error::KernelPanicked { op, block, message })) => {
-            put_kernel_failure(w, KERNEL_PANICKED, &op, &block, &message)
-        }
-        Ok(Err(e)) => {
-            put_u64(w, FAILED)?;
-            put_string(w, &with_causes(&e))
-        }
+        Ok(Err(e)) => put_error(w, e),
         Err(payload) => {
             put_u64(w, PANICKED)?;
             put_string(w, &super::task::panic_message(payload.as_ref()))
