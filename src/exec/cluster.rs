@@ -64,7 +64,6 @@ impl State<'_> {
 pub(super) fn run(
     ctx: &Ctx<'_>,
     footprint: &Footprint,
-    schedule_bytes: u64,
     workers: usize,
     threads: usize,
 ) -> Result<Metrics> {
@@ -85,7 +84,7 @@ pub(super) fn run(
             // process's one copy, counted in the first worker's pool.
             let tables = graph.len() as u64 * super::pool::TASK_STATE_BYTES;
             let held = if w == 0 {
-                tables + schedule_bytes
+                tables + ctx.schedule_bytes
             } else {
                 tables
             };
@@ -131,6 +130,7 @@ pub(super) fn run(
             opts: ctx.opts,
             total: ctx.total,
             limit: ctx.limit,
+            schedule_bytes: ctx.schedule_bytes,
             spill,
             cpu: None,
             remote: None,

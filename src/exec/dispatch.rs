@@ -88,6 +88,7 @@ pub(super) fn execute_many(
         opts,
         total: graph.len() as u64,
         limit,
+        schedule_bytes: scheduled.bytes(),
         spill: &spill,
         cpu: None,
         remote: None,
@@ -99,7 +100,7 @@ pub(super) fn execute_many(
         &reserved.need,
         &reserved.output,
         limit,
-        super::run_state_bytes(scheduled),
+        ctx.schedule_bytes + graph.len() as u64 * super::pool::TASK_STATE_BYTES,
     );
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, pool)?,
@@ -116,13 +117,7 @@ pub(super) fn execute_many(
             threads_per_worker,
         } => {
             drop(pool);
-            cluster::run(
-                &ctx,
-                footprint,
-                scheduled.bytes(),
-                workers.max(1),
-                threads_per_worker.max(1),
-            )?
+            cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
         }
         #[cfg(target_os = "linux")]
         Scheduler::Processes(_) => {

@@ -32,6 +32,9 @@ pub(super) struct Ctx<'a> {
     pub(super) opts: &'a ComputeOptions,
     pub(super) total: u64,
     pub(super) limit: u64,
+    /// Bytes of the limit the schedule takes for the whole run (see
+    /// [`super::run_state_bytes`]): a pool of this process reserves them.
+    pub(super) schedule_bytes: u64,
     pub(super) spill: &'a SpillStore,
     /// The compute slots, when the threads scheduler runs more workers than threads
     /// (see [`CpuSlots`]).

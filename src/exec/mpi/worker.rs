@@ -58,6 +58,8 @@ pub(super) fn run(
         &footprint.need,
         &footprint.output,
         ctx.limit,
+        // Every rank plans the whole graph and keeps a table of every task.
+        ctx.schedule_bytes + ctx.graph.len() as u64 * super::super::pool::TASK_STATE_BYTES,
         uses,
     );
     for t in 0..ctx.graph.len() {
@@ -85,6 +87,7 @@ pub(super) fn run(
         opts: ctx.opts,
         total: ctx.total,
         limit: ctx.limit,
+        schedule_bytes: ctx.schedule_bytes,
         spill: ctx.spill,
         cpu: None,
         remote: None,
