@@ -143,8 +143,14 @@ pub(super) fn choose_for(
     };
     let mut pos = vec![0usize; shape.len()];
     let mut planned = 0;
+    // The smallest chunks always fit a task, but their task graph may not fit the limit:
+    // until a size fits, the climb goes on towards fewer blocks. When none fits, the
+    // smallest are returned (and the write is refused with what they need).
+    let smallest = at(&pos);
+    let mut fitting = fits(e, &smallest, pass2, opts, limit)?;
     loop {
         let mut best: Option<(u128, f64, Vec<usize>)> = None;
+        let mut fewest: Option<(u128, Vec<usize>)> = None;
         for d in 0..pos.len() {
             if pos[d] + 1 >= sizes[d].len() || planned >= MAX_PLANNED {
                 continue;
@@ -161,6 +167,9 @@ pub(super) fn choose_for(
                 return Err(Error::Cancelled);
             }
             if !fits(e, &c, pass2, opts, limit)? {
+                if fewest.as_ref().is_none_or(|(n, _)| count(&c) < *n) {
+                    fewest = Some((count(&c), next));
+                }
                 continue;
             }
             let key = (count(&c), uneven(&c));
@@ -171,9 +180,14 @@ pub(super) fn choose_for(
                 best = Some((key.0, key.1, next));
             }
         }
-        match best {
-            Some((_, _, next)) => pos = next,
-            None => return Ok(at(&pos)),
+        match (best, fewest) {
+            (Some((_, _, next)), _) => {
+                pos = next;
+                fitting = true;
+            }
+            (None, Some((_, next))) if !fitting => pos = next,
+            (None, _) if fitting => return Ok(at(&pos)),
+            (None, _) => return Ok(smallest),
         }
     }
 }

@@ -179,7 +179,7 @@ fn run_info(opts: &ComputeOptions, plan: &Plan, scheduled: &Scheduled, workers: 
             .collect(),
         tasks_before: plan.naive_tasks,
         tasks_after: graph.len() as u64,
-        predicted_peak: scheduled.footprint.peak,
+        predicted_peak: scheduled.footprint.peak + super::run_state_bytes(scheduled),
         dot: crate::schedule::dot::stage_dot(plan, graph),
     }
 }
