@@ -313,7 +313,9 @@ fn zarr_python_and_brickwork_read_each_other_on_s3() -> TestResult {
         let out = Command::new(&python).arg(&script).args(args).output()?;
         if !out.status.success() {
             return Err(format!(
-                "cloud_zarr.py {args:?}: {}",
+                "cloud_zarr.py {args:?}: {}: {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             )
             .into());

@@ -11,6 +11,7 @@ shape, dtype and values (flattened, C order), as zarr-python reads them from the
 """
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -127,3 +128,8 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # Skip the interpreter's teardown. This process exited non-zero with nothing on stderr
+    # in two of about 40 loaded runs; the suspect (not proven) is the teardown of obstore's
+    # runtime threads. The test prints the exit status if it happens again.
+    sys.stdout.flush()
+    os._exit(0)
