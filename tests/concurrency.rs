@@ -307,8 +307,25 @@ fn a_region_write_is_a_new_generation_for_readers() -> TestResult {
                 .contains(&format!("pid {} ", std::process::id())),
             "{err}"
         );
+        // `brickwork info` shows it (and reads the array whatever its state).
+        let info = |x: &Path| -> Result<String, Box<dyn std::error::Error>> {
+            let o = brickwork(dir.path()).arg("info").arg(x).output()?;
+            assert!(o.status.success(), "{}", stderr(&o));
+            Ok(String::from_utf8(o.stdout)?)
+        };
+        let shown = info(&x)?;
+        assert!(
+            shown.contains("region write into [0..10, 0..10] is running (")
+                && shown.contains(&format!("pid {}", std::process::id())),
+            "{name}: {shown}"
+        );
         // Interrupted: refused, saying what to do; readable on request; a rerun completes it.
         drop(running);
+        let shown = info(&x)?;
+        assert!(
+            shown.contains("region write into [0..10, 0..10] was interrupted"),
+            "{name}: {shown}"
+        );
         let err = Array::from_zarr(&x).unwrap_err();
         assert!(
             matches!(err, Error::RegionWriteUnfinished { holder: None, .. }),

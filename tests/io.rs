@@ -378,12 +378,15 @@ fn writers_refuse_existing_paths_and_clean_up() -> TestResult {
 
     let w = NpyWriter::create(&path, grid, DType::F64, true)?;
     x.compute_into(&w, &ComputeOptions::default())?;
-    // Named for its owner, beside the target (`.brickwork-export-<pid>-...-x.npy-tmp`).
+    // Named for its owner, beside the target
+    // (`.brickwork-export-<pid>-...-x.npy.<hash of the path>-tmp`).
     let tmp = std::fs::read_dir(dir.path())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with(".brickwork-export-") && name.ends_with("-x.npy-tmp")
+            name.starts_with(".brickwork-export-")
+                && name.contains("-x.npy.")
+                && name.ends_with("-tmp")
         })
         .ok_or("no temporary file beside the target")?;
     assert!(tmp.exists());

@@ -324,6 +324,35 @@ fn resume_creates_what_is_missing_and_refuses_what_is_not_its_array() -> TestRes
 }
 
 #[test]
+fn resume_refuses_when_a_source_was_overwritten_since_the_interrupted_write() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let src = dir.path().join("src.zarr");
+    let replace = WriteOptions {
+        overwrite: true,
+        ..WriteOptions::default()
+    };
+    workload()?.to_zarr(&src, &replace)?;
+    let out = dir.path().join("out.zarr");
+    let resume = WriteOptions {
+        resume: true,
+        ..WriteOptions::default()
+    };
+    let twice = || -> Result<Array, Error> { Ok(Array::from_zarr(&src)? * 2.0) };
+    twice()?.to_zarr(&out, &resume)?;
+    // The same source: resumed.
+    mark_incomplete(&out, ZarrFormat::V3);
+    twice()?.to_zarr(&out, &resume)?;
+    // The source overwritten (a new generation) between the interruption and the resume:
+    // the kept chunks would be of the old data, the others of the new.
+    mark_incomplete(&out, ZarrFormat::V3);
+    (workload()? + 1.0).to_zarr(&src, &replace)?;
+    let msg = twice()?.to_zarr(&out, &resume).unwrap_err().to_string();
+    assert!(msg.contains("sources that have changed"), "{msg}");
+    assert!(msg.contains("out.zarr"), "{msg}");
+    Ok(())
+}
+
+#[test]
 fn a_resumed_rechunk_through_an_intermediate_keeps_its_chunks() -> TestResult {
     // Rows to columns under a limit that forces the two-pass rechunk: the second pass
     // resumes with the fingerprint of the original computation, not the intermediate's.

@@ -5,9 +5,12 @@
 //! the output while it is written, tells: it hashes every node's operation and parameters,
 //! dtype and chunk grid (reduction trees depend on the chunking), with inputs referred to by
 //! position, so two graphs built the same way have the same fingerprint in any process.
-//! Sources contribute their canonical path, shape, dtype and chunk shape, in-memory arrays
-//! their elements. The contents of a source store are not hashed: the inputs must not
-//! change between an interrupted write and its resumption.
+//! Sources contribute their canonical path, shape, dtype, chunk shape and generation
+//! ([`crate::store::BlockRead::generation`]: the write id of an array brickwork wrote, else
+//! the identity of its metadata file), in-memory arrays their elements, so resuming after a
+//! source was overwritten is refused. The contents of a source store are not hashed: a
+//! change that keeps its generation (chunks rewritten in place by another program) is not
+//! seen.
 //!
 //! The hash is 64-bit FNV-1a: stable across processes and builds of this version (unlike
 //! `std`'s randomly keyed hasher), and collisions between two computations written to the
@@ -48,6 +51,9 @@ fn hash_parameters(kind: &ExprKind, h: &mut Fnv) {
             source.shape().hash(h);
             source.dtype().hash(h);
             source.chunk_shape().hash(h);
+            // The version of the data read: a write resumed after a source was overwritten
+            // would mix chunks of two versions.
+            source.generation().hash(h);
         }
         ExprKind::Memory { data } => hash_block(data, h),
         // Derived `Debug` prints every field exactly (floats round-trip).

@@ -6,7 +6,9 @@
 //! spill store in the temporary directory, an export's `.tmp` file) stays. To remove it
 //! later without touching the temporaries of a run still going, every temporary's name
 //! carries its owner: `[.]brickwork-<kind>-<pid>-<start>-<host>-<target>-<random>`, where
-//! `start` is the process's start time (in clock ticks since boot, from `/proc`, so a
+//! `target` is the target's file name and a hash of its whole path (two outputs of one
+//! file name in different directories share a `--tmp-dir` without taking each other's
+//! temporaries), `start` is the process's start time (in clock ticks since boot, from `/proc`, so a
 //! recycled pid is not mistaken for the owner) and `host` a hash of the host name (a
 //! directory shared between machines, or between containers with their own pid numbers,
 //! holds temporaries whose owner cannot be checked from here; those are left alone).
@@ -72,10 +74,31 @@ pub fn host_name() -> String {
 
 /// FNV-1a of the host name: the names carry no characters a host name may bring.
 fn host_hash(host: &str) -> String {
-    let h = host.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    format!("{:016x}", fnv1a(host.as_bytes()))
+}
+
+/// The 64-bit FNV-1a hash.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{h:016x}")
+    })
+}
+
+/// The `<target>` part of a temporary's name: the target's file name (only characters that
+/// need no quoting) and 8 hex digits of a hash of its absolute path (a URL as it is).
+fn target_tag(target: &Path) -> (String, String) {
+    let name = target
+        .file_name()
+        .map(sanitize)
+        .unwrap_or_else(|| "out".into());
+    let text = target.to_string_lossy();
+    let whole = if text.contains("://") {
+        target.to_path_buf()
+    } else {
+        std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf())
+    };
+    let hash = fnv1a(whole.as_os_str().as_encoded_bytes());
+    (name, format!("{:08x}", hash >> 32))
 }
 
 /// The start time of process `pid` in clock ticks since boot (field 22 of
@@ -92,12 +115,9 @@ pub fn process_start(pid: u32) -> Option<u64> {
 /// unique suffix.
 pub fn prefix(kind: &str, target: &Path, hidden: bool) -> String {
     let me = Owner::me();
-    let target = target
-        .file_name()
-        .map(sanitize)
-        .unwrap_or_else(|| "out".into());
+    let (name, hash) = target_tag(target);
     format!(
-        "{}brickwork-{kind}-{}-{}-{}-{target}-",
+        "{}brickwork-{kind}-{}-{}-{}-{name}.{hash}-",
         if hidden { "." } else { "" },
         me.pid,
         me.start,
@@ -130,6 +150,9 @@ pub struct Temporary {
     pub owner: Owner,
     /// The file name of the target it was made for.
     pub target: String,
+    /// The hash of the target's whole path (8 hex digits; `None` in names made before it
+    /// was part of them).
+    pub target_hash: Option<String>,
 }
 
 /// Reads the owner out of a temporary's name; `None` for names brickwork did not make.
@@ -148,7 +171,13 @@ pub fn parse(path: &Path) -> Option<Temporary> {
     if host.len() != 16 || !host.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let (target, _unique) = parts.next()?.rsplit_once('-')?;
+    let (tag, _unique) = parts.next()?.rsplit_once('-')?;
+    let (target, target_hash) = match tag.rsplit_once('.') {
+        Some((name, hash)) if hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (name, Some(hash.to_owned()))
+        }
+        _ => (tag, None),
+    };
     Some(Temporary {
         path: path.to_path_buf(),
         kind: kind.to_owned(),
@@ -158,11 +187,13 @@ pub fn parse(path: &Path) -> Option<Temporary> {
             host: host.to_owned(),
         },
         target: target.to_owned(),
+        target_hash,
     })
 }
 
 /// The temporaries directly in `dir` whose owner has ended (for `target` only, when given:
-/// those made for a target of that file name), left where they are. A missing `dir` holds
+/// those made for that target, told by its file name and the hash of its path), left where
+/// they are. A missing `dir` holds
 /// none.
 ///
 /// # Errors
@@ -178,11 +209,16 @@ pub fn orphans(dir: &Path, target: Option<&Path>) -> Result<Vec<Temporary>> {
             });
         }
     };
-    let target = target.and_then(Path::file_name).map(sanitize);
+    let target = target.map(target_tag);
+    let ours = |t: &Temporary| {
+        target.as_ref().is_none_or(|(name, hash)| {
+            *name == t.target && t.target_hash.as_ref().is_none_or(|h| h == hash)
+        })
+    };
     let mut found: Vec<Temporary> = entries
         .flatten()
         .filter_map(|entry| parse(&entry.path()))
-        .filter(|t| target.as_ref().is_none_or(|n| *n == t.target) && !t.owner.is_alive())
+        .filter(|t| ours(t) && !t.owner.is_alive())
         .collect();
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
@@ -236,6 +272,14 @@ mod tests {
         assert_eq!(t.kind, "rechunk");
         assert_eq!(t.owner, Owner::me());
         assert_eq!(t.target, "out_put.zarr");
+        assert_eq!(
+            t.target_hash,
+            Some(target_tag(Path::new("/x/out put.zarr")).1)
+        );
+        assert_ne!(
+            t.target_hash,
+            Some(target_tag(Path::new("/y/out put.zarr")).1)
+        );
         assert!(t.owner.is_alive());
         assert!(parse(Path::new("brickwork-other-1-2-3-x-y")).is_none());
         assert!(parse(Path::new("notes.txt")).is_none());
@@ -263,6 +307,41 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert_eq!(removed[0].path, dir.path().join(&dead));
         assert!(dir.path().join(&mine).exists() && dir.path().join(&other_host).exists());
+        Ok(())
+    }
+
+    #[test]
+    fn outputs_of_one_file_name_in_two_directories_keep_their_own_temporaries() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::internal(e.to_string()))?;
+        let me = Owner::me();
+        let dead = |target: &str| {
+            let (name, hash) = target_tag(Path::new(target));
+            format!(
+                "brickwork-rechunk-{}-{}-{}-{name}.{hash}-xyz",
+                u32::MAX - 1,
+                me.start,
+                me.host
+            )
+        };
+        let (one, two) = (dead("/d1/out.zarr"), dead("/d2/out.zarr"));
+        // A name made before names carried the path's hash: taken for any out.zarr.
+        let old = format!(
+            "brickwork-rechunk-{}-{}-{}-out.zarr-xyz",
+            u32::MAX - 1,
+            me.start,
+            me.host
+        );
+        for n in [&one, &two, &old] {
+            std::fs::create_dir(dir.path().join(n)).map_err(|e| Error::internal(e.to_string()))?;
+        }
+        let found: Vec<PathBuf> = orphans(dir.path(), Some(Path::new("/d1/out.zarr")))?
+            .into_iter()
+            .map(|t| t.path)
+            .collect();
+        let mut expected = vec![dir.path().join(&one), dir.path().join(&old)];
+        expected.sort();
+        assert_eq!(found, expected);
+        assert_eq!(orphans(dir.path(), None)?.len(), 3);
         Ok(())
     }
 }

@@ -147,6 +147,9 @@ fn array_info(
         "bytes_uncompressed": nbytes,
         "compression_ratio": if stored.bytes > 0 { Some(nbytes as f64 / stored.bytes as f64) } else { None },
         "write_complete": !source.is_incomplete_write(),
+        "region_write_unfinished": source.unfinished_region_write().map(|(region, writer)| {
+            json!({ "region": region, "writer": writer })
+        }),
     }))
 }
 
@@ -212,5 +215,19 @@ fn print_text(info: &Value, depth: usize) {
     );
     if info["write_complete"] == false {
         println!("{pad}  WARNING: written by brickwork but the write did not finish");
+    }
+    if let Some(r) = info["region_write_unfinished"].as_object() {
+        let region = r.get("region").and_then(Value::as_str).unwrap_or("?");
+        match r.get("writer").and_then(Value::as_str) {
+            Some(writer) => println!(
+                "{pad}  WARNING: a region write into {region} is running ({writer}); reading \
+                 the array is refused until it finishes"
+            ),
+            None => println!(
+                "{pad}  WARNING: a region write into {region} was interrupted: its chunks may \
+                 be partly written; run it again (reading the array is refused until then, \
+                 unless --allow-incomplete)"
+            ),
+        }
     }
 }

@@ -458,7 +458,7 @@ fn check_brickwork_attribute(
             path,
             None,
             format!(
-                "cannot resume: the array there was written for another computation (fingerprint {} there, {fingerprint} now); write to another path or pass overwrite (--overwrite)",
+                "cannot resume: the array there was written for another computation, or from sources that have changed since (fingerprint {} there, {fingerprint} now); write to another path or pass overwrite (--overwrite)",
                 stored.unwrap_or("none")
             ),
         ));

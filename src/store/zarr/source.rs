@@ -328,17 +328,27 @@ impl ZarrSource {
     /// [`Error::RegionWriteUnfinished`] when a region write into the array runs or was
     /// interrupted (see `zarr/generation.rs`), naming the writer when it still runs.
     fn refuse_unfinished_region_write(&self) -> Result<()> {
-        match self.generation.region_write() {
-            Some(r) if !r.complete => Err(Error::RegionWriteUnfinished {
+        match self.unfinished_region_write() {
+            Some((region, holder)) => Err(Error::RegionWriteUnfinished {
                 path: self.path.clone(),
-                region: r.region.clone(),
-                holder: match self.remote {
-                    None => crate::store::lock::live_holder(&self.path),
-                    Some(_) => None,
-                },
+                region,
+                holder,
             }),
-            _ => Ok(()),
+            None => Ok(()),
         }
+    }
+
+    /// The region write into the array that runs or was interrupted when it was opened
+    /// (`brickwork info` shows it): its region, as `[0..10, 5..30]`, and who writes it
+    /// (pid, host, since when, command) when that process still runs; `None` when the
+    /// last region write finished, or there was none.
+    pub fn unfinished_region_write(&self) -> Option<(String, Option<String>)> {
+        let r = self.generation.region_write().filter(|r| !r.complete)?;
+        let holder = match self.remote {
+            None => crate::store::lock::live_holder(&self.path),
+            Some(_) => None,
+        };
+        Some((r.region.clone(), holder))
     }
 
     /// A text that identifies the generation of the array opened (see
