@@ -240,13 +240,16 @@ fn exprs(inputs: &[&Array], op: &str, options: &MapBlocks) -> Result<Vec<ExprRef
 /// })?;
 /// assert_eq!(y.compute_as::<f64>()?.iter().copied().collect::<Vec<_>>(), [0., 2.5, 5., 7.5]);
 /// // A kernel's error names the kernel and the block, and keeps the kernel's error.
-/// let z = map_blocks(&[&x], &MapBlocks::new("odd"), |_, info| -> Result<Block, BoxError> {
-///     Err(format!("no block {:?} here", info.block).into())
+/// let z = map_blocks(&[&x], &MapBlocks::new("odd"), |blocks, info| -> Result<Block, BoxError> {
+///     if info.block == [1] {
+///         return Err(format!("no block {:?} here", info.block).into());
+///     }
+///     Ok(Block::from(blocks[0].view::<f64>().ok_or("not float64")?.to_owned()))
 /// })?;
 /// match z.compute() {
 ///     Err(Error::Kernel { op, block, source }) => {
-///         assert_eq!((op.as_str(), block), ("odd", vec![0]));
-///         assert_eq!(source.to_string(), "no block [0] here");
+///         assert_eq!((op.as_str(), block), ("odd", vec![1]));
+///         assert_eq!(source.to_string(), "no block [1] here");
 ///     }
 ///     other => panic!("{other:?}"),
 /// }
