@@ -362,3 +362,146 @@ fn the_tutorial_on_4_ranks_prints_the_values_of_the_synchronous_run() {
         text(&got.stdout)
     );
 }
+
+/// What once was refused or skipped on several ranks runs there, through temporary stores
+/// every rank sees, with the bytes of the synchronous scheduler: a two-pass rechunk, a
+/// realigning copy of a source read against its chunking, two outputs of one `eval`, and a
+/// region write (direct, and through an intermediate store); nothing is left behind.
+#[test]
+fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    // Under the limits below, the synchronous runs take the paths named (`--stats`:
+    // bytes written beyond the output's are the temporary store's).
+    let rows = p("rows.zarr");
+    ok(&brickwork(&[
+        "eval",
+        "random((800, 800), chunks=(10, 800), seed=8)",
+        "--output",
+        &rows,
+    ]));
+    let input = format!("x={rows}");
+    // Each case: its arguments with the output(s) last but one; run synchronously and on
+    // 4 ranks into outputs named want-* and got-*.
+    let cases: Vec<(&str, Vec<String>, Vec<&str>)> = vec![
+        (
+            "rechunk",
+            vec![
+                "rechunk".into(),
+                rows.clone(),
+                "{0}".into(),
+                "--chunks".into(),
+                "800,10".into(),
+                "--memory-limit".into(),
+                "3MB".into(),
+            ],
+            vec!["cols"],
+        ),
+        (
+            "realign",
+            vec![
+                "eval".into(),
+                "-i".into(),
+                input.clone(),
+                "x + x.T".into(),
+                "--output".into(),
+                "{0}".into(),
+                "--memory-limit".into(),
+                "4MB".into(),
+            ],
+            vec!["sym"],
+        ),
+        (
+            "two outputs",
+            vec![
+                "eval".into(),
+                "-i".into(),
+                input.clone(),
+                "(x * 2, x.sum(axis=0))".into(),
+                "-o".into(),
+                "{0}".into(),
+                "-o".into(),
+                "{1}".into(),
+            ],
+            vec!["twice", "sums"],
+        ),
+    ];
+    for (name, args, outs) in &cases {
+        for (prefix, ranks) in [("want", 0), ("got", 4)] {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| match a.as_str() {
+                    "{0}" => p(&format!("{prefix}-{}.zarr", outs[0])),
+                    "{1}" => p(&format!("{prefix}-{}.zarr", outs[1])),
+                    _ => a.clone(),
+                })
+                .collect();
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            if ranks == 0 {
+                args.extend(["--scheduler", "synchronous"]);
+                ok(&brickwork(&args));
+            } else {
+                ok(&mpirun(ranks, &args));
+            }
+        }
+        for out in outs {
+            assert_eq!(
+                crate::common::store_files(&d.join(format!("got-{out}.zarr")))?,
+                crate::common::store_files(&d.join(format!("want-{out}.zarr")))?,
+                "{name}: {out}"
+            );
+        }
+    }
+    // Region writes into copies of one array: direct (row chunks into row chunks), and
+    // through an intermediate store (a column-chunked computation into row chunks).
+    for (prefix, ranks) in [("want", 0), ("got", 4)] {
+        let target = p(&format!("{prefix}-region.zarr"));
+        ok(&brickwork(&[
+            "eval",
+            "zeros((800, 800))",
+            "--chunks",
+            "10,800",
+            "--output",
+            &target,
+        ]));
+        let cols = p("want-cols.zarr");
+        for (program, source, region, limit) in [
+            ("x[:400] * 3", &rows, "0:400,0:800", "64MB"),
+            ("x[400:] + 1", &cols, "400:800,0:800", "1MB"),
+        ] {
+            let input = format!("x={source}");
+            let mut args = vec![
+                "eval",
+                "-i",
+                &input,
+                program,
+                "--output",
+                &target,
+                "--region",
+                region,
+                "--memory-limit",
+                limit,
+            ];
+            if ranks == 0 {
+                args.extend(["--scheduler", "synchronous"]);
+                ok(&brickwork(&args));
+            } else {
+                ok(&mpirun(ranks, &args));
+            }
+        }
+    }
+    assert_eq!(
+        crate::common::store_files(&d.join("got-region.zarr"))?,
+        crate::common::store_files(&d.join("want-region.zarr"))?,
+        "region writes"
+    );
+    // No temporary store left anywhere in the directory (hidden ones included).
+    let left: Vec<String> = std::fs::read_dir(d)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("brickwork-") && !n.ends_with("brickwork-lock"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    Ok(())
+}

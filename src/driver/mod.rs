@@ -30,7 +30,7 @@ pub(crate) mod rechunk;
 mod region;
 mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub(crate) use compute::{compute, compute_into};
 pub(crate) use explain::{explain, visualize};
@@ -125,13 +125,6 @@ pub(crate) fn prepare_many(
         out.write = write;
         out.blocks = blocks;
     }
-    // Under MPI each rank would make its own copy in its own temporary directory: the
-    // sources are read as they are chunked instead.
-    let copies = if opts.scheduler == Scheduler::Mpi {
-        Copies::Skip
-    } else {
-        copies
-    };
     let mut described = Vec::new();
     let copied = realign::realign(&mut plan, opts, copies, &mut described)?;
     cancelled()?;
@@ -190,22 +183,30 @@ impl Prepared {
     }
 }
 
-/// Refuses `what` (a write that several processes would each make) on more than one MPI
-/// rank.
+/// This process's rank when `opts` runs on several MPI ranks; `None` otherwise.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `what` under [`Scheduler::Mpi`] with several ranks;
-/// MPI not initialized.
-pub(crate) fn refuse_ranks(opts: &ComputeOptions, what: &str) -> Result<()> {
+/// MPI not initialized (see [`exec::mpi::ranks`]).
+pub(crate) fn mpi_rank(opts: &ComputeOptions) -> Result<Option<i32>> {
     #[cfg(feature = "mpi")]
-    if exec::mpi::ranks(opts)?.is_some() {
-        return Err(Error::invalid(format!(
-            "{what} does not run on several MPI ranks yet: write each result with to_zarr, \
-             or use another scheduler"
-        )));
+    return Ok(exec::mpi::ranks(opts)?.map(|(rank, _)| rank));
+    #[cfg(not(feature = "mpi"))]
+    {
+        let _ = opts;
+        Ok(None)
     }
-    let _ = (opts, what);
-    Ok(())
+}
+
+/// For a step that rank 0 of an MPI run takes alone: every rank waits for it and gets its
+/// outcome (`outcome` is rank 0's; the others pass `Ok(())`).
+///
+/// # Errors
+/// Rank 0's error (as [`Error::Rank`] on the other ranks).
+pub(crate) fn rank_0_did(outcome: Result<()>) -> Result<()> {
+    #[cfg(feature = "mpi")]
+    return exec::mpi::share_outcome(outcome.map(|()| Vec::new())).map(|_| ());
+    #[cfg(not(feature = "mpi"))]
+    outcome
 }
 
 /// The executor for `opts`' scheduler.
@@ -238,29 +239,97 @@ pub(crate) fn temp_parent(path: &Path, opts: &ComputeOptions) -> std::path::Path
 
 /// A temporary directory of `kind` (`rechunk`, `region`: see `store::temp`) for the
 /// intermediate store of a two-pass write to `path`, in [`temp_parent`] (hidden when beside
-/// the output), removed when dropped.
+/// the output), removed when dropped; shared by the ranks of an MPI run ([`SharedDir`]).
 pub(crate) fn intermediate_dir(
     path: &Path,
     kind: &str,
     opts: &ComputeOptions,
-) -> Result<tempfile::TempDir> {
-    let parent = temp_parent(path, opts);
-    tempfile::Builder::new()
-        .prefix(&crate::store::temp::prefix(
-            kind,
-            path,
-            opts.tmp_dir.is_none(),
-        ))
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Temporary {
-            detail: format!(
-                "cannot create a directory there for the intermediate store of a two-pass \
-                 write to {}; put it elsewhere with tmp_dir (--tmp-dir)",
-                path.display()
-            ),
-            path: parent,
-            source,
-        })
+) -> Result<SharedDir> {
+    let made = shared_dir(opts, || {
+        let parent = temp_parent(path, opts);
+        tempfile::Builder::new()
+            .prefix(&crate::store::temp::prefix(
+                kind,
+                path,
+                opts.tmp_dir.is_none(),
+            ))
+            .tempdir_in(&parent)
+            .map(Some)
+            .map_err(|source| Error::Temporary {
+                detail: format!(
+                    "cannot create a directory there for the intermediate store of a two-pass \
+                     write to {}; put it elsewhere with tmp_dir (--tmp-dir)",
+                    path.display()
+                ),
+                path: parent,
+                source,
+            })
+    })?;
+    made.ok_or_else(|| Error::internal("no intermediate directory was made"))
+}
+
+/// A temporary directory that every rank of an MPI run uses (the intermediate store of a
+/// two-pass write, a realigned copy: each rank writes its blocks there and reads the
+/// others'): rank 0 creates it, on storage every rank sees, and removes it when dropped,
+/// after the collective steps that use it; the other ranks are told its path. Outside MPI
+/// it is a plain temporary directory.
+#[derive(Debug)]
+pub(crate) enum SharedDir {
+    /// Made by this process: removed when dropped.
+    Own(tempfile::TempDir),
+    /// Made by rank 0 of this MPI run.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    OfRank0(PathBuf),
+}
+
+impl SharedDir {
+    /// Its path.
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            SharedDir::Own(d) => d.path(),
+            SharedDir::OfRank0(p) => p,
+        }
+    }
+}
+
+/// The directory `make` creates (`None`: none is made, and the caller does without), made
+/// on rank 0 alone under MPI and shared with the other ranks ([`SharedDir`]); every rank
+/// gets the same answer, rank 0's error included.
+///
+/// # Errors
+/// `make`'s; under MPI, the broadcast's.
+pub(crate) fn shared_dir(
+    opts: &ComputeOptions,
+    make: impl FnOnce() -> Result<Option<tempfile::TempDir>>,
+) -> Result<Option<SharedDir>> {
+    #[cfg(feature = "mpi")]
+    if let Some((rank, _)) = exec::mpi::ranks(opts)? {
+        let (mine, told) = if rank == 0 {
+            match make() {
+                Ok(Some(d)) => {
+                    let bytes = d.path().as_os_str().as_encoded_bytes().to_vec();
+                    (Some(d), Ok(bytes))
+                }
+                Ok(None) => (None, Ok(Vec::new())),
+                Err(e) => (None, Err(e)),
+            }
+        } else {
+            (None, Ok(Vec::new()))
+        };
+        let told = exec::mpi::share_outcome(told)?;
+        return Ok(match mine {
+            Some(d) => Some(SharedDir::Own(d)),
+            None if told.is_empty() => None,
+            None => {
+                use std::os::unix::ffi::OsStringExt;
+                Some(SharedDir::OfRank0(PathBuf::from(
+                    std::ffi::OsString::from_vec(told),
+                )))
+            }
+        });
+    }
+    let _ = opts;
+    Ok(make()?.map(SharedDir::Own))
 }
 
 /// `err`, when it is a full disk while writing `what` (a temporary store), with where else

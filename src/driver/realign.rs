@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tempfile::TempDir;
-
 use super::rechunk::PlannedStore;
 use super::{Copies, Prepared, prepare};
 use crate::config::ComputeOptions;
@@ -27,7 +25,7 @@ struct RealignedCopy {
     source: ZarrSource,
     /// The original's path, for messages.
     original: std::path::PathBuf,
-    _dir: TempDir,
+    _dir: super::SharedDir,
 }
 
 impl BlockRead for RealignedCopy {
@@ -80,7 +78,9 @@ pub(crate) fn realign(
         let copy: Arc<dyn BlockRead> = match copies {
             Copies::Skip => continue,
             Copies::Make => {
-                let (copy, m) = make_copy(source, &chunks, opts)?;
+                let Some((copy, m)) = make_copy(source, &chunks, opts)? else {
+                    continue;
+                };
                 metrics = metrics.then(&m);
                 Arc::new(copy)
             }
@@ -118,30 +118,39 @@ pub(crate) fn realign(
 }
 
 /// Writes `source` into a temporary store of `chunks`, uncompressed, kept in the page
-/// cache (it is read back at once).
+/// cache (it is read back at once); `None` when no copy is made (under MPI, see
+/// [`copy_parent`]).
 fn make_copy(
     source: Arc<dyn BlockRead>,
     chunks: &[usize],
     opts: &ComputeOptions,
-) -> Result<(RealignedCopy, Metrics)> {
-    let parent = opts
-        .tmp_dir
-        .clone()
-        .or_else(|| opts.spill_dir.clone())
-        .unwrap_or_else(std::env::temp_dir);
+) -> Result<Option<(RealignedCopy, Metrics)>> {
     let original: PathBuf = source.path().to_path_buf();
-    let dir = tempfile::Builder::new()
-        .prefix(&crate::store::temp::prefix("realign", &original, false))
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Temporary {
-            path: parent.clone(),
-            detail: format!(
-                "cannot create a directory there for a realigned copy of {} (read against its \
-                 chunking); put it elsewhere with tmp_dir (--tmp-dir)",
-                original.display()
-            ),
-            source,
-        })?;
+    let dir = super::shared_dir(opts, || {
+        let Some((parent, required)) = copy_parent(&original, opts)? else {
+            return Ok(None);
+        };
+        match tempfile::Builder::new()
+            .prefix(&crate::store::temp::prefix("realign", &original, !required))
+            .tempdir_in(&parent)
+        {
+            Ok(d) => Ok(Some(d)),
+            // Beside a source under MPI, where it could not be made: read as chunked.
+            Err(_) if !required => Ok(None),
+            Err(source) => Err(Error::Temporary {
+                path: parent.clone(),
+                detail: format!(
+                    "cannot create a directory there for a realigned copy of {} (read against \
+                     its chunking); put it elsewhere with tmp_dir (--tmp-dir)",
+                    original.display()
+                ),
+                source,
+            }),
+        }
+    })?;
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
     let path = dir.path().join("copy.zarr");
     let write = copy_options(chunks);
     let m = super::write::write_one(
@@ -158,7 +167,34 @@ fn make_copy(
         original,
         _dir: dir,
     };
-    Ok((copy, m))
+    Ok(Some((copy, m)))
+}
+
+/// Where a realigned copy of the source at `original` goes, and whether that place was
+/// asked for (an error to create it is the run's error): `opts.tmp_dir`, else
+/// `opts.spill_dir`, else the system's temporary directory. Under MPI with several ranks,
+/// every rank writes into the copy and reads from it, so it must be on storage they all
+/// see: `opts.tmp_dir`, else beside the source (a hidden directory; when it cannot be
+/// made there, as in a read-only directory, the source is read as it is chunked); `None`
+/// for a source on an object store without `tmp_dir` (read as chunked).
+fn copy_parent(original: &Path, opts: &ComputeOptions) -> Result<Option<(PathBuf, bool)>> {
+    if let Some(dir) = &opts.tmp_dir {
+        return Ok(Some((dir.clone(), true)));
+    }
+    #[cfg(feature = "mpi")]
+    if crate::exec::mpi::ranks(opts)?.is_some() {
+        if crate::store::is_remote(original) {
+            return Ok(None);
+        }
+        let beside = match original.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        return Ok(Some((beside, false)));
+    }
+    let _ = original;
+    let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    Ok(Some((parent, true)))
 }
 
 /// How a realigned copy is written: in `chunks`, uncompressed, through the page cache (it

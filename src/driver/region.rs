@@ -50,7 +50,9 @@ fn region_write(
     opts: &ComputeOptions,
     copies: Copies,
 ) -> Result<Metrics> {
-    super::refuse_ranks(opts, "to_zarr_region")?;
+    // Under MPI rank 0 holds the array's lock and records the region write's beginning
+    // and end; every rank writes the blocks it computes.
+    let rank = super::mpi_rank(opts)?;
     let what = |detail: &str| {
         Error::invalid(format!(
             "writing into region {} of {}: {detail}",
@@ -68,7 +70,18 @@ fn region_write(
             "resume does not apply (every chunk is written atomically; run the same write again to complete an interrupted one)",
         ));
     }
-    let mut target = ZarrRegion::open(path, region, options.direct_io, &options.storage)?;
+    let mut target = match rank {
+        None => ZarrRegion::open(path, region, options.direct_io, &options.storage)?,
+        Some(0) => {
+            let opened = ZarrRegion::open(path, region, options.direct_io, &options.storage);
+            super::rank_0_did(opened.as_ref().map(|_| ()).map_err(Error::clone))?;
+            opened?
+        }
+        Some(_) => {
+            super::rank_0_did(Ok(()))?;
+            ZarrRegion::attach(path, region, options.direct_io, &options.storage)?
+        }
+    };
     if let Some(chunks) = &options.chunks
         && chunks.as_slice() != target.chunk_shape()
     {
@@ -128,10 +141,28 @@ fn region_write(
     }
     // Readers of the array see the write from here (it is a new generation), and new
     // readers are refused until it has finished: a reader never mixes old and new chunks.
-    target.begin()?;
-    let metrics = prepared.execute(opts, &[&ZarrRegionSink::new(&target)])?;
-    target.finish()?;
-    Ok(metrics)
+    match rank {
+        None => target.begin()?,
+        Some(r) => super::rank_0_did(if r == 0 { target.begin() } else { Ok(()) })?,
+    }
+    let metrics = prepared.execute(opts, &[&ZarrRegionSink::new(&target)]);
+    match rank {
+        None => {
+            let metrics = metrics?;
+            target.finish()?;
+            Ok(metrics)
+        }
+        // Every rank has written its blocks when rank 0's run ends; the others wait for
+        // the write to be recorded as finished.
+        Some(r) => {
+            let finished = match (r, &metrics) {
+                (0, Ok(_)) => target.finish(),
+                _ => Ok(()),
+            };
+            super::rank_0_did(finished)?;
+            metrics
+        }
+    }
 }
 
 /// The two-pass write of a bounded rechunk (see `write::via_intermediate`) for a region: `e`

@@ -79,15 +79,17 @@ fn write_targets(
     opts: &ComputeOptions,
     copies: Copies,
 ) -> Result<Metrics> {
-    if targets.len() > 1 {
-        super::refuse_ranks(opts, "to_zarr_many")?;
-    }
     check_targets(targets, options)?;
     #[cfg(feature = "mpi")]
-    if let [t] = targets
-        && let Some((rank, _)) = crate::exec::mpi::ranks(opts)?
-    {
-        return ranks::write_zarr(t.expr, t.path, options, opts, t.fingerprint, rank);
+    if let Some((rank, _)) = crate::exec::mpi::ranks(opts)? {
+        // Several arrays are written one after the other, each by every rank.
+        let mut metrics = Metrics::default();
+        for t in targets {
+            let one =
+                ranks::write_zarr(t.expr, t.path, options, opts, t.fingerprint, rank, copies)?;
+            metrics = metrics.then(&one);
+        }
+        return Ok(metrics);
     }
     let mut pending = Vec::new();
     for t in targets {
@@ -258,8 +260,11 @@ fn via_intermediate(
             made_for: &made_for,
             fits: |c: &[usize]| rechunk::fits_write(e, c, chunks, options, opts),
         };
-        if let Some(c) = leftover::claim(&temp_parent(path, opts), path, &inter_path, &first, opts)?
-        {
+        // Under MPI rank 0 looks for the leftover and tells the others what it found.
+        let claimed = on_rank_0(opts, || {
+            leftover::claim(&temp_parent(path, opts), path, &inter_path, &first, opts)
+        })?;
+        if let Some(c) = claimed {
             inter = c;
             resumed = true;
         }
@@ -292,6 +297,33 @@ fn via_intermediate(
         Some(fingerprint),
     )?;
     Ok(first.then(&second))
+}
+
+/// `find`'s chunk shape (or none), run on rank 0 alone under MPI and told to the other
+/// ranks; run here otherwise.
+fn on_rank_0(
+    opts: &ComputeOptions,
+    find: impl FnOnce() -> Result<Option<Vec<usize>>>,
+) -> Result<Option<Vec<usize>>> {
+    #[cfg(feature = "mpi")]
+    if let Some((rank, _)) = crate::exec::mpi::ranks(opts)? {
+        let found = if rank == 0 { find() } else { Ok(None) };
+        // Empty: none; else the sizes, 8 bytes each.
+        let bytes = found.map(|f| {
+            f.map_or_else(Vec::new, |c| {
+                c.iter().flat_map(|&n| (n as u64).to_le_bytes()).collect()
+            })
+        });
+        let bytes = crate::exec::mpi::share_outcome(bytes)?;
+        return Ok((!bytes.is_empty()).then(|| {
+            bytes
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
+                .collect()
+        }));
+    }
+    let _ = opts;
+    find()
 }
 
 /// What a write of `e` computes before it is cut into the output's chunks: `e` itself, or the
@@ -452,15 +484,22 @@ pub(super) fn refuse_reading_target(e: &ExprRef, target: &Path) -> Result<()> {
 mod ranks {
     use std::path::Path;
 
-    use super::{WriteStart, encode_write, target_sink, write_start};
+    use super::{
+        WriteStart, encode_write, target_sink, via_intermediate, without_rechunk, write_start,
+    };
     use crate::config::ComputeOptions;
     use crate::driver::{Copies, prepare};
-    use crate::error::Result;
+    use crate::error::{Error, Result};
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
     use crate::metrics::Metrics;
     use crate::store::{WriteOptions, ZarrSink, ZarrWriteSink};
 
+    /// Writes `e` to `path` on every rank: rank 0 opens (or resumes) the array, each rank
+    /// writes the blocks it computes; the two-pass write through an intermediate store
+    /// (on storage every rank sees: [`crate::driver::SharedDir`]) when the direct one
+    /// cannot fit. Every rank returns once the array is finished (marked complete by rank
+    /// 0), so a following step may read it on any rank.
     pub(super) fn write_zarr(
         e: &ExprRef,
         path: &Path,
@@ -468,6 +507,7 @@ mod ranks {
         opts: &ComputeOptions,
         fingerprint: Option<&str>,
         rank: i32,
+        copies: Copies,
     ) -> Result<Metrics> {
         // Only rank 0 opens the target; the others compute the same plan without looking.
         let start = if rank == 0 {
@@ -512,10 +552,24 @@ mod ranks {
             _ => missing,
         };
         let write = encode_write(options, e.dtype(), &write_shape);
-        let prepared = prepare(&target, opts, write, Copies::Skip, missing)?;
-        prepared.check_fits().map_err(|err| {
-            err.with_memory_hint(" (the two-pass rechunk does not run on MPI ranks yet)")
-        })?;
+        let prepared = prepare(&target, opts, write, copies, missing)?;
+        // Every rank planned the same, so every rank takes the same branch.
+        if let Err(err @ Error::PlanExceedsMemory { .. }) = prepared.check_fits() {
+            drop(resumed);
+            return via_intermediate(
+                without_rechunk(e),
+                path,
+                &WriteOptions {
+                    chunks: Some(chunks),
+                    ..options.clone()
+                },
+                opts,
+                &write_shape,
+                err,
+                &fingerprint,
+            );
+        }
+        prepared.check_fits()?;
         let sink = if rank == 0 {
             target_sink(resumed, e, path, &chunks, options, &fingerprint).map(Some)
         } else {
@@ -528,11 +582,13 @@ mod ranks {
         share_outcome(told)?;
         match sink {
             Some(sink) => {
-                let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])?;
+                let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)]);
                 // Every rank has written its blocks when rank 0's run ends: each block's
                 // write is done before its task's reply.
-                sink.finish()?;
-                Ok(metrics)
+                let finished = metrics.and_then(|m| sink.finish().map(|()| m));
+                // The other ranks wait for the array to be marked complete.
+                share_outcome(finished.as_ref().map(|_| Vec::new()).map_err(Error::clone))?;
+                finished
             }
             None => {
                 // The blocks this rank computes, it writes into the array rank 0 made.
@@ -544,7 +600,9 @@ mod ranks {
                     options,
                     Some(&fingerprint),
                 )?;
-                prepared.execute(opts, &[&ZarrWriteSink::new(&sink)])
+                let metrics = prepared.execute(opts, &[&ZarrWriteSink::new(&sink)]);
+                share_outcome(Ok(Vec::new()))?;
+                metrics
             }
         }
     }

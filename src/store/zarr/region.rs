@@ -63,7 +63,7 @@ pub struct ZarrRegion {
     /// The record of this region write in the array's attributes, once begun.
     begun: Option<RegionWrite>,
     /// The array's write lock (`store/lock.rs`), held while the region is written.
-    _lock: Arc<WriteLock>,
+    _lock: Option<Arc<WriteLock>>,
 }
 
 impl std::fmt::Debug for ZarrRegion {
@@ -111,20 +111,49 @@ impl ZarrRegion {
         direct_io: bool,
         storage: &StorageOptions,
     ) -> Result<ZarrRegion> {
+        Self::open_locked(path, region, direct_io, storage, true)
+    }
+
+    /// [`open`](Self::open) without taking the write lock, for the other ranks of an MPI
+    /// region write, whose rank 0 holds it (and calls [`begin`](Self::begin) and
+    /// [`finish`](Self::finish)); each rank writes the blocks it computes.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), except [`Error::Locked`].
+    pub fn attach(
+        path: &Path,
+        region: &[Range<usize>],
+        direct_io: bool,
+        storage: &StorageOptions,
+    ) -> Result<ZarrRegion> {
+        Self::open_locked(path, region, direct_io, storage, false)
+    }
+
+    fn open_locked(
+        path: &Path,
+        region: &[Range<usize>],
+        direct_io: bool,
+        storage: &StorageOptions,
+        lock: bool,
+    ) -> Result<ZarrRegion> {
         let (display, remote) = super::resolve(path, storage)?;
         let path = display.as_path();
         refuse_read_only(path, remote.as_ref())?;
         let lock = match &remote {
+            _ if !lock => {
+                ZarrSource::open_any(path, storage)?;
+                None
+            }
             None => {
                 if !path.is_dir() {
                     ZarrSource::open(path)?; // the error for what is (not) there; no lock file
                 }
-                WriteLock::acquire(path)?
+                Some(WriteLock::acquire(path)?)
             }
             Some(r) => {
                 // The error for what is (not) there before a lock object is made.
                 ZarrSource::open_any(path, storage)?;
-                WriteLock::acquire_remote(r.url(), storage)?
+                Some(WriteLock::acquire_remote(r.url(), storage)?)
             }
         };
         let source = ZarrSource::open_any(path, storage)?;
