@@ -374,3 +374,99 @@ fn the_sampler_sees_what_a_process_holds() -> TestResult {
     assert!(peaks.sum > 64 * MIB + SLACK, "{peaks:?}");
     Ok(())
 }
+
+/// Runs `cmd` (an `mpirun`) to completion, sampling every 2 ms `RssAnon + RssFile` of each
+/// brickwork process below it (the ranks); returns the peak of each rank's, by pid, highest
+/// first.
+#[cfg(feature = "mpi")]
+fn run_sampled_ranks(mut cmd: Command) -> std::io::Result<(Output, Vec<u64>)> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut peaks = std::collections::HashMap::<u32, u64>::new();
+    let exe = crate::common::brickwork_exe();
+    while child.try_wait()?.is_none() {
+        for pid in tree(child.id()) {
+            let is_rank = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe);
+            if !is_rank {
+                continue;
+            }
+            if let Some((anon, file)) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| resident(&s))
+            {
+                let peak = peaks.entry(pid).or_default();
+                *peak = (*peak).max(anon + file);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut peaks: Vec<u64> = peaks.into_values().collect();
+    peaks.sort_unstable_by(|a, b| b.cmp(a));
+    Ok((child.wait_with_output()?, peaks))
+}
+
+/// MPI ranks (issue 29): on 4 ranks, each under its own `--memory-limit`, over a zstd store
+/// about twice one rank's limit, every rank's peak resident set (anonymous + file-backed,
+/// sampled per process) stays within its limit plus the slack, for workloads whose blocks
+/// move between ranks and for a two-pass rechunk.
+#[cfg(feature = "mpi")]
+#[test]
+fn every_mpi_rank_stays_within_its_limit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let n = 2800;
+    let x = random_store(dir.path(), "x.zarr", n, (350, 350), "zstd");
+    let r = random_store(dir.path(), "r.zarr", n, (r_rows(n), n), "zstd");
+    let out = dir.path().join("out.zarr").to_string_lossy().into_owned();
+    let limit = 32 * MIB;
+    let limit_arg = format!("{}MiB", limit / MIB);
+    let (ix, ir) = (format!("x={x}"), format!("x={r}"));
+    let cols = format!("{n},{}", r_rows(n));
+    let runs: [(&str, Vec<&str>); 4] = [
+        (
+            "x + x.T, row chunks",
+            vec!["eval", "-i", &ir, "x + x.T", "--output", &out],
+        ),
+        (
+            "x - x.mean(axis=0)",
+            vec!["eval", "-i", &ix, "x - x.mean(axis=0)", "--output", &out],
+        ),
+        (
+            "x @ x[:, :200]",
+            vec!["eval", "-i", &ix, "x @ x[:, :200]", "--output", &out],
+        ),
+        (
+            "rechunk rows -> columns",
+            vec!["rechunk", &r, &out, "--chunks", &cols],
+        ),
+    ];
+    for (what, args) in runs {
+        let mut cmd = Command::new("mpirun");
+        cmd.args(["--oversubscribe", "-n", "4"])
+            .arg(crate::common::brickwork_exe())
+            .args(&args)
+            .args(["--overwrite", "--memory-limit", &limit_arg, "--quiet"])
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        let (o, peaks) = run_sampled_ranks(cmd)?;
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mib: Vec<String> = peaks
+            .iter()
+            .map(|p| format!("{:.1}", *p as f64 / MIB as f64))
+            .collect();
+        eprintln!("mpi x 4: {what}: peak RSS per rank {mib:?} MiB under {limit_arg} each");
+        assert_eq!(peaks.len(), 4, "{what}: sampled {peaks:?}");
+        assert!(
+            peaks[0] <= limit + SLACK,
+            "{what}: a rank's peak RSS {} MiB over {limit_arg} + 64 MiB",
+            peaks[0] / MIB
+        );
+    }
+    Ok(())
+}
