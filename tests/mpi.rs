@@ -505,3 +505,309 @@ fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> Te
     assert!(left.is_empty(), "{left:?}");
     Ok(())
 }
+
+/// Two "hosts" made of network namespaces joined by a veth pair, for 2 + 2 ranks over TCP:
+/// `mpirun` runs in the first; Open MPI starts the second's daemon through a stand-in for
+/// ssh (`ip netns exec`, with a host name of its own) at the second's address. Removed when
+/// dropped.
+struct TwoHosts {
+    names: [String; 2],
+    agent: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+const HOST_A: &str = "10.77.0.1";
+const HOST_B: &str = "10.77.0.2";
+
+impl TwoHosts {
+    /// The two namespaces, or why they cannot be made here (not root, no `ip`, no
+    /// namespaces in this kernel or container).
+    fn make() -> Result<TwoHosts, String> {
+        let id = std::process::id();
+        let names = [format!("bw{id}a"), format!("bw{id}b")];
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let agent = dir.path().join("netns-rsh");
+        std::fs::write(
+            &agent,
+            format!(
+                "#!/bin/sh\n# Open MPI's remote shell: HOST COMMAND...\nhost=$1; shift\n\
+                 case $host in\n  {HOST_A}) ns={a}; name=node-a ;;\n  {HOST_B}) ns={b}; name=node-b ;;\n\
+                 *) echo \"netns-rsh: unknown host $host\" >&2; exit 1 ;;\nesac\n\
+                 exec ip netns exec $ns unshare --uts sh -c \"hostname $name; $*\"\n",
+                a = names[0],
+                b = names[1]
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+        let hosts = TwoHosts {
+            names,
+            agent,
+            _dir: dir,
+        };
+        let (a, b) = (hosts.names[0].as_str(), hosts.names[1].as_str());
+        let (va, vb) = (format!("{a}v"), format!("{b}v"));
+        let steps: Vec<Vec<&str>> = vec![
+            vec!["netns", "add", a],
+            vec!["netns", "add", b],
+            vec!["link", "add", &va, "type", "veth", "peer", "name", &vb],
+            vec!["link", "set", &va, "netns", a],
+            vec!["link", "set", &vb, "netns", b],
+            vec!["-n", a, "addr", "add", "10.77.0.1/24", "dev", &va],
+            vec!["-n", b, "addr", "add", "10.77.0.2/24", "dev", &vb],
+            vec!["-n", a, "link", "set", &va, "up"],
+            vec!["-n", b, "link", "set", &vb, "up"],
+            vec!["-n", a, "link", "set", "lo", "up"],
+            vec!["-n", b, "link", "set", "lo", "up"],
+        ];
+        for step in steps {
+            let o = Command::new("ip")
+                .args(&step)
+                .output()
+                .map_err(|e| format!("ip: {e}"))?;
+            if !o.status.success() {
+                return Err(format!("ip {}: {}", step.join(" "), text(&o.stderr).trim()));
+            }
+        }
+        Ok(hosts)
+    }
+
+    /// `mpirun` of the brickwork binary with `args` on 2 ranks in each namespace, TCP only.
+    fn mpirun(&self, args: &[&str]) -> Output {
+        let exe = crate::common::brickwork_exe();
+        let hosts = format!("{HOST_A}:2,{HOST_B}:2");
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &self.names[0],
+            "mpirun",
+            "-n",
+            "4",
+            "--host",
+            &hosts,
+        ])
+        .arg("--mca")
+        .arg("plm_rsh_agent")
+        .arg(&self.agent)
+        .args(["--mca", "btl", "self,tcp"])
+        .args(["--mca", "btl_tcp_if_include", "10.77.0.0/24"])
+        .args(["--mca", "oob_tcp_if_include", "10.77.0.0/24"])
+        .args([
+            "-x",
+            "OMPI_ALLOW_RUN_AS_ROOT",
+            "-x",
+            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
+        ])
+        .arg(exe)
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env_remove("RUST_BACKTRACE");
+        c.output().expect("ip netns exec mpirun runs")
+    }
+}
+
+impl Drop for TwoHosts {
+    fn drop(&mut self) {
+        // Removing a namespace removes its end of the veth pair, and with it the other.
+        for n in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+/// 2 + 2 ranks on two "hosts" (network namespaces over TCP, see [`TwoHosts`]): the stores
+/// written are byte-identical to the threads scheduler's for `x + x.T` (zstd and
+/// uncompressed), `x @ x[:, :500]`, `x - x.mean(axis=0)`, a two-pass rechunk, two outputs
+/// and a region write; the product's partials travel between the hosts. Skipped, with the
+/// reason, where namespaces cannot be made.
+#[test]
+fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_threads() -> TestResult {
+    let hosts = match TwoHosts::make() {
+        Ok(h) => h,
+        Err(why) => {
+            eprintln!("skipped: cannot make two network namespaces here: {why}");
+            return Ok(());
+        }
+    };
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let mut inputs = Vec::new();
+    for codec in ["zstd", "none"] {
+        let x = p(&format!("x-{codec}.zarr"));
+        ok(&brickwork(&[
+            "eval",
+            "random((810, 810), chunks=(100, 100), seed=6)",
+            "--output",
+            &x,
+            "--codec",
+            codec,
+        ]));
+        inputs.push(format!("x={x}"));
+    }
+    let rows = p("rows.zarr");
+    ok(&brickwork(&[
+        "eval",
+        "random((800, 800), chunks=(10, 800), seed=8)",
+        "--output",
+        &rows,
+    ]));
+    let (zstd, raw) = (inputs[0].as_str(), inputs[1].as_str());
+    let limit = "1.5MB";
+    // (name, arguments with {0}/{1} for the outputs, outputs)
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "x + x.T, zstd",
+            vec![
+                "eval",
+                "-i",
+                zstd,
+                "x + x.T",
+                "-o",
+                "{0}",
+                "--memory-limit",
+                limit,
+            ],
+            vec!["sym-z"],
+        ),
+        (
+            "x + x.T, raw",
+            vec![
+                "eval",
+                "-i",
+                raw,
+                "x + x.T",
+                "-o",
+                "{0}",
+                "--memory-limit",
+                limit,
+            ],
+            vec!["sym-r"],
+        ),
+        (
+            "x @ x[:, :500]",
+            vec![
+                "eval",
+                "-i",
+                zstd,
+                "x @ x[:, :500]",
+                "-o",
+                "{0}",
+                "--memory-limit",
+                limit,
+                "--stats",
+            ],
+            vec!["prod"],
+        ),
+        (
+            "x - x.mean(axis=0)",
+            vec![
+                "eval",
+                "-i",
+                zstd,
+                "x - x.mean(axis=0)",
+                "-o",
+                "{0}",
+                "--memory-limit",
+                limit,
+            ],
+            vec!["centred"],
+        ),
+        (
+            "two-pass rechunk",
+            vec![
+                "rechunk",
+                &rows,
+                "{0}",
+                "--chunks",
+                "800,10",
+                "--memory-limit",
+                "3MB",
+            ],
+            vec!["cols"],
+        ),
+        (
+            "two outputs",
+            vec![
+                "eval",
+                "-i",
+                zstd,
+                "(x * 2, x.sum(axis=0))",
+                "-o",
+                "{0}",
+                "-o",
+                "{1}",
+            ],
+            vec!["twice", "sums"],
+        ),
+    ];
+    for (name, args, outs) in &cases {
+        for prefix in ["want", "got"] {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| match *a {
+                    "{0}" => p(&format!("{prefix}-{}.zarr", outs[0])),
+                    "{1}" => p(&format!("{prefix}-{}.zarr", outs[1])),
+                    _ => a.to_string(),
+                })
+                .collect();
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            if prefix == "want" {
+                args.extend(["--scheduler", "threads"]);
+                ok(&brickwork(&args));
+            } else {
+                let run = hosts.mpirun(&args);
+                ok(&run);
+                if name.contains('@') {
+                    let stats: serde_json::Value =
+                        serde_json::from_str(text(&run.stderr).lines().last().unwrap_or_default())?;
+                    assert!(stats["transfers"].as_u64().unwrap() > 0, "{stats}");
+                }
+            }
+        }
+        for out in outs {
+            assert_eq!(
+                crate::common::store_files(&d.join(format!("got-{out}.zarr")))?,
+                crate::common::store_files(&d.join(format!("want-{out}.zarr")))?,
+                "{name}: {out}"
+            );
+        }
+    }
+    for prefix in ["want", "got"] {
+        let target = p(&format!("{prefix}-region.zarr"));
+        ok(&brickwork(&[
+            "eval",
+            "zeros((800, 800))",
+            "--chunks",
+            "10,800",
+            "--output",
+            &target,
+        ]));
+        let input = format!("x={rows}");
+        let mut args = vec![
+            "eval",
+            "-i",
+            &input,
+            "x[:400] * 3",
+            "--output",
+            &target,
+            "--region",
+            "0:400,0:800",
+        ];
+        if prefix == "want" {
+            args.extend(["--scheduler", "threads"]);
+            ok(&brickwork(&args));
+        } else {
+            ok(&hosts.mpirun(&args));
+        }
+    }
+    assert_eq!(
+        crate::common::store_files(&d.join("got-region.zarr"))?,
+        crate::common::store_files(&d.join("want-region.zarr"))?,
+        "region write"
+    );
+    Ok(())
+}
