@@ -15,6 +15,10 @@
 #              it) and the bytes between workers
 #   baseline   the same as mpi with another brickwork binary (--baseline BIN, e.g. a build
 #              of an older commit), to compare data planes
+#   2+2        with --netns: 2 ranks on each of two "hosts", network namespaces joined by a
+#              veth pair, over TCP (--mca btl self,tcp): mpirun runs in the first, Open MPI
+#              starts the second's daemon through a stand-in for ssh (ip netns exec, with a
+#              host name of its own); the same monitoring counters. Needs root and ip(8).
 #
 # Each output is compared byte for byte with the threads output. Reported per workload and
 # configuration (medians): wall time of the whole command, peak RSS (/usr/bin/time -v: for
@@ -29,6 +33,7 @@
 # Usage: benches/mpi_vs_threads.sh [--ranks 4] [--rounds 1] [--n 11000] [--chunk 1000]
 #                                  [--limit 256MiB] [--workloads xxt-zstd,xxt-none,matmul]
 #                                  [--baseline BIN] [--bin BIN] [--data DIR] [--skip-build]
+#                                  [--netns]
 # (--bin: the brickwork binary to measure instead of building target/release/brickwork)
 set -Eeuo pipefail
 die() { printf 'mpi_vs_threads.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -38,7 +43,7 @@ cd -- "$repo"
 source "$repo/benches/common.sh"
 script_args="$*"
 ranks=4 rounds=1 n=11000 chunk=1000 limit=256MiB data="$repo/target/bench-data/mpi" skip_build=0
-workloads=xxt-zstd,xxt-none,matmul baseline= bin="${CARGO_TARGET_DIR:-$repo/target}/release/brickwork"
+workloads=xxt-zstd,xxt-none,matmul baseline= bin="${CARGO_TARGET_DIR:-$repo/target}/release/brickwork" netns=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --ranks) ranks="${2:?}"; shift 2 ;;
@@ -51,6 +56,7 @@ while [[ $# -gt 0 ]]; do
         --bin) bin="${2:?}"; skip_build=1; shift 2 ;;
         --data) data="${2:?}"; shift 2 ;;
         --skip-build) skip_build=1; shift ;;
+        --netns) netns=1; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument '$1' (try --help)" ;;
     esac
@@ -75,6 +81,31 @@ input() { # codec -> path of the input store, written once
     printf '%s\n' "$x"
 }
 out=$(new_run_dir "$repo/benches/peer/runs/$(date -u +%F)-$(host_label)-mpi")
+ns_a="bwbench$$a" ns_b="bwbench$$b"
+if (( netns )); then
+    cleanup_netns() { ip netns del "$ns_a" 2>/dev/null || true; ip netns del "$ns_b" 2>/dev/null || true; }
+    trap cleanup_netns EXIT
+    { ip netns add "$ns_a" && ip netns add "$ns_b" \
+        && ip link add "${ns_a}v" type veth peer name "${ns_b}v" \
+        && ip link set "${ns_a}v" netns "$ns_a" && ip link set "${ns_b}v" netns "$ns_b" \
+        && ip -n "$ns_a" addr add 10.77.0.1/24 dev "${ns_a}v" \
+        && ip -n "$ns_b" addr add 10.77.0.2/24 dev "${ns_b}v" \
+        && ip -n "$ns_a" link set "${ns_a}v" up && ip -n "$ns_b" link set "${ns_b}v" up \
+        && ip -n "$ns_a" link set lo up && ip -n "$ns_b" link set lo up; } \
+        || die "cannot make two network namespaces (needs root and ip)"
+    cat > "$out/netns-rsh" <<RSH
+#!/bin/sh
+# Open MPI's remote shell for the two namespaces: HOST COMMAND...
+host=\$1; shift
+case \$host in
+  10.77.0.1) ns=$ns_a; name=node-a ;;
+  10.77.0.2) ns=$ns_b; name=node-b ;;
+  *) echo "netns-rsh: unknown host \$host" >&2; exit 1 ;;
+esac
+exec ip netns exec \$ns unshare --uts sh -c "hostname \$name; \$*"
+RSH
+    chmod +x "$out/netns-rsh"
+fi
 echo "workload,config,round,seconds,peak_rss_kb,bytes_read,bytes_written,rank0_bytes,worker_bytes" > "$out/raw.csv"
 run() { # workload config round -> appends a row
     local workload=$1 config=$2 round=$3 x expr y="$data/y-$1-$2.zarr" cmd exe=$bin
@@ -91,6 +122,14 @@ run() { # workload config round -> appends a row
     rm -rf "$mon" && mkdir -p "$mon"
     if [[ "$config" == threads ]]; then
         cmd+=(--scheduler threads)
+    elif [[ "$config" == 2+2 ]]; then
+        cmd=(ip netns exec "$ns_a" mpirun -n 4 --host 10.77.0.1:2,10.77.0.2:2
+             --mca plm_rsh_agent "$out/netns-rsh" --mca btl self,tcp
+             --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24
+             -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
+             --mca pml ob1,monitoring --mca pml_monitoring_enable 1
+             --mca pml_monitoring_enable_output 3 --mca pml_monitoring_filename "$mon/prof"
+             "${cmd[@]}" --scheduler mpi)
     else
         cmd=(mpirun --oversubscribe -n "$ranks" --mca pml ob1,monitoring
              --mca pml_monitoring_enable 1 --mca pml_monitoring_enable_output 3
@@ -119,6 +158,7 @@ PY
 }
 configs=(threads mpi)
 [[ -n "$baseline" ]] && configs+=(baseline)
+(( netns )) && configs+=(2+2)
 IFS=, read -r -a wl <<< "$workloads"
 same=yes
 for w in "${wl[@]}"; do
@@ -132,14 +172,15 @@ for w in "${wl[@]}"; do
         done < <(cd "$a" && find . -type f ! -name zarr.json | sort)
     done
 done
-rm -rf "$out/time.txt" "$out/stderr.txt" "$out/monitoring"
+rm -rf "$out/time.txt" "$out/stderr.txt" "$out/monitoring" "$out/netns-rsh"
 python3 - "$out" "$ranks" "$same" "$n" "$chunk" "$limit" "$script_args" <<'PY' > "$out/summary.md"
 import csv, statistics, sys
 out, ranks, same, n, chunk, limit, args = sys.argv[1:]
 rows = list(csv.DictReader(open(f"{out}/raw.csv")))
 print(f"# MPI ranks vs threads on {n}² float64 (chunks {chunk}²), written to Zarr under {limit}\n")
 print(f"Command: `benches/mpi_vs_threads.sh {args}`; medians over rounds. mpi: {ranks} ranks "
-      "(rank 0 schedules). Bytes moved: Open MPI's monitoring counters (point to point).\n")
+      "(rank 0 schedules); 2+2: 2 ranks on each of two network namespaces over TCP. Bytes "
+      "moved: Open MPI's monitoring counters (point to point).\n")
 print("| workload | configuration | seconds | x threads | peak RSS MB | read GB | written GB "
       "| through rank 0 GB | between workers GB | rank 0's share |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
