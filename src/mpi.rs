@@ -60,12 +60,17 @@ pub fn size() -> Option<i32> {
 
 /// Whether this process was started by an MPI launcher (`mpirun`, `srun`, `mpiexec`) as
 /// one of several ranks, from the environment the launcher sets (Open MPI's
-/// `OMPI_COMM_WORLD_SIZE`, MPICH's and Slurm's `PMI_SIZE`).
+/// `OMPI_COMM_WORLD_SIZE`, MPICH's and `srun --mpi=pmi2`'s `PMI_SIZE`; under `srun
+/// --mpi=pmix`, which sets no size, `PMIX_RANK` in a step of several tasks,
+/// `SLURM_STEP_NUM_TASKS`: the batch script itself, outside `srun`, is not a rank).
 pub fn launched() -> bool {
-    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].iter().any(|v| {
+    let more_than_one = |v: &str| {
         std::env::var(v)
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
             .is_some_and(|n| n > 1)
-    })
+    };
+    more_than_one("OMPI_COMM_WORLD_SIZE")
+        || more_than_one("PMI_SIZE")
+        || (std::env::var_os("PMIX_RANK").is_some() && more_than_one("SLURM_STEP_NUM_TASKS"))
 }
