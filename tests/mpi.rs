@@ -573,8 +573,16 @@ impl TwoHosts {
         Ok(hosts)
     }
 
-    /// `mpirun` of the brickwork binary with `args` on 2 ranks in each namespace, TCP only.
+    /// `mpirun` of the brickwork binary with `args` on 2 ranks in each namespace, TCP only:
+    /// ranks 0 and 1 in the first, 2 and 3 in the second.
     fn mpirun(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .output()
+            .expect("ip netns exec mpirun runs")
+    }
+
+    /// The command of [`TwoHosts::mpirun`].
+    fn command(&self, args: &[&str]) -> Command {
         let exe = crate::common::brickwork_exe();
         let hosts = format!("{HOST_A}:2,{HOST_B}:2");
         let mut c = Command::new("ip");
@@ -605,7 +613,7 @@ impl TwoHosts {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env_remove("RUST_BACKTRACE");
-        c.output().expect("ip netns exec mpirun runs")
+        c
     }
 }
 
@@ -621,8 +629,9 @@ impl Drop for TwoHosts {
 /// 2 + 2 ranks on two "hosts" (network namespaces over TCP, see [`TwoHosts`]): the stores
 /// written are byte-identical to the threads scheduler's for `x + x.T` (zstd and
 /// uncompressed), `x @ x[:, :500]`, `x - x.mean(axis=0)`, a two-pass rechunk, two outputs
-/// and a region write; the product's partials travel between the hosts. Skipped, with the
-/// reason, where namespaces cannot be made.
+/// and a region write; the product's partials travel between the hosts; a rank on the
+/// second host killed mid-write stops the job and `--resume` finishes it byte-identical.
+/// Skipped, with the reason, where namespaces cannot be made.
 #[test]
 fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_threads() -> TestResult {
     let hosts = match TwoHosts::make() {
@@ -808,6 +817,53 @@ fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_thread
         crate::common::store_files(&d.join("got-region.zarr"))?,
         crate::common::store_files(&d.join("want-region.zarr"))?,
         "region write"
+    );
+    // Rank 2, on the second host, killed mid-write: the job stops; `--resume` on both
+    // hosts writes the rest, byte-identical.
+    let expr = "random((4000, 4000), chunks=(250, 250), seed=47).cumsum(axis=1) * 1";
+    let (want, got) = (p("want-killed.zarr"), p("got-killed.zarr"));
+    ok(&brickwork(&[
+        "eval",
+        expr,
+        "--output",
+        &want,
+        "--scheduler",
+        "threads",
+    ]));
+    let mut job = hosts
+        .command(&["eval", expr, "--output", &got])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let chunks = d.join("got-killed.zarr").join("c");
+    let start = Instant::now();
+    let mut killed = false;
+    while start.elapsed() < Duration::from_secs(120) {
+        if walk_count(&chunks) >= 8
+            && let Some(pid) = pid_of_rank("seed=47", 2)
+        {
+            // SAFETY: kills a process of this test's job, as a node failure would.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            eprintln!("killed rank 2 (pid {pid}) on the second host");
+            killed = true;
+            break;
+        }
+        if job.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let first = job.wait_with_output()?;
+    if killed {
+        assert!(!first.status.success(), "the job went on without rank 2");
+        ok(&hosts.mpirun(&["eval", expr, "--output", &got, "--resume"]));
+    } else {
+        ok(&first);
+    }
+    assert_eq!(
+        crate::common::store_files(&d.join("got-killed.zarr"))?,
+        crate::common::store_files(&d.join("want-killed.zarr"))?,
+        "killed on the second host, then resumed"
     );
     Ok(())
 }
