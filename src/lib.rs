@@ -670,8 +670,9 @@ pub mod store;
 pub mod units;
 
 pub use array::{
-    Array, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, ReduceOptions, TaskCounts, compute_many,
-    explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with, visualize_many,
+    Array, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, Persisted, ReduceOptions, TaskCounts,
+    compute_many, explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with,
+    visualize_many,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{CancelToken, ComputeOptions, LimitSource, MemoryLimit, Scheduler};

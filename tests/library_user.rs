@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use brickwork::ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, s};
 use brickwork::{
-    Array, Block, BoxError, CancelToken, ComputeOptions, DType, Error, MapBlocks, map_blocks,
+    Array, Block, BoxError, CancelToken, ComputeOptions, DType, Error, MapBlocks, Persisted,
+    map_blocks,
 };
 
 use crate::common::TestResult;
@@ -328,5 +329,53 @@ fn a_cancel_token_stops_a_computation() -> TestResult {
         x.compute_with(&ComputeOptions::synchronous().cancel(early)),
         Err(Error::Cancelled)
     ));
+    Ok(())
+}
+
+/// `persist` keeps a computed array for reuse: in memory when small next to the limit,
+/// else in a temporary store (in `tmp_dir`) that later computations read and that goes
+/// with the last array reading it; the values are those of the computation either way.
+#[test]
+fn persist_keeps_in_memory_or_in_a_temporary_store_and_says_which() -> TestResult {
+    let x = Array::random(&[600, 500], &[100, 100], 4)?;
+    let y = (&x * 2.0 + 1.0).sqrt()?;
+    let want = y.compute_as::<f64>()?;
+
+    let (small, kept) = y.persist_with(&ComputeOptions::default())?;
+    assert!(
+        matches!(kept, Persisted::Memory { bytes, .. } if bytes == 600 * 500 * 8),
+        "{kept:?}"
+    );
+    assert_eq!(small.compute_as::<f64>()?, want);
+
+    let tmp = tempfile::tempdir()?;
+    let tight = ComputeOptions::default()
+        .memory_limit(4 << 20)
+        .tmp_dir(tmp.path());
+    let (big, kept) = y.persist_with(&tight)?;
+    let Persisted::Store { path, metrics } = kept else {
+        panic!("2.4 MB under a 4 MiB limit is kept in a store: {kept:?}");
+    };
+    assert!(
+        path.starts_with(tmp.path()) && path.is_dir(),
+        "{}",
+        path.display()
+    );
+    assert_eq!(metrics.bytes_output, 600 * 500 * 8);
+    // Reused: a computation on it reads the store, and computes nothing of y again.
+    let (_, m) = (&big + 1.0).compute_with(&tight)?;
+    assert_eq!(m.bytes_read, 600 * 500 * 8);
+    assert_eq!(
+        (&big + 1.0).compute_as::<f64>()?,
+        want.mapv(|v| v + 1.0),
+        "values read back from the store"
+    );
+    let reader = &big - 1.0;
+    drop(big);
+    assert!(path.is_dir(), "a computation still reads it");
+    reader.compute()?;
+    drop(reader);
+    assert!(!path.exists(), "removed with the last array reading it");
+    assert_eq!(std::fs::read_dir(tmp.path())?.count(), 0);
     Ok(())
 }

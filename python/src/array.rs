@@ -383,6 +383,15 @@ impl PyArr {
         Ok(to_numpy(py, block))
     }
 
+    /// Computes the array once and keeps it ([`Array::persist_with`]): in memory when small
+    /// next to the memory limit, else in a temporary store removed with the last array
+    /// reading it.
+    fn persist(&self, py: Python<'_>, opts: &Options) -> PyResult<PyArr> {
+        let a = &self.a;
+        let kept = run(py, &opts.opts, |o| a.persist_with(o).map(|(k, _)| k))?;
+        Ok(PyArr::from(kept))
+    }
+
     /// Writes the array to a Zarr store at `path` (a directory or an object-store URL, whose
     /// store takes `storage_options`).
     #[pyo3(signature = (path, opts, chunks=None, codec=None, overwrite=false, zarr_format=3, shards=None, storage_options=None))]

@@ -210,6 +210,15 @@ def test_compute_many_and_schedulers(data):
         x.compute(scheduler="nope")
 
 
+def test_persist_beyond_a_quarter_of_the_limit_reads_a_temporary_store():
+    values = np.arange(400 * 300, dtype="float64").reshape(400, 300)
+    x = da.from_array(values, chunks=(100, 100))
+    p = (x * 3).persist(memory_limit="1MB")  # 960 KB: kept in a store, not in memory
+    close(p.compute(), values * 3)
+    close((p + 1).sum(axis=0).compute(), (values * 3 + 1).sum(axis=0))
+    assert p.chunks == x.chunks
+
+
 def test_persist_and_zarr_roundtrip(tmp_path, data):
     x = da.from_array(data, chunks=(5, 6))
     p = (x * 3).persist()

@@ -80,6 +80,25 @@ pub struct Array {
     inner: std::result::Result<ExprRef, Arc<Error>>,
 }
 
+/// Where [`Array::persist_with`] kept an array, with the figures of its computation.
+#[derive(Clone, Debug)]
+pub enum Persisted {
+    /// In memory.
+    Memory {
+        /// Its bytes.
+        bytes: u64,
+        /// The computation's figures.
+        metrics: Metrics,
+    },
+    /// In a temporary Zarr store, removed when the last array reading it is dropped.
+    Store {
+        /// The store.
+        path: std::path::PathBuf,
+        /// The computation's and the write's figures.
+        metrics: Metrics,
+    },
+}
+
 /// Task counts of a computation, before and after culling and fusion.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskCounts {
@@ -248,6 +267,45 @@ impl Array {
         let (mut blocks, metrics) =
             driver::compute(std::slice::from_ref(self.expr()?), opts, || self.title())?;
         Ok((blocks.remove(0), metrics))
+    }
+
+    /// Computes the array once and keeps the result for reuse, like dask's `persist`:
+    /// computations built on the returned array read what was kept instead of computing it
+    /// again. With default options; see [`Array::persist_with`].
+    ///
+    /// ```
+    /// use brickwork::{Array, Axis, Persisted};
+    /// let x = Array::random(&[400, 300], &[100, 100], 1)?;
+    /// let mean = x.mean_axis(Axis(0))?.persist()?; // computed once
+    /// let anomaly = (&x - &mean).compute()?; // reads the kept mean
+    /// let (again, kept) = x.mean_axis(Axis(0))?.persist_with(&Default::default())?;
+    /// assert!(matches!(kept, Persisted::Memory { bytes: 2400, .. }));
+    /// # let _ = (anomaly, again);
+    /// # Ok::<(), brickwork::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Array::compute`], and writing the temporary store.
+    pub fn persist(&self) -> Result<Array> {
+        Ok(self.persist_with(&ComputeOptions::default())?.0)
+    }
+
+    /// [`Array::persist`] with `opts`, saying where the array was kept: in memory when it
+    /// takes at most a quarter of the memory limit (it then stays resident beside later
+    /// computations, which still get the whole limit), else in a temporary uncompressed Zarr
+    /// store in `opts.tmp_dir`, else `opts.spill_dir`, else the system's temporary
+    /// directory, removed when the last array reading it is dropped. The observers of
+    /// `opts` are told which ([`crate::Observer::notice`]).
+    ///
+    /// # Errors
+    /// As [`Array::persist`].
+    pub fn persist_with(&self, opts: &ComputeOptions) -> Result<(Array, Persisted)> {
+        let (e, kept, metrics) = driver::persist(self.expr()?, opts, || self.title())?;
+        let persisted = match kept {
+            driver::Kept::Memory(bytes) => Persisted::Memory { bytes, metrics },
+            driver::Kept::Store(path) => Persisted::Store { path, metrics },
+        };
+        Ok((Array::from_expr(e), persisted))
     }
 
     /// What a dashboard or report calls a computation of this array.

@@ -25,6 +25,7 @@
 mod compute;
 mod explain;
 mod leftover;
+mod persist;
 pub(crate) mod realign;
 pub(crate) mod rechunk;
 mod region;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use compute::{compute, compute_into};
 pub(crate) use explain::{explain, visualize};
+pub(crate) use persist::{Kept, persist};
 pub(crate) use region::write_region;
 pub(crate) use write::write;
 

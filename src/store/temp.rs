@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The kinds of temporaries brickwork makes (the `<kind>` of their names).
-pub const KINDS: &[&str] = &["rechunk", "region", "realign", "spill", "export"];
+pub const KINDS: &[&str] = &["rechunk", "region", "realign", "spill", "export", "persist"];
 
 /// A process, as temporaries and write locks name it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -248,10 +248,12 @@ class Array:
         return _unwrap0(self._a.compute(_config.options(**kwargs)))
 
     def persist(self, **kwargs) -> Array:
-        """Computes the array and returns it held in memory (a NumPy-backed array in the
-        same chunks): later computations start from the values."""
-        values = np.asarray(self._a.compute(_config.options(**kwargs)))
-        return from_array(values, chunks=self.chunks)
+        """Computes the array once and returns it kept for reuse, as dask's ``persist``:
+        in memory when it takes at most a quarter of the memory limit, else in a temporary
+        uncompressed Zarr store (``tmp_dir``, else ``spill_dir``, else the system's
+        temporary directory) that later computations read and that is removed with the last
+        array reading it. Takes ``compute``'s keyword arguments."""
+        return Array(self._a.persist(_config.options(**kwargs)))
 
     def to_zarr(self, url, *, chunks=None, codec=None, overwrite=False, zarr_format=3, shards=None,
                 compute=True, storage_options=None, **kwargs):
