@@ -2,7 +2,7 @@
 //! the limit, and refusals before any work when a plan cannot fit.
 
 use brickwork::units::format_bytes;
-use brickwork::{Array, Axis, ComputeOptions, Error, Metrics, s};
+use brickwork::{Array, Axis, ComputeOptions, Error, Metrics, WriteOptions, s};
 
 use crate::common::*;
 
@@ -508,5 +508,60 @@ fn explain_shows_the_realigning_copy_and_the_peak_the_run_predicts() -> TestResu
         "{predicted} in\n{text}\nrun: {m}"
     );
     assert!(m.peak_reserved_bytes <= m.predicted_peak_bytes, "{m}");
+    Ok(())
+}
+
+/// `explain_zarr_with` predicts what the write does (issue 30): over a range of limits, it
+/// says "refused" exactly when `to_zarr_with` refuses (the encode buffer of a compressed
+/// chunk counted), and "intermediate store" exactly when the write takes two passes.
+#[test]
+fn explaining_a_write_predicts_its_refusal_and_its_two_passes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let x = Array::random(&[600, 600], &[300, 300], 5)?;
+    let zstd = WriteOptions {
+        overwrite: true,
+        ..WriteOptions::default()
+    };
+    let cols = WriteOptions {
+        chunks: Some(vec![600, 10]),
+        overwrite: true,
+        ..WriteOptions::default()
+    };
+    let stored = dir.path().join("rows.zarr");
+    x.to_zarr(
+        &stored,
+        &WriteOptions {
+            chunks: Some(vec![10, 600]),
+            ..WriteOptions::default()
+        },
+    )?;
+    let rows = Array::from_zarr(&stored)?;
+    let mut seen = (0, 0, 0);
+    for step in 0..24 {
+        let limit = (256 << 10) + step * (128 << 10);
+        let opts = ComputeOptions::synchronous().with_memory_limit(limit);
+        for (a, options) in [(&x, &zstd), (&rows, &cols)] {
+            let out = dir.path().join("out.zarr");
+            let text = a.explain_zarr_with(&out, options, &opts)?;
+            let said_refused = text.contains("the run is refused");
+            let said_two = text.contains("intermediate store");
+            match a.to_zarr_with(&out, options, &opts) {
+                Ok(m) => {
+                    assert!(!said_refused, "{limit}: written, but explain said:\n{text}");
+                    let two = m.bytes_output > 600 * 600 * 8;
+                    assert_eq!(said_two, two, "{limit}: {m}\n{text}");
+                    seen.0 += 1;
+                    seen.1 += usize::from(two);
+                }
+                Err(Error::PlanExceedsMemory { .. }) => {
+                    assert!(said_refused, "{limit}: refused, but explain said:\n{text}");
+                    seen.2 += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    // The range covers writes in one pass, in two passes, and refusals.
+    assert!(seen.0 > seen.1 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
     Ok(())
 }

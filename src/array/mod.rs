@@ -269,6 +269,29 @@ impl Array {
         Ok((blocks.remove(0), metrics))
     }
 
+    /// [`Array::explain_with`] for writing the array to a new Zarr array at `path` with
+    /// `options` ([`Array::to_zarr_with`]): the plan the write runs, the encode buffers of
+    /// its chunks counted, and when one pass cannot fit, the two passes through an
+    /// intermediate store that the write takes instead, each with its predicted peak; or
+    /// the refusal the write would make. Nothing is written.
+    ///
+    /// # Errors
+    /// A deferred operator error, a planning error, chunks or shards that do not fit.
+    pub fn explain_zarr_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: &WriteOptions,
+        opts: &ComputeOptions,
+    ) -> Result<String> {
+        driver::explain_write(
+            self.expr()?,
+            path.as_ref(),
+            options,
+            format!("{self}\n"),
+            opts,
+        )
+    }
+
     /// Computes the array once and keeps the result for reuse, like dask's `persist`:
     /// computations built on the returned array read what was kept instead of computing it
     /// again. With default options; see [`Array::persist_with`].

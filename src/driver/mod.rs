@@ -34,7 +34,7 @@ mod write;
 use std::path::{Path, PathBuf};
 
 pub(crate) use compute::{compute, compute_into};
-pub(crate) use explain::{explain, visualize};
+pub(crate) use explain::{explain, explain_write, visualize};
 pub(crate) use persist::{Kept, persist};
 pub(crate) use region::write_region;
 pub(crate) use write::write;

@@ -233,11 +233,23 @@ fn fits(
         let avail = limit.saturating_sub(prepared.held());
         Ok(!prepared.plan.inline_reads && f.peak <= avail && f.largest_task <= avail)
     };
+    let [(first, w1), (second, w2)] = passes(e, inter, pass2)?;
+    Ok(pass_fits(first, w1)? && pass_fits(second, w2)?)
+}
+
+/// What the two passes of writing `e` through intermediate chunks `inter` compute and how
+/// each writes: `e` into the intermediate store, then a stand-in for that store (see
+/// [`PlannedStore`]) into `pass2`'s blocks.
+///
+/// # Errors
+/// Chunks that do not fit the array.
+pub(super) fn passes(
+    e: &ExprRef,
+    inter: &[usize],
+    pass2: &Pass2,
+) -> Result<[(ExprRef, OutputWrite); 2]> {
     let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
     let write = encode_write(&intermediate_options(inter.to_vec()), e.dtype(), inter);
-    if !pass_fits(first, write)? {
-        return Ok(false);
-    }
     let stand_in = PlannedStore {
         path: PathBuf::from("(intermediate store)"),
         shape: e.shape(),
@@ -245,7 +257,7 @@ fn fits(
         chunks: inter.to_vec(),
     };
     let second = expr::rechunk_node(&expr::source(Arc::new(stand_in)), pass2.grid.clone())?;
-    pass_fits(second, pass2.write.clone())
+    Ok([(first, write), (second, pass2.write.clone())])
 }
 
 /// A stand-in for the intermediate store while planning pass 2: its shape, dtype and

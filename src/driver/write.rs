@@ -409,12 +409,7 @@ fn write_start(
     options: &WriteOptions,
     fingerprint: Option<&str>,
 ) -> Result<Option<WriteStart>> {
-    let chunks = match &options.chunks {
-        Some(c) => c.clone(),
-        None => e.grid().max_chunk_shape(),
-    };
-    let write_shape = options.write_shape(&chunks)?;
-    let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
+    let (chunks, write_shape, target) = write_plan(e, options)?;
     let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
     let (mut missing, mut sink) = (None, None);
     let something_there = || store::is_remote(path) || path.exists() || path.is_symlink();
@@ -446,6 +441,24 @@ fn write_start(
         missing,
         sink,
     }))
+}
+
+/// What writing `e` with `options` computes: the output's chunks, the blocks the sink
+/// takes (the shard shape when sharded), and `e` rechunked to them.
+///
+/// # Errors
+/// Chunks or shards that do not fit the array.
+pub(super) fn write_plan(
+    e: &ExprRef,
+    options: &WriteOptions,
+) -> Result<(Vec<usize>, Vec<usize>, ExprRef)> {
+    let chunks = match &options.chunks {
+        Some(c) => c.clone(),
+        None => e.grid().max_chunk_shape(),
+    };
+    let write_shape = options.write_shape(&chunks)?;
+    let target = expr::rechunk_node(e, expr::regular_grid(&e.shape(), &write_shape)?)?;
+    Ok((chunks, write_shape, target))
 }
 
 /// Refuses to write into a store that the computation reads: overwriting would delete the

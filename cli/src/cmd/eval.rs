@@ -139,7 +139,14 @@ fn evaluate_one(
             .with_context(|| format!("cannot write the graph to {}", graph.display()))?;
     }
     if args.explain {
-        let text = result.explain_with(opts)?;
+        // A plain write is explained as the write it is (its encode buffers, two passes).
+        let text = match (args.output.first(), &args.region) {
+            (Some(path), None) => {
+                let w = write_options(&args.write, &args.exec.storage, Some(result.ndim()))?;
+                result.explain_zarr_with(path, &w, opts)?
+            }
+            _ => result.explain_with(opts)?,
+        };
         print!("{text}");
         println!("planning took {:.3} s", start.elapsed().as_secs_f64());
         return Ok(None);
