@@ -29,13 +29,20 @@ def test_gil_released_while_computing():
     t = threading.Thread(target=count)
     t.start()
     try:
-        before = len(ticks)
-        work.compute(scheduler="threads", num_workers=2)
+        # Computes again and again for 0.3 s (one compute takes a few ms on a quiet machine).
+        # Were the GIL held while computing, the other thread would tick at most once between
+        # two computes; with it released, about once a millisecond.
+        before, runs, start = len(ticks), 0, time.perf_counter()
+        while time.perf_counter() - start < 0.3:
+            work.compute(scheduler="threads", num_workers=2)
+            runs += 1
         during = len(ticks) - before
     finally:
         done.set()
         t.join()
-    assert during > 5, "another Python thread made no progress while brickwork computed"
+    assert during > 2 * runs + 20, (
+        f"another Python thread ticked {during} times in {runs} computes: the GIL was held"
+    )
 
 
 def test_ctrl_c_raises_keyboard_interrupt(tmp_path):
