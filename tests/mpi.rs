@@ -260,24 +260,7 @@ fn a_rank_killed_mid_write_aborts_the_job_and_resume_finishes_it() -> TestResult
     .spawn()?;
     // Kill rank 2 once some chunks are written.
     let chunks = got.join("c");
-    let start = Instant::now();
-    let mut killed = false;
-    while start.elapsed() < Duration::from_secs(120) {
-        let written = walk_count(&chunks);
-        if written >= 8
-            && let Some(pid) = pid_of_rank("seed=31", 2)
-        {
-            // SAFETY: kills a process of this test's job, as a node failure would.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            eprintln!("killed rank 2 (pid {pid}) after {written} chunks were written");
-            killed = true;
-            break;
-        }
-        if job.try_wait()?.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let killed = kill_rank_once_written(&mut job, &chunks, "seed=31", 2)?;
     let first = job.wait_with_output()?;
     if !killed {
         // The job finished before a rank could be killed (a very fast machine): nothing
@@ -308,6 +291,34 @@ fn a_rank_killed_mid_write_aborts_the_job_and_resume_finishes_it() -> TestResult
         crate::common::store_files(&want)?
     );
     Ok(())
+}
+
+/// Kills `rank` of the running `job` (found by `marker` in its command line) with SIGKILL,
+/// as a node failure would, once 8 chunk files are under `chunks`; false when the job
+/// ended first (or two minutes passed).
+fn kill_rank_once_written(
+    job: &mut std::process::Child,
+    chunks: &Path,
+    marker: &str,
+    rank: usize,
+) -> std::io::Result<bool> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        let written = walk_count(chunks);
+        if written >= 8
+            && let Some(pid) = pid_of_rank(marker, rank)
+        {
+            // SAFETY: kills a process of this test's job.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            eprintln!("killed rank {rank} (pid {pid}) after {written} chunks were written");
+            return Ok(true);
+        }
+        if job.try_wait()?.is_some() {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(false)
 }
 
 fn walk_count(dir: &Path) -> usize {
@@ -836,23 +847,7 @@ fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_thread
         .stderr(std::process::Stdio::piped())
         .spawn()?;
     let chunks = d.join("got-killed.zarr").join("c");
-    let start = Instant::now();
-    let mut killed = false;
-    while start.elapsed() < Duration::from_secs(120) {
-        if walk_count(&chunks) >= 8
-            && let Some(pid) = pid_of_rank("seed=47", 2)
-        {
-            // SAFETY: kills a process of this test's job, as a node failure would.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            eprintln!("killed rank 2 (pid {pid}) on the second host");
-            killed = true;
-            break;
-        }
-        if job.try_wait()?.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let killed = kill_rank_once_written(&mut job, &chunks, "seed=47", 2)?;
     let first = job.wait_with_output()?;
     if killed {
         assert!(!first.status.success(), "the job went on without rank 2");

@@ -294,6 +294,46 @@ impl SharedDir {
     }
 }
 
+/// A Zarr store in a temporary directory (a realigned copy of a source, a persisted
+/// array), read like any source and removed with its directory when the last plan or array
+/// reading it is dropped.
+#[derive(Debug)]
+pub(crate) struct TempSource {
+    source: crate::store::ZarrSource,
+    /// What messages name: the original of a copy, or the store itself.
+    shown: PathBuf,
+    _dir: SharedDir,
+}
+
+impl TempSource {
+    /// The store `source` in `dir`, named `shown` in messages.
+    pub(crate) fn new(source: crate::store::ZarrSource, shown: PathBuf, dir: SharedDir) -> Self {
+        TempSource {
+            source,
+            shown,
+            _dir: dir,
+        }
+    }
+}
+
+impl crate::store::BlockRead for TempSource {
+    fn path(&self) -> &Path {
+        &self.shown
+    }
+    fn shape(&self) -> &[usize] {
+        self.source.shape()
+    }
+    fn dtype(&self) -> crate::dtype::DType {
+        self.source.dtype()
+    }
+    fn chunk_shape(&self) -> &[usize] {
+        self.source.chunk_shape()
+    }
+    fn read_chunk(&self, chunk: &[usize]) -> Result<crate::block::Block> {
+        self.source.read_chunk(chunk)
+    }
+}
+
 /// The directory `make` creates (`None`: none is made, and the caller does without), made
 /// on rank 0 alone under MPI and shared with the other ranks ([`SharedDir`]); every rank
 /// gets the same answer, rank 0's error included.

@@ -7,15 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Copies, SharedDir, prepare_many, session, shared_dir, write};
-use crate::block::{Block, MappedBlock};
+use super::{Copies, TempSource, prepare_many, session, shared_dir, write};
 use crate::config::ComputeOptions;
-use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
 use crate::metrics::Metrics;
 use crate::plan::OutputWrite;
-use crate::store::{BlockRead, Codec, CollectSink, WriteOptions, ZarrSource};
+use crate::store::{Codec, CollectSink, WriteOptions, ZarrSource};
 
 /// The largest share of the memory limit a persisted array keeps in memory: it stays
 /// resident beside every later computation, which still gets the whole limit.
@@ -94,48 +92,7 @@ pub(crate) fn persist(
             crate::units::format_bytes(limit),
             path.display()
         ));
-        let store = TempStore {
-            source: ZarrSource::open(&path)?,
-            _dir: dir,
-        };
+        let store = TempSource::new(ZarrSource::open(&path)?, path.clone(), dir);
         Ok((expr::source(Arc::new(store)), Kept::Store(path), metrics))
     })
-}
-
-/// A store in a temporary directory, read like any source, removed with the directory when
-/// the last computation holding it is dropped.
-#[derive(Debug)]
-struct TempStore {
-    source: ZarrSource,
-    _dir: SharedDir,
-}
-
-impl BlockRead for TempStore {
-    fn path(&self) -> &Path {
-        self.source.path()
-    }
-    fn shape(&self) -> &[usize] {
-        self.source.shape()
-    }
-    fn dtype(&self) -> DType {
-        self.source.dtype()
-    }
-    fn chunk_shape(&self) -> &[usize] {
-        self.source.chunk_shape()
-    }
-    fn read_chunk(&self, chunk: &[usize]) -> Result<Block> {
-        self.source.read_chunk(chunk)
-    }
-    fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
-        self.source.map_chunk(chunk)
-    }
-    fn maps_chunk(&self, chunk: &[usize]) -> bool {
-        self.source.maps_chunk(chunk)
-    }
-    fn decoded_chunk_bytes(&self) -> u64 {
-        self.source.decoded_chunk_bytes()
-    }
-    fn generation(&self) -> Option<String> {
-        self.source.generation()
-    }
 }

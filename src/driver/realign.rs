@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::rechunk::PlannedStore;
-use super::{Copies, Prepared, prepare};
+use super::{Copies, Prepared, TempSource, prepare};
 use crate::config::ComputeOptions;
-use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr;
 use crate::grid::fmt_shape;
@@ -18,33 +17,6 @@ use crate::metrics::Metrics;
 use crate::plan::stage::Read;
 use crate::plan::{Plan, passes};
 use crate::store::{BlockRead, Codec, WriteOptions, ZarrSource};
-
-/// A realigned copy of a source, removed when the last plan reading it is dropped.
-#[derive(Debug)]
-struct RealignedCopy {
-    source: ZarrSource,
-    /// The original's path, for messages.
-    original: std::path::PathBuf,
-    _dir: super::SharedDir,
-}
-
-impl BlockRead for RealignedCopy {
-    fn path(&self) -> &Path {
-        &self.original
-    }
-    fn shape(&self) -> &[usize] {
-        self.source.shape()
-    }
-    fn dtype(&self) -> DType {
-        self.source.dtype()
-    }
-    fn chunk_shape(&self) -> &[usize] {
-        self.source.chunk_shape()
-    }
-    fn read_chunk(&self, chunk: &[usize]) -> Result<crate::block::Block> {
-        self.source.read_chunk(chunk)
-    }
-}
 
 /// A copy of a source planned by [`realign`] while explaining: described, not written.
 pub(crate) struct Described {
@@ -124,7 +96,7 @@ fn make_copy(
     source: Arc<dyn BlockRead>,
     chunks: &[usize],
     opts: &ComputeOptions,
-) -> Result<Option<(RealignedCopy, Metrics)>> {
+) -> Result<Option<(TempSource, Metrics)>> {
     let original: PathBuf = source.path().to_path_buf();
     let dir = super::shared_dir(opts, || {
         let Some((parent, required)) = copy_parent(&original, opts)? else {
@@ -162,11 +134,8 @@ fn make_copy(
         None,
     )
     .map_err(|e| super::full_disk_hint(e, "a realigned copy of a source"))?;
-    let copy = RealignedCopy {
-        source: ZarrSource::open(&path)?,
-        original,
-        _dir: dir,
-    };
+    // Messages name the original.
+    let copy = TempSource::new(ZarrSource::open(&path)?, original, dir);
     Ok(Some((copy, m)))
 }
 
