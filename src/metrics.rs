@@ -182,6 +182,30 @@ impl Metrics {
         }
     }
 
+    /// Why a run whose predicted peak was above its memory limit went ahead, and what that
+    /// cost; `None` when the prediction fit. The prediction assumes nothing is spilled: a
+    /// run is refused only when a task cannot fit on its own, and otherwise stays within the
+    /// limit by spilling, dropping and recomputing blocks ([`Metrics::peak_reserved_bytes`]
+    /// never exceeds the limit). `brickwork --stats` prints it as `over_limit`.
+    pub fn over_limit(&self) -> Option<String> {
+        if self.memory_limit == 0 || self.predicted_peak_bytes <= self.memory_limit {
+            return None;
+        }
+        Some(format!(
+            "the predicted peak {} (nothing spilled) is above the {} limit, and every task fits \
+             on its own: the run kept within the limit (peak reserved {}) by spilling {} in {} \
+             block(s) ({} read back) and dropping {} block(s) ({} recomputed or re-read)",
+            format_bytes(self.predicted_peak_bytes),
+            format_bytes(self.memory_limit),
+            format_bytes(self.peak_reserved_bytes),
+            format_bytes(self.bytes_spilled),
+            self.blocks_spilled,
+            format_bytes(self.bytes_read_back),
+            self.blocks_dropped,
+            self.blocks_recomputed
+        ))
+    }
+
     /// The figures as JSON, keyed as `brickwork --stats` prints them (`bytes_written` for
     /// [`Metrics::bytes_output`], `spilled_bytes`, `execute_seconds` for
     /// [`Metrics::seconds`], ...).
@@ -203,6 +227,7 @@ impl Metrics {
             "execute_seconds": self.seconds,
             "transfers": self.transfers,
             "transferred_bytes": self.bytes_transferred,
+            "over_limit": self.over_limit(),
         })
     }
 
@@ -247,6 +272,9 @@ impl fmt::Display for Metrics {
             .map(|(k, v)| format!("{k} {v:.3}"))
             .collect();
         writeln!(f, "seconds by op:    {}", ops.join(", "))?;
+        if let Some(why) = self.over_limit() {
+            writeln!(f, "over the limit:   {why}")?;
+        }
         write!(f, "wall seconds:     {:.3}", self.seconds)
     }
 }

@@ -301,13 +301,20 @@ fn the_spill_directory_is_removed_after_a_failure() -> TestResult {
     let y = &x - &x.mean_axis(Axis(0))?;
     let y = (&y * &y).sum_axis(Axis(2))?.max_axis(Axis(1))?;
     let (_, free) = y.compute_with(&ComputeOptions::synchronous())?;
+    assert_eq!(free.over_limit(), None);
     let mut spilling_limit = None;
     for percent in [90, 70, 50, 40, 30, 25, 20, 15, 12, 10, 8] {
         let limit = free.predicted_peak_bytes * percent / 100;
         let mut opts = ComputeOptions::threads(3).with_memory_limit(limit);
         opts.spill_dir = Some(spill.path().to_path_buf());
         match y.compute_with(&opts) {
-            Ok((_, m)) if m.bytes_spilled > 0 => spilling_limit = Some(limit),
+            Ok((_, m)) if m.bytes_spilled > 0 => {
+                spilling_limit = Some(limit);
+                // It says why it went ahead over its predicted peak (issue 30).
+                let why = m.over_limit().expect("predicted over the limit");
+                assert!(why.contains("every task fits on its own"), "{why}");
+                assert_eq!(m.to_json()["over_limit"], why.as_str());
+            }
             _ => continue,
         }
         let sink = FailingSink(0.into());
