@@ -170,18 +170,42 @@ pub(super) fn place(
     output: &[u64],
     workers: usize,
 ) -> Vec<u16> {
+    place_following(graph, position, need, output, workers, &[])
+}
+
+/// [`place`], except that the tasks marked in `follow` (source chunks that every worker
+/// reads itself rather than fetching) are not placed on their own: each goes where its
+/// first user (in priority order) goes, so that its later users are drawn to the same
+/// worker, which then reads the chunk once for all of them (`x + x.T`: block (j, i) joins
+/// block (i, j), both reading chunks (i, j) and (j, i)).
+pub(super) fn place_following(
+    graph: &TaskGraph,
+    position: &[u32],
+    need: &[u64],
+    output: &[u64],
+    workers: usize,
+    follow: &[bool],
+) -> Vec<u16> {
     let n = graph.len();
     let mut seq: Vec<TaskId> = vec![0; n];
     for (t, &p) in position.iter().enumerate() {
         seq[p as usize] = t as TaskId;
     }
+    let follows = |t: TaskId| follow.get(t as usize).copied().unwrap_or(false);
     let mut owner = vec![0u16; n];
+    // Whether a task's owner is decided: a follower's once its first user is placed.
+    let mut placed: Vec<bool> = (0..n as TaskId).map(|t| !follows(t)).collect();
     let mut load = vec![0u64; workers];
     let mut local = vec![0u64; workers];
     for t in seq {
+        if follows(t) {
+            continue;
+        }
         local.iter_mut().for_each(|b| *b = 0);
         for &d in graph.deps(t) {
-            local[owner[d as usize] as usize] += output[d as usize];
+            if placed[d as usize] {
+                local[owner[d as usize] as usize] += output[d as usize];
+            }
         }
         let inputs: u64 = local.iter().sum();
         let least = load.iter().copied().min().unwrap_or(0);
@@ -190,6 +214,12 @@ pub(super) fn place(
             .unwrap_or(0);
         owner[t as usize] = best as u16;
         load[best] += need[t as usize].max(1);
+        for &d in graph.deps(t) {
+            if !placed[d as usize] {
+                owner[d as usize] = best as u16;
+                placed[d as usize] = true;
+            }
+        }
     }
     owner
 }

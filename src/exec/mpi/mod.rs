@@ -211,20 +211,21 @@ impl Layout {
                     && !plan.is_output(stage)
             })
             .collect();
-        // Chunks read where they are used weigh nothing in the placement.
-        let zero_local = |bytes: &[u64]| -> Vec<u64> {
-            bytes
-                .iter()
-                .zip(&local)
-                .map(|(&b, &l)| if l { 0 } else { b })
-                .collect()
-        };
-        let owner = super::cluster::place(
+        // Chunks read where they are used add no load; each follows its first user, and
+        // draws its later users to the same rank, which then reads it once.
+        let need: Vec<u64> = footprint
+            .need
+            .iter()
+            .zip(&local)
+            .map(|(&b, &l)| if l { 0 } else { b })
+            .collect();
+        let owner = super::cluster::place_following(
             graph,
             ctx.position,
-            &zero_local(&footprint.need),
-            &zero_local(&footprint.output),
+            &need,
+            &footprint.output,
             (size - 1) as usize,
+            &local,
         );
         Layout {
             local,
