@@ -862,3 +862,41 @@ fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_thread
     );
     Ok(())
 }
+
+/// The report of a run on 3 ranks has a timeline row per worker rank, each with the tasks
+/// that rank ran (rank 0 only schedules), and one entry per task.
+#[test]
+fn the_report_of_a_run_on_ranks_shows_each_worker_ranks_tasks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let report = dir.path().join("report.html");
+    let run = mpirun(
+        3,
+        &[
+            "eval",
+            "x = random((900, 900), chunks=(100, 100), seed=3); (x + x.T).sum(axis=0)[:4]",
+            "-q",
+            "--stats",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    ok(&run);
+    let stats: serde_json::Value =
+        serde_json::from_str(text(&run.stderr).lines().last().unwrap_or_default())?;
+    let data = crate::dashboard::report_data(&std::fs::read_to_string(&report)?);
+    let tasks = data["tasks"].as_array().ok_or("tasks")?;
+    assert!(!tasks.is_empty());
+    let mut per_row = [0u64; 2];
+    for t in tasks {
+        let (row, t0, t1) = (
+            t[0].as_u64().ok_or("row")? as usize,
+            t[2].as_f64().ok_or("start")?,
+            t[3].as_f64().ok_or("end")?,
+        );
+        assert!(row < 2 && t0 <= t1, "{t}");
+        per_row[row] += 1;
+    }
+    assert!(per_row.iter().all(|&n| n > 0), "{per_row:?}");
+    assert!(tasks.len() as u64 <= stats["tasks"].as_u64().ok_or("tasks")?);
+    Ok(())
+}

@@ -4,6 +4,8 @@
 //! `DONE`s, and stops every rank when all tasks are done, one failed, or the computation
 //! was cancelled. The figures of the run are the workers' (sent at the end).
 
+use std::time::Instant;
+
 use super::Layout;
 use super::link::{Link, Received, tag};
 use crate::error::{Error, Result};
@@ -11,6 +13,7 @@ use crate::exec::remote::{read_error, with_causes};
 use crate::exec::spill::{get_u64, put_u64};
 use crate::exec::task::Ctx;
 use crate::metrics::{MemoryUse, Metrics};
+use crate::observe::TaskDone;
 use crate::schedule::TaskId;
 
 /// Schedules `ctx`'s tasks on the worker ranks; returns the figures of all of them.
@@ -34,12 +37,26 @@ pub(super) fn run(ctx: &Ctx<'_>, layout: &Layout, mut link: Link) -> Result<Metr
             put(&mut batches[layout.rank[t as usize] as usize], u64::from(t));
         }
     }
+    // For the observers' timelines (a row per worker rank): when each task was sent, and
+    // when each rank finished its last task. A rank computes one task at a time, so a task
+    // ran from the later of the two until its DONE arrived (within a poll's pause).
+    let watched = !ctx.opts.observers.is_empty();
+    let start = Instant::now();
+    let mut sent = vec![start; if watched { n } else { 0 }];
+    let mut free = vec![start; size];
     let mut progress = Metrics::default();
     let mut done = 0;
     let mut error = None;
     while error.is_none() && done < total {
         for (r, batch) in batches.iter_mut().enumerate() {
             if !batch.is_empty() {
+                if watched {
+                    let now = Instant::now();
+                    for id in batch.chunks_exact(8) {
+                        let t = u64::from_ne_bytes(id.try_into().unwrap_or_default());
+                        sent[t as usize] = now;
+                    }
+                }
                 link.send(r as i32, tag::TASKS, std::mem::take(batch));
             }
         }
@@ -54,6 +71,17 @@ pub(super) fn run(ctx: &Ctx<'_>, layout: &Layout, mut link: Link) -> Result<Metr
                 tag::DONE => {
                     let t = done_task(&m, &mut progress)?;
                     done += 1;
+                    if watched && m.from > 0 {
+                        let (r, finished) = (m.from as usize, Instant::now());
+                        let task = TaskDone {
+                            row: r - 1,
+                            stage: graph.stage[t as usize] as usize,
+                            started: sent[t as usize].max(free[r]),
+                            finished,
+                        };
+                        free[r] = finished;
+                        ctx.opts.observers.each(|o| o.task_done(&task));
+                    }
                     for &u in graph.users(t) {
                         let left = &mut deps_left[u as usize];
                         *left -= 1;
