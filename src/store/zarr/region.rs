@@ -262,7 +262,8 @@ impl ZarrRegion {
     fn record(&self, record: &RegionWrite) -> Result<()> {
         let store = &*self.store;
         let read = |key: &str| -> Result<Option<serde_json::Value>> {
-            let store_key = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+            let store_key = StoreKey::new(key)
+                .map_err(|e| Error::internal_from(format!("store key {key}"), e))?;
             match store.get(&store_key) {
                 Ok(Some(bytes)) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                     store_err_from(&self.path, Some(key.into()), "malformed metadata", e)

@@ -375,7 +375,8 @@ fn is_incomplete_zattrs(file: &Path) -> bool {
 /// The JSON document `key` of the array `sink` writes.
 fn read_json(sink: &ZarrSink, key: &str) -> Result<serde_json::Value> {
     let path = &sink.path;
-    let store_key = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+    let store_key =
+        StoreKey::new(key).map_err(|e| Error::internal_from(format!("store key {key}"), e))?;
     let bytes = sink
         .store
         .get(&store_key)

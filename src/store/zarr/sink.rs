@@ -211,7 +211,8 @@ fn remove_existing_remote(path: &Path, store: &RemoteStore) -> Result<()> {
     };
     for meta in ["zarr.json", ".zarray", ".zattrs", ".zgroup"] {
         if keys.iter().any(|k| k == meta) {
-            let key = StoreKey::new(meta).map_err(|e| Error::internal(e.to_string()))?;
+            let key = StoreKey::new(meta)
+                .map_err(|e| Error::internal_from(format!("store key {meta}"), e))?;
             erase(store.erase(&key))?;
         }
     }

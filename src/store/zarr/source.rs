@@ -122,7 +122,8 @@ pub(super) fn check_array_path(path: &Path) -> Result<(u8, &'static str)> {
 /// Zarr format, the metadata key and the metadata document.
 fn check_remote_array(path: &Path, store: &RemoteStore) -> Result<(u8, &'static str, Vec<u8>)> {
     let get = |key: &'static str| -> Result<Option<Vec<u8>>> {
-        let k = StoreKey::new(key).map_err(|e| Error::internal(e.to_string()))?;
+        let k =
+            StoreKey::new(key).map_err(|e| Error::internal_from(format!("store key {key}"), e))?;
         store
             .get(&k)
             .map(|b| b.map(|b| b.to_vec()))
