@@ -397,10 +397,14 @@ fn killed_writes_resume_byte_identical() -> TestResult {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    let program = "x = random((6000, 6000), chunks=(250, 250), seed=3); (x + x.T) * 2";
-    let eval = |out: &Path, codec: &str, resume: bool| {
+    // The write must last long enough for kills to land in it: 6000² first, larger on a
+    // machine where that takes under 300 ms.
+    let program =
+        |n: usize| format!("x = random(({n}, {n}), chunks=(250, 250), seed=3); (x + x.T) * 2");
+    let mut n = 6000;
+    let eval = |n: usize, out: &Path, codec: &str, resume: bool| {
         let mut cmd = Command::new(crate::common::brickwork_exe());
-        cmd.args(["eval", program, "-q", "--codec", codec, "--output"])
+        cmd.args(["eval", &program(n), "-q", "--codec", codec, "--output"])
             .arg(out)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -431,14 +435,21 @@ fn killed_writes_resume_byte_identical() -> TestResult {
     let (mut before, mut during, mut after) = (0, 0, 0);
     for codec in ["zstd", "none"] {
         let want = dir.path().join(format!("want-{codec}.zarr"));
-        let start = Instant::now();
-        let o = eval(&want, codec, false).output()?;
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let full = start.elapsed();
+        let full = loop {
+            let start = Instant::now();
+            let o = eval(n, &want, codec, false).output()?;
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let full = start.elapsed();
+            if full > Duration::from_millis(300) || n >= 12000 {
+                break full;
+            }
+            std::fs::remove_dir_all(&want)?;
+            n = n * 3 / 2;
+        };
         let reference = files(&want);
         for i in 0..15 {
             let got = dir.path().join(format!("got-{codec}-{i}.zarr"));
-            let mut child = eval(&got, codec, false).spawn()?;
+            let mut child = eval(n, &got, codec, false).spawn()?;
             std::thread::sleep(full.mul_f64(uniform()));
             child.kill()?;
             child.wait()?;
@@ -464,7 +475,7 @@ fn killed_writes_resume_byte_identical() -> TestResult {
                 (true, n) if n < reference.len() - 1 => during += 1,
                 _ => after += 1,
             }
-            let o = eval(&got, codec, true).output()?;
+            let o = eval(n, &got, codec, true).output()?;
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             assert_same_files(&got, &want);
             std::fs::remove_dir_all(&got)?;

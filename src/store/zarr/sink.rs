@@ -225,21 +225,24 @@ pub(super) fn bytes_to_bytes(
     dtype: DType,
 ) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>> {
     codec.validate()?;
-    let err = |e: String| store_err(path, None, format!("codec {codec}: {e}"));
+    // The codec's error is kept as the source, and its text in the message.
+    let err = |e: crate::error::BoxError| {
+        let detail = format!("codec {codec}: {e}");
+        store_err_from(path, None, detail, e)
+    };
     Ok(match codec {
         Codec::None => vec![],
         Codec::Zstd { level } => vec![Arc::new(ZstdCodec::new(level, false))],
         Codec::Gzip { level } => {
-            vec![Arc::new(
-                GzipCodec::new(level).map_err(|e| err(e.to_string()))?,
-            )]
+            vec![Arc::new(GzipCodec::new(level).map_err(|e| err(e.into()))?)]
         }
         Codec::Blosc { cname, level } => {
             let cname = match cname {
                 BloscCname::Lz4 => BloscCompressor::LZ4,
                 BloscCname::Zstd => BloscCompressor::Zstd,
             };
-            let clevel = BloscCompressionLevel::try_from(level).map_err(|e| err(e.to_string()))?;
+            let clevel = BloscCompressionLevel::try_from(level)
+                .map_err(|e| err(format!("blosc level {e} is not one of 0 to 9").into()))?;
             vec![Arc::new(
                 BloscCodec::new(
                     cname,
@@ -248,7 +251,7 @@ pub(super) fn bytes_to_bytes(
                     BloscShuffleMode::Shuffle,
                     Some(dtype.size()),
                 )
-                .map_err(|e| err(e.to_string()))?,
+                .map_err(|e| err(e.into()))?,
             )]
         }
     })

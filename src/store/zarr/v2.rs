@@ -6,7 +6,7 @@ use std::path::Path;
 use zarrs::storage::{Bytes, StoreKey};
 
 use super::WriteStore;
-use super::error::{store_err, store_err_from};
+use super::error::store_err_from;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::store::Codec;
@@ -68,9 +68,13 @@ pub(super) fn put_json(
     key: &str,
     value: &serde_json::Value,
 ) -> Result<()> {
-    let err = |detail: String| store_err(path, Some(key.into()), detail);
-    let store_key = StoreKey::new(key).map_err(|e| err(e.to_string()))?;
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| err(e.to_string()))?;
+    // The error is kept as the source, and its text in the message.
+    let err = |e: crate::error::BoxError| {
+        let detail = e.to_string();
+        store_err_from(path, Some(key.into()), detail, e)
+    };
+    let store_key = StoreKey::new(key).map_err(|e| err(e.into()))?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| err(e.into()))?;
     store
         .set(&store_key, Bytes::from(bytes))
         .map_err(|e| store_err_from(path, Some(key.into()), "cannot write metadata", e))
