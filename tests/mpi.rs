@@ -395,65 +395,102 @@ fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> Te
     let input = format!("x={rows}");
     // Each case: its arguments with the output(s) last but one; run synchronously and on
     // 4 ranks into outputs named want-* and got-*.
-    let cases: Vec<(&str, Vec<String>, Vec<&str>)> = vec![
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
         (
             "rechunk",
             vec![
-                "rechunk".into(),
-                rows.clone(),
-                "{0}".into(),
-                "--chunks".into(),
-                "800,10".into(),
-                "--memory-limit".into(),
-                "3MB".into(),
+                "rechunk",
+                &rows,
+                "{0}",
+                "--chunks",
+                "800,10",
+                "--memory-limit",
+                "3MB",
             ],
             vec!["cols"],
         ),
         (
             "realign",
             vec![
-                "eval".into(),
-                "-i".into(),
-                input.clone(),
-                "x + x.T".into(),
-                "--output".into(),
-                "{0}".into(),
-                "--memory-limit".into(),
-                "4MB".into(),
+                "eval",
+                "-i",
+                &input,
+                "x + x.T",
+                "--output",
+                "{0}",
+                "--memory-limit",
+                "4MB",
             ],
             vec!["sym"],
         ),
         (
             "two outputs",
             vec![
-                "eval".into(),
-                "-i".into(),
-                input.clone(),
-                "(x * 2, x.sum(axis=0))".into(),
-                "-o".into(),
-                "{0}".into(),
-                "-o".into(),
-                "{1}".into(),
+                "eval",
+                "-i",
+                &input,
+                "(x * 2, x.sum(axis=0))",
+                "-o",
+                "{0}",
+                "-o",
+                "{1}",
             ],
             vec!["twice", "sums"],
         ),
     ];
-    for (name, args, outs) in &cases {
-        for (prefix, ranks) in [("want", 0), ("got", 4)] {
+    same_bytes(d, &cases, "synchronous", |args| mpirun(4, args))?;
+    // Region writes into copies of one array: direct (row chunks into row chunks), and
+    // through an intermediate store (a column-chunked computation into row chunks).
+    let cols = p("want-cols.zarr");
+    same_region_writes(
+        d,
+        &[
+            ("x[:400] * 3", &rows, "0:400,0:800", "64MB"),
+            ("x[400:] + 1", &cols, "400:800,0:800", "1MB"),
+        ],
+        "synchronous",
+        |args| mpirun(4, args),
+    )?;
+    // No temporary store left anywhere in the directory (hidden ones included).
+    let left: Vec<String> = std::fs::read_dir(d)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("brickwork-") && !n.ends_with("brickwork-lock"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    Ok(())
+}
+
+/// Runs each case (a name, the arguments with `{0}` and `{1}` for its outputs, the outputs'
+/// names) twice, with outputs `want-NAME.zarr` and `got-NAME.zarr` in `d`: with `brickwork`
+/// under `scheduler`, then with `got` (on ranks); the stores must be byte-identical.
+/// Returns the `got` runs, in order.
+fn same_bytes(
+    d: &Path,
+    cases: &[(&str, Vec<&str>, Vec<&str>)],
+    scheduler: &str,
+    got: impl Fn(&[&str]) -> Output,
+) -> Result<Vec<Output>, Box<dyn std::error::Error>> {
+    let mut runs = Vec::new();
+    for (name, args, outs) in cases {
+        for prefix in ["want", "got"] {
+            let out = |i: usize| d.join(format!("{prefix}-{}.zarr", outs[i]));
             let args: Vec<String> = args
                 .iter()
-                .map(|a| match a.as_str() {
-                    "{0}" => p(&format!("{prefix}-{}.zarr", outs[0])),
-                    "{1}" => p(&format!("{prefix}-{}.zarr", outs[1])),
-                    _ => a.clone(),
+                .map(|a| match *a {
+                    "{0}" => out(0).to_string_lossy().into_owned(),
+                    "{1}" => out(1).to_string_lossy().into_owned(),
+                    _ => a.to_string(),
                 })
                 .collect();
             let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-            if ranks == 0 {
-                args.extend(["--scheduler", "synchronous"]);
+            if prefix == "want" {
+                args.extend(["--scheduler", scheduler]);
                 ok(&brickwork(&args));
             } else {
-                ok(&mpirun(ranks, &args));
+                let run = got(&args);
+                ok(&run);
+                runs.push(run);
             }
         }
         for out in outs {
@@ -464,23 +501,30 @@ fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> Te
             );
         }
     }
-    // Region writes into copies of one array: direct (row chunks into row chunks), and
-    // through an intermediate store (a column-chunked computation into row chunks).
-    for (prefix, ranks) in [("want", 0), ("got", 4)] {
-        let target = p(&format!("{prefix}-region.zarr"));
+    Ok(runs)
+}
+
+/// The region writes `writes` (program over `x`, the store `x` is, region, memory limit),
+/// in order, into a zero 800² array in row chunks, `want-region.zarr` in `d` written by
+/// `brickwork` under `scheduler`, `got-region.zarr` by `got`: byte-identical.
+fn same_region_writes(
+    d: &Path,
+    writes: &[(&str, &String, &str, &str)],
+    scheduler: &str,
+    got: impl Fn(&[&str]) -> Output,
+) -> TestResult {
+    for prefix in ["want", "got"] {
+        let target = d.join(format!("{prefix}-region.zarr"));
+        let target = target.to_str().unwrap();
         ok(&brickwork(&[
             "eval",
             "zeros((800, 800))",
             "--chunks",
             "10,800",
             "--output",
-            &target,
+            target,
         ]));
-        let cols = p("want-cols.zarr");
-        for (program, source, region, limit) in [
-            ("x[:400] * 3", &rows, "0:400,0:800", "64MB"),
-            ("x[400:] + 1", &cols, "400:800,0:800", "1MB"),
-        ] {
+        for (program, source, region, limit) in writes {
             let input = format!("x={source}");
             let mut args = vec![
                 "eval",
@@ -488,17 +532,17 @@ fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> Te
                 &input,
                 program,
                 "--output",
-                &target,
+                target,
                 "--region",
                 region,
                 "--memory-limit",
                 limit,
             ];
-            if ranks == 0 {
-                args.extend(["--scheduler", "synchronous"]);
+            if prefix == "want" {
+                args.extend(["--scheduler", scheduler]);
                 ok(&brickwork(&args));
             } else {
-                ok(&mpirun(ranks, &args));
+                ok(&got(&args));
             }
         }
     }
@@ -507,13 +551,6 @@ fn two_pass_rechunks_copies_two_outputs_and_region_writes_run_on_4_ranks() -> Te
         crate::common::store_files(&d.join("want-region.zarr"))?,
         "region writes"
     );
-    // No temporary store left anywhere in the directory (hidden ones included).
-    let left: Vec<String> = std::fs::read_dir(d)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("brickwork-") && !n.ends_with("brickwork-lock"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
     Ok(())
 }
 
@@ -764,71 +801,17 @@ fn on_2_plus_2_ranks_across_two_network_namespaces_the_bytes_are_those_of_thread
             vec!["twice", "sums"],
         ),
     ];
-    for (name, args, outs) in &cases {
-        for prefix in ["want", "got"] {
-            let args: Vec<String> = args
-                .iter()
-                .map(|a| match *a {
-                    "{0}" => p(&format!("{prefix}-{}.zarr", outs[0])),
-                    "{1}" => p(&format!("{prefix}-{}.zarr", outs[1])),
-                    _ => a.to_string(),
-                })
-                .collect();
-            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-            if prefix == "want" {
-                args.extend(["--scheduler", "threads"]);
-                ok(&brickwork(&args));
-            } else {
-                let run = hosts.mpirun(&args);
-                ok(&run);
-                if name.contains('@') {
-                    let stats: serde_json::Value =
-                        serde_json::from_str(text(&run.stderr).lines().last().unwrap_or_default())?;
-                    assert!(stats["transfers"].as_u64().unwrap() > 0, "{stats}");
-                }
-            }
-        }
-        for out in outs {
-            assert_eq!(
-                crate::common::store_files(&d.join(format!("got-{out}.zarr")))?,
-                crate::common::store_files(&d.join(format!("want-{out}.zarr")))?,
-                "{name}: {out}"
-            );
-        }
-    }
-    for prefix in ["want", "got"] {
-        let target = p(&format!("{prefix}-region.zarr"));
-        ok(&brickwork(&[
-            "eval",
-            "zeros((800, 800))",
-            "--chunks",
-            "10,800",
-            "--output",
-            &target,
-        ]));
-        let input = format!("x={rows}");
-        let mut args = vec![
-            "eval",
-            "-i",
-            &input,
-            "x[:400] * 3",
-            "--output",
-            &target,
-            "--region",
-            "0:400,0:800",
-        ];
-        if prefix == "want" {
-            args.extend(["--scheduler", "threads"]);
-            ok(&brickwork(&args));
-        } else {
-            ok(&hosts.mpirun(&args));
-        }
-    }
-    assert_eq!(
-        crate::common::store_files(&d.join("got-region.zarr"))?,
-        crate::common::store_files(&d.join("want-region.zarr"))?,
-        "region write"
-    );
+    let runs = same_bytes(d, &cases, "threads", |args| hosts.mpirun(args))?;
+    // The product's partials travel between the hosts.
+    let stats: serde_json::Value =
+        serde_json::from_str(text(&runs[2].stderr).lines().last().unwrap_or_default())?;
+    assert!(stats["transfers"].as_u64().unwrap() > 0, "{stats}");
+    same_region_writes(
+        d,
+        &[("x[:400] * 3", &rows, "0:400,0:800", "64MB")],
+        "threads",
+        |args| hosts.mpirun(args),
+    )?;
     // Rank 2, on the second host, killed mid-write: the job stops; `--resume` on both
     // hosts writes the rest, byte-identical.
     let expr = "random((4000, 4000), chunks=(250, 250), seed=47).cumsum(axis=1) * 1";
