@@ -644,6 +644,27 @@
 //! | 10 | [`grid`] | chunk grids |
 //! | 10 | [`units`] | byte sizes |
 //! | 10 | [`dtype`] | run-time dtypes and NumPy promotion |
+//!
+//! ## Words
+//!
+//! Each of these words means one thing throughout the code:
+//!
+//! - a *chunk* is a stored object of a Zarr array, or a cell of a [`ChunkGrid`]; a *block* is
+//!   data in memory ([`Block`], [`MappedBlock`]); the position of either in its grid is a
+//!   `BlockIndex`;
+//! - a *plan* is the graph of stages an expression lowers to ([`plan::Plan`]); a *schedule* is
+//!   the order its tasks run in;
+//! - a *datum* is what a task produces and its users take (`kernel::Datum`: a block or a
+//!   partial reduction); a *value* is a run-time value of the `eval` language
+//!   ([`parse::Value`]: an array, a scalar, a string...);
+//! - the *residency* (`exec::residency`) decides which data stay in memory, which are spilled
+//!   and which are recomputed; the *memory pool* keeps the books of the bytes reserved;
+//! - a *sink* ([`store::Sink`]) takes a run's output blocks; a *writer* writes a file or a store
+//!   ([`store::ZarrWriter`], `io::raw::RawWriter`, `io::npy::NpyWriter`);
+//! - *raw* means the elements' bytes and nothing else: a raw file (`--format raw`), a raw chunk
+//!   (an uncompressed Zarr chunk, read in place: `store::raw_chunk`); *direct I/O* is
+//!   `O_DIRECT`; a *one-pass* write computes the target's blocks straight from the sources, a
+//!   *two-pass* write goes through an intermediate store.
 
 #![deny(missing_docs)]
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use brickwork::store::{StorageOptions, ZarrFormat, ZarrSink, ZarrSource};
+use brickwork::store::{StorageOptions, ZarrFormat, ZarrSource, ZarrWriter};
 use brickwork::{Array, Codec, ReadOptions, WriteOptions};
 use ndarray::ArrayD;
 
@@ -480,7 +480,7 @@ fn interrupted_writes_resume_on_s3_and_a_lock_object_guards_them() -> TestResult
     let opts = write_options(&storage);
     // An interrupted write: the metadata and one chunk, not finished.
     {
-        let sink = ZarrSink::create(
+        let sink = ZarrWriter::create(
             Path::new(url),
             &[30, 20],
             brickwork::DType::F64,
@@ -500,7 +500,7 @@ fn interrupted_writes_resume_on_s3_and_a_lock_object_guards_them() -> TestResult
     let err = x.to_zarr(url, &opts).err().ok_or("overwrote")?;
     assert!(chain(&err).contains("--resume"), "{}", chain(&err));
     // `create` above wrote no fingerprint, so resume it as that same array.
-    let resumed = ZarrSink::resume(
+    let resumed = ZarrWriter::resume(
         Path::new(url),
         &[30, 20],
         brickwork::DType::F64,
@@ -529,7 +529,7 @@ fn interrupted_writes_resume_on_s3_and_a_lock_object_guards_them() -> TestResult
     );
 
     // The lock object: held while a sink lives, gone afterwards; a live foreign one refuses.
-    let holder = ZarrSink::create(
+    let holder = ZarrWriter::create(
         Path::new("s3://bucket/locks/c.zarr"),
         &[4],
         brickwork::DType::F64,
@@ -549,7 +549,7 @@ fn interrupted_writes_resume_on_s3_and_a_lock_object_guards_them() -> TestResult
     )?);
     // A lock taken over by another writer while held (as after missed renewals) is that
     // writer's: releasing ours leaves it in place.
-    let holder = ZarrSink::create(
+    let holder = ZarrWriter::create(
         Path::new("s3://bucket/locks/e.zarr"),
         &[4],
         brickwork::DType::F64,

@@ -103,7 +103,8 @@ fn a_full_disk_while_writing_is_an_error_and_leaves_the_output_incomplete() -> T
         codec: brickwork::Codec::None,
         ..Default::default()
     };
-    let sink = brickwork::store::ZarrSink::create(&path, &[40, 30], DType::F64, &[20, 30], &opts)?;
+    let sink =
+        brickwork::store::ZarrWriter::create(&path, &[40, 30], DType::F64, &[20, 30], &opts)?;
     std::fs::create_dir_all(path.join("c/1"))?;
     std::os::unix::fs::symlink("/dev/full", path.join("c/1/0.tmp"))?;
     let err = y

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use brickwork::store::{ZarrFormat, ZarrSink, ZarrSource};
+use brickwork::store::{ZarrFormat, ZarrSource, ZarrWriter};
 use brickwork::{Array, Codec, ComputeOptions, DType, Error, ReadOptions, WriteOptions};
 
 use crate::common::*;
@@ -117,7 +117,7 @@ fn reading_an_incomplete_array_is_an_error_unless_allowed() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("part.zarr");
     let x = Array::random(&[20, 20], &[10, 10], 1)?;
-    let sink = ZarrSink::create(
+    let sink = ZarrWriter::create(
         &path,
         &[20, 20],
         DType::F64,
@@ -500,7 +500,7 @@ fn the_cli_refuses_incomplete_inputs_unless_allowed() -> TestResult {
     use std::process::Command;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("part.zarr");
-    let sink = ZarrSink::create(
+    let sink = ZarrWriter::create(
         &path,
         &[20, 20],
         DType::F64,

@@ -54,7 +54,7 @@ pub(crate) fn explain_write(
 ) -> Result<String> {
     let limit = opts.resolved_memory_limit();
     let opts = opts.clone().with_memory_limit(limit.bytes).resolved();
-    let (chunks, write_shape, target) = write::write_plan(e, options)?;
+    let (chunks, write_shape, target) = write::write_target(e, options)?;
     let mut s = header;
     let _ = writeln!(
         s,
@@ -73,10 +73,10 @@ pub(crate) fn explain_write(
         vec![(write, None)],
         Copies::Describe,
     )?;
-    let direct = write::without_rechunk(e);
+    let one_pass = write::without_rechunk(e);
     let two = match p.check_fits() {
         Err(err @ Error::PlanExceedsMemory { .. })
-            if rechunk::two_passes_help(&direct.grid().max_chunk_shape(), &write_shape) =>
+            if rechunk::two_passes_help(&one_pass.grid().max_chunk_shape(), &write_shape) =>
         {
             Some(err)
         }
@@ -86,7 +86,7 @@ pub(crate) fn explain_write(
         describe(&mut s, &p, &limit, "");
         return Ok(s);
     };
-    let inter = rechunk::choose(direct, &write_shape, options, &opts)?;
+    let inter = rechunk::choose(one_pass, &write_shape, options, &opts)?;
     let _ = writeln!(
         s,
         "in one pass the write would be refused ({err}); it goes through an intermediate \
@@ -97,7 +97,7 @@ pub(crate) fn explain_write(
         grid: crate::expr::regular_grid(&e.shape(), &write_shape)?,
         write: write::encode_write(options, e.dtype(), &write_shape),
     };
-    for (k, (node, write)) in rechunk::passes(direct, &inter, &pass2)?
+    for (k, (node, write)) in rechunk::passes(one_pass, &inter, &pass2)?
         .into_iter()
         .enumerate()
     {

@@ -158,7 +158,7 @@ pub(super) fn choose_for(
             let mut next = pos.clone();
             next[d] += 1;
             let c = at(&next);
-            // The source's or the target's own chunks are the direct rechunk that did not fit.
+            // The source's or the target's own chunks are the one-pass rechunk that did not fit.
             if c == own || c == target {
                 continue;
             }

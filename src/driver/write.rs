@@ -1,6 +1,6 @@
 //! Writing results to new Zarr arrays, one or several in one pass: where each write starts
-//! (chunks, write grid, fingerprint, what an interrupted write left), the direct write, and
-//! the two-pass write through an intermediate store when the direct one cannot fit (the
+//! (chunks, write grid, fingerprint, what an interrupted write left), the one-pass write, and
+//! the two-pass write through an intermediate store when the one-pass one cannot fit (the
 //! bounded rechunk). Writing one array is the N = 1 case of writing several.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
 use crate::metrics::Metrics;
 use crate::plan::{EncodeCost, OutputWrite};
-use crate::store::{self, Codec, Sink, WriteOptions, ZarrSink, ZarrSource, ZarrWriteSink};
+use crate::store::{self, Codec, Sink, WriteOptions, ZarrSource, ZarrWriteSink, ZarrWriter};
 
 /// Writes each `(array, path)` of `outputs` to a new Zarr array in one pass, as one session
 /// titled by `title` ([`crate::Array::to_zarr_with`], [`crate::to_zarr_many_with`]).
@@ -205,16 +205,16 @@ fn check_distinct(paths: &[&Path]) -> Result<()> {
 
 /// The array a write goes into: the one a resumed write reopened, or a new one.
 fn target_sink(
-    resumed: Option<ZarrSink>,
+    resumed: Option<ZarrWriter>,
     e: &ExprRef,
     path: &Path,
     chunks: &[usize],
     options: &WriteOptions,
     fingerprint: &str,
-) -> Result<ZarrSink> {
+) -> Result<ZarrWriter> {
     match resumed {
         Some(sink) => Ok(sink),
-        None => ZarrSink::create_for(
+        None => ZarrWriter::create_for(
             path,
             &e.shape(),
             e.dtype(),
@@ -396,7 +396,7 @@ struct WriteStart {
     /// For a resumed write, per write block, true where it is still missing.
     missing: Option<Vec<bool>>,
     /// For a resumed write, the array opened to write the missing blocks.
-    sink: Option<ZarrSink>,
+    sink: Option<ZarrWriter>,
 }
 
 /// The chunks, write grid, fingerprint (`fingerprint`, or the target's) and, with
@@ -409,12 +409,12 @@ fn write_start(
     options: &WriteOptions,
     fingerprint: Option<&str>,
 ) -> Result<Option<WriteStart>> {
-    let (chunks, write_shape, target) = write_plan(e, options)?;
+    let (chunks, write_shape, target) = write_target(e, options)?;
     let fingerprint = fingerprint.map_or_else(|| expr::fingerprint(&target), str::to_owned);
     let (mut missing, mut sink) = (None, None);
     let something_there = || store::is_remote(path) || path.exists() || path.is_symlink();
     if options.resume && something_there() {
-        let r = ZarrSink::resume(
+        let r = ZarrWriter::resume(
             path,
             &e.shape(),
             e.dtype(),
@@ -448,7 +448,7 @@ fn write_start(
 ///
 /// # Errors
 /// Chunks or shards that do not fit the array.
-pub(super) fn write_plan(
+pub(super) fn write_target(
     e: &ExprRef,
     options: &WriteOptions,
 ) -> Result<(Vec<usize>, Vec<usize>, ExprRef)> {
@@ -506,11 +506,11 @@ mod ranks {
     use crate::exec::mpi::share_outcome;
     use crate::expr::ExprRef;
     use crate::metrics::Metrics;
-    use crate::store::{WriteOptions, ZarrSink, ZarrWriteSink};
+    use crate::store::{WriteOptions, ZarrWriteSink, ZarrWriter};
 
     /// Writes `e` to `path` on every rank: rank 0 opens (or resumes) the array, each rank
     /// writes the blocks it computes; the two-pass write through an intermediate store
-    /// (on storage every rank sees: [`crate::driver::SharedDir`]) when the direct one
+    /// (on storage every rank sees: [`crate::driver::SharedDir`]) when the one-pass one
     /// cannot fit. Every rank returns once the array is finished (marked complete by rank
     /// 0), so a following step may read it on any rank.
     pub(super) fn write_zarr(
@@ -605,7 +605,7 @@ mod ranks {
             }
             None => {
                 // The blocks this rank computes, it writes into the array rank 0 made.
-                let sink = ZarrSink::attach(
+                let sink = ZarrWriter::attach(
                     path,
                     &e.shape(),
                     e.dtype(),

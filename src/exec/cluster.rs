@@ -6,7 +6,7 @@
 //! their input bytes, unless that worker is ahead of the least loaded one by more than the
 //! bytes the move would transfer (load counted in the bytes tasks touch), so chains stay on
 //! one worker and independent work spreads out. Each worker keeps the outputs of the tasks
-//! it ran in its own [`Pool`] under its own limit, evicting, spilling and recomputing as the
+//! it ran in its own [`Residency`] under its own limit, evicting, spilling and recomputing as the
 //! threads scheduler does. A task whose input another worker holds *fetches* it when it is
 //! admitted: the input's bytes are reserved on the fetching worker like a read-back, the
 //! value is shared in memory (or read from the holder's spill store, or recomputed when the
@@ -21,7 +21,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::pool::{Admission, Decision, Held, Missing, Pool};
+use super::residency::{Admission, Decision, Held, Missing, Residency};
 use super::spill::SpillStore;
 use super::task::Ctx;
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ use crate::schedule::{Footprint, TaskGraph, TaskId};
 
 /// What the workers share, under one lock.
 struct State<'a> {
-    pools: Vec<Pool<'a>>,
+    residencies: Vec<Residency<'a>>,
     /// Ready tasks of each worker by priority.
     ready: Vec<BinaryHeap<Reverse<(u32, TaskId)>>>,
     deps_left: Vec<u32>,
@@ -43,14 +43,14 @@ struct State<'a> {
 impl State<'_> {
     /// The figures of all workers so far (peaks: the largest worker's).
     fn metrics(&self) -> Metrics {
-        self.pools
+        self.residencies
             .iter()
             .fold(Metrics::default(), |m, p| m.then(&p.metrics))
     }
 
     /// Memory in use by all workers together.
     fn usage(&self) -> MemoryUse {
-        self.pools
+        self.residencies
             .iter()
             .fold(MemoryUse::default(), |u, p| u.plus(&p.usage()))
     }
@@ -76,19 +76,19 @@ pub(super) fn run(
         workers,
     );
     let users = users_per_worker(graph, &owner, workers);
-    let pools = users
+    let residencies = users
         .into_iter()
         .enumerate()
         .map(|(w, u)| {
             // Each worker has its own table of every task's state; the schedule is the
-            // process's one copy, counted in the first worker's pool.
-            let tables = graph.len() as u64 * super::pool::TASK_STATE_BYTES;
+            // process's one copy, counted in the first worker's residency.
+            let tables = graph.len() as u64 * super::residency::TASK_STATE_BYTES;
             let held = if w == 0 {
                 tables + ctx.schedule_bytes
             } else {
                 tables
             };
-            Pool::with_users(
+            Residency::with_users(
                 ctx.plan,
                 graph,
                 &footprint.need,
@@ -108,7 +108,7 @@ pub(super) fn run(
         ready[owner[t as usize] as usize].push(Reverse((ctx.position[t as usize], t)));
     }
     let shared = Mutex::new(State {
-        pools,
+        residencies,
         ready,
         deps_left,
         done: 0,
@@ -257,17 +257,17 @@ fn find_remote(
 ) -> Result<bool> {
     for &d in graph.deps(t) {
         let holder = owner[d as usize] as usize;
-        if holder == w || !state.pools[w].lacks(d) {
+        if holder == w || !state.residencies[w].lacks(d) {
             continue;
         }
-        match state.pools[holder].where_is(d) {
+        match state.residencies[holder].where_is(d) {
             Held::Busy => return Ok(false),
             Held::Gone => {
                 return Err(Error::internal(format!(
                     "input {d} of task {t} was released by worker {holder} before its users ran"
                 )));
             }
-            Held::Value(_) | Held::File | Held::Dropped => state.pools[w].mark_remote(d),
+            Held::Datum(_) | Held::File | Held::Dropped => state.residencies[w].mark_remote(d),
         }
     }
     Ok(true)
@@ -288,9 +288,9 @@ fn fetch(
             continue;
         }
         let holder = owner[*d as usize] as usize;
-        *m = match state.pools[holder].where_is(*d) {
-            Held::Value(v) => Missing::Fetched(v),
-            Held::File => Missing::Fetched(Arc::new(state.pools[holder].read_spilled(*d)?)),
+        *m = match state.residencies[holder].where_is(*d) {
+            Held::Datum(v) => Missing::Fetched(v),
+            Held::File => Missing::Fetched(Arc::new(state.residencies[holder].read_spilled(*d)?)),
             Held::Dropped => {
                 // Recomputed here from its sources: not a transfer.
                 *m = Missing::Recompute;
@@ -348,7 +348,7 @@ fn worker(
             }
         }
         let mut local = Metrics::default();
-        let mut adm = match guard.pools[w].try_admit(t) {
+        let mut adm = match guard.residencies[w].try_admit(t) {
             Err(e) => {
                 guard.error = Some(e);
                 continue;
@@ -361,10 +361,10 @@ fn worker(
                 drop(guard);
                 let files = ctx.write_spills(&victims, &mut local);
                 guard = lock(shared);
-                if let Err(e) = guard.pools[w].spills_written(files) {
+                if let Err(e) = guard.residencies[w].spills_written(files) {
                     guard.error.get_or_insert(e);
                 }
-                guard.pools[w].metrics.absorb(&local);
+                guard.residencies[w].metrics.absorb(&local);
                 wake.notify_all();
                 continue;
             }
@@ -373,7 +373,7 @@ fn worker(
         ctx.admitted(&guard.usage(), &guard.metrics());
         guard.ready[w].pop();
         if let Err(e) = fetch(ctx, &mut guard, owner, w, &mut adm, &mut local) {
-            guard.pools[w].abandon(adm);
+            guard.residencies[w].abandon(adm);
             guard.error.get_or_insert(e);
             continue;
         }
@@ -384,20 +384,20 @@ fn worker(
         guard.running -= 1;
         match result {
             Err(e) => {
-                guard.pools[w].abandon(adm);
+                guard.residencies[w].abandon(adm);
                 guard.error.get_or_insert(e);
             }
             Ok((restored, value)) => {
-                guard.pools[w].finish(adm, restored, value);
-                guard.pools[w].metrics.absorb(&local);
+                guard.residencies[w].finish(adm, restored, value);
+                guard.residencies[w].metrics.absorb(&local);
                 for &d in graph.deps(t) {
                     let holder = owner[d as usize] as usize;
                     if holder != w {
-                        guard.pools[holder].remote_use_done(d);
+                        guard.residencies[holder].remote_use_done(d);
                     }
                 }
                 guard.done += 1;
-                let bytes = guard.pools[w].in_use();
+                let bytes = guard.residencies[w].in_use();
                 ctx.opts.observers.each(|o| o.worker_memory(w, bytes));
                 ctx.report(&guard.metrics(), &guard.usage());
                 for &u in graph.users(t) {

@@ -15,9 +15,9 @@ use crate::store::Sink;
 use super::cluster;
 #[cfg(feature = "mpi")]
 use super::mpi;
-use super::pool::Pool;
 #[cfg(target_os = "linux")]
 use super::processes;
+use super::residency::Residency;
 use super::slots::CpuSlots;
 use super::spill::SpillStore;
 use super::sync::run_sync;
@@ -94,29 +94,29 @@ pub(super) fn execute_many(
         remote: None,
     };
     let reserved = scheduled.reservations();
-    let pool = Pool::new(
+    let residency = Residency::new(
         plan,
         graph,
         &reserved.need,
         &reserved.output,
         limit,
-        ctx.schedule_bytes + graph.len() as u64 * super::pool::TASK_STATE_BYTES,
+        ctx.schedule_bytes + graph.len() as u64 * super::residency::TASK_STATE_BYTES,
     );
     let mut metrics = match opts.scheduler {
-        Scheduler::Synchronous => run_sync(&ctx, pool)?,
+        Scheduler::Synchronous => run_sync(&ctx, residency)?,
         Scheduler::Threads if io_workers => {
             let ctx = Ctx {
                 cpu: Some(CpuSlots::new(opts.effective_threads())),
                 ..ctx
             };
-            run_threads(&ctx, pool, workers)?
+            run_threads(&ctx, residency, workers)?
         }
-        Scheduler::Threads => run_threads(&ctx, pool, workers)?,
+        Scheduler::Threads => run_threads(&ctx, residency, workers)?,
         Scheduler::Cluster {
             workers,
             threads_per_worker,
         } => {
-            drop(pool);
+            drop(residency);
             cluster::run(&ctx, footprint, workers.max(1), threads_per_worker.max(1))?
         }
         #[cfg(target_os = "linux")]
@@ -126,10 +126,10 @@ pub(super) fn execute_many(
                 remote: Some(&remote),
                 ..ctx
             };
-            run_threads(&ctx, pool, workers)?
+            run_threads(&ctx, residency, workers)?
         }
         #[cfg(feature = "mpi")]
-        Scheduler::Mpi => mpi::run(ctx, pool, footprint)?,
+        Scheduler::Mpi => mpi::run(ctx, residency, footprint)?,
         #[cfg(not(feature = "mpi"))]
         Scheduler::Mpi => unreachable!("refused above"),
         #[cfg(not(target_os = "linux"))]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::Plan;
 use crate::plan::eval::Inputs;
 use crate::plan::stage::TaskRun;
@@ -17,8 +17,8 @@ pub(crate) fn run_counted(
     plan: &Plan,
     graph: &TaskGraph,
     t: TaskId,
-    inputs: &[(TaskId, Arc<Value>)],
-) -> Result<(Value, u64)> {
+    inputs: &[(TaskId, Arc<Datum>)],
+) -> Result<(Datum, u64)> {
     let mut task_inputs = Inputs::new(
         inputs
             .iter()

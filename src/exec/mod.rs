@@ -20,10 +20,10 @@ mod memory;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
 mod output;
-mod pool;
 #[cfg(target_os = "linux")]
 mod processes;
 mod remote;
+mod residency;
 mod slots;
 mod spill;
 mod sync;
@@ -42,10 +42,10 @@ use crate::schedule::Scheduled;
 use crate::store::Sink;
 
 /// Bytes a run of `scheduled` holds from start to end besides its blocks: the schedule
-/// ([`Scheduled::bytes`]) and the executor's state of every task. The pool reserves them
+/// ([`Scheduled::bytes`]) and the executor's state of every task. The residency reserves them
 /// ([`crate::metrics::Consumer::Plan`]) and the fit check counts them.
 pub fn run_state_bytes(scheduled: &Scheduled) -> u64 {
-    scheduled.bytes() + scheduled.graph.len() as u64 * pool::TASK_STATE_BYTES
+    scheduled.bytes() + scheduled.graph.len() as u64 * residency::TASK_STATE_BYTES
 }
 
 /// Runs scheduled plans: the seam between the schedule and the backends (in this process;

@@ -2,16 +2,16 @@
 //! asked for it.
 
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::Plan;
 use crate::store::Sink;
 
 /// An output stage's value as the block its sinks take.
-pub(super) fn output_block(value: Value) -> Result<crate::block::Block> {
+pub(super) fn output_block(value: Datum) -> Result<crate::block::Block> {
     match value {
-        Value::Block(b) => Ok(b),
-        Value::Mapped(m) => Ok(m.to_block()),
-        Value::Partial(_) => Err(Error::internal("the output stage produced a partial")),
+        Datum::Block(b) => Ok(b),
+        Datum::Mapped(m) => Ok(m.to_block()),
+        Datum::Partial(_) => Err(Error::internal("the output stage produced a partial")),
     }
 }
 

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use super::remote::{Ran, RunTasks, read_reply, serve_request, write_request};
 use super::spill::get_u64;
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
 
@@ -135,7 +135,7 @@ impl RunTasks for Workers {
         graph: &TaskGraph,
         row: usize,
         t: TaskId,
-        inputs: &[(TaskId, Arc<Value>)],
+        inputs: &[(TaskId, Arc<Datum>)],
     ) -> Result<Ran> {
         let mut w = self.workers[row].lock().unwrap_or_else(|p| p.into_inner());
         let failed = |w: &Worker, detail: String| Error::Worker {
@@ -278,7 +278,7 @@ fn serve(plan: &Plan, graph: &TaskGraph, stream: Option<UnixStream>, parent: u32
         .use_current_thread()
         .build()
     {
-        Ok(pool) => pool.install(serve_here),
+        Ok(residency) => residency.install(serve_here),
         Err(_) => serve_here(),
     };
     // SAFETY: see above.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::eval;
 use super::spill::{decode, encode, get_u64, put_u64};
 use crate::error::{Error, RemoteError, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::Plan;
 use crate::schedule::{TaskGraph, TaskId};
 
@@ -38,7 +38,7 @@ const MAP_IT: u64 = 1;
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Ran {
     /// Its value and the bytes it read from stores.
-    Value(Value, u64),
+    Datum(Datum, u64),
     /// It was an output block, and the worker wrote it to the output itself: the bytes it
     /// read and the bytes it wrote.
     Written {
@@ -95,7 +95,7 @@ impl Failure {
 
 /// Writes an output block where the worker is (a store every process can open): returns
 /// the bytes written.
-pub(super) type WriteHere<'a> = &'a dyn Fn(Value) -> Result<u64>;
+pub(super) type WriteHere<'a> = &'a dyn Fn(Datum) -> Result<u64>;
 
 /// Runs tasks somewhere else: worker thread `row` of the scheduler has its own worker.
 pub(super) trait RunTasks: Sync {
@@ -111,7 +111,7 @@ pub(super) trait RunTasks: Sync {
         graph: &TaskGraph,
         row: usize,
         t: TaskId,
-        inputs: &[(TaskId, Arc<Value>)],
+        inputs: &[(TaskId, Arc<Datum>)],
     ) -> Result<Ran>;
 }
 
@@ -119,13 +119,13 @@ pub(super) trait RunTasks: Sync {
 pub(super) fn write_request(
     w: &mut impl Write,
     t: TaskId,
-    inputs: &[(TaskId, Arc<Value>)],
+    inputs: &[(TaskId, Arc<Datum>)],
 ) -> std::io::Result<()> {
     put_u64(w, u64::from(t))?;
     put_u64(w, inputs.len() as u64)?;
     for (d, v) in inputs {
         put_u64(w, u64::from(*d))?;
-        if let Value::Mapped(_) = v.as_ref() {
+        if let Datum::Mapped(_) = v.as_ref() {
             // The worker maps the chunk file itself: nothing to copy.
             put_u64(w, MAP_IT)?;
         } else {
@@ -147,13 +147,13 @@ pub(super) fn read_reply(
     match get_u64(r)? {
         DONE => {
             let read = get_u64(r)?;
-            Ok(Ok(Ran::Value(decode(r)?, read)))
+            Ok(Ok(Ran::Datum(decode(r)?, read)))
         }
         MAPPED => {
             let read = get_u64(r)?;
             // Map the same chunk here (a page-cache mapping, no copy).
             Ok(eval::run_counted(plan, graph, t, &[])
-                .map(|(value, _)| Ran::Value(value, read))
+                .map(|(value, _)| Ran::Datum(value, read))
                 .map_err(|e| Failure::Text(with_causes(&e))))
         }
         WRITTEN => {
@@ -281,16 +281,16 @@ pub(super) fn serve_request(
                 read,
                 bytes: write(value)?,
             }),
-            None => Ok(Ran::Value(value, read)),
+            None => Ok(Ran::Datum(value, read)),
         }
     }));
     drop(inputs);
     match outcome {
-        Ok(Ok(Ran::Value(Value::Mapped(_), read))) if graph.deps(t).is_empty() => {
+        Ok(Ok(Ran::Datum(Datum::Mapped(_), read))) if graph.deps(t).is_empty() => {
             put_u64(w, MAPPED)?;
             put_u64(w, read)
         }
-        Ok(Ok(Ran::Value(value, read))) => {
+        Ok(Ok(Ran::Datum(value, read))) => {
             put_u64(w, DONE)?;
             put_u64(w, read)?;
             encode(&value, w)

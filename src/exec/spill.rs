@@ -23,7 +23,7 @@ use tempfile::TempDir;
 use crate::block::Block;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::kernel::reduce::Partial;
 
 /// The spill store of one computation.
@@ -100,7 +100,7 @@ impl SpillStore {
     /// # Errors
     /// The directory cannot be created or the file written (a full disk among others); the
     /// partial file is removed.
-    pub(crate) fn write(&self, task: u32, value: &Value) -> Result<SpillFile> {
+    pub(crate) fn write(&self, task: u32, value: &Datum) -> Result<SpillFile> {
         let path = self.dir()?.join(format!("{task}.bin"));
         let file = SpillFile {
             path,
@@ -132,7 +132,7 @@ impl SpillStore {
 ///
 /// # Errors
 /// The file cannot be read or is not what was written.
-pub(crate) fn read(file: &SpillFile) -> Result<Value> {
+pub(crate) fn read(file: &SpillFile) -> Result<Datum> {
     let read_back = |source| Error::Spill {
         path: file.path.clone(),
         detail: "cannot read a spilled block back (from the spill directory, under spill_dir \
@@ -154,19 +154,19 @@ pub(super) fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
     Ok(u64::from_ne_bytes(b))
 }
 
-pub(super) fn encode(value: &Value, w: &mut impl Write) -> std::io::Result<()> {
+pub(super) fn encode(value: &Datum, w: &mut impl Write) -> std::io::Result<()> {
     match value {
-        Value::Block(b) => {
+        Datum::Block(b) => {
             put_u64(w, 0)?;
             encode_block(b, w)
         }
         // Source chunks are dropped and mapped again rather than spilled; should one be
         // spilled, it is stored as the block it reads as.
-        Value::Mapped(m) => {
+        Datum::Mapped(m) => {
             put_u64(w, 0)?;
             encode_block(&m.to_block(), w)
         }
-        Value::Partial(p) => {
+        Datum::Partial(p) => {
             put_u64(w, 1)?;
             put_u64(w, p.count)?;
             encode_block(&p.acc, w)?;
@@ -218,9 +218,9 @@ fn write_pod<T: bytemuck::Pod>(a: &ArrayD<T>, w: &mut impl Write) -> std::io::Re
     }
 }
 
-pub(super) fn decode(r: &mut impl Read) -> std::io::Result<Value> {
+pub(super) fn decode(r: &mut impl Read) -> std::io::Result<Datum> {
     match get_u64(r)? {
-        0 => Ok(Value::Block(decode_block(r)?)),
+        0 => Ok(Datum::Block(decode_block(r)?)),
         1 => {
             let count = get_u64(r)?;
             let acc = decode_block(r)?;
@@ -231,7 +231,7 @@ pub(super) fn decode(r: &mut impl Read) -> std::io::Result<Value> {
                     _ => return Err(invalid("second moment is not float64")),
                 },
             };
-            Ok(Value::Partial(Partial { count, acc, m2 }))
+            Ok(Datum::Partial(Partial { count, acc, m2 }))
         }
         _ => Err(invalid("unknown value kind")),
     }
@@ -296,7 +296,7 @@ pub(crate) fn exists(path: &std::path::Path) -> bool {
 mod tests {
     use super::*;
 
-    fn round_trip(v: Value) {
+    fn round_trip(v: Datum) {
         let store = SpillStore::new(None);
         let f = store.write(7, &v).unwrap();
         assert_eq!(read(&f).unwrap(), v);
@@ -311,17 +311,17 @@ mod tests {
     #[test]
     fn blocks_and_partials_round_trip() {
         let a = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |i| (i[0] * 4 + i[1]) as f64 - 2.5);
-        round_trip(Value::Block(Block::F64(a.clone())));
-        round_trip(Value::Block(Block::F64(a.t().to_owned())));
-        round_trip(Value::Block(Block::Bool(a.mapv(|x| x > 0.0))));
-        round_trip(Value::Block(Block::I16(a.mapv(|x| x as i16))));
-        round_trip(Value::Block(Block::U8(ArrayD::zeros(IxDyn(&[0, 5])))));
-        round_trip(Value::Partial(Partial {
+        round_trip(Datum::Block(Block::F64(a.clone())));
+        round_trip(Datum::Block(Block::F64(a.t().to_owned())));
+        round_trip(Datum::Block(Block::Bool(a.mapv(|x| x > 0.0))));
+        round_trip(Datum::Block(Block::I16(a.mapv(|x| x as i16))));
+        round_trip(Datum::Block(Block::U8(ArrayD::zeros(IxDyn(&[0, 5])))));
+        round_trip(Datum::Partial(Partial {
             count: 12,
             acc: Block::F64(a.clone()),
             m2: Some(a.mapv(|x| x * x)),
         }));
-        round_trip(Value::Partial(Partial {
+        round_trip(Datum::Partial(Partial {
             count: 3,
             acc: Block::I64(a.mapv(|x| x as i64)),
             m2: None,
@@ -338,7 +338,7 @@ mod tests {
         let dir = store.dir().unwrap();
         let file = dir.join("3.bin");
         std::os::unix::fs::symlink("/dev/full", &file).unwrap();
-        let v = Value::Block(Block::F64(ArrayD::zeros(IxDyn(&[1000]))));
+        let v = Datum::Block(Block::F64(ArrayD::zeros(IxDyn(&[1000]))));
         let err = store.write(3, &v).unwrap_err();
         let kind = err.io_error().map(std::io::Error::kind);
         assert_eq!(kind, Some(std::io::ErrorKind::StorageFull), "{err:?}");
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn unwritable_directory_is_a_clear_error() {
         let store = SpillStore::new(Some(PathBuf::from("/nonexistent/brickwork")));
-        let v = Value::Block(Block::F64(ArrayD::zeros(IxDyn(&[2]))));
+        let v = Datum::Block(Block::F64(ArrayD::zeros(IxDyn(&[2]))));
         let e = store.write(0, &v).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/brickwork"), "{e}");
         assert!(e.contains("spill directory"), "{e}");

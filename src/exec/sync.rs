@@ -4,10 +4,10 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::schedule::TaskId;
 
-use super::pool::{Decision, Pool};
+use super::residency::{Decision, Residency};
 use super::task::Ctx;
 
-pub(super) fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
+pub(super) fn run_sync(ctx: &Ctx<'_>, mut residency: Residency<'_>) -> Result<Metrics> {
     let mut seq: Vec<TaskId> = vec![0; ctx.graph.len()];
     for (t, &p) in ctx.position.iter().enumerate() {
         seq[p as usize] = t as TaskId;
@@ -16,21 +16,21 @@ pub(super) fn run_sync(ctx: &Ctx<'_>, mut pool: Pool<'_>) -> Result<Metrics> {
         ctx.check_cancel()?;
         let mut local = Metrics::default();
         let mut adm = loop {
-            match pool.try_admit(t)? {
+            match residency.try_admit(t)? {
                 Decision::Run(adm) => break adm,
                 Decision::Spill(victims) => {
-                    pool.spills_written(ctx.write_spills(&victims, &mut local))?;
+                    residency.spills_written(ctx.write_spills(&victims, &mut local))?;
                 }
                 Decision::Wait => {
                     return Err(Error::internal("the synchronous scheduler has to wait"));
                 }
             }
         };
-        ctx.admitted(&pool.usage(), &pool.metrics);
+        ctx.admitted(&residency.usage(), &residency.metrics);
         let (restored, value) = ctx.run(&mut adm, &mut local, 0)?;
-        pool.finish(adm, restored, value);
-        pool.metrics.absorb(&local);
-        ctx.report(&pool.metrics, &pool.usage());
+        residency.finish(adm, restored, value);
+        residency.metrics.absorb(&local);
+        ctx.report(&residency.metrics, &residency.usage());
     }
-    Ok(pool.metrics)
+    Ok(residency.metrics)
 }

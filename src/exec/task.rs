@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::config::ComputeOptions;
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::metrics::{MemoryUse, Metrics};
 use crate::observe::{Mark, ProgressEvent, TaskDone};
 use crate::plan::Plan;
@@ -17,7 +17,7 @@ use crate::schedule::{TaskGraph, TaskId};
 use crate::store::Sink;
 
 use super::output::{output_block, to_sinks};
-use super::pool::{self, Admission};
+use super::residency::{self, Admission};
 use super::slots::CpuSlots;
 use super::spill::{SpillFile, SpillStore};
 use super::{eval, remote};
@@ -33,7 +33,7 @@ pub(super) struct Ctx<'a> {
     pub(super) total: u64,
     pub(super) limit: u64,
     /// Bytes of the limit the schedule takes for the whole run (see
-    /// [`super::run_state_bytes`]): a pool of this process reserves them.
+    /// [`super::run_state_bytes`]): a residency of this process reserves them.
     pub(super) schedule_bytes: u64,
     pub(super) spill: &'a SpillStore,
     /// The compute slots, when the threads scheduler runs more workers than threads
@@ -82,7 +82,7 @@ impl Ctx<'_> {
         adm: &mut Admission,
         local: &mut Metrics,
         row: usize,
-    ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
+    ) -> Result<(Vec<residency::Restored>, Option<Datum>)> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(adm, local, row)))
             .unwrap_or_else(|payload| Err(panicked(self.graph, adm.task, payload.as_ref())))
     }
@@ -91,13 +91,13 @@ impl Ctx<'_> {
     fn run_task(
         &self,
         t: TaskId,
-        inputs: &[(TaskId, Arc<Value>)],
+        inputs: &[(TaskId, Arc<Datum>)],
         row: usize,
     ) -> Result<remote::Ran> {
         match self.remote {
             Some(workers) => workers.run(self.plan, self.graph, row, t, inputs),
             None => eval::run_counted(self.plan, self.graph, t, inputs)
-                .map(|(value, read)| remote::Ran::Value(value, read)),
+                .map(|(value, read)| remote::Ran::Datum(value, read)),
         }
     }
 
@@ -111,7 +111,7 @@ impl Ctx<'_> {
     /// Writes spill victims (outside any lock), timing it.
     pub(super) fn write_spills(
         &self,
-        victims: &[(TaskId, Arc<Value>)],
+        victims: &[(TaskId, Arc<Datum>)],
         local: &mut Metrics,
     ) -> Vec<(TaskId, Result<SpillFile>)> {
         let since = Instant::now();
@@ -135,7 +135,7 @@ impl Ctx<'_> {
         adm: &mut Admission,
         local: &mut Metrics,
         row: usize,
-    ) -> Result<(Vec<pool::Restored>, Option<Value>)> {
+    ) -> Result<(Vec<residency::Restored>, Option<Datum>)> {
         let slot = self.cpu.as_ref().map(CpuSlots::acquire);
         let since = Instant::now();
         let started = since;
@@ -143,19 +143,19 @@ impl Ctx<'_> {
         let mark = if adm
             .missing
             .iter()
-            .any(|(_, m)| matches!(m, pool::Missing::Recompute))
+            .any(|(_, m)| matches!(m, residency::Missing::Recompute))
         {
             Some(Mark::Recompute)
         } else if adm
             .missing
             .iter()
-            .any(|(_, m)| matches!(m, pool::Missing::Spilled(_)))
+            .any(|(_, m)| matches!(m, residency::Missing::Spilled(_)))
         {
             Some(Mark::ReadBack)
         } else {
             None
         };
-        let restored = pool::bring_back(self.plan, self.graph, adm, local)?;
+        let restored = residency::bring_back(self.plan, self.graph, adm, local)?;
         if !restored.is_empty() {
             local.time(mark.map_or("transfer", Mark::name), since);
             if let Some(mark) = mark {
@@ -175,7 +175,7 @@ impl Ctx<'_> {
         let stage = &self.plan.stages[stage_id];
         let since = Instant::now();
         let (value, read) = match self.run_task(t, &inputs, row)? {
-            remote::Ran::Value(value, read) => (value, read),
+            remote::Ran::Datum(value, read) => (value, read),
             remote::Ran::Written { read, bytes } => {
                 // An output block the worker wrote itself (MPI ranks writing their chunks).
                 local.bytes_read += read;
@@ -202,7 +202,7 @@ impl Ctx<'_> {
         local.bytes_output += to_sinks(self.plan, self.sinks, stage_id, &index, block)?;
         local.time("write", since);
         self.task_done(row, stage_id, started);
-        Ok((restored, kept.map(Value::Block)))
+        Ok((restored, kept.map(Datum::Block)))
     }
 
     /// Tells the observers that a task of `stage` ran on worker `row` from `started` on.

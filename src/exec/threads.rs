@@ -1,4 +1,4 @@
-//! The threads scheduler's loop: `n` worker threads share one lock over the pool
+//! The threads scheduler's loop: `n` worker threads share one lock over the residency
 //! and the ready queue; each takes the highest-priority ready task whose reservation fits,
 //! runs it without holding the lock, and publishes its output, waking the others.
 
@@ -10,11 +10,11 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::schedule::TaskId;
 
-use super::pool::{Decision, Pool};
+use super::residency::{Decision, Residency};
 use super::task::Ctx;
 
 struct Shared<'a> {
-    pool: Pool<'a>,
+    residency: Residency<'a>,
     ready: BinaryHeap<Reverse<(u32, TaskId)>>,
     deps_left: Vec<u32>,
     done: usize,
@@ -22,7 +22,11 @@ struct Shared<'a> {
 }
 
 /// Runs the tasks on `threads` workers (at most `ctx.cpu` of them compute at once).
-pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Result<Metrics> {
+pub(super) fn run_threads(
+    ctx: &Ctx<'_>,
+    residency: Residency<'_>,
+    threads: usize,
+) -> Result<Metrics> {
     let graph = ctx.graph;
     let deps_left: Vec<u32> = (0..graph.len() as TaskId)
         .map(|t| graph.deps(t).len() as u32)
@@ -32,7 +36,7 @@ pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Resu
         .map(|t| Reverse((ctx.position[t as usize], t)))
         .collect();
     let shared = Mutex::new(Shared {
-        pool,
+        residency,
         ready,
         deps_left,
         done: 0,
@@ -58,7 +62,7 @@ pub(super) fn run_threads(ctx: &Ctx<'_>, pool: Pool<'_>, threads: usize) -> Resu
         .map_err(|_| Error::internal("a worker panicked"))?;
     match shared.error {
         Some(e) => Err(e),
-        None => Ok(shared.pool.metrics),
+        None => Ok(shared.residency.metrics),
     }
 }
 
@@ -72,7 +76,7 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
             return;
         }
         let Some(&Reverse((_, t))) = guard.ready.peek() else {
-            if guard.pool.running == 0 {
+            if guard.residency.running == 0 {
                 guard.error = Some(Error::internal("no task is ready and none is running"));
                 continue;
             }
@@ -82,7 +86,7 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
         // Admission: a task starts only when its reservation fits under the limit, after
         // evicting what it must.
         let mut local = Metrics::default();
-        let mut adm = match guard.pool.try_admit(t) {
+        let mut adm = match guard.residency.try_admit(t) {
             Err(e) => {
                 guard.error = Some(e);
                 continue;
@@ -95,31 +99,31 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
                 drop(guard);
                 let files = ctx.write_spills(&victims, &mut local);
                 guard = shared.lock().expect("scheduler lock");
-                if let Err(e) = guard.pool.spills_written(files) {
+                if let Err(e) = guard.residency.spills_written(files) {
                     guard.error.get_or_insert(e);
                 }
-                guard.pool.metrics.absorb(&local);
+                guard.residency.metrics.absorb(&local);
                 wake.notify_all();
                 continue;
             }
             Ok(Decision::Run(adm)) => adm,
         };
-        ctx.admitted(&guard.pool.usage(), &guard.pool.metrics);
+        ctx.admitted(&guard.residency.usage(), &guard.residency.metrics);
         guard.ready.pop();
         drop(guard);
         let result = ctx.run_guarded(&mut adm, &mut local, row);
         guard = shared.lock().expect("scheduler lock");
         match result {
             Err(e) => {
-                guard.pool.abandon(adm);
+                guard.residency.abandon(adm);
                 guard.error.get_or_insert(e);
             }
             Ok((restored, value)) => {
                 let t = adm.task;
-                guard.pool.finish(adm, restored, value);
-                guard.pool.metrics.absorb(&local);
+                guard.residency.finish(adm, restored, value);
+                guard.residency.metrics.absorb(&local);
                 guard.done += 1;
-                ctx.report(&guard.pool.metrics, &guard.pool.usage());
+                ctx.report(&guard.residency.metrics, &guard.residency.usage());
                 for &u in ctx.graph.users(t) {
                     let left = &mut guard.deps_left[u as usize];
                     *left -= 1;

@@ -45,7 +45,7 @@ pub(crate) fn reshape(input: &ExprRef, out_shape: &[usize]) -> Result<ExprRef> {
         return Ok(input.clone());
     }
     let target = input.grid().max_chunk_shape().iter().product::<usize>() as u64;
-    let (map, in_grid, out_grid) = ReshapeMap::plan(input.grid(), out_shape, target.max(1));
+    let (map, in_grid, out_grid) = ReshapeMap::choose(input.grid(), out_shape, target.max(1));
     check_blocks(&in_grid)?;
     let operand = rechunk(input, in_grid)?;
     Ok(Expr::new(
@@ -91,7 +91,7 @@ impl ReshapeMap {
     /// (same number of elements, none of either shape's lengths 0 or 1), aiming for blocks
     /// of at most `target` elements. Returns the map, the grid the input must be rechunked
     /// to (equal to `in_grid` when it already fits) and the output's grid.
-    pub(crate) fn plan(
+    pub(crate) fn choose(
         in_grid: &ChunkGrid,
         out_shape: &[usize],
         target: u64,
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn acceptance_shape_keeps_blocks_of_the_inputs_size() {
         let grid = ChunkGrid::regular(&[20000, 20000], &[1000, 1000]);
-        let (_, inp, out) = ReshapeMap::plan(&grid, &[40000, 10000], 1_000_000);
+        let (_, inp, out) = ReshapeMap::choose(&grid, &[40000, 10000], 1_000_000);
         assert_eq!(inp.max_chunk_shape(), vec![50, 20000]);
         assert_eq!(out.max_chunk_shape(), vec![100, 10000]);
         assert_eq!(inp.nblocks(), out.nblocks());
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn row_chunks_that_fit_are_kept() {
         let grid = ChunkGrid::regular(&[100, 60], &[10, 60]);
-        let (_, inp, out) = ReshapeMap::plan(&grid, &[6000], 100);
+        let (_, inp, out) = ReshapeMap::choose(&grid, &[6000], 100);
         assert_eq!(&inp, &grid);
         assert_eq!(sizes(&out), vec![vec![600; 10]]);
     }
@@ -370,10 +370,10 @@ mod tests {
     #[test]
     fn coprime_shapes_fall_back_to_whole_or_single_elements() {
         let grid = ChunkGrid::regular(&[7, 11], &[7, 11]);
-        let (_, inp, _) = ReshapeMap::plan(&grid, &[11, 7], 1000);
+        let (_, inp, _) = ReshapeMap::choose(&grid, &[11, 7], 1000);
         assert_eq!(inp.nblocks(), 1);
         let grid = ChunkGrid::regular(&[7, 11], &[2, 3]);
-        let (_, inp, out) = ReshapeMap::plan(&grid, &[11, 7], 10);
+        let (_, inp, out) = ReshapeMap::choose(&grid, &[11, 7], 10);
         // Whole (77) does not fit 10; the inner pivots allow one element per block.
         assert_eq!(inp.max_chunk_shape(), vec![1, 1]);
         assert_eq!(out.max_chunk_shape(), vec![1, 1]);
@@ -406,7 +406,7 @@ mod tests {
     /// Every output block's elements, in C order, are its input block's.
     fn check(in_shape: &[usize], chunks: &[usize], out_shape: &[usize], target: u64) {
         let grid = ChunkGrid::regular(in_shape, chunks);
-        let (map, inp, out) = ReshapeMap::plan(&grid, out_shape, target);
+        let (map, inp, out) = ReshapeMap::choose(&grid, out_shape, target);
         assert_eq!(out.shape(), out_shape);
         assert_eq!(
             inp.nblocks(),

@@ -69,9 +69,11 @@ pub fn place(dst: &mut Block, axis: usize, offset: usize, src: &Block) -> Result
     Ok(())
 }
 
-/// What a task produces: a block of an array, or a partial reduction.
+/// What a task produces and its users take: a block of an array, or a partial reduction.
+/// (Named apart from the expression front end's `parse::Value`, a run-time value of the
+/// language, which can be an array, a scalar, a string...)
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Datum {
     /// A block of an array.
     Block(Block),
     /// A block of an array read in place from a memory-mapped chunk file.
@@ -80,22 +82,22 @@ pub enum Value {
     Partial(Partial),
 }
 
-impl Value {
+impl Datum {
     /// Bytes held.
     pub fn nbytes(&self) -> usize {
         match self {
-            Value::Block(b) => b.nbytes(),
-            Value::Mapped(m) => m.nbytes(),
-            Value::Partial(p) => p.nbytes(),
+            Datum::Block(b) => b.nbytes(),
+            Datum::Mapped(m) => m.nbytes(),
+            Datum::Partial(p) => p.nbytes(),
         }
     }
 
-    /// The value as a borrowed block, `None` for a partial.
+    /// The datum as a borrowed block, `None` for a partial.
     pub fn as_block(&self) -> Option<crate::block::BlockRef<'_>> {
         match self {
-            Value::Block(b) => Some(crate::block::BlockRef::Block(b)),
-            Value::Mapped(m) => Some(crate::block::BlockRef::Mapped(m)),
-            Value::Partial(_) => None,
+            Datum::Block(b) => Some(crate::block::BlockRef::Block(b)),
+            Datum::Mapped(m) => Some(crate::block::BlockRef::Mapped(m)),
+            Datum::Partial(_) => None,
         }
     }
 }

@@ -59,7 +59,7 @@ pub fn simulate(
     for (i, &t) in seq.iter().enumerate() {
         cancel.check(i)?;
         // Inputs, plus the scratch of the largest input task that may have to be recomputed
-        // (see `exec::pool`).
+        // (see `exec::residency`).
         let inputs: u64 = graph.deps(t).iter().map(|&d| output[d as usize]).sum();
         let recompute = graph
             .deps(t)

@@ -1,7 +1,7 @@
 //! One writer per array: the advisory lock every write of a Zarr array holds.
 //!
 //! Two processes writing one path would interleave their chunks and one of them would mark
-//! the mixture complete (issue 25). So every write ([`super::ZarrSink`] created, resumed or
+//! the mixture complete (issue 25). So every write ([`super::ZarrWriter`] created, resumed or
 //! overwriting, [`super::ZarrRegion`]) first takes an exclusive `flock` on a lock file
 //! *beside* the array, `.<name>.brickwork-lock` in the same directory, and keeps it until it
 //! is finished or dropped. Beside and not inside: `--overwrite` deletes the array's
@@ -37,7 +37,7 @@
 //! Limits: `flock` is advisory (a program that does not take it is not stopped) and works
 //! across machines only where the file system implements it (NFSv4 and Lustre do, with
 //! the right mount options; some NFS setups lock only locally). The write id checked when a
-//! write finishes (see `ZarrSink::finish`) catches what the lock could not prevent.
+//! write finishes (see `ZarrWriter::finish`) catches what the lock could not prevent.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};

@@ -2,7 +2,7 @@
 //!
 //! brickwork reads Zarr arrays (format 3 and 2, as written by zarr-python and others) with
 //! [`ZarrSource`] and writes Zarr arrays (format 3, sharded or not, and format 2) chunk by
-//! chunk with [`ZarrSink`]. What brickwork writes is specified in `store-format/README.md`
+//! chunk with [`ZarrWriter`]. What brickwork writes is specified in `store-format/README.md`
 //! ("brickwork-store 1").
 //!
 //! A store is a local directory or, with the `cloud` feature, an object store or web server
@@ -17,10 +17,10 @@
 mod bounded;
 #[cfg(target_os = "linux")]
 mod dio;
-mod direct;
 mod location;
 mod lock;
 mod nosync;
+mod raw_chunk;
 #[cfg_attr(not(feature = "cloud"), path = "remote_off.rs")]
 mod remote;
 mod requests;
@@ -28,13 +28,13 @@ mod sink;
 pub mod temp;
 mod zarr;
 
-pub use direct::map_fault_bytes;
 pub use location::{Location, Scheme, StorageOptions, StoreUrl, is_remote};
 pub use lock::remove_stale_locks;
+pub use raw_chunk::map_fault_bytes;
 pub use remote::request_counts;
 pub use requests::RequestCounts;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
-pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSink, ZarrSource, fmt_region};
+pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSource, ZarrWriter, fmt_region};
 
 use std::path::Path;
 
@@ -377,7 +377,7 @@ impl std::fmt::Display for ZarrFormat {
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
     /// The chunk shape to write; `None` lets the caller decide (e.g. keep the source's chunks).
-    /// [`ZarrSink::create`] itself takes the chunk shape as an argument. With
+    /// [`ZarrWriter::create`] itself takes the chunk shape as an argument. With
     /// [`shards`](Self::shards), this is the inner chunk shape: the unit of reading.
     pub chunks: Option<Vec<usize>>,
     /// Compression of the chunks (of the inner chunks of a sharded array).
@@ -434,8 +434,8 @@ impl Default for WriteOptions {
 }
 
 impl WriteOptions {
-    /// The shape of the blocks a [`ZarrSink`] created with these options and chunk shape
-    /// `chunks` takes in [`ZarrSink::write_chunk`]: the shard shape when sharded (a shard is
+    /// The shape of the blocks a [`ZarrWriter`] created with these options and chunk shape
+    /// `chunks` takes in [`ZarrWriter::write_chunk`]: the shard shape when sharded (a shard is
     /// encoded whole), else `chunks`. The writer's grid is the regular grid of this shape.
     ///
     /// # Errors

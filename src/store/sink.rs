@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use ndarray::{Axis, Slice};
 
-use super::{ZarrRegion, ZarrSink};
+use super::{ZarrRegion, ZarrWriter};
 use crate::block::{Block, BlockElement};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -94,12 +94,12 @@ impl Sink for CollectSink {
 /// Writes each output block as one chunk of a Zarr array, or one shard of a sharded array
 /// (the output grid is the array's chunk or shard grid).
 pub struct ZarrWriteSink<'a> {
-    sink: &'a ZarrSink,
+    sink: &'a ZarrWriter,
 }
 
 impl<'a> ZarrWriteSink<'a> {
     /// Writes into `sink`.
-    pub fn new(sink: &'a ZarrSink) -> Self {
+    pub fn new(sink: &'a ZarrWriter) -> Self {
         ZarrWriteSink { sink }
     }
 }

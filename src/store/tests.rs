@@ -44,7 +44,7 @@ fn slice(block: &Block, start: &[usize], shape: &[usize]) -> Block {
 
 /// Writes `data` block by block (chunks, or shards when sharded) with `chunks` and `opts`.
 fn write(path: &Path, data: &Block, chunks: &[usize], opts: &WriteOptions) -> Result<()> {
-    let sink = ZarrSink::create(path, data.shape(), data.dtype(), chunks, opts)?;
+    let sink = ZarrWriter::create(path, data.shape(), data.dtype(), chunks, opts)?;
     let grid = crate::grid::ChunkGrid::regular(data.shape(), sink.write_shape());
     for b in 0..grid.nblocks() {
         let idx = grid.unlinear(b);
@@ -149,7 +149,7 @@ fn metadata_as_specified() -> TestResult {
         attributes,
         ..WriteOptions::default()
     };
-    let sink = ZarrSink::create(&path, &[10, 4], DType::F32, &[4, 4], &opts)?;
+    let sink = ZarrWriter::create(&path, &[10, 4], DType::F32, &[4, 4], &opts)?;
     let meta = zarr_json(&path);
     assert_eq!(meta["zarr_format"], 3);
     assert_eq!(meta["node_type"], "array");
@@ -222,13 +222,13 @@ fn metadata_as_specified() -> TestResult {
 
     // The bytes codec of 1-byte types has no endian (as zarr-python writes it).
     let p8 = dir.path().join("u8.zarr");
-    ZarrSink::create(&p8, &[3], DType::U8, &[2], &WriteOptions::default())?.finish()?;
+    ZarrWriter::create(&p8, &[3], DType::U8, &[2], &WriteOptions::default())?.finish()?;
     assert_eq!(
         zarr_json(&p8)["codecs"][0],
         serde_json::json!({"name": "bytes"})
     );
     let pb = dir.path().join("bool.zarr");
-    ZarrSink::create(&pb, &[3], DType::Bool, &[2], &WriteOptions::default())?.finish()?;
+    ZarrWriter::create(&pb, &[3], DType::Bool, &[2], &WriteOptions::default())?.finish()?;
     assert_eq!(zarr_json(&pb)["fill_value"], false);
     assert_eq!(zarr_json(&pb)["data_type"], "bool");
     Ok(())
@@ -276,7 +276,7 @@ fn overwrite_refused_unless_asked() -> TestResult {
     let path = dir.path().join("a.zarr");
     let first = sample(DType::I64, &[5, 5]);
     write(&path, &first, &[2, 2], &WriteOptions::default())?;
-    let err = ZarrSink::create(&path, &[3], DType::U8, &[3], &WriteOptions::default())
+    let err = ZarrWriter::create(&path, &[3], DType::U8, &[3], &WriteOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("a.zarr"), "{err}");
@@ -296,7 +296,7 @@ fn overwrite_refused_unless_asked() -> TestResult {
     let other = dir.path().join("notes");
     std::fs::create_dir(&other)?;
     std::fs::write(other.join("keep.txt"), "x")?;
-    let err = ZarrSink::create(&other, &[3], DType::U8, &[3], &opts).unwrap_err();
+    let err = ZarrWriter::create(&other, &[3], DType::U8, &[3], &opts).unwrap_err();
     assert!(err.to_string().contains("refusing"), "{err}");
     assert!(other.join("keep.txt").exists());
     Ok(())
@@ -334,7 +334,7 @@ fn region_reads_and_bounds() -> TestResult {
 fn write_errors() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("w.zarr");
-    let sink = ZarrSink::create(
+    let sink = ZarrWriter::create(
         &path,
         &[5, 5],
         DType::F32,
@@ -350,7 +350,7 @@ fn write_errors() -> TestResult {
             .is_err()
     );
     assert!(
-        ZarrSink::create(
+        ZarrWriter::create(
             &dir.path().join("x"),
             &[5],
             DType::F32,
@@ -360,7 +360,7 @@ fn write_errors() -> TestResult {
         .is_err()
     );
     assert!(
-        ZarrSink::create(
+        ZarrWriter::create(
             &dir.path().join("y"),
             &[5],
             DType::F32,
@@ -583,7 +583,7 @@ fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
             level: 5,
         })
     };
-    let sink = ZarrSink::create(&path, &[10, 4], DType::F64, &[4, 4], &opts)?;
+    let sink = ZarrWriter::create(&path, &[10, 4], DType::F64, &[4, 4], &opts)?;
     assert_eq!(sink.zarr_format(), ZarrFormat::V2);
     assert_eq!(sink.write_shape(), &[4, 4]);
     // Exactly the keys (and values) of zarr-python 3.1's v2 `.zarray`; no `node_type`.
@@ -644,7 +644,7 @@ fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
             "{dtype}_{}.zarr",
             codec.to_string().replace(':', "_")
         ));
-        ZarrSink::create(&p, &[3], dtype, &[2], &v2_opts(codec))?.finish()?;
+        ZarrWriter::create(&p, &[3], dtype, &[2], &v2_opts(codec))?.finish()?;
         let z = json_file(&p.join(".zarray"));
         Ok((z["dtype"].clone(), z["fill_value"].clone()))
     };
@@ -668,7 +668,7 @@ fn v2_metadata_as_zarr_python_writes_it() -> TestResult {
         let p = dir
             .path()
             .join(format!("c_{}.zarr", codec.to_string().replace(':', "_")));
-        ZarrSink::create(&p, &[3], DType::I32, &[2], &v2_opts(codec))?.finish()?;
+        ZarrWriter::create(&p, &[3], DType::I32, &[2], &v2_opts(codec))?.finish()?;
         Ok(json_file(&p.join(".zarray"))["compressor"].clone())
     };
     assert_eq!(compressor(Codec::None)?, serde_json::Value::Null);
@@ -705,7 +705,7 @@ fn v2_zero_d_empty_and_overwrite() -> TestResult {
     assert_eq!(ZarrSource::open(&path)?.read_all()?, data);
 
     // A v2 array is refused without overwrite and replaced (by v3, then v2 again) with it.
-    let err = ZarrSink::create(&path, &[3], DType::U8, &[3], &v2_opts(Codec::None)).unwrap_err();
+    let err = ZarrWriter::create(&path, &[3], DType::U8, &[3], &v2_opts(Codec::None)).unwrap_err();
     assert!(err.to_string().contains("empty.zarr") && err.to_string().contains("overwrite"));
     let overwrite = WriteOptions {
         overwrite: true,
@@ -765,7 +765,7 @@ fn sharded_round_trip_ragged() -> TestResult {
 fn sharded_metadata_and_objects() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("s.zarr");
-    let sink = ZarrSink::create(
+    let sink = ZarrWriter::create(
         &path,
         &[10, 9],
         DType::I16,
@@ -831,7 +831,7 @@ fn shard_and_format_errors() -> TestResult {
     let dir = tempfile::tempdir()?;
     let create = |name: &str, chunks: &[usize], opts: &WriteOptions| {
         let path = dir.path().join(name);
-        let err = ZarrSink::create(&path, &[10, 10], DType::F32, chunks, opts).unwrap_err();
+        let err = ZarrWriter::create(&path, &[10, 10], DType::F32, chunks, opts).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
         assert!(!path.exists(), "{name}: nothing is created");
         err.to_string()

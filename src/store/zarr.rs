@@ -16,14 +16,14 @@ mod grid;
 mod limits;
 mod region;
 mod resume;
-mod sink;
 mod source;
 mod v2;
+mod writer;
 
 pub use region::{ZarrRegion, fmt_region};
 pub use resume::Resumed;
-pub use sink::ZarrSink;
 pub use source::{StoredObjects, ZarrSource};
+pub use writer::ZarrWriter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,6 +67,6 @@ mod assert_traits {
     #[test]
     fn source_and_sink_are_send_sync() {
         send_sync::<super::ZarrSource>();
-        send_sync::<super::ZarrSink>();
+        send_sync::<super::ZarrWriter>();
     }
 }

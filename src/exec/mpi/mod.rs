@@ -14,9 +14,9 @@
 //! - **Sources never travel.** A task that reads one stored chunk and nothing else (not an
 //!   output itself) is not placed: each worker that needs the chunk reads it from the
 //!   shared store itself (mapped in place when it is uncompressed), as a dropped chunk is
-//!   re-read ([`Pool::mark_unread`]).
+//!   re-read ([`Residency::mark_unread`]).
 //! - **Intermediates stay where they are computed.** Each worker keeps its tasks' outputs in
-//!   its own [`Pool`] under its own memory limit, evicting, spilling (to its own spill
+//!   its own [`Residency`] under its own memory limit, evicting, spilling (to its own spill
 //!   directory) and recomputing as the threads scheduler does. A task whose input another
 //!   worker holds fetches it from that worker when it is admitted (`worker.rs`: a request,
 //!   then the block in pieces of at most 1 GiB; the bytes are reserved first, as for a
@@ -25,7 +25,7 @@
 //! - **Rank 0 holds the plan, the placement and per-task counters** (`root.rs`): it sends
 //!   each task's id to its rank as soon as its inputs are computed, so workers have a queue
 //!   of ready tasks and never wait on a round trip, and counts the `DONE`s. Its memory is
-//!   O(tasks) integers; it reserves nothing in the pool.
+//!   O(tasks) integers; it reserves nothing in the residency.
 //! - **One progress loop per rank** (`link.rs`): non-blocking sends and receives, polled
 //!   with a growing pause; a worker computes on one thread of its own while its loop serves
 //!   fetches, so MPI is only called from the thread that runs the computation.
@@ -34,10 +34,10 @@
 //!
 //! Writes to a Zarr store: rank 0 decides where the write starts (what a `--resume` keeps)
 //! and tells the others, creates the array, and marks it complete once every block has
-//! been written; each worker writes the blocks it computes ([`ZarrSink::attach`]) before it
+//! been written; each worker writes the blocks it computes ([`ZarrWriter::attach`]) before it
 //! reports them done.
 //!
-//! [`ZarrSink::attach`]: crate::store::ZarrSink::attach
+//! [`ZarrWriter::attach`]: crate::store::ZarrWriter::attach
 //!
 //! A rank that dies takes the job down: `mpirun` aborts the others (and the `brickwork`
 //! binary aborts the job when a rank fails outside a computation, so nobody waits
@@ -54,14 +54,14 @@ use mpi::collective::SystemOperation;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{CommunicatorCollectives, Root};
 
-use super::pool::Pool;
+use super::residency::Residency;
 use super::spill::{decode, encode};
 use super::task::Ctx;
 use super::threads::run_threads;
 use crate::block::Block;
 use crate::config::{ComputeOptions, Scheduler};
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::metrics::Metrics;
 use crate::plan::Plan;
 use crate::plan::stage::Recompute;
@@ -146,14 +146,18 @@ pub(crate) fn share_outcome(outcome: Result<Vec<u8>>) -> Result<Vec<u8>> {
 }
 
 /// Runs `ctx`'s plan on the ranks: rank 0 schedules, the others compute.
-pub(super) fn run(ctx: Ctx<'_>, pool: Pool<'_>, footprint: &Footprint) -> Result<Metrics> {
+pub(super) fn run(
+    ctx: Ctx<'_>,
+    residency: Residency<'_>,
+    footprint: &Footprint,
+) -> Result<Metrics> {
     let world = world()?;
     let (rank, size) = (world.rank(), world.size());
     if size == 1 {
         let threads = ctx.opts.effective_threads();
-        return run_threads(&ctx, pool, threads);
+        return run_threads(&ctx, residency, threads);
     }
-    drop(pool);
+    drop(residency);
     agree(&world, digest(ctx.plan, ctx.graph, ctx.position))?;
     let layout = Layout::new(&ctx, footprint, size);
     let link = link::Link::new(&world);
@@ -288,13 +292,13 @@ fn share_results(
                 let block = held.remove(&(i, index.clone())).ok_or_else(|| {
                     Error::internal(format!("block {index:?} of result {i} is not held here"))
                 })?;
-                encode(&Value::Block(block), &mut bytes)
+                encode(&Datum::Block(block), &mut bytes)
                     .map_err(|e| Error::internal_from("encoding a result block", e))?;
             }
             let bytes = broadcast(world, root, bytes);
             let value = decode(&mut &bytes[..])
                 .map_err(|e| Error::internal_from("decoding a result block", e))?;
-            let Value::Block(block) = value else {
+            let Datum::Block(block) = value else {
                 return Err(Error::internal("a result block that is not a block"));
             };
             sink.consume(&index, block)?;

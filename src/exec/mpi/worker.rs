@@ -1,7 +1,7 @@
 //! A worker rank: one progress loop and one compute thread.
 //!
 //! The loop takes the tasks rank 0 sends into a ready queue (by priority), admits them into
-//! this rank's [`Pool`] (at most two at once: one computing, the next one fetching its
+//! this rank's [`Residency`] (at most two at once: one computing, the next one fetching its
 //! inputs meanwhile), asks the holders of inputs held elsewhere for them (`FETCH`), hands
 //! a task whose inputs are all here to the compute thread, and reports each finished task
 //! to rank 0 (`DONE`) after its output is kept or written. Meanwhile it serves the other
@@ -23,11 +23,11 @@ use super::root::put_metrics;
 use super::{Held, Layout};
 use crate::block::Block;
 use crate::error::{Error, Result};
-use crate::exec::pool::{self, Admission, Decision, Missing, Pool};
 use crate::exec::remote::put_error;
+use crate::exec::residency::{self, Admission, Decision, Missing, Residency};
 use crate::exec::spill::{decode, encode, get_u64, put_u64};
 use crate::exec::task::Ctx;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::metrics::Metrics;
 use crate::schedule::{Footprint, TaskId};
 use crate::store::Sink;
@@ -39,7 +39,7 @@ const SENDING_AT_MOST: usize = 64 << 20;
 type Ran = (
     Admission,
     Metrics,
-    Result<(Vec<pool::Restored>, Option<Value>)>,
+    Result<(Vec<residency::Restored>, Option<Datum>)>,
 );
 
 /// Runs the tasks rank 0 sends until it says the run is over; returns this rank's figures
@@ -52,19 +52,19 @@ pub(super) fn run(
 ) -> (Result<Metrics>, Vec<Held>) {
     let me = link.rank();
     let uses = layout.uses_on(ctx.graph, me);
-    let mut pool = Pool::with_users(
+    let mut residency = Residency::with_users(
         ctx.plan,
         ctx.graph,
         &footprint.need,
         &footprint.output,
         ctx.limit,
         // Every rank plans the whole graph and keeps a table of every task.
-        ctx.schedule_bytes + ctx.graph.len() as u64 * super::super::pool::TASK_STATE_BYTES,
+        ctx.schedule_bytes + ctx.graph.len() as u64 * super::super::residency::TASK_STATE_BYTES,
         uses,
     );
     for t in 0..ctx.graph.len() {
         if layout.local[t] {
-            pool.mark_unread(t as TaskId);
+            residency.mark_unread(t as TaskId);
         }
     }
     let held = Mutex::new(Vec::new());
@@ -114,7 +114,7 @@ pub(super) fn run(
             ctx: &wctx,
             layout,
             me,
-            pool,
+            residency,
             link,
             ready: BinaryHeap::new(),
             pending: Vec::new(),
@@ -142,7 +142,7 @@ struct Worker<'a, 'c> {
     ctx: &'c Ctx<'a>,
     layout: &'c Layout,
     me: i32,
-    pool: Pool<'a>,
+    residency: Residency<'a>,
     link: Link,
     ready: BinaryHeap<Reverse<(u32, TaskId)>>,
     pending: Vec<Pending>,
@@ -198,10 +198,10 @@ impl Worker<'_, '_> {
             }
         }
         for p in std::mem::take(&mut self.pending) {
-            self.pool.abandon(p.adm);
+            self.residency.abandon(p.adm);
         }
         let stop = self.stop.take().unwrap_or_default();
-        let metrics = self.pool.metrics.clone();
+        let metrics = self.residency.metrics.clone();
         self.link.send(0, tag::METRICS, put_metrics(&metrics));
         self.link.finish(|_| {});
         if stop.is_empty() {
@@ -238,8 +238,8 @@ impl Worker<'_, '_> {
             tag::DATA => {
                 if let Some((d, bytes)) = self.assembly.add(m.from, &m.bytes).map_err(broken)? {
                     let value = decode(&mut &bytes[..]).map_err(broken)?;
-                    self.pool.metrics.transfers += 1;
-                    self.pool.metrics.bytes_transferred += bytes.len() as u64;
+                    self.residency.metrics.transfers += 1;
+                    self.residency.metrics.bytes_transferred += bytes.len() as u64;
                     self.arrived(d, Missing::Fetched(Arc::new(value)))?;
                 }
             }
@@ -272,18 +272,18 @@ impl Worker<'_, '_> {
     /// much is being sent already (ask again later).
     fn answer(&mut self, to: i32, d: TaskId) -> Result<bool> {
         let in_flight = self.link.in_flight();
-        let value = match self.pool.where_is(d) {
-            pool::Held::Busy => return Ok(false),
+        let value = match self.residency.where_is(d) {
+            residency::Held::Busy => return Ok(false),
             _ if in_flight > SENDING_AT_MOST => return Ok(false),
-            pool::Held::Value(v) => v,
-            pool::Held::File => Arc::new(self.pool.read_spilled(d)?),
-            pool::Held::Dropped => {
+            residency::Held::Datum(v) => v,
+            residency::Held::File => Arc::new(self.residency.read_spilled(d)?),
+            residency::Held::Dropped => {
                 self.link
                     .send(to, tag::RECOMPUTE, u64::from(d).to_ne_bytes().to_vec());
-                self.pool.remote_use_done(d);
+                self.residency.remote_use_done(d);
                 return Ok(true);
             }
-            pool::Held::Gone => {
+            residency::Held::Gone => {
                 return Err(Error::internal(format!(
                     "rank {to} fetched block {d} from rank {}, which no longer holds it",
                     self.me
@@ -296,7 +296,7 @@ impl Worker<'_, '_> {
         for piece in pieces(d, &bytes) {
             self.link.send(to, tag::DATA, piece);
         }
-        self.pool.remote_use_done(d);
+        self.residency.remote_use_done(d);
         Ok(true)
     }
 
@@ -342,11 +342,11 @@ impl Worker<'_, '_> {
             };
             for &d in graph.deps(t) {
                 let holder = self.layout.rank[d as usize];
-                if !self.layout.local[d as usize] && holder != self.me && self.pool.lacks(d) {
-                    self.pool.mark_remote(d);
+                if !self.layout.local[d as usize] && holder != self.me && self.residency.lacks(d) {
+                    self.residency.mark_remote(d);
                 }
             }
-            match self.pool.try_admit(t)? {
+            match self.residency.try_admit(t)? {
                 Decision::Run(adm) => {
                     self.ready.pop();
                     let mut waiting = 0;
@@ -366,8 +366,8 @@ impl Worker<'_, '_> {
                 Decision::Spill(victims) => {
                     let mut local = Metrics::default();
                     let files = self.ctx.write_spills(&victims, &mut local);
-                    self.pool.spills_written(files)?;
-                    self.pool.metrics.absorb(&local);
+                    self.residency.spills_written(files)?;
+                    self.residency.metrics.absorb(&local);
                 }
                 Decision::Wait => return Ok(()),
             }
@@ -393,8 +393,8 @@ impl Worker<'_, '_> {
         let t = adm.task;
         match result {
             Ok((restored, value)) => {
-                self.pool.finish(adm, restored, value);
-                self.pool.metrics.absorb(&local);
+                self.residency.finish(adm, restored, value);
+                self.residency.metrics.absorb(&local);
                 let mut msg = Vec::with_capacity(24);
                 for v in [u64::from(t), local.bytes_read, local.bytes_output] {
                     put_u64(&mut msg, v).expect("writing to memory");
@@ -402,7 +402,7 @@ impl Worker<'_, '_> {
                 self.link.send(0, tag::DONE, msg);
             }
             Err(e) => {
-                self.pool.abandon(adm);
+                self.residency.abandon(adm);
                 self.fail(u64::from(t), e);
             }
         }

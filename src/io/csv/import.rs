@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::grid::{ChunkGrid, fmt_shape};
 use crate::metrics::Metrics;
 use crate::observe::ProgressEvent;
-use crate::store::{WriteOptions, ZarrSink};
+use crate::store::{WriteOptions, ZarrWriter};
 
 use super::lines::{BATCH_HELD, Lines};
 #[cfg(doc)]
@@ -40,7 +40,7 @@ use crate::io::DEFAULT_CHUNK_BYTES;
 /// The errors of [`read_csv`]; [`Error::InvalidArgument`] for chunks or shards that do not
 /// fit the table, or both `resume` and `overwrite`; [`Error::PlanExceedsMemory`], before the
 /// output is created, when one band cannot fit the memory limit (naming the chunk shape and
-/// one that would fit); the errors of [`ZarrSink`] while writing; [`Error::Cancelled`].
+/// one that would fit); the errors of [`ZarrWriter`] while writing; [`Error::Cancelled`].
 /// After `dst` was created, a value that does not parse removes it (unless resuming); other
 /// errors leave it marked incomplete.
 pub fn import(
@@ -60,7 +60,7 @@ pub fn import(
     }
     let file = CsvFile::new(src, format)?;
     let table = file.scan()?;
-    let plan = ImportPlan::new(&file, table, write, opts)?;
+    let plan = ImportLayout::new(&file, table, write, opts)?;
     let (sink, written) = plan.open_output(dst, format.dtype, write, &file.fingerprint()?)?;
     let mut lines = file.data_lines()?;
     let written = crate::dispatch_dtype!(format.dtype, T => {
@@ -82,7 +82,7 @@ pub fn import(
 }
 
 /// How an import writes: the chunks, the grid of write blocks, the bytes one band needs.
-pub(super) struct ImportPlan {
+pub(super) struct ImportLayout {
     table: Table,
     chunks: Vec<usize>,
     /// The grid of the blocks written: chunks, or shards when sharded.
@@ -98,14 +98,14 @@ pub(super) struct ImportPlan {
 /// and its encoded bytes.
 pub(super) const COPIES_PER_BLOCK: u64 = 2;
 
-impl ImportPlan {
+impl ImportLayout {
     /// Chooses the chunks and checks that one band fits the memory limit.
     pub(super) fn new(
         file: &CsvFile<'_>,
         table: Table,
         write: &WriteOptions,
         opts: &ComputeOptions,
-    ) -> Result<ImportPlan> {
+    ) -> Result<ImportLayout> {
         let shape = table.shape();
         let limit = opts.effective_memory_limit();
         let dtype = file.format.dtype;
@@ -117,7 +117,7 @@ impl ImportPlan {
         let grid = ChunkGrid::regular(&shape, &write_shape);
         let per_band = grid.grid_shape().get(1).copied().unwrap_or(1);
         let writers = opts.effective_threads().min(per_band);
-        let mut plan = ImportPlan {
+        let mut plan = ImportLayout {
             table,
             chunks,
             grid,
@@ -181,10 +181,10 @@ impl ImportPlan {
         dtype: DType,
         write: &WriteOptions,
         fingerprint: &str,
-    ) -> Result<(ZarrSink, Vec<bool>)> {
+    ) -> Result<(ZarrWriter, Vec<bool>)> {
         let shape = self.table.shape();
         if write.resume {
-            let r = ZarrSink::resume(dst, &shape, dtype, &self.chunks, write, Some(fingerprint))?;
+            let r = ZarrWriter::resume(dst, &shape, dtype, &self.chunks, write, Some(fingerprint))?;
             let written = match r.complete {
                 true => vec![true; self.grid.nblocks()],
                 false => r.written,
@@ -192,7 +192,7 @@ impl ImportPlan {
             return Ok((r.sink, written));
         }
         let sink =
-            ZarrSink::create_for(dst, &shape, dtype, &self.chunks, write, Some(fingerprint))?;
+            ZarrWriter::create_for(dst, &shape, dtype, &self.chunks, write, Some(fingerprint))?;
         Ok((sink, vec![false; self.grid.nblocks()]))
     }
 
@@ -202,7 +202,7 @@ impl ImportPlan {
         &self,
         file: &CsvFile<'_>,
         lines: &mut Lines,
-        sink: &ZarrSink,
+        sink: &ZarrWriter,
         written: &[bool],
         opts: &ComputeOptions,
     ) -> Result<Metrics> {
@@ -246,7 +246,7 @@ impl ImportPlan {
     /// bytes written.
     pub(super) fn write_band<T: BlockElement>(
         &self,
-        sink: &ZarrSink,
+        sink: &ZarrWriter,
         band: usize,
         values: ArrayD<T>,
         todo: &[usize],

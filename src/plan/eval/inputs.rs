@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::block::BlockRef;
 use crate::error::{Error, Result};
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::program::Program;
 use crate::plan::{Plan, Reads, StageId};
 use crate::store::BlockRead;
@@ -14,14 +14,14 @@ use crate::store::BlockRead;
 /// The blocks a task reads, looked up by (stage, linear block): the outputs of its input
 /// tasks, and the source chunks it reads itself when the plan reads sources inline.
 pub(crate) struct Inputs {
-    entries: Vec<(StageId, usize, Arc<Value>)>,
+    entries: Vec<(StageId, usize, Arc<Datum>)>,
     /// Bytes of source chunks read by the task.
     read_bytes: u64,
 }
 
 impl Inputs {
     /// The outputs of a task's input tasks, each with its (stage, linear block).
-    pub(crate) fn new(entries: Vec<(StageId, usize, Arc<Value>)>) -> Self {
+    pub(crate) fn new(entries: Vec<(StageId, usize, Arc<Datum>)>) -> Self {
         Inputs {
             entries,
             read_bytes: 0,
@@ -48,7 +48,7 @@ impl Inputs {
         }
     }
 
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Value> + '_ {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Datum> + '_ {
         self.entries.iter().map(|(_, _, v)| v.as_ref())
     }
 
@@ -80,10 +80,10 @@ impl Inputs {
 
     /// Reads a source chunk, memory-mapped where the source allows it, else into memory,
     /// and counts its bytes as read by the task.
-    pub(crate) fn read_chunk(&mut self, source: &dyn BlockRead, chunk: &[usize]) -> Result<Value> {
+    pub(crate) fn read_chunk(&mut self, source: &dyn BlockRead, chunk: &[usize]) -> Result<Datum> {
         let value = match source.map_chunk(chunk)? {
-            Some(m) => Value::Mapped(m),
-            None => Value::Block(source.read_chunk(chunk)?),
+            Some(m) => Datum::Mapped(m),
+            None => Datum::Block(source.read_chunk(chunk)?),
         };
         self.read_bytes += value.nbytes() as u64;
         Ok(value)

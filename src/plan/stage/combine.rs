@@ -5,7 +5,7 @@ use super::TaskRun;
 use crate::error::{Error, Result};
 use crate::expr::ReduceSpec;
 use crate::kernel::gather::for_each_chunk;
-use crate::kernel::{Value, reduce};
+use crate::kernel::{Datum, reduce};
 use crate::plan::bytes::partial_elem_bytes;
 use crate::plan::stage::Stage;
 use crate::plan::{Plan, StageId};
@@ -79,10 +79,10 @@ impl StageOp for ReduceCombine {
         self.output_bytes(stage, block)
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let mut parts = task.inputs.values().map(|v| match v {
-            Value::Partial(p) => Ok(p),
-            Value::Block(_) | Value::Mapped(_) => {
+            Datum::Partial(p) => Ok(p),
+            Datum::Block(_) | Datum::Mapped(_) => {
                 Err(Error::internal("expected a partial, got a block"))
             }
         });
@@ -94,9 +94,9 @@ impl StageOp for ReduceCombine {
             acc = reduce::combine(&self.spec, acc, p?)?;
         }
         Ok(if self.finalize {
-            Value::Block(reduce::finalize(&self.spec, acc, task.stage().dtype))
+            Datum::Block(reduce::finalize(&self.spec, acc, task.stage().dtype))
         } else {
-            Value::Partial(acc)
+            Datum::Partial(acc)
         })
     }
 }

@@ -4,7 +4,7 @@ use super::{Recompute, StageOp, TaskRun};
 use crate::block::Block;
 use crate::error::Result;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::bytes::tile_bytes;
 use crate::plan::program::Program;
 use crate::plan::stage::Stage;
@@ -57,14 +57,14 @@ impl StageOp for Concat {
         Recompute::FromSources
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let Some((program, region)) = self.program_regions(task.block).pop() else {
             let stage = task.stage();
-            return Ok(Value::Block(Block::zeros(
+            return Ok(Datum::Block(Block::zeros(
                 stage.dtype,
                 &stage.grid.block_shape(task.block),
             )));
         };
-        Ok(Value::Block(task.eval(program, &region)?))
+        Ok(Datum::Block(task.eval(program, &region)?))
     }
 }

@@ -5,7 +5,7 @@ use crate::block::BlockElement;
 use crate::error::{Error, Result};
 use crate::expr::ContractSpec;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::kernel::contract::{self, Groups};
 use crate::kernel::reduce::Partial;
 use crate::plan::eval::map_arg;
@@ -74,7 +74,7 @@ impl StageOp for Contract {
         bytes
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let spec = &self.spec;
         let regions = self.program_regions(task.block);
         for (program, region) in &regions {
@@ -91,14 +91,14 @@ impl StageOp for Contract {
         drop(operands);
         let stage = task.stage();
         if stage.grid.ndim() == spec.out.len() {
-            return Ok(Value::Block(product));
+            return Ok(Datum::Block(product));
         }
         // A partial of the sum over the contracted blocks: length-1 contracted axes.
         let shape = stage.grid.block_shape(task.block);
         let acc = crate::dispatch_block!(product, a => BlockElement::wrap(
             a.into_shape_with_order(ndarray::IxDyn(&shape))
                 .map_err(|e| Error::internal_from("contraction partial", e))?));
-        Ok(Value::Partial(Partial {
+        Ok(Datum::Partial(Partial {
             count: terms as u64,
             acc,
             m2: None,

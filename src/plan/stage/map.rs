@@ -4,7 +4,7 @@
 use super::{Recompute, StageOp, TaskRun};
 use crate::error::Result;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::bytes::tile_bytes;
 use crate::plan::program::Program;
 use crate::plan::stage::Stage;
@@ -39,8 +39,8 @@ impl StageOp for Map {
         Recompute::FromSources
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let region = self.program.grid.region(task.block);
-        Ok(Value::Block(task.eval(&self.program, &region)?))
+        Ok(Datum::Block(task.eval(&self.program, &region)?))
     }
 }

@@ -6,7 +6,7 @@ use crate::block::{Block, BlockRef};
 use crate::error::{Error, Result};
 use crate::expr::{BlockInfo, Boundary, MapSpec};
 use crate::grid::{Region, fmt_shape};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::kernel::overlap::{self, Halo};
 use crate::plan::Plan;
 use crate::plan::bytes::tile_bytes;
@@ -89,9 +89,9 @@ impl StageOp for MapBlocks {
         bytes + trimmed + result * spec.func.temporaries as u64
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let stage = task.stage();
-        Ok(Value::Block(map_blocks(
+        Ok(Datum::Block(map_blocks(
             task.plan,
             stage,
             self,

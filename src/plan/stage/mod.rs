@@ -10,7 +10,7 @@
 //! | which stages does it read | [`StageOp::input_stages`], [`StageOp::programs`] | the stage graph (DOT, dashboard), realign |
 //! | how many bytes | [`StageOp::output_bytes`], [`StageOp::scratch_bytes`] | the simulated peak, the fit check, admission |
 //! | how is a block computed | [`StageOp::run`] | the executor, worker processes and MPI ranks |
-//! | dropped under pressure: recompute or spill | [`StageOp::recompute`] | the executor's block pool |
+//! | dropped under pressure: recompute or spill | [`StageOp::recompute`] | the executor's residency (`exec::residency`) |
 //! | what do later tasks keep of an output block | [`StageOp::kept_for_users`] | output routing (a scan's next block) |
 //! | what is it called | [`StageOp::op_name`] | statistics, the dashboard |
 //!
@@ -64,7 +64,7 @@ use crate::dtype::DType;
 use crate::error::Result;
 use crate::grid::ChunkGrid;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 
 /// How a stage computes one block, and what planning and running it need to know.
 ///
@@ -141,7 +141,7 @@ pub trait StageOp: Any + Debug + Send + Sync {
     ///
     /// # Errors
     /// A store's error reading a chunk, a kernel's, or a user function's.
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value>;
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum>;
 }
 
 /// Whether a dropped block can be computed again instead of spilled ([`StageOp::recompute`]).

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Recompute, StageOp, TaskRun};
 use crate::error::Result;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::stage::Stage;
 use crate::store::BlockRead;
 
@@ -47,7 +47,7 @@ impl StageOp for Read {
     }
 
     /// The chunk, memory-mapped where the source allows it; its bytes count as read.
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         task.inputs.read_chunk(self.source.as_ref(), task.block)
     }
 }

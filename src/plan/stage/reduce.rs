@@ -4,7 +4,7 @@ use super::{Recompute, StageOp, TaskRun};
 use crate::error::Result;
 use crate::expr::ReduceSpec;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::bytes::{TILE_ELEMS, partial_elem_bytes, tile_bytes};
 use crate::plan::eval::reduce_tiled;
 use crate::plan::program::Program;
@@ -53,10 +53,10 @@ impl StageOp for ReducePartial {
         Recompute::FromSources
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let region = self.program.grid.region(task.block);
         task.inputs.read_inline(task.plan, &self.program, &region)?;
-        Ok(Value::Partial(reduce_tiled(
+        Ok(Datum::Partial(reduce_tiled(
             task.plan,
             &self.program,
             &self.spec,

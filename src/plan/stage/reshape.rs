@@ -6,7 +6,7 @@ use super::{Recompute, StageOp, TaskRun};
 use crate::error::Result;
 use crate::expr::ReshapeMap;
 use crate::grid::Region;
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::plan::bytes::tile_bytes;
 use crate::plan::program::Program;
 use crate::plan::stage::Stage;
@@ -48,10 +48,10 @@ impl StageOp for Reshape {
         Recompute::FromSources
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let region = self.program.grid.region(&self.map.input_block(task.block));
         let value = task.eval(&self.program, &region)?;
         let shape = task.stage().grid.block_shape(task.block);
-        Ok(Value::Block(value.into_shape(&shape)?))
+        Ok(Datum::Block(value.into_shape(&shape)?))
     }
 }

@@ -5,7 +5,7 @@ use crate::block::Block;
 use crate::error::Result;
 use crate::expr::ScanOp;
 use crate::grid::Region;
-use crate::kernel::{Value, scan};
+use crate::kernel::{Datum, scan};
 use crate::plan::bytes::tile_bytes;
 use crate::plan::program::Program;
 use crate::plan::stage::Stage;
@@ -76,7 +76,7 @@ impl StageOp for Scan {
             a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(n.saturating_sub(1)..n)).to_owned()))
     }
 
-    fn run(&self, task: &mut TaskRun<'_>) -> Result<Value> {
+    fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let region = self.program.grid.region(task.block);
         let mut out = task.eval(&self.program, &region)?;
         let before = match self.before(task.block) {
@@ -87,6 +87,6 @@ impl StageOp for Scan {
             ),
         };
         scan::scan(self.op, &mut out, self.axis, before)?;
-        Ok(Value::Block(out))
+        Ok(Datum::Block(out))
     }
 }

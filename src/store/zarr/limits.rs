@@ -25,7 +25,7 @@ use crate::error::Result;
 use crate::grid::MAX_BLOCKS;
 use crate::grid::fmt_shape;
 use crate::store::bounded::{BoundedStore, encoded_bound};
-use crate::store::direct;
+use crate::store::raw_chunk;
 
 /// Bytes per entry of a shard index (offset and length, 64 bits each).
 const SHARD_INDEX_ENTRY: u64 = 16;
@@ -127,7 +127,7 @@ pub(super) fn bounded(
         )));
     }
     let max_read = encoded_bound(stored).saturating_add(index);
-    let raw = direct::is_raw(array.metadata(), layout.dtype, layout.shape.len());
+    let raw = raw_chunk::is_raw(array.metadata(), layout.dtype, layout.shape.len());
     let exact = raw.then_some(chunk);
     let store = if sized {
         BoundedStore::new(array.storage(), max_read, exact)

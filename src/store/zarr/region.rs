@@ -24,16 +24,16 @@ use super::WriteStore;
 use super::attribute::{REGION_WRITE_KEY, RegionWrite, new_write_id};
 use super::error::{IntoSource, store_err, store_err_from};
 use super::grid::to_u64;
-use super::sink::{refuse_read_only, write_store};
 use super::source::ZarrSource;
+use super::writer::{refuse_read_only, write_store};
 use crate::block::{Block, BlockElement};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::{AxisChunks, ChunkGrid, fmt_shape};
-use crate::store::direct;
 use crate::store::lock::WriteLock;
 use crate::store::nosync::NoSyncStore;
+use crate::store::raw_chunk;
 use crate::store::{BRICKWORK_ATTRIBUTE, FORMAT_VERSION, StorageOptions};
 
 /// An existing Zarr array (v3, sharded or not, or v2) opened for writing the region
@@ -203,7 +203,7 @@ impl ZarrRegion {
         let dtype = source.dtype();
         let raw = files.is_some()
             && inner_chunks.is_none()
-            && direct::is_raw(array.metadata(), dtype, shape.len());
+            && raw_chunk::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrRegion {
             path: path.to_path_buf(),
             array,
@@ -467,7 +467,7 @@ impl ZarrRegion {
             let a = T::view(value).ok_or_else(|| Error::internal("block dtype checked above"))?;
             if whole {
                 if self.raw && let Some(elements) = a.as_slice() {
-                    return self.write_raw(&chunk, key, direct::as_bytes(elements));
+                    return self.write_raw(&chunk, key, raw_chunk::as_bytes(elements));
                 }
                 self.array.store_chunk(&chunk, a).map_err(IntoSource::into_source)
             } else {

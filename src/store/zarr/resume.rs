@@ -23,7 +23,9 @@ use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStora
 use super::attribute::{FINGERPRINT_KEY, sink_attributes, write_id_of};
 use super::error::{store_err, store_err_from};
 use super::grid::grid_shape;
-use super::sink::{Layout, ZarrSink, metadata_options, refuse_read_only, remote_top, write_store};
+use super::writer::{
+    Layout, ZarrWriter, metadata_options, refuse_read_only, remote_top, write_store,
+};
 use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -31,12 +33,12 @@ use crate::store::lock::WriteLock;
 use crate::store::remote::RemoteStore;
 use crate::store::{BRICKWORK_ATTRIBUTE, WriteOptions, ZarrFormat};
 
-/// What [`ZarrSink::resume`] found at its path.
+/// What [`ZarrWriter::resume`] found at its path.
 #[derive(Debug)]
 pub struct Resumed {
     /// The array, open for writing the chunks still missing.
-    pub sink: ZarrSink,
-    /// Per block of the write grid ([`ZarrSink::write_shape`]), by linear C-order index:
+    pub sink: ZarrWriter,
+    /// Per block of the write grid ([`ZarrWriter::write_shape`]), by linear C-order index:
     /// true when its object is stored and valid, so it is kept.
     pub written: Vec<bool>,
     /// True when the array was already marked complete: there is nothing to write.
@@ -54,9 +56,9 @@ enum Found {
     Array,
 }
 
-impl ZarrSink {
+impl ZarrWriter {
     /// Opens the array at `path` to resume an interrupted write of the same array, or
-    /// creates it when there is nothing at `path` yet (as [`ZarrSink::create_for`]).
+    /// creates it when there is nothing at `path` yet (as [`ZarrWriter::create_for`]).
     ///
     /// The array must have been created by brickwork with the same shape, dtype, chunks,
     /// shards, codec and Zarr format, and, when `fingerprint` is given, for the same
@@ -67,7 +69,7 @@ impl ZarrSink {
     /// [`Error::Store`] naming the path when something else is there: another array
     /// (naming the metadata that differs), one not written by brickwork, one written for
     /// another computation, or a directory that is not a Zarr array; errors of
-    /// [`ZarrSink::create`] and I/O errors while reading what is there.
+    /// [`ZarrWriter::create`] and I/O errors while reading what is there.
     pub fn resume(
         path: &Path,
         shape: &[usize],
@@ -173,7 +175,7 @@ impl ZarrSink {
         chunks: &[usize],
         opts: &WriteOptions,
         fingerprint: Option<&str>,
-    ) -> Result<ZarrSink> {
+    ) -> Result<ZarrWriter> {
         let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
         Ok(Self::open_parts(path, shape, dtype, chunks, opts, layout, fingerprint)?.0)
     }
@@ -189,7 +191,7 @@ impl ZarrSink {
         opts: &WriteOptions,
         layout: Layout,
         fingerprint: Option<&str>,
-    ) -> Result<(ZarrSink, serde_json::Value, &'static str)> {
+    ) -> Result<(ZarrWriter, serde_json::Value, &'static str)> {
         let (shards, codecs) = layout;
         let (display, remote) = super::resolve(path, &opts.storage)?;
         let path = display.as_path();
@@ -219,8 +221,8 @@ impl ZarrSink {
         };
         let raw = files.is_some()
             && shards.is_none()
-            && crate::store::direct::is_raw(array.metadata(), dtype, shape.len());
-        let sink = ZarrSink {
+            && crate::store::raw_chunk::is_raw(array.metadata(), dtype, shape.len());
+        let sink = ZarrWriter {
             path: path.to_path_buf(),
             store,
             files,
@@ -373,7 +375,7 @@ fn is_incomplete_zattrs(file: &Path) -> bool {
 }
 
 /// The JSON document `key` of the array `sink` writes.
-fn read_json(sink: &ZarrSink, key: &str) -> Result<serde_json::Value> {
+fn read_json(sink: &ZarrWriter, key: &str) -> Result<serde_json::Value> {
     let path = &sink.path;
     let store_key =
         StoreKey::new(key).map_err(|e| Error::internal_from(format!("store key {key}"), e))?;

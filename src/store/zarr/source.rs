@@ -19,7 +19,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
 use crate::store::StorageOptions;
-use crate::store::direct;
+use crate::store::raw_chunk;
 use crate::store::remote::RemoteStore;
 use crate::store::{BRICKWORK_ATTRIBUTE, ReadOptions};
 
@@ -47,7 +47,7 @@ pub struct ZarrSource {
     pub(super) shard_shape: Option<Vec<usize>>,
     zarr_format: u8,
     /// Chunks are stored as raw native-endian elements and read directly
-    /// ([`super::direct`]).
+    /// ([`super::raw_chunk`]).
     raw: bool,
     /// Per chunk asked about, whether [`ZarrSource::maps_chunk`] found it mappable (the
     /// planner asks once per task and chunk; a file system look-up each time would add up).
@@ -444,8 +444,8 @@ impl ZarrSource {
         };
         let array = limits::bounded(path, meta_key, &array, &layout, remote.is_none())?;
         let raw = remote.is_none()
-            && !direct::reads_disabled()
-            && direct::is_raw(array.metadata(), dtype, shape.len());
+            && !raw_chunk::reads_disabled()
+            && raw_chunk::is_raw(array.metadata(), dtype, shape.len());
         let attributes = serde_json::Value::Object(array.attributes().clone());
         let generation = seen.with_attributes(&attributes);
         Ok(ZarrSource {
@@ -526,7 +526,7 @@ impl ZarrSource {
         let (start, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;
         if self.raw && !size.contains(&0) {
             let file = self.chunk_file(chunk);
-            let read = direct::read(&file, self.dtype, &self.chunk_shape, &size)
+            let read = raw_chunk::read(&file, self.dtype, &self.chunk_shape, &size)
                 .map_err(|e| self.direct_err(chunk, e))?;
             if let Some(block) = read {
                 self.check_generation()?;
@@ -550,13 +550,13 @@ impl ZarrSource {
 
     /// Memory-maps one chunk of the regular read-chunk grid, clipped to the array bounds,
     /// when it is stored uncompressed in the machine's byte order and is large enough for
-    /// mapping to pay (see `store::direct`); `None` to read it with
+    /// mapping to pay (see `store::raw_chunk`); `None` to read it with
     /// [`read_chunk`](Self::read_chunk) instead.
     pub fn map_chunk(&self, chunk: &[usize]) -> Result<Option<MappedBlock>> {
         let Some(size) = self.mapped_size(chunk)? else {
             return Ok(None);
         };
-        let mapped = direct::map(
+        let mapped = raw_chunk::map(
             &self.chunk_file(chunk),
             self.dtype,
             &self.chunk_shape,
@@ -577,16 +577,16 @@ impl ZarrSource {
         }
         let mut known = self.mappable.lock().unwrap_or_else(|e| e.into_inner());
         *known.entry(chunk.to_vec()).or_insert_with(|| {
-            direct::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape)
+            raw_chunk::mappable(&self.chunk_file(chunk), self.dtype, &self.chunk_shape)
         })
     }
 
     /// The shape of chunk `chunk` inside the array when chunks of this array are mapped
-    /// rather than read (raw, at least [`direct::MAP_MIN_BYTES`] stored) and it is not
+    /// rather than read (raw, at least [`raw_chunk::MAP_MIN_BYTES`] stored) and it is not
     /// empty; `None` otherwise.
     fn mapped_size(&self, chunk: &[usize]) -> Result<Option<Vec<usize>>> {
         let stored = self.chunk_shape.iter().product::<usize>() * self.dtype.size();
-        if !self.raw || stored < direct::MAP_MIN_BYTES {
+        if !self.raw || stored < raw_chunk::MAP_MIN_BYTES {
             return Ok(None);
         }
         let (_, size) = chunk_region(&self.path, &self.shape, &self.chunk_shape, chunk)?;

@@ -1,4 +1,4 @@
-//! The memory pool: which task outputs are resident, what is reserved, and what to evict.
+//! Residency: which task outputs are resident, what is reserved, and what to evict.
 //!
 //! Every byte the engine holds for a block is a [`MemoryReservation`] of a named consumer
 //! (see `super::memory`): *held* by a task output waiting for its users (or being spilled),
@@ -33,7 +33,7 @@ use super::memory::{MemoryPool, MemoryReservation};
 use super::spill::{self, SpillFile};
 use super::task::exhausted;
 use crate::error::{Error, Result};
-use crate::kernel::Value;
+use crate::kernel::Datum;
 use crate::metrics::{Consumer, MemoryUse, Metrics};
 use crate::plan::Plan;
 use crate::plan::stage::Recompute;
@@ -45,12 +45,12 @@ enum Slot {
     Empty,
     /// In memory; `file` is a copy in the spill store, if it was read back from there.
     Resident {
-        value: Arc<Value>,
+        value: Arc<Datum>,
         file: Option<SpillFile>,
         mem: MemoryReservation,
     },
     /// In memory and being written to the spill store.
-    Spilling(Arc<Value>, MemoryReservation),
+    Spilling(Arc<Datum>, MemoryReservation),
     /// In the spill store only.
     Spilled(SpillFile),
     /// Dropped: recomputed from its sources when needed.
@@ -68,7 +68,7 @@ enum Slot {
 /// Where another worker's task output is, for a worker about to fetch it.
 pub(super) enum Held {
     /// In memory (possibly being spilled): the value.
-    Value(Arc<Value>),
+    Datum(Arc<Datum>),
     /// In that worker's spill store.
     File,
     /// Dropped; recomputed from its sources by whoever needs it.
@@ -89,7 +89,7 @@ pub(super) enum Missing {
     /// from that worker's spill store before the task runs (see `super::cluster`).
     Remote,
     /// Fetched from another worker.
-    Fetched(Arc<Value>),
+    Fetched(Arc<Datum>),
     /// Read from its store for the first time here ([`Slot::Unread`]).
     Read,
 }
@@ -100,7 +100,7 @@ pub(super) struct Admission {
     /// The task.
     pub(super) task: TaskId,
     /// Inputs in memory.
-    pub(super) resident: Vec<(TaskId, Arc<Value>)>,
+    pub(super) resident: Vec<(TaskId, Arc<Datum>)>,
     /// Inputs to bring back first.
     pub(super) missing: Vec<(TaskId, Missing)>,
     /// The task's output and scratch ([`Consumer::Tasks`]).
@@ -113,21 +113,21 @@ pub(super) struct Admission {
 pub(super) enum Decision {
     /// Run it.
     Run(Admission),
-    /// Write these values to the spill store (see [`Pool::spilled`]), then ask again.
-    Spill(Vec<(TaskId, Arc<Value>)>),
+    /// Write these values to the spill store (see [`Residency::spilled`]), then ask again.
+    Spill(Vec<(TaskId, Arc<Datum>)>),
     /// Wait for a running task or a spill to finish, then ask again.
     Wait,
 }
 
-/// An input brought back by [`Pool::bring_back`].
+/// An input brought back by [`Residency::bring_back`].
 pub(super) struct Restored {
     task: TaskId,
-    value: Arc<Value>,
+    value: Arc<Datum>,
     file: Option<SpillFile>,
 }
 
 /// Residency and reservations of one computation.
-pub(super) struct Pool<'a> {
+pub(super) struct Residency<'a> {
     plan: &'a Plan,
     graph: &'a TaskGraph,
     need: &'a [u64],
@@ -139,7 +139,7 @@ pub(super) struct Pool<'a> {
     pins: Vec<u32>,
     lru: LruCache<TaskId, ()>,
     memory: Arc<MemoryPool>,
-    /// What the run holds from start to end (the graph, the schedule, this pool's tables).
+    /// What the run holds from start to end (the graph, the schedule, this residency's tables).
     _plan: MemoryReservation,
     /// Tasks running (admitted and not finished).
     pub(super) running: usize,
@@ -147,11 +147,11 @@ pub(super) struct Pool<'a> {
     pub(super) metrics: Metrics,
 }
 
-/// The pool's own state per task: its slot, users left and pins.
+/// The residency's own state per task: its slot, users left and pins.
 pub(super) const TASK_STATE_BYTES: u64 = (size_of::<Slot>() + 2 * size_of::<u32>()) as u64;
 
-impl<'a> Pool<'a> {
-    /// A pool for running `graph` under `limit`, `plan_bytes` of which the run holds from
+impl<'a> Residency<'a> {
+    /// A residency for running `graph` under `limit`, `plan_bytes` of which the run holds from
     /// start to end (see [`super::run_state_bytes`]).
     pub(super) fn new(
         plan: &'a Plan,
@@ -167,8 +167,8 @@ impl<'a> Pool<'a> {
         Self::with_users(plan, graph, need, output, limit, plan_bytes, users)
     }
 
-    /// A pool in which task `t`'s output is kept until `users[t]` of its users have
-    /// finished (a cluster worker's pool counts the users it runs, and for outputs it
+    /// A residency in which task `t`'s output is kept until `users[t]` of its users have
+    /// finished (a cluster worker's residency counts the users it runs, and for outputs it
     /// computed, all of them).
     pub(super) fn with_users(
         plan: &'a Plan,
@@ -180,7 +180,7 @@ impl<'a> Pool<'a> {
         users: Vec<u32>,
     ) -> Self {
         let memory = MemoryPool::new();
-        Pool {
+        Residency {
             _plan: memory.reserve(Consumer::Plan, plan_bytes),
             plan,
             graph,
@@ -301,7 +301,7 @@ impl<'a> Pool<'a> {
 
     /// Evicts resident value `v`: drops it when it is on disk already or recomputable,
     /// otherwise marks it as spilling and adds it to `writes`.
-    fn evict(&mut self, v: TaskId, writes: &mut Vec<(TaskId, Arc<Value>)>) {
+    fn evict(&mut self, v: TaskId, writes: &mut Vec<(TaskId, Arc<Datum>)>) {
         self.lru.pop(&v);
         let slot = std::mem::replace(&mut self.slots[v as usize], Slot::Empty);
         let Slot::Resident { value, file, mem } = slot else {
@@ -412,7 +412,7 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Records a batch of spill writes (see [`Pool::spilled`]); returns the first failure
+    /// Records a batch of spill writes (see [`Residency::spilled`]); returns the first failure
     /// after recording them all.
     pub(super) fn spills_written(&mut self, files: Vec<(TaskId, Result<SpillFile>)>) -> Result<()> {
         let mut first = Ok(());
@@ -428,7 +428,7 @@ impl<'a> Pool<'a> {
     /// sink) after bringing back `restored`, and releases inputs whose last user it was.
     /// The admission's reservations are given back; what stays in memory (`value`, the
     /// inputs brought back) is reserved as outputs kept for their users.
-    pub(super) fn finish(&mut self, adm: Admission, restored: Vec<Restored>, value: Option<Value>) {
+    pub(super) fn finish(&mut self, adm: Admission, restored: Vec<Restored>, value: Option<Datum>) {
         let t = adm.task;
         drop(adm);
         self.running -= 1;
@@ -454,7 +454,7 @@ impl<'a> Pool<'a> {
     }
 
     /// Keeps `value`, task `t`'s output, in memory for its users.
-    fn keep(&mut self, t: TaskId, value: Arc<Value>, file: Option<SpillFile>) {
+    fn keep(&mut self, t: TaskId, value: Arc<Datum>, file: Option<SpillFile>) {
         let mem = self
             .memory
             .reserve(Consumer::Outputs, value.nbytes() as u64);
@@ -480,10 +480,10 @@ impl<'a> Pool<'a> {
         self.slots[d as usize] = Slot::Remote;
     }
 
-    /// Where this pool's output `d` is, for another worker that needs it.
+    /// Where this residency's output `d` is, for another worker that needs it.
     pub(super) fn where_is(&self, d: TaskId) -> Held {
         match &self.slots[d as usize] {
-            Slot::Resident { value, .. } | Slot::Spilling(value, _) => Held::Value(value.clone()),
+            Slot::Resident { value, .. } | Slot::Spilling(value, _) => Held::Datum(value.clone()),
             Slot::Spilled(_) => Held::File,
             Slot::Dropped | Slot::Unread => Held::Dropped,
             Slot::Loading => Held::Busy,
@@ -491,11 +491,11 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Reads this pool's spilled output `d` back for another worker (leaving it spilled).
+    /// Reads this residency's spilled output `d` back for another worker (leaving it spilled).
     ///
     /// # Errors
     /// Reading the spill file failed, or `d` is not spilled.
-    pub(super) fn read_spilled(&mut self, d: TaskId) -> Result<Value> {
+    pub(super) fn read_spilled(&mut self, d: TaskId) -> Result<Datum> {
         let Slot::Spilled(f) = &self.slots[d as usize] else {
             return Err(Error::internal(format!("task {d} is not spilled")));
         };
@@ -504,7 +504,7 @@ impl<'a> Pool<'a> {
         Ok(v)
     }
 
-    /// A task on another worker that used this pool's output `d` finished: releases `d`
+    /// A task on another worker that used this residency's output `d` finished: releases `d`
     /// after its last user.
     pub(super) fn remote_use_done(&mut self, d: TaskId) {
         let left = &mut self.users_left[d as usize];
@@ -588,7 +588,7 @@ pub(super) fn bring_back(
 
 impl Restored {
     /// The value, to pass to the task as an input.
-    pub(super) fn input(&self) -> (TaskId, Arc<Value>) {
+    pub(super) fn input(&self) -> (TaskId, Arc<Datum>) {
         (self.task, self.value.clone())
     }
 }

@@ -1,4 +1,4 @@
-//! Writing: [`ZarrSink`], a Zarr array (v3, optionally sharded, or v2) being written chunk
+//! Writing: [`ZarrWriter`], a Zarr array (v3, optionally sharded, or v2) being written chunk
 //! by chunk, with the creation, overwrite and completion of an array.
 
 use std::path::{Path, PathBuf};
@@ -30,9 +30,9 @@ use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::grid::fmt_shape;
-use crate::store::direct;
 use crate::store::lock::WriteLock;
 use crate::store::nosync::NoSyncStore;
+use crate::store::raw_chunk;
 use crate::store::remote::RemoteStore;
 use crate::store::{
     BRICKWORK_ATTRIBUTE, BloscCname, Codec, StorageOptions, WriteOptions, ZarrFormat,
@@ -48,7 +48,7 @@ use crate::store::{
 /// `Send + Sync`: [`write_chunk`](Self::write_chunk) may be called from several threads at
 /// once for different blocks. Call [`finish`](Self::finish) after the last block; until then
 /// the array is marked incomplete.
-pub struct ZarrSink {
+pub struct ZarrWriter {
     pub(super) path: PathBuf,
     pub(super) store: Arc<WriteStore>,
     /// The store under `store`'s atomic-write adapter, for raw chunk writes; `None` on an
@@ -70,17 +70,17 @@ pub struct ZarrSink {
     /// The fingerprint of the computation written, kept in the `brickwork` attribute.
     pub(super) fingerprint: Option<String>,
     /// The id of the write that created this generation of the array, kept in the
-    /// `brickwork` attribute and checked by [`ZarrSink::finish`]; `None` for an array of an
-    /// older brickwork being resumed, and for [`ZarrSink::attach`].
+    /// `brickwork` attribute and checked by [`ZarrWriter::finish`]; `None` for an array of an
+    /// older brickwork being resumed, and for [`ZarrWriter::attach`].
     pub(super) write_id: Option<String>,
-    /// The array's write lock (`store/lock.rs`); `None` for [`ZarrSink::attach`], whose
+    /// The array's write lock (`store/lock.rs`); `None` for [`ZarrWriter::attach`], whose
     /// creator holds it.
     pub(super) lock: Option<Arc<WriteLock>>,
 }
 
-impl std::fmt::Debug for ZarrSink {
+impl std::fmt::Debug for ZarrWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZarrSink")
+        f.debug_struct("ZarrWriter")
             .field("path", &self.path)
             .field("shape", &self.shape)
             .field("chunks", &self.chunks)
@@ -257,7 +257,7 @@ pub(super) fn bytes_to_bytes(
     })
 }
 
-impl ZarrSink {
+impl ZarrWriter {
     /// Creates a new Zarr array at `path` (a directory) in chunks of `chunks` and writes its
     /// metadata, marked incomplete. `opts` chooses the format (v3 or v2), the shards (v3)
     /// and the codec. Refuses an existing path unless `opts.overwrite`, which deletes the old
@@ -273,16 +273,16 @@ impl ZarrSink {
         dtype: DType,
         chunks: &[usize],
         opts: &WriteOptions,
-    ) -> Result<ZarrSink> {
+    ) -> Result<ZarrWriter> {
         Self::create_for(path, shape, dtype, chunks, opts, None)
     }
 
-    /// [`ZarrSink::create`] for the computation with `fingerprint` (see
+    /// [`ZarrWriter::create`] for the computation with `fingerprint` (see
     /// [`crate::expr::fingerprint`]), kept in the `brickwork` attribute so that a resumed
     /// write can tell it is resuming the same computation.
     ///
     /// # Errors
-    /// As [`ZarrSink::create`].
+    /// As [`ZarrWriter::create`].
     pub fn create_for(
         path: &Path,
         shape: &[usize],
@@ -290,7 +290,7 @@ impl ZarrSink {
         chunks: &[usize],
         opts: &WriteOptions,
         fingerprint: Option<&str>,
-    ) -> Result<ZarrSink> {
+    ) -> Result<ZarrWriter> {
         let layout = Self::check_layout(path, shape, dtype, chunks, opts)?;
         Self::create_checked(path, shape, dtype, chunks, opts, layout, fingerprint)
     }
@@ -332,7 +332,7 @@ impl ZarrSink {
         Ok((shards, codecs))
     }
 
-    /// Creates the array directory and its metadata (see [`ZarrSink::create_for`]).
+    /// Creates the array directory and its metadata (see [`ZarrWriter::create_for`]).
     pub(super) fn create_checked(
         path: &Path,
         shape: &[usize],
@@ -341,7 +341,7 @@ impl ZarrSink {
         opts: &WriteOptions,
         layout: Layout,
         fingerprint: Option<&str>,
-    ) -> Result<ZarrSink> {
+    ) -> Result<ZarrWriter> {
         let (shards, codecs) = layout;
         let (display, remote) = super::resolve(path, &opts.storage)?;
         let path = display.as_path();
@@ -395,8 +395,8 @@ impl ZarrSink {
         };
         let raw = files.is_some()
             && shards.is_none()
-            && direct::is_raw(array.metadata(), dtype, shape.len());
-        Ok(ZarrSink {
+            && raw_chunk::is_raw(array.metadata(), dtype, shape.len());
+        Ok(ZarrWriter {
             path: path.to_path_buf(),
             store,
             files,
@@ -436,7 +436,7 @@ impl ZarrSink {
         Ok(array)
     }
 
-    /// The v3 array as [`ZarrSink::create_v3`] writes it, its metadata not stored.
+    /// The v3 array as [`ZarrWriter::create_v3`] writes it, its metadata not stored.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn build_v3(
         path: &Path,
@@ -501,7 +501,7 @@ impl ZarrSink {
         Ok(array)
     }
 
-    /// The v2 array as [`ZarrSink::create_v2`] writes it and its `.zarray` document, not
+    /// The v2 array as [`ZarrWriter::create_v2`] writes it and its `.zarray` document, not
     /// stored.
     pub(super) fn build_v2(
         path: &Path,
@@ -593,7 +593,7 @@ impl ZarrSink {
         let result = dispatch_dtype!(self.dtype, T => {
             let a = T::view(block).ok_or_else(|| Error::internal("block dtype checked above"))?;
             if full && self.raw && let Some(elements) = a.as_slice() {
-                return self.write_raw(&idx, key, direct::as_bytes(elements));
+                return self.write_raw(&idx, key, raw_chunk::as_bytes(elements));
             }
             if full {
                 self.array.store_chunk(&idx, a)
@@ -619,7 +619,7 @@ impl ZarrSink {
         result.map_err(|e| store_err_from(&self.path, Some(key), format!("cannot write {what}"), e))
     }
 
-    /// Writes the raw bytes of a full chunk (see [`ZarrSink::raw`]), as zarrs would encode
+    /// Writes the raw bytes of a full chunk (see [`ZarrWriter::raw`]), as zarrs would encode
     /// it: not stored when it is all fill value.
     fn write_raw(&self, idx: &[u64], key: String, bytes: &[u8]) -> Result<()> {
         let result = match &self.files {
@@ -686,7 +686,7 @@ pub(super) fn exists_error(path: &Path, storage: &StorageOptions) -> Error {
     )
 }
 
-impl ZarrSink {
+impl ZarrWriter {
     /// Refuses to mark complete an array that another write has replaced since this one
     /// created it (its write id is no longer the one stored).
     fn check_still_ours(&self) -> Result<()> {

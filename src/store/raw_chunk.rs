@@ -1,4 +1,4 @@
-//! Direct reads of uncompressed chunk files, bypassing the codec pipeline.
+//! Raw chunk files (the elements' bytes alone) read in place, bypassing the codec pipeline.
 //!
 //! A chunk of an array whose only codec is `bytes` in the machine's byte order (Zarr v3), or
 //! which has no compressor and no filters, C order and a native-endian dtype (Zarr v2), is
