@@ -14,9 +14,14 @@
 //! `temperature.zarr` in the output directory. It prints the figures of the run
 //! ([`brickwork::Metrics`]), among them the bytes read from the store against the input's
 //! size. The anomaly needs the whole mean before its first chunk, and the input does not
-//! fit in the limit, so at least two passes over it are needed; today the run reads it
-//! three times (the mean's and the std's reductions read it separately, then the anomaly):
-//! issue 30, item 5, is for the two reductions to share their pass (2x).
+//! fit in the limit, so at least two passes over it are needed, and two are made: the
+//! mean's and the std's partial sums share each chunk's read, and the anomaly reads the
+//! input again once the mean is known (2.00x; the tasks that need a reduction of what they
+//! read read it again, the others share: `plan::passes::inline`).
+//!
+//! At the real size below (2026-12-07, 2 threads): 2.82 GiB read for 1.41 GiB (2.00x; 3.00x
+//! before the reductions shared their pass) in 5.25 s (6.10 s before), peak reserved
+//! 253 MiB, process peak RSS 288–295 MiB under the 256 MiB limit.
 //!
 //! The defaults are small (73 days of 90 × 180 cells, 4.6 MB, under a 2 MiB limit: about a
 //! second); the issue's real size is 1.4 GB:
@@ -332,7 +337,7 @@ mod tests {
     use super::*;
 
     /// The default size with `--check`: the outputs equal ndarray's, the limit holds, and
-    /// the input is read at most three times (see the module doc: 2x is the aim).
+    /// the input is read twice (see the module doc; a chunk or two more under threads).
     #[test]
     fn default_size_matches_ndarray() -> Result<()> {
         let dir = tempfile::tempdir()?;
@@ -350,7 +355,8 @@ mod tests {
         );
         let ratio = report.read_ratio();
         assert!(
-            (1.0..=3.0 + 1e-9).contains(&ratio),
+            // Threads may run past the order and drop a chunk, to read it again.
+            (2.0 - 1e-9..=2.25).contains(&ratio),
             "read {ratio:.2}x the input\n{m}"
         );
         Ok(())

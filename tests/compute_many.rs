@@ -2,8 +2,8 @@
 //! array alone gives, and read what the arrays share once.
 
 use brickwork::{
-    Array, Axis, Block, Codec, ComputeOptions, Error, Metrics, WriteOptions, compute_many,
-    to_zarr_many, to_zarr_many_with,
+    Array, Axis, Block, Codec, ComputeOptions, Error, Metrics, Scheduler, WriteOptions,
+    compute_many, to_zarr_many, to_zarr_many_with,
 };
 use ndarray::ArrayD;
 
@@ -127,6 +127,59 @@ fn shared_inputs_are_used_by_every_result_before_the_next_is_read() -> TestResul
         &f64s(&got[1]),
         &ArrayD::from_elem(vec![], want.std(0.0)),
         "std",
+    );
+    Ok(())
+}
+
+#[test]
+fn a_climatology_under_a_tight_limit_reads_its_input_twice() -> TestResult {
+    // mean and std over time share each chunk's read; the anomaly needs the whole mean
+    // first, so it reads the input again: two passes, not one per result (issue 30).
+    let dir = tempfile::tempdir()?;
+    let want = data(&[40, 30, 20], 11);
+    let x = store(dir.path(), &want, &[10, 15, 10])?; // 16 chunks of 12000 bytes
+    // Under 128 KiB the input (188 KiB) cannot be held for the anomaly; under 96 KiB even
+    // sharing a chunk between the two partial sums does not fit and each task reads it.
+    let mean = x.mean_axis(Axis(0))?;
+    let std = x.std_axis(Axis(0), 0.0)?;
+    let anomaly = &x - &mean;
+    let refs = [&mean, &std, &anomaly];
+    let (roomy, m) = compute_many(&refs, &ComputeOptions::synchronous())?;
+    assert_eq!(m.bytes_read, x.nbytes(), "everything fits: one read: {m}");
+    for opts in schedulers() {
+        let opts = opts.with_memory_limit(128 * 1024);
+        let (got, m) = compute_many(&refs, &opts)?;
+        // Three threads may run past the order and drop a chunk, to read it again.
+        let slack = if opts.scheduler == Scheduler::Synchronous {
+            0
+        } else {
+            x.nbytes() / 4
+        };
+        assert!(
+            m.bytes_read >= 2 * x.nbytes() && m.bytes_read <= 2 * x.nbytes() + slack,
+            "{m}"
+        );
+        assert!(m.peak_reserved_bytes <= 128 * 1024, "{m}");
+        for (g, r) in got.iter().zip(&roomy) {
+            assert_eq!(format!("{g:?}"), format!("{r:?}"));
+        }
+    }
+    let wmean = want.mean_axis(ndarray::Axis(0)).expect("non-empty");
+    assert_close(&f64s(&roomy[0]), &wmean, "mean");
+    assert_close(
+        &f64s(&roomy[1]),
+        &want.std_axis(ndarray::Axis(0), 0.0),
+        "std",
+    );
+    assert_close(&f64s(&roomy[2]), &(&want - &wmean), "anomaly");
+    // What explain says about it.
+    let text = brickwork::explain_many_with(
+        &refs,
+        &ComputeOptions::synchronous().with_memory_limit(128 * 1024),
+    )?;
+    assert!(
+        text.contains("read again by the tasks that also need a reduction"),
+        "{text}"
     );
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::config::{ComputeOptions, MemoryLimit};
 use crate::error::{Error, Result};
 use crate::expr::ExprRef;
 use crate::grid::fmt_shape;
-use crate::plan::OutputWrite;
+use crate::plan::{InlineReads, OutputWrite};
 use crate::schedule::dot;
 use crate::store::WriteOptions;
 use crate::units::format_bytes;
@@ -177,12 +177,22 @@ fn describe(s: &mut String, p: &Prepared, limit: &MemoryLimit, indent: &str) {
             None => String::new(),
         }
     );
-    if p.plan.inline_reads {
-        let _ = writeln!(
-            s,
-            "{indent}  source chunks are read by each task that needs them \
-             (holding them between uses would not fit)"
-        );
+    match &p.plan.inline_reads {
+        InlineReads::None => {}
+        InlineReads::Late(_) => {
+            let _ = writeln!(
+                s,
+                "{indent}  source chunks are read again by the tasks that also need a reduction \
+                 of them (holding them until then would not fit); their other users share one read"
+            );
+        }
+        InlineReads::All => {
+            let _ = writeln!(
+                s,
+                "{indent}  source chunks are read by each task that needs them \
+                 (holding them between uses would not fit)"
+            );
+        }
     }
 }
 

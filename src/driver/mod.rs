@@ -135,8 +135,13 @@ pub(crate) fn prepare_many(
         _ => Residence::InProcess,
     };
     let mut scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
-    let avail = limit.saturating_sub(exec::run_state_bytes(&scheduled));
-    if !scheduled.fits_without_spilling(avail) && plan::passes::inline_reads(&mut plan) {
+    // When holding source chunks between their uses does not fit, the users a pass later
+    // read them again; when that is not enough, every user does (`plan::passes::inline`).
+    for pass in [plan::passes::inline_late_reads, plan::passes::inline_reads] {
+        let avail = limit.saturating_sub(exec::run_state_bytes(&scheduled));
+        if scheduled.fits_without_spilling(avail) || !pass(&mut plan) {
+            continue;
+        }
         scheduled = schedule::schedule(&plan, limit, residence, cancel)?;
     }
     Ok(Prepared {

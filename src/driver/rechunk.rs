@@ -27,7 +27,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{self, ExprRef};
 use crate::grid::ChunkGrid;
-use crate::plan::OutputWrite;
+use crate::plan::{InlineReads, OutputWrite};
 use crate::store::BlockRead;
 
 use super::write::{encode_write, intermediate_options};
@@ -231,7 +231,9 @@ fn fits(
         };
         let f = &prepared.scheduled.footprint;
         let avail = limit.saturating_sub(prepared.held());
-        Ok(!prepared.plan.inline_reads && f.peak <= avail && f.largest_task <= avail)
+        Ok(prepared.plan.inline_reads == InlineReads::None
+            && f.peak <= avail
+            && f.largest_task <= avail)
     };
     let [(first, w1), (second, w2)] = passes(e, inter, pass2)?;
     Ok(pass_fits(first, w1)? && pass_fits(second, w2)?)

@@ -333,7 +333,7 @@ impl<'a> Residency<'a> {
             Recompute::Reread => return true,
             Recompute::FromSources => self
                 .plan
-                .stage_inline_read_bytes(st, &self.graph.block_index(self.plan, v)),
+                .stage_inline_read_bytes(stage, &self.graph.block_index(self.plan, v)),
             Recompute::Never => return false,
         };
         reads <= 2 * self.output[v as usize]

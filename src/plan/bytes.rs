@@ -5,7 +5,7 @@
 
 use super::program::Program;
 use super::stage::Stage;
-use super::{OutputWrite, Plan, Reads};
+use super::{OutputWrite, Plan, Reads, StageId};
 use crate::expr::ReduceOp;
 use crate::grid::Region;
 
@@ -50,10 +50,10 @@ impl Plan {
     /// only what touching the region's elements maps, in units of what one fault maps
     /// ([`map_fault_bytes`](crate::store::map_fault_bytes): up to 2 MiB, so a chunk of at
     /// most that counts whole), and decodes nothing.
-    pub fn inline_read_bytes(&self, program: &Program, region: &Region) -> u64 {
+    pub fn inline_read_bytes(&self, consumer: StageId, program: &Program, region: &Region) -> u64 {
         let mut total = 0;
         let mut largest = 0;
-        self.for_each_leaf_chunk(program, region, Reads::Inline, |s, view, c| {
+        self.for_each_leaf_chunk(consumer, program, region, Reads::Inline, |s, view, c| {
             let st = &self.stages[s];
             let Some(read) = st.as_read() else {
                 return;
@@ -79,7 +79,7 @@ impl Plan {
     /// Scratch bytes of block `block` of stage `stage`, including inline reads.
     pub fn scratch_bytes(&self, stage: usize, block: &[usize]) -> u64 {
         let st = &self.stages[stage];
-        st.scratch_bytes(block) + self.stage_inline_read_bytes(st, block)
+        st.scratch_bytes(block) + self.stage_inline_read_bytes(stage, block)
     }
 
     /// Bytes block `block` (linear index `linear`) of `stage` holds while it is written,
@@ -109,11 +109,11 @@ impl Plan {
 
     /// Bytes of the source chunks block `block` of `stage` reads inline (see
     /// [`Plan::inline_read_bytes`]).
-    pub fn stage_inline_read_bytes(&self, stage: &Stage, block: &[usize]) -> u64 {
-        stage
+    pub fn stage_inline_read_bytes(&self, stage: StageId, block: &[usize]) -> u64 {
+        self.stages[stage]
             .program_regions(block)
             .iter()
-            .map(|(program, region)| self.inline_read_bytes(program, region))
+            .map(|(program, region)| self.inline_read_bytes(stage, program, region))
             .sum()
     }
 }

@@ -42,7 +42,7 @@ pub fn lower_many(roots: &[ExprRef]) -> Result<Plan> {
         stages: l.stages,
         outputs,
         naive_tasks,
-        inline_reads: false,
+        inline_reads: super::InlineReads::None,
     })
 }
 

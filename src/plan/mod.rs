@@ -1,5 +1,8 @@
 //! Stage 2, *how* per block: lowering the expression graph to stages.
 //!
+//! *Internal*: public only for the CLI, the Python package and the benchmarks of this
+//! repository; no stability promise (see the crate's map).
+//!
 //! A [`Plan`] is a list of [`Stage`]s, inputs before consumers. A stage produces the blocks
 //! of one chunk grid; a task is a (stage, block) pair, enumerated on demand by
 //! [`crate::schedule`], so a plan stays O(operations) however many blocks there are.
@@ -53,11 +56,27 @@ pub struct Plan {
     /// Tasks a one-task-per-block-per-operation lowering (dask's) would have, before
     /// culling and fusion.
     pub naive_tasks: u64,
-    /// When true, tasks read the source chunks they need themselves instead of sharing one
-    /// read task per chunk: a chunk used by several tasks is read again for each instead of
-    /// being held in between. Set by [`passes::inline_reads`] when sharing would not fit
-    /// in the memory limit.
-    pub inline_reads: bool,
+    /// Which tasks read the source chunks they need themselves instead of sharing one read
+    /// task per chunk: a chunk used by several tasks is then read again for each instead of
+    /// being held in between. Set by the passes of [`passes::inline`] when sharing would not
+    /// fit in the memory limit.
+    pub inline_reads: InlineReads,
+}
+
+/// Which tasks of a plan read source chunks themselves ([`Plan::inline_reads`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InlineReads {
+    /// None: every source chunk is read by one task and shared by its users.
+    #[default]
+    None,
+    /// The tasks of these (consumer stage, read stage) pairs read that source's chunks
+    /// themselves; the other users of each chunk share one read. The pairs are the users
+    /// that also need a reduction of the same source (`x - x.mean(axis=0)`): they run a
+    /// pass later, so sharing the chunk with them would hold it for the whole first pass,
+    /// while the users of the first pass (the mean's and the std's partial sums) share it.
+    Late(Vec<(StageId, StageId)>),
+    /// Every task reads the source chunks it needs itself.
+    All,
 }
 
 /// One result of a [`Plan`]: a stage whose blocks go to a sink.
@@ -147,16 +166,18 @@ pub enum Reads {
 
 impl Plan {
     /// Calls `f(stage, view, chunk)` for every block (chunk index) of every leaf stage that
-    /// `program` reads over `region`, among the leaves `reads` selects, in leaf order.
+    /// `program` (of stage `consumer`) reads over `region`, among the leaves `reads`
+    /// selects, in leaf order.
     pub fn for_each_leaf_chunk(
         &self,
+        consumer: StageId,
         program: &Program,
         region: &Region,
         reads: Reads,
         mut f: impl FnMut(StageId, &ViewMap, &[usize]),
     ) {
         for (s, view) in program.block_leaves() {
-            if self.reads_inline(s) != (reads == Reads::Inline) {
+            if self.reads_inline(consumer, s) != (reads == Reads::Inline) {
                 continue;
             }
             let touched = view.touched_chunks(&self.stages[s].grid, region);
@@ -173,9 +194,14 @@ impl Plan {
         self.stages[s].op.for_each_input(self, s, block, &mut f);
     }
 
-    /// True when leaves reading `stage` read its chunks inline rather than from tasks.
-    pub fn reads_inline(&self, stage: StageId) -> bool {
-        self.inline_reads && self.stages[stage].as_read().is_some()
+    /// True when the tasks of stage `consumer` read the chunks of leaf `stage` themselves
+    /// rather than take them from read tasks.
+    pub fn reads_inline(&self, consumer: StageId, stage: StageId) -> bool {
+        match &self.inline_reads {
+            InlineReads::None => false,
+            InlineReads::All => self.stages[stage].as_read().is_some(),
+            InlineReads::Late(pairs) => pairs.contains(&(consumer, stage)),
+        }
     }
 
     /// True when the blocks of `stage` are (one of) the results.

@@ -4,5 +4,5 @@
 pub mod inline;
 pub mod realign;
 
-pub use inline::inline_reads;
+pub use inline::{inline_late_reads, inline_reads};
 pub use realign::{misaligned, read_copy};

@@ -52,16 +52,17 @@ impl Inputs {
         self.entries.iter().map(|(_, _, v)| v.as_ref())
     }
 
-    /// Reads the source chunks that `program` needs over `region` from the stages the plan
-    /// reads inline.
+    /// Reads the source chunks that `program` (of stage `consumer`) needs over `region`
+    /// from the stages it reads inline.
     pub(crate) fn read_inline(
         &mut self,
         plan: &Plan,
+        consumer: StageId,
         program: &Program,
         region: &Region,
     ) -> Result<()> {
         let mut chunks = Vec::new();
-        plan.for_each_leaf_chunk(program, region, Reads::Inline, |s, _, c| {
+        plan.for_each_leaf_chunk(consumer, program, region, Reads::Inline, |s, _, c| {
             chunks.push((s, c.to_vec()));
         });
         for (s, c) in chunks {

@@ -78,7 +78,8 @@ impl StageOp for Contract {
         let spec = &self.spec;
         let regions = self.program_regions(task.block);
         for (program, region) in &regions {
-            task.inputs.read_inline(task.plan, program, region)?;
+            task.inputs
+                .read_inline(task.plan, task.stage, program, region)?;
         }
         // Operands that are whole blocks of an earlier stage are multiplied in place.
         let inputs = &*task.inputs;

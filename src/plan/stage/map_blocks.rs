@@ -8,11 +8,11 @@ use crate::expr::{BlockInfo, Boundary, MapSpec};
 use crate::grid::{Region, fmt_shape};
 use crate::kernel::Datum;
 use crate::kernel::overlap::{self, Halo};
-use crate::plan::Plan;
 use crate::plan::bytes::tile_bytes;
 use crate::plan::eval::{Inputs, MapArg, eval_whole, map_arg};
 use crate::plan::program::Program;
 use crate::plan::stage::Stage;
+use crate::plan::{Plan, StageId};
 
 /// A user function over the aligned blocks of `inputs` (extended by a halo and trimmed
 /// after, for `map_overlap`): block `b` evaluates each input program over the block
@@ -93,6 +93,7 @@ impl StageOp for MapBlocks {
         let stage = task.stage();
         Ok(Datum::Block(map_blocks(
             task.plan,
+            task.stage,
             stage,
             self,
             task.block,
@@ -106,6 +107,7 @@ impl StageOp for MapBlocks {
 /// returned against the declared dtype and shape, and trims the halo.
 fn map_blocks(
     plan: &Plan,
+    stage_id: StageId,
     stage: &Stage,
     op: &MapBlocks,
     block: &[usize],
@@ -127,10 +129,10 @@ fn map_blocks(
         .collect();
     for (p, (core, halo)) in programs.iter().zip(cores.iter().zip(&halos)) {
         match halo {
-            None => inputs.read_inline(plan, p, core)?,
+            None => inputs.read_inline(plan, stage_id, p, core)?,
             Some(h) => {
                 for r in h.pieces.iter().filter_map(|piece| piece.region.as_ref()) {
-                    inputs.read_inline(plan, p, r)?;
+                    inputs.read_inline(plan, stage_id, p, r)?;
                 }
             }
         }

@@ -107,11 +107,11 @@ pub trait StageOp: Any + Debug + Send + Sync {
     fn for_each_input(
         &self,
         plan: &Plan,
-        _s: StageId,
+        s: StageId,
         block: &[usize],
         f: &mut dyn FnMut(StageId, usize),
     ) {
-        program_inputs(plan, self.program_regions(block), f);
+        program_inputs(plan, s, self.program_regions(block), f);
     }
 
     /// Bytes of the output of block `block` of `stage` (the stage holding this kind): by
@@ -191,20 +191,23 @@ impl<'a> TaskRun<'a> {
     /// Evaluates `program` over `region`, tile by tile, after reading the source chunks it
     /// reads inline.
     pub(crate) fn eval(&mut self, program: &Program, region: &Region) -> Result<Block> {
-        self.inputs.read_inline(self.plan, program, region)?;
+        self.inputs
+            .read_inline(self.plan, self.stage, program, region)?;
         eval_tiled(self.plan, program, region, self.inputs)
     }
 }
 
 /// Calls `f(stage, linear_block)` for the blocks of earlier stages (not read inline) that
-/// each program reads over its region: the inputs of a task that evaluates programs.
+/// each program of stage `consumer` reads over its region: the inputs of a task that
+/// evaluates programs.
 fn program_inputs(
     plan: &Plan,
+    consumer: StageId,
     regions: Vec<(&Program, Region)>,
     f: &mut dyn FnMut(StageId, usize),
 ) {
     for (program, region) in regions {
-        plan.for_each_leaf_chunk(program, &region, Reads::Tasks, |s, _, c| {
+        plan.for_each_leaf_chunk(consumer, program, &region, Reads::Tasks, |s, _, c| {
             f(s, plan.stages[s].grid.linear(c));
         });
     }

@@ -55,7 +55,8 @@ impl StageOp for ReducePartial {
 
     fn run(&self, task: &mut TaskRun<'_>) -> Result<Datum> {
         let region = self.program.grid.region(task.block);
-        task.inputs.read_inline(task.plan, &self.program, &region)?;
+        task.inputs
+            .read_inline(task.plan, task.stage, &self.program, &region)?;
         Ok(Datum::Partial(reduce_tiled(
             task.plan,
             &self.program,

@@ -59,7 +59,7 @@ impl StageOp for Scan {
         if let Some(before) = self.before(block) {
             f(s, plan.stages[s].grid.linear(&before));
         }
-        program_inputs(plan, self.program_regions(block), f);
+        program_inputs(plan, s, self.program_regions(block), f);
     }
 
     /// The program's tiles: the scan accumulates in its output block.
