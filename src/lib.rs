@@ -575,9 +575,22 @@
 //! # Ok::<(), brickwork::Error>(())
 //! ```
 //!
-//! Axes: the ndarray-named methods take an [`Axis`] (`sum_axis`, `mean_axis`, `var_axis`,
-//! `std_axis`, `min_axis`, `max_axis`); the NumPy-named ones take an `isize` where negative
-//! counts from the end, as NumPy's `axis=` (`cumsum`, `flip`, `concatenate`, `quantile`, ...).
+//! Axes: every method that takes one axis takes an [`AxisArg`], so either ndarray's [`Axis`] or
+//! a NumPy-style integer, negative counting from the end, as NumPy's `axis=`:
+//! `x.mean_axis(Axis(0))`, `x.mean_axis(-1)`, `x.cumsum(Axis(1))`, `x.flip(0)`,
+//! `Array::concatenate(&[&a, &b], Axis(0))`. A list of axes (`any`, `squeeze`, ...) is a
+//! `&[isize]`.
+//!
+//! ```
+//! use brickwork::{Array, Axis};
+//!
+//! let x = Array::random(&[2, 3, 4], &[1, 3, 2], 0)?;
+//! let a = x.cumsum(Axis(2))?.compute_as::<f64>()?;
+//! let b = x.cumsum(-1)?.compute_as::<f64>()?;
+//! assert_eq!(a, b);
+//! assert_eq!(x.mean_axis(-1)?.shape(), vec![2, 3]);
+//! # Ok::<(), brickwork::Error>(())
+//! ```
 //!
 //! # Schedulers
 //!
@@ -620,21 +633,27 @@
 //!
 //! The modules, highest first; a module imports only modules below it, never one above
 //! or (on one line) beside it, and no two form a circle (`python3 shared/tools/layers.py
-//! src`, beside the repository, checks it):
+//! src`, beside the repository, checks it).
+//!
+//! **The public surface** is the crate root's re-exports (the `pub use` items: [`Array`],
+//! [`ComputeOptions`], [`Error`], ...) and the modules not marked *internal* below. The
+//! internal modules (`plan`, `schedule`, `exec`, `kernel`, `expr`) are public only so that
+//! the CLI, the Python package and the benchmarks, built from this repository, can reach
+//! them: they carry no stability promise and change in any release.
 //!
 //! | level | module | owns |
 //! |---|---|---|
 //! | 1 | [`parse`] | the `brickwork eval` language: NumPy-like programs over named arrays |
 //! | 2 | [`array`](mod@array) | the front door: [`Array`], lazy; its methods are one-line calls into the driver |
 //! | 3 | `driver` | the only sequencer: every compute, write, explain and visualize enters here |
-//! | 4 | [`exec`] | running a scheduled plan under the memory limit (threads, cluster, processes, MPI) |
+//! | 4 | [`exec`] | *internal*: running a scheduled plan under the memory limit (threads, cluster, processes, MPI) |
 //! | 4 | [`dashboard`] | the live dashboard and HTML report: an [`Observer`] |
 //! | 4 | `mpi` | MPI ranks (cargo feature `mpi`) |
-//! | 5 | [`schedule`] | the culled task graph, its order, predicted footprint, the fit check, DOT |
-//! | 6 | [`plan`] | lowering expressions to stages, the stage kinds (one file each: inputs, bytes, run), the plan passes |
-//! | 7 | [`kernel`] | block kernels: pure functions from blocks to blocks |
+//! | 5 | [`schedule`] | *internal*: the culled task graph, its order, predicted footprint, the fit check, DOT |
+//! | 6 | [`plan`] | *internal*: lowering expressions to stages, the stage kinds (one file each: inputs, bytes, run), the plan passes |
+//! | 7 | [`kernel`] | *internal*: block kernels: pure functions from blocks to blocks |
 //! | 7 | [`io`] | .npy, raw and CSV files as block sources and sinks |
-//! | 8 | [`expr`] | the whole-array expression graph, shapes, dtypes and grids inferred |
+//! | 8 | [`expr`] | *internal*: the whole-array expression graph, shapes, dtypes and grids inferred |
 //! | 8 | [`store`] | Zarr stores through zarrs, sinks, locks, temporaries |
 //! | 9 | [`config`] | [`ComputeOptions`], the memory limit and where it came from |
 //! | 9 | [`block`] | [`Block`]: one chunk of data in memory |
@@ -691,9 +710,9 @@ pub mod store;
 pub mod units;
 
 pub use array::{
-    Array, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, Persisted, ReduceOptions, TaskCounts,
-    compute_many, explain_many_with, map_blocks, map_overlap, to_zarr_many, to_zarr_many_with,
-    visualize_many,
+    Array, AxisArg, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, Persisted, ReduceOptions,
+    TaskCounts, compute_many, explain_many_with, map_blocks, map_overlap, to_zarr_many,
+    to_zarr_many_with, visualize_many,
 };
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{CancelToken, ComputeOptions, LimitSource, MemoryLimit, Scheduler};

@@ -2,6 +2,7 @@
 //! `uniform_filter`, `minimum_filter` and `maximum_filter`, NumPy's `gradient`; and NumPy's
 //! `diff`, built on slicing.
 
+use super::axis::AxisArg;
 use ndarray::ArrayViewD;
 
 use super::map::map_overlap_internal;
@@ -98,7 +99,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range, or fewer than 2 elements along it (as NumPy).
-    pub fn gradient(&self, axis: isize) -> Result<Array> {
+    pub fn gradient(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let axis = expr::normalize_axes(&[axis], self.ndim())?[0];
         if self.shape()[axis] < 2 {
             return Err(Error::invalid(format!(
@@ -138,7 +140,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn diff(&self, n: usize, axis: isize) -> Result<Array> {
+    pub fn diff(&self, n: usize, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let axis = expr::normalize_axes(&[axis], self.ndim())?[0];
         let mut x = self.clone();
         for _ in 0..n {

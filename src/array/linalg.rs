@@ -6,6 +6,7 @@
 //! taken from the other (a length-1 axis is indexed at 0, so it is never materialized
 //! at full length).
 
+use super::axis::AxisArg;
 use super::{Array, NumpyIndex};
 use crate::error::{Error, Result};
 use crate::expr::{self, ContractSpec};
@@ -258,7 +259,8 @@ impl Array {
     ///
     /// # Errors
     /// Axes of different lengths or that do not broadcast, bool operands.
-    pub fn vecdot(&self, other: &Array, axis_: isize) -> Result<Array> {
+    pub fn vecdot(&self, other: &Array, axis_: impl Into<AxisArg>) -> Result<Array> {
+        let axis_ = axis_.into().get();
         let (sa, sb) = (self.shape(), other.shape());
         let n = sa.len().max(sb.len());
         if sa.is_empty() || sb.is_empty() {

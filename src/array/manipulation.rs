@@ -5,6 +5,7 @@
 //! lazy and blocked: a block of the result reads only the blocks of the input it comes
 //! from, and nothing is copied at full size before the result's blocks are made.
 
+use super::axis::AxisArg;
 use super::{Array, NumpyIndex};
 use crate::error::{Error, Result};
 use crate::expr;
@@ -15,7 +16,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn roll(&self, shift: i64, axis: isize) -> Result<Array> {
+    pub fn roll(&self, shift: i64, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let shape = self.try_shape()?;
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
         let n = shape[axis];
@@ -89,7 +91,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range; `repeats` of 0 (an empty result).
-    pub fn repeat(&self, repeats: usize, axis: isize) -> Result<Array> {
+    pub fn repeat(&self, repeats: usize, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let mut shape = self.try_shape()?;
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
         if repeats == 0 {
@@ -111,7 +114,8 @@ impl Array {
     ///
     /// # Errors
     /// Counts of another length than the axis; an axis out of range; only zeros.
-    pub fn repeat_each(&self, repeats: &[usize], axis: isize) -> Result<Array> {
+    pub fn repeat_each(&self, repeats: &[usize], axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let shape = self.try_shape()?;
         let at = expr::normalize_axes(&[axis], shape.len())?[0];
         if repeats.len() != shape[at] {
@@ -220,7 +224,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range; a 0-d array.
-    pub fn unstack(&self, axis: isize) -> Result<Vec<Array>> {
+    pub fn unstack(&self, axis: impl Into<AxisArg>) -> Result<Vec<Array>> {
+        let axis = axis.into().get();
         let shape = self.try_shape()?;
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
         (0..shape[axis])

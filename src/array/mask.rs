@@ -15,6 +15,7 @@
 //! [`Array::reshape`]) and each block of the raveled axis gives the selected elements of
 //! that block. Blocks that select nothing are not computed.
 
+use super::axis::AxisArg;
 use super::map::map_blocks_internal;
 use super::{Array, MapBlocks};
 use crate::block::Block;
@@ -121,7 +122,8 @@ impl Array {
     ///
     /// # Errors
     /// A condition that is not 1-d bool or is longer than the axis; an axis out of range.
-    pub fn compress(&self, condition: &Array, axis: isize) -> Result<Array> {
+    pub fn compress(&self, condition: &Array, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.compress_with(condition, axis, &ComputeOptions::default())
     }
 
@@ -132,9 +134,10 @@ impl Array {
     pub fn compress_with(
         &self,
         condition: &Array,
-        axis: isize,
+        axis: impl Into<AxisArg>,
         opts: &ComputeOptions,
     ) -> Result<Array> {
+        let axis = axis.into().get();
         let ndim = self.ndim();
         if ndim == 0 {
             return Err(Error::invalid("compress: a 0-d array has no axis"));

@@ -5,6 +5,7 @@
 //! where ndarray has the concept (`t()`, `slice(s![..])`, `sum_axis`, `mean_axis`) and
 //! dask/NumPy where it does not (`rechunk`, `to_zarr`, `compute`, `astype`).
 
+mod axis;
 mod creation;
 mod files;
 mod filter;
@@ -33,6 +34,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use axis::AxisArg;
 pub use histogram::Bins;
 pub use index::NumpyIndex;
 pub use many::{compute_many, explain_many_with, to_zarr_many, to_zarr_many_with, visualize_many};

@@ -2,6 +2,7 @@
 //! made one block (the other axes' chunks shrunk so a block stays as large as the input's
 //! blocks), and a `map_blocks` task sorts partially each lane of its block.
 
+use super::axis::AxisArg;
 use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::map::map_blocks_internal;
@@ -36,7 +37,8 @@ impl Array {
     ///
     /// # Errors
     /// `q` outside `[0, 1]`, an axis out of range, an empty axis.
-    pub fn quantile(&self, q: f64, axis: isize) -> Result<Array> {
+    pub fn quantile(&self, q: f64, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         if !(0.0..=1.0).contains(&q) {
             return Err(Error::invalid(format!(
                 "quantile: q must be in [0, 1], got {q}"
@@ -50,7 +52,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::quantile`].
-    pub fn nanquantile(&self, q: f64, axis: isize) -> Result<Array> {
+    pub fn nanquantile(&self, q: f64, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         if !(0.0..=1.0).contains(&q) {
             return Err(Error::invalid(format!(
                 "nanquantile: q must be in [0, 1], got {q}"
@@ -63,7 +66,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::median`].
-    pub fn nanmedian(&self, axis: isize) -> Result<Array> {
+    pub fn nanmedian(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.lane_statistic(Statistic::Median, Nan::Omit, axis, "nanmedian")
     }
 
@@ -72,7 +76,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range, an empty axis.
-    pub fn median(&self, axis: isize) -> Result<Array> {
+    pub fn median(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.lane_statistic(Statistic::Median, Nan::Propagate, axis, "median")
     }
 

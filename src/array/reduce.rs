@@ -1,6 +1,6 @@
 //! Reductions: whole-array and per-axis, by tree reduction with a configurable fan-in.
 
-use ndarray::Axis;
+use super::axis::AxisArg;
 
 use super::Array;
 use crate::error::Result;
@@ -73,8 +73,8 @@ impl Array {
         )
     }
 
-    fn reduce_axis(&self, op: ReduceOp, axis: Axis, ddof: f64) -> Result<Array> {
-        let a = [axis.index() as isize];
+    fn reduce_axis(&self, op: ReduceOp, axis: AxisArg, ddof: f64) -> Result<Array> {
+        let a = [axis.get()];
         self.reduce(
             op,
             Some(&a),
@@ -97,8 +97,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn sum_axis(&self, axis: Axis) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Sum, axis, 0.0)
+    pub fn sum_axis(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Sum, axis.into(), 0.0)
     }
 
     /// Product of all elements.
@@ -113,8 +113,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn prod_axis(&self, axis: Axis) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Prod, axis, 0.0)
+    pub fn prod_axis(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Prod, axis.into(), 0.0)
     }
 
     /// Mean of all elements.
@@ -129,8 +129,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn mean_axis(&self, axis: Axis) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Mean, axis, 0.0)
+    pub fn mean_axis(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Mean, axis.into(), 0.0)
     }
 
     /// Minimum of all elements (NaN if any is NaN).
@@ -145,8 +145,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn min_axis(&self, axis: Axis) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Min, axis, 0.0)
+    pub fn min_axis(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Min, axis.into(), 0.0)
     }
 
     /// Maximum of all elements (NaN if any is NaN).
@@ -161,8 +161,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn max_axis(&self, axis: Axis) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Max, axis, 0.0)
+    pub fn max_axis(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Max, axis.into(), 0.0)
     }
 
     /// Variance of all elements with `ddof` delta degrees of freedom.
@@ -177,8 +177,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn var_axis(&self, axis: Axis, ddof: f64) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Var, axis, ddof)
+    pub fn var_axis(&self, axis: impl Into<AxisArg>, ddof: f64) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Var, axis.into(), ddof)
     }
 
     /// Standard deviation of all elements with `ddof` delta degrees of freedom.
@@ -193,8 +193,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::reduce`].
-    pub fn std_axis(&self, axis: Axis, ddof: f64) -> Result<Array> {
-        self.reduce_axis(ReduceOp::Std, axis, ddof)
+    pub fn std_axis(&self, axis: impl Into<AxisArg>, ddof: f64) -> Result<Array> {
+        self.reduce_axis(ReduceOp::Std, axis.into(), ddof)
     }
 
     /// Cumulative sum along `axis` (negative counts from the end), as NumPy's `cumsum`:
@@ -204,7 +204,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn cumsum(&self, axis: isize) -> Result<Array> {
+    pub fn cumsum(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.scan(ScanOp::Cumsum, axis)
     }
 
@@ -212,7 +213,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn cumprod(&self, axis: isize) -> Result<Array> {
+    pub fn cumprod(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.scan(ScanOp::Cumprod, axis)
     }
 

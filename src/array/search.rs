@@ -10,6 +10,7 @@
 //! axis, each slab within a quarter of the limit), so the array itself is never held
 //! whole; the distinct values must fit in that quarter.
 
+use super::axis::AxisArg;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -283,9 +284,10 @@ impl Array {
     pub fn take_along_axis_with(
         &self,
         indices: &Array,
-        axis: isize,
+        axis: impl Into<AxisArg>,
         opts: &ComputeOptions,
     ) -> Result<Array> {
+        let axis = axis.into().get();
         let shape = self.try_shape()?;
         let ishape = indices.try_shape()?;
         let axis = crate::expr::normalize_axes(&[axis], shape.len())?[0];

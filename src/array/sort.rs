@@ -5,6 +5,7 @@
 //! one lane fits in it; a lane larger than the limit (an external merge of sorted runs) is
 //! not done yet.
 
+use super::axis::AxisArg;
 use std::cmp::Ordering;
 
 use ndarray::{ArrayD, Axis};
@@ -41,7 +42,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range; a 0-d array.
-    pub fn sort_axis(&self, axis: isize, descending: bool) -> Result<Array> {
+    pub fn sort_axis(&self, axis: impl Into<AxisArg>, descending: bool) -> Result<Array> {
+        let axis = axis.into().get();
         self.sorted(axis, descending, false)
     }
 
@@ -50,7 +52,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::sort_axis`].
-    pub fn argsort(&self, axis: isize, descending: bool) -> Result<Array> {
+    pub fn argsort(&self, axis: impl Into<AxisArg>, descending: bool) -> Result<Array> {
+        let axis = axis.into().get();
         self.sorted(axis, descending, true)
     }
 

@@ -6,6 +6,7 @@
 //! blocked matrix product for `cov`), so it keeps the planner's properties: lazy, culled,
 //! fused where elementwise, within the memory limit.
 
+use super::axis::AxisArg;
 use super::{Array, ReduceOptions};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
@@ -225,7 +226,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::cumsum`].
-    pub fn nancumsum(&self, axis: isize) -> Result<Array> {
+    pub fn nancumsum(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.nan_as(0.0)?.cumsum(axis)
     }
 
@@ -233,7 +235,8 @@ impl Array {
     ///
     /// # Errors
     /// As [`Array::cumprod`].
-    pub fn nancumprod(&self, axis: isize) -> Result<Array> {
+    pub fn nancumprod(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         self.nan_as(1.0)?.cumprod(axis)
     }
 

@@ -3,6 +3,7 @@
 //! or joins that the planner fuses into the consumers' programs: each block reads only the
 //! elements it needs, and nothing is materialized at full size.
 
+use super::axis::AxisArg;
 use super::{Array, NumpyIndex};
 use crate::dtype::Scalar;
 use crate::error::{Error, Result};
@@ -26,7 +27,8 @@ impl Array {
     ///
     /// # Errors
     /// No arrays, ranks or off-axis lengths that differ, an axis out of range.
-    pub fn concatenate(arrays: &[&Array], axis: isize) -> Result<Array> {
+    pub fn concatenate(arrays: &[&Array], axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let exprs = arrays
             .iter()
             .map(|a| a.expr().cloned())
@@ -48,7 +50,8 @@ impl Array {
     ///
     /// # Errors
     /// No arrays, arrays of different shapes, an axis out of range.
-    pub fn stack(arrays: &[&Array], axis: isize) -> Result<Array> {
+    pub fn stack(arrays: &[&Array], axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let first = arrays
             .first()
             .ok_or_else(|| Error::invalid("stack needs at least one array"))?;
@@ -74,7 +77,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn expand_dims(&self, axis: isize) -> Result<Array> {
+    pub fn expand_dims(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let e = self.expr()?;
         let n = e.ndim() + 1;
         let at = expr::normalize_axes(&[axis], n)?[0];
@@ -175,7 +179,8 @@ impl Array {
     ///
     /// # Errors
     /// An axis out of range.
-    pub fn flip(&self, axis: isize) -> Result<Array> {
+    pub fn flip(&self, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let n = self.ndim();
         let at = expr::normalize_axes(&[axis], n)?[0];
         let index: Vec<NumpyIndex> = (0..n)
@@ -317,7 +322,8 @@ impl Array {
     /// # Errors
     /// An index out of range (naming it and the axis length), no indices, an axis out of
     /// range, a 0-d array.
-    pub fn take(&self, indices: &[i64], axis: isize) -> Result<Array> {
+    pub fn take(&self, indices: &[i64], axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
         let e = self.expr()?;
         let shape = e.shape();
         if shape.is_empty() {

@@ -1,5 +1,8 @@
 //! Stage 4, *run*: executes a scheduled plan and hands output blocks to a [`Sink`].
 //!
+//! *Internal*: public only for the CLI, the Python package and the benchmarks of this
+//! repository; no stability promise (see the crate's map).
+//!
 //! [`Executor`] is the seam between the schedule and the backends: every backend runs the
 //! same [`Scheduled`] plan (the driver, `crate::driver`, prepares it and chooses the
 //! backend from the options). [`Local`] runs it on this machine, with the synchronous,

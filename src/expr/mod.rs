@@ -1,5 +1,8 @@
 //! Stage 1, *what* to compute: the whole-array expression graph.
 //!
+//! *Internal*: public only for the CLI, the Python package and the benchmarks of this
+//! repository; no stability promise (see the crate's map).
+//!
 //! An [`Expr`] node is an operation over whole arrays (a source, a generator, an elementwise
 //! op, a transpose, an index, a reduction, a rechunk) with its shape, dtype and chunk grid
 //! inferred when it is built. Nodes are shared through `Arc`, so a graph costs O(operations)

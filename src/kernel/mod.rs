@@ -2,6 +2,9 @@
 //! of plans, tasks or stores: elementwise functions, reductions, the counter-based random
 //! generator and other generators, and gathering a strided, transposed view out of the
 //! blocks of another grid.
+//!
+//! *Internal*: public only for the CLI, the Python package and the benchmarks of this
+//! repository; no stability promise (see the crate's map).
 
 #[cfg(feature = "openblas")]
 pub mod blas;

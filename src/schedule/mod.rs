@@ -1,5 +1,8 @@
 //! Stage 3, *when*: the block-level task graph, culled, and the order to run it in.
 //!
+//! *Internal*: public only for the CLI, the Python package and the benchmarks of this
+//! repository; no stability promise (see the crate's map).
+//!
 //! [`TaskGraph::build`] enumerates the tasks of a [`Plan`]: starting from every block of the
 //! output stages, it walks back through each task's inputs and keeps only the blocks that are
 //! needed (culling). Task ids are assigned stage by stage, so every task's inputs have
