@@ -321,7 +321,9 @@ raw="$work/raw.csv"
 # seconds: wall time of the whole process; compute_seconds: in-process (see the top);
 # execute_seconds: the compute call alone; cpu_seconds: user + system CPU of the process;
 # check: ok or MISMATCH against NumPy (empty when the run did not succeed).
-echo "tool,workload,seconds,max_rss_bytes,bytes_written,status,note,run,compute_seconds,workdir_bytes,execute_seconds,cpu_seconds,check" > "$raw"
+# rss_anon_bytes, rss_file_bytes, rss_total_bytes: peaks of the process tree's RssAnon,
+# RssFile and their sum, sampled from /proc every 20 ms (benches/peer/rss_sample.py).
+echo "tool,workload,seconds,max_rss_bytes,bytes_written,status,note,run,compute_seconds,workdir_bytes,execute_seconds,cpu_seconds,check,rss_anon_bytes,rss_file_bytes,rss_total_bytes" > "$raw"
 csv_field() { local v=${1//$'\n'/ }; v=${v//\"/\"\"}; printf '"%s"' "$v"; }
 
 # measure TIME_FILE CMD...: runs CMD (stdin /dev/null, stdout/stderr to $work) under
@@ -429,6 +431,9 @@ run_one() {  # TOOL WORKLOAD RUN
     free0=$(free_bytes)
     { local mrc=0; measure "$work/time.txt" "${cmd[@]}" || mrc=$?; echo "$EPOCHREALTIME $mrc" > "$work/end"; } &
     local mpid=$!
+    rm -f -- "$work/rss.txt"
+    "$py" "$peer/rss_sample.py" "$mpid" "$work/rss.txt" &
+    local spid=$!
     while kill -0 "$mpid" 2>/dev/null; do
         free=$(free_bytes)
         if (( free0 - free > max_run_disk_bytes || free < min_free_bytes )); then
@@ -440,6 +445,9 @@ run_one() {  # TOOL WORKLOAD RUN
         sleep 0.5
     done
     wait "$mpid" || true
+    wait "$spid" || true
+    local rss_anon="" rss_file="" rss_total=""
+    if [[ -s "$work/rss.txt" ]]; then read -r rss_anon rss_file rss_total _ < "$work/rss.txt"; fi
     if [[ -f "$work/end" ]]; then read -r t1 rc < "$work/end"; else t1=$EPOCHREALTIME; rc=1; fi
     local seconds kb cpu
     seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -506,9 +514,10 @@ run_one() {  # TOOL WORKLOAD RUN
     fi
     rm -rf -- "$out" "$wd"
     sync
-    log "  -> $status, wall ${seconds} s, in-process ${compute:-?} s, peak RSS $(( kb / 1024 )) MiB, written $written B${wbytes:+, work_dir $wbytes B}${check_status:+, check $check_status}${note:+ ($note)}"
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$tool" "$w" "$seconds" "$(( kb * 1024 ))" "$written" \
-        "$status" "$(csv_field "$note")" "$run" "$compute" "$wbytes" "$execute" "$cpu" "$check_status" >> "$raw"
+    log "  -> $status, wall ${seconds} s, in-process ${compute:-?} s, peak RSS $(( kb / 1024 )) MiB (tree: anon $(( ${rss_anon:-0} / 1048576 )) + file $(( ${rss_file:-0} / 1048576 )) MiB, together $(( ${rss_total:-0} / 1048576 )) MiB), written $written B${wbytes:+, work_dir $wbytes B}${check_status:+, check $check_status}${note:+ ($note)}"
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$tool" "$w" "$seconds" "$(( kb * 1024 ))" "$written" \
+        "$status" "$(csv_field "$note")" "$run" "$compute" "$wbytes" "$execute" "$cpu" "$check_status" \
+        "$rss_anon" "$rss_file" "$rss_total" >> "$raw"
 }
 
 checks="$work/checks.csv"

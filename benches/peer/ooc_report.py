@@ -117,6 +117,11 @@ def main() -> int:
             "execute": None if bad or not execute else statistics.median(execute),
             "cpu": None if bad or not cpu else statistics.median(cpu),
             "rss": max(float(r["max_rss_bytes"]) for r in sel),
+            # Sampled from /proc over the process tree (benches/peer/rss_sample.py); absent in
+            # runs before 2026-12-07.
+            "anon": max(num("rss_anon_bytes")) if sel[0].get("rss_anon_bytes") is not None and num("rss_anon_bytes") else None,
+            "file": max(num("rss_file_bytes")) if sel[0].get("rss_file_bytes") is not None and num("rss_file_bytes") else None,
+            "total": max(num("rss_total_bytes")) if sel[0].get("rss_total_bytes") is not None and num("rss_total_bytes") else None,
             "written": max(float(r["bytes_written"]) for r in sel) if not bad else
                        (max(float(r["bytes_written"]) for r in sel) or None),
             "workdir": max(wd) if wd else None,
@@ -137,7 +142,9 @@ def main() -> int:
       f"seconds: parse, graph, plan, compute, write/print; dask/Cubed: graph construction + "
       f"compute/store); *compute call* is the compute alone (brickwork `execute_seconds`, "
       f"dask/Cubed `compute()`/`to_zarr()`); *CPU* is user + system time of the process. "
-      f"Peak RSS is the process's maximum resident set ({meta['rss_via']}). Page cache: "
+      f"Peak RSS is the process's maximum resident set ({meta['rss_via']}); *sampled anon + "
+      f"file* are the peaks of the process tree's RssAnon and RssFile (and of their sum) read "
+      f"from /proc every 20 ms, what a cgroup charges, mapped chunk pages included. Page cache: "
       f"{'inputs read once with cat before each run (warm)' if meta['cache'] == 'warm' else 'dropped before each run (cold)'}.\n")
 
     bw_line = f"Sequential read bandwidth of `x` (cat of its {meta['x_chunk_files']} chunk files, one stream): "
@@ -188,7 +195,7 @@ def main() -> int:
         expr, what = WORKLOADS[w]
         p(f"### {w}: `{expr}` ({what})\n")
         cols = ["tool", "status", "wall s", "in-process s", "compute call s", "CPU s", "peak RSS",
-                "bytes written"]
+                "sampled anon + file (together)", "bytes written"]
         if "cubed" in tools:
             cols.append("work_dir bytes")
         cols += ["time / brickwork", "RSS / brickwork"]
@@ -207,6 +214,8 @@ def main() -> int:
                      (f"({fmt_s(r['failed_seconds'])})" if r["failed_seconds"] is not None else "–"),
                      fmt_s(r["compute"]), fmt_s(r["execute"]), fmt_s(r["cpu"]),
                      fmt_bytes(r["rss"]) if r["rss"] else "–",
+                     (f"{fmt_bytes(r['anon'])} + {fmt_bytes(r['file'])} ({fmt_bytes(r['total'])})"
+                      if r["total"] else "–"),
                      fmt_bytes(r["written"]) if r["written"] else "–"]
             if "cubed" in tools:
                 cells.append(fmt_bytes(r["workdir"]) if t == "cubed" and r["workdir"] is not None else "–")
