@@ -11,10 +11,14 @@
 # raw.txt and summary.md.
 #
 # Usage: benches/cloud_latency.sh [--n N] [--chunk C] [--threads T] [--delay MS] [--repeat K]
+#            [--workloads LIST] [--bin PATH]
+# --workloads: LAYOUT:OP,... among chunks:sum, shards:sum, chunks:add_t, chunks:rechunk
+#   (default all; moto reads a whole shard object for each ranged GET, so shards:sum at
+#   512 MiB takes minutes). --bin: use this brickwork binary instead of building one.
 # Defaults: n 8192 (512 MiB), chunk 1024 (8 MiB), threads 2, delay 20, repeat 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=8192 chunk=1024 threads=2 delay=20 repeat=3
+n=8192 chunk=1024 threads=2 delay=20 repeat=3 workloads="" bin=""
 while (($#)); do
     case $1 in
         --n) n=$2; shift 2 ;;
@@ -22,13 +26,17 @@ while (($#)); do
         --threads) threads=$2; shift 2 ;;
         --delay) delay=$2; shift 2 ;;
         --repeat) repeat=$2; shift 2 ;;
+        --workloads) workloads=$2; shift 2 ;;
+        --bin) bin=$2; shift 2 ;;
         *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
 source benches/common.sh
 out=$(new_run_dir "benches/peer/runs/$(date +%F)-$(host_label)-cloud-latency")
 py=$(bash scripts/pyenv.sh | tail -n 1)
-cargo build --release -p brickwork-cli >&2
-target=${CARGO_TARGET_DIR:-target}
+if [[ -z "$bin" ]]; then
+    cargo build --release -p brickwork-cli >&2
+    bin="${CARGO_TARGET_DIR:-target}/release/brickwork"
+fi
 machine_info "$out" > "$out/meta.env"
-"$py" benches/peer/cloud_latency.py "$target/release/brickwork" "$out" "$n" "$chunk" "$threads" "$delay" "$repeat"
+"$py" benches/peer/cloud_latency.py "$bin" "$out" "$n" "$chunk" "$threads" "$delay" "$repeat" "$workloads"

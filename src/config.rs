@@ -135,6 +135,10 @@ impl fmt::Display for Scheduler {
     }
 }
 
+/// Requests to object stores in flight at most, by default (see
+/// [`ComputeOptions::max_requests`](struct@ComputeOptions#structfield.max_requests)).
+pub const DEFAULT_MAX_REQUESTS: usize = 64;
+
 /// How to run a computation.
 ///
 /// Start from a constructor ([`ComputeOptions::default`] for the threads scheduler on all
@@ -176,6 +180,14 @@ pub struct ComputeOptions {
     /// new task starts, and it returns [`Error::Cancelled`] after cleaning up. Default:
     /// none.
     pub cancel: Option<CancelToken>,
+    /// Requests to object stores kept in flight at most by the threads scheduler (reading
+    /// or writing `s3://`, `gs://`, `az://` or `http(s)://` arrays): tasks that only fetch
+    /// source chunks, and tasks waiting for their output's upload, run beside the
+    /// `threads` computing ones, up to this many, each with its bytes reserved in the
+    /// memory limit before its request is sent. Object stores answer each request after
+    /// tens of milliseconds, so one request per thread leaves the network idle. Default
+    /// (`None`): [`DEFAULT_MAX_REQUESTS`]. CLI: `--max-requests`.
+    pub max_requests: Option<usize>,
     /// Who watches the computation: the live dashboard and the HTML report
     /// ([`ComputeOptions::dashboard`], [`ComputeOptions::report`]) or observers of the
     /// caller's own ([`ComputeOptions::observe`]). Default: none (costs nothing).
@@ -241,6 +253,19 @@ impl ComputeOptions {
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
         self
+    }
+
+    /// The same options with at most `n` requests to object stores in flight (see
+    /// [`ComputeOptions::max_requests`](struct@ComputeOptions#structfield.max_requests)).
+    /// Default: [`DEFAULT_MAX_REQUESTS`].
+    pub fn max_requests(mut self, n: usize) -> Self {
+        self.max_requests = Some(n.max(1));
+        self
+    }
+
+    /// The requests to object stores these options keep in flight at most.
+    pub fn effective_max_requests(&self) -> usize {
+        self.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS).max(1)
     }
 
     /// The same as [`ComputeOptions::memory_limit`] (the older name).

@@ -823,13 +823,14 @@ fn large_objects_go_up_in_parts_and_read_back_whole() -> TestResult {
     Ok(())
 }
 
-/// Requests in flight are bounded by the tasks running, each of which blocks on its one
-/// request (whose buffer its memory reservation counts: see README, "Object stores"): a
-/// proxy counting open requests sees at most one per worker thread while a sharded array
-/// is read, and at most one per writer (twice the threads when raw chunks are written, see
-/// `ComputeOptions::threads`) plus the lock's renewal while one is written.
+/// Requests in flight are bounded by `max_requests` (each task blocks on its one request,
+/// whose buffer its memory reservation counts: see README, "Object stores"), and with
+/// 5 ms per request more of them are in flight than threads compute: a proxy counting open
+/// requests sees more than `threads` and at most `threads + max_requests` (plus the lock's
+/// renewal while writing) while a sharded array is written and read; with
+/// `max_requests(1)`, at most `threads + 1`.
 #[test]
-fn requests_in_flight_are_bounded_by_the_running_tasks() -> TestResult {
+fn requests_in_flight_are_bounded_by_max_requests() -> TestResult {
     let Some(s3) = Server::s3(&["bucket"])? else {
         return Ok(());
     };
@@ -839,11 +840,8 @@ fn requests_in_flight_are_bounded_by_the_running_tasks() -> TestResult {
     let storage = proxy.options();
     let x = Array::random(&[120, 90], &[10, 10], 3)?;
     let url = "s3://bucket/flight/s.zarr";
-    let threads = 3;
-    let compute = brickwork::ComputeOptions {
-        threads: Some(threads),
-        ..brickwork::ComputeOptions::default()
-    };
+    let (threads, max_requests) = (2, 8);
+    let compute = brickwork::ComputeOptions::threads(threads).max_requests(max_requests);
     x.to_zarr_with(
         url,
         &WriteOptions {
@@ -854,11 +852,23 @@ fn requests_in_flight_are_bounded_by_the_running_tasks() -> TestResult {
     )?;
     let written = proxy.take_counts()?;
     let most = |c: &serde_json::Value| c["max_in_flight"].as_u64().unwrap_or(0);
-    assert!(most(&written) <= 2 * threads as u64 + 1, "{written}");
+    let bound = (threads + max_requests) as u64;
+    assert!(
+        (threads as u64 + 1..=bound + 1).contains(&most(&written)),
+        "{written}"
+    );
     let back = Array::from_zarr_with(url, &read_options(&storage))?;
     let (got, _) = back.compute_with(&compute)?;
     let read = proxy.take_counts()?;
-    assert!((1..=threads as u64).contains(&most(&read)), "{read}");
+    assert!(
+        (threads as u64 + 1..=bound).contains(&most(&read)),
+        "{read}"
+    );
+    assert_eq!(got.into_typed::<f64>(), compute_f64(&x));
+    // One request at a time beside the computing threads.
+    let (got, _) = back.compute_with(&compute.clone().max_requests(1))?;
+    let read = proxy.take_counts()?;
+    assert!((1..=threads as u64 + 1).contains(&most(&read)), "{read}");
     assert_eq!(got.into_typed::<f64>(), compute_f64(&x));
     Ok(())
 }

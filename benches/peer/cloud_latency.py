@@ -2,7 +2,10 @@
 zarr-python (obstore), reading and writing an S3 bucket (moto) through a proxy that adds
 DELAY ms to every request (tests/python/object_server.py), in one run.
 
-    python cloud_latency.py BRICKWORK OUT_DIR N CHUNK THREADS DELAY_MS REPEAT
+    python cloud_latency.py BRICKWORK OUT_DIR N CHUNK THREADS DELAY_MS REPEAT [WORKLOADS]
+
+WORKLOADS: a comma-separated list of LAYOUT:OP (default: all four, chunks:sum,
+shards:sum, chunks:add_t, chunks:rechunk).
 
 For each layout (chunks of CHUNK x CHUNK float64; and shards of 4 CHUNK x 4 CHUNK with
 inner chunks of CHUNK/2 x CHUNK/4) and each workload (x.sum(); x + x.T written to another
@@ -72,7 +75,15 @@ def timed(cmd, env=None):
 
 
 def main():
-    bw, out, n, chunk, threads, delay, repeat = sys.argv[1:]
+    bw, out, n, chunk, threads, delay, repeat = sys.argv[1:8]
+    all_workloads = [("chunks", "sum"), ("shards", "sum"), ("chunks", "add_t"), ("chunks", "rechunk")]
+    if len(sys.argv) > 8 and sys.argv[8]:
+        workloads = [tuple(w.split(":", 1)) for w in sys.argv[8].split(",")]
+        unknown = [w for w in workloads if w not in all_workloads]
+        if unknown:
+            sys.exit(f"unknown workloads {unknown}: choose from {all_workloads}")
+    else:
+        workloads = all_workloads
     n, chunk, threads, repeat = int(n), int(chunk), int(threads), int(repeat)
     out = Path(out)
     s3 = Server("s3", "bench")
@@ -90,6 +101,8 @@ def main():
     }
     program = f"random(({n}, {n}), chunks=({chunk}, {chunk}), seed=1)"
     for name, layout in layouts.items():
+        if not any(w[0] == name for w in workloads):
+            continue
         subprocess.run(
             [bw, "eval", program, "--output", f"s3://bench/{name}.zarr", "-q", "--codec", "none",
              *layout, *direct],
@@ -97,7 +110,6 @@ def main():
         )
     raw = open(out / "raw.txt", "w")
     rows = []
-    workloads = [("chunks", "sum"), ("shards", "sum"), ("chunks", "add_t"), ("chunks", "rechunk")]
     for layout, op in workloads:
         src = f"{layout}.zarr"
         results = {}

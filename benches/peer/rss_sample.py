@@ -3,7 +3,7 @@
 
 Usage: rss_sample.py ROOT_PID OUT_FILE [--interval SECONDS]
 
-Samples `RssAnon` and `RssFile` of /proc/PID/status for every descendant of ROOT_PID (the
+Samples `RssAnon` and `RssFile` of /proc/PID/status for ROOT_PID and every descendant (the
 measured command and the processes it starts: worker processes, MPI ranks; the `bash`,
 `time`, `timeout` and `env` wrappers are left out) every --interval seconds (default 0.02) until
 ROOT_PID exits, and writes one line to OUT_FILE:
@@ -87,7 +87,7 @@ def main():
     pids = []
     while os.path.exists(f"/proc/{root}"):
         if samples % 10 == 0 or not pids:
-            pids = [p for p in descendants(root) if comm(p) not in WRAPPERS]
+            pids = [p for p in [root, *descendants(root)] if comm(p) not in WRAPPERS]
         anon = file = 0
         for p in pids:
             a, f = rss(p)

@@ -222,6 +222,12 @@ pub(crate) struct ExecArgs {
     /// recomputed or spilled to disk (see --spill-dir).
     #[arg(long, value_name = "SIZE")]
     pub(crate) memory_limit: Option<String>,
+    /// Requests to object stores (s3://, gs://, az://, http(s)://) kept in flight at most:
+    /// fetches of source chunks and uploads of output chunks run beside the computing
+    /// threads, each with its bytes reserved in --memory-limit before it is sent
+    /// (default: 64).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests: Option<usize>,
     /// Directory for spilled intermediates and for temporary copies of sources read against
     /// their chunking (unless --tmp-dir is given): a temporary directory is created in it
     /// when first needed and removed at the end, also on error and Ctrl-C (default:

@@ -66,7 +66,8 @@ pub(crate) fn explain_write(
             None => String::new(),
         }
     );
-    let write = write::encode_write(options, e.dtype(), &write_shape);
+    let remote = crate::store::is_remote(path);
+    let write = write::encode_write(options, e.dtype(), &write_shape, remote);
     let p = prepare_many(
         std::slice::from_ref(&target),
         &opts,
@@ -86,7 +87,7 @@ pub(crate) fn explain_write(
         describe(&mut s, &p, &limit, "");
         return Ok(s);
     };
-    let inter = rechunk::choose(one_pass, &write_shape, options, &opts)?;
+    let inter = rechunk::choose(one_pass, &write_shape, options, remote, &opts)?;
     let _ = writeln!(
         s,
         "in one pass the write would be refused ({err}); it goes through an intermediate \
@@ -95,7 +96,7 @@ pub(crate) fn explain_write(
     );
     let pass2 = rechunk::Pass2 {
         grid: crate::expr::regular_grid(&e.shape(), &write_shape)?,
-        write: write::encode_write(options, e.dtype(), &write_shape),
+        write: write::encode_write(options, e.dtype(), &write_shape, remote),
     };
     for (k, (node, write)) in rechunk::passes(one_pass, &inter, &pass2)?
         .into_iter()

@@ -71,7 +71,12 @@ pub(crate) fn realign(
                     prepared: prepare(
                         &target,
                         opts,
-                        super::write::encode_write(&copy_options(&chunks), source.dtype(), &chunks),
+                        super::write::encode_write(
+                            &copy_options(&chunks),
+                            source.dtype(),
+                            &chunks,
+                            false,
+                        ),
                         Copies::Skip,
                         None,
                     )?,

@@ -64,11 +64,12 @@ pub(super) fn choose(
     e: &ExprRef,
     target: &[usize],
     options: &WriteOptions,
+    remote: bool,
     opts: &ComputeOptions,
 ) -> Result<Vec<usize>> {
     let pass2 = Pass2 {
         grid: expr::regular_grid(&e.shape(), target)?,
-        write: encode_write(options, e.dtype(), target),
+        write: encode_write(options, e.dtype(), target, remote),
     };
     choose_for(e, target, opts, &pass2)
 }
@@ -85,11 +86,12 @@ pub(super) fn fits_write(
     inter: &[usize],
     target: &[usize],
     options: &WriteOptions,
+    remote: bool,
     opts: &ComputeOptions,
 ) -> Result<bool> {
     let pass2 = Pass2 {
         grid: expr::regular_grid(&e.shape(), target)?,
-        write: encode_write(options, e.dtype(), target),
+        write: encode_write(options, e.dtype(), target, remote),
     };
     fits(e, inter, &pass2, opts, opts.effective_memory_limit())
 }
@@ -251,7 +253,12 @@ pub(super) fn passes(
     pass2: &Pass2,
 ) -> Result<[(ExprRef, OutputWrite); 2]> {
     let first = expr::rechunk_node(e, expr::regular_grid(&e.shape(), inter)?)?;
-    let write = encode_write(&intermediate_options(inter.to_vec()), e.dtype(), inter);
+    let write = encode_write(
+        &intermediate_options(inter.to_vec()),
+        e.dtype(),
+        inter,
+        false,
+    );
     let stand_in = PlannedStore {
         path: PathBuf::from("(intermediate store)"),
         shape: e.shape(),
@@ -323,11 +330,11 @@ mod tests {
         let e = rows(2000, 20);
         let opts = ComputeOptions::default().with_memory_limit(4 << 20);
         let options = WriteOptions::default();
-        let inter = choose(&e, &[2000, 20], &options, &opts)?;
+        let inter = choose(&e, &[2000, 20], &options, false, &opts)?;
         assert!(inter.iter().product::<usize>() > 20 * 20, "{inter:?}");
         let pass2 = Pass2 {
             grid: expr::regular_grid(&[2000, 2000], &[2000, 20])?,
-            write: encode_write(&options, DType::F64, &[2000, 20]),
+            write: encode_write(&options, DType::F64, &[2000, 20], false),
         };
         assert!(fits(&e, &inter, &pass2, &opts, 4 << 20)?);
         // Doubling either axis does not fit any more (or is not a candidate).
@@ -340,7 +347,10 @@ mod tests {
         }
         // A tiny limit leaves the elementwise minimum.
         let tiny = ComputeOptions::default().with_memory_limit(400 << 10);
-        assert_eq!(choose(&e, &[2000, 20], &options, &tiny)?, vec![20, 20]);
+        assert_eq!(
+            choose(&e, &[2000, 20], &options, false, &tiny)?,
+            vec![20, 20]
+        );
         Ok(())
     }
 }

@@ -104,7 +104,12 @@ fn write_targets(
     let writes = pending
         .iter_mut()
         .map(|(t, s)| {
-            let write = encode_write(options, t.expr.dtype(), &s.write_shape);
+            let write = encode_write(
+                options,
+                t.expr.dtype(),
+                &s.write_shape,
+                store::is_remote(t.path),
+            );
             (write, s.missing.take())
         })
         .collect();
@@ -248,7 +253,8 @@ fn via_intermediate(
     if !rechunk::two_passes_help(&e.grid().max_chunk_shape(), chunks) {
         return Err(direct_error);
     }
-    let mut inter = rechunk::choose(e, chunks, options, opts)?;
+    let remote = store::is_remote(path);
+    let mut inter = rechunk::choose(e, chunks, options, remote, opts)?;
     let made_for = leftover::made_for(e, path);
     let tmp = intermediate_dir(path, "rechunk", opts)?;
     let inter_path = tmp.path().join(leftover::STORE);
@@ -258,7 +264,7 @@ fn via_intermediate(
             expr: e,
             chunks: &inter,
             made_for: &made_for,
-            fits: |c: &[usize]| rechunk::fits_write(e, c, chunks, options, opts),
+            fits: |c: &[usize]| rechunk::fits_write(e, c, chunks, options, remote, opts),
         };
         // Under MPI rank 0 looks for the leftover and tells the others what it found.
         let claimed = on_rank_0(opts, || {
@@ -350,14 +356,17 @@ pub(super) fn intermediate_options(chunks: Vec<usize>) -> WriteOptions {
 
 /// What writing a block of `dtype` in blocks of `write_shape` (chunks, or shards) with
 /// `options` holds besides the block ([`EncodeCost`]): raw chunks (uncompressed, not
-/// sharded, in this machine's little-endian order) are written from the block, compressed
-/// chunks through one encoded buffer, shards through one shard buffer.
+/// sharded, in this machine's little-endian order) on a local disk are written from the
+/// block, compressed chunks and every chunk sent to an object store (`remote`) through one
+/// encoded buffer, shards through one shard buffer.
 pub(super) fn encode_write(
     options: &WriteOptions,
     dtype: DType,
     write_shape: &[usize],
+    remote: bool,
 ) -> OutputWrite {
-    let raw = options.codec == Codec::None
+    let raw = !remote
+        && options.codec == Codec::None
         && dtype != DType::Bool
         && !write_shape.is_empty()
         && cfg!(target_endian = "little");
@@ -375,6 +384,7 @@ pub(super) fn encode_write(
     OutputWrite::Encode(EncodeCost {
         chunk_bytes,
         buffers,
+        request: if remote { store::REQUEST_BYTES } else { 0 },
     })
 }
 
@@ -564,7 +574,12 @@ mod ranks {
             Some((_, mask)) if rank != 0 => Some(mask.iter().map(|&m| m != 0).collect()),
             _ => missing,
         };
-        let write = encode_write(options, e.dtype(), &write_shape);
+        let write = encode_write(
+            options,
+            e.dtype(),
+            &write_shape,
+            crate::store::is_remote(path),
+        );
         let prepared = prepare(&target, opts, write, copies, missing)?;
         // Every rank planned the same, so every rank takes the same branch.
         if let Err(err @ Error::PlanExceedsMemory { .. }) = prepared.check_fits() {

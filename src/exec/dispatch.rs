@@ -53,12 +53,22 @@ pub(super) fn execute_many(
     } = scheduled;
     let limit = opts.effective_memory_limit();
     let spill = SpillStore::new(opts.spill_dir.clone());
-    let io_workers = opts.scheduler == Scheduler::Threads && sinks.iter().any(|s| s.waits_on_io());
+    let threads_io = opts.scheduler == Scheduler::Threads;
+    // Workers beyond `threads` that only run while others wait on I/O: as many again for
+    // raw chunks written to disk; up to `max_requests` for object stores, whose requests
+    // each wait for a round trip (fetches of source chunks, uploads of output chunks).
+    let remote = threads_io && (plan.reads_remote() || sinks.iter().any(|s| s.writes_remote()));
+    let disk = threads_io && sinks.iter().any(|s| s.waits_on_io());
+    let io_workers = match (remote, disk) {
+        (true, _) => opts
+            .effective_max_requests()
+            .min(requests_that_fit(plan, scheduled, sinks, limit)),
+        (false, true) => opts.effective_threads(),
+        (false, false) => 0,
+    };
     let workers = match opts.scheduler {
         Scheduler::Synchronous => 1,
-        // Twice the workers; those beyond `threads` only run while others wait for their
-        // writes.
-        Scheduler::Threads if io_workers => 2 * opts.effective_threads(),
+        Scheduler::Threads if io_workers > 0 => opts.effective_threads() + io_workers,
         Scheduler::Threads | Scheduler::Cluster { .. } | Scheduler::Processes(_) => {
             opts.effective_threads()
         }
@@ -104,9 +114,9 @@ pub(super) fn execute_many(
     );
     let mut metrics = match opts.scheduler {
         Scheduler::Synchronous => run_sync(&ctx, residency)?,
-        Scheduler::Threads if io_workers => {
+        Scheduler::Threads if io_workers > 0 => {
             let ctx = Ctx {
-                cpu: Some(CpuSlots::new(opts.effective_threads())),
+                cpu: Some(CpuSlots::new(opts.effective_threads(), plan)),
                 ..ctx
             };
             run_threads(&ctx, residency, workers)?
@@ -147,6 +157,30 @@ pub(super) fn execute_many(
 }
 
 /// What observers are told of a plan about to run on `workers` worker rows.
+/// How many requests to object stores can be in flight at once under `limit`: those of
+/// the smallest fetch or upload, within the share of the limit fetches may fill
+/// ([`super::residency::AHEAD_SHARE`]), at least 1. More workers than that would wait for
+/// memory, idle, each keeping memory its allocator has not reclaimed (mimalloc reclaims a
+/// block freed by another thread only when the owning thread allocates again).
+fn requests_that_fit(plan: &Plan, scheduled: &Scheduled, sinks: &[&dyn Sink], limit: u64) -> usize {
+    let graph = &scheduled.graph;
+    let need = &scheduled.reservations().need;
+    let uploads = sinks.iter().any(|s| s.writes_remote());
+    let smallest = (0..graph.len())
+        .filter(|&t| {
+            let s = graph.stage[t] as usize;
+            plan.fetches_remote(s) || (uploads && plan.is_output(s))
+        })
+        .map(|t| need[t])
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    let (num, den) = super::residency::AHEAD_SHARE;
+    usize::try_from(limit / den * num / smallest)
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
 fn run_info(opts: &ComputeOptions, plan: &Plan, scheduled: &Scheduled, workers: usize) -> RunInfo {
     let rows = match opts.scheduler {
         Scheduler::Cluster {

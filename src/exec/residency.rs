@@ -126,6 +126,10 @@ pub(super) struct Restored {
     file: Option<SpillFile>,
 }
 
+/// The share of the limit (numerator, denominator) that fetches running ahead of the
+/// computing tasks may fill ([`Residency::try_admit_ahead`]).
+pub(super) const AHEAD_SHARE: (u64, u64) = (3, 4);
+
 /// Residency and reservations of one computation.
 pub(super) struct Residency<'a> {
     plan: &'a Plan,
@@ -266,6 +270,21 @@ impl<'a> Residency<'a> {
             }
         }
         Ok(Decision::Run(self.admit(t, extra + scratch)))
+    }
+
+    /// Admits `t`, a task that fetches source chunks ahead of the computing tasks, only when
+    /// its reservation fits as things are within [`AHEAD_SHARE`] of the limit: it evicts
+    /// nothing, so fetching ahead never pushes out what computing tasks are about to use,
+    /// and leaves them room for their outputs.
+    pub(super) fn try_admit_ahead(&mut self, t: TaskId) -> Result<Decision> {
+        if !self.graph.deps(t).is_empty() {
+            return self.try_admit(t);
+        }
+        let cap = self.limit / AHEAD_SHARE.1 * AHEAD_SHARE.0;
+        if self.in_use() + self.need[t as usize] > cap {
+            return Ok(Decision::Wait);
+        }
+        Ok(Decision::Run(self.admit(t, 0)))
     }
 
     /// Resident values, not in use and not inputs of `t`, whose bytes add up to at least

@@ -136,7 +136,10 @@ impl Ctx<'_> {
         local: &mut Metrics,
         row: usize,
     ) -> Result<(Vec<residency::Restored>, Option<Datum>)> {
-        let slot = self.cpu.as_ref().map(CpuSlots::acquire);
+        let slot = self
+            .cpu
+            .as_ref()
+            .and_then(|c| c.acquire_for(self.graph.stage[adm.task as usize] as usize));
         let since = Instant::now();
         let started = since;
         let read_back = local.bytes_read_back;

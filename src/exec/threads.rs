@@ -84,9 +84,20 @@ fn worker(ctx: &Ctx<'_>, shared: &Mutex<Shared<'_>>, wake: &Condvar, row: usize)
             continue;
         };
         // Admission: a task starts only when its reservation fits under the limit, after
-        // evicting what it must.
+        // evicting what it must. A fetch from an object store beyond the computing tasks
+        // runs ahead of them: it is admitted only into free memory, and evicts nothing.
+        let ahead = ctx
+            .cpu
+            .as_ref()
+            .is_some_and(|c| c.fetches(ctx.graph.stage[t as usize] as usize))
+            && guard.residency.running >= ctx.opts.effective_threads();
+        let decision = if ahead {
+            guard.residency.try_admit_ahead(t)
+        } else {
+            guard.residency.try_admit(t)
+        };
         let mut local = Metrics::default();
-        let mut adm = match guard.residency.try_admit(t) {
+        let mut adm = match decision {
             Err(e) => {
                 guard.error = Some(e);
                 continue;

@@ -142,6 +142,9 @@ pub struct EncodeCost {
     /// edge block: 0 for raw chunks, 1 for compressed chunks (the encoded bytes), 2 for
     /// shards (the inner chunks' encoded bytes and the shard assembled from them).
     pub buffers: u64,
+    /// Bytes the write's request holds besides its buffers: [`crate::store::REQUEST_BYTES`]
+    /// for an object store, 0 for a local disk.
+    pub request: u64,
 }
 
 impl EncodeCost {
@@ -151,7 +154,7 @@ impl EncodeCost {
         let padded = if block_bytes < chunk { chunk } else { 0 };
         // A codec's bound on its output exceeds its input by a little (zstd: 1/256).
         let encoded = self.buffers.saturating_mul(chunk + chunk / 128);
-        padded.saturating_add(encoded)
+        padded.saturating_add(encoded).saturating_add(self.request)
     }
 }
 
@@ -202,6 +205,21 @@ impl Plan {
             InlineReads::All => self.stages[stage].as_read().is_some(),
             InlineReads::Late(pairs) => pairs.contains(&(consumer, stage)),
         }
+    }
+
+    /// True when the tasks of `stage` only fetch chunks from an object store (a read of an
+    /// `s3://`, `gs://`, `az://` or `http(s)://` array): they wait on the network rather
+    /// than compute, so the threads scheduler runs them beside the computing tasks.
+    pub fn fetches_remote(&self, stage: StageId) -> bool {
+        self.stages[stage]
+            .as_read()
+            .is_some_and(|r| r.source.is_remote())
+    }
+
+    /// True when any task only fetches chunks from an object store
+    /// ([`Plan::fetches_remote`]).
+    pub fn reads_remote(&self) -> bool {
+        (0..self.stages.len()).any(|s| self.fetches_remote(s))
     }
 
     /// True when the blocks of `stage` are (one of) the results.

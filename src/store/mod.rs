@@ -96,7 +96,20 @@ pub trait BlockRead: Send + Sync + std::fmt::Debug {
     fn generation(&self) -> Option<String> {
         file_identity(self.path())
     }
+    /// True when chunks are fetched from an object store or web server, one request each
+    /// (the threads scheduler runs such reads beside the computing tasks, and counts
+    /// [`REQUEST_BYTES`] for each). Default `false`.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
+
+/// What one request to an object store in flight holds besides its chunk's bytes (which
+/// its task reserves): the connection's HTTP buffers, and the allocator's and the stack's
+/// pages of the worker thread waiting on it. Measured on `x + x.T` written from S3 to S3
+/// under 256 MiB: about 40 MB of resident memory beyond the reservations with 25 requests
+/// in flight, against none with one. Each read and write of an object store counts it.
+pub const REQUEST_BYTES: u64 = 2 << 20;
 
 /// The identity of the file at `path` (device, inode, size, modification time) as text;
 /// `None` when it cannot be looked at.
@@ -144,6 +157,9 @@ impl BlockRead for ZarrSource {
     }
     fn generation(&self) -> Option<String> {
         ZarrSource::generation(self)
+    }
+    fn is_remote(&self) -> bool {
+        ZarrSource::is_remote(self)
     }
 }
 

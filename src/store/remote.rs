@@ -35,10 +35,10 @@
 //! Clients are kept per bucket and options for the life of the process, so that one run's
 //! requests share their connections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -457,6 +457,8 @@ pub(crate) struct RemoteStore {
     /// Suffix reads (shard indexes) already made, by key and length: see
     /// [`SuffixCache`].
     suffixes: Mutex<SuffixCache>,
+    /// Signalled when a suffix read that others wait for ends.
+    suffix_read: Condvar,
     multipart: Multipart,
 }
 
@@ -467,10 +469,15 @@ pub(crate) struct RemoteStore {
 /// suffixes are fetched and not kept. Only a store that reads keeps any: writes to the key
 /// forget it. Readers of an object store see the array as it was when they opened it
 /// (`zarr/generation.rs`), and so does this cache.
+///
+/// Tasks reading inner chunks of one shard at once (many requests are in flight) wait for
+/// the one read of its index under way rather than each sending their own.
 #[derive(Default)]
 struct SuffixCache {
     kept: HashMap<(String, u64), Bytes>,
     bytes: usize,
+    /// Suffix reads under way, by key and length.
+    reading: HashSet<(String, u64)>,
 }
 
 impl SuffixCache {
@@ -516,6 +523,7 @@ pub(crate) fn open(url: &StoreUrl, options: &StorageOptions) -> Result<RemoteSto
         store: shared_client(url, options)?,
         runtime: runtime()?,
         suffixes: Mutex::default(),
+        suffix_read: Condvar::new(),
         multipart: Multipart::from_options(options)?,
     })
 }
@@ -815,17 +823,35 @@ impl RemoteStore {
 }
 
 impl RemoteStore {
-    /// The last `len` bytes of `key`, from the [`SuffixCache`] when read before.
+    /// The last `len` bytes of `key`, from the [`SuffixCache`] when read before; when
+    /// another thread is reading them, after waiting for its read.
     fn suffix(&self, key: &str, len: u64) -> std::result::Result<Option<Bytes>, StorageError> {
-        let cache = || self.suffixes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(b) = cache().get(key, len) {
-            return Ok(Some(b));
+        let id = (key.to_owned(), len);
+        let mut cache = self.suffixes.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(b) = cache.get(key, len) {
+                return Ok(Some(b));
+            }
+            if !cache.reading.contains(&id) {
+                break;
+            }
+            cache = self
+                .suffix_read
+                .wait(cache)
+                .unwrap_or_else(|e| e.into_inner());
         }
-        let got = self.get_one(key, Some(GetRange::Suffix(len)))?;
-        if let Some(b) = &got {
-            cache().keep(key, len, b);
+        cache.reading.insert(id.clone());
+        drop(cache);
+        let got = self.get_one(key, Some(GetRange::Suffix(len)));
+        let mut cache = self.suffixes.lock().unwrap_or_else(|e| e.into_inner());
+        cache.reading.remove(&id);
+        if let Ok(Some(b)) = &got {
+            cache.keep(key, len, b);
         }
-        Ok(got)
+        drop(cache);
+        // A failed or missing read: the waiters try themselves.
+        self.suffix_read.notify_all();
+        got
     }
 
     /// Forgets what the [`SuffixCache`] kept of `key` (it is being written).

@@ -29,6 +29,14 @@ pub trait Sink: Sync {
         false
     }
 
+    /// True when [`Sink::consume`] sends each block to an object store and waits for the
+    /// request's round trip: the threads scheduler then runs up to
+    /// [`crate::ComputeOptions::effective_max_requests`] workers beside the computing ones,
+    /// so that uploads overlap. Default `false`.
+    fn writes_remote(&self) -> bool {
+        false
+    }
+
     /// True when the blocks stay in this process's memory (an in-memory result), as
     /// opposed to a store every process can open: with several MPI ranks, rank 0 then
     /// sends each output block to the other ranks too, so that all return the result.
@@ -112,6 +120,10 @@ impl Sink for ZarrWriteSink<'_> {
     fn waits_on_io(&self) -> bool {
         self.sink.writes_raw()
     }
+
+    fn writes_remote(&self) -> bool {
+        self.sink.is_remote()
+    }
 }
 
 /// Writes each output block into a region of an existing Zarr array: block `b` of the
@@ -135,5 +147,9 @@ impl Sink for ZarrRegionSink<'_> {
 
     fn waits_on_io(&self) -> bool {
         self.target.writes_raw()
+    }
+
+    fn writes_remote(&self) -> bool {
+        self.target.is_remote()
     }
 }

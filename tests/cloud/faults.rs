@@ -98,8 +98,8 @@ fn a_write_to_s3_killed_midway_resumes_byte_identical() -> TestResult {
     let Some(mut s3) = Server::s3(&["bucket"])? else {
         return Ok(());
     };
-    // The killed run goes through a proxy adding 20 ms to each request, so that it is
-    // still writing when it is killed.
+    // The killed run goes through a proxy adding 20 ms to each request, one upload at a
+    // time (`--max-requests 1`), so that it is still writing when it is killed.
     let Some(slow) = Server::proxy(&s3, &["delay:20"])? else {
         return Ok(());
     };
@@ -107,16 +107,24 @@ fn a_write_to_s3_killed_midway_resumes_byte_identical() -> TestResult {
     let program = "x = random((300, 200), chunks=(20, 20), seed=4); (x + 1) * 2";
     let eval = |server: &Server, url: &str, resume: bool| {
         let mut cmd = Command::new(brickwork_exe());
-        cmd.args(["eval", program, "-q", "--output", url])
-            .args([
-                "--storage-option",
-                &format!("endpoint={}", server.endpoint()),
-            ])
-            .args(["--storage-option", &secret])
-            .args(["--storage-option", "access_key_id=testing"])
-            .args(["--storage-option", "region=us-east-1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "eval",
+            program,
+            "-q",
+            "--max-requests",
+            "1",
+            "--output",
+            url,
+        ])
+        .args([
+            "--storage-option",
+            &format!("endpoint={}", server.endpoint()),
+        ])
+        .args(["--storage-option", &secret])
+        .args(["--storage-option", "access_key_id=testing"])
+        .args(["--storage-option", "region=us-east-1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         if resume {
             cmd.arg("--resume");
         }

@@ -99,9 +99,13 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
              --features mpi, with an MPI installed)",
         ));
     }
-    if exec.threads == Some(0) || exec.workers == Some(0) || exec.threads_per_worker == Some(0) {
+    if exec.threads == Some(0)
+        || exec.workers == Some(0)
+        || exec.threads_per_worker == Some(0)
+        || exec.max_requests == Some(0)
+    {
         return Err(usage(
-            "--threads, --workers and --threads-per-worker must be at least 1",
+            "--threads, --workers, --threads-per-worker and --max-requests must be at least 1",
         ));
     }
     if let Scheduler::Cluster { .. } = scheduler {
@@ -145,6 +149,7 @@ pub(crate) fn compute_options(exec: &ExecArgs) -> Result<ComputeOptions> {
         scheduler,
         threads: exec.threads,
         memory_limit,
+        max_requests: exec.max_requests,
         progress: (!exec.quiet).then(crate::output::progress_bar),
         spill_dir: exec
             .spill_dir

@@ -35,10 +35,17 @@ impl StageOp for Read {
     /// decodes them, then the block is built from the decoded bytes); none for a chunk the
     /// source memory-maps, which is read in place.
     fn scratch_bytes(&self, stage: &Stage, block: &[usize]) -> u64 {
-        if self.source.maps_chunk(block) {
-            0
+        let request = if self.source.is_remote() {
+            crate::store::REQUEST_BYTES
         } else {
-            self.decoded_bytes(stage, block).saturating_mul(2)
+            0
+        };
+        if self.source.maps_chunk(block) {
+            request
+        } else {
+            self.decoded_bytes(stage, block)
+                .saturating_mul(2)
+                .saturating_add(request)
         }
     }
 

@@ -376,6 +376,11 @@ impl ZarrRegion {
         self.raw
     }
 
+    /// True when the array is written on an object store (each chunk a request).
+    pub fn is_remote(&self) -> bool {
+        self.files.is_none()
+    }
+
     /// Bytes of one decoded stored object (chunk, or shard).
     pub fn chunk_bytes(&self) -> u64 {
         self.write_shape

@@ -219,7 +219,7 @@ impl ZarrWriter {
                 (array, zarray, ".zarray")
             }
         };
-        let raw = files.is_some()
+        let raw = (files.is_some() || remote.is_some())
             && shards.is_none()
             && crate::store::raw_chunk::is_raw(array.metadata(), dtype, shape.len());
         let sink = ZarrWriter {

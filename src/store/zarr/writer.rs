@@ -393,7 +393,7 @@ impl ZarrWriter {
                 Self::create_v2(path, &store, shape, dtype, chunks, opts.codec, &attributes)?
             }
         };
-        let raw = files.is_some()
+        let raw = (files.is_some() || remote.is_some())
             && shards.is_none()
             && raw_chunk::is_raw(array.metadata(), dtype, shape.len());
         Ok(ZarrWriter {
@@ -556,6 +556,11 @@ impl ZarrWriter {
         self.raw
     }
 
+    /// True when the array is written to an object store (each chunk a request).
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
     /// The Zarr format written.
     pub fn zarr_format(&self) -> ZarrFormat {
         self.format
@@ -629,7 +634,18 @@ impl ZarrWriter {
             Some(files) => files
                 .set_atomic(&key, bytes)
                 .map_err(IntoSource::into_source),
-            None => Err(Error::internal("raw chunk writes need a local store").into()),
+            // One copy, the request's body (the write's one encode buffer), where zarrs'
+            // encoding would make more.
+            None => match &self.remote {
+                Some(remote) => StoreKey::new(key.as_str())
+                    .map_err(|e| -> crate::error::BoxError { Box::new(e) })
+                    .and_then(|k| {
+                        remote
+                            .set(&k, zarrs::storage::Bytes::copy_from_slice(bytes))
+                            .map_err(IntoSource::into_source)
+                    }),
+                None => Err(Error::internal("raw chunk writes need a store").into()),
+            },
         };
         result.map_err(|e| store_err_from(&self.path, Some(key), "cannot write chunk", e))
     }
