@@ -198,6 +198,9 @@ fn a_task_graph_too_large_for_the_limit_is_refused_while_planning() -> TestResul
     };
     assert!(what.starts_with("planning "), "{err}");
     assert!(*needed > limit, "{err}");
+    // Culling stopped once what it had marked would take twice the limit to plan.
+    assert!(what.starts_with("planning at least "), "{err}");
+    assert!(*needed > 2 * limit, "{err}");
     assert!(err.to_string().contains("a grid of (1000, 1000)"), "{err}");
     // Under a limit where it fits, the graph is counted for the whole run.
     let y = Array::random(&[2000, 2000], &[10, 10], 0)?.sum()?;

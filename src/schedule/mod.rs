@@ -94,7 +94,12 @@ impl TaskGraph {
             .iter()
             .fold(0u64, |n, s| n.saturating_add(s.grid.nblocks() as u64));
         let marks = blocks.saturating_mul(4);
-        refuse_large_graph(plan, marks, None, limit)?;
+        refuse_large_graph(plan, marks, Tasks::Unknown, limit)?;
+        // Culling refuses as soon as the blocks it has marked needed would take twice the
+        // limit to plan, rather than after marking them all (10^8 blocks took 9 s); a graph
+        // between once and twice the limit is counted whole and refused below.
+        let most = limit.saturating_mul(2).saturating_sub(marks) / BYTES_PER_TASK;
+        let mut marked = 0u64;
         // Pass 1: mark needed blocks, consumers before producers.
         let mut id_of: Vec<Vec<u32>> = plan
             .stages
@@ -104,11 +109,15 @@ impl TaskGraph {
         for out in &plan.outputs {
             let ids = &mut id_of[out.stage];
             match &out.blocks {
-                None => ids.fill(0),
+                None => {
+                    marked += ids.iter().filter(|&&id| id == NOT_NEEDED).count() as u64;
+                    ids.fill(0);
+                }
                 Some(wanted) if wanted.len() == ids.len() => {
                     for (id, &want) in ids.iter_mut().zip(wanted) {
-                        if want {
+                        if want && *id == NOT_NEEDED {
                             *id = 0;
+                            marked += 1;
                         }
                     }
                 }
@@ -133,12 +142,24 @@ impl TaskGraph {
                     continue;
                 }
                 plan.for_each_input(s, &stage.grid.unlinear(lin), |u, b| {
-                    if u == s {
-                        own[b] = 0;
+                    let id = if u == s {
+                        &mut own[b]
                     } else {
-                        before[u][b] = 0;
+                        &mut before[u][b]
+                    };
+                    if *id == NOT_NEEDED {
+                        *id = 0;
+                        marked += 1;
                     }
                 });
+                if marked > most {
+                    refuse_large_graph(
+                        plan,
+                        marks.saturating_add(marked.saturating_mul(BYTES_PER_TASK)),
+                        Tasks::AtLeast(marked),
+                        limit,
+                    )?;
+                }
             }
         }
         let needed = id_of
@@ -149,7 +170,7 @@ impl TaskGraph {
         refuse_large_graph(
             plan,
             marks.saturating_add(needed.saturating_mul(BYTES_PER_TASK)),
-            Some(needed),
+            Tasks::Exactly(needed),
             limit,
         )?;
         // Pass 2: ids in stage order, so inputs always have smaller ids.
@@ -251,17 +272,29 @@ impl TaskGraph {
 /// `exec::run_state_bytes`), counted against the limit by the fit check.
 pub const BYTES_PER_TASK: u64 = 48;
 
-/// Refuses a task graph whose planning needs `bytes` (`tasks` of them once culled, when
-/// known) over `limit`, naming the stage with the most blocks.
-fn refuse_large_graph(plan: &Plan, bytes: u64, tasks: Option<u64>, limit: u64) -> Result<()> {
+/// How many tasks a graph being refused has, as far as culling got.
+#[derive(Clone, Copy, Debug)]
+enum Tasks {
+    /// Not counted yet.
+    Unknown,
+    /// At least this many (culling stopped as soon as they did not fit).
+    AtLeast(u64),
+    /// This many once culled.
+    Exactly(u64),
+}
+
+/// Refuses a task graph whose planning needs `bytes` (`tasks` of them once culled, as far
+/// as known) over `limit`, naming the stage with the most blocks.
+fn refuse_large_graph(plan: &Plan, bytes: u64, tasks: Tasks, limit: u64) -> Result<()> {
     if bytes <= limit {
         return Ok(());
     }
     let blocks: u64 = plan.stages.iter().map(|s| s.grid.nblocks() as u64).sum();
     let largest = plan.stages.iter().max_by_key(|s| s.grid.nblocks());
     let what = match tasks {
-        Some(n) => format!("planning {n} tasks ({blocks} blocks in all)"),
-        None => format!("planning {blocks} blocks"),
+        Tasks::Exactly(n) => format!("planning {n} tasks ({blocks} blocks in all)"),
+        Tasks::AtLeast(n) => format!("planning at least {n} tasks ({blocks} blocks in all)"),
+        Tasks::Unknown => format!("planning {blocks} blocks"),
     };
     let hint = match largest {
         Some(s) => format!(
