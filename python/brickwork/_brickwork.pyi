@@ -17,6 +17,7 @@ class Options:
         threads_per_worker: int | None = None,
         memory_limit: int | None = None,
         dashboard: str | None = None,
+        max_requests: int | None = None,
     ) -> None: ...
     @property
     def scheduler(self) -> str: ...

@@ -27,8 +27,11 @@ def memory_bytes(limit) -> int | None:
     raise TypeError(f"memory_limit must be bytes (int) or a size text like '2GB', got {limit!r}")
 
 
-def options(scheduler=None, num_workers=None, memory_limit=None, **kwargs) -> _brickwork.Options:
-    """The options of one computation, from ``compute``'s keywords."""
+def options(
+    scheduler=None, num_workers=None, memory_limit=None, max_requests=None, **kwargs
+) -> _brickwork.Options:
+    """The options of one computation, from ``compute``'s keywords (``max_requests``: the
+    requests to object stores kept in flight at most, default 64)."""
     unknown = set(kwargs) - {"optimize_graph", "traverse", "pool"}
     if unknown:
         raise TypeError(f"compute() got unexpected keyword arguments {sorted(unknown)}")
@@ -38,12 +41,15 @@ def options(scheduler=None, num_workers=None, memory_limit=None, **kwargs) -> _b
         return scheduler._options
     if scheduler is None:
         if _clients:
-            if num_workers is None and memory_limit is None:
+            if num_workers is None and memory_limit is None and max_requests is None:
                 return _clients[-1]._options
-            return _clients[-1]._with(num_workers=num_workers, memory_limit=memory_limit)
+            return _clients[-1]._with(
+                num_workers=num_workers, memory_limit=memory_limit, max_requests=max_requests
+            )
         scheduler = "threads"
     return _brickwork.Options(
         scheduler=scheduler,
         num_workers=num_workers,
         memory_limit=memory_bytes(memory_limit),
+        max_requests=max_requests,
     )

@@ -84,12 +84,13 @@ class Client:
         """The memory limit per worker, in bytes."""
         return self._options.memory_limit
 
-    def _with(self, num_workers=None, memory_limit=None) -> _brickwork.Options:
+    def _with(self, num_workers=None, memory_limit=None, max_requests=None) -> _brickwork.Options:
         return _brickwork.Options(
             scheduler=self._scheduler,
             num_workers=num_workers or self.n_workers,
             threads_per_worker=self.threads_per_worker,
             memory_limit=_config.memory_bytes(memory_limit) or self._memory_limit,
+            max_requests=max_requests,
         )
 
     def compute(self, *arrays, sync: bool = True):

@@ -35,21 +35,23 @@ pub(crate) struct Options {
 impl Options {
     /// Options of `scheduler` ('threads', 'synchronous', 'processes', 'cluster'),
     /// `num_workers` (threads, processes or the cluster's workers), `threads_per_worker`
-    /// (cluster), `memory_limit` (bytes; per worker for a cluster) and `dashboard` (an
-    /// address `HOST:PORT` to serve the live dashboard on; port 0 picks one).
+    /// (cluster), `memory_limit` (bytes; per worker for a cluster), `dashboard` (an
+    /// address `HOST:PORT` to serve the live dashboard on; port 0 picks one) and
+    /// `max_requests` (requests to object stores in flight at most; default 64).
     #[new]
-    #[pyo3(signature = (scheduler=None, num_workers=None, threads_per_worker=None, memory_limit=None, dashboard=None))]
+    #[pyo3(signature = (scheduler=None, num_workers=None, threads_per_worker=None, memory_limit=None, dashboard=None, max_requests=None))]
     fn new(
         scheduler: Option<&str>,
         num_workers: Option<usize>,
         threads_per_worker: Option<usize>,
         memory_limit: Option<u64>,
         dashboard: Option<String>,
+        max_requests: Option<usize>,
     ) -> PyResult<Options> {
         let scheduler = scheduler.unwrap_or("threads");
-        if num_workers == Some(0) || threads_per_worker == Some(0) {
+        if num_workers == Some(0) || threads_per_worker == Some(0) || max_requests == Some(0) {
             return Err(PyValueError::new_err(
-                "num_workers and threads_per_worker must be at least 1",
+                "num_workers, threads_per_worker and max_requests must be at least 1",
             ));
         }
         let mut opts = match scheduler {
@@ -77,6 +79,9 @@ impl Options {
         };
         if let Some(bytes) = memory_limit {
             opts = opts.memory_limit(bytes);
+        }
+        if let Some(n) = max_requests {
+            opts = opts.max_requests(n);
         }
         let monitor = match dashboard {
             Some(addr) => {

@@ -237,6 +237,10 @@ def test_storage_options_reach_the_store(data, s3):
     (x * 2).to_zarr("s3://bricks/x.zarr", storage_options=options)
     back = da.from_zarr("s3://bricks/x.zarr", storage_options=options)
     close(back, data * 2)
+    # Requests in flight beside the computing threads: any number gives the same values.
+    assert np.array_equal(back.compute(max_requests=1), back.compute(max_requests=16))
+    with pytest.raises(ValueError, match="max_requests"):
+        back.compute(max_requests=0)
     with pytest.raises(ValueError, match="bogus"):
         da.from_zarr("s3://bricks/x.zarr", storage_options={**options, "bogus": 1})
     with pytest.raises(OSError, match="missing.zarr") as e:
