@@ -579,7 +579,8 @@
 //! a NumPy-style integer, negative counting from the end, as NumPy's `axis=`:
 //! `x.mean_axis(Axis(0))`, `x.mean_axis(-1)`, `x.cumsum(Axis(1))`, `x.flip(0)`,
 //! `Array::concatenate(&[&a, &b], Axis(0))`. A list of axes (`any`, `squeeze`, ...) is a
-//! `&[isize]`.
+//! `&[isize]`, and an optional one, NumPy's `axis=None` for "all of them" (`argmax`,
+//! `argmin`, `nanargmax`, `nanargmin`), an `Option<isize>`.
 //!
 //! ```
 //! use brickwork::{Array, Axis};
