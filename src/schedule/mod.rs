@@ -162,11 +162,8 @@ impl TaskGraph {
                 }
             }
         }
-        let needed = id_of
-            .iter()
-            .flatten()
-            .filter(|&&id| id != NOT_NEEDED)
-            .count() as u64;
+        // Every block marked needed was counted once, as it was marked.
+        let needed = marked;
         refuse_large_graph(
             plan,
             marks.saturating_add(needed.saturating_mul(BYTES_PER_TASK)),

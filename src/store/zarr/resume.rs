@@ -24,7 +24,7 @@ use super::attribute::{FINGERPRINT_KEY, sink_attributes, write_id_of};
 use super::error::{store_err, store_err_from};
 use super::grid::grid_shape;
 use super::writer::{
-    Layout, ZarrWriter, metadata_options, refuse_read_only, remote_top, write_store,
+    Layout, ZarrWriter, metadata_options, refuse_read_only, remote_top, write_store, writes_raw,
 };
 use crate::dispatch_dtype;
 use crate::dtype::DType;
@@ -219,9 +219,12 @@ impl ZarrWriter {
                 (array, zarray, ".zarray")
             }
         };
-        let raw = (files.is_some() || remote.is_some())
-            && shards.is_none()
-            && crate::store::raw_chunk::is_raw(array.metadata(), dtype, shape.len());
+        let raw = writes_raw(
+            files.is_some() || remote.is_some(),
+            shards.is_some(),
+            &array,
+            dtype,
+        );
         let sink = ZarrWriter {
             path: path.to_path_buf(),
             store,

@@ -165,6 +165,18 @@ pub(super) fn write_store(
 }
 
 /// Refuses to write to a web server (read only) before anything else is tried.
+/// True when full chunks of `array` are written from the block's own elements (raw chunks:
+/// not sharded, stored as the elements in this machine's order), which brickwork does where
+/// it writes the objects itself (`objects`: local files, or an object store).
+pub(super) fn writes_raw(
+    objects: bool,
+    sharded: bool,
+    array: &Array<WriteStore>,
+    dtype: DType,
+) -> bool {
+    objects && !sharded && raw_chunk::is_raw(array.metadata(), dtype, array.dimensionality())
+}
+
 pub(super) fn refuse_read_only(path: &Path, remote: Option<&Arc<RemoteStore>>) -> Result<()> {
     match remote {
         Some(r) if !r.url().scheme().writable() => Err(store_err(
@@ -393,9 +405,12 @@ impl ZarrWriter {
                 Self::create_v2(path, &store, shape, dtype, chunks, opts.codec, &attributes)?
             }
         };
-        let raw = (files.is_some() || remote.is_some())
-            && shards.is_none()
-            && raw_chunk::is_raw(array.metadata(), dtype, shape.len());
+        let raw = writes_raw(
+            files.is_some() || remote.is_some(),
+            shards.is_some(),
+            &array,
+            dtype,
+        );
         Ok(ZarrWriter {
             path: path.to_path_buf(),
             store,
