@@ -29,6 +29,8 @@ mod edge_cases;
 mod elementwise;
 /// Typed errors for bad input.
 mod errors;
+/// Blocked LU and Cholesky: solve, inv, det, slogdet, cholesky (issue 27).
+mod factor;
 /// Stencils (filters, gradient) and diff against scipy and NumPy.
 mod filters;
 /// Corrupt and hostile input: damaged chunks, lying metadata and headers; the fuzz harness.

@@ -44,6 +44,7 @@ pub struct MapBlocks {
     drop_axis: Vec<isize>,
     new_axis: Vec<isize>,
     temporaries: usize,
+    whole: Vec<Vec<usize>>,
 }
 
 impl Default for MapBlocks {
@@ -65,6 +66,7 @@ impl MapBlocks {
             drop_axis: Vec::new(),
             new_axis: Vec::new(),
             temporaries: 1,
+            whole: Vec::new(),
         }
     }
 
@@ -102,6 +104,17 @@ impl MapBlocks {
     /// (default 1): part of each task's predicted footprint, so the memory limit holds.
     pub fn temporaries(mut self, n: usize) -> Self {
         self.temporaries = n;
+        self
+    }
+
+    /// Passes input `input` whole along `axes`: one block there, given with every block of
+    /// the other inputs along those axes, whatever its length (the blocked factorizations'
+    /// panels and pivot blocks).
+    pub(crate) fn whole(mut self, input: usize, axes: &[usize]) -> Self {
+        if self.whole.len() <= input {
+            self.whole.resize(input + 1, Vec::new());
+        }
+        self.whole[input].extend_from_slice(axes);
         self
     }
 }
@@ -296,6 +309,7 @@ fn build_map_blocks(inputs: &[&Array], options: &MapBlocks, func: BlockFunction)
             new_axis: &new_axis,
             chunks: options.chunks.as_deref(),
             overlap: None,
+            whole: &options.whole,
         },
     )?))
 }
@@ -371,6 +385,7 @@ fn build_map_overlap(
                 depth: depth.to_vec(),
                 boundary,
             }),
+            whole: &[],
         },
     )?))
 }

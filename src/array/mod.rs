@@ -7,6 +7,7 @@
 
 mod axis;
 mod creation;
+mod factor;
 mod files;
 mod filter;
 mod histogram;

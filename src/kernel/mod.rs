@@ -15,6 +15,7 @@ pub mod filter;
 pub mod gather;
 pub mod generate;
 pub mod histogram;
+pub mod lu;
 pub mod overlap;
 pub mod qr;
 pub mod random;

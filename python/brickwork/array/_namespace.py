@@ -98,7 +98,15 @@ class _Info:
 
 QRResult = collections.namedtuple("QRResult", ["Q", "R"])
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
-_NAMED = {"qr": QRResult, "linalg.qr": QRResult, "svd": SVDResult, "linalg.svd": SVDResult}
+SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+_NAMED = {
+    "qr": QRResult,
+    "linalg.qr": QRResult,
+    "svd": SVDResult,
+    "linalg.svd": SVDResult,
+    "slogdet": SlogdetResult,
+    "linalg.slogdet": SlogdetResult,
+}
 
 
 def _result(v, name):

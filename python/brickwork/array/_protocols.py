@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import builtins
 
+import sys
+
 import numpy as np
 
 from brickwork.array import core
@@ -255,6 +257,12 @@ FUNCTIONS = {
 
 def array_function(self, func, types, args, kwargs):
     f = FUNCTIONS.get(func.__name__)
+    if getattr(np.linalg, func.__name__, None) is func:
+        # numpy.linalg.solve(x, b) and the like: the linalg extension's function, if any.
+        linalg = sys.modules.get("brickwork.array.linalg")
+        f = getattr(linalg, func.__name__, None)
+        if f is not None:
+            return f(*args, **kwargs)
     if f is None or getattr(np, func.__name__, None) is not func:
         raise TypeError(
             f"numpy.{func.__name__} has no lazy brickwork equivalent: compute first "

@@ -25,12 +25,17 @@ pub(crate) struct MapOutput<'a> {
     pub(crate) chunks: Option<&'a [Vec<usize>]>,
     /// The halo of a `map_overlap`.
     pub(crate) overlap: Option<Overlap>,
+    /// Per input, the axes along which it is passed whole: one block, paired with every
+    /// block of the others along the axis, whatever its length (dask's broadcasting of
+    /// single-block arguments in `blockwise`). Empty: none.
+    pub(crate) whole: &'a [Vec<usize>],
 }
 
 /// A user function applied block by block to aligned inputs. The inputs are chunked alike
 /// (common refinement) along every axis where their lengths agree; an input of length 1
-/// along an axis broadcasts (its one block goes with every block along the axis); axes the
-/// output drops are made one block.
+/// along an axis broadcasts (its one block goes with every block along the axis), as does
+/// an input passed whole along an axis ([`MapOutput::whole`]); axes the output drops are
+/// made one block.
 pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprRef> {
     let what = |msg: String| Error::invalid(format!("{} '{}': {msg}", op_of(&out), out.func.name));
     let first = inputs
@@ -47,14 +52,34 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
     }
     // The loop grid: per axis, the length every input has or broadcasts to, and the common
     // refinement of the chunks of the inputs of that length.
+    let whole = |i: usize, d: usize| out.whole.get(i).is_some_and(|axes| axes.contains(&d));
+    if out.whole.iter().flatten().any(|&d| d >= ndim) || out.whole.len() > inputs.len() {
+        return Err(what(format!(
+            "an input passed whole along an axis it does not have ({} axes)",
+            ndim
+        )));
+    }
     let mut loop_axes = Vec::with_capacity(ndim);
     for d in 0..ndim {
-        let len = inputs.iter().map(|x| x.shape()[d]).max().unwrap_or(0);
-        let full: Vec<&ExprRef> = inputs.iter().filter(|x| x.shape()[d] == len).collect();
-        if let Some(x) = inputs
-            .iter()
-            .find(|x| x.shape()[d] != len && x.shape()[d] != 1)
-        {
+        let looped = || {
+            inputs
+                .iter()
+                .enumerate()
+                .filter(move |&(i, _)| !whole(i, d))
+                .map(|(_, x)| x)
+        };
+        let len = looped()
+            .map(|x| x.shape()[d])
+            .max()
+            .or_else(|| inputs.iter().map(|x| x.shape()[d]).max())
+            .unwrap_or(0);
+        let full: Vec<&ExprRef> = looped().filter(|x| x.shape()[d] == len).collect();
+        let full = if full.is_empty() {
+            inputs.iter().filter(|x| x.shape()[d] == len).collect()
+        } else {
+            full
+        };
+        if let Some(x) = looped().find(|x| x.shape()[d] != len && x.shape()[d] != 1) {
             return Err(Error::ShapeMismatch {
                 op: op_of(&out).into(),
                 lhs: full[0].shape(),
@@ -62,7 +87,7 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
                 hint: format!("axis {d} neither matches nor broadcasts (length 1)"),
             });
         }
-        if out.overlap.is_some() && full.len() != inputs.len() {
+        if out.overlap.is_some() && (full.len() != inputs.len() || !out.whole.is_empty()) {
             return Err(what(format!(
                 "the inputs must have the same shape (axis {d} broadcasts)"
             )));
@@ -79,11 +104,18 @@ pub(crate) fn map_blocks(inputs: &[ExprRef], out: MapOutput<'_>) -> Result<ExprR
     }
     let aligned: Vec<ExprRef> = inputs
         .iter()
-        .map(|x| {
+        .enumerate()
+        .map(|(i, x)| {
             let axes = (0..ndim)
-                .map(|d| match x.shape()[d] == loop_axes[d].len() {
-                    true => loop_axes[d].clone(),
-                    false => AxisChunks::regular(1, 1),
+                .map(|d| {
+                    let len = x.shape()[d];
+                    if whole(i, d) {
+                        AxisChunks::regular(len, len.max(1))
+                    } else if len == loop_axes[d].len() {
+                        loop_axes[d].clone()
+                    } else {
+                        AxisChunks::regular(1, 1)
+                    }
                 })
                 .collect();
             rechunk(x, ChunkGrid::from_axes(axes))

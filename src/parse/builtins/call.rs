@@ -236,7 +236,16 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
         Op::Histogram => return histogram(b),
         Op::Quantile => super::api::quantile(b, 1.0, false)?,
         Op::Median => super::api::median(b, false)?,
-        Op::Qr | Op::Svd | Op::Svdvals | Op::Lstsq | Op::Api(_) => {
+        Op::Qr
+        | Op::Svd
+        | Op::Svdvals
+        | Op::Lstsq
+        | Op::Solve
+        | Op::Inv
+        | Op::Det
+        | Op::Slogdet
+        | Op::Cholesky
+        | Op::Api(_) => {
             return Err(Error::internal(
                 "the linalg and api builtins are run by linalg() and api::run()",
             ));

@@ -1,5 +1,5 @@
-//! Linear algebra: the factorizations that give tuples (`qr`, `svd`, `lstsq`...),
-//! `tensordot` and `einsum`.
+//! Linear algebra: the factorizations (`qr`, `svd`, `lstsq`, `solve`, `inv`, `det`,
+//! `slogdet`, `cholesky`), `tensordot` and `einsum`.
 
 use super::args::Bound;
 use super::table::Op;
@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::parse::syntax_error;
 use crate::parse::value::{Value, into_array};
 
-/// NumPy's `linalg.qr`, `svd`, `svdvals` and `lstsq` (tall-skinny, see `Array::qr`): the
-/// factorizations give tuples, which a program indexes (`qr(a)[1]`); `None` for other ops.
+/// NumPy's `linalg.qr`, `svd`, `svdvals` and `lstsq` (tall-skinny, see `Array::qr`), and
+/// the blocked `solve`, `inv`, `det`, `slogdet` and `cholesky` (see `Array::solve`): the
+/// tuples some give are indexed by a program (`qr(a)[1]`); `None` for other ops.
 pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
     let tuple =
         |arrays: Vec<Array>| Some(Value::Tuple(arrays.into_iter().map(Value::Array).collect()));
@@ -45,6 +46,16 @@ pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
             let fit = b.array("a")?.lstsq(&b.array("b")?, rcond)?;
             tuple(vec![fit.x, fit.residuals, fit.rank, fit.s])
         }
+        Op::Solve => Some(Value::Array(b.array("x1")?.solve(&b.array("x2")?)?)),
+        Op::Inv => Some(Value::Array(b.array("x")?.inv()?)),
+        Op::Det => Some(Value::Array(b.array("x")?.det()?)),
+        Op::Slogdet => {
+            let (sign, log) = b.array("x")?.slogdet()?;
+            tuple(vec![sign, log])
+        }
+        Op::Cholesky => Some(Value::Array(
+            b.array("x")?.cholesky(b.bool("upper", false)?)?,
+        )),
         _ => None,
     })
 }
