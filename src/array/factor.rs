@@ -5,8 +5,8 @@
 //! memory limit and every scheduler apply; unlike dask's, the LU pivots across the whole
 //! column, not only within the diagonal tile.
 //!
-//! The matrix is cut into square tiles of side `b`, about the input's largest chunk in
-//! elements. Step `k` works on the trailing matrix `T` (the rows and columns from `k b`
+//! The matrix is cut into square tiles of side `b`: about the input's largest chunk in
+//! elements, at most 512 unless the matrix is more than 32 tiles wide. Step `k` works on the trailing matrix `T` (the rows and columns from `k b`
 //! on; for `solve`, the right-hand sides ride along as more columns):
 //!
 //! 1. **Pivots, by tournament.** Each tile of `T`'s first column proposes the `b` rows its
@@ -78,10 +78,25 @@ struct Tiled {
     n: usize,
 }
 
-/// The tile side for an n × n matrix: about the largest chunk's elements.
+/// Tiles at most this side (float64: 2 MiB) unless the matrix would have more than
+/// [`MAX_TILES`] of them along an axis: a task holds about eight tiles, so smaller tiles
+/// leave more of the limit to hold the trailing matrix (measured on a 10000² solve under
+/// 256 MiB: 0.7 GB spilled with 500² tiles, 4.4 GB with 1000²).
+const MAX_TILE: usize = 512;
+
+/// Tiles along an axis beyond which tiles grow past [`MAX_TILE`]: the LU's tasks grow as
+/// the cube of this count.
+const MAX_TILES: usize = 32;
+
+/// The tile side for an n × n matrix: about the largest chunk's elements, or the largest
+/// whole fraction of that within [`MAX_TILE`] (unless that makes more than [`MAX_TILES`]
+/// tiles along an axis).
 fn tile_side(x: &Array, n: usize) -> Result<usize> {
     let elems: usize = x.chunks()?.max_chunk_shape().iter().product();
-    Ok(((elems as f64).sqrt() as usize).clamp(1, n.max(1)))
+    let chunk = ((elems as f64).sqrt() as usize).clamp(1, n.max(1));
+    let most = MAX_TILE.max(n.div_ceil(MAX_TILES));
+    // A whole fraction of the chunk's side, so that tiles do not straddle chunks.
+    Ok(chunk.div_ceil(chunk.div_ceil(most)))
 }
 
 /// Checks that `x` is a non-empty square matrix.
@@ -200,7 +215,7 @@ impl Tiled {
                     let moves = lu::displaced(&lu::pivots(&z));
                     let x =
                         lu::exchange_below(view2(&blocks[0])?, row0, view2(&blocks[1])?, &moves);
-                    Ok(block(lu::right_upper_solve(x.view(), z)))
+                    Ok(block(lu::right_upper_solve(x, z)))
                 },
             )?;
             t = map_blocks_internal(
@@ -215,8 +230,7 @@ impl Tiled {
                     .whole(1, &[0])
                     .whole(2, &[0, 1])
                     .whole(3, &[1])
-                    .whole(4, &[0])
-                    .temporaries(2),
+                    .whole(4, &[0]),
                 move |blocks, info| {
                     let z = view2(&blocks[2])?;
                     let row0 = bk + start(info, 0, 0);
@@ -224,7 +238,7 @@ impl Tiled {
                     let x =
                         lu::exchange_below(view2(&blocks[0])?, row0, view2(&blocks[1])?, &moves);
                     Ok(block(lu::minus_product(
-                        x.view(),
+                        x,
                         view2(&blocks[3])?,
                         view2(&blocks[4])?,
                     )))
@@ -535,7 +549,7 @@ impl Array {
                         return Ok(block(Array2::zeros(x.dim())));
                     }
                     Ok(block(lu::minus_product(
-                        x,
+                        x.to_owned(),
                         view2(&blocks[1])?,
                         view2(&blocks[2])?,
                     )))

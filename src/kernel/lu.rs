@@ -261,7 +261,7 @@ pub fn unit_lower_solve(z: ArrayView2<'_, f64>, g: ArrayView2<'_, f64>) -> Array
 /// `x U⁻¹` for the upper triangle `U` of diagonal tile `z`. A zero on `U`'s diagonal
 /// (a singular matrix) leaves its column unscaled, as LAPACK's `getrf` does, so that the
 /// factorization goes on and the determinant is 0.
-pub fn right_upper_solve(x: ArrayView2<'_, f64>, z: ArrayView2<'_, f64>) -> Array2<f64> {
+pub fn right_upper_solve(x: Array2<f64>, z: ArrayView2<'_, f64>) -> Array2<f64> {
     let k = z.nrows();
     let mut u = z.slice(s![.., ..k]).to_owned();
     for i in 0..k {
@@ -270,7 +270,11 @@ pub fn right_upper_solve(x: ArrayView2<'_, f64>, z: ArrayView2<'_, f64>) -> Arra
         }
     }
     let (h, _) = x.dim();
-    let mut out = x.as_standard_layout().into_owned();
+    let mut out = if x.is_standard_layout() {
+        x
+    } else {
+        x.as_standard_layout().into_owned()
+    };
     // x U⁻¹ = y ⇔ Uᵀ yᵀ = xᵀ; a row-major h × k block is its transpose in column-major.
     let data = out.as_slice_mut().expect("standard layout");
     let xt = MatMut::from_column_major_slice_mut(data, k, h);
@@ -301,16 +305,15 @@ pub fn upper_solve(
     Ok(out)
 }
 
-/// `c − a b`.
+/// `c − a b`, in place.
 pub fn minus_product(
-    c: ArrayView2<'_, f64>,
+    mut c: Array2<f64>,
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
 ) -> Array2<f64> {
-    let mut out = c.as_standard_layout().into_owned();
     if a.ncols() > 0 {
         matmul(
-            faer_mut(&mut out.view_mut()),
+            faer_mut(&mut c.view_mut()),
             Accum::Add,
             faer_ref(&a),
             faer_ref(&b),
@@ -318,7 +321,7 @@ pub fn minus_product(
             Par::Seq,
         );
     }
-    out
+    c
 }
 
 /// The lower Cholesky factor of a symmetric positive-definite tile (its lower triangle
