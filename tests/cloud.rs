@@ -828,7 +828,7 @@ fn large_objects_go_up_in_parts_and_read_back_whole() -> TestResult {
 /// 5 ms per request more of them are in flight than threads compute: a proxy counting open
 /// requests sees at most `threads + max_requests` (plus the lock's renewal) while a sharded
 /// array is written, and more than `threads` and at most that while it is read; with
-/// `max_requests(1)`, at most `threads + 1`.
+/// `max_requests(1)`, at most `threads + 1` (each plus one: the proxy's count lags).
 #[test]
 fn requests_in_flight_are_bounded_by_max_requests() -> TestResult {
     let Some(s3) = Server::s3(&["bucket"])? else {
@@ -859,15 +859,18 @@ fn requests_in_flight_are_bounded_by_max_requests() -> TestResult {
     let back = Array::from_zarr_with(url, &read_options(&storage))?;
     let (got, _) = back.compute_with(&compute)?;
     let read = proxy.take_counts()?;
+    // The proxy counts a request as open until its handler returns, after the response
+    // is sent: a client that has its answer may already have the next one open. On a
+    // loaded machine that shows as one more than the engine has in flight.
     assert!(
-        (threads as u64 + 1..=bound).contains(&most(&read)),
+        (threads as u64 + 1..=bound + 1).contains(&most(&read)),
         "{read}"
     );
     assert_eq!(got.into_typed::<f64>(), compute_f64(&x));
     // One request at a time beside the computing threads.
     let (got, _) = back.compute_with(&compute.clone().max_requests(1))?;
     let read = proxy.take_counts()?;
-    assert!((1..=threads as u64 + 1).contains(&most(&read)), "{read}");
+    assert!((1..=threads as u64 + 2).contains(&most(&read)), "{read}");
     assert_eq!(got.into_typed::<f64>(), compute_f64(&x));
     Ok(())
 }
