@@ -236,3 +236,52 @@ pub(crate) fn run_script(python: &Path, script: &str, dir: &Path) -> TestResult 
     }
     Ok(())
 }
+
+/// `|got - want| <= tol * (1 + max |want|)` element by element (a normwise comparison; NaN
+/// matches NaN and infinities match themselves).
+pub(crate) fn close_normwise(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
+    let scale = 1.0 + want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * scale || (g.is_nan() && w.is_nan()) || g == w,
+            "{what}: element {i} differs: got {g}, want {w} (tolerance {tol} x {scale})"
+        );
+    }
+}
+
+/// Runs NumPy jobs (`out`, inputs, expression) through the peer Python in `dir`
+/// (`tests/python/numpy_linalg.py`): results as `dir/<out>_<i>.npy`.
+pub(crate) fn run_numpy_jobs(dir: &Path, jobs: &[serde_json::Value]) -> TestResult {
+    let python = peer_python().ok_or("no peer python")?;
+    std::fs::write(dir.join("jobs.json"), serde_json::to_vec(jobs)?)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/numpy_linalg.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(dir)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "numpy_linalg.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Item `i` of a NumPy job's result `out` (see [`run_numpy_jobs`]), as float64.
+pub(crate) fn numpy_job_result(
+    dir: &Path,
+    out: &str,
+    i: usize,
+) -> Result<ArrayD<f64>, Box<dyn std::error::Error>> {
+    let path = dir.join(format!("{out}_{i}.npy"));
+    Ok(brickwork::io::npy::NpyFile::open(&path, None)?
+        .into_array()
+        .compute()?
+        .cast_to::<f64>())
+}
+
+/// Saves `a` computed as `dir/<name>.npy`, an input of NumPy jobs.
+pub(crate) fn save_job_input(dir: &Path, name: &str, a: &Array) -> TestResult {
+    write_npy(&dir.join(format!("{name}.npy")), &a.compute()?)
+}

@@ -4,10 +4,6 @@
 //! float32 and int32, under both schedulers; errors for singular and indefinite matrices;
 //! a system larger than the memory limit.
 
-use std::path::Path;
-use std::process::Command;
-
-use brickwork::io::npy::NpyFile;
 use brickwork::parse::evaluate;
 use brickwork::{Array, ComputeOptions, DType};
 use ndarray::{Array2, ArrayD};
@@ -18,16 +14,8 @@ fn values(a: &Array) -> ArrayD<f64> {
     compute_both(a).cast_to::<f64>()
 }
 
-/// `|got - want| <= tol * (1 + max |want|)` element by element.
 fn close(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64, what: &str) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
-    let scale = 1.0 + want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * scale || (g.is_nan() && w.is_nan()) || g == w,
-            "{what}: element {i} differs: got {g}, want {w} (tolerance {tol} x {scale})"
-        );
-    }
+    close_normwise(got, want, tol, what);
 }
 
 /// A square test matrix of side `n` in `chunk`² chunks, as `dtype`; `kind` shapes it:
@@ -59,35 +47,6 @@ fn square(n: usize, chunk: usize, dtype: DType, kind: &str, salt: u64) -> Array 
 
 fn rhs(shape: &[usize], chunk: usize, salt: u64) -> Array {
     Array::from_ndarray(data(shape, salt), &vec![chunk; shape.len()]).expect("a test rhs")
-}
-
-fn run_numpy(dir: &Path, jobs: &[serde_json::Value]) -> TestResult {
-    let python = peer_python().ok_or("no peer python")?;
-    std::fs::write(dir.join("jobs.json"), serde_json::to_vec(jobs)?)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/numpy_linalg.py");
-    let out = Command::new(python).arg(script).arg(dir).output()?;
-    assert!(
-        out.status.success(),
-        "numpy_linalg.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-fn numpy_result(
-    dir: &Path,
-    out: &str,
-    i: usize,
-) -> Result<ArrayD<f64>, Box<dyn std::error::Error>> {
-    let path = dir.join(format!("{out}_{i}.npy"));
-    Ok(NpyFile::open(&path, None)?
-        .into_array()
-        .compute()?
-        .cast_to::<f64>())
-}
-
-fn save(dir: &Path, name: &str, a: &Array) -> TestResult {
-    write_npy(&dir.join(format!("{name}.npy")), &a.compute()?)
 }
 
 /// name, matrix, right-hand sides, tolerance.
@@ -141,8 +100,8 @@ fn solve_inv_det_slogdet_match_numpy() -> TestResult {
     let cases = cases();
     let mut jobs = Vec::new();
     for (name, a, b, _) in &cases {
-        save(dir.path(), &format!("{name}_a"), a)?;
-        save(dir.path(), &format!("{name}_b"), b)?;
+        save_job_input(dir.path(), &format!("{name}_a"), a)?;
+        save_job_input(dir.path(), &format!("{name}_b"), b)?;
         let inputs = serde_json::json!({ "a": format!("{name}_a"), "b": format!("{name}_b") });
         for (out, expr) in [
             ("solve", "np.linalg.solve(a, b)"),
@@ -155,7 +114,7 @@ fn solve_inv_det_slogdet_match_numpy() -> TestResult {
             );
         }
     }
-    run_numpy(dir.path(), &jobs)?;
+    run_numpy_jobs(dir.path(), &jobs)?;
     for (name, a, b, tol) in &cases {
         let want = if a.dtype() == DType::F32 && b.dtype() == DType::F32 {
             DType::F32
@@ -166,20 +125,20 @@ fn solve_inv_det_slogdet_match_numpy() -> TestResult {
         assert_eq!(x.dtype(), want, "{name}: solve's dtype");
         close(
             &values(&x),
-            &numpy_result(dir.path(), &format!("solve_{name}"), 0)?,
+            &numpy_job_result(dir.path(), &format!("solve_{name}"), 0)?,
             *tol,
             &format!("{name}: solve"),
         );
         let inv = a.inv()?;
         close(
             &values(&inv),
-            &numpy_result(dir.path(), &format!("inv_{name}"), 0)?,
+            &numpy_job_result(dir.path(), &format!("inv_{name}"), 0)?,
             *tol,
             &format!("{name}: inv"),
         );
         // The determinant relative to its own size (it spans many orders of magnitude).
         let det = values(&a.det()?);
-        let want_det = numpy_result(dir.path(), &format!("det_{name}"), 0)?;
+        let want_det = numpy_job_result(dir.path(), &format!("det_{name}"), 0)?;
         let (got_det, want_det) = (det.sum(), want_det.sum());
         let rel = (got_det - want_det).abs() / want_det.abs().max(f64::MIN_POSITIVE);
         assert!(
@@ -189,13 +148,13 @@ fn solve_inv_det_slogdet_match_numpy() -> TestResult {
         let (sign, log) = a.slogdet()?;
         close(
             &values(&sign),
-            &numpy_result(dir.path(), &format!("slogdet_{name}"), 0)?,
+            &numpy_job_result(dir.path(), &format!("slogdet_{name}"), 0)?,
             0.0,
             &format!("{name}: slogdet sign"),
         );
         close(
             &values(&log),
-            &numpy_result(dir.path(), &format!("slogdet_{name}"), 1)?,
+            &numpy_job_result(dir.path(), &format!("slogdet_{name}"), 1)?,
             *tol,
             &format!("{name}: slogdet log"),
         );
@@ -216,15 +175,15 @@ fn cholesky_matches_numpy() -> TestResult {
     ];
     let mut jobs = Vec::new();
     for (name, a, _) in &cases {
-        save(dir.path(), name, a)?;
+        save_job_input(dir.path(), name, a)?;
         let inputs = serde_json::json!({ "a": name });
         jobs.push(serde_json::json!({"out": format!("chol_{name}"), "inputs": inputs, "expr": "np.linalg.cholesky(a)"}));
     }
-    run_numpy(dir.path(), &jobs)?;
+    run_numpy_jobs(dir.path(), &jobs)?;
     for (name, a, tol) in &cases {
         let l = a.cholesky(false)?;
         assert_eq!(l.dtype(), a.dtype(), "{name}");
-        let want = numpy_result(dir.path(), &format!("chol_{name}"), 0)?;
+        let want = numpy_job_result(dir.path(), &format!("chol_{name}"), 0)?;
         close(&values(&l), &want, *tol, &format!("{name}: cholesky"));
         let u = a.cholesky(true)?;
         close(

@@ -5,10 +5,7 @@
 //! chunkings (proptest); a store larger than the memory limit; the eval names; errors.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 
-use brickwork::io::npy::NpyFile;
 use brickwork::parse::evaluate;
 use brickwork::{Array, AxisChunks, ChunkGrid, ComputeOptions, DType, Error, WriteOptions, s};
 use ndarray::{Array2, ArrayD, Ix2};
@@ -27,16 +24,8 @@ fn values(a: &Array) -> ArrayD<f64> {
     compute_both(a).cast_to::<f64>()
 }
 
-/// `|got - want| <= tol * (1 + max |want|)` element by element (a normwise comparison).
 fn close(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64, what: &str) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
-    let scale = 1.0 + want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * scale,
-            "{what}: element {i} differs: got {g}, want {w} (tolerance {tol} x {scale})"
-        );
-    }
+    close_normwise(got, want, tol, what);
 }
 
 fn close2(got: &M, want: &M, tol: f64, what: &str) {
@@ -179,37 +168,6 @@ fn lstsq_cases() -> Vec<(&'static str, Array, Array, f64)> {
     ]
 }
 
-/// Runs the jobs (`out`, inputs, NumPy expression) through the peer Python in `dir`.
-fn run_numpy(dir: &Path, jobs: &[serde_json::Value]) -> TestResult {
-    let python = peer_python().ok_or("no peer python")?;
-    std::fs::write(dir.join("jobs.json"), serde_json::to_vec(jobs)?)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/numpy_linalg.py");
-    let out = Command::new(python).arg(script).arg(dir).output()?;
-    assert!(
-        out.status.success(),
-        "numpy_linalg.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-/// Item `i` of NumPy's result `out`, as float64.
-fn numpy_result(
-    dir: &Path,
-    out: &str,
-    i: usize,
-) -> Result<ArrayD<f64>, Box<dyn std::error::Error>> {
-    let path = dir.join(format!("{out}_{i}.npy"));
-    Ok(NpyFile::open(&path, None)?
-        .into_array()
-        .compute()?
-        .cast_to::<f64>())
-}
-
-fn save(dir: &Path, name: &str, a: &Array) -> TestResult {
-    write_npy(&dir.join(format!("{name}.npy")), &a.compute()?)
-}
-
 /// NumPy's Q and R with R's diagonal made non-negative (brickwork's convention).
 fn normalized(mut q: M, mut r: M) -> (M, M) {
     for i in 0..q.ncols().min(r.nrows()) {
@@ -265,12 +223,12 @@ fn qr_and_svd_match_numpy() -> TestResult {
     let cases = qr_cases();
     let mut jobs = Vec::new();
     for (name, a, _) in &cases {
-        save(dir.path(), name, a)?;
+        save_job_input(dir.path(), name, a)?;
         let inputs = serde_json::json!({ "a": name });
         jobs.push(serde_json::json!({"out": format!("qr_{name}"), "inputs": inputs, "expr": "np.linalg.qr(a)"}));
         jobs.push(serde_json::json!({"out": format!("svd_{name}"), "inputs": inputs, "expr": "np.linalg.svd(a, full_matrices=False)"}));
     }
-    run_numpy(dir.path(), &jobs)?;
+    run_numpy_jobs(dir.path(), &jobs)?;
     for (name, a, tol) in &cases {
         let want_dtype = if a.dtype() == DType::F32 {
             DType::F32
@@ -283,8 +241,8 @@ fn qr_and_svd_match_numpy() -> TestResult {
         let (qv, rv) = (m2(values(&q)), m2(values(&r)));
         check_qr(&av, &qv, &rv, *tol, name);
         let (qn, rn) = normalized(
-            m2(numpy_result(dir.path(), &format!("qr_{name}"), 0)?),
-            m2(numpy_result(dir.path(), &format!("qr_{name}"), 1)?),
+            m2(numpy_job_result(dir.path(), &format!("qr_{name}"), 0)?),
+            m2(numpy_job_result(dir.path(), &format!("qr_{name}"), 1)?),
         );
         close2(&rv, &rn, *tol, &format!("{name}: R against NumPy"));
         close2(&qv, &qn, *tol, &format!("{name}: Q against NumPy"));
@@ -294,7 +252,7 @@ fn qr_and_svd_match_numpy() -> TestResult {
         let out = format!("svd_{name}");
         close(
             &sv,
-            &numpy_result(dir.path(), &out, 1)?,
+            &numpy_job_result(dir.path(), &out, 1)?,
             *tol,
             &format!("{name}: S"),
         );
@@ -315,8 +273,8 @@ fn qr_and_svd_match_numpy() -> TestResult {
         );
         if want_dtype == DType::F64 {
             // Singular vectors (random data: distinct singular values), up to their signs.
-            let un = m2(numpy_result(dir.path(), &out, 0)?);
-            let vn = m2(numpy_result(dir.path(), &out, 2)?);
+            let un = m2(numpy_job_result(dir.path(), &out, 0)?);
+            let vn = m2(numpy_job_result(dir.path(), &out, 2)?);
             close_up_to_signs(&u, &un, 1e-8, &format!("{name}: U against NumPy"));
             close_up_to_signs(
                 &vh.t().to_owned(),
@@ -339,15 +297,15 @@ fn lstsq_matches_numpy() -> TestResult {
     let cases = lstsq_cases();
     let mut jobs = Vec::new();
     for (name, a, b, _) in &cases {
-        save(dir.path(), &format!("{name}_a"), a)?;
-        save(dir.path(), &format!("{name}_b"), b)?;
+        save_job_input(dir.path(), &format!("{name}_a"), a)?;
+        save_job_input(dir.path(), &format!("{name}_b"), b)?;
         jobs.push(serde_json::json!({
             "out": format!("lstsq_{name}"),
             "inputs": {"a": format!("{name}_a"), "b": format!("{name}_b")},
             "expr": "np.linalg.lstsq(a, b, rcond=None)",
         }));
     }
-    run_numpy(dir.path(), &jobs)?;
+    run_numpy_jobs(dir.path(), &jobs)?;
     for (name, a, b, tol) in &cases {
         let out = format!("lstsq_{name}");
         let fit = a.lstsq(b, None)?;
@@ -360,23 +318,23 @@ fn lstsq_matches_numpy() -> TestResult {
         let x = values(&fit.x);
         close(
             &x,
-            &numpy_result(dir.path(), &out, 0)?,
+            &numpy_job_result(dir.path(), &out, 0)?,
             *tol,
             &format!("{name}: x"),
         );
         let rank = compute_both(&fit.rank).into_typed::<i64>();
-        let want_rank = numpy_result(dir.path(), &out, 2)?;
+        let want_rank = numpy_job_result(dir.path(), &out, 2)?;
         assert_eq!(rank.shape(), &[] as &[usize], "{name}: rank is 0-d");
         assert_eq!(rank[[]] as f64, want_rank[[]], "{name}: rank");
         close(
             &values(&fit.s),
-            &numpy_result(dir.path(), &out, 3)?,
+            &numpy_job_result(dir.path(), &out, 3)?,
             *tol,
             &format!("{name}: s"),
         );
         // Residuals: NumPy's where it gives them; otherwise ‖b − a x‖² of our x.
         let residuals = values(&fit.residuals);
-        let want = numpy_result(dir.path(), &out, 1)?;
+        let want = numpy_job_result(dir.path(), &out, 1)?;
         let want = if want.is_empty() {
             let (av, bv) = (m2(values(a)), values(b));
             let bv = if bv.ndim() == 1 {

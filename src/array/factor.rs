@@ -252,7 +252,7 @@ impl Tiled {
 /// the module doc.
 fn tournament(panel: &Array, bk: usize) -> Result<Array> {
     let tiles = panel.chunks()?.grid_shape()[0];
-    let mut c = map_blocks_internal(
+    let c = map_blocks_internal(
         &[panel],
         &MapBlocks::new("lu_propose").chunks(vec![vec![bk; tiles], vec![bk + 1]]),
         move |blocks, info| {
@@ -263,14 +263,7 @@ fn tournament(panel: &Array, bk: usize) -> Result<Array> {
             )))
         },
     )?;
-    while c.chunks()?.grid_shape()[0] > 1 {
-        let groups = c.chunks()?.grid_shape()[0].div_ceil(FAN_IN);
-        c = map_blocks_internal(
-            &[&group_rows(&c, FAN_IN * bk)?],
-            &MapBlocks::new("lu_merge").chunks(vec![vec![bk; groups], vec![bk + 1]]),
-            move |blocks, _| Ok(block(lu::merge(view2(&blocks[0])?, bk))),
-        )?;
-    }
+    let c = fold_row_tiles(c, bk, "lu_merge", move |g| lu::merge(g, bk))?;
     map_blocks_internal(&[&c], &MapBlocks::new("lu_pivot_tile"), |blocks, _| {
         Ok(block(lu::pivot_tile(view2(&blocks[0])?)))
     })
@@ -282,11 +275,11 @@ fn gather_top(t: &Array, z: &Array, bk: usize) -> Result<Array> {
     let grid = t.chunks()?;
     let tiles = grid.grid_shape()[0];
     let cols = grid.axes()[1].sizes();
-    let mut e = map_blocks_internal(
+    let e = map_blocks_internal(
         &[t, z],
         &MapBlocks::new("lu_gather")
             .whole(1, &[0, 1])
-            .chunks(vec![vec![bk; tiles], cols.clone()]),
+            .chunks(vec![vec![bk; tiles], cols]),
         move |blocks, info| {
             let pivots = lu::pivots(&view2(&blocks[1])?);
             Ok(block(lu::gather_top(
@@ -296,22 +289,13 @@ fn gather_top(t: &Array, z: &Array, bk: usize) -> Result<Array> {
             )))
         },
     )?;
-    while e.chunks()?.grid_shape()[0] > 1 {
-        let groups = e.chunks()?.grid_shape()[0].div_ceil(FAN_IN);
-        e = map_blocks_internal(
-            &[&group_rows(&e, FAN_IN * bk)?],
-            &MapBlocks::new("lu_gather_sum").chunks(vec![vec![bk; groups], cols.clone()]),
-            move |blocks, _| {
-                let g = view2(&blocks[0])?;
-                let mut sum = g.slice(s![0..bk, ..]).to_owned();
-                for part in g.axis_chunks_iter(Axis(0), bk).skip(1) {
-                    sum += &part;
-                }
-                Ok(block(sum))
-            },
-        )?;
-    }
-    Ok(e)
+    fold_row_tiles(e, bk, "lu_gather_sum", move |g| {
+        let mut sum = g.slice(s![0..bk, ..]).to_owned();
+        for part in g.axis_chunks_iter(Axis(0), bk).skip(1) {
+            sum += &part;
+        }
+        sum
+    })
 }
 
 /// The back substitution `U x = y` over the steps' `U` rows, whose last `nrhs` columns
@@ -346,6 +330,41 @@ fn back_substitute(steps: &[LuStep], b: usize, nrhs: usize, op: &'static str) ->
     }
     let xs: Vec<&Array> = xs.iter().rev().collect();
     Array::concatenate(&xs, 0_usize)
+}
+
+/// The 0-d result of `f` over the LU steps' determinant parts (see `Array::det_parts`).
+fn fold_parts(
+    parts: &Array,
+    name: &str,
+    f: fn(ndarray::ArrayView2<'_, f64>) -> f64,
+) -> Result<Array> {
+    map_blocks_internal(
+        &[parts],
+        &MapBlocks::new(name).drop_axis(&[0, 1]),
+        move |blocks, _| Ok(Block::from(ndarray::arr0(f(view2(&blocks[0])?)).into_dyn())),
+    )
+}
+
+/// Folds the row tiles (each `bk` rows) of `x` into one, `FAN_IN` at a time up a tree:
+/// `f` maps a group of stacked tiles to one tile of `bk` rows (the columns kept).
+fn fold_row_tiles(
+    x: Array,
+    bk: usize,
+    name: &str,
+    f: impl Fn(ndarray::ArrayView2<'_, f64>) -> Array2<f64> + Clone + Send + Sync + 'static,
+) -> Result<Array> {
+    let mut x = x;
+    while x.chunks()?.grid_shape()[0] > 1 {
+        let groups = x.chunks()?.grid_shape()[0].div_ceil(FAN_IN);
+        let cols = x.chunks()?.axes()[1].sizes();
+        let f = f.clone();
+        x = map_blocks_internal(
+            &[&group_rows(&x, FAN_IN * bk)?],
+            &MapBlocks::new(name).chunks(vec![vec![bk; groups], cols]),
+            move |blocks, _| Ok(block(f(view2(&blocks[0])?))),
+        )?;
+    }
+    Ok(x)
 }
 
 impl Array {
@@ -423,22 +442,8 @@ impl Array {
     pub fn slogdet(&self) -> Result<(Array, Array)> {
         let parts = self.det_parts("slogdet")?;
         let dtype = result_dtype(&[self]);
-        let sign = map_blocks_internal(
-            &[&parts],
-            &MapBlocks::new("slogdet_sign").drop_axis(&[0, 1]),
-            |blocks, _| {
-                let p = view2(&blocks[0])?;
-                Ok(Block::from(ndarray::arr0(p.column(0).product()).into_dyn()))
-            },
-        )?;
-        let log = map_blocks_internal(
-            &[&parts],
-            &MapBlocks::new("slogdet_log").drop_axis(&[0, 1]),
-            |blocks, _| {
-                let p = view2(&blocks[0])?;
-                Ok(Block::from(ndarray::arr0(p.column(1).sum()).into_dyn()))
-            },
-        )?;
+        let sign = fold_parts(&parts, "slogdet_sign", |p| p.column(0).product())?;
+        let log = fold_parts(&parts, "slogdet_log", |p| p.column(1).sum())?;
         Ok((cast_back(sign, dtype)?, cast_back(log, dtype)?))
     }
 
@@ -449,17 +454,10 @@ impl Array {
     /// `a` not square.
     pub fn det(&self) -> Result<Array> {
         let parts = self.det_parts("det")?;
-        let dtype = result_dtype(&[self]);
-        let det = map_blocks_internal(
-            &[&parts],
-            &MapBlocks::new("det").drop_axis(&[0, 1]),
-            |blocks, _| {
-                let p = view2(&blocks[0])?;
-                let value = p.column(0).product() * p.column(2).product();
-                Ok(Block::from(ndarray::arr0(value).into_dyn()))
-            },
-        )?;
-        cast_back(det, dtype)
+        let det = fold_parts(&parts, "det", |p| {
+            p.column(0).product() * p.column(2).product()
+        })?;
+        cast_back(det, result_dtype(&[self]))
     }
 
     /// Per LU step (one row each): the sign of its exchange and diagonal, the log of its
