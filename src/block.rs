@@ -34,6 +34,10 @@ pub enum Block {
     F32(ArrayD<f32>),
     /// `float64` elements.
     F64(ArrayD<f64>),
+    /// `complex64` elements.
+    C64(ArrayD<crate::Complex64>),
+    /// `complex128` elements.
+    C128(ArrayD<crate::Complex128>),
 }
 
 /// Runs `$body` with `$a` bound to the typed array inside a [`Block`] (by reference when the
@@ -53,6 +57,8 @@ macro_rules! dispatch_block {
             $crate::Block::U64($a) => $body,
             $crate::Block::F32($a) => $body,
             $crate::Block::F64($a) => $body,
+            $crate::Block::C64($a) => $body,
+            $crate::Block::C128($a) => $body,
         }
     };
 }
@@ -112,6 +118,8 @@ block_element!(u32, U32);
 block_element!(u64, U64);
 block_element!(f32, F32);
 block_element!(f64, F64);
+block_element!(crate::Complex64, C64);
+block_element!(crate::Complex128, C128);
 
 impl Block {
     /// The element type.
@@ -128,6 +136,8 @@ impl Block {
             Block::U64(_) => DType::U64,
             Block::F32(_) => DType::F32,
             Block::F64(_) => DType::F64,
+            Block::C64(_) => DType::C64,
+            Block::C128(_) => DType::C128,
         }
     }
 

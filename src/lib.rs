@@ -718,7 +718,7 @@ pub use array::{
 pub use block::{Block, BlockElement, BlockRef, MappedBlock};
 pub use config::{CancelToken, ComputeOptions, LimitSource, MemoryLimit, Scheduler};
 pub use dashboard::{Monitor, MonitorSettings, SessionGuard};
-pub use dtype::{DType, Element, Kind, Scalar};
+pub use dtype::{Complex64, Complex128, DType, Element, Kind, Scalar};
 pub use error::{BoxError, Error, Result};
 pub use expr::{BinaryOp, BlockInfo, Boundary, ReduceOp, UnaryOp};
 pub use grid::{AxisChunks, ChunkGrid, Region};

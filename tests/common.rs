@@ -85,13 +85,63 @@ pub(crate) fn from_fn(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> 
     ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap()
 }
 
+/// An element type `ndarray_npy` reads and writes: itself, or for brickwork's complex
+/// types `num_complex`'s.
+pub(crate) trait NpyElement: brickwork::BlockElement {
+    /// Writes `a` as a .npy file.
+    fn write(path: &std::path::Path, a: &ArrayD<Self>) -> Result<(), Box<dyn std::error::Error>>;
+    /// Reads a .npy file of this element type.
+    fn read(path: &std::path::Path) -> Result<ArrayD<Self>, Box<dyn std::error::Error>>;
+}
+
+macro_rules! npy_same {
+    ($($t:ty),*) => {$(
+        impl NpyElement for $t {
+            fn write(path: &std::path::Path, a: &ArrayD<$t>) -> Result<(), Box<dyn std::error::Error>> {
+                Ok(ndarray_npy::write_npy(path, a)?)
+            }
+            fn read(path: &std::path::Path) -> Result<ArrayD<$t>, Box<dyn std::error::Error>> {
+                Ok(ndarray_npy::read_npy(path)?)
+            }
+        }
+    )*};
+}
+
+npy_same!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+macro_rules! npy_complex {
+    ($($t:ty => $f:ty),*) => {$(
+        impl NpyElement for $t {
+            fn write(path: &std::path::Path, a: &ArrayD<$t>) -> Result<(), Box<dyn std::error::Error>> {
+                Ok(ndarray_npy::write_npy(path, &a.mapv(|z| z.num()))?)
+            }
+            fn read(path: &std::path::Path) -> Result<ArrayD<$t>, Box<dyn std::error::Error>> {
+                let a: ArrayD<num_complex::Complex<$f>> = ndarray_npy::read_npy(path)?;
+                Ok(a.mapv(<$t>::from))
+            }
+        }
+    )*};
+}
+
+npy_complex!(brickwork::Complex64 => f32, brickwork::Complex128 => f64);
+
 /// Writes a block as a .npy file (for zarr-python to compare against).
 pub(crate) fn write_npy(
     path: &std::path::Path,
     b: &Block,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    brickwork::dispatch_block!(b, a => ndarray_npy::write_npy(path, a)?);
+    brickwork::dispatch_block!(b, a => NpyElement::write(path, a)?);
     Ok(())
+}
+
+/// Reads a .npy file as a block of `dtype`.
+pub(crate) fn read_npy(
+    path: &std::path::Path,
+    dtype: brickwork::DType,
+) -> Result<Block, Box<dyn std::error::Error>> {
+    Ok(
+        brickwork::dispatch_dtype!(dtype, T => brickwork::BlockElement::wrap(<T as NpyElement>::read(path)?)),
+    )
 }
 
 /// The peer Python (zarr-python) if one is set up: `BRICKWORK_PEER_PYTHON`, else the repo's

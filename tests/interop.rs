@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use brickwork::store::ZarrSource;
-use brickwork::{Block, BlockElement, DType, dispatch_block, dispatch_dtype};
+use brickwork::{Block, BlockElement, DType, dispatch_block};
 use ndarray::{ArrayD, SliceInfoElem};
 
 use crate::common::{chain, zarr_python_fixtures};
@@ -59,11 +59,7 @@ fn manifest(dir: &Path) -> Result<Vec<Entry>, Box<dyn std::error::Error>> {
 
 /// Reads a `.npy` file (any byte order, bool included) as a block of `dtype`.
 fn read_expected(file: &Path, dtype: DType) -> Result<Block, Box<dyn std::error::Error>> {
-    Ok(dispatch_dtype!(dtype, T => {
-        let a: ArrayD<T> = ndarray_npy::read_npy(file)
-            .map_err(|e| format!("{}: {e}", file.display()))?;
-        T::wrap(a)
-    }))
+    crate::common::read_npy(file, dtype).map_err(|e| format!("{}: {e}", file.display()).into())
 }
 
 /// Exact equality of dtype, shape and values, with NaN equal to NaN.

@@ -64,6 +64,9 @@ fn from_value(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
         Value::Scalar(Scalar::Bool(b)) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
         Value::Scalar(Scalar::Int(i)) => i.into_pyobject(py)?.into_any().unbind(),
         Value::Scalar(Scalar::Float(x)) => x.into_pyobject(py)?.into_any().unbind(),
+        Value::Scalar(Scalar::Complex(re, im)) => pyo3::types::PyComplex::from_doubles(py, re, im)
+            .into_any()
+            .unbind(),
         Value::Str(s) => s.into_pyobject(py)?.into_any().unbind(),
         Value::None => py.None(),
         Value::Tuple(items) => {

@@ -16,13 +16,13 @@ use pyo3::types::{PyDict, PyTuple};
 
 use crate::array::PyArr;
 use crate::error::IntoPy;
-use crate::numpy::dtype_of_name;
+use crate::numpy::{NpElement, dtype_of_name};
 
 /// A block borrowed from the engine, copied into a new NumPy array.
 fn block_to_numpy<'py>(py: Python<'py>, block: &BlockRef<'_>) -> Bound<'py, PyAny> {
     dispatch_dtype!(block.dtype(), T => {
         let view = block.view::<T>().expect("the block's own dtype");
-        PyArray::from_array(py, &view).into_any()
+        PyArray::from_array(py, &<T as NpElement>::view_np(view.view())).into_any()
     })
 }
 
@@ -37,8 +37,8 @@ fn numpy_to_block(value: &Bound<'_, PyAny>, dtype: Option<brickwork::DType>) -> 
     let name: String = untyped.dtype().getattr("name")?.extract()?;
     let dtype = dtype_of_name(&name)?;
     Ok(dispatch_dtype!(dtype, T => {
-        let typed = array.cast::<PyArrayDyn<T>>()?;
-        Block::from(typed.readonly().as_array().to_owned())
+        let typed = array.cast::<PyArrayDyn<<T as NpElement>::Np>>()?;
+        Block::from(T::view_from_np(typed.readonly().as_array()).to_owned())
     }))
 }
 

@@ -12,16 +12,84 @@
 
 use std::path::{Path, PathBuf};
 
-use brickwork::ndarray::{ArrayViewD, IxDyn, SliceInfoElem};
+use brickwork::ndarray::{ArrayViewD, IxDyn, ShapeBuilder, SliceInfoElem};
 use brickwork::store::BlockRead;
 use brickwork::{Block, DType, dispatch_block, dispatch_dtype};
 use numpy::{PyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-/// A computed block as a NumPy array owning the block's buffer (no copy).
+/// NumPy's element type for each of brickwork's: the same type, and for the complex types
+/// `num_complex`'s, which brickwork's [`brickwork::Complex64`]/[`brickwork::Complex128`]
+/// have the layout of (`repr(C)`, real part first).
+pub(crate) trait NpElement: brickwork::BlockElement {
+    /// The type NumPy's crate knows.
+    type Np: numpy::Element + Copy;
+    /// An owned array as NumPy's element type (no copy for the real types).
+    fn into_np(a: brickwork::ndarray::ArrayD<Self>) -> brickwork::ndarray::ArrayD<Self::Np>;
+    /// A view of NumPy's element type as this one (no copy).
+    fn view_from_np(a: ArrayViewD<'_, Self::Np>) -> ArrayViewD<'_, Self>;
+    /// A view as NumPy's element type (no copy).
+    fn view_np(a: ArrayViewD<'_, Self>) -> ArrayViewD<'_, Self::Np>;
+}
+
+macro_rules! np_same {
+    ($($t:ty),*) => {$(
+        impl NpElement for $t {
+            type Np = $t;
+            fn into_np(a: brickwork::ndarray::ArrayD<$t>) -> brickwork::ndarray::ArrayD<$t> {
+                a
+            }
+            fn view_from_np(a: ArrayViewD<'_, $t>) -> ArrayViewD<'_, $t> {
+                a
+            }
+            fn view_np(a: ArrayViewD<'_, $t>) -> ArrayViewD<'_, $t> {
+                a
+            }
+        }
+    )*};
+}
+
+np_same!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+/// Reinterprets a view's elements as another type of the same size and layout.
+///
+/// # Safety
+/// `A` and `B` must have the same size and alignment and every `A` must be a valid `B`.
+unsafe fn reinterpret<A, B>(a: ArrayViewD<'_, A>) -> ArrayViewD<'_, B> {
+    let shape = a.shape().to_vec();
+    let strides: Vec<usize> = a.strides().iter().map(|&s| s as usize).collect();
+    let ptr = a.as_ptr().cast::<B>();
+    // SAFETY: the caller's contract on A and B; the shape, strides (in elements of the same
+    // size) and lifetime are the view's own.
+    unsafe { ArrayViewD::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&strides)), ptr) }
+}
+
+macro_rules! np_complex {
+    ($($t:ty => $np:ty),*) => {$(
+        impl NpElement for $t {
+            type Np = $np;
+            fn into_np(a: brickwork::ndarray::ArrayD<$t>) -> brickwork::ndarray::ArrayD<$np> {
+                Self::view_np(a.view()).to_owned()
+            }
+            fn view_from_np(a: ArrayViewD<'_, $np>) -> ArrayViewD<'_, $t> {
+                // SAFETY: both are `repr(C)` pairs of the same float, real part first.
+                unsafe { reinterpret(a) }
+            }
+            fn view_np(a: ArrayViewD<'_, $t>) -> ArrayViewD<'_, $np> {
+                // SAFETY: as above.
+                unsafe { reinterpret(a) }
+            }
+        }
+    )*};
+}
+
+np_complex!(brickwork::Complex64 => numpy::Complex32, brickwork::Complex128 => numpy::Complex64);
+
+/// A computed block as a NumPy array owning the block's buffer (no copy but for complex
+/// blocks, which are copied once).
 pub(crate) fn to_numpy(py: Python<'_>, block: Block) -> Bound<'_, PyAny> {
-    dispatch_block!(block, a => PyArray::from_owned_array(py, a).into_any())
+    dispatch_block!(block, a => PyArray::from_owned_array(py, NpElement::into_np(a)).into_any())
 }
 
 /// The brickwork dtype of a NumPy dtype name (`float64`, `int32`, `bool`, ...).
@@ -29,7 +97,7 @@ pub(crate) fn dtype_of_name(name: &str) -> PyResult<DType> {
     DType::from_name(name).ok_or_else(|| {
         PyTypeError::new_err(format!(
             "dtype {name} is not supported by brickwork (bool, int8-int64, uint8-uint64, \
-             float32, float64)"
+             float32, float64, complex64, complex128)"
         ))
     })
 }

@@ -168,11 +168,7 @@ impl Array {
     /// # Errors
     /// As [`Array::random`].
     pub fn full(shape: &[usize], chunks: &[usize], value: Scalar, dtype: DType) -> Result<Array> {
-        let value = match value {
-            Scalar::Bool(b) => FullValue::Int(i64::from(b)),
-            Scalar::Int(i) => FullValue::Int(i),
-            Scalar::Float(x) => FullValue::Float(x),
-        };
+        let value = FullValue::from(value);
         Array::generated(Generator::Full { value }, dtype, shape, chunks)
     }
 

@@ -10,11 +10,7 @@ use crate::grid::ChunkGrid;
 
 /// A 0-d constant node holding `value` as `dtype`.
 fn constant(value: Scalar, dtype: DType) -> ExprRef {
-    let value = match value {
-        Scalar::Bool(b) => FullValue::Int(i64::from(b)),
-        Scalar::Int(i) => FullValue::Int(i),
-        Scalar::Float(x) => FullValue::Float(x),
-    };
+    let value = FullValue::from(value);
     expr::generator(
         Generator::Full { value },
         dtype,

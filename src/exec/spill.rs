@@ -205,6 +205,8 @@ fn encode_block(b: &Block, w: &mut impl Write) -> std::io::Result<()> {
         Block::U64(a) => write_pod(a, w),
         Block::F32(a) => write_pod(a, w),
         Block::F64(a) => write_pod(a, w),
+        Block::C64(a) => write_pod(a, w),
+        Block::C128(a) => write_pod(a, w),
     }
 }
 
@@ -268,6 +270,8 @@ fn decode_block(r: &mut impl Read) -> std::io::Result<Block> {
         DType::U32 => Block::U32(read_pod(r, &shape, len)?),
         DType::U64 => Block::U64(read_pod(r, &shape, len)?),
         DType::F32 => Block::F32(read_pod(r, &shape, len)?),
+        DType::C64 => Block::C64(read_pod(r, &shape, len)?),
+        DType::C128 => Block::C128(read_pod(r, &shape, len)?),
         DType::F64 => Block::F64(read_pod(r, &shape, len)?),
     })
 }

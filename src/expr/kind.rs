@@ -260,6 +260,20 @@ pub enum FullValue {
     Int(i64),
     /// An unsigned integer.
     UInt(u64),
+    /// A complex value: real and imaginary parts.
+    Complex(f64, f64),
+}
+
+impl From<crate::dtype::Scalar> for FullValue {
+    fn from(value: crate::dtype::Scalar) -> FullValue {
+        use crate::dtype::Scalar;
+        match value {
+            Scalar::Bool(b) => FullValue::Int(i64::from(b)),
+            Scalar::Int(i) => FullValue::Int(i),
+            Scalar::Float(x) => FullValue::Float(x),
+            Scalar::Complex(re, im) => FullValue::Complex(re, im),
+        }
+    }
 }
 
 impl Generator {
@@ -349,6 +363,14 @@ pub enum UnaryOp {
     Cbrt,
     /// True where the sign bit is set (bool result; `x < 0` for integers, false for bool).
     Signbit,
+    /// The complex conjugate (real values unchanged).
+    Conj,
+    /// The real part (the real dtype of a complex input; real values unchanged).
+    Real,
+    /// The imaginary part (zeros for real values).
+    Imag,
+    /// The argument of a complex number in radians, `arctan2(imag, real)` (floats result).
+    Angle,
 }
 
 impl UnaryOp {
@@ -388,6 +410,10 @@ impl UnaryOp {
             UnaryOp::Exp2 => "exp2",
             UnaryOp::Cbrt => "cbrt",
             UnaryOp::Signbit => "signbit",
+            UnaryOp::Conj => "conj",
+            UnaryOp::Real => "real",
+            UnaryOp::Imag => "imag",
+            UnaryOp::Angle => "angle",
         }
     }
 
@@ -417,6 +443,29 @@ impl UnaryOp {
                 | Arctanh
                 | Exp2
                 | Cbrt
+                | Angle
+        )
+    }
+
+    /// True for the functions whose result is real for a complex operand (`abs`, `real`,
+    /// `imag`, `angle`).
+    pub fn is_complex_to_real(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Abs | UnaryOp::Real | UnaryOp::Imag | UnaryOp::Angle
+        )
+    }
+
+    /// True for the functions NumPy does not define for complex operands.
+    pub fn is_real_only(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Not
+                | UnaryOp::Floor
+                | UnaryOp::Ceil
+                | UnaryOp::Trunc
+                | UnaryOp::Cbrt
+                | UnaryOp::Signbit
         )
     }
 

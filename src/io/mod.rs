@@ -141,6 +141,22 @@ macro_rules! plain_number {
     )*};
 }
 
+macro_rules! plain_complex {
+    ($($t:ty => $f:ty),*) => {$(
+        /// Two parts, real first, each in the file's byte order.
+        impl Plain for $t {
+            fn decode(dst: &mut [$t], src: &[u8], order: ByteOrder) {
+                <$f as Plain>::decode(bytemuck::cast_slice_mut(dst), src, order);
+            }
+            fn encode(src: &[$t], out: &mut Vec<u8>, order: ByteOrder) {
+                <$f as Plain>::encode(bytemuck::cast_slice(src), out, order);
+            }
+        }
+    )*};
+}
+
+plain_complex!(crate::Complex64 => f32, crate::Complex128 => f64);
+
 /// Reverses the bytes of one element.
 trait SwapOrder {
     fn swap_order(self) -> Self;

@@ -428,10 +428,12 @@ fn parse_descr(descr: &str) -> Result<(DType, ByteOrder), String> {
         "u8" => DType::U64,
         "f4" => DType::F32,
         "f8" => DType::F64,
+        "c8" => DType::C64,
+        "c16" => DType::C128,
         _ => {
             return Err(format!(
                 "dtype {descr:?} is not supported (brickwork reads bool, int8-int64, \
-                 uint8-uint64, float32 and float64 in either byte order)"
+                 uint8-uint64, float32, float64, complex64 and complex128 in either byte order)"
             ));
         }
     };
@@ -572,7 +574,7 @@ mod tests {
             cases.push(h[..cut].to_vec());
         }
         for text in [
-            "{'descr': '<c16', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': '<c32', 'fortran_order': False, 'shape': (3,), }",
             "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
             "{'descr': '<f8', 'fortran_order': 1, 'shape': (3,), }",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }",

@@ -181,6 +181,24 @@ macro_rules! ndarray_matmul {
 
 ndarray_matmul!(i8, i16, i32, i64, u8, u16, u32, u64);
 
+macro_rules! complex_matmul {
+    ($($t:ty),*) => {$(
+        impl MatMul for $t {
+            fn matmul(a: ArrayView2<'_, $t>, b: ArrayView2<'_, $t>, mut c: ArrayViewMut2<'_, $t>) {
+                c.fill(<$t>::default());
+                for (i, row) in a.outer_iter().enumerate() {
+                    let mut out = c.row_mut(i);
+                    for (p, &x) in row.iter().enumerate() {
+                        out.zip_mut_with(&b.row(p), |o, &y| *o = *o + x * y);
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+complex_matmul!(crate::Complex64, crate::Complex128);
+
 /// The contraction of two blocks whose axes carry `spec.lhs` and `spec.rhs`: a block with
 /// axes in `spec.out` order.
 ///
@@ -227,6 +245,8 @@ pub fn contract_refs(spec: &ContractSpec, lhs: BlockRef<'_>, rhs: BlockRef<'_>) 
         DType::U32 => go!(u32),
         DType::U16 => go!(u16),
         DType::U8 => go!(u8),
+        DType::C64 => go!(crate::Complex64),
+        DType::C128 => go!(crate::Complex128),
         DType::Bool => {
             return Err(Error::internal(format!("{}: bool operands", spec.name)));
         }

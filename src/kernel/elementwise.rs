@@ -8,7 +8,9 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::block::{Block, BlockElement};
-use crate::dtype::{DType, Element};
+use num_complex::Complex;
+
+use crate::dtype::{Complex64, Complex128, DType, Element};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, UnaryOp};
 
@@ -262,6 +264,107 @@ macro_rules! float_arith {
 float_arith!(f32);
 float_arith!(f64);
 
+macro_rules! complex_arith {
+    ($t:ty, $f:ty) => {
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(a: Self, b: Self) -> Self {
+                a + b
+            }
+            #[inline(always)]
+            fn sub(a: Self, b: Self) -> Self {
+                a - b
+            }
+            #[inline(always)]
+            fn mul(a: Self, b: Self) -> Self {
+                a * b
+            }
+            #[inline(always)]
+            fn div(a: Self, b: Self) -> Self {
+                a / b
+            }
+            // `//` and `%` are refused for complex operands when the expression is built
+            // (NumPy raises TypeError); these only complete the trait.
+            fn floordiv(a: Self, b: Self) -> Self {
+                a / b
+            }
+            fn rem(a: Self, _: Self) -> Self {
+                a
+            }
+            /// NumPy's complex power: `z ** 0` is 1, `0 ** w` is 0 for a positive real `w`.
+            fn pow(a: Self, b: Self) -> Option<Self> {
+                if b.re == 0.0 && b.im == 0.0 {
+                    return Some(Self::new(1.0, 0.0));
+                }
+                if a.re == 0.0 && a.im == 0.0 && b.im == 0.0 && b.re > 0.0 {
+                    return Some(Self::default());
+                }
+                if b.im == 0.0 && b.re == b.re.trunc() && b.re.abs() <= 64.0 {
+                    // Small integer powers by repeated multiplication, as NumPy does
+                    // (exact for Gaussian integers).
+                    let n = b.re as i32;
+                    let mut r = Self::new(1.0, 0.0);
+                    for _ in 0..n.unsigned_abs() {
+                        r = r * a;
+                    }
+                    return Some(if n < 0 { Self::new(1.0, 0.0) / r } else { r });
+                }
+                Some(a.num().powc(b.num()).into())
+            }
+            /// Lexicographic and NaN-propagating, as NumPy's `minimum` on complex values.
+            #[inline(always)]
+            fn min(a: Self, b: Self) -> Self {
+                if a.is_nan() {
+                    a
+                } else if b.is_nan() || b < a {
+                    b
+                } else {
+                    a
+                }
+            }
+            #[inline(always)]
+            fn max(a: Self, b: Self) -> Self {
+                if a.is_nan() {
+                    a
+                } else if b.is_nan() || b > a {
+                    b
+                } else {
+                    a
+                }
+            }
+            #[inline(always)]
+            fn neg(a: Self) -> Self {
+                -a
+            }
+            /// Only completes the trait: `abs` of a complex block is real ([`unary`]).
+            fn abs(a: Self) -> Self {
+                Self::new(a.abs(), 0.0)
+            }
+            fn and(a: Self, _: Self) -> Self {
+                a
+            }
+            fn or(a: Self, _: Self) -> Self {
+                a
+            }
+            fn xor(a: Self, _: Self) -> Self {
+                a
+            }
+            fn not(a: Self) -> Self {
+                a
+            }
+            fn shl(a: Self, _: Self) -> Self {
+                a
+            }
+            fn shr(a: Self, _: Self) -> Self {
+                a
+            }
+        }
+    };
+}
+
+complex_arith!(Complex64, f32);
+complex_arith!(Complex128, f64);
+
 /// The shape two equal-rank operands broadcast to.
 fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {
     a.iter()
@@ -395,6 +498,8 @@ pub fn binary(op: BinaryOp, a: &Block, b: &Block) -> Result<Block> {
         (Block::U64(x), Block::U64(y)) => num!(x, y),
         (Block::F32(x), Block::F32(y)) => float_binary(op, x, y),
         (Block::F64(x), Block::F64(y)) => float_binary(op, x, y),
+        (Block::C64(x), Block::C64(y)) => num!(x, y),
+        (Block::C128(x), Block::C128(y)) => num!(x, y),
         _ => Err(Error::internal(format!(
             "binary {} on blocks of different dtypes {} and {}",
             op.name(),
@@ -525,7 +630,99 @@ fn float_unary<T: FloatExt>(op: UnaryOp, a: &ArrayD<T>) -> Block {
         UnaryOp::Cbrt => a.mapv(T::cbrt),
         UnaryOp::Neg => a.mapv(|x| -x),
         UnaryOp::Abs => a.mapv(T::abs),
-        UnaryOp::Not => a.clone(),
+        UnaryOp::Not | UnaryOp::Conj | UnaryOp::Real | UnaryOp::Imag | UnaryOp::Angle => a.clone(),
+    })
+}
+
+/// A complex element type: its parts and `num_complex`'s functions.
+trait ComplexExt: Arith + BlockElement + From<Complex<Self::Part>> {
+    /// The type of the real and imaginary parts.
+    type Part: num_traits::Float + num_traits::FloatConst + BlockElement + FloatExt;
+    fn c(self) -> Complex<Self::Part>;
+    fn part(self, imag: bool) -> Self::Part;
+}
+
+macro_rules! complex_ext {
+    ($t:ty, $f:ty) => {
+        impl ComplexExt for $t {
+            type Part = $f;
+            #[inline(always)]
+            fn c(self) -> Complex<$f> {
+                self.num()
+            }
+            #[inline(always)]
+            fn part(self, imag: bool) -> $f {
+                if imag { self.im } else { self.re }
+            }
+        }
+    };
+}
+
+complex_ext!(Complex64, f32);
+complex_ext!(Complex128, f64);
+
+fn complex_unary<T: ComplexExt>(op: UnaryOp, a: &ArrayD<T>) -> Result<Block> {
+    use num_traits::{Float, FloatConst, One, Zero};
+    let map = |f: fn(Complex<T::Part>) -> Complex<T::Part>| T::wrap(a.mapv(|x| T::from(f(x.c()))));
+    Ok(match op {
+        UnaryOp::Sqrt => map(|z| z.sqrt()),
+        UnaryOp::Exp => map(|z| z.exp()),
+        UnaryOp::Log => map(|z| z.ln()),
+        UnaryOp::Sin => map(|z| z.sin()),
+        UnaryOp::Cos => map(|z| z.cos()),
+        UnaryOp::Tan => map(|z| z.tan()),
+        UnaryOp::Arcsin => map(|z| z.asin()),
+        UnaryOp::Arccos => map(|z| z.acos()),
+        UnaryOp::Arctan => map(|z| z.atan()),
+        UnaryOp::Sinh => map(|z| z.sinh()),
+        UnaryOp::Cosh => map(|z| z.cosh()),
+        UnaryOp::Tanh => map(|z| z.tanh()),
+        UnaryOp::Arcsinh => map(|z| z.asinh()),
+        UnaryOp::Arccosh => map(|z| z.acosh()),
+        UnaryOp::Arctanh => map(|z| z.atanh()),
+        UnaryOp::Log10 => map(|z| z.ln() * T::Part::LOG10_E()),
+        UnaryOp::Log2 => map(|z| z.ln() * T::Part::LOG2_E()),
+        UnaryOp::Exp2 => map(|z| (z * T::Part::LN_2()).exp()),
+        UnaryOp::Log1p => map(|z| (z + Complex::one()).ln()),
+        UnaryOp::Expm1 => map(|z| z.exp() - Complex::one()),
+        UnaryOp::Rint => map(|z| Complex::new(z.re.rint(), z.im.rint())),
+        UnaryOp::Neg => T::wrap(a.mapv(T::neg)),
+        UnaryOp::Conj => map(|z| z.conj()),
+        // NumPy 2: z / |z|, and 0 for 0.
+        UnaryOp::Sign => map(|z| {
+            let r = z.norm();
+            if r.is_zero() {
+                Complex::zero()
+            } else if r.is_nan() {
+                Complex::new(r, r)
+            } else {
+                z / r
+            }
+        }),
+        UnaryOp::Abs => <T::Part>::wrap(a.mapv(|x| x.c().norm())),
+        UnaryOp::Real => <T::Part>::wrap(a.mapv(|x| x.part(false))),
+        UnaryOp::Imag => <T::Part>::wrap(a.mapv(|x| x.part(true))),
+        UnaryOp::Angle => <T::Part>::wrap(a.mapv(|x| x.part(true).atan2(x.part(false)))),
+        UnaryOp::IsNan => Block::Bool(a.mapv(|x| x.part(false).is_nan() || x.part(true).is_nan())),
+        UnaryOp::IsInf => Block::Bool(a.mapv(|x| {
+            let (re, im) = (x.part(false), x.part(true));
+            (re.is_infinite() || im.is_infinite()) && !(re.is_nan() || im.is_nan())
+        })),
+        UnaryOp::IsFinite => {
+            Block::Bool(a.mapv(|x| x.part(false).is_finite() && x.part(true).is_finite()))
+        }
+        UnaryOp::Not
+        | UnaryOp::Floor
+        | UnaryOp::Ceil
+        | UnaryOp::Trunc
+        | UnaryOp::Cbrt
+        | UnaryOp::Signbit => {
+            return Err(Error::UnsupportedDType {
+                op: op.name().into(),
+                dtype: T::DTYPE,
+                hint: "it is not defined for complex numbers".into(),
+            });
+        }
     })
 }
 
@@ -552,7 +749,18 @@ fn int_unary<T: Arith + BlockElement>(op: UnaryOp, a: &ArrayD<T>) -> Block {
 /// # Errors
 /// A function the block's dtype does not support (the expression layer prevents this).
 pub fn unary(op: UnaryOp, a: &Block) -> Result<Block> {
+    match op {
+        UnaryOp::Real | UnaryOp::Conj if !a.dtype().is_complex() => return Ok(a.clone()),
+        UnaryOp::Imag if !a.dtype().is_complex() => return Ok(Block::zeros(a.dtype(), a.shape())),
+        UnaryOp::Angle if !a.dtype().is_complex() => {
+            // The expression layer casts real operands to float first.
+            return unary(UnaryOp::Angle, &a.clone().cast(a.dtype().complex_dtype()));
+        }
+        _ => {}
+    }
     Ok(match a {
+        Block::C64(x) => complex_unary(op, x)?,
+        Block::C128(x) => complex_unary(op, x)?,
         Block::F32(x) => float_unary(op, x),
         Block::F64(x) => float_unary(op, x),
         Block::Bool(x) => match op {

@@ -122,6 +122,9 @@ pub fn generate(generator: &Generator, dtype: DType, ix: &AffineIndex, len0: usi
                 FullValue::Float(x) => <T as crate::Element>::from_f64(x),
                 FullValue::Int(i) => <T as crate::Element>::from_i64(i),
                 FullValue::UInt(u) => <T as crate::Element>::from_u64(u),
+                FullValue::Complex(re, im) => {
+                    <T as crate::Element>::from_complex(crate::Complex128::new(re, im))
+                }
             };
             T::wrap(ArrayD::from_elem(IxDyn(&ix.shape), v))
         }),

@@ -10,7 +10,7 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Slice, Zip};
 
 use crate::block::{Block, BlockElement};
-use crate::dtype::{DType, Element, Kind};
+use crate::dtype::{Complex64, Complex128, DType, Element, Kind};
 use crate::error::{Error, Result};
 use crate::expr::{ReduceOp, ReduceSpec};
 use crate::kernel::elementwise::Arith;
@@ -135,6 +135,29 @@ impl ReduceElement for bool {
     }
 }
 
+macro_rules! reduce_element_complex {
+    ($($t:ty => $f:ty),*) => {$(
+        impl ReduceElement for $t {
+            const LOWEST: Self = <$t>::new(<$f>::NEG_INFINITY, <$f>::NEG_INFINITY);
+            const HIGHEST: Self = <$t>::new(<$f>::INFINITY, <$f>::INFINITY);
+            fn min2(a: Self, b: Self) -> Self { Arith::min(a, b) }
+            fn max2(a: Self, b: Self) -> Self { Arith::max(a, b) }
+        }
+    )*};
+}
+reduce_element_complex!(Complex64 => f32, Complex128 => f64);
+
+/// Sum over `axes` in complex128, keeping them as length 1.
+fn sum_c128<T: Element>(a: ArrayViewD<'_, T>, axes: &[usize]) -> ArrayD<Complex128> {
+    fold_axes(
+        a,
+        axes,
+        Complex128::default(),
+        |s, x| s + x.to_complex(),
+        |s, x| s + x,
+    )
+}
+
 impl ReduceElement for f32 {
     const LOWEST: Self = f32::NEG_INFINITY;
     const HIGHEST: Self = f32::INFINITY;
@@ -162,6 +185,7 @@ impl ReduceElement for f64 {
 
 fn sum_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize]) -> Block {
     match T::DTYPE.kind() {
+        Kind::Complex => Block::C128(sum_c128(a, axes)),
         Kind::Float => Block::F64(sum_f64(T::as_f64(a).view(), axes)),
         Kind::Unsigned => Block::U64(fold_axes(
             a,
@@ -182,6 +206,13 @@ fn sum_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize]) -> Block 
 
 fn prod_partial<T: ReduceElement>(a: ArrayViewD<'_, T>, axes: &[usize]) -> Block {
     match T::DTYPE.kind() {
+        Kind::Complex => Block::C128(fold_axes(
+            a,
+            axes,
+            Complex128::new(1.0, 0.0),
+            |s, x| s * x.to_complex(),
+            |s, x| s * x,
+        )),
         Kind::Float => Block::F64(fold_axes(
             T::as_f64(a).view(),
             axes,
@@ -262,7 +293,20 @@ pub fn partial_view<T: ReduceElement>(spec: &ReduceSpec, a: ArrayViewD<'_, T>) -
         ReduceOp::Prod => (prod_partial(a, axes), None),
         ReduceOp::Min => (minmax_partial(a, axes, true), None),
         ReduceOp::Max => (minmax_partial(a, axes, false), None),
+        ReduceOp::Mean if T::DTYPE.is_complex() => (Block::C128(sum_c128(a, axes)), None),
         ReduceOp::Mean => (Block::F64(sum_f64(T::as_f64(a).view(), axes)), None),
+        // Complex: the mean is complex, M2 the sum of |x - mean|² (real), which merges by
+        // the same formula with |delta|².
+        ReduceOp::Var | ReduceOp::Std if T::DTYPE.is_complex() => {
+            let n = count.max(1) as f64;
+            let mean = sum_c128(a.view(), axes).mapv(|s| Complex128::new(s.re / n, s.im / n));
+            let mb = mean.broadcast(a.raw_dim()).expect("keepdims broadcasts");
+            let sq = Zip::from(&a).and(&mb).map_collect(|&v, &m| {
+                let d = v.to_complex() - m;
+                d.re * d.re + d.im * d.im
+            });
+            (Block::C128(mean), Some(sum_f64(sq.view(), axes)))
+        }
         ReduceOp::Var | ReduceOp::Std => {
             let x = T::as_f64(a);
             let n = count.max(1) as f64;
@@ -292,24 +336,34 @@ pub fn combine(spec: &ReduceSpec, mut a: Partial, b: &Partial) -> Result<Partial
     }
     match spec.op {
         ReduceOp::Var | ReduceOp::Std => {
-            let (Block::F64(ma), Block::F64(mb)) = (&mut a.acc, &b.acc) else {
-                return Err(Error::internal("var partial is not float64"));
-            };
             let (Some(m2a), Some(m2b)) = (a.m2.as_mut(), b.m2.as_ref()) else {
                 return Err(Error::internal("var partial without M2"));
             };
             let (na, nb) = (a.count as f64, b.count as f64);
             let n = na + nb;
             if n > 0.0 {
-                Zip::from(ma)
-                    .and(m2a)
-                    .and(mb)
-                    .and(m2b)
-                    .for_each(|ma, m2a, &mb, &m2b| {
-                        let delta = mb - *ma;
-                        *ma += delta * nb / n;
-                        *m2a += m2b + delta * delta * na * nb / n;
-                    });
+                match (&mut a.acc, &b.acc) {
+                    (Block::F64(ma), Block::F64(mb)) => Zip::from(ma)
+                        .and(m2a)
+                        .and(mb)
+                        .and(m2b)
+                        .for_each(|ma, m2a, &mb, &m2b| {
+                            let delta = mb - *ma;
+                            *ma += delta * nb / n;
+                            *m2a += m2b + delta * delta * na * nb / n;
+                        }),
+                    (Block::C128(ma), Block::C128(mb)) => Zip::from(ma)
+                        .and(m2a)
+                        .and(mb)
+                        .and(m2b)
+                        .for_each(|ma, m2a, &mb, &m2b| {
+                            let delta = mb - *ma;
+                            *ma = *ma + Complex128::new(delta.re * nb / n, delta.im * nb / n);
+                            let d2 = delta.re * delta.re + delta.im * delta.im;
+                            *m2a += m2b + d2 * na * nb / n;
+                        }),
+                    _ => return Err(Error::internal("var partial is not float64 or complex128")),
+                }
             }
         }
         op => {
@@ -340,6 +394,8 @@ pub fn combine(spec: &ReduceSpec, mut a: Partial, b: &Partial) -> Result<Partial
                 (Block::U64(x), Block::U64(y)) => go!(x, y),
                 (Block::F32(x), Block::F32(y)) => go!(x, y),
                 (Block::F64(x), Block::F64(y)) => go!(x, y),
+                (Block::C64(x), Block::C64(y)) => go!(x, y),
+                (Block::C128(x), Block::C128(y)) => go!(x, y),
                 _ => return Err(Error::internal("combining partials of different dtypes")),
             }
         }
@@ -354,7 +410,12 @@ pub fn finalize(spec: &ReduceSpec, p: Partial, out: DType) -> Block {
     let n = p.count as f64;
     let values = match spec.op {
         ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max => p.acc.cast(out),
-        ReduceOp::Mean => Block::F64(p.acc.into_typed::<f64>().mapv(|s| s / n)).cast(out),
+        ReduceOp::Mean => match p.acc {
+            Block::C128(s) => {
+                Block::C128(s.mapv(|s| Complex128::new(s.re / n, s.im / n))).cast(out)
+            }
+            acc => Block::F64(acc.into_typed::<f64>().mapv(|s| s / n)).cast(out),
+        },
         ReduceOp::Var | ReduceOp::Std => {
             let denom = (n - spec.ddof).max(0.0);
             let m2 = p.m2.unwrap_or_else(|| ArrayD::zeros(IxDyn(p.acc.shape())));

@@ -44,6 +44,8 @@ pub fn scan(
         Block::U64(a) => go!(a, u64),
         Block::F32(a) => go!(a, f32),
         Block::F64(a) => go!(a, f64),
+        Block::C64(a) => go!(a, crate::Complex64),
+        Block::C128(a) => go!(a, crate::Complex128),
         Block::Bool(_) => return Err(Error::internal("scan of a bool block")),
     }
     Ok(())

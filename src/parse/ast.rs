@@ -62,6 +62,8 @@ pub(super) enum ExprKind {
     Int(i64),
     /// A float literal.
     Float(f64),
+    /// An imaginary literal (`2j`): its imaginary part.
+    Imag(f64),
     /// `True` / `False`.
     Bool(bool),
     /// `None`.

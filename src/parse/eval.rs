@@ -123,6 +123,7 @@ impl Env<'_> {
             ExprKind::Name(n) => self.name(n, e.col),
             ExprKind::Int(i) => Ok(Value::Scalar(Scalar::Int(*i))),
             ExprKind::Float(x) => Ok(Value::Scalar(Scalar::Float(*x))),
+            ExprKind::Imag(x) => Ok(Value::Scalar(Scalar::Complex(0.0, *x))),
             ExprKind::Bool(b) => Ok(Value::Scalar(Scalar::Bool(*b))),
             ExprKind::None => Ok(Value::None),
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
@@ -524,6 +525,7 @@ fn clone_kind(kind: &ExprKind) -> ExprKind {
     match kind {
         ExprKind::Int(i) => ExprKind::Int(*i),
         ExprKind::Float(x) => ExprKind::Float(*x),
+        ExprKind::Imag(x) => ExprKind::Imag(*x),
         ExprKind::Bool(b) => ExprKind::Bool(*b),
         ExprKind::None => ExprKind::None,
         ExprKind::Str(s) => ExprKind::Str(s.clone()),

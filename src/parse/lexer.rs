@@ -17,6 +17,8 @@ pub(super) enum Tok {
     Int(i64),
     /// A float literal.
     Float(f64),
+    /// An imaginary literal (`2j`, `1.5e3J`): its imaginary part.
+    Imag(f64),
     /// A string literal, quotes removed.
     Str(String),
     /// An operator or punctuation, e.g. `"**"` or `"("`.
@@ -158,13 +160,21 @@ impl Lexer {
             }
             self.digits(&mut text);
         }
+        let imaginary = matches!(self.peek(0), Some('j' | 'J'));
+        if imaginary {
+            self.pos += 1;
+        }
         if self
             .peek(0)
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(syntax_error(self.pos + 1, "invalid number literal"));
         }
-        if float {
+        if imaginary {
+            text.parse::<f64>()
+                .map(Tok::Imag)
+                .map_err(|_| syntax_error(col, "invalid imaginary literal"))
+        } else if float {
             let value = text.parse::<f64>();
             value
                 .map(Tok::Float)

@@ -49,6 +49,7 @@ fn describe(tok: &Tok) -> String {
         Tok::Name(n) => format!("name '{n}'"),
         Tok::Int(i) => format!("number {i}"),
         Tok::Float(x) => format!("number {x:?}"),
+        Tok::Imag(x) => format!("number {x:?}j"),
         Tok::Str(s) => format!("string {s:?}"),
         Tok::Op(op) => format!("'{op}'"),
         Tok::Sep => "end of statement".into(),
@@ -355,6 +356,7 @@ impl Parser {
             },
             Tok::Int(i) => ExprKind::Int(i),
             Tok::Float(x) => ExprKind::Float(x),
+            Tok::Imag(x) => ExprKind::Imag(x),
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Op("(") => {
                 self.pos += 1;

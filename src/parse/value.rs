@@ -38,6 +38,7 @@ impl Value {
             Value::Scalar(Scalar::Bool(_)) => "bool",
             Value::Scalar(Scalar::Int(_)) => "int",
             Value::Scalar(Scalar::Float(_)) => "float",
+            Value::Scalar(Scalar::Complex(..)) => "complex",
             Value::Str(_) => "str",
             Value::Tuple(_) => "tuple",
             Value::None => "None",
@@ -89,6 +90,8 @@ pub(super) fn unary(op: UnaryOperator, v: Value, col: usize) -> Result<Value> {
         (UnaryOperator::Invert, Scalar::Bool(b)) => Some(Scalar::Bool(!b)),
         (UnaryOperator::Invert, _) => as_int(s).map(|i| Scalar::Int(!i)),
         (UnaryOperator::Neg, Scalar::Float(x)) => Some(Scalar::Float(-x)),
+        (UnaryOperator::Neg, Scalar::Complex(re, im)) => Some(Scalar::Complex(-re, -im)),
+        (UnaryOperator::Pos, Scalar::Complex(..)) => Some(s),
         (UnaryOperator::Neg, _) => as_int(s).and_then(i64::checked_neg).map(Scalar::Int),
         (UnaryOperator::Pos, Scalar::Float(_)) => Some(s),
         (UnaryOperator::Pos, _) => as_int(s).map(Scalar::Int),
@@ -103,6 +106,7 @@ pub(super) fn scalar_dtype(s: Scalar) -> DType {
         Scalar::Bool(_) => DType::Bool,
         Scalar::Int(_) => DType::I64,
         Scalar::Float(_) => DType::F64,
+        Scalar::Complex(..) => DType::C128,
     }
 }
 
@@ -134,7 +138,7 @@ fn as_int(s: Scalar) -> Option<i64> {
     match s {
         Scalar::Bool(b) => Some(i64::from(b)),
         Scalar::Int(i) => Some(i),
-        Scalar::Float(_) => None,
+        Scalar::Float(_) | Scalar::Complex(..) => None,
     }
 }
 
@@ -148,6 +152,9 @@ pub(super) fn fold(op: BinaryOp, a: Scalar, b: Scalar, col: usize) -> Result<Sca
             Or => x | y,
             _ => x ^ y,
         }));
+    }
+    if matches!(a, Scalar::Complex(..)) || matches!(b, Scalar::Complex(..)) {
+        return complex_op(op, a.as_complex(), b.as_complex(), col);
     }
     match op {
         Eq | Ne | Lt | Le | Gt | Ge => Ok(Scalar::Bool(compare(op, a, b))),
@@ -248,6 +255,36 @@ fn float_op(op: BinaryOp, x: f64, y: f64, col: usize) -> Result<Scalar> {
         }
     };
     Ok(Scalar::Float(r))
+}
+
+/// Python's complex arithmetic: `+ - * / **`, `==` and `!=`; the rest are TypeErrors.
+fn complex_op(
+    op: BinaryOp,
+    x: crate::Complex128,
+    y: crate::Complex128,
+    col: usize,
+) -> Result<Scalar> {
+    use crate::kernel::elementwise::Arith;
+    use BinaryOp::*;
+    if op == Div && y.re == 0.0 && y.im == 0.0 {
+        return Err(syntax_error(col, "complex division by zero"));
+    }
+    let r = match op {
+        Add => x + y,
+        Sub => x - y,
+        Mul => x * y,
+        Div => x / y,
+        Pow => Arith::pow(x, y).unwrap_or_default(),
+        Eq => return Ok(Scalar::Bool(x == y)),
+        Ne => return Ok(Scalar::Bool(x != y)),
+        _ => {
+            return Err(syntax_error(
+                col,
+                format!("{} is not supported for complex scalars", op.name()),
+            ));
+        }
+    };
+    Ok(Scalar::Complex(r.re, r.im))
 }
 
 /// `x % y` with the sign of `y`, like Python.

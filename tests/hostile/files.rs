@@ -72,7 +72,7 @@ fn npy_headers_that_lie_are_format_errors() -> TestResult {
         (npy(1, &ok("(-4,)"), None, 32), "malformed"),
         (npy(1, &ok("(4.0,)"), None, 32), "malformed"),
         (npy(1, &ok("'4'"), None, 32), "shape"),
-        (npy(1, &dict("'<c16'", "False", "(2,)"), None, 32), "<c16"),
+        (npy(1, &dict("'<c32'", "False", "(2,)"), None, 32), "<c32"),
         (npy(1, &dict("'<f2'", "False", "(16,)"), None, 32), "<f2"),
         (npy(1, &dict("'<U2'", "False", "(4,)"), None, 32), "<U2"),
         (npy(1, &dict("'|O'", "False", "(4,)"), None, 32), "|O"),

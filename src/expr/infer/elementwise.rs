@@ -33,6 +33,13 @@ pub(crate) fn unary(op: UnaryOp, input: &ExprRef) -> Result<ExprRef> {
                 hint: "use `~` (invert) for bool arrays".into(),
             });
         }
+        (op, Kind::Complex) if op.is_real_only() => {
+            return Err(Error::UnsupportedDType {
+                op: op.name().into(),
+                dtype: dt,
+                hint: "it is not defined for complex numbers".into(),
+            });
+        }
         (UnaryOp::Not, Kind::Float) => {
             return Err(Error::UnsupportedDType {
                 op: "invert (~)".into(),
@@ -52,6 +59,8 @@ pub(crate) fn unary(op: UnaryOp, input: &ExprRef) -> Result<ExprRef> {
     };
     let result = if op.is_predicate() {
         DType::Bool
+    } else if op.is_complex_to_real() {
+        compute.real_dtype()
     } else {
         compute
     };
@@ -69,7 +78,7 @@ pub(crate) fn unary(op: UnaryOp, input: &ExprRef) -> Result<ExprRef> {
 /// float16 for bool and 8-bit integers; brickwork has no float16, so float32.
 pub(super) fn float_dtype(dtype: DType) -> DType {
     match dtype {
-        DType::F32 | DType::F64 => dtype,
+        DType::F32 | DType::F64 | DType::C64 | DType::C128 => dtype,
         DType::Bool | DType::I8 | DType::U8 | DType::I16 | DType::U16 => DType::F32,
         _ => DType::F64,
     }
@@ -91,11 +100,19 @@ pub(super) fn binary_dtypes(op: BinaryOp, a: DType, b: DType) -> Result<(DType, 
             ));
         }
         BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow if common == DType::Bool => DType::I8,
+        BinaryOp::FloorDiv | BinaryOp::Rem if common.is_complex() => {
+            return Err(unsupported(
+                "`//` and `%` are not defined for complex numbers",
+            ));
+        }
+        op if op.is_float_only() && common.is_complex() => {
+            return Err(unsupported("it is defined for real arrays"));
+        }
         op if op.is_shift() && common == DType::Bool => DType::I8,
-        op if op.is_shift() && common.is_float() => {
+        op if op.is_shift() && common.is_inexact() => {
             return Err(unsupported("`<< >>` are defined for integer arrays"));
         }
-        op if op.is_bitwise() && common.is_float() => {
+        op if op.is_bitwise() && common.is_inexact() => {
             return Err(unsupported(
                 "`& | ^` are defined for bool and integer arrays",
             ));

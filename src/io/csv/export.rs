@@ -219,3 +219,22 @@ macro_rules! format_cell_float {
 }
 
 format_cell_float!(f32, f64);
+
+macro_rules! format_cell_complex {
+    ($($t:ty),*) => {$(
+        /// Python's `complex` text without parentheses: `1.5-2.0j`, read back by `complex()`,
+        /// NumPy's `loadtxt(dtype=complex)` and this crate's import.
+        impl FormatCell for $t {
+            fn format_cell(&self, out: &mut String) {
+                self.re.format_cell(out);
+                if !(self.im.is_sign_negative() && !self.im.is_nan()) {
+                    out.push('+');
+                }
+                self.im.format_cell(out);
+                out.push('j');
+            }
+        }
+    )*};
+}
+
+format_cell_complex!(crate::Complex64, crate::Complex128);

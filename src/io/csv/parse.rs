@@ -397,3 +397,45 @@ macro_rules! parse_cell_fromstr {
 }
 
 parse_cell_fromstr!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+macro_rules! parse_cell_complex {
+    ($($t:ty),*) => {$(
+        impl ParseCell for $t {
+            fn parse_cell(s: &str) -> Option<$t> {
+                let (re, im) = parse_complex(s)?;
+                Some(<$t>::new(re as _, im as _))
+            }
+        }
+    )*};
+}
+
+parse_cell_complex!(crate::Complex64, crate::Complex128);
+
+/// Python's `complex(text)` forms: `1+2j`, `(1-2.5e-3j)`, `2j`, `-j`, `3`, `nan+infj`.
+pub(crate) fn parse_complex(s: &str) -> Option<(f64, f64)> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(s)
+        .trim();
+    let Some(body) = s.strip_suffix(['j', 'J']) else {
+        return Some((s.parse().ok()?, 0.0));
+    };
+    // The sign that starts the imaginary part: the last `+`/`-` not at the start and not
+    // an exponent's.
+    let bytes = body.as_bytes();
+    let split = (1..bytes.len())
+        .rev()
+        .find(|&i| matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
+    let (re, im) = match split {
+        Some(i) => (body[..i].trim().parse().ok()?, &body[i..]),
+        None => (0.0, body),
+    };
+    let im = match im.trim() {
+        "" | "+" => 1.0,
+        "-" => -1.0,
+        t => t.parse().ok()?,
+    };
+    Some((re, im))
+}

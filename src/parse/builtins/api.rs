@@ -533,7 +533,7 @@ pub(super) fn literal_array(
         .map(|s| match s {
             Scalar::Int(i) => Some(*i),
             Scalar::Bool(v) => Some(i64::from(*v)),
-            Scalar::Float(_) => None,
+            Scalar::Float(_) | Scalar::Complex(..) => None,
         })
         .collect();
     let block = match exact {
@@ -541,6 +541,12 @@ pub(super) fn literal_array(
             let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), ints)
                 .map_err(|e| Error::internal_from("a literal array", e))?;
             crate::block::Block::from(a).cast(dtype)
+        }
+        _ if natural.is_complex() => {
+            let values: Vec<crate::Complex128> = flat.iter().map(|s| s.as_complex()).collect();
+            let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), values)
+                .map_err(|e| Error::internal_from("a literal array", e))?;
+            crate::block::Block::C128(a).cast(dtype)
         }
         _ => {
             let values: Vec<f64> = flat.iter().map(|s| s.as_f64()).collect();

@@ -16,6 +16,8 @@ pub(super) fn fill_json(dtype: DType) -> serde_json::Value {
     match dtype {
         DType::Bool => serde_json::Value::Bool(false),
         DType::F32 | DType::F64 => serde_json::json!(0.0),
+        // zarr-python's v2 spelling of a complex fill value: [real, imag].
+        DType::C64 | DType::C128 => serde_json::json!([0.0, 0.0]),
         DType::I8
         | DType::I16
         | DType::I32

@@ -463,7 +463,7 @@ impl ZarrWriter {
         codecs: Vec<Arc<dyn BytesToBytesCodecTraits>>,
         attributes: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Array<WriteStore>> {
-        let fill: FillValue = dispatch_dtype!(dtype, T => FillValue::from(T::default()));
+        let fill = FillValue::from(vec![0u8; dtype.size()]);
         let endian = if dtype.size() > 1 {
             Some(Endianness::Little)
         } else {

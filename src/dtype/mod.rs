@@ -9,6 +9,10 @@
 
 use std::fmt;
 
+mod complex;
+
+pub use complex::{Complex64, Complex128};
+
 /// The element type of an array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
@@ -34,6 +38,10 @@ pub enum DType {
     F32,
     /// `float64`.
     F64,
+    /// `complex64` (two `float32`: [`Complex64`]).
+    C64,
+    /// `complex128` (two `float64`: [`Complex128`]).
+    C128,
 }
 
 /// The kind of a dtype, NumPy's `dtype.kind`.
@@ -47,11 +55,13 @@ pub enum Kind {
     Unsigned,
     /// `f`
     Float,
+    /// `c`
+    Complex,
 }
 
 impl DType {
     /// Every supported dtype, in NumPy's order.
-    pub const ALL: [DType; 11] = [
+    pub const ALL: [DType; 13] = [
         DType::Bool,
         DType::I8,
         DType::I16,
@@ -63,6 +73,8 @@ impl DType {
         DType::U64,
         DType::F32,
         DType::F64,
+        DType::C64,
+        DType::C128,
     ];
 
     /// Bytes per element.
@@ -71,7 +83,8 @@ impl DType {
             DType::Bool | DType::I8 | DType::U8 => 1,
             DType::I16 | DType::U16 => 2,
             DType::I32 | DType::U32 | DType::F32 => 4,
-            DType::I64 | DType::U64 | DType::F64 => 8,
+            DType::I64 | DType::U64 | DType::F64 | DType::C64 => 8,
+            DType::C128 => 16,
         }
     }
 
@@ -89,6 +102,8 @@ impl DType {
             DType::U64 => "uint64",
             DType::F32 => "float32",
             DType::F64 => "float64",
+            DType::C64 => "complex64",
+            DType::C128 => "complex128",
         }
     }
 
@@ -107,6 +122,8 @@ impl DType {
             DType::U64 => "<u8",
             DType::F32 => "<f4",
             DType::F64 => "<f8",
+            DType::C64 => "<c8",
+            DType::C128 => "<c16",
         }
     }
 
@@ -125,6 +142,8 @@ impl DType {
             "uint64" | "u8" => DType::U64,
             "float32" | "f4" => DType::F32,
             "float64" | "f8" | "float" | "double" => DType::F64,
+            "complex64" | "c8" => DType::C64,
+            "complex128" | "c16" | "complex" | "cdouble" => DType::C128,
             _ => return None,
         };
         Some(dt)
@@ -137,13 +156,14 @@ impl DType {
             DType::I8 | DType::I16 | DType::I32 | DType::I64 => Kind::Signed,
             DType::U8 | DType::U16 | DType::U32 | DType::U64 => Kind::Unsigned,
             DType::F32 | DType::F64 => Kind::Float,
+            DType::C64 | DType::C128 => Kind::Complex,
         }
     }
 
     /// NumPy's `np.can_cast(self, to, casting="same_kind")`: a cast within a kind (also to
     /// a narrower type, `float64 -> float32`, `int64 -> int8`) or to a later kind in
-    /// bool, unsigned, signed, float; not float to integer, signed to unsigned, or anything
-    /// to bool.
+    /// bool, unsigned, signed, float, complex; not complex to float, float to integer,
+    /// signed to unsigned, or anything to bool.
     pub const fn can_cast_same_kind(self, to: DType) -> bool {
         const fn rank(k: Kind) -> u8 {
             match k {
@@ -151,6 +171,7 @@ impl DType {
                 Kind::Unsigned => 1,
                 Kind::Signed => 2,
                 Kind::Float => 3,
+                Kind::Complex => 4,
             }
         }
         rank(self.kind()) <= rank(to.kind())
@@ -159,6 +180,41 @@ impl DType {
     /// True for `float32` and `float64`.
     pub const fn is_float(self) -> bool {
         matches!(self.kind(), Kind::Float)
+    }
+
+    /// True for `complex64` and `complex128`.
+    pub const fn is_complex(self) -> bool {
+        matches!(self.kind(), Kind::Complex)
+    }
+
+    /// True for the float and complex types (NumPy's `inexact`).
+    pub const fn is_inexact(self) -> bool {
+        matches!(self.kind(), Kind::Float | Kind::Complex)
+    }
+
+    /// The real dtype of the parts of a complex dtype (`complex64` → `float32`); other
+    /// dtypes unchanged. What `abs`, `real` and `imag` return.
+    pub const fn real_dtype(self) -> DType {
+        match self {
+            DType::C64 => DType::F32,
+            DType::C128 => DType::F64,
+            d => d,
+        }
+    }
+
+    /// The complex dtype with parts of this precision: `float32` (and the small integers,
+    /// as NumPy promotes them) → `complex64`, other real dtypes → `complex128`.
+    pub const fn complex_dtype(self) -> DType {
+        match self {
+            DType::C64
+            | DType::F32
+            | DType::Bool
+            | DType::I8
+            | DType::U8
+            | DType::I16
+            | DType::U16 => DType::C64,
+            _ => DType::C128,
+        }
     }
 
     /// True for the signed and unsigned integer types.
@@ -175,6 +231,7 @@ impl DType {
         match (a.kind(), b.kind()) {
             (Kind::Bool, _) => b,
             (_, Kind::Bool) => a,
+            (Kind::Complex, _) | (_, Kind::Complex) => complex_promote(a, b),
             (Kind::Float, Kind::Float) => F64,
             (Kind::Float, _) => float_for_int(b, a),
             (_, Kind::Float) => float_for_int(a, b),
@@ -185,14 +242,17 @@ impl DType {
     }
 
     /// The dtype of `array <op> scalar` under NEP 50: the scalar is "weak" and only changes
-    /// the kind (bool → int → float), never the width within a kind.
+    /// the kind (bool → int → float → complex), never the width within a kind.
     pub fn promote_scalar(array: DType, scalar: &Scalar) -> DType {
         match (array.kind(), scalar) {
             (_, Scalar::Bool(_)) => array,
             (Kind::Bool, Scalar::Int(_)) => DType::I64,
             (_, Scalar::Int(_)) => array,
-            (Kind::Float, Scalar::Float(_)) => array,
+            (Kind::Float | Kind::Complex, Scalar::Float(_)) => array,
             (_, Scalar::Float(_)) => DType::F64,
+            (Kind::Complex, Scalar::Complex(..)) => array,
+            (Kind::Float, Scalar::Complex(..)) => array.complex_dtype(),
+            (_, Scalar::Complex(..)) => DType::C128,
         }
     }
 
@@ -204,21 +264,24 @@ impl DType {
             DType::U8 | DType::U16 | DType::U32 | DType::U64 => DType::U64,
             DType::F32 => DType::F32,
             DType::F64 => DType::F64,
+            DType::C64 => DType::C64,
+            DType::C128 => DType::C128,
         }
     }
 
-    /// The dtype of `mean`, `var` and `std` (float32 stays float32, everything else float64).
+    /// The dtype of `mean` (float32 and the complex types stay, everything else float64).
+    /// `var` and `std` return its [`real_dtype`](DType::real_dtype).
     pub const fn mean_dtype(self) -> DType {
         match self {
-            DType::F32 => DType::F32,
+            DType::F32 | DType::C64 | DType::C128 => self,
             _ => DType::F64,
         }
     }
 
-    /// The float type `/` produces for operands of this (already promoted) dtype.
+    /// The inexact type `/` produces for operands of this (already promoted) dtype.
     pub const fn true_divide_dtype(self) -> DType {
         match self {
-            DType::F32 => DType::F32,
+            DType::F32 | DType::C64 | DType::C128 => self,
             _ => DType::F64,
         }
     }
@@ -230,6 +293,16 @@ fn float_for_int(int: DType, float: DType) -> DType {
     match (int, float) {
         (DType::I8 | DType::I16 | DType::U8 | DType::U16, DType::F32) => DType::F32,
         _ => DType::F64,
+    }
+}
+
+/// complex with anything: the complex type whose parts hold both (`complex64` only when
+/// the other operand fits in `float32`).
+fn complex_promote(a: DType, b: DType) -> DType {
+    if a.complex_dtype() == DType::C64 && b.complex_dtype() == DType::C64 {
+        DType::C64
+    } else {
+        DType::C128
     }
 }
 
@@ -259,6 +332,8 @@ pub enum Scalar {
     Int(i64),
     /// A float literal.
     Float(f64),
+    /// A complex literal (`2j`, `1 + 2j` folded): real and imaginary parts.
+    Complex(f64, f64),
 }
 
 impl Scalar {
@@ -267,7 +342,15 @@ impl Scalar {
         match self {
             Scalar::Bool(b) => f64::from(u8::from(b)),
             Scalar::Int(i) => i as f64,
-            Scalar::Float(x) => x,
+            Scalar::Float(x) | Scalar::Complex(x, _) => x,
+        }
+    }
+
+    /// The value as a complex128.
+    pub fn as_complex(self) -> Complex128 {
+        match self {
+            Scalar::Complex(re, im) => Complex128::new(re, im),
+            s => Complex128::new(s.as_f64(), 0.0),
         }
     }
 
@@ -284,7 +367,7 @@ impl Scalar {
             DType::U16 => (0, u16::MAX.into()),
             DType::U32 => (0, u32::MAX.into()),
             DType::U64 => (0, u64::MAX.into()),
-            DType::Bool | DType::F32 | DType::F64 => return true,
+            DType::Bool | DType::F32 | DType::F64 | DType::C64 | DType::C128 => return true,
         };
         (lo..=hi).contains(&i128::from(v))
     }
@@ -314,6 +397,7 @@ impl fmt::Display for Scalar {
             Scalar::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
             Scalar::Int(i) => write!(f, "{i}"),
             Scalar::Float(x) => write!(f, "{x:?}"),
+            Scalar::Complex(re, im) => write!(f, "{}", Complex128::new(*re, *im)),
         }
     }
 }
@@ -343,10 +427,21 @@ pub trait Element:
     fn from_bool(v: bool) -> Self;
     /// `self != 0`.
     fn to_bool(self) -> bool;
+    /// Converts to complex128 (real types: imaginary part 0).
+    #[inline]
+    fn to_complex(self) -> Complex128 {
+        Complex128::new(self.to_f64(), 0.0)
+    }
+    /// Converts from complex128 (real types keep the real part, as NumPy's `astype`).
+    #[inline]
+    fn from_complex(c: Complex128) -> Self {
+        Self::from_f64(c.re)
+    }
     /// Converts any element to this type, NumPy `astype` style.
     #[inline]
     fn cast_from<U: Element>(u: U) -> Self {
         match U::DTYPE.kind() {
+            Kind::Complex => Self::from_complex(u.to_complex()),
             Kind::Float => Self::from_f64(u.to_f64()),
             Kind::Bool => Self::from_bool(u.to_bool()),
             Kind::Signed => Self::from_i64(u.to_i64()),
@@ -442,6 +537,57 @@ impl Element for bool {
     }
 }
 
+macro_rules! complex_element {
+    ($t:ty, $f:ty, $d:ident) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self.re.into()
+            }
+            #[inline]
+            fn from_f64(v: f64) -> Self {
+                Self::new(v as $f, 0.0)
+            }
+            #[inline]
+            fn to_i64(self) -> i64 {
+                self.re as i64
+            }
+            #[inline]
+            fn from_i64(v: i64) -> Self {
+                Self::new(v as $f, 0.0)
+            }
+            #[inline]
+            fn to_u64(self) -> u64 {
+                self.re as u64
+            }
+            #[inline]
+            fn from_u64(v: u64) -> Self {
+                Self::new(v as $f, 0.0)
+            }
+            #[inline]
+            fn from_bool(v: bool) -> Self {
+                Self::new(<$f>::from(u8::from(v)), 0.0)
+            }
+            #[inline]
+            fn to_bool(self) -> bool {
+                self.re != 0.0 || self.im != 0.0
+            }
+            #[inline]
+            fn to_complex(self) -> Complex128 {
+                Complex128::new(self.re.into(), self.im.into())
+            }
+            #[inline]
+            fn from_complex(c: Complex128) -> Self {
+                Self::new(c.re as $f, c.im as $f)
+            }
+        }
+    };
+}
+
+complex_element!(Complex64, f32, C64);
+complex_element!(Complex128, f64, C128);
+
 /// Runs `$body` with the type alias `$t` bound to the Rust type of `$dtype`.
 ///
 /// ```
@@ -497,6 +643,14 @@ macro_rules! dispatch_dtype {
                 type $t = f64;
                 $body
             }
+            $crate::DType::C64 => {
+                type $t = $crate::Complex64;
+                $body
+            }
+            $crate::DType::C128 => {
+                type $t = $crate::Complex128;
+                $body
+            }
         }
     };
 }
@@ -517,6 +671,15 @@ mod tests {
         assert_eq!(DType::promote(Bool, U8), U8);
         assert_eq!(DType::promote(F32, F64), F64);
         assert_eq!(DType::promote(U8, U16), U16);
+        assert_eq!(DType::promote(C64, F64), C128);
+        assert_eq!(DType::promote(C64, F32), C64);
+        assert_eq!(DType::promote(C64, I16), C64);
+        assert_eq!(DType::promote(C64, I32), C128);
+        assert_eq!(DType::promote(Bool, C64), C64);
+        assert_eq!(DType::promote(C128, C64), C128);
+        assert_eq!(DType::promote_scalar(F32, &Scalar::Complex(0.0, 1.0)), C64);
+        assert_eq!(DType::promote_scalar(I8, &Scalar::Complex(0.0, 1.0)), C128);
+        assert_eq!(DType::promote_scalar(C64, &Scalar::Float(1.5)), C64);
     }
 
     #[test]
