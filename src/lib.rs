@@ -711,7 +711,7 @@ pub mod store;
 pub mod units;
 
 pub use array::{
-    Array, AxisArg, Bins, Lstsq, MapBlocks, NumpyIndex, PadMode, Persisted, ReduceOptions,
+    Array, AxisArg, Bins, FftNorm, Lstsq, MapBlocks, NumpyIndex, PadMode, Persisted, ReduceOptions,
     TaskCounts, compute_many, explain_many_with, map_blocks, map_overlap, to_zarr_many,
     to_zarr_many_with, visualize_many,
 };

@@ -14,6 +14,8 @@ mod cloud;
 mod cluster;
 /// Shared helpers.
 mod common;
+/// complex64/complex128 and numpy.fft against NumPy; complex I/O (issue 27).
+mod complex;
 /// Several results in one pass: compute_many, to_zarr_many.
 mod compute_many;
 /// Concurrent writers and readers, signals, leftovers of killed runs (issue 25).

@@ -112,9 +112,14 @@ mod signals {
         }
     }
 
-    /// Handles SIGINT, SIGTERM and SIGHUP with [`on_signal`].
+    /// Handles SIGINT, SIGTERM and SIGHUP with [`on_signal`], and gives SIGPIPE back its
+    /// default action: `brickwork info x.zarr | head` ends quietly when `head` closes the
+    /// pipe, as `cat` and `grep` do, instead of panicking in `println!` (Rust ignores
+    /// SIGPIPE). Sockets are unaffected: Rust writes to them with `MSG_NOSIGNAL`.
     #[cfg(target_os = "linux")]
     pub(crate) fn install() {
+        // SAFETY: setting a signal's disposition to its default is always valid.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: a zeroed sigaction is valid; the handler only touches atomics (and
             // `_exit`), which is async-signal-safe.

@@ -8,6 +8,7 @@
 mod axis;
 mod creation;
 mod factor;
+mod fft;
 mod files;
 mod filter;
 mod histogram;
@@ -36,6 +37,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use axis::AxisArg;
+pub use fft::FftNorm;
 pub use histogram::Bins;
 pub use index::NumpyIndex;
 pub use many::{compute_many, explain_many_with, to_zarr_many, to_zarr_many_with, visualize_many};

@@ -11,13 +11,14 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use ndarray::{ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
 use num_complex::Complex;
 
 macro_rules! complex_type {
     ($name:ident, $f:ty, $numpy:literal) => {
         #[doc = concat!("A NumPy `", $numpy, "` value: real and imaginary `", stringify!($f), "` parts.")]
         #[repr(C)]
-        #[derive(Clone, Copy, Default, PartialEq, Debug)]
+        #[derive(Clone, Copy, Default, PartialEq)]
         pub struct $name {
             /// The real part.
             pub re: $f,
@@ -60,6 +61,37 @@ macro_rules! complex_type {
             pub fn is_nan(self) -> bool {
                 self.re.is_nan() || self.im.is_nan()
             }
+
+            /// A view of these values as `num_complex` values (no copy): for FFT, BLAS
+            /// and NumPy bindings, which take those.
+            pub fn as_num(a: ArrayViewD<'_, Self>) -> ArrayViewD<'_, Complex<$f>> {
+                // SAFETY: `Self` and `Complex<$f>` are both `repr(C)` pairs of `$f`, real
+                // part first: same size, alignment and validity.
+                unsafe { reinterpret(a) }
+            }
+
+            /// A view of `num_complex` values as these (no copy).
+            pub fn from_num_view(a: ArrayViewD<'_, Complex<$f>>) -> ArrayViewD<'_, Self> {
+                // SAFETY: as in `as_num`.
+                unsafe { reinterpret(a) }
+            }
+
+            /// An owned array of `num_complex` values as these (no copy when it is in
+            /// standard layout, as kernels return them).
+            pub fn from_num(a: ArrayD<Complex<$f>>) -> ArrayD<Self> {
+                if !a.is_standard_layout() {
+                    return a.mapv(Self::from);
+                }
+                let (shape, len) = (a.raw_dim(), a.len());
+                let (v, offset) = a.into_raw_vec_and_offset();
+                if offset.unwrap_or(0) != 0 || v.len() != len {
+                    let start = offset.unwrap_or(0);
+                    let v: Vec<Self> = v[start..start + len].iter().map(|&c| Self::from(c)).collect();
+                    return ArrayD::from_shape_vec(shape, v).expect("the same number of elements");
+                }
+                let v: Vec<Self> = bytemuck::allocation::cast_vec(v);
+                ArrayD::from_shape_vec(shape, v).expect("the same number of elements")
+            }
         }
 
         impl From<Complex<$f>> for $name {
@@ -94,6 +126,13 @@ macro_rules! complex_type {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let sign = if self.im.is_sign_negative() && !self.im.is_nan() { '-' } else { '+' };
                 write!(f, "({}{}{}j)", part(self.re.into()), sign, part(self.im.abs().into()))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            /// As [`Display`](fmt::Display): Python's repr, `(1+2j)`.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
             }
         }
 
@@ -159,6 +198,19 @@ macro_rules! complex_type {
 
 complex_type!(Complex64, f32, "complex64");
 complex_type!(Complex128, f64, "complex128");
+
+/// Reinterprets a view's elements as another type of the same layout.
+///
+/// # Safety
+/// `A` and `B` must have the same size and alignment, and every `A` must be a valid `B`.
+unsafe fn reinterpret<A, B>(a: ArrayViewD<'_, A>) -> ArrayViewD<'_, B> {
+    let shape = a.shape().to_vec();
+    let strides: Vec<usize> = a.strides().iter().map(|&s| s as usize).collect();
+    let ptr = a.as_ptr().cast::<B>();
+    // SAFETY: the caller's contract on `A` and `B`; shape, strides (counted in elements of
+    // the same size, negative ones as ndarray stores them) and lifetime are the view's.
+    unsafe { ArrayViewD::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&strides)), ptr) }
+}
 
 /// A float as NumPy prints a part of a complex number: integers without a fraction.
 fn part(x: f64) -> String {

@@ -670,7 +670,8 @@ impl ReduceOp {
         match self {
             ReduceOp::Sum | ReduceOp::Prod => dtype.sum_dtype(),
             ReduceOp::Min | ReduceOp::Max => dtype,
-            ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => dtype.mean_dtype(),
+            ReduceOp::Mean => dtype.mean_dtype(),
+            ReduceOp::Var | ReduceOp::Std => dtype.mean_dtype().real_dtype(),
         }
     }
 }

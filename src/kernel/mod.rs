@@ -11,6 +11,7 @@ pub mod blas;
 pub mod contract;
 pub mod distributions;
 pub mod elementwise;
+pub mod fft;
 pub mod filter;
 pub mod gather;
 pub mod generate;

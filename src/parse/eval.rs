@@ -228,6 +228,12 @@ impl Env<'_> {
         match name {
             "T" => Ok(Value::Array(into_array(value, x.col)?.t())),
             "mT" => Ok(Value::Array(into_array(value, x.col)?.swapaxes(-2, -1)?)),
+            "real" => Ok(Value::Array(
+                into_array(value, x.col)?.unary(crate::UnaryOp::Real)?,
+            )),
+            "imag" => Ok(Value::Array(
+                into_array(value, x.col)?.unary(crate::UnaryOp::Imag)?,
+            )),
             "shape" => Ok(Value::Tuple(
                 into_array(value, x.col)?
                     .shape()
@@ -245,8 +251,8 @@ impl Env<'_> {
             _ => Err(syntax_error(
                 col,
                 format!(
-                    "unknown attribute '{name}' (arrays have .T .mT .shape .ndim .size .dtype \
-                     and methods)"
+                    "unknown attribute '{name}' (arrays have .T .mT .real .imag .shape .ndim \
+                     .size .dtype and methods)"
                 ),
             )),
         }

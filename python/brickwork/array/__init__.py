@@ -35,7 +35,7 @@ del _protocols
 from brickwork.array import _namespace  # noqa: E402
 from brickwork.array._namespace import (  # noqa: E402, F401
     __array_api_version__, __array_namespace_info__, astype, can_cast, finfo, iinfo, isdtype,
-    linalg, result_type,
+    fft, linalg, result_type,
 )
 
 globals().update(_namespace.STANDARD_FORMS)
@@ -47,17 +47,14 @@ globals().update({n: _namespace.TABLE[n] for n in _TABLE_NAMES})
 for _name in sorted(_namespace.METHODS):
     if not hasattr(Array, _name):
         setattr(Array, _name, _namespace.TABLE[_name])
-globals().update(_namespace.DTYPES)  # bool, int8, ..., float64: NumPy's dtypes
-# The standard's complex dtypes are named (array API code refers to them), but brickwork has
-# no complex arrays: making one is a TypeError naming the dtype.
-complex64, complex128 = _namespace.np.dtype("complex64"), _namespace.np.dtype("complex128")
+globals().update(_namespace.DTYPES)  # bool, int8, ..., complex128: NumPy's dtypes
 e, inf, nan, pi, newaxis = _namespace.np.e, _namespace.np.inf, _namespace.np.nan, _namespace.np.pi, None
 
 __all__ = [
     "__array_api_version__", "__array_namespace_info__", "astype", "can_cast", "finfo",
-    "iinfo", "isdtype", "linalg", "result_type", "e", "inf", "nan", "pi", "newaxis",
+    "iinfo", "isdtype", "fft", "linalg", "result_type", "e", "inf", "nan", "pi", "newaxis",
     *_namespace.STANDARD_FORMS,
-    *_namespace.DTYPE_NAMES, "complex64", "complex128", *_TABLE_NAMES,
+    *_namespace.DTYPE_NAMES, *_TABLE_NAMES,
     "Array", "random", "from_array", "asarray", "from_zarr", "to_zarr", "zeros", "ones",
     "full", "empty", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",
     "concatenate", "stack", "where", "map_blocks", "compute", "normalize_chunks",

@@ -44,7 +44,7 @@ _KINDS = {
 
 DTYPE_NAMES = (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float32", "float64",
+    "float32", "float64", "complex64", "complex128",
 )
 DTYPES = {name: np.dtype(name) for name in DTYPE_NAMES}
 
@@ -164,16 +164,27 @@ for _name, _params, _method, _doc, _section in _brickwork.functions():
     if _method:
         METHODS.add(_name)
 
-linalg = types.ModuleType(
-    "brickwork.array.linalg",
+def _extension(prefix: str, doc: str) -> types.ModuleType:
+    """The module ``brickwork.array.<prefix>`` of the table's ``<prefix>.*`` functions."""
+    module = types.ModuleType(f"brickwork.array.{prefix}", doc)
+    for name, f in TABLE.items():
+        if name.startswith(prefix + "."):
+            setattr(module, name.split(".", 1)[1], f)
+    module.__all__ = sorted(n for n in vars(module) if not n.startswith("_"))
+    sys.modules[f"brickwork.array.{prefix}"] = module
+    return module
+
+
+linalg = _extension(
+    "linalg",
     "The array API's linalg extension over brickwork arrays (the core table's linalg.* "
     "functions).",
 )
-for _name, _f in TABLE.items():
-    if _name.startswith("linalg."):
-        setattr(linalg, _name.split(".", 1)[1], _f)
-linalg.__all__ = sorted(n for n in vars(linalg) if not n.startswith("_"))
-sys.modules["brickwork.array.linalg"] = linalg
+fft = _extension(
+    "fft",
+    "The array API's fft extension (numpy.fft's names) over brickwork arrays: transforms "
+    "along axes that span several chunks too (rechunked within the memory limit).",
+)
 
 
 # --------------------------------------------------------------------------- data types
@@ -362,7 +373,7 @@ class _Info_:
     def default_dtypes(self, *, device=None):
         return {
             "real floating": DTYPES["float64"],
-            "complex floating": None,
+            "complex floating": DTYPES["complex128"],
             "integral": DTYPES["int64"],
             "indexing": DTYPES["int64"],
         }

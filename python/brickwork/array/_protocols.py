@@ -257,12 +257,13 @@ FUNCTIONS = {
 
 def array_function(self, func, types, args, kwargs):
     f = FUNCTIONS.get(func.__name__)
-    if getattr(np.linalg, func.__name__, None) is func:
-        # numpy.linalg.solve(x, b) and the like: the linalg extension's function, if any.
-        linalg = sys.modules.get("brickwork.array.linalg")
-        f = getattr(linalg, func.__name__, None)
-        if f is not None:
-            return f(*args, **kwargs)
+    for ext in ("linalg", "fft"):
+        if getattr(getattr(np, ext), func.__name__, None) is func:
+            # numpy.linalg.solve(x, b), numpy.fft.rfft(x) and the like: the extension's
+            # function, if any.
+            f = getattr(sys.modules.get(f"brickwork.array.{ext}"), func.__name__, None)
+            if f is not None:
+                return f(*args, **kwargs)
     if f is None or getattr(np, func.__name__, None) is not func:
         raise TypeError(
             f"numpy.{func.__name__} has no lazy brickwork equivalent: compute first "

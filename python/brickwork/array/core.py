@@ -208,6 +208,16 @@ class Array:
         return self.swapaxes(-2, -1)
 
     @property
+    def real(self) -> Array:
+        """The real part (the array itself for real dtypes)."""
+        return Array(self._a.unary("real"))
+
+    @property
+    def imag(self) -> Array:
+        """The imaginary part (zeros for real dtypes)."""
+        return Array(self._a.unary("imag"))
+
+    @property
     def device(self) -> str:
         """Where the array lives: always ``'cpu'``."""
         return "cpu"

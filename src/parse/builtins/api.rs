@@ -33,16 +33,7 @@ pub(super) fn run(api: Api, b: &Bound) -> Result<Value> {
             let x = first()?;
             one(x.binary_scalar(BinaryOp::Div, Scalar::Int(1), true)?)
         }
-        Api::Positive | Api::Real => one(first()?),
-        Api::Imag => {
-            let x = first()?;
-            one(Array::full(
-                &x.shape(),
-                &chunk_shape(&x)?,
-                Scalar::Int(0),
-                x.dtype(),
-            )?)
-        }
+        Api::Positive => one(first()?),
         Api::IsClose | Api::AllClose => {
             let (a, o) = (b.required("a")?, b.required("b")?);
             let (x, y) = (weak(a, &o.value)?, weak(o, &a.value)?);

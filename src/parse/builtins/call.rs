@@ -68,6 +68,9 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
     if let Op::Api(api) = op {
         return super::api::run(api, b);
     }
+    if let Op::Fft(f) = op {
+        return super::fft::fft(f, b);
+    }
     let array = match op {
         Op::Reduce(r) => reduce(r, b)?,
         Op::NanReduce(r) => {
@@ -245,9 +248,10 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
         | Op::Det
         | Op::Slogdet
         | Op::Cholesky
+        | Op::Fft(_)
         | Op::Api(_) => {
             return Err(Error::internal(
-                "the linalg and api builtins are run by linalg() and api::run()",
+                "the linalg, fft and api builtins are run by linalg(), fft() and api::run()",
             ));
         }
         Op::Bincount => {

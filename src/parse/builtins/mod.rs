@@ -5,6 +5,7 @@ mod args;
 mod call;
 mod creation;
 mod elementwise;
+mod fft;
 mod filters;
 mod linalg;
 mod random;

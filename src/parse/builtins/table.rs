@@ -12,6 +12,7 @@
 //! also prefix any name with `np.` or `numpy.`.
 
 use crate::expr::{BinaryOp, ReduceOp, ScanOp, UnaryOp};
+use crate::kernel::fft::Transform;
 
 /// What a builtin does.
 #[derive(Clone, Copy)]
@@ -80,7 +81,22 @@ pub(super) enum Op {
     Det,
     Slogdet,
     Cholesky,
+    Fft(FftOp),
     Api(Api),
+}
+
+/// The `fft.` functions, run by `builtins::fft`.
+#[derive(Clone, Copy)]
+pub(super) enum FftOp {
+    /// One transform along one axis (`fft`, `ifft`, `rfft`, `irfft`, `hfft`, `ihfft`).
+    One(Transform),
+    /// `fftn`, `ifftn`, `rfftn`, `irfftn` (`kind`: `Fft`, `Ifft`, `Rfft`, `Irfft`); `two`
+    /// for the `*2` forms (axes default to the last two).
+    Many { kind: Transform, two: bool },
+    /// `fftfreq` / `rfftfreq`.
+    Freq { real: bool },
+    /// `fftshift` / `ifftshift`.
+    Shift { inverse: bool },
 }
 
 /// The functions of the array API standard and NumPy's everyday extras, run by
@@ -92,8 +108,6 @@ pub(super) enum Api {
     Square,
     Reciprocal,
     Positive,
-    Real,
-    Imag,
     IsClose,
     AllClose,
     Eye,
@@ -529,19 +543,28 @@ const ELEMENTWISE: &[Builtin] = &[
     unary("isnan", UnaryOp::IsNan, "whether NaN"),
     unary("isinf", UnaryOp::IsInf, "whether infinite"),
     unary("isfinite", UnaryOp::IsFinite, "whether finite"),
-    api(
+    unary(
         "real",
-        "x",
-        Api::Real,
-        "real part (the array itself: there are no complex dtypes)",
+        UnaryOp::Real,
+        "real part (real arrays unchanged; also x.real)",
     ),
-    api(
-        "conj",
-        "x",
-        Api::Real,
-        "complex conjugate (the array itself)",
+    unary(
+        "imag",
+        UnaryOp::Imag,
+        "imaginary part (zeros for real arrays; also x.imag)",
     ),
-    api("imag", "x", Api::Imag, "imaginary part (zeros)"),
+    m("conj", "x", Op::Unary(UnaryOp::Conj), "complex conjugate"),
+    m(
+        "conjugate",
+        "x",
+        Op::Unary(UnaryOp::Conj),
+        "complex conjugate",
+    ),
+    unary(
+        "angle",
+        UnaryOp::Angle,
+        "argument of complex numbers, in radians",
+    ),
     f(
         "nan_to_num",
         "x, *, nan=0.0, posinf=None, neginf=None",
@@ -1364,6 +1387,146 @@ pub(in crate::parse) fn functions() -> Vec<Function> {
 }
 
 /// Every builtin, by section, in the order `eval --help` lists them.
+const ONE_FFT: &str = "a, n=None, axis=-1, norm=None";
+const MANY_FFT: &str = "a, s=None, axes=None, norm=None";
+/// `axes=None` stands for the last two axes, (-2, -1).
+const TWO_FFT: &str = "a, s=None, axes=None, norm=None";
+
+const FFT: &[Builtin] = &[
+    f(
+        "fft.fft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Fft)),
+        "discrete Fourier transform along an axis (chunked axes rechunked within the limit)",
+    ),
+    f(
+        "fft.ifft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Ifft)),
+        "inverse discrete Fourier transform",
+    ),
+    f(
+        "fft.rfft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Rfft)),
+        "transform of real input (n/2 + 1 frequencies)",
+    ),
+    f(
+        "fft.irfft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Irfft)),
+        "inverse of rfft (n real values)",
+    ),
+    f(
+        "fft.hfft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Hfft)),
+        "transform of a Hermitian-symmetric signal (real result)",
+    ),
+    f(
+        "fft.ihfft",
+        ONE_FFT,
+        Op::Fft(FftOp::One(Transform::Ihfft)),
+        "inverse of hfft",
+    ),
+    f(
+        "fft.fftn",
+        MANY_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Fft,
+            two: false,
+        }),
+        "n-dimensional transform",
+    ),
+    f(
+        "fft.ifftn",
+        MANY_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Ifft,
+            two: false,
+        }),
+        "n-dimensional inverse transform",
+    ),
+    f(
+        "fft.rfftn",
+        MANY_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Rfft,
+            two: false,
+        }),
+        "n-dimensional transform of real input",
+    ),
+    f(
+        "fft.irfftn",
+        MANY_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Irfft,
+            two: false,
+        }),
+        "inverse of rfftn",
+    ),
+    f(
+        "fft.fft2",
+        TWO_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Fft,
+            two: true,
+        }),
+        "transform over the last two axes",
+    ),
+    f(
+        "fft.ifft2",
+        TWO_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Ifft,
+            two: true,
+        }),
+        "inverse transform over the last two axes",
+    ),
+    f(
+        "fft.rfft2",
+        TWO_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Rfft,
+            two: true,
+        }),
+        "rfftn over the last two axes",
+    ),
+    f(
+        "fft.irfft2",
+        TWO_FFT,
+        Op::Fft(FftOp::Many {
+            kind: Transform::Irfft,
+            two: true,
+        }),
+        "irfftn over the last two axes",
+    ),
+    f(
+        "fft.fftfreq",
+        "n, d=1.0",
+        Op::Fft(FftOp::Freq { real: false }),
+        "sample frequencies of an n-point transform",
+    ),
+    f(
+        "fft.rfftfreq",
+        "n, d=1.0",
+        Op::Fft(FftOp::Freq { real: true }),
+        "the n/2 + 1 non-negative frequencies",
+    ),
+    f(
+        "fft.fftshift",
+        "x, axes=None",
+        Op::Fft(FftOp::Shift { inverse: false }),
+        "zero frequency moved to the middle",
+    ),
+    f(
+        "fft.ifftshift",
+        "x, axes=None",
+        Op::Fft(FftOp::Shift { inverse: true }),
+        "inverse of fftshift",
+    ),
+];
+
 pub(super) const SECTIONS: &[Section] = &[
     Section {
         title: "Reductions and scans",
@@ -1400,6 +1563,10 @@ pub(super) const SECTIONS: &[Section] = &[
     Section {
         title: "Linear algebra (linalg.)",
         builtins: LINALG,
+    },
+    Section {
+        title: "Fourier transforms (fft.)",
+        builtins: FFT,
     },
     Section {
         title: "Stencils",
