@@ -34,7 +34,7 @@ fn wrap(r: brickwork::Result<Array>) -> PyResult<PyArr> {
     r.py().map(PyArr::from)
 }
 
-/// A Python bool, int or float as a brickwork scalar.
+/// A Python bool, int, float or complex as a brickwork scalar.
 pub(crate) fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if v.is_instance_of::<PyBool>() {
         Ok(Scalar::Bool(v.extract()?))
@@ -44,9 +44,11 @@ pub(crate) fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
         })?))
     } else if v.is_instance_of::<PyFloat>() {
         Ok(Scalar::Float(v.extract()?))
+    } else if let Ok(c) = v.cast::<pyo3::types::PyComplex>() {
+        Ok(Scalar::Complex(c.real(), c.imag()))
     } else {
         Err(PyTypeError::new_err(format!(
-            "expected a bool, int or float scalar, got {}",
+            "expected a bool, int, float or complex scalar, got {}",
             v.get_type().name()?
         )))
     }

@@ -116,6 +116,48 @@ def test_blocked_linalg_against_numpy(rng):
         da.linalg.solve(da.zeros((4, 4), chunks=2), da.ones(4, chunks=2)).compute()
 
 
+def test_complex_and_fft_against_numpy(rng, tmp_path):
+    import zarr
+
+    a = rng.standard_normal((23, 17)) + 1j * rng.standard_normal((23, 17))
+    r = rng.standard_normal((23, 17))
+    x = da.from_array(a, chunks=(5, 4))
+    y = da.from_array(r, chunks=(6, 5))
+    assert x.dtype == np.complex128 and da.from_array(a.astype(np.complex64)).dtype == np.complex64
+    for ours, want in [
+        (x * 2j + y, a * 2j + r),
+        (abs(x), np.abs(a)),
+        (x.real - x.imag, a.real - a.imag),
+        (da.conj(x), np.conj(a)),
+        (np.exp(x), np.exp(a)),
+        (x.mean(axis=0), a.mean(axis=0)),
+        (x.var(), a.var()),
+        (da.fft.fft(x, axis=0), np.fft.fft(a, axis=0)),
+        (da.fft.ifft(x, n=30, norm="ortho"), np.fft.ifft(a, n=30, norm="ortho")),
+        (da.fft.rfft(y, axis=0), np.fft.rfft(r, axis=0)),
+        (da.fft.irfft(x), np.fft.irfft(a)),
+        (da.fft.fft2(x), np.fft.fft2(a)),
+        (da.fft.fftshift(da.fft.fftfreq(9, d=0.5)), np.fft.fftshift(np.fft.fftfreq(9, d=0.5))),
+        (np.fft.rfftn(y), np.fft.rfftn(r)),
+    ]:
+        got = ours.compute()
+        assert got.dtype == np.asarray(want).dtype, (got.dtype, np.asarray(want).dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert isinstance(np.fft.fft(x), da.Array)
+    assert da.isdtype(x.dtype, "complex floating")
+    with pytest.raises(TypeError, match="use fft for complex input"):
+        da.fft.rfft(x)
+    # complex stores to and from zarr-python, v3 and v2.
+    x.to_zarr(tmp_path / "c.zarr")
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "c.zarr")[:], a)
+    z = zarr.create_array(tmp_path / "z2.zarr", shape=a.shape, chunks=(7, 7),
+                          dtype="complex64", zarr_format=2)
+    z[:] = a.astype(np.complex64)
+    back = da.from_zarr(tmp_path / "z2.zarr")
+    assert back.dtype == np.complex64
+    np.testing.assert_array_equal(back.compute(), a.astype(np.complex64))
+
+
 def test_unstack_and_tuple_results(data):
     x = da.from_array(data, chunks=(5, 3))
     parts = da.unstack(x, axis=1)

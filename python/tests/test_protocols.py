@@ -54,8 +54,8 @@ def test_array_functions_stay_lazy(x, x_np):
 
 
 def test_unknown_function_is_a_type_error(x):
-    with pytest.raises(TypeError, match="numpy.fft.fft|fft"):
-        np.fft.fft(x)
+    with pytest.raises(TypeError, match="eig"):
+        np.linalg.eig(x)
     with pytest.raises(TypeError, match="sort"):
         np.sort(x)
 

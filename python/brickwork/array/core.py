@@ -113,13 +113,16 @@ def _dtype_name(dtype) -> str:
 
 
 def _scalar(v):
-    """A Python or NumPy scalar as a Python bool/int/float, or None when ``v`` is not one."""
+    """A Python or NumPy scalar as a Python bool/int/float/complex, or None when ``v`` is not
+    one."""
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, numbers.Integral):
         return int(v)
     if isinstance(v, numbers.Real):
         return float(v)
+    if isinstance(v, numbers.Complex):
+        return complex(v)
     if isinstance(v, np.ndarray) and v.ndim == 0:
         return v.item()
     return None
