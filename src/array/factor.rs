@@ -150,6 +150,10 @@ fn group_rows(x: &Array, rows: usize) -> Result<Array> {
 
 impl Tiled {
     fn new(a: &Array, extra: Option<&Array>, op: &str) -> Result<Tiled> {
+        a.real_only(op)?;
+        if let Some(rhs) = extra {
+            rhs.real_only(op)?;
+        }
         let n = square(a, op)?;
         let b = tile_side(a, n)?;
         let a = a.astype(DType::F64)?.rechunk(&[b, b])?;

@@ -27,6 +27,7 @@ impl Array {
             DType::F32 => DType::F32,
             _ => DType::F64,
         };
+        self.real_only("uniform_filter")?;
         let x = self.astype(DType::F64)?;
         x.window(size, boundary, WindowOp::Mean, "uniform_filter")?
             .astype(out)
@@ -108,6 +109,7 @@ impl Array {
                 crate::grid::fmt_shape(&self.shape())
             )));
         }
+        self.real_only("gradient")?;
         let x = match self.dtype() {
             DType::F32 | DType::F64 => self.clone(),
             _ => self.astype(DType::F64)?,

@@ -185,6 +185,10 @@ impl Array {
         bins: BinEdges,
         edges: Vec<f64>,
     ) -> Result<Array> {
+        self.real_only(op)?;
+        if let Some(w) = weights {
+            w.real_only(op)?;
+        }
         let grid = self.chunks()?.clone();
         let nbins = bins.len();
         let mut inputs = vec![self.clone()];

@@ -116,6 +116,22 @@ pub struct TaskCounts {
 }
 
 impl Array {
+    /// Refuses complex input to `op`, which computes in real arithmetic (rather than
+    /// dropping the imaginary parts).
+    pub(crate) fn real_only(&self, op: &str) -> Result<()> {
+        let dtype = self.dtype();
+        if dtype.is_complex() {
+            return Err(Error::UnsupportedDType {
+                op: op.into(),
+                dtype,
+                hint: "brickwork computes it for real arrays only (take .real, .imag or abs \
+                       first)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn from_expr(expr: ExprRef) -> Self {
         Array { inner: Ok(expr) }
     }

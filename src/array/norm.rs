@@ -40,10 +40,11 @@ impl Array {
         ord: NormOrder,
     ) -> Result<Array> {
         let dtype = match self.dtype() {
-            DType::F32 => DType::F32,
+            DType::F32 | DType::C64 => DType::F32,
             _ => DType::F64,
         };
-        let a = self.astype(dtype)?.unary(UnaryOp::Abs)?;
+        // |x| first: a complex array's magnitudes are real.
+        let a = self.unary(UnaryOp::Abs)?.astype(dtype)?;
         let opts = keep(keepdims);
         match ord {
             NormOrder::Inf => a.reduce(ReduceOp::Max, axes, &opts),
@@ -81,10 +82,10 @@ impl Array {
             return Err(Error::invalid("matrix_norm: the two axes must differ"));
         }
         let dtype = match self.dtype() {
-            DType::F32 => DType::F32,
+            DType::F32 | DType::C64 => DType::F32,
             _ => DType::F64,
         };
-        let a = self.astype(dtype)?.unary(UnaryOp::Abs)?;
+        let a = self.unary(UnaryOp::Abs)?.astype(dtype)?;
         // Sum over `over`, then the extreme over `then` (both kept, so axes do not shift).
         let extreme = |over: usize, then: usize, op: ReduceOp| -> Result<Array> {
             let s = a.reduce(ReduceOp::Sum, Some(&[over as isize]), &keep(true))?;

@@ -82,6 +82,7 @@ impl Array {
     }
 
     fn lane_statistic(&self, stat: Statistic, nan: Nan, axis: isize, name: &str) -> Result<Array> {
+        self.real_only(name)?;
         let axis = expr::normalize_axes(&[axis], self.ndim())?[0];
         let shape = self.shape();
         if shape[axis] == 0 {

@@ -174,6 +174,7 @@ impl Array {
                 "digitize: bins must be monotonically increasing or decreasing",
             ));
         }
+        self.real_only("digitize")?;
         let x = self.astype(DType::F64)?;
         let n = edges.len();
         if increasing {

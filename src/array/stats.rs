@@ -129,6 +129,7 @@ impl Array {
                     crate::grid::fmt_shape(&a.shape())
                 )));
             }
+            a.real_only("cov")?;
             let a = a.atleast(2)?.astype(DType::F64)?;
             if rowvar || a.shape()[0] == 1 {
                 Ok(a)

@@ -166,6 +166,8 @@ impl Array {
         let (sa, sb) = (self.shape(), b.shape());
         self.check()?;
         b.check()?;
+        self.real_only("lstsq")?;
+        b.real_only("lstsq")?;
         if sa.len() != 2 {
             return Err(not_2d("lstsq", &sa));
         }
@@ -243,6 +245,7 @@ fn not_2d(op: &str, shape: &[usize]) -> Error {
 /// column block (a wide array: one block).
 fn prepare(x: &Array, op: &str) -> Result<Array> {
     x.check()?;
+    x.real_only(op)?;
     let shape = x.shape();
     if shape.len() != 2 {
         return Err(not_2d(op, &shape));

@@ -128,7 +128,15 @@ pub(crate) fn prepare_many(
         out.blocks = blocks;
     }
     let mut described = Vec::new();
-    let copied = realign::realign(&mut plan, opts, copies, &mut described)?;
+    // Roots that only read a store (a copy into other chunks, a rechunk at the root of a
+    // write) are the bounded rechunk's: no realigned copy for blocks that read strips.
+    let strips = !roots.iter().all(|r| {
+        matches!(
+            write::without_rechunk(r).kind(),
+            crate::expr::ExprKind::Source { .. }
+        )
+    });
+    let copied = realign::realign(&mut plan, opts, copies, &mut described, strips)?;
     cancelled()?;
     let residence = match opts.scheduler {
         Scheduler::Processes(_) => Residence::WorkerProcess,

@@ -40,9 +40,10 @@ pub(crate) fn realign(
     opts: &ComputeOptions,
     copies: Copies,
     described: &mut Vec<Described>,
+    strips: bool,
 ) -> Result<Metrics> {
     let mut metrics = Metrics::default();
-    for (s, chunks) in passes::misaligned(plan, opts.effective_memory_limit()) {
+    for (s, chunks) in passes::misaligned(plan, opts.effective_memory_limit(), strips) {
         let Some(Read { source }) = plan.stages[s].as_read() else {
             continue;
         };
@@ -57,9 +58,12 @@ pub(crate) fn realign(
                 Arc::new(copy)
             }
             Copies::Describe => {
+                // Planned as it is written: a block per shard (or chunk).
+                let write = copy_options(&chunks, source.chunk_shape());
+                let write_shape = write.shards.clone().unwrap_or_else(|| chunks.clone());
                 let target = expr::rechunk_node(
                     &expr::source(source.clone()),
-                    expr::regular_grid(source.shape(), &chunks)?,
+                    expr::regular_grid(source.shape(), &write_shape)?,
                 )?;
                 described.push(Described {
                     what: format!(
@@ -71,12 +75,7 @@ pub(crate) fn realign(
                     prepared: prepare(
                         &target,
                         opts,
-                        super::write::encode_write(
-                            &copy_options(&chunks),
-                            source.dtype(),
-                            &chunks,
-                            false,
-                        ),
+                        super::write::encode_write(&write, source.dtype(), &write_shape, false),
                         Copies::Skip,
                         None,
                     )?,
@@ -86,6 +85,7 @@ pub(crate) fn realign(
                     shape: source.shape().to_vec(),
                     dtype: source.dtype(),
                     chunks: chunks.clone(),
+                    shards: write.shards,
                 })
             }
         };
@@ -129,7 +129,7 @@ fn make_copy(
         return Ok(None);
     };
     let path = dir.path().join("copy.zarr");
-    let write = copy_options(chunks);
+    let write = copy_options(chunks, source.chunk_shape());
     let m = super::write::write_one(
         &expr::source(source),
         &path,
@@ -172,10 +172,20 @@ fn copy_parent(original: &Path, opts: &ComputeOptions) -> Result<Option<(PathBuf
 }
 
 /// How a realigned copy is written: in `chunks`, uncompressed, through the page cache (it
-/// is read back at once).
-fn copy_options(chunks: &[usize]) -> WriteOptions {
+/// is read back at once), in shards of about the source's chunks (`source_chunks` rounded
+/// up to whole `chunks`). A copy task reads one source chunk and writes one shard file:
+/// copying a 3.2 GB store in (100, 20000) chunks into (100, 79) strips made 50,800 files of
+/// 62 KiB and spent most of a minute in the kernel creating them; in shards it is 200 files
+/// and seconds. Readers take the inner chunks they need (a ranged read each).
+fn copy_options(chunks: &[usize], source_chunks: &[usize]) -> WriteOptions {
+    let shards: Vec<usize> = chunks
+        .iter()
+        .zip(source_chunks)
+        .map(|(&c, &s)| s.max(c).div_ceil(c.max(1)) * c.max(1))
+        .collect();
     WriteOptions {
         chunks: Some(chunks.to_vec()),
+        shards: (shards != chunks).then_some(shards),
         codec: Codec::None,
         overwrite: true,
         direct_io: false,

@@ -264,6 +264,7 @@ pub(super) fn passes(
         shape: e.shape(),
         dtype: e.dtype(),
         chunks: inter.to_vec(),
+        shards: None,
     };
     let second = expr::rechunk_node(&expr::source(Arc::new(stand_in)), pass2.grid.clone())?;
     Ok([(first, write), (second, pass2.write.clone())])
@@ -277,6 +278,8 @@ pub(super) struct PlannedStore {
     pub(super) shape: Vec<usize>,
     pub(super) dtype: DType,
     pub(super) chunks: Vec<usize>,
+    /// The shard shape the store will be written in, if sharded.
+    pub(super) shards: Option<Vec<usize>>,
 }
 
 impl BlockRead for PlannedStore {
@@ -296,6 +299,14 @@ impl BlockRead for PlannedStore {
         Err(Error::internal(format!(
             "chunk {chunk:?} of a store that is only being planned was read"
         )))
+    }
+    fn decoded_chunk_bytes(&self) -> u64 {
+        crate::store::planned_chunk_bytes(
+            &self.shape,
+            self.dtype,
+            &self.chunks,
+            self.shards.as_deref(),
+        )
     }
 }
 
@@ -321,6 +332,7 @@ mod tests {
             shape: vec![n, n],
             dtype: DType::F64,
             chunks: vec![r, n],
+            shards: None,
         }))
     }
 

@@ -34,6 +34,7 @@ pub use raw_chunk::map_fault_bytes;
 pub use remote::request_counts;
 pub use requests::RequestCounts;
 pub use sink::{CollectSink, Sink, ZarrRegionSink, ZarrWriteSink};
+pub(crate) use zarr::planned_chunk_bytes;
 pub use zarr::{Resumed, StoredObjects, ZarrRegion, ZarrSource, ZarrWriter, fmt_region};
 
 use std::path::Path;

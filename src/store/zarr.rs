@@ -20,6 +20,7 @@ mod source;
 mod v2;
 mod writer;
 
+pub(crate) use limits::planned_chunk_bytes;
 pub use region::{ZarrRegion, fmt_region};
 pub use resume::Resumed;
 pub use source::{StoredObjects, ZarrSource};

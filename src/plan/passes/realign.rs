@@ -5,7 +5,9 @@
 //! column strip of *every* row chunk of `x`. Reading row chunk `j` for each output block
 //! (i, j), in row-major order, touches every chunk of the array once per output row: the
 //! chunks cannot stay resident under a limit far below the array, so each is read again
-//! for each row — hundreds of times the array's bytes.
+//! for each row — hundreds of times the array's bytes. Worse, a block that needs whole
+//! lanes across the row chunks (`x.rechunk((20000, 79))`, an FFT or a median along axis 0)
+//! reads a strip of every row chunk at once: more than the limit holds, in any order.
 //!
 //! The cure is the one the bounded rechunk uses: copy the source once, within the limit,
 //! into a temporary store whose chunks match what the consumers need, then read that. A
@@ -15,7 +17,8 @@
 //! consecutive blocks sharing a chunk, while over-reading along an earlier axis means a
 //! chunk comes back only after a whole sweep, which matters when the chunks that sweep
 //! touches do not fit in the limit (a rechunk from (1000, 1000) to rows of (100, 20000)
-//! over-reads too, but ten consecutive blocks share each row of chunks). Sources that fit
+//! over-reads too, but ten consecutive blocks share each row of chunks), or when the chunks
+//! one block reads together do not fit in half the limit, along any axis. Sources that fit
 //! in half the limit are left alone: shared reads hold them. The copy's chunks are, per
 //! axis, the smallest extent any consumer's block needs (never larger than the source's
 //! chunks).
@@ -35,8 +38,10 @@ use crate::store::BlockRead;
 pub const OVERREAD: usize = 4;
 
 /// The read stages of `plan` worth copying into other chunks under `limit`, with the chunk
-/// shape for each.
-pub fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
+/// shape for each. `strips`: also when one block reads more than half the limit of source
+/// chunks at once (off for a plan that only copies a store into other chunks: that is the
+/// bounded rechunk's two-pass write, which resumes and sizes its intermediate to the limit).
+pub fn misaligned(plan: &Plan, limit: u64, strips: bool) -> Vec<(StageId, Vec<usize>)> {
     let mut found: Vec<(StageId, Vec<usize>, bool)> = Vec::new();
     for program in plan.stages.iter().flat_map(|s| s.programs()) {
         if program.grid.nblocks() == 0 {
@@ -54,6 +59,9 @@ pub fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
                 continue;
             }
             let touched = view.touched_chunks(&src.grid, &region);
+            // The chunks one block reads at once: when they cannot be held (a column strip
+            // of every row chunk), no order of the blocks helps, whichever axis it is.
+            let block_bytes = touched_bytes(&touched, &src.grid, src.dtype.size());
             let entry = match found.iter_mut().position(|(f, ..)| *f == s) {
                 Some(i) => &mut found[i],
                 None => {
@@ -68,10 +76,9 @@ pub fn misaligned(plan: &Plan, limit: u64) -> Vec<(StageId, Vec<usize>)> {
                 let needed = (region.shape[out] * step.unsigned_abs() as usize)
                     .clamp(1, source.shape()[a].max(1));
                 let read: usize = touched[a].iter().map(|&c| src.grid.axes()[a].size(c)).sum();
-                if out + 1 < out_ndim
-                    && read >= OVERREAD * needed
-                    && sweep_bytes(&program.grid, out, view, &src.grid, src.dtype.size()) > limit
-                {
+                let swept = out + 1 < out_ndim
+                    && sweep_bytes(&program.grid, out, view, &src.grid, src.dtype.size()) > limit;
+                if read >= OVERREAD * needed && (swept || (strips && block_bytes > limit / 2)) {
                     entry.2 = true;
                 }
                 entry.1[a] = entry.1[a].min(needed);
@@ -102,7 +109,12 @@ fn sweep_bytes(
             .map(|d| if d <= out { first.shape[d] } else { full[d] })
             .collect(),
     };
-    view.touched_chunks(src, &sweep)
+    touched_bytes(&view.touched_chunks(src, &sweep), src, itemsize)
+}
+
+/// Bytes of the source chunks `touched` (per axis, the chunk indices touched).
+fn touched_bytes(touched: &[Vec<usize>], src: &ChunkGrid, itemsize: usize) -> u64 {
+    touched
         .iter()
         .enumerate()
         .map(|(a, cs)| {

@@ -80,6 +80,22 @@ pub(super) fn decoded_chunk_bytes(layout: &ChunkLayout<'_>) -> u64 {
     chunk.saturating_add(index_bytes(layout).unwrap_or(u64::MAX))
 }
 
+/// [`decoded_chunk_bytes`] of a store that is only planned (a stand-in for a temporary
+/// store not written yet), so that planning it and reading it agree.
+pub(crate) fn planned_chunk_bytes(
+    shape: &[usize],
+    dtype: DType,
+    chunks: &[usize],
+    shards: Option<&[usize]>,
+) -> u64 {
+    decoded_chunk_bytes(&ChunkLayout {
+        shape,
+        dtype,
+        chunks,
+        shards,
+    })
+}
+
 /// Checks the sizes `layout` implies (see the module docs) and returns `array` reading its
 /// chunks through a [`BoundedStore`] (one that asks no sizes unless `sized`: see
 /// `store/bounded.rs`).
