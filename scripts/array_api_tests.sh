@@ -13,15 +13,14 @@
 # (numpy, pytest, hypothesis, ndindex, pinned below; BRICKWORK_ARRAY_API_VENV, default
 # target/array-api-tests-venv) and runs
 #   pytest $ARRAY_API_TESTS_DIR/array_api_tests --xfails-file scripts/array-api-xfails.txt
-# with ARRAY_API_TESTS_MODULE=brickwork.array, --max-examples ${MAX_EXAMPLES:-20}, and
-# --disable-extension fft (brickwork has no fft). The xfails file lists what fails, each
+# with ARRAY_API_TESTS_MODULE=brickwork.array and --max-examples ${MAX_EXAMPLES:-20}, every
+# dtype (complex ones included) and both extensions (linalg, fft). The xfails file lists what fails, each
 # entry under a comment line giving the reason. Exit status is pytest's. Not part of CI
 # (its run time); see README.
 #
-# brickwork has no complex dtypes, so they are skipped (ARRAY_API_TESTS_SKIP_DTYPES); the
-# suite then fails at import (dtype_helpers takes the max() of the empty list of complex
-# dtypes), so it runs from a temporary copy with that one line made to allow none. The
-# checkout itself is left as it is.
+# It runs from a temporary copy of the suite, in which one line is made to allow an empty
+# list of complex dtypes (dtype_helpers takes its max(); ARRAY_API_TESTS_SKIP_DTYPES=
+# complex64,complex128 needs it). The checkout itself is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -70,9 +69,8 @@ EOF
 
 cd "$copy"
 export ARRAY_API_TESTS_MODULE=brickwork.array
-export ARRAY_API_TESTS_SKIP_DTYPES=complex64,complex128
 export PYTHONPATH="$repo/python${PYTHONPATH:+:$PYTHONPATH}"
 "$venv/bin/python" -m pytest array_api_tests -q -p no:cacheprovider \
     --xfails-file "$repo/scripts/array-api-xfails.txt" \
-    --max-examples "${MAX_EXAMPLES:-20}" --disable-deadline --disable-extension fft \
+    --max-examples "${MAX_EXAMPLES:-20}" --disable-deadline \
     --hypothesis-seed "${HYPOTHESIS_SEED:-0}" "$@"

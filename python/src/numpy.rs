@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use brickwork::ndarray::{ArrayViewD, IxDyn, ShapeBuilder, SliceInfoElem};
+use brickwork::ndarray::{ArrayViewD, IxDyn, SliceInfoElem};
 use brickwork::store::BlockRead;
 use brickwork::{Block, DType, dispatch_block, dispatch_dtype};
 use numpy::{PyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -52,19 +52,6 @@ macro_rules! np_same {
 
 np_same!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
-/// Reinterprets a view's elements as another type of the same size and layout.
-///
-/// # Safety
-/// `A` and `B` must have the same size and alignment and every `A` must be a valid `B`.
-unsafe fn reinterpret<A, B>(a: ArrayViewD<'_, A>) -> ArrayViewD<'_, B> {
-    let shape = a.shape().to_vec();
-    let strides: Vec<usize> = a.strides().iter().map(|&s| s as usize).collect();
-    let ptr = a.as_ptr().cast::<B>();
-    // SAFETY: the caller's contract on A and B; the shape, strides (in elements of the same
-    // size) and lifetime are the view's own.
-    unsafe { ArrayViewD::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&strides)), ptr) }
-}
-
 macro_rules! np_complex {
     ($($t:ty => $np:ty),*) => {$(
         impl NpElement for $t {
@@ -73,12 +60,10 @@ macro_rules! np_complex {
                 Self::view_np(a.view()).to_owned()
             }
             fn view_from_np(a: ArrayViewD<'_, $np>) -> ArrayViewD<'_, $t> {
-                // SAFETY: both are `repr(C)` pairs of the same float, real part first.
-                unsafe { reinterpret(a) }
+                <$t>::from_num_view(a)
             }
             fn view_np(a: ArrayViewD<'_, $t>) -> ArrayViewD<'_, $np> {
-                // SAFETY: as above.
-                unsafe { reinterpret(a) }
+                <$t>::as_num(a)
             }
         }
     )*};

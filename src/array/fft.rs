@@ -247,7 +247,13 @@ impl Array {
                 axes.len()
             )));
         }
-        let axes = expr::normalize_axes(&axes, ndim)?;
+        // In the caller's order (`s` pairs with it, and `rfftn` transforms the last one
+        // first); `normalize_axes` checks range and repeats but sorts.
+        expr::normalize_axes(&axes, ndim)?;
+        let axes: Vec<usize> = axes
+            .iter()
+            .map(|&a| if a < 0 { a + ndim as isize } else { a } as usize)
+            .collect();
         let lengths = match s {
             Some(s) => s.iter().map(|&n| Some(n)).collect(),
             None => vec![None; axes.len()],

@@ -759,6 +759,22 @@ pub fn unary(op: UnaryOp, a: &Block) -> Result<Block> {
         _ => {}
     }
     Ok(match a {
+        // In complex128, rounded back: float32 parts overflow and lose tiny values inside
+        // the formulas (tan of 1e-39 + 1j gave NaN), where NumPy's complex64 functions
+        // are accurate.
+        Block::C64(x)
+            if !matches!(
+                op,
+                UnaryOp::Neg | UnaryOp::Conj | UnaryOp::Real | UnaryOp::Imag
+            ) =>
+        {
+            let wide = complex_unary(op, &x.mapv(|z| Complex128::new(z.re.into(), z.im.into())))?;
+            match wide.dtype() {
+                DType::C128 => wide.cast(DType::C64),
+                DType::F64 => wide.cast(DType::F32),
+                _ => wide,
+            }
+        }
         Block::C64(x) => complex_unary(op, x)?,
         Block::C128(x) => complex_unary(op, x)?,
         Block::F32(x) => float_unary(op, x),

@@ -205,7 +205,9 @@ def _as_dtype(t):
 def finfo(type, /):  # noqa: A002  (the standard's name)
     """The limits of a float dtype (or of an array's): ``bits eps max min smallest_normal
     dtype``."""
-    return TABLE["finfo"](_as_dtype(type).name)
+    d = _as_dtype(type)
+    # A complex dtype's limits are those of its parts (NumPy's and the standard's finfo).
+    return TABLE["finfo"](np.dtype(np.finfo(d).dtype).name if d.kind == "c" else d.name)
 
 
 def iinfo(type, /):  # noqa: A002

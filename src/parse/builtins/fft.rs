@@ -60,10 +60,15 @@ pub(super) fn fft(op: FftOp, b: &Bound) -> Result<Value> {
         FftOp::Freq { real } => {
             let n = b.count("n")?.ok_or_else(|| b.none_error("n"))?;
             let d = b.float("d", 1.0)?;
-            if real {
+            let f = if real {
                 Array::rfftfreq(n, d, None)?
             } else {
                 Array::fftfreq(n, d, None)?
+            };
+            // `device` is the CPU's (the only one); `dtype` a real float type.
+            match b.get("dtype").map(|a| &a.value) {
+                None | Some(Value::None) => f,
+                Some(_) => f.astype(b.dtype(crate::DType::F64)?)?,
             }
         }
         FftOp::Shift { inverse } => {

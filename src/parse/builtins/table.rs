@@ -1503,13 +1503,13 @@ const FFT: &[Builtin] = &[
     ),
     f(
         "fft.fftfreq",
-        "n, d=1.0",
+        "n, d=1.0, *, dtype=None, device=None",
         Op::Fft(FftOp::Freq { real: false }),
         "sample frequencies of an n-point transform",
     ),
     f(
         "fft.rfftfreq",
-        "n, d=1.0",
+        "n, d=1.0, *, dtype=None, device=None",
         Op::Fft(FftOp::Freq { real: true }),
         "the n/2 + 1 non-negative frequencies",
     ),
