@@ -566,6 +566,34 @@ impl Transform {
     }
 }
 
+/// A float type with brickwork's complex type of its precision (`f32` with
+/// [`Complex64`](crate::Complex64), `f64` with [`Complex128`](crate::Complex128)).
+trait Precision: FftFloat + crate::block::BlockElement {
+    /// The complex element of this precision.
+    type C: crate::block::BlockElement;
+    /// A view of complex elements as `num_complex`'s (no copy).
+    fn as_num(a: ArrayViewD<'_, Self::C>) -> ArrayViewD<'_, Complex<Self>>;
+    /// `num_complex` results as complex elements (no copy).
+    fn from_num(a: ArrayD<Complex<Self>>) -> ArrayD<Self::C>;
+}
+
+macro_rules! precision {
+    ($f:ty, $c:ty) => {
+        impl Precision for $f {
+            type C = $c;
+            fn as_num(a: ArrayViewD<'_, $c>) -> ArrayViewD<'_, Complex<$f>> {
+                <$c>::as_num(a)
+            }
+            fn from_num(a: ArrayD<Complex<$f>>) -> ArrayD<$c> {
+                <$c>::from_num(a)
+            }
+        }
+    };
+}
+
+precision!(f32, crate::Complex64);
+precision!(f64, crate::Complex128);
+
 /// Applies `t` along `axis` of a block: complex blocks (`complex64`, `complex128`) for the
 /// complex-input transforms, float blocks (`float32`, `float64`) for `rfft`/`ihfft`; the
 /// result has the matching precision.
@@ -579,58 +607,51 @@ pub fn transform(
     n: Option<usize>,
     norm: Norm,
 ) -> crate::error::Result<crate::block::Block> {
-    use crate::block::Block;
-    use crate::dtype::{Complex64, Complex128, DType};
-    let fail = |e: String| crate::error::Error::invalid(format!("{}: {e}", t.name()));
+    use crate::dtype::DType;
     let wrong =
         || crate::error::Error::internal(format!("{} of a {} block", t.name(), block.dtype()));
-    Ok(match (block.dtype(), t) {
-        (DType::C64, Transform::Fft | Transform::Ifft) => {
-            let a = Complex64::as_num(block.view::<Complex64>().ok_or_else(wrong)?);
-            Block::C64(Complex64::from_num(
-                c2c(a, axis, n, t == Transform::Ifft, norm).map_err(fail)?,
-            ))
-        }
-        (DType::C128, Transform::Fft | Transform::Ifft) => {
-            let a = Complex128::as_num(block.view::<Complex128>().ok_or_else(wrong)?);
-            Block::C128(Complex128::from_num(
-                c2c(a, axis, n, t == Transform::Ifft, norm).map_err(fail)?,
-            ))
-        }
-        (DType::C64, Transform::Irfft | Transform::Hfft) => {
-            let a = Complex64::as_num(block.view::<Complex64>().ok_or_else(wrong)?);
-            Block::F32(if t == Transform::Irfft {
-                c2r(a, axis, n, norm).map_err(fail)?
-            } else {
-                hfft(a, axis, n, norm).map_err(fail)?
-            })
-        }
-        (DType::C128, Transform::Irfft | Transform::Hfft) => {
-            let a = Complex128::as_num(block.view::<Complex128>().ok_or_else(wrong)?);
-            Block::F64(if t == Transform::Irfft {
-                c2r(a, axis, n, norm).map_err(fail)?
-            } else {
-                hfft(a, axis, n, norm).map_err(fail)?
-            })
-        }
-        (DType::F32, Transform::Rfft | Transform::Ihfft) => {
-            let a = block.view::<f32>().ok_or_else(wrong)?;
-            Block::C64(Complex64::from_num(if t == Transform::Rfft {
-                r2c(a, axis, n, norm).map_err(fail)?
-            } else {
-                ihfft(a, axis, n, norm).map_err(fail)?
-            }))
-        }
-        (DType::F64, Transform::Rfft | Transform::Ihfft) => {
-            let a = block.view::<f64>().ok_or_else(wrong)?;
-            Block::C128(Complex128::from_num(if t == Transform::Rfft {
-                r2c(a, axis, n, norm).map_err(fail)?
-            } else {
-                ihfft(a, axis, n, norm).map_err(fail)?
-            }))
-        }
+    let out = match block.dtype() {
+        DType::F32 | DType::C64 => transform_in::<f32>(t, block, axis, n, norm),
+        DType::F64 | DType::C128 => transform_in::<f64>(t, block, axis, n, norm),
         _ => return Err(wrong()),
-    })
+    };
+    out.ok_or_else(wrong)?
+        .map_err(|e| crate::error::Error::invalid(format!("{}: {e}", t.name())))
+}
+
+/// [`transform`] in precision `T`; `None` when the block is not of the dtype `t` takes.
+fn transform_in<T: Precision>(
+    t: Transform,
+    block: &crate::block::BlockRef<'_>,
+    axis: usize,
+    n: Option<usize>,
+    norm: Norm,
+) -> Option<Result<crate::block::Block, String>> {
+    use crate::block::BlockElement;
+    let run = || -> Result<crate::block::Block, String> {
+        Ok(match t {
+            Transform::Rfft | Transform::Ihfft => {
+                let a = block.view::<T>().expect("checked below");
+                let f = if t == Transform::Rfft { r2c } else { ihfft };
+                T::C::wrap(T::from_num(f(a, axis, n, norm)?))
+            }
+            Transform::Fft | Transform::Ifft => {
+                let a = T::as_num(block.view::<T::C>().expect("checked below"));
+                T::C::wrap(T::from_num(c2c(a, axis, n, t == Transform::Ifft, norm)?))
+            }
+            Transform::Irfft | Transform::Hfft => {
+                let a = T::as_num(block.view::<T::C>().expect("checked below"));
+                let f = if t == Transform::Irfft { c2r } else { hfft };
+                T::wrap(f(a, axis, n, norm)?)
+            }
+        })
+    };
+    let input = if t.real_input() {
+        <T as crate::dtype::Element>::DTYPE
+    } else {
+        <T::C as crate::dtype::Element>::DTYPE
+    };
+    (block.dtype() == input).then(run)
 }
 
 #[cfg(test)]
