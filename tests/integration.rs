@@ -31,6 +31,8 @@ mod edge_cases;
 mod elementwise;
 /// Typed errors for bad input.
 mod errors;
+/// Sorting and distinct values beyond memory: runs merged on disk (issue 27).
+mod external_sort;
 /// Blocked LU and Cholesky: solve, inv, det, slogdet, cholesky (issue 27).
 mod factor;
 /// Stencils (filters, gradient) and diff against scipy and NumPy.

@@ -169,6 +169,44 @@ def test_unstack_and_tuple_results(data):
     close(cols, want_cols)
 
 
+def test_unique_functions_are_the_standards_named_tuples(data):
+    a = np.round(data * 3)
+    a[1, 2] = a[4, 4] = np.nan
+    x = da.from_array(a, chunks=(5, 3))
+    u = da.unique_all(x)
+    want = np.unique_all(a)
+    assert type(u).__name__ == "UniqueAllResult"
+    close(u.values, want.values)
+    close(u.indices, want.indices)
+    close(u.counts, want.counts)
+    assert u.inverse_indices.shape == a.shape
+    # Each NaN its own value; the inverse picks an equal value (a NaN for a NaN).
+    close(da.take(u.values, da.reshape(u.inverse_indices, (-1,))), a.reshape(-1))
+    values, counts = da.unique_counts(x)
+    close(counts, np.unique_counts(a).counts)
+    assert da.unique_inverse(x).values.shape == want.values.shape
+    close(da.unique_values(x), np.unique_values(a))
+
+
+def test_sort_and_unique_beyond_the_memory_limit():
+    # 16 MB of int64 with ~860 000 distinct values, under an 8 MiB limit: merged on disk.
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 1_000_000, 2_000_000)
+    from brickwork.distributed import Client
+
+    with Client(
+        processes=False,
+        n_workers=1,
+        threads_per_worker=2,
+        memory_limit="8MiB",
+        dashboard_address=None,
+    ):
+        x = da.from_array(a, chunks=100_000)
+        close(da.unique_values(x), np.unique(a))
+        close(da.sort(x), np.sort(a))
+        close(da.argsort(x, descending=True), np.argsort(-a, stable=True))
+
+
 def test_dtype_functions_and_inspection():
     assert da.finfo(da.float32).eps == np.finfo(np.float32).eps
     assert da.finfo(da.float64).dtype == np.float64

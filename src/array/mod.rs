@@ -7,6 +7,7 @@
 
 mod axis;
 mod creation;
+mod external;
 mod factor;
 mod fft;
 mod files;
@@ -30,6 +31,7 @@ mod stats;
 mod structure;
 mod tri;
 mod tsqr;
+mod unique;
 mod vindex;
 
 use std::fmt;
@@ -46,6 +48,7 @@ pub use norm::NormOrder;
 pub use reduce::ReduceOptions;
 pub use structure::PadMode;
 pub use tsqr::Lstsq;
+pub use unique::{UniqueAll, UniqueCounts, UniqueInverse};
 
 use crate::block::{Block, BlockElement};
 use crate::config::ComputeOptions;

@@ -1,39 +1,25 @@
 //! Searching and sets: `argwhere`/`nonzero`/`flatnonzero`, `searchsorted`, `digitize`,
-//! `isin`, `unique`, `take_along_axis`.
+//! `isin`, `take_along_axis`.
 //!
 //! Where the result's shape depends on the data (`nonzero`, `unique`) the work that decides
 //! it is computed now, under the caller's options, as for a boolean index; the rest stays
 //! lazy. The small operands these functions search (`searchsorted`'s sorted array,
 //! `digitize`'s bins, `isin`'s test elements) are computed and held in memory, each task
 //! sharing one copy; they are refused when larger than a quarter of the memory limit.
-//! `unique` folds the array's distinct values slab by slab (whole chunks along the first
-//! axis, each slab within a quarter of the limit), so the array itself is never held
-//! whole; the distinct values must fit in that quarter.
+//! `unique` and the array API's `unique_*` are in `unique.rs`.
 
 use super::axis::AxisArg;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::IxDyn;
 
 use super::map::map_blocks_internal;
-use super::{Array, MapBlocks, NumpyIndex};
-use crate::block::{Block, BlockElement};
+use super::{Array, MapBlocks};
+use crate::block::BlockElement;
 use crate::config::ComputeOptions;
-use crate::dtype::{DType, Scalar};
+use crate::dtype::{DType, Scalar, sort_order as order};
 use crate::error::{Error, Result};
-
-/// NumPy's sort order: NaN (the value unequal to itself) after everything else.
-#[allow(clippy::eq_op)]
-fn order<T: PartialOrd>(a: &T, b: &T) -> Ordering {
-    a.partial_cmp(b)
-        .unwrap_or_else(|| (a == a).cmp(&(b == b)).reverse())
-}
-
-/// Equal, NaN equal to NaN (NumPy 2's `unique` with `equal_nan=True`).
-fn same<T: PartialOrd>(a: &T, b: &T) -> bool {
-    order(a, b) == Ordering::Equal
-}
 
 /// The number of `sorted` elements before `v` (`side` left: `< v`; right: `<= v`).
 fn insertion<T: PartialOrd>(sorted: &[T], v: &T, right: bool) -> usize {
@@ -206,72 +192,6 @@ impl Array {
                 found != invert
             })
         })
-    }
-
-    /// NumPy's `unique` (the array API's `unique_values`): the sorted distinct values, NaN
-    /// once at the end. Computed now, slab by slab (see the module doc).
-    ///
-    /// # Errors
-    /// More distinct values than a quarter of the memory limit holds; errors computing.
-    pub fn unique_with(&self, opts: &ComputeOptions) -> Result<Array> {
-        let dtype = self.try_dtype()?;
-        crate::dispatch_dtype!(dtype, T => {
-            let values = self.fold_unique::<T>(opts)?;
-            let n = values.len();
-            let a = ArrayD::from_shape_vec(IxDyn(&[n]), values)
-                .map_err(|e| Error::internal_from("unique values", e))?;
-            Array::from_ndarray(T::wrap(a), &[n.max(1)])
-        })
-    }
-
-    fn fold_unique<T: BlockElement>(&self, opts: &ComputeOptions) -> Result<Vec<T>> {
-        let shape = self.try_shape()?;
-        let budget = in_memory_budget(opts).max(1);
-        let itemsize = self.dtype().size() as u64;
-        let mut seen: Vec<T> = Vec::new();
-        let absorb = |block: Block, seen: &mut Vec<T>| -> Result<()> {
-            let a = T::view(&block).ok_or_else(|| Error::internal("a block of another dtype"))?;
-            seen.extend(a.iter().copied());
-            seen.sort_by(order);
-            seen.dedup_by(|a, b| same(a, b));
-            if seen.len() as u64 * itemsize > budget {
-                return Err(Error::invalid(format!(
-                    "unique: more than {} distinct values, which do not fit in a quarter of \
-                     the memory limit ({budget} bytes)",
-                    seen.len()
-                )));
-            }
-            Ok(())
-        };
-        if shape.is_empty() {
-            absorb(self.compute_with(opts)?.0, &mut seen)?;
-            return Ok(seen);
-        }
-        let rows = self.chunks()?.axes()[0].sizes();
-        let row_bytes = itemsize * shape[1..].iter().product::<usize>() as u64;
-        let (mut start, mut stop) = (0usize, 0usize);
-        for len in rows {
-            if stop > start && (stop - start + len) as u64 * row_bytes > budget {
-                absorb(self.rows(start, stop)?.compute_with(opts)?.0, &mut seen)?;
-                start = stop;
-            }
-            stop += len;
-        }
-        if stop > start {
-            absorb(self.rows(start, stop)?.compute_with(opts)?.0, &mut seen)?;
-        }
-        Ok(seen)
-    }
-
-    /// Rows `start..stop` of the first axis.
-    fn rows(&self, start: usize, stop: usize) -> Result<Array> {
-        let mut index = vec![NumpyIndex::FULL; self.ndim()];
-        index[0] = NumpyIndex::Slice {
-            start: Some(start as isize),
-            stop: Some(stop as isize),
-            step: None,
-        };
-        self.index_numpy(&index)
     }
 
     /// NumPy's `take_along_axis(arr, indices, axis)`: element `idx` of `indices` picks

@@ -1,28 +1,26 @@
-//! `sort` and `argsort` along an axis: the axis is made one block (whole lanes, the other
-//! axes' chunks cut so a block is no larger than the array's largest block, as for
-//! `quantile`), and a `map_blocks` task sorts each lane of its block, stably, NaN last as
-//! NumPy. Each task holds one block and its result, so the memory limit holds as long as
-//! one lane fits in it; a lane larger than the limit (an external merge of sorted runs) is
-//! not done yet.
+//! `sort` and `argsort` along an axis.
+//!
+//! When a lane fits comfortably in memory (its block, the sorted copy and the permutation
+//! in half the memory limit), the axis is made one block (whole lanes, the other axes'
+//! chunks cut so a block is no larger than the array's largest block, as for `quantile`)
+//! and a lazy `map_blocks` task sorts each lane of its block, stably, NaN last as NumPy.
+//! A larger lane is sorted now, out of core: read in chunks, sorted in runs written to disk
+//! and merged ([`crate::driver::external`]), the result a temporary file read as an array;
+//! an array of several such lanes stacks one result per lane.
 
 use super::axis::AxisArg;
-use std::cmp::Ordering;
 
 use ndarray::{ArrayD, Axis};
 
+use super::external::{sort_records, sorted_arrays};
 use super::map::map_blocks_internal;
-use super::{Array, MapBlocks};
+use super::{Array, MapBlocks, NumpyIndex};
 use crate::block::BlockElement;
-use crate::dtype::DType;
+use crate::config::ComputeOptions;
+use crate::driver::external::Sorting;
+use crate::dtype::{DType, sort_order as order};
 use crate::error::{Error, Result};
 use crate::expr;
-
-/// NumPy's sort order: NaN (the value unequal to itself) after everything else.
-#[allow(clippy::eq_op)]
-fn order<T: PartialOrd>(a: &T, b: &T) -> Ordering {
-    a.partial_cmp(b)
-        .unwrap_or_else(|| (a == a).cmp(&(b == b)).reverse())
-}
 
 /// The stable sort permutation of `lane`, descending (equal elements keeping their order,
 /// NaN first, as the array API's `descending=True`) or ascending.
@@ -43,8 +41,22 @@ impl Array {
     /// # Errors
     /// An axis out of range; a 0-d array.
     pub fn sort_axis(&self, axis: impl Into<AxisArg>, descending: bool) -> Result<Array> {
-        let axis = axis.into().get();
-        self.sorted(axis, descending, false)
+        self.sort_axis_with(axis, descending, &ComputeOptions::default())
+    }
+
+    /// [`Array::sort_axis`] under `opts`: a lane too large for half the memory limit is
+    /// sorted now, out of core (see the module doc), under `opts`.
+    ///
+    /// # Errors
+    /// As [`Array::sort_axis`]; computing the array or writing the sorted runs, for a lane
+    /// sorted out of core.
+    pub fn sort_axis_with(
+        &self,
+        axis: impl Into<AxisArg>,
+        descending: bool,
+        opts: &ComputeOptions,
+    ) -> Result<Array> {
+        self.sorted(axis.into().get(), descending, false, opts)
     }
 
     /// The array API's `argsort(x, axis, descending)`: the int64 indices that sort each
@@ -53,11 +65,29 @@ impl Array {
     /// # Errors
     /// As [`Array::sort_axis`].
     pub fn argsort(&self, axis: impl Into<AxisArg>, descending: bool) -> Result<Array> {
-        let axis = axis.into().get();
-        self.sorted(axis, descending, true)
+        self.argsort_with(axis, descending, &ComputeOptions::default())
     }
 
-    fn sorted(&self, axis: isize, descending: bool, indices: bool) -> Result<Array> {
+    /// [`Array::argsort`] under `opts`, as [`Array::sort_axis_with`].
+    ///
+    /// # Errors
+    /// As [`Array::sort_axis_with`].
+    pub fn argsort_with(
+        &self,
+        axis: impl Into<AxisArg>,
+        descending: bool,
+        opts: &ComputeOptions,
+    ) -> Result<Array> {
+        self.sorted(axis.into().get(), descending, true, opts)
+    }
+
+    fn sorted(
+        &self,
+        axis: isize,
+        descending: bool,
+        indices: bool,
+        opts: &ComputeOptions,
+    ) -> Result<Array> {
         let shape = self.try_shape()?;
         if shape.is_empty() {
             return Err(Error::invalid(
@@ -65,8 +95,13 @@ impl Array {
             ));
         }
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
-        let lanes = self.whole_lanes(axis)?;
         let dtype = self.dtype();
+        // A lane's block, its sorted copy, the lane and its permutation, with the indices.
+        let lane_bytes = shape[axis] as u64 * (3 * dtype.size() as u64 + 16);
+        if lane_bytes > opts.effective_memory_limit() / 2 {
+            return self.sorted_out_of_core(axis, descending, indices, opts);
+        }
+        let lanes = self.whole_lanes(axis)?;
         let (name, out) = if indices {
             ("argsort", DType::I64)
         } else {
@@ -98,5 +133,63 @@ impl Array {
                 Ok(if indices { i64::wrap(order) } else { T::wrap(values) })
             },
         ))
+    }
+}
+
+impl Array {
+    /// [`Array::sort_axis`]/[`Array::argsort`] of lanes too large for memory: each lane
+    /// sorted by the external merge, the lanes stacked back (see the module doc).
+    fn sorted_out_of_core(
+        &self,
+        axis: usize,
+        descending: bool,
+        indices: bool,
+        opts: &ComputeOptions,
+    ) -> Result<Array> {
+        let shape = self.try_shape()?;
+        let nd = shape.len();
+        let n = shape[axis];
+        let sorting = Sorting {
+            descending,
+            distinct: None,
+            index: indices,
+            count: false,
+        };
+        // The input's chunks along the axis, at most a sixteenth of the limit.
+        let most = opts.effective_memory_limit() / 16 / self.dtype().size() as u64;
+        let chunk = self.chunks()?.max_chunk_shape()[axis]
+            .min(usize::try_from(most).unwrap_or(usize::MAX))
+            .max(1);
+        let what = if indices { "argsort" } else { "sort" };
+        let dtype = self.dtype();
+        let sort_lane = |lane: &Array| -> Result<Array> {
+            crate::dispatch_dtype!(dtype, T => {
+                let sorted = sort_records::<T>(lane, what, sorting, opts)?;
+                let (values, index, _) = sorted_arrays(sorted, sorting, chunk)?;
+                if indices {
+                    index.ok_or_else(|| Error::internal("argsort without indices"))
+                } else {
+                    Ok(values)
+                }
+            })
+        };
+        if nd == 1 {
+            return sort_lane(self);
+        }
+        let last = self.moveaxis(axis as isize, -1)?;
+        let outer: Vec<usize> = last.try_shape()?[..nd - 1].to_vec();
+        let count: usize = outer.iter().product();
+        let rows = last.reshape(&[count as isize, n as isize])?;
+        let lanes = (0..count)
+            .map(|k| sort_lane(&rows.index_numpy(&[NumpyIndex::Int(k as isize)])?))
+            .collect::<Result<Vec<_>>>()?;
+        let stacked = if lanes.is_empty() {
+            rows.astype(if indices { DType::I64 } else { dtype })?
+        } else {
+            Array::stack(&lanes.iter().collect::<Vec<_>>(), 0)?
+        };
+        let mut moved: Vec<isize> = outer.iter().map(|&d| d as isize).collect();
+        moved.push(n as isize);
+        stacked.reshape(&moved)?.moveaxis(-1, axis as isize)
     }
 }

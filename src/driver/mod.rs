@@ -24,6 +24,7 @@
 
 mod compute;
 mod explain;
+pub(crate) mod external;
 mod leftover;
 mod persist;
 pub(crate) mod realign;
@@ -32,6 +33,7 @@ mod region;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub(crate) use compute::{compute, compute_into};
 pub(crate) use explain::{explain, explain_write, visualize};
@@ -311,25 +313,25 @@ impl SharedDir {
 /// array), read like any source and removed with its directory when the last plan or array
 /// reading it is dropped.
 #[derive(Debug)]
-pub(crate) struct TempSource {
-    source: crate::store::ZarrSource,
+pub(crate) struct TempSource<S = crate::store::ZarrSource> {
+    source: S,
     /// What messages name: the original of a copy, or the store itself.
     shown: PathBuf,
-    _dir: SharedDir,
+    _dir: Arc<SharedDir>,
 }
 
-impl TempSource {
+impl<S: crate::store::BlockRead> TempSource<S> {
     /// The store `source` in `dir`, named `shown` in messages.
-    pub(crate) fn new(source: crate::store::ZarrSource, shown: PathBuf, dir: SharedDir) -> Self {
+    pub(crate) fn new(source: S, shown: PathBuf, dir: impl Into<Arc<SharedDir>>) -> Self {
         TempSource {
             source,
             shown,
-            _dir: dir,
+            _dir: dir.into(),
         }
     }
 }
 
-impl crate::store::BlockRead for TempSource {
+impl<S: crate::store::BlockRead> crate::store::BlockRead for TempSource<S> {
     fn path(&self) -> &Path {
         &self.shown
     }
@@ -344,6 +346,15 @@ impl crate::store::BlockRead for TempSource {
     }
     fn read_chunk(&self, chunk: &[usize]) -> Result<crate::block::Block> {
         self.source.read_chunk(chunk)
+    }
+    fn map_chunk(&self, chunk: &[usize]) -> Result<Option<crate::block::MappedBlock>> {
+        self.source.map_chunk(chunk)
+    }
+    fn maps_chunk(&self, chunk: &[usize]) -> bool {
+        self.source.maps_chunk(chunk)
+    }
+    fn decoded_chunk_bytes(&self) -> u64 {
+        self.source.decoded_chunk_bytes()
     }
 }
 

@@ -655,6 +655,15 @@ macro_rules! dispatch_dtype {
     };
 }
 
+/// NumPy's sort order of elements: NaN (a value unequal to itself) after everything else,
+/// NaNs equal among themselves; complex values lexicographically (real part, then
+/// imaginary), as their `PartialOrd` does.
+#[allow(clippy::eq_op)]
+pub(crate) fn sort_order<T: PartialOrd>(a: &T, b: &T) -> std::cmp::Ordering {
+    a.partial_cmp(b)
+        .unwrap_or_else(|| (a == a).cmp(&(b == b)).reverse())
+}
+
 #[cfg(test)]
 mod tests {
     use super::DType::*;

@@ -99,7 +99,15 @@ class _Info:
 QRResult = collections.namedtuple("QRResult", ["Q", "R"])
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+UniqueAllResult = collections.namedtuple(
+    "UniqueAllResult", ["values", "indices", "inverse_indices", "counts"]
+)
+UniqueCountsResult = collections.namedtuple("UniqueCountsResult", ["values", "counts"])
+UniqueInverseResult = collections.namedtuple("UniqueInverseResult", ["values", "inverse_indices"])
 _NAMED = {
+    "unique_all": UniqueAllResult,
+    "unique_counts": UniqueCountsResult,
+    "unique_inverse": UniqueInverseResult,
     "qr": QRResult,
     "linalg.qr": QRResult,
     "svd": SVDResult,

@@ -243,15 +243,28 @@ pub(super) fn run(api: Api, b: &Bound) -> Result<Value> {
                 .isin_with(&test, b.bool("invert", false)?, &b.opts)?)
         }
         Api::Unique => one(first()?.unique_with(&b.opts)?),
+        Api::UniqueValues => one(b.array("x")?.unique_values_with(&b.opts)?),
+        Api::UniqueCounts => {
+            let u = b.array("x")?.unique_counts_with(&b.opts)?;
+            tuple(vec![u.values, u.counts])
+        }
+        Api::UniqueInverse => {
+            let u = b.array("x")?.unique_inverse_with(&b.opts)?;
+            tuple(vec![u.values, u.inverse_indices])
+        }
+        Api::UniqueAll => {
+            let u = b.array("x")?.unique_all_with(&b.opts)?;
+            tuple(vec![u.values, u.indices, u.inverse_indices, u.counts])
+        }
         Api::Sort | Api::Argsort => {
             let axis = b.int("axis")?.unwrap_or(-1) as isize;
             let descending = b.bool("descending", false)?;
             b.bool("stable", true)?;
             let x = b.array("x")?;
             one(if matches!(api, Api::Sort) {
-                x.sort_axis(axis, descending)?
+                x.sort_axis_with(axis, descending, &b.opts)?
             } else {
-                x.argsort(axis, descending)?
+                x.argsort_with(axis, descending, &b.opts)?
             })
         }
         Api::TakeAlongAxis => {
