@@ -19,6 +19,7 @@ mod manipulation;
 mod many;
 mod map;
 mod mask;
+mod matrix;
 mod nanreduce;
 mod norm;
 mod ops;

@@ -3,7 +3,8 @@
 //! When a lane fits comfortably in memory (its block, the sorted copy and the permutation
 //! in half the memory limit), the axis is made one block (whole lanes, the other axes'
 //! chunks cut so a block is no larger than the array's largest block, as for `quantile`)
-//! and a lazy `map_blocks` task sorts each lane of its block, stably, NaN last as NumPy.
+//! and a lazy `map_blocks` task sorts each lane of its block, stably, NaN last as NumPy
+//! ([`crate::kernel::sort`]: a radix sort for numbers).
 //! A larger lane is sorted now, out of core: read in chunks, sorted in runs written to disk
 //! and merged ([`crate::driver::external`]), the result a temporary file read as an array;
 //! an array of several such lanes stacks one result per lane.
@@ -18,109 +19,10 @@ use super::{Array, MapBlocks, NumpyIndex};
 use crate::block::BlockElement;
 use crate::config::ComputeOptions;
 use crate::driver::external::Sorting;
-use crate::dtype::{DType, sort_order as order};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr;
-
-/// Sorting one lane: of values, or of (value, index) pairs by value; stably, ascending
-/// (NaN last, as NumPy) or descending (NaN first, as the array API's `descending=True`).
-/// Numbers are radix sorted on a key in which NumPy's equal values are equal (-0.0 and
-/// 0.0, every NaN), so equal values keep their order as a stable comparison sort would;
-/// bool and complex values are sorted by comparison.
-trait SortLane: Sized + Copy {
-    fn sort_values(lane: &mut [Self], descending: bool);
-    fn sort_pairs(pairs: &mut [(Self, i64)], descending: bool);
-}
-
-/// The stable comparison sort of [`SortLane`] (NumPy's order, [`order`]).
-fn compared<T: Copy, V: PartialOrd>(lane: &mut [T], value: impl Fn(&T) -> V, descending: bool) {
-    if descending {
-        lane.sort_by(|a, b| order(&value(b), &value(a)));
-    } else {
-        lane.sort_by(|a, b| order(&value(a), &value(b)));
-    }
-}
-
-macro_rules! sort_by_comparison {
-    ($($t:ty),*) => {$(
-        impl SortLane for $t {
-            fn sort_values(lane: &mut [Self], descending: bool) {
-                compared(lane, |v| *v, descending);
-            }
-            fn sort_pairs(pairs: &mut [(Self, i64)], descending: bool) {
-                compared(pairs, |p| p.0, descending);
-            }
-        }
-    )*};
-}
-sort_by_comparison!(bool, crate::dtype::Complex64, crate::dtype::Complex128);
-
-macro_rules! sort_integers {
-    ($($t:ty),*) => {$(
-        impl SortLane for $t {
-            fn sort_values(lane: &mut [Self], descending: bool) {
-                // `!v` reverses the order of any integer type without overflow.
-                if descending {
-                    radsort::sort_by_key(lane, |v| !*v);
-                } else {
-                    radsort::sort(lane);
-                }
-            }
-            fn sort_pairs(pairs: &mut [(Self, i64)], descending: bool) {
-                if descending {
-                    radsort::sort_by_key(pairs, |p| !p.0);
-                } else {
-                    radsort::sort_by_key(pairs, |p| p.0);
-                }
-            }
-        }
-    )*};
-}
-sort_integers!(i8, i16, i32, i64, u8, u16, u32, u64);
-
-macro_rules! sort_floats {
-    ($($t:ty),*) => {$(
-        impl SortLane for $t {
-            fn sort_values(lane: &mut [Self], descending: bool) {
-                if descending {
-                    radsort::sort_by_key(lane, |v| float_key_descending(*v));
-                } else {
-                    radsort::sort_by_key(lane, |v| float_key(*v));
-                }
-            }
-            fn sort_pairs(pairs: &mut [(Self, i64)], descending: bool) {
-                if descending {
-                    radsort::sort_by_key(pairs, |p| float_key_descending(p.0));
-                } else {
-                    radsort::sort_by_key(pairs, |p| float_key(p.0));
-                }
-            }
-        }
-    )*};
-}
-sort_floats!(f32, f64);
-
-/// The ascending radix key of a float: -0.0 as 0.0, every NaN as the positive NaN (after
-/// +inf in radsort's order).
-#[inline]
-fn float_key<F: num_traits::Float>(v: F) -> F {
-    if v.is_nan() {
-        F::nan().abs()
-    } else {
-        v + F::zero()
-    }
-}
-
-/// The descending radix key of a float: NaN first (`false` sorts before `true`), then the
-/// negated value (-0.0 and 0.0 equal).
-#[inline]
-fn float_key_descending<F: num_traits::Float>(v: F) -> (bool, F) {
-    if v.is_nan() {
-        (false, F::zero())
-    } else {
-        (true, F::zero() - v)
-    }
-}
+use crate::kernel::sort::SortKey;
 
 impl Array {
     /// The array API's `sort(x, axis, descending)` (NumPy's `sort` along an axis): each
@@ -209,7 +111,7 @@ impl Array {
                     for (v, mut o) in b.lanes(Axis(axis)).into_iter().zip(order.lanes_mut(Axis(axis))) {
                         pairs.clear();
                         pairs.extend(v.iter().enumerate().map(|(k, &x)| (x, k as i64)));
-                        T::sort_pairs(&mut pairs, descending);
+                        T::sort_by_value(&mut pairs, |p| p.0, descending);
                         for (slot, &(_, k)) in o.iter_mut().zip(&pairs) {
                             *slot = k;
                         }
@@ -221,7 +123,7 @@ impl Array {
                 for mut v in values.lanes_mut(Axis(axis)) {
                     lane.clear();
                     lane.extend(v.iter().copied());
-                    T::sort_values(&mut lane, descending);
+                    T::sort_by_value(&mut lane, |v| *v, descending);
                     for (slot, &x) in v.iter_mut().zip(&lane) {
                         *slot = x;
                     }
@@ -287,44 +189,5 @@ impl Array {
         let mut moved: Vec<isize> = outer.iter().map(|&d| d as isize).collect();
         moved.push(n as isize);
         stacked.reshape(&moved)?.moveaxis(-1, axis as isize)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SortLane;
-
-    #[test]
-    fn radix_keys_keep_numpys_order_and_stability() {
-        let nan = f64::NAN;
-        let lane = [
-            0.0,
-            -0.0,
-            -nan,
-            1.0,
-            f64::NEG_INFINITY,
-            nan,
-            -0.0,
-            f64::INFINITY,
-        ];
-        let mut pairs: Vec<(f64, i64)> = lane
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| (v, k as i64))
-            .collect();
-        f64::sort_pairs(&mut pairs, false);
-        let idx: Vec<i64> = pairs.iter().map(|p| p.1).collect();
-        // Equal values (the zeros, the NaNs) in their input order; NaN last.
-        assert_eq!(idx, [4, 0, 1, 6, 3, 7, 2, 5]);
-        f64::sort_pairs(&mut pairs, true);
-        let idx: Vec<i64> = pairs.iter().map(|p| p.1).collect();
-        // Descending: NaN first, equal values still in input order.
-        assert_eq!(idx, [2, 5, 7, 3, 0, 1, 6, 4]);
-        let mut ints = [3i8, -128, 127, 0, -1];
-        i8::sort_values(&mut ints, true);
-        assert_eq!(ints, [127, 3, 0, -1, -128]);
-        let mut ints = [3u64, u64::MAX, 0];
-        u64::sort_values(&mut ints, false);
-        assert_eq!(ints, [0, 3, u64::MAX]);
     }
 }

@@ -28,9 +28,10 @@ use super::{SharedDir, mpi_rank, rank_0_did, shared_dir};
 use crate::config::ComputeOptions;
 use crate::dtype::{Complex64, Complex128, sort_order};
 use crate::error::{Error, Result};
+use crate::kernel::sort::SortKey;
 
 /// An element as bytes in a run or column file (little-endian; bool as one byte).
-pub(crate) trait Fixed: Copy + PartialOrd + Send + Sync + 'static {
+pub(crate) trait Fixed: SortKey + Send + Sync + 'static {
     /// Bytes per element.
     const SIZE: usize;
     /// Appends the bytes of `self`.
@@ -229,14 +230,13 @@ impl<T: Fixed> Runs<T> {
     /// # Errors
     /// Writing a run.
     pub(crate) fn absorb(&mut self, mut slab: Vec<Record<T>>) -> Result<()> {
-        let s = self.sorting;
-        slab.sort_by(|a, b| s.cmp(&a.value, &b.value));
+        T::sort_by_value(&mut slab, |r| r.value, self.sorting.descending);
         let slab = self.combined(slab);
         self.held = if self.held.is_empty() {
             slab
         } else {
             let held = std::mem::take(&mut self.held);
-            self.combined(merge_two(held, slab, &s))
+            self.combined(merge_two(held, slab, &self.sorting))
         };
         if self.held.len() > self.budget {
             self.write_run()?;

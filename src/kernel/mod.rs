@@ -22,6 +22,7 @@ pub mod qr;
 pub mod random;
 pub mod reduce;
 pub mod scan;
+pub mod sort;
 
 use ndarray::{ArrayD, Axis, Slice};
 

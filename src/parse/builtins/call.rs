@@ -248,6 +248,10 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
         | Op::Det
         | Op::Slogdet
         | Op::Cholesky
+        | Op::MatrixPower
+        | Op::MatrixRank
+        | Op::Pinv
+        | Op::Cross
         | Op::Fft(_)
         | Op::Api(_) => {
             return Err(Error::internal(

@@ -56,6 +56,24 @@ pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
         Op::Cholesky => Some(Value::Array(
             b.array("x")?.cholesky(b.bool("upper", false)?)?,
         )),
+        Op::MatrixPower => {
+            let n = b
+                .int("n")?
+                .ok_or_else(|| Error::invalid("matrix_power() needs the exponent n"))?;
+            Some(Value::Array(b.array("x")?.matrix_power(n)?))
+        }
+        Op::MatrixRank => {
+            let rtol = b.scalar("rtol")?.map(Scalar::as_f64);
+            Some(Value::Array(b.array("x")?.matrix_rank(rtol)?))
+        }
+        Op::Pinv => {
+            let rtol = b.scalar("rtol")?.map(Scalar::as_f64);
+            Some(Value::Array(b.array("x")?.pinv(rtol)?))
+        }
+        Op::Cross => {
+            let axis = b.int("axis")?.unwrap_or(-1) as isize;
+            Some(Value::Array(b.array("x1")?.cross(&b.array("x2")?, axis)?))
+        }
         _ => None,
     })
 }

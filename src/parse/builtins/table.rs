@@ -81,6 +81,10 @@ pub(super) enum Op {
     Det,
     Slogdet,
     Cholesky,
+    MatrixPower,
+    MatrixRank,
+    Pinv,
+    Cross,
     Fft(FftOp),
     Api(Api),
 }
@@ -1267,6 +1271,30 @@ const LINALG: &[Builtin] = &[
     ),
     f("linalg.matmul", "x1, x2", Op::Matmul, "matrix product"),
     f("linalg.outer", "a, b", Op::Outer, "outer product"),
+    f(
+        "linalg.matrix_power",
+        "x, n, /",
+        Op::MatrixPower,
+        "x multiplied by itself n times (n < 0: of the blocked inverse; 0: the identity)",
+    ),
+    f(
+        "linalg.matrix_rank",
+        "x, /, *, rtol=None",
+        Op::MatrixRank,
+        "the number of singular values above rtol times the largest",
+    ),
+    f(
+        "linalg.pinv",
+        "x, /, *, rtol=None",
+        Op::Pinv,
+        "Moore-Penrose pseudo-inverse from the SVD",
+    ),
+    f(
+        "linalg.cross",
+        "x1, x2, /, *, axis=-1",
+        Op::Cross,
+        "cross product of 3-vectors along axis (broadcast)",
+    ),
     f(
         "linalg.tensordot",
         "a, b, axes=2",

@@ -1,0 +1,165 @@
+//! The array API's `linalg.matrix_power`, `linalg.matrix_rank`, `linalg.pinv` and
+//! `linalg.cross`, as compositions of the blocked products and factorizations: lazy, and
+//! out of core where their parts are (`matmul`, the blocked `inv`, the tall-skinny SVD).
+
+use super::axis::AxisArg;
+use super::{Array, NumpyIndex};
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+
+/// A 2-d array's shape, or an error naming `what` (stacks of matrices are not taken).
+fn matrix_shape(x: &Array, what: &str) -> Result<(usize, usize)> {
+    match x.try_shape()?[..] {
+        [m, n] => Ok((m, n)),
+        ref other => Err(Error::invalid(format!(
+            "{what}: takes one 2-d matrix, got shape {} (stacks of matrices are not supported)",
+            crate::grid::fmt_shape(other)
+        ))),
+    }
+}
+
+/// The machine epsilon of a float dtype's results (float32 stays float32; the rest are
+/// computed in float64).
+fn eps(dtype: DType) -> f64 {
+    if dtype == DType::F32 {
+        f64::from(f32::EPSILON)
+    } else {
+        f64::EPSILON
+    }
+}
+
+impl Array {
+    /// The array API's `linalg.matrix_power(x, n)`: `x` multiplied by itself `n` times
+    /// (binary powering: about 2 log₂ n blocked products); `n = 0` gives the identity of
+    /// `x`'s dtype, a negative `n` the power of the blocked inverse.
+    ///
+    /// ```
+    /// use brickwork::Array;
+    /// let a = Array::from_ndarray(ndarray::array![[1.0, 1.0], [0.0, 1.0]].into_dyn(), &[1, 1])?;
+    /// let p = a.matrix_power(5)?.compute_as::<f64>()?;
+    /// assert_eq!(p, ndarray::array![[1.0, 5.0], [0.0, 1.0]].into_dyn());
+    /// # Ok::<(), brickwork::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An array that is not one square matrix; as [`Array::inv`] for a negative `n`.
+    pub fn matrix_power(&self, n: i64) -> Result<Array> {
+        let (m, k) = matrix_shape(self, "matrix_power")?;
+        if m != k {
+            return Err(Error::invalid(format!(
+                "matrix_power: the matrix must be square, got {m} × {k}"
+            )));
+        }
+        if n == 0 {
+            let chunks = self.chunks()?.max_chunk_shape();
+            return Array::eye(m, m, 0, self.dtype(), &chunks);
+        }
+        let mut base = if n < 0 { self.inv()? } else { self.clone() };
+        let mut left = n.unsigned_abs();
+        let mut result: Option<Array> = None;
+        loop {
+            if left & 1 == 1 {
+                result = Some(match result {
+                    None => base.clone(),
+                    Some(r) => r.matmul(&base)?,
+                });
+            }
+            left >>= 1;
+            if left == 0 {
+                break;
+            }
+            base = base.matmul(&base)?;
+        }
+        result.ok_or_else(|| Error::internal("matrix_power of a zero exponent"))
+    }
+
+    /// The array API's `linalg.matrix_rank(x, rtol)`: the number of singular values above
+    /// `rtol` times the largest (default `rtol`: max(m, n) times the machine epsilon of the
+    /// result's float dtype), as a 0-d int64 array. The singular values are the
+    /// tall-skinny SVD's ([`Array::svdvals`], of the transpose for a wide matrix).
+    ///
+    /// # Errors
+    /// An array that is not one 2-d matrix; as [`Array::svdvals`].
+    pub fn matrix_rank(&self, rtol: Option<f64>) -> Result<Array> {
+        let (m, n) = matrix_shape(self, "matrix_rank")?;
+        if m == 0 || n == 0 {
+            return Array::full(&[], &[], Scalar::Int(0), DType::I64);
+        }
+        let s = if m >= n {
+            self.svdvals()?
+        } else {
+            self.t().svdvals()?
+        };
+        let rtol = rtol.unwrap_or(m.max(n) as f64 * eps(s.dtype()));
+        let tol = &s.max()? * rtol;
+        s.greater(&tol)?.count_nonzero(None, false)
+    }
+
+    /// The array API's `linalg.pinv(x, rtol)`: the Moore–Penrose pseudo-inverse from the
+    /// SVD, singular values at most `rtol` times the largest counted as zero (default
+    /// `rtol`: max(m, n) times the machine epsilon), as NumPy's `pinv(x, rtol=...)`.
+    /// Lazy: `Vᵀ diag(1/s) Uᵀ` of the tall-skinny SVD (of the transpose for a wide
+    /// matrix, whose pseudo-inverse is the transpose's transposed).
+    ///
+    /// # Errors
+    /// An array that is not one 2-d matrix; as [`Array::svd`].
+    pub fn pinv(&self, rtol: Option<f64>) -> Result<Array> {
+        let (m, n) = matrix_shape(self, "pinv")?;
+        if m < n {
+            return Ok(self.t().pinv(rtol)?.t());
+        }
+        let (u, s, vh) = self.svd()?;
+        let rtol = rtol.unwrap_or(m.max(n) as f64 * eps(s.dtype()));
+        let cutoff = &s.max()? * rtol;
+        let zero = Array::full(&[], &[], Scalar::Float(0.0), s.dtype())?;
+        let inverse = Array::where_(&s.greater(&cutoff)?, &(1.0 / &s), &zero)?;
+        // Vᵀ (diag(1/s) Uᵀ): the row scaling as a broadcast product.
+        let scaled = &inverse.expand_dims(1)? * &u.t();
+        vh.t().matmul(&scaled)
+    }
+
+    /// The array API's `linalg.cross(x1, x2, axis=-1)`: the cross product of 3-vectors
+    /// along `axis` (of the broadcast shape), the operands broadcast against each other.
+    /// Lazy: three differences of elementwise products, stacked.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast; an `axis` out of range or whose length is not 3 in
+    /// either operand.
+    pub fn cross(&self, other: &Array, axis: impl Into<AxisArg>) -> Result<Array> {
+        let axis = axis.into().get();
+        let (a, b) = (self.try_shape()?, other.try_shape()?);
+        let nd = a.len().max(b.len());
+        let neg = if axis < 0 { axis } else { axis - nd as isize };
+        if neg < -(nd as isize) || neg >= 0 {
+            return Err(Error::invalid(format!(
+                "cross: axis {axis} is out of range for arrays of shapes {} and {}",
+                crate::grid::fmt_shape(&a),
+                crate::grid::fmt_shape(&b)
+            )));
+        }
+        let component = |x: &Array, shape: &[usize], k: isize| -> Result<Array> {
+            let d = shape.len() as isize + neg;
+            if d < 0 || shape[d as usize] != 3 {
+                return Err(Error::invalid(format!(
+                    "cross: the vectors along axis {axis} must have 3 elements, got shapes {} \
+                     and {}",
+                    crate::grid::fmt_shape(&a),
+                    crate::grid::fmt_shape(&b)
+                )));
+            }
+            let mut index = vec![NumpyIndex::FULL; shape.len()];
+            index[d as usize] = NumpyIndex::Int(k);
+            x.index_numpy(&index)
+        };
+        let x: Vec<Array> = (0..3)
+            .map(|k| component(self, &a, k))
+            .collect::<Result<_>>()?;
+        let y: Vec<Array> = (0..3)
+            .map(|k| component(other, &b, k))
+            .collect::<Result<_>>()?;
+        let c0 = &(&x[1] * &y[2]) - &(&x[2] * &y[1]);
+        let c1 = &(&x[2] * &y[0]) - &(&x[0] * &y[2]);
+        let c2 = &(&x[0] * &y[1]) - &(&x[1] * &y[0]);
+        Array::stack(&[&c0, &c1, &c2], nd as isize + neg)
+    }
+}
