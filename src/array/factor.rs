@@ -429,6 +429,9 @@ impl Array {
     /// # Errors
     /// As [`Array::solve`].
     pub fn inv(&self) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("inv", |x| x.inv());
+        }
         let n = square(self, "inv")?;
         let b = tile_side(self, n)?;
         let dtype = result_dtype(&[self]);
@@ -444,6 +447,11 @@ impl Array {
     /// # Errors
     /// `a` not square.
     pub fn slogdet(&self) -> Result<(Array, Array)> {
+        if self.ndim() > 2 {
+            let sign = self.per_matrix("slogdet", |x| Ok(x.slogdet()?.0))?;
+            let log = self.per_matrix("slogdet", |x| Ok(x.slogdet()?.1))?;
+            return Ok((sign, log));
+        }
         let parts = self.det_parts("slogdet")?;
         let dtype = result_dtype(&[self]);
         let sign = fold_parts(&parts, "slogdet_sign", |p| p.column(0).product())?;
@@ -457,6 +465,9 @@ impl Array {
     /// # Errors
     /// `a` not square.
     pub fn det(&self) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("det", |x| x.det());
+        }
         let parts = self.det_parts("det")?;
         let det = fold_parts(&parts, "det", |p| {
             p.column(0).product() * p.column(2).product()
@@ -505,6 +516,9 @@ impl Array {
     /// `a` not square; when computed, a matrix that is not positive definite (naming the
     /// leading minor that is not), as NumPy's `LinAlgError`.
     pub fn cholesky(&self, upper: bool) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("cholesky", |x| x.cholesky(upper));
+        }
         let dtype = result_dtype(&[self]);
         let tiled = Tiled::new(self, None, "cholesky")?;
         let (b, n) = (tiled.b, tiled.n);

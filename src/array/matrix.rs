@@ -1,18 +1,20 @@
 //! The array API's `linalg.matrix_power`, `linalg.matrix_rank`, `linalg.pinv` and
 //! `linalg.cross`, as compositions of the blocked products and factorizations: lazy, and
-//! out of core where their parts are (`matmul`, the blocked `inv`, the tall-skinny SVD).
+//! out of core where their parts are (`matmul`, the blocked `inv`, the tall-skinny SVD);
+//! and stacks of matrices (`..., M, N`) for the functions of one matrix: each matrix of the
+//! stack computed as one, the results stacked back.
 
 use super::axis::AxisArg;
 use super::{Array, NumpyIndex};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 
-/// A 2-d array's shape, or an error naming `what` (stacks of matrices are not taken).
+/// A 2-d array's shape, or an error naming `what`.
 fn matrix_shape(x: &Array, what: &str) -> Result<(usize, usize)> {
     match x.try_shape()?[..] {
         [m, n] => Ok((m, n)),
         ref other => Err(Error::invalid(format!(
-            "{what}: takes one 2-d matrix, got shape {} (stacks of matrices are not supported)",
+            "{what}: takes a matrix (or a stack of them), got shape {}",
             crate::grid::fmt_shape(other)
         ))),
     }
@@ -29,6 +31,45 @@ fn eps(dtype: DType) -> f64 {
 }
 
 impl Array {
+    /// `f` of each matrix of a stack (the last two axes; the batch axes before them), the
+    /// results stacked back under the batch axes; `f` of `self` for a 2-d (or smaller)
+    /// array. Each matrix is its own lazy computation of `f` (a stack of many small
+    /// matrices makes as many small graphs).
+    ///
+    /// # Errors
+    /// `f`'s; an empty stack (whose result's shape `f` does not say).
+    pub(super) fn per_matrix(
+        &self,
+        what: &str,
+        f: impl Fn(&Array) -> Result<Array>,
+    ) -> Result<Array> {
+        let shape = self.try_shape()?;
+        let nd = shape.len();
+        if nd <= 2 {
+            return f(self);
+        }
+        let batch = &shape[..nd - 2];
+        let count: usize = batch.iter().product();
+        if count == 0 {
+            return Err(Error::invalid(format!(
+                "{what}: an empty stack of matrices (shape {})",
+                crate::grid::fmt_shape(&shape)
+            )));
+        }
+        let flat = self.reshape(&[
+            count as isize,
+            shape[nd - 2] as isize,
+            shape[nd - 1] as isize,
+        ])?;
+        let results = (0..count)
+            .map(|k| f(&flat.index_numpy(&[NumpyIndex::Int(k as isize)])?))
+            .collect::<Result<Vec<_>>>()?;
+        let stacked = Array::stack(&results.iter().collect::<Vec<_>>(), 0)?;
+        let mut out: Vec<isize> = batch.iter().map(|&d| d as isize).collect();
+        out.extend(stacked.try_shape()?[1..].iter().map(|&d| d as isize));
+        stacked.reshape(&out)
+    }
+
     /// The array API's `linalg.matrix_power(x, n)`: `x` multiplied by itself `n` times
     /// (binary powering: about 2 log₂ n blocked products); `n = 0` gives the identity of
     /// `x`'s dtype, a negative `n` the power of the blocked inverse.
@@ -44,6 +85,9 @@ impl Array {
     /// # Errors
     /// An array that is not one square matrix; as [`Array::inv`] for a negative `n`.
     pub fn matrix_power(&self, n: i64) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("matrix_power", |x| x.matrix_power(n));
+        }
         let (m, k) = matrix_shape(self, "matrix_power")?;
         if m != k {
             return Err(Error::invalid(format!(
@@ -81,6 +125,9 @@ impl Array {
     /// # Errors
     /// An array that is not one 2-d matrix; as [`Array::svdvals`].
     pub fn matrix_rank(&self, rtol: Option<f64>) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("matrix_rank", |x| x.matrix_rank(rtol));
+        }
         let (m, n) = matrix_shape(self, "matrix_rank")?;
         if m == 0 || n == 0 {
             return Array::full(&[], &[], Scalar::Int(0), DType::I64);
@@ -104,6 +151,9 @@ impl Array {
     /// # Errors
     /// An array that is not one 2-d matrix; as [`Array::svd`].
     pub fn pinv(&self, rtol: Option<f64>) -> Result<Array> {
+        if self.ndim() > 2 {
+            return self.per_matrix("pinv", |x| x.pinv(rtol));
+        }
         let (m, n) = matrix_shape(self, "pinv")?;
         if m < n {
             return Ok(self.t().pinv(rtol)?.t());
