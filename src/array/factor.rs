@@ -430,7 +430,7 @@ impl Array {
     /// As [`Array::solve`].
     pub fn inv(&self) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("inv", |x| x.inv());
+            return self.per_matrix(|x: &Array| x.inv());
         }
         let n = square(self, "inv")?;
         let b = tile_side(self, n)?;
@@ -448,8 +448,8 @@ impl Array {
     /// `a` not square.
     pub fn slogdet(&self) -> Result<(Array, Array)> {
         if self.ndim() > 2 {
-            let sign = self.per_matrix("slogdet", |x| Ok(x.slogdet()?.0))?;
-            let log = self.per_matrix("slogdet", |x| Ok(x.slogdet()?.1))?;
+            let sign = self.per_matrix(|x: &Array| Ok(x.slogdet()?.0))?;
+            let log = self.per_matrix(|x: &Array| Ok(x.slogdet()?.1))?;
             return Ok((sign, log));
         }
         let parts = self.det_parts("slogdet")?;
@@ -466,7 +466,7 @@ impl Array {
     /// `a` not square.
     pub fn det(&self) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("det", |x| x.det());
+            return self.per_matrix(|x: &Array| x.det());
         }
         let parts = self.det_parts("det")?;
         let det = fold_parts(&parts, "det", |p| {
@@ -517,7 +517,7 @@ impl Array {
     /// leading minor that is not), as NumPy's `LinAlgError`.
     pub fn cholesky(&self, upper: bool) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("cholesky", |x| x.cholesky(upper));
+            return self.per_matrix(|x: &Array| x.cholesky(upper));
         }
         let dtype = result_dtype(&[self]);
         let tiled = Tiled::new(self, None, "cholesky")?;

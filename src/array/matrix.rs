@@ -37,12 +37,8 @@ impl Array {
     /// matrices makes as many small graphs).
     ///
     /// # Errors
-    /// `f`'s; an empty stack (whose result's shape `f` does not say).
-    pub(super) fn per_matrix(
-        &self,
-        what: &str,
-        f: impl Fn(&Array) -> Result<Array>,
-    ) -> Result<Array> {
+    /// `f`'s (for an empty stack, those of planning `f` of one matrix of zeros).
+    pub(super) fn per_matrix(&self, f: impl Fn(&Array) -> Result<Array>) -> Result<Array> {
         let shape = self.try_shape()?;
         let nd = shape.len();
         if nd <= 2 {
@@ -51,10 +47,13 @@ impl Array {
         let batch = &shape[..nd - 2];
         let count: usize = batch.iter().product();
         if count == 0 {
-            return Err(Error::invalid(format!(
-                "{what}: an empty stack of matrices (shape {})",
-                crate::grid::fmt_shape(&shape)
-            )));
+            // The result of one matrix, planned but never computed, gives the shape and
+            // dtype of each item of the empty result.
+            let one = f(&Array::zeros(&shape[nd - 2..], &[1, 1], self.dtype())?)?;
+            let mut out = batch.to_vec();
+            out.extend(one.try_shape()?);
+            let chunks: Vec<usize> = out.iter().map(|&d| d.max(1)).collect();
+            return Array::zeros(&out, &chunks, one.dtype());
         }
         let flat = self.reshape(&[
             count as isize,
@@ -86,7 +85,7 @@ impl Array {
     /// An array that is not one square matrix; as [`Array::inv`] for a negative `n`.
     pub fn matrix_power(&self, n: i64) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("matrix_power", |x| x.matrix_power(n));
+            return self.per_matrix(|x: &Array| x.matrix_power(n));
         }
         let (m, k) = matrix_shape(self, "matrix_power")?;
         if m != k {
@@ -126,7 +125,7 @@ impl Array {
     /// An array that is not one 2-d matrix; as [`Array::svdvals`].
     pub fn matrix_rank(&self, rtol: Option<f64>) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("matrix_rank", |x| x.matrix_rank(rtol));
+            return self.per_matrix(|x: &Array| x.matrix_rank(rtol));
         }
         let (m, n) = matrix_shape(self, "matrix_rank")?;
         if m == 0 || n == 0 {
@@ -152,7 +151,7 @@ impl Array {
     /// An array that is not one 2-d matrix; as [`Array::svd`].
     pub fn pinv(&self, rtol: Option<f64>) -> Result<Array> {
         if self.ndim() > 2 {
-            return self.per_matrix("pinv", |x| x.pinv(rtol));
+            return self.per_matrix(|x: &Array| x.pinv(rtol));
         }
         let (m, n) = matrix_shape(self, "pinv")?;
         if m < n {
