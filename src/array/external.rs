@@ -213,6 +213,13 @@ fn cut(region: Vec<Range<usize>>, max: usize, out: &mut Vec<Vec<Range<usize>>>) 
     }
 }
 
+/// The chunk length of a sorted result of `dtype`: a sixteenth of the memory limit.
+pub(super) fn column_chunk(dtype: crate::dtype::DType, opts: &ComputeOptions) -> usize {
+    usize::try_from(opts.effective_memory_limit() / 16 / dtype.size() as u64)
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
 /// A column of a merge as a 1-d array in chunks of `chunk`, reading the file (and keeping
 /// its directory) for as long as it is used.
 fn column(

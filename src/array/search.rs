@@ -51,7 +51,7 @@ fn small_values<T: BlockElement>(x: &Array, what: &str, opts: &ComputeOptions) -
 }
 
 /// A kernel mapping each element of a block of `T` through `f`, giving `U`.
-fn elementwise<T, U>(
+pub(super) fn elementwise<T, U>(
     x: &Array,
     name: &str,
     f: impl Fn(&T) -> U + Send + Sync + 'static,

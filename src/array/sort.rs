@@ -13,7 +13,7 @@ use super::axis::AxisArg;
 
 use ndarray::{ArrayD, Axis};
 
-use super::external::{sort_records, sorted_arrays};
+use super::external::{column_chunk, sort_records, sorted_arrays};
 use super::map::map_blocks_internal;
 use super::{Array, MapBlocks, NumpyIndex};
 use crate::block::BlockElement;
@@ -154,10 +154,7 @@ impl Array {
             count: false,
         };
         // The input's chunks along the axis, at most a sixteenth of the limit.
-        let most = opts.effective_memory_limit() / 16 / self.dtype().size() as u64;
-        let chunk = self.chunks()?.max_chunk_shape()[axis]
-            .min(usize::try_from(most).unwrap_or(usize::MAX))
-            .max(1);
+        let chunk = self.chunks()?.max_chunk_shape()[axis].min(column_chunk(self.dtype(), opts));
         let what = if indices { "argsort" } else { "sort" };
         let dtype = self.dtype();
         let sort_lane = |lane: &Array| -> Result<Array> {

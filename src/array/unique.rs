@@ -16,13 +16,12 @@
 use std::sync::Arc;
 
 use super::Array;
-use super::MapBlocks;
-use super::external::{sort_records, sorted_arrays};
-use super::map::map_blocks_internal;
+use super::external::{column_chunk, sort_records, sorted_arrays};
+use super::search::elementwise;
 use crate::block::BlockElement;
 use crate::config::ComputeOptions;
 use crate::driver::external::{Fixed, Nans, Sorted, Sorting};
-use crate::dtype::{DType, sort_order};
+use crate::dtype::sort_order;
 use crate::error::{Error, Result};
 
 /// The array API's `unique_all`: the distinct values, the flat index of each one's first
@@ -168,9 +167,7 @@ impl Array {
             count,
         };
         let limit = opts.effective_memory_limit();
-        let chunk = usize::try_from(limit / 16 / dtype.size() as u64)
-            .unwrap_or(usize::MAX)
-            .max(1);
+        let chunk = column_chunk(dtype, opts);
         crate::dispatch_dtype!(dtype, T => {
             let sorted = sort_records::<T>(self, "unique", sorting, opts)?;
             let held = if inverse { Some(held_values::<T>(&sorted, limit / 4)?) } else { None };
@@ -209,16 +206,7 @@ fn held_values<T: BlockElement + Fixed>(sorted: &Sorted<T>, budget: u64) -> Resu
 /// as int64 of `x`'s shape, lazily.
 fn positions<T: BlockElement>(x: &Array, values: Vec<T>) -> Result<Array> {
     let values = Arc::new(values);
-    map_blocks_internal(
-        &[x],
-        &MapBlocks::new("unique_inverse").dtype(DType::I64),
-        move |blocks, _info| {
-            let b = blocks[0]
-                .view::<T>()
-                .ok_or_else(|| Error::internal("a block of another dtype"))?;
-            Ok(i64::wrap(b.map(|v| {
-                values.partition_point(|s| sort_order(s, v) == std::cmp::Ordering::Less) as i64
-            })))
-        },
-    )
+    elementwise::<T, i64>(x, "unique_inverse", move |v| {
+        values.partition_point(|s| sort_order(s, v) == std::cmp::Ordering::Less) as i64
+    })
 }
