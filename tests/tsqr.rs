@@ -393,11 +393,7 @@ fn eval_names_give_the_library_results() -> TestResult {
         ("qr(a)", "tuple of arrays; take one item"),
         ("qr(a)[2]", "tuple index 2 is out of range"),
         ("qr(a)[0:1]", "one integer index"),
-        ("qr(a, mode=\"complete\")", "mode"),
-        (
-            "svd(a, full_matrices=True)",
-            "full_matrices=True is not supported",
-        ),
+        ("qr(a, mode=\"economic\")", "mode"),
         ("qr(a[0])", "needs a 2-d array"),
         (
             "lstsq(a, b[:3])",
@@ -420,10 +416,13 @@ fn bad_input_gives_errors_naming_the_shapes() -> TestResult {
         |r: Result<(Array, Array), Error>| r.err().map(|e| e.to_string()).unwrap_or_default();
     let v = Array::from_ndarray(data(&[10], 1), &[4])?;
     assert!(message(v.qr()).contains("qr: needs a 2-d array (a matrix), got shape (10,)"));
+    // A stack of matrices, and an empty one, are factored in memory (kernel::dense).
     let cube = Array::from_ndarray(data(&[3, 4, 5], 1), &[2, 2, 2])?;
-    assert!(message(cube.qr()).contains("got shape (3, 4, 5)"));
+    let (q, r) = cube.qr()?;
+    assert_eq!((q.shape(), r.shape()), (vec![3, 4, 4], vec![3, 4, 5]));
     let empty = Array::zeros(&[0, 3], &[4, 3], DType::F64)?;
-    assert!(message(empty.qr()).contains("shape (0, 3) has no rows or no columns"));
+    let (q, r) = empty.qr()?;
+    assert_eq!((q.shape(), r.shape()), (vec![0, 0], vec![0, 3]));
     // R would be 20000 × 20000 float64 (2.98 GiB): refused before anything runs.
     let wide = Array::zeros(&[40_000, 20_000], &[1000, 1000], DType::F64)?;
     let e = wide.svd().err().map(|e| e.to_string()).unwrap_or_default();

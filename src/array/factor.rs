@@ -31,6 +31,7 @@
 
 use ndarray::{Array2, Axis, s};
 
+use super::dense::{self, DenseOp, dense, one, two};
 use super::map::map_blocks_internal;
 use super::{Array, MapBlocks};
 use crate::block::{Block, BlockRef};
@@ -105,13 +106,9 @@ fn square(x: &Array, op: &str) -> Result<usize> {
     let shape = x.shape();
     if shape.len() != 2 || shape[0] != shape[1] {
         return Err(Error::invalid(format!(
-            "{op}: needs a square matrix (2-d, n × n), got shape {}{}",
-            fmt_shape(&shape),
-            if shape.len() > 2 {
-                "; stacks of matrices are not supported yet"
-            } else {
-                ""
-            }
+            "{op}: needs a square matrix (n × n, or a stack of them in the last two axes), got \
+             shape {}",
+            fmt_shape(&shape)
         )));
     }
     if shape[0] == 0 {
@@ -393,6 +390,9 @@ impl Array {
     /// `a` not square, `b` of another length; when computed, a singular `a` (a zero pivot),
     /// as NumPy's `LinAlgError`.
     pub fn solve(&self, b: &Array) -> Result<Array> {
+        if dense::wanted(&[self, b]) || self.ndim() > 2 || b.ndim() > 2 {
+            return one(dense(DenseOp::Solve, self, Some(b))?);
+        }
         let n = square(self, "solve")?;
         b.check()?;
         let b_shape = b.shape();
@@ -429,6 +429,9 @@ impl Array {
     /// # Errors
     /// As [`Array::solve`].
     pub fn inv(&self) -> Result<Array> {
+        if dense::wanted(&[self]) {
+            return one(dense(DenseOp::Inv, self, None)?);
+        }
         if self.ndim() > 2 {
             return self.per_matrix(|x: &Array| x.inv());
         }
@@ -447,6 +450,9 @@ impl Array {
     /// # Errors
     /// `a` not square.
     pub fn slogdet(&self) -> Result<(Array, Array)> {
+        if dense::wanted(&[self]) {
+            return two(dense(DenseOp::Slogdet, self, None)?);
+        }
         if self.ndim() > 2 {
             let sign = self.per_matrix(|x: &Array| Ok(x.slogdet()?.0))?;
             let log = self.per_matrix(|x: &Array| Ok(x.slogdet()?.1))?;
@@ -465,6 +471,9 @@ impl Array {
     /// # Errors
     /// `a` not square.
     pub fn det(&self) -> Result<Array> {
+        if dense::wanted(&[self]) {
+            return one(dense(DenseOp::Det, self, None)?);
+        }
         if self.ndim() > 2 {
             return self.per_matrix(|x: &Array| x.det());
         }
@@ -516,6 +525,9 @@ impl Array {
     /// `a` not square; when computed, a matrix that is not positive definite (naming the
     /// leading minor that is not), as NumPy's `LinAlgError`.
     pub fn cholesky(&self, upper: bool) -> Result<Array> {
+        if dense::wanted(&[self]) {
+            return one(dense(DenseOp::Cholesky { upper }, self, None)?);
+        }
         if self.ndim() > 2 {
             return self.per_matrix(|x: &Array| x.cholesky(upper));
         }

@@ -255,7 +255,8 @@ impl Array {
     }
 
     /// NumPy's `vecdot`: the dot product of vectors along `axis` (of both operands, after
-    /// broadcasting the other axes), e.g. row-wise dot products of two matrices.
+    /// broadcasting the other axes), e.g. row-wise dot products of two matrices; a complex
+    /// first operand is conjugated (`sum(conj(x1) * x2)`).
     ///
     /// # Errors
     /// Axes of different lengths or that do not broadcast, bool operands.
@@ -281,7 +282,13 @@ impl Array {
             perm.push(d as usize);
             x.permuted_axes(&perm)
         };
-        let (a, b) = (last(self, sa.len())?, last(other, sb.len())?);
+        // The first operand is conjugated, as the standard's and NumPy 2's vecdot.
+        let first = if self.dtype().is_complex() {
+            self.unary(crate::UnaryOp::Conj)?
+        } else {
+            self.clone()
+        };
+        let (a, b) = (last(&first, sa.len())?, last(other, sb.len())?);
         let (sa, sb) = (a.shape(), b.shape());
         let mut next = 1;
         let (la, lb, out) = broadcast_batch(

@@ -90,13 +90,14 @@ impl Array {
     /// repeated `repeats` times in place (a new axis after `axis`, broadcast and merged).
     ///
     /// # Errors
-    /// An axis out of range; `repeats` of 0 (an empty result).
+    /// An axis out of range.
     pub fn repeat(&self, repeats: usize, axis: impl Into<AxisArg>) -> Result<Array> {
         let axis = axis.into().get();
         let mut shape = self.try_shape()?;
         let axis = expr::normalize_axes(&[axis], shape.len())?[0];
         if repeats == 0 {
-            return Err(Error::invalid("repeat: repeats of 0 gives an empty array"));
+            shape[axis] = 0;
+            return super::empty(&shape, self.dtype());
         }
         if repeats == 1 {
             return Ok(self.clone());
@@ -113,11 +114,15 @@ impl Array {
     /// index repeated its count.
     ///
     /// # Errors
-    /// Counts of another length than the axis; an axis out of range; only zeros.
+    /// Counts of another length than the axis (one count applies to every element, as
+    /// NumPy broadcasts it); an axis out of range.
     pub fn repeat_each(&self, repeats: &[usize], axis: impl Into<AxisArg>) -> Result<Array> {
         let axis = axis.into().get();
         let shape = self.try_shape()?;
         let at = expr::normalize_axes(&[axis], shape.len())?[0];
+        if let [r] = repeats {
+            return self.repeat(*r, axis);
+        }
         if repeats.len() != shape[at] {
             return Err(Error::invalid(format!(
                 "repeat: {} counts for an axis of length {}",

@@ -178,8 +178,7 @@ impl Array {
 pub(super) fn nothing_selected(rest: &[usize], dtype: DType) -> Result<Array> {
     let mut shape = vec![0];
     shape.extend_from_slice(rest);
-    let chunks: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
-    Array::zeros(&shape, &chunks, dtype)
+    super::empty(&shape, dtype)
 }
 
 /// Index `i` along axis `axis` of an array of `shape` (negative counts from the end),

@@ -5,14 +5,16 @@
 //! stack computed as one, the results stacked back.
 
 use super::axis::AxisArg;
+use super::dense;
 use super::{Array, NumpyIndex};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 
-/// A 2-d array's shape, or an error naming `what`.
+/// The shape of the matrices of a matrix or a stack (the last two axes), or an error
+/// naming `what`.
 fn matrix_shape(x: &Array, what: &str) -> Result<(usize, usize)> {
     match x.try_shape()?[..] {
-        [m, n] => Ok((m, n)),
+        [.., m, n] => Ok((m, n)),
         ref other => Err(Error::invalid(format!(
             "{what}: takes a matrix (or a stack of them), got shape {}",
             crate::grid::fmt_shape(other)
@@ -27,6 +29,56 @@ fn eps(dtype: DType) -> f64 {
         f64::from(f32::EPSILON)
     } else {
         f64::EPSILON
+    }
+}
+
+/// The conjugate transpose of each matrix (the last two axes).
+fn adjoint(x: &Array) -> Result<Array> {
+    x.swapaxes(-1, -2)?.unary(crate::UnaryOp::Conj)
+}
+
+/// The largest of each row of singular values (the last axis), kept as an axis of 1 so
+/// that it broadcasts against them; 0 for an empty row.
+fn largest(s: &Array) -> Result<Array> {
+    if s.try_shape()?.last() == Some(&0) {
+        return Ok(s.clone());
+    }
+    s.max_axis(-1)?.expand_dims(-1)
+}
+
+/// The relative tolerance of `matrix_rank` and `pinv`.
+#[derive(Clone, Copy)]
+enum Tol<'a> {
+    /// max(m, n) times the machine epsilon of the singular values' dtype.
+    Default,
+    Value(f64),
+    /// One per matrix, broadcast against the stack's shape.
+    Array(&'a Array),
+}
+
+impl Tol<'_> {
+    /// The cutoff below which the singular values `s` (`..., k`) of m × n matrices count
+    /// as zero, broadcasting against them.
+    fn cutoff(self, s: &Array, side: usize) -> Result<Array> {
+        let top = largest(s)?;
+        match self {
+            Tol::Default => Ok(&top * (side as f64 * eps(s.dtype()))),
+            Tol::Value(r) => Ok(&top * r),
+            Tol::Array(r) => Ok(&top * &r.expand_dims(-1)?),
+        }
+    }
+
+    /// The tolerance as a number, for the matrices of a stack computed one at a time.
+    fn number(self, what: &str) -> Result<Option<f64>> {
+        match self {
+            Tol::Default => Ok(None),
+            Tol::Value(r) => Ok(Some(r)),
+            Tol::Array(_) => Err(Error::invalid(format!(
+                "{what}: an array of rtol values needs matrices small enough to factor in \
+                 one task ({} each); give one number",
+                crate::units::format_bytes(dense::DENSE_MATRIX_BYTES as u64)
+            ))),
+        }
     }
 }
 
@@ -84,18 +136,19 @@ impl Array {
     /// # Errors
     /// An array that is not one square matrix; as [`Array::inv`] for a negative `n`.
     pub fn matrix_power(&self, n: i64) -> Result<Array> {
-        if self.ndim() > 2 {
-            return self.per_matrix(|x: &Array| x.matrix_power(n));
-        }
-        let (m, k) = matrix_shape(self, "matrix_power")?;
-        if m != k {
+        let shape = self.try_shape()?;
+        if shape.len() < 2 || shape[shape.len() - 1] != shape[shape.len() - 2] {
             return Err(Error::invalid(format!(
-                "matrix_power: the matrix must be square, got {m} × {k}"
+                "matrix_power: takes a square matrix (or a stack of them in the last two \
+                 axes), got shape {}",
+                crate::grid::fmt_shape(&shape)
             )));
         }
         if n == 0 {
+            let m = shape[shape.len() - 1];
             let chunks = self.chunks()?.max_chunk_shape();
-            return Array::eye(m, m, 0, self.dtype(), &chunks);
+            let side = &chunks[chunks.len() - 2..];
+            return Array::eye(m, m, 0, self.dtype(), side)?.broadcast_to(&shape);
         }
         let mut base = if n < 0 { self.inv()? } else { self.clone() };
         let mut left = n.unsigned_abs();
@@ -118,53 +171,82 @@ impl Array {
 
     /// The array API's `linalg.matrix_rank(x, rtol)`: the number of singular values above
     /// `rtol` times the largest (default `rtol`: max(m, n) times the machine epsilon of the
-    /// result's float dtype), as a 0-d int64 array. The singular values are the
-    /// tall-skinny SVD's ([`Array::svdvals`], of the transpose for a wide matrix).
+    /// result's float dtype), as an int64 array of the stack's shape (0-d for one matrix).
+    /// The singular values are [`Array::svdvals`]'s (the tall-skinny SVD's for one real
+    /// matrix, of the transpose for a wide one).
     ///
     /// # Errors
-    /// An array that is not one 2-d matrix; as [`Array::svdvals`].
+    /// An array of fewer than two dimensions; as [`Array::svdvals`].
     pub fn matrix_rank(&self, rtol: Option<f64>) -> Result<Array> {
-        if self.ndim() > 2 {
+        self.rank_with(rtol.map_or(Tol::Default, Tol::Value))
+    }
+
+    /// [`Array::matrix_rank`] with a relative tolerance per matrix: `rtol` broadcasts
+    /// against the stack's shape (the axes before the last two), as the standard allows.
+    ///
+    /// # Errors
+    /// As [`Array::matrix_rank`]; an `rtol` that does not broadcast against the stack; a
+    /// stack of matrices too large to factor in one task (each one's SVD out of core takes
+    /// a number, not an array).
+    pub fn matrix_rank_rtol(&self, rtol: &Array) -> Result<Array> {
+        self.rank_with(Tol::Array(rtol))
+    }
+
+    fn rank_with(&self, rtol: Tol<'_>) -> Result<Array> {
+        if self.ndim() > 2 && !dense::wanted(&[self]) {
+            let rtol = rtol.number("matrix_rank")?;
             return self.per_matrix(|x: &Array| x.matrix_rank(rtol));
         }
         let (m, n) = matrix_shape(self, "matrix_rank")?;
-        if m == 0 || n == 0 {
-            return Array::full(&[], &[], Scalar::Int(0), DType::I64);
-        }
-        let s = if m >= n {
-            self.svdvals()?
-        } else {
+        let s = if self.ndim() == 2 && m < n && !dense::wanted(&[self]) {
+            // The tall-skinny SVD factors the transpose of a wide matrix.
             self.t().svdvals()?
+        } else {
+            self.svdvals()?
         };
-        let rtol = rtol.unwrap_or(m.max(n) as f64 * eps(s.dtype()));
-        let tol = &s.max()? * rtol;
-        s.greater(&tol)?.count_nonzero(None, false)
+        let tol = rtol.cutoff(&s, m.max(n))?;
+        s.greater(&tol)?.count_nonzero(Some(&[-1]), false)
     }
 
     /// The array API's `linalg.pinv(x, rtol)`: the Moore–Penrose pseudo-inverse from the
     /// SVD, singular values at most `rtol` times the largest counted as zero (default
-    /// `rtol`: max(m, n) times the machine epsilon), as NumPy's `pinv(x, rtol=...)`.
-    /// Lazy: `Vᵀ diag(1/s) Uᵀ` of the tall-skinny SVD (of the transpose for a wide
-    /// matrix, whose pseudo-inverse is the transpose's transposed).
+    /// `rtol`: max(m, n) times the machine epsilon), as NumPy's `pinv(x, rtol=...)`, of a
+    /// matrix or of each matrix of a stack. Lazy: `Vᴴ diag(1/s) Uᴴ` of [`Array::svd`]
+    /// (the tall-skinny SVD for one real matrix, of the transpose for a wide one, whose
+    /// pseudo-inverse is the transpose's transposed).
     ///
     /// # Errors
-    /// An array that is not one 2-d matrix; as [`Array::svd`].
+    /// An array of fewer than two dimensions; as [`Array::svd`].
     pub fn pinv(&self, rtol: Option<f64>) -> Result<Array> {
-        if self.ndim() > 2 {
+        self.pinv_with(rtol.map_or(Tol::Default, Tol::Value))
+    }
+
+    /// [`Array::pinv`] with a relative tolerance per matrix (see
+    /// [`Array::matrix_rank_rtol`]).
+    ///
+    /// # Errors
+    /// As [`Array::matrix_rank_rtol`].
+    pub fn pinv_rtol(&self, rtol: &Array) -> Result<Array> {
+        self.pinv_with(Tol::Array(rtol))
+    }
+
+    fn pinv_with(&self, rtol: Tol<'_>) -> Result<Array> {
+        if self.ndim() > 2 && !dense::wanted(&[self]) {
+            let rtol = rtol.number("pinv")?;
             return self.per_matrix(|x: &Array| x.pinv(rtol));
         }
         let (m, n) = matrix_shape(self, "pinv")?;
-        if m < n {
-            return Ok(self.t().pinv(rtol)?.t());
+        if self.ndim() == 2 && m < n && !dense::wanted(&[self]) {
+            // The tall-skinny SVD factors the transpose of a wide matrix.
+            return Ok(self.t().pinv_with(rtol)?.t());
         }
         let (u, s, vh) = self.svd()?;
-        let rtol = rtol.unwrap_or(m.max(n) as f64 * eps(s.dtype()));
-        let cutoff = &s.max()? * rtol;
+        let cutoff = rtol.cutoff(&s, m.max(n))?;
         let zero = Array::full(&[], &[], Scalar::Float(0.0), s.dtype())?;
         let inverse = Array::where_(&s.greater(&cutoff)?, &(1.0 / &s), &zero)?;
-        // Vᵀ (diag(1/s) Uᵀ): the row scaling as a broadcast product.
-        let scaled = &inverse.expand_dims(1)? * &u.t();
-        vh.t().matmul(&scaled)
+        // Vᴴ (diag(1/s) Uᴴ): the row scaling as a broadcast product.
+        let scaled = &inverse.expand_dims(-1)? * &adjoint(&u)?;
+        adjoint(&vh)?.matmul(&scaled)
     }
 
     /// The array API's `linalg.cross(x1, x2, axis=-1)`: the cross product of 3-vectors

@@ -7,6 +7,7 @@
 
 mod axis;
 mod creation;
+mod dense;
 mod external;
 mod factor;
 mod fft;
@@ -117,6 +118,13 @@ pub struct TaskCounts {
     pub after: u64,
     /// Number of stages (materialization points) after fusion.
     pub stages: usize,
+}
+
+/// An array of `shape` that holds no element (some axis has length 0), of `dtype`: what
+/// an operation that selects or repeats nothing gives, as NumPy's empty results.
+pub(super) fn empty(shape: &[usize], dtype: DType) -> Result<Array> {
+    let chunks: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
+    Array::zeros(shape, &chunks, dtype)
 }
 
 impl Array {

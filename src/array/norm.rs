@@ -10,7 +10,7 @@ use crate::expr::{self, BinaryOp, ReduceOp, UnaryOp};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NormOrder {
     /// `p`-norm: `sum(|x|^p)^(1/p)` for vectors (2 by default); for matrices 1, -1 (column
-    /// sums), 2 (the largest singular value, tall-skinny matrices only).
+    /// sums), 2, -2 (the largest, smallest singular value).
     P(f64),
     /// `inf`: the largest `|x|` (matrices: the largest row sum).
     Inf,
@@ -18,6 +18,8 @@ pub enum NormOrder {
     NegInf,
     /// `'fro'`: the Frobenius norm of a matrix.
     Fro,
+    /// `'nuc'`: the nuclear norm of a matrix (the sum of its singular values).
+    Nuc,
 }
 
 fn keep(keepdims: bool) -> ReduceOptions {
@@ -32,7 +34,7 @@ impl Array {
     /// `None`). The result is float (float64 for integers; float32 stays).
     ///
     /// # Errors
-    /// `Fro` (a matrix norm); axes out of range.
+    /// `Fro` or `Nuc` (matrix norms); axes out of range.
     pub fn vector_norm(
         &self,
         axes: Option<&[isize]>,
@@ -62,15 +64,17 @@ impl Array {
                 .binary_scalar(BinaryOp::Pow, Scalar::Float(p), false)?
                 .reduce(ReduceOp::Sum, axes, &opts)?
                 .binary_scalar(BinaryOp::Pow, Scalar::Float(1.0 / p), false),
-            NormOrder::Fro => Err(Error::invalid(
-                "vector_norm: 'fro' is a matrix norm (use matrix_norm or norm with two axes)",
+            NormOrder::Fro | NormOrder::Nuc => Err(Error::invalid(
+                "vector_norm: 'fro' and 'nuc' are matrix norms (use matrix_norm or norm with \
+                 two axes)",
             )),
         }
     }
 
     /// NumPy's matrix norms of the two axes `(row, col)`: `Fro`, `P(1.0)`/`P(-1.0)` (the
-    /// largest/smallest column sum of `|x|`), `Inf`/`NegInf` (row sums), `P(2.0)` (the
-    /// largest singular value, of a 2-d tall-skinny matrix).
+    /// largest/smallest column sum of `|x|`), `Inf`/`NegInf` (row sums), `P(2.0)`/`P(-2.0)`
+    /// (the largest/smallest singular value) and `Nuc` (their sum), the singular values
+    /// being [`Array::svdvals`]'s of each matrix.
     ///
     /// # Errors
     /// Other orders; equal axes; axes out of range.
@@ -106,20 +110,44 @@ impl Array {
             NormOrder::P(-1.0) => extreme(row, col, ReduceOp::Min),
             NormOrder::Inf => extreme(col, row, ReduceOp::Max),
             NormOrder::NegInf => extreme(col, row, ReduceOp::Min),
-            NormOrder::P(p) if p == 2.0 && n == 2 && !keepdims => {
-                let m = if (row, col) == (0, 1) {
-                    self.clone()
+            NormOrder::P(p) if p == 2.0 || p == -2.0 => self.singular_norm(
+                row,
+                col,
+                keepdims,
+                dtype,
+                if p > 0.0 {
+                    ReduceOp::Max
                 } else {
-                    self.t()
-                };
-                m.astype(dtype)?
-                    .svdvals()?
-                    .reduce(ReduceOp::Max, None, &keep(false))
-            }
+                    ReduceOp::Min
+                },
+            ),
+            NormOrder::Nuc => self.singular_norm(row, col, keepdims, dtype, ReduceOp::Sum),
             NormOrder::P(p) => Err(Error::invalid(format!(
-                "matrix_norm: ord {p} is not supported (use 'fro', 1, -1, inf, -inf, or 2 of a \
-                 2-d tall-skinny matrix)"
+                "matrix_norm: ord {p} is not supported (use 'fro', 'nuc', 1, -1, 2, -2, inf or \
+                 -inf)"
             ))),
         }
+    }
+
+    /// A reduction (`op`: max, min, sum) of the singular values of the matrices in axes
+    /// `row` and `col`.
+    fn singular_norm(
+        &self,
+        row: usize,
+        col: usize,
+        keepdims: bool,
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<Array> {
+        let n = self.ndim();
+        let mut perm: Vec<usize> = (0..n).filter(|&d| d != row && d != col).collect();
+        perm.extend([row, col]);
+        let s = self.permuted_axes(&perm)?.svdvals()?.astype(dtype)?;
+        let r = s.reduce(op, Some(&[-1]), &keep(false))?;
+        if !keepdims {
+            return Ok(r);
+        }
+        let (lo, hi) = (row.min(col), row.max(col));
+        r.expand_dims(lo as isize)?.expand_dims(hi as isize)
     }
 }

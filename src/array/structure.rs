@@ -320,8 +320,8 @@ impl Array {
     /// restoring the order asked for (it holds the result's whole length along the axis).
     ///
     /// # Errors
-    /// An index out of range (naming it and the axis length), no indices, an axis out of
-    /// range, a 0-d array.
+    /// An index out of range (naming it and the axis length), an axis out of range, a 0-d
+    /// array.
     pub fn take(&self, indices: &[i64], axis: impl Into<AxisArg>) -> Result<Array> {
         let axis = axis.into().get();
         let e = self.expr()?;
@@ -337,9 +337,9 @@ impl Array {
             .map(|&i| super::mask::resolve_index(i, &shape, axis))
             .collect::<Result<Vec<usize>>>()?;
         if resolved.is_empty() {
-            return Err(Error::invalid(
-                "take: no indices (the result would be empty)",
-            ));
+            let mut out = shape.clone();
+            out[axis] = 0;
+            return super::empty(&out, self.dtype());
         }
         let mut parts = Vec::new();
         let mut start = 0;

@@ -120,7 +120,7 @@ impl Array {
     /// two axes, as the last axis of the result (the other axes first, in order).
     ///
     /// # Errors
-    /// Axes out of range or equal; a diagonal with no element.
+    /// Axes out of range or equal.
     pub fn diagonal(&self, offset: i64, axis1: isize, axis2: isize) -> Result<Array> {
         let shape = self.try_shape()?;
         let axes = expr::normalize_axes(&[axis1, axis2], shape.len())?;
@@ -138,9 +138,13 @@ impl Array {
         };
         let len = (n - first_row).min(m - first_col).max(0);
         if len == 0 {
-            return Err(Error::invalid(format!(
-                "diagonal: offset {offset} of axes of lengths {n} and {m} selects nothing"
-            )));
+            // No element: an empty last axis after the other axes, as NumPy's.
+            let mut out: Vec<usize> = (0..shape.len())
+                .filter(|&d| d != a1 && d != a2)
+                .map(|d| shape[d])
+                .collect();
+            out.push(0);
+            return super::empty(&out, self.dtype());
         }
         let rows: Vec<i64> = (first_row..first_row + len).collect();
         let cols: Vec<i64> = (first_col..first_col + len).collect();

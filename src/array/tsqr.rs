@@ -30,6 +30,7 @@
 
 use ndarray::{Array2, ArrayView2, Ix2, s};
 
+use super::dense::{self, DenseOp, dense, one, three, two};
 use super::map::map_blocks_internal;
 use super::{Array, MapBlocks};
 use crate::block::{Block, BlockRef};
@@ -100,6 +101,9 @@ impl Array {
     /// An array that is not 2-d, or has no rows or columns; an `R` over 1 GiB (too many
     /// columns for a tall-skinny factorization).
     pub fn qr(&self) -> Result<(Array, Array)> {
+        if dense::wanted(&[self]) {
+            return two(dense(DenseOp::Qr { complete: false }, self, None)?);
+        }
         let x = prepare(self, "qr")?;
         dispatch(&x, |t| match t {
             Kind::F64 => Tsqr::<f64>::build(&x)?.qr(),
@@ -118,6 +122,9 @@ impl Array {
     /// As [`Array::qr`]; a computation fails when the SVD does not converge (NaN or
     /// infinite values).
     pub fn svd(&self) -> Result<(Array, Array, Array)> {
+        if dense::wanted(&[self]) {
+            return three(dense(DenseOp::Svd { full: false }, self, None)?);
+        }
         let x = prepare(self, "svd")?;
         dispatch(&x, |t| match t {
             Kind::F64 => Tsqr::<f64>::build(&x)?.svd(),
@@ -131,7 +138,33 @@ impl Array {
     /// # Errors
     /// As [`Array::svd`].
     pub fn svdvals(&self) -> Result<Array> {
+        if dense::wanted(&[self]) {
+            return one(dense(DenseOp::Svdvals, self, None)?);
+        }
         Ok(self.svd()?.1)
+    }
+
+    /// The complete QR factorization, as NumPy's `np.linalg.qr(a, mode="complete")`: `Q`
+    /// (m × m, orthonormal) and `R` (m × n, upper triangular), of a matrix or of each
+    /// matrix of a stack. Unlike [`Array::qr`], `Q` is as large as m², so each matrix is
+    /// factored whole in memory (faer's Householder QR, a group of matrices per task).
+    ///
+    /// # Errors
+    /// Fewer than two dimensions. A matrix too large for one task is refused by the
+    /// planner under the memory limit.
+    pub fn qr_complete(&self) -> Result<(Array, Array)> {
+        two(dense(DenseOp::Qr { complete: true }, self, None)?)
+    }
+
+    /// The full singular value decomposition, as NumPy's `np.linalg.svd(a,
+    /// full_matrices=True)`: `U` (m × m), the singular values (min(m, n), largest first)
+    /// and `Vh` (n × n), of a matrix or of each matrix of a stack, each factored whole in
+    /// memory as [`Array::qr_complete`].
+    ///
+    /// # Errors
+    /// As [`Array::qr_complete`]; when computed, an SVD that does not converge.
+    pub fn svd_full(&self) -> Result<(Array, Array, Array)> {
+        three(dense(DenseOp::Svd { full: true }, self, None)?)
     }
 
     /// NumPy's `np.linalg.lstsq(a, b, rcond)` for a tall-skinny `a` (m × n) and `b` of m

@@ -9,6 +9,7 @@
 #[cfg(feature = "openblas")]
 pub mod blas;
 pub mod contract;
+pub mod dense;
 pub mod distributions;
 pub mod elementwise;
 pub mod fft;

@@ -23,14 +23,45 @@ use crate::error::{Error, Result};
 pub trait LinalgElement: BlockElement + faer::traits::RealField {
     /// Machine epsilon of this type (NumPy's `finfo(dtype).eps`).
     const EPS: f64;
+    /// Magnitudes beyond 2 to this power (or below its inverse) are scaled before a
+    /// factorization (by a power of two): their squares would overflow (underflow).
+    const SAFE_EXP: i32;
 }
 
 impl LinalgElement for f64 {
     const EPS: f64 = f64::EPSILON;
+    const SAFE_EXP: i32 = 400;
 }
 
 impl LinalgElement for f32 {
     const EPS: f64 = f32::EPSILON as f64;
+    const SAFE_EXP: i32 = 50;
+}
+
+/// The power of two `s` such that `a / s` has its largest magnitude near 1, when that
+/// magnitude is so large or small that the factorization's sums of squares would leave
+/// the type's range (LAPACK scales such inputs too); `None` when no scaling is needed.
+/// Dividing by a power of two is exact, and `R` and the singular values scale back by `s`.
+fn balance<T: LinalgElement>(a: ArrayView2<'_, T>) -> Option<T> {
+    let max = a.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()));
+    if !max.is_finite() || max == 0.0 {
+        return None;
+    }
+    let e = max.log2().round() as i32;
+    (e.abs() > T::SAFE_EXP).then(|| T::from_f64(2f64.powi(e)))
+}
+
+/// A column-major copy of `a` divided by `scale`.
+fn to_faer_scaled<T: LinalgElement>(a: ArrayView2<'_, T>, scale: Option<T>) -> Mat<T> {
+    let mut m = to_faer(a);
+    if let Some(s) = scale {
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                m[(i, j)] = T::from_f64(m[(i, j)].to_f64() / s.to_f64());
+            }
+        }
+    }
+    m
 }
 
 /// Rows copied per tile between row-major and column-major layouts.
@@ -114,8 +145,11 @@ fn svd_scratch<T: LinalgElement>(m: usize, n: usize) -> StackReq {
 /// The Householder QR of a block `A` (m × n), kept in factored form: `A = Q R` with `Q`
 /// (m × k, orthonormal columns) and `R` (k × n, upper trapezoidal), k = min(m, n).
 pub struct HouseholderQr<T: LinalgElement> {
-    /// `R` in the upper triangle, the reflectors' essential parts below the diagonal.
+    /// `R` in the upper triangle, the reflectors' essential parts below the diagonal (of
+    /// the input divided by `scale`).
     qr: Mat<T>,
+    /// What the input was divided by (see [`balance`]).
+    scale: Option<T>,
     /// The block reflectors' triangular factors.
     factor: Mat<T>,
 }
@@ -124,7 +158,8 @@ impl<T: LinalgElement> HouseholderQr<T> {
     /// Factors `a` (copied). Memory: a copy of `a`, plus O(n × 64) for the factors.
     pub fn new(a: ArrayView2<'_, T>) -> Self {
         let (m, n) = a.dim();
-        let mut qr = to_faer(a);
+        let scale = balance(a);
+        let mut qr = to_faer_scaled(a, scale);
         let k = m.min(n);
         let block_size = factor::recommended_block_size::<T>(m, n).max(1);
         let mut h = Mat::<T>::zeros(block_size, k);
@@ -142,7 +177,11 @@ impl<T: LinalgElement> HouseholderQr<T> {
             MemStack::new(&mut mem),
             Default::default(),
         );
-        HouseholderQr { qr, factor: h }
+        HouseholderQr {
+            qr,
+            factor: h,
+            scale,
+        }
     }
 
     /// k = min(m, n): the columns of `Q` and the rows of `R`.
@@ -154,7 +193,16 @@ impl<T: LinalgElement> HouseholderQr<T> {
     pub fn r(&self) -> Array2<T> {
         let (k, n) = (self.k(), self.qr.ncols());
         let zero = T::default();
-        Array2::from_shape_fn((k, n), |(i, j)| if j >= i { self.qr[(i, j)] } else { zero })
+        let s = self.scale.map_or(1.0, T::to_f64);
+        Array2::from_shape_fn((k, n), |(i, j)| {
+            if j < i {
+                zero
+            } else if s == 1.0 {
+                self.qr[(i, j)]
+            } else {
+                T::from_f64(self.qr[(i, j)].to_f64() * s)
+            }
+        })
     }
 
     /// `Q w` (m × c) for a `w` of k rows: `w` padded with zero rows to m and multiplied by
@@ -204,7 +252,8 @@ impl<T: LinalgElement> HouseholderQr<T> {
 pub fn svd<T: LinalgElement>(a: ArrayView2<'_, T>) -> Result<(Array2<T>, Vec<T>, Array2<T>)> {
     let (m, n) = a.dim();
     let k = m.min(n);
-    let mat = to_faer(a);
+    let scale = balance(a);
+    let mat = to_faer_scaled(a, scale);
     let mut s = faer::diag::Diag::<T>::zeros(k);
     let mut u = Mat::<T>::zeros(m, k);
     let mut v = Mat::<T>::zeros(n, k);
@@ -223,7 +272,8 @@ pub fn svd<T: LinalgElement>(a: ArrayView2<'_, T>) -> Result<(Array2<T>, Vec<T>,
             "svd of a {m} × {n} matrix did not converge (does the array hold NaN or infinity?)"
         ))
     })?;
-    let values = (0..k).map(|i| s[i]).collect();
+    let up = scale.map_or(1.0, T::to_f64);
+    let values = (0..k).map(|i| T::from_f64(s[i].to_f64() * up)).collect();
     Ok((
         from_faer(u.as_ref()),
         values,

@@ -10,7 +10,7 @@ use super::value::{Value, binary, into_array, unary};
 use crate::array::{Array, NumpyIndex};
 use crate::config::ComputeOptions;
 use crate::dtype::{DType, Scalar};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Evaluates `program` with `inputs` bound; the result as one array.
 pub(super) fn run(
@@ -345,67 +345,85 @@ impl Env<'_> {
 
 /// `array[items]`: NumPy's indexing by evaluated subscripts, each with the column it
 /// stands at (for messages). Ints and slices index; `None` inserts an axis; a bool array
-/// (or a list of bools) masks the axes it stands for; an integer array (or a list of ints)
-/// takes along its axis, several adjacent ones select points (dask's `vindex`). What an
-/// index array selects is computed now, under `opts`.
+/// (or a list of bools) masks the axes it stands for; a 1-d integer array (or a list of
+/// ints) alone takes along its axis. Several integer arrays, of any dimensions, and ints
+/// among them are NumPy's advanced indexing: they broadcast together and select points
+/// (dask's `vindex`), the broadcast axes standing where the indexes do when these are
+/// next to each other, first otherwise. What an index array selects is computed now,
+/// under `opts`.
 pub(super) fn index(
     array: &Array,
     items: Vec<(IndexItem, usize)>,
     opts: &ComputeOptions,
 ) -> Result<Array> {
-    // An array among the subscripts (NumPy's advanced indexing): a bool mask, or an
-    // integer array along one axis. It stands for a whole axis in the basic indexing,
-    // then selects along the axis of the result it became.
-    let mut advanced: Vec<(Array, usize, usize)> = Vec::new();
+    let items = items
+        .into_iter()
+        .map(|(item, col)| {
+            Ok((
+                match item {
+                    IndexItem::Slice(ix) => Item::Basic(ix),
+                    IndexItem::Value(v) => match index_array(v, col)? {
+                        Value::None => Item::NewAxis,
+                        Value::Array(a) if a.dtype() == DType::Bool => Item::Mask(a),
+                        Value::Array(a) => Item::Ints(a),
+                        v => Item::Int(index_int(v, col)?),
+                    },
+                },
+                col,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let arrays = items
+        .iter()
+        .filter(|(i, _)| matches!(i, Item::Mask(_) | Item::Ints(_)))
+        .count();
+    if let Some((_, col)) = items.iter().find(|(i, _)| matches!(i, Item::Mask(_)))
+        && arrays > 1
+    {
+        return Err(syntax_error(
+            *col,
+            "a bool index array must be the only index array (x[mask], x[:, mask])",
+        ));
+    }
+    let points = arrays > 1
+        || items.iter().any(|(i, _)| match i {
+            Item::Ints(a) => a.ndim() != 1,
+            _ => false,
+        })
+        || arrays == 1
+            && items.iter().any(|(i, _)| matches!(i, Item::Int(_)))
+            && !items.iter().any(|(i, _)| matches!(i, Item::Mask(_)));
+    // The basic indexing: an index array (and, for points, an int) stands for whole axes
+    // and selects along the axes of the result it became, at `at`.
     let shape = array.shape();
     let mut lens = shape.iter().chain(std::iter::repeat(&1));
-    // `None` (NumPy's newaxis) inserts an axis of length 1 where it stands in the
-    // result: after the axes the subscripts before it keep.
     let (mut index, mut new_axes, mut kept) = (Vec::new(), Vec::new(), 0);
-    for (item, col) in items {
-        let ix = match item {
-            IndexItem::Slice(ix) => Some(ix),
-            IndexItem::Value(v) => match index_array(v, col)? {
-                Value::None => None,
-                Value::Array(a) => {
-                    // Several integer arrays select points (dask's vindex); they must
-                    // stand next to each other, as their result axis goes where they
-                    // stand.
-                    let adjacent = advanced.last().is_none_or(|(_, at, _)| *at + 1 == kept);
-                    let bools = a.dtype() == DType::Bool
-                        || advanced.iter().any(|(b, _, _)| b.dtype() == DType::Bool);
-                    if !advanced.is_empty() && (bools || !adjacent) {
-                        return Err(syntax_error(
-                            col,
-                            "several index arrays must be integer arrays next to each \
-                             other (x[i, j], x[:, i, j]); a bool array must be the only \
-                             array",
-                        ));
-                    }
-                    let axes = if a.dtype() == DType::Bool {
-                        a.ndim()
-                    } else {
-                        1
-                    };
-                    for _ in 0..axes {
-                        index.push(NumpyIndex::FULL);
-                        lens.next();
-                    }
-                    advanced.push((a, kept, col));
-                    kept += axes;
-                    continue;
-                }
-                v => Some(NumpyIndex::Int(index_int(v, col)?)),
-            },
-        };
-        match ix {
-            None => {
+    let mut advanced: Vec<(&Item, usize, usize)> = Vec::new();
+    for (item, col) in &items {
+        match item {
+            Item::NewAxis => {
                 new_axes.push(kept as isize);
                 kept += 1;
             }
-            Some(ix) => {
+            Item::Basic(ix) => {
                 kept += usize::from(matches!(ix, NumpyIndex::Slice { .. }));
-                index.push(bound_step(ix, *lens.next().unwrap_or(&1)));
+                index.push(bound_step(*ix, *lens.next().unwrap_or(&1)));
+            }
+            Item::Int(i) if !points => {
+                index.push(NumpyIndex::Int(*i));
+                lens.next();
+            }
+            Item::Int(_) | Item::Ints(_) | Item::Mask(_) => {
+                let axes = match item {
+                    Item::Mask(a) => a.ndim(),
+                    _ => 1,
+                };
+                for _ in 0..axes {
+                    index.push(NumpyIndex::FULL);
+                    lens.next();
+                }
+                advanced.push((item, kept, *col));
+                kept += axes;
             }
         }
     }
@@ -414,28 +432,88 @@ pub(super) fn index(
         out = out.expand_dims(axis)?;
     }
     match advanced.as_slice() {
-        [] => {}
-        [(a, axis, col)] => out = select(out, a, *axis, *col, opts)?,
-        several => {
-            let first = several[0].1;
-            let mut values = Vec::with_capacity(several.len());
-            for (a, _, col) in several {
-                values.push(index_values(a, *col, opts)?);
-            }
-            let picked: Vec<usize> = (first..first + several.len()).collect();
-            let perm: Vec<usize> = picked
-                .iter()
-                .copied()
-                .chain((0..out.ndim()).filter(|d| !picked.contains(d)))
-                .collect();
-            let refs: Vec<&[i64]> = values.iter().map(Vec::as_slice).collect();
-            out = out
-                .permuted_axes(&perm)?
-                .vindex(&refs)?
-                .moveaxis(0, first as isize)?;
+        [] => Ok(out),
+        [(Item::Mask(a) | Item::Ints(a), axis, col)] if !points => {
+            select(out, a, *axis, *col, opts)
         }
+        several => select_points(out, several, opts),
     }
-    Ok(out)
+}
+
+/// A subscript, classified.
+enum Item {
+    /// A slice, or an int among basic indexes.
+    Basic(NumpyIndex),
+    /// `None`.
+    NewAxis,
+    /// An int (advanced when it stands among integer index arrays).
+    Int(isize),
+    /// An integer index array.
+    Ints(Array),
+    /// A bool index array.
+    Mask(Array),
+}
+
+/// NumPy's advanced integer indexing of `x`: the index arrays (and ints) `advanced`, each
+/// with the axis of `x` it selects along, broadcast together to a shape `B`; the result
+/// has `B`'s axes where the first index stood if all stood next to each other, first
+/// otherwise, then `x`'s other axes.
+fn select_points(
+    x: Array,
+    advanced: &[(&Item, usize, usize)],
+    opts: &ComputeOptions,
+) -> Result<Array> {
+    let mut values: Vec<(ndarray::ArrayD<i64>, usize)> = Vec::with_capacity(advanced.len());
+    for &(item, _, col) in advanced {
+        let v = match item {
+            Item::Int(i) => ndarray::arr0(*i as i64).into_dyn(),
+            Item::Ints(a) => index_block(a, col, opts)?,
+            _ => return Err(Error::internal("a bool index among index arrays")),
+        };
+        values.push((v, col));
+    }
+    let mut broadcast: Vec<usize> = Vec::new();
+    for (v, col) in &values {
+        broadcast =
+            crate::expr::broadcast_shapes("index", &broadcast, v.shape()).map_err(|_| {
+                syntax_error(
+                    *col,
+                    format!(
+                        "index arrays of shapes that do not broadcast together: {} and {}",
+                        crate::grid::fmt_shape(&broadcast),
+                        crate::grid::fmt_shape(v.shape())
+                    ),
+                )
+            })?;
+    }
+    let flat: Vec<Vec<i64>> = values
+        .iter()
+        .map(|(v, _)| {
+            v.broadcast(ndarray::IxDyn(&broadcast))
+                .map(|b| b.iter().copied().collect())
+                .ok_or_else(|| Error::internal("an index array that does not broadcast"))
+        })
+        .collect::<Result<_>>()?;
+    let picked: Vec<usize> = advanced.iter().map(|&(_, at, _)| at).collect();
+    let adjacent = picked.windows(2).all(|w| w[1] == w[0] + 1);
+    let rest: Vec<usize> = (0..x.ndim()).filter(|d| !picked.contains(d)).collect();
+    let perm: Vec<usize> = picked.iter().chain(&rest).copied().collect();
+    let refs: Vec<&[i64]> = flat.iter().map(Vec::as_slice).collect();
+    let points = x.permuted_axes(&perm)?.vindex(&refs)?;
+    // The points' axis as the broadcast shape.
+    let mut target: Vec<isize> = broadcast.iter().map(|&d| d as isize).collect();
+    target.extend(points.shape()[1..].iter().map(|&d| d as isize));
+    let out = points.reshape(&target)?;
+    if !adjacent || picked[0] == 0 {
+        return Ok(out);
+    }
+    // Adjacent indexes: the broadcast axes go where the first one stood.
+    let (nb, first) = (broadcast.len(), picked[0]);
+    let order: Vec<usize> = (nb..nb + first)
+        .chain(0..nb)
+        .chain(nb + first..out.ndim())
+        .collect();
+    out.permuted_axes(&order)
 }
 
 /// `x` indexed by the array `a` standing at `axis`: a bool mask over the axes from
@@ -466,18 +544,32 @@ fn select(x: Array, a: &Array, axis: usize, col: usize, opts: &ComputeOptions) -
 
 /// The values of an integer index array (0-d or 1-d), computed now.
 fn index_values(a: &Array, col: usize, opts: &ComputeOptions) -> Result<Vec<i64>> {
-    if !a.dtype().is_integer() || a.ndim() > 1 {
+    if a.ndim() > 1 {
         return Err(syntax_error(
             col,
             format!(
-                "an index array must be bool, or integer and 1-d; got {} of shape {}",
+                "an index array taken along one axis must be 0-d or 1-d; got shape {}",
+                crate::grid::fmt_shape(&a.shape())
+            ),
+        ));
+    }
+    Ok(index_block(a, col, opts)?.iter().copied().collect())
+}
+
+/// The values of an integer index array of any shape, computed now.
+fn index_block(a: &Array, col: usize, opts: &ComputeOptions) -> Result<ndarray::ArrayD<i64>> {
+    if !a.dtype().is_integer() {
+        return Err(syntax_error(
+            col,
+            format!(
+                "an index array must be bool or integer; got {} of shape {}",
                 a.dtype(),
                 crate::grid::fmt_shape(&a.shape())
             ),
         ));
     }
     let (values, _) = a.astype(DType::I64)?.compute_with(opts)?;
-    Ok(values.into_typed::<i64>().iter().copied().collect())
+    Ok(values.into_typed::<i64>())
 }
 
 /// NumPy's constants.
@@ -492,38 +584,69 @@ fn constant(name: &str) -> Option<Value> {
     })
 }
 
-/// A list or tuple standing as one subscript (`x[[0, 5, 36], :]`): an index array of its
-/// ints or bools, as NumPy; other values as they are.
+/// A list or tuple standing as one subscript (`x[[0, 5, 36], :]`, `x[[[0, 1], [2, 3]]]`):
+/// an index array of its ints or bools, nested lists giving its axes, as NumPy; other
+/// values as they are.
 fn index_array(v: Value, col: usize) -> Result<Value> {
     let Value::Tuple(items) = v else {
         return Ok(v);
     };
-    let ints: Option<Vec<i64>> = items
-        .iter()
-        .map(|i| match i {
-            Value::Scalar(Scalar::Int(i)) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    let bools: Option<Vec<bool>> = items
-        .iter()
-        .map(|i| match i {
-            Value::Scalar(Scalar::Bool(b)) => Some(*b),
-            _ => None,
-        })
-        .collect();
-    let n = items.len().max(1);
-    let block: crate::block::Block = match (ints, bools) {
-        (_, Some(b)) if !items.is_empty() => ndarray::Array1::from(b).into_dyn().into(),
-        (Some(i), _) => ndarray::Array1::from(i).into_dyn().into(),
-        _ => {
-            return Err(syntax_error(
-                col,
-                "an index list must hold ints or bools only, as in x[[0, 5, 36], :]",
-            ));
-        }
+    let bad = || {
+        syntax_error(
+            col,
+            "an index list must hold ints or bools only (or lists of them, all of one \
+             length), as in x[[0, 5, 36], :]",
+        )
     };
-    Ok(Value::Array(Array::from_ndarray(block, &[n])?))
+    let (mut shape, mut scalars) = (Vec::new(), Vec::new());
+    nested(&items, 0, &mut shape, &mut scalars).ok_or_else(bad)?;
+    let block: crate::block::Block =
+        if !scalars.is_empty() && scalars.iter().all(|s| matches!(s, Scalar::Bool(_))) {
+            let b: Vec<bool> = scalars
+                .iter()
+                .map(|s| matches!(s, Scalar::Bool(true)))
+                .collect();
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), b)
+                .map_err(|_| bad())?
+                .into()
+        } else {
+            let i: Vec<i64> = scalars
+                .iter()
+                .map(|s| match s {
+                    Scalar::Int(i) => Some(*i),
+                    _ => None,
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(bad)?;
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), i)
+                .map_err(|_| bad())?
+                .into()
+        };
+    let chunks: Vec<usize> = shape.iter().map(|&d| d.max(1)).collect();
+    Ok(Value::Array(Array::from_ndarray(block, &chunks)?))
+}
+
+/// The scalars of nested tuples, in order, and their shape (`depth` the nesting so far);
+/// `None` when the nesting is ragged or holds something else.
+fn nested(
+    items: &[Value],
+    depth: usize,
+    shape: &mut Vec<usize>,
+    out: &mut Vec<Scalar>,
+) -> Option<()> {
+    match shape.get(depth) {
+        Some(&n) if n != items.len() => return None,
+        Some(_) => {}
+        None => shape.push(items.len()),
+    }
+    for item in items {
+        match item {
+            Value::Scalar(s) if shape.len() == depth + 1 => out.push(*s),
+            Value::Tuple(inner) => nested(inner, depth + 1, shape, out)?,
+            _ => return None,
+        }
+    }
+    Some(())
 }
 
 /// A copy of a literal-only subscript expression (a tuple subscript's items).

@@ -99,6 +99,7 @@ class _Info:
 QRResult = collections.namedtuple("QRResult", ["Q", "R"])
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 UniqueAllResult = collections.namedtuple(
     "UniqueAllResult", ["values", "indices", "inverse_indices", "counts"]
 )
@@ -114,6 +115,8 @@ _NAMED = {
     "linalg.svd": SVDResult,
     "slogdet": SlogdetResult,
     "linalg.slogdet": SlogdetResult,
+    "eigh": EighResult,
+    "linalg.eigh": EighResult,
 }
 
 

@@ -404,8 +404,11 @@ class Array:
         return Array(self._a.astype(name))
 
     def _reduce(self, op, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None):
+        # NumPy's dtype=: the elements are taken in it and so is the result (integer sums
+        # wrap as NumPy's accumulators do).
         x = self.astype(dtype) if dtype is not None else self
-        return Array(x._a.reduce(op, _axes(axis), keepdims, float(ddof), _split(split_every)))
+        out = Array(x._a.reduce(op, _axes(axis), keepdims, float(ddof), _split(split_every)))
+        return out.astype(dtype) if dtype is not None else out
 
     def sum(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
         """Sum over ``axis`` (all axes when None)."""

@@ -621,6 +621,7 @@ fn norm_order(b: &Bound) -> Result<Option<NormOrder>> {
     };
     Ok(Some(match &arg.value {
         Value::Str(s) if s == "fro" => NormOrder::Fro,
+        Value::Str(s) if s == "nuc" => NormOrder::Nuc,
         Value::Scalar(s) => {
             let p = s.as_f64();
             if p == f64::INFINITY {
@@ -631,7 +632,7 @@ fn norm_order(b: &Bound) -> Result<Option<NormOrder>> {
                 NormOrder::P(p)
             }
         }
-        _ => return Err(b.bad(arg, "ord", "a number, inf, -inf or 'fro'")),
+        _ => return Err(b.bad(arg, "ord", "a number, inf, -inf, 'fro' or 'nuc'")),
     }))
 }
 

@@ -248,6 +248,8 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
         | Op::Det
         | Op::Slogdet
         | Op::Cholesky
+        | Op::Eigh
+        | Op::Eigvalsh
         | Op::MatrixPower
         | Op::MatrixRank
         | Op::Pinv

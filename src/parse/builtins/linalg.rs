@@ -17,29 +17,42 @@ pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
         |arrays: Vec<Array>| Some(Value::Tuple(arrays.into_iter().map(Value::Array).collect()));
     Ok(match op {
         Op::Qr => {
-            let (q, r) = b.array("a")?.qr()?;
+            let a = b.array("a")?;
             match b.get("mode").map(|a| &a.value) {
-                None => tuple(vec![q, r]),
-                Some(Value::Str(m)) if m == "reduced" => tuple(vec![q, r]),
-                Some(Value::Str(m)) if m == "r" => Some(Value::Array(r)),
+                None => {
+                    let (q, r) = a.qr()?;
+                    tuple(vec![q, r])
+                }
+                Some(Value::Str(m)) if m == "reduced" => {
+                    let (q, r) = a.qr()?;
+                    tuple(vec![q, r])
+                }
+                Some(Value::Str(m)) if m == "complete" => {
+                    let (q, r) = a.qr_complete()?;
+                    tuple(vec![q, r])
+                }
+                Some(Value::Str(m)) if m == "r" => Some(Value::Array(a.qr()?.1)),
                 Some(_) => {
                     let arg = b.required("mode")?;
-                    return Err(b.bad(arg, "mode", "\"reduced\" or \"r\" (a tall-skinny QR)"));
+                    return Err(b.bad(arg, "mode", "\"reduced\", \"complete\" or \"r\""));
                 }
             }
         }
         Op::Svd => {
-            if b.bool("full_matrices", false)? {
-                let arg = b.required("full_matrices")?;
-                return Err(syntax_error(
-                    arg.col,
-                    "svd() computes the reduced SVD of a tall-skinny array (as dask): \
-                     full_matrices=True is not supported",
-                ));
-            }
-            let (u, s, vh) = b.array("a")?.svd()?;
+            // `linalg.svd` (the standard's: full by default) names its operand x; `svd`
+            // (dask's: reduced) a.
+            let (a, full) = match b.get("x") {
+                Some(_) => (b.array("x")?, b.bool("full_matrices", true)?),
+                None => (b.array("a")?, b.bool("full_matrices", false)?),
+            };
+            let (u, s, vh) = if full { a.svd_full()? } else { a.svd()? };
             tuple(vec![u, s, vh])
         }
+        Op::Eigh => {
+            let (w, v) = b.array("x")?.eigh()?;
+            tuple(vec![w, v])
+        }
+        Op::Eigvalsh => Some(Value::Array(b.array("x")?.eigvalsh()?)),
         Op::Svdvals => Some(Value::Array(b.array("x")?.svdvals()?)),
         Op::Lstsq => {
             let rcond = b.scalar("rcond")?.map(Scalar::as_f64);
@@ -62,13 +75,21 @@ pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
                 .ok_or_else(|| Error::invalid("matrix_power() needs the exponent n"))?;
             Some(Value::Array(b.array("x")?.matrix_power(n)?))
         }
-        Op::MatrixRank => {
-            let rtol = b.scalar("rtol")?.map(Scalar::as_f64);
-            Some(Value::Array(b.array("x")?.matrix_rank(rtol)?))
-        }
-        Op::Pinv => {
-            let rtol = b.scalar("rtol")?.map(Scalar::as_f64);
-            Some(Value::Array(b.array("x")?.pinv(rtol)?))
+        Op::MatrixRank | Op::Pinv => {
+            let x = b.array("x")?;
+            let rank = matches!(op, Op::MatrixRank);
+            Some(Value::Array(match b.get("rtol").map(|a| &a.value) {
+                Some(Value::Array(r)) if rank => x.matrix_rank_rtol(r)?,
+                Some(Value::Array(r)) => x.pinv_rtol(r)?,
+                _ => {
+                    let rtol = b.scalar("rtol")?.map(Scalar::as_f64);
+                    if rank {
+                        x.matrix_rank(rtol)?
+                    } else {
+                        x.pinv(rtol)?
+                    }
+                }
+            }))
         }
         Op::Cross => {
             let axis = b.int("axis")?.unwrap_or(-1) as isize;

@@ -20,8 +20,16 @@ pub(super) fn reduce_options(b: &Bound) -> Result<ReduceOptions> {
 }
 
 pub(super) fn reduce(op: ReduceOp, b: &Bound) -> Result<Array> {
-    b.array("a")?
-        .reduce(op, b.axes()?.as_deref(), &reduce_options(b)?)
+    let x = b.array("a")?;
+    if b.get("dtype").is_none() {
+        return x.reduce(op, b.axes()?.as_deref(), &reduce_options(b)?);
+    }
+    // NumPy's dtype=: the elements are taken in it and so is the result (integers wrap
+    // as NumPy's accumulators do: sums modulo 2^bits agree however they are grouped).
+    let dtype = b.dtype(x.dtype())?;
+    x.astype(dtype)?
+        .reduce(op, b.axes()?.as_deref(), &reduce_options(b)?)?
+        .astype(dtype)
 }
 
 /// `cumsum(a, axis)`, `cumprod(a, axis)`; without an axis NumPy scans the flattened array,

@@ -81,6 +81,8 @@ pub(super) enum Op {
     Det,
     Slogdet,
     Cholesky,
+    Eigh,
+    Eigvalsh,
     MatrixPower,
     MatrixRank,
     Pinv,
@@ -235,6 +237,8 @@ const fn api(name: &'static str, signature: &'static str, op: Api, doc: &'static
 }
 
 const REDUCE: &str = "a, axis=None, *, keepdims=False, split_every=None";
+/// Reductions that take NumPy's `dtype` (the accumulator's and the result's).
+const REDUCE_DTYPE: &str = "a, axis=None, dtype=None, *, keepdims=False, split_every=None";
 const REDUCE_DDOF: &str =
     "a, axis=None, *, ddof=0, correction=None, keepdims=False, split_every=None";
 const LOGICAL: &str = "a, axis=None, *, keepdims=False";
@@ -246,13 +250,13 @@ const QUANTILE: &str = "a, q, axis=None, *, keepdims=False";
 const REDUCTIONS: &[Builtin] = &[
     m(
         "sum",
-        REDUCE,
+        REDUCE_DTYPE,
         Op::Reduce(ReduceOp::Sum),
         "sum of the elements over the axes (all by default)",
     ),
     m(
         "prod",
-        REDUCE,
+        REDUCE_DTYPE,
         Op::Reduce(ReduceOp::Prod),
         "product of the elements",
     ),
@@ -270,7 +274,7 @@ const REDUCTIONS: &[Builtin] = &[
     ),
     m(
         "mean",
-        REDUCE,
+        REDUCE_DTYPE,
         Op::Reduce(ReduceOp::Mean),
         "arithmetic mean",
     ),
@@ -1185,38 +1189,52 @@ const LINALG: &[Builtin] = &[
         "qr",
         "a, mode='reduced'",
         Op::Qr,
-        "(Q, R) of a tall-skinny matrix; mode='r' gives R",
+        "(Q, R): tall-skinny out of core, stacks and complex in memory; mode 'r', 'complete'",
     ),
     f(
         "linalg.qr",
         "a, mode='reduced'",
         Op::Qr,
-        "(Q, R) of a tall-skinny matrix; mode='r' gives R",
+        "(Q, R): tall-skinny out of core, stacks and complex in memory; mode 'r', 'complete'",
     ),
     f(
         "svd",
         "a, full_matrices=False",
         Op::Svd,
-        "reduced (U, S, Vh) of a tall-skinny matrix",
+        "reduced (U, S, Vh) as dask's: tall-skinny out of core; full_matrices=True in memory",
     ),
     f(
         "linalg.svd",
-        "a, full_matrices=False",
+        "x, /, *, full_matrices=True",
         Op::Svd,
-        "reduced (U, S, Vh) of a tall-skinny matrix",
+        "(U, S, Vh), full by default as the standard's (full_matrices=False: reduced, out of core)",
     ),
     f(
         "svdvals",
         "x",
         Op::Svdvals,
-        "singular values of a tall-skinny matrix",
+        "singular values, largest first (per matrix of a stack)",
     ),
     f(
         "linalg.svdvals",
         "x",
         Op::Svdvals,
-        "singular values of a tall-skinny matrix",
+        "singular values, largest first (per matrix of a stack)",
     ),
+    f(
+        "linalg.eigh",
+        "x, /",
+        Op::Eigh,
+        "(eigenvalues, eigenvectors) of symmetric/Hermitian matrices (lower triangle)",
+    ),
+    f("eigh", "x, /", Op::Eigh, "linalg.eigh"),
+    f(
+        "linalg.eigvalsh",
+        "x, /",
+        Op::Eigvalsh,
+        "eigenvalues, ascending, of symmetric/Hermitian matrices (lower triangle)",
+    ),
+    f("eigvalsh", "x, /", Op::Eigvalsh, "linalg.eigvalsh"),
     f(
         "lstsq",
         "a, b, rcond=None",
