@@ -273,3 +273,55 @@ fn eval_names_reach_the_factorizations() -> TestResult {
     }
     Ok(())
 }
+
+/// `lu` (in memory per matrix): `P L U = a` with `P` a permutation, `L` unit lower and `U`
+/// upper triangular, for one matrix, a stack and a complex matrix; the pivots are the
+/// largest magnitudes, so every entry of `L` is at most 1.
+#[test]
+fn lu_gives_p_l_u_of_each_matrix() -> TestResult {
+    let one = square(9, 4, DType::F64, "swapped", 43);
+    let stack = Array::stack(&[&one, &square(9, 4, DType::F64, "random", 44)], 0)?;
+    let mut scope = std::collections::HashMap::new();
+    scope.insert("a".to_string(), stack.clone());
+    for (what, a) in [
+        ("one", one.clone()),
+        ("stack", stack.clone()),
+        ("eval", evaluate("linalg.lu(a)[0] @ linalg.lu(a)[1] @ linalg.lu(a)[2]", &scope)?),
+    ] {
+        if what == "eval" {
+            close(&values(&a), &values(&stack), 1e-12, what);
+            continue;
+        }
+        let (p, l, u) = a.lu()?;
+        close(&values(&p.matmul(&l)?.matmul(&u)?), &values(&a), 1e-12, what);
+        let (p, l, u) = (values(&p), values(&l), values(&u));
+        let n = 9;
+        let nd = l.ndim();
+        for (idx, v) in l.indexed_iter() {
+            let (i, j) = (idx[nd - 2], idx[nd - 1]);
+            assert!(j <= i || *v == 0.0, "{what}: L above its diagonal");
+            assert!(i != j || *v == 1.0, "{what}: L's diagonal");
+            assert!(v.abs() <= 1.0, "{what}: |L| > 1 (not partial pivoting)");
+        }
+        for (idx, v) in u.indexed_iter() {
+            assert!(idx[nd - 1] >= idx[nd - 2] || *v == 0.0, "{what}: U");
+        }
+        let ones: f64 = p.iter().sum();
+        assert_eq!(ones, (p.len() / (n * n) * n) as f64, "{what}: P");
+    }
+    // Complex: P L U = a too.
+    let z = evaluate("a + 1j * a[::-1]", &scope)?;
+    let (p, l, u) = z.lu()?;
+    let back = p.matmul(&l)?.matmul(&u)?;
+    let diff = evaluate("abs(d - z).max()", &{
+        let mut s = std::collections::HashMap::new();
+        s.insert("d".to_string(), back);
+        s.insert("z".to_string(), z.clone());
+        s
+    })?;
+    assert!(values(&diff)[[]] < 1e-12, "complex lu: {}", values(&diff)[[]]);
+    let e = square(9, 4, DType::F64, "random", 45).t().slice(ndarray::s![..4, ..]);
+    let e = e?.lu().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("lu: needs square matrices"), "{e}");
+    Ok(())
+}

@@ -40,6 +40,7 @@ pub(super) enum DenseOp {
     Inv,
     Det,
     Slogdet,
+    Lu,
     Cholesky { upper: bool },
     Solve,
     Eigh,
@@ -51,6 +52,7 @@ pub(super) enum DenseOp {
 
 /// One result of a [`DenseOp`]: its shape per matrix, and whether it is real-valued for a
 /// complex input (eigenvalues, singular values, `log |det|`).
+#[derive(Clone)]
 struct Part {
     shape: Vec<usize>,
     real: bool,
@@ -75,6 +77,7 @@ impl DenseOp {
             DenseOp::Inv => "inv",
             DenseOp::Det => "det",
             DenseOp::Slogdet => "slogdet",
+            DenseOp::Lu => "lu",
             DenseOp::Cholesky { .. } => "cholesky",
             DenseOp::Solve => "solve",
             DenseOp::Eigh => "eigh",
@@ -99,6 +102,7 @@ impl DenseOp {
             DenseOp::Inv | DenseOp::Cholesky { .. } => vec![Part::new(&[n, n], false)],
             DenseOp::Det => vec![Part::new(&[], false)],
             DenseOp::Slogdet => vec![Part::new(&[], false), Part::new(&[], true)],
+            DenseOp::Lu => vec![Part::new(&[n, n], false); 3],
             DenseOp::Solve => vec![Part::new(&[n, k], false)],
             DenseOp::Eigh => vec![Part::new(&[n], true), Part::new(&[n, n], false)],
             DenseOp::Eigvalsh => vec![Part::new(&[n], true)],
@@ -133,6 +137,10 @@ impl DenseOp {
             DenseOp::Slogdet => {
                 let (sign, log) = Lu::new(a).slogdet();
                 vec![vec![sign], vec![E::from_re(log)]]
+            }
+            DenseOp::Lu => {
+                let (p, l, u) = Lu::new(a).plu();
+                vec![flat(p), flat(l), flat(u)]
             }
             DenseOp::Cholesky { upper } => vec![flat(dense::cholesky(a, upper)?)],
             DenseOp::Solve => {
@@ -417,12 +425,12 @@ pub(super) fn two(parts: Vec<Array>) -> Result<(Array, Array)> {
     }
 }
 
-/// The three results of an in-memory SVD.
+/// The three results of an in-memory function (`svd`, `lu`).
 pub(super) fn three(parts: Vec<Array>) -> Result<(Array, Array, Array)> {
     let mut parts = parts.into_iter();
     match (parts.next(), parts.next(), parts.next()) {
         (Some(a), Some(b), Some(c)) => Ok((a, b, c)),
-        _ => Err(Error::internal("an SVD without its three results")),
+        _ => Err(Error::internal("a linalg function without its three results")),
     }
 }
 
@@ -529,6 +537,29 @@ impl Array {
     /// too large for one task is refused by the planner under the memory limit.
     pub fn eigh(&self) -> Result<(Array, Array)> {
         two(dense(DenseOp::Eigh, self, None)?)
+    }
+
+    /// The LU factorization with partial pivoting of a square matrix, or of each matrix
+    /// of a stack, as SciPy's and dask's `linalg.lu`: `(P, L, U)` with `a = P L U`, `P` a
+    /// permutation matrix, `L` unit lower triangular, `U` upper triangular. Each matrix is
+    /// factored whole in memory, a group of matrices per task (the blocked LU behind
+    /// [`Array::solve`] does not assemble `P` and `L`); float32 and complex64 stay, other
+    /// dtypes give float64.
+    ///
+    /// ```
+    /// use brickwork::Array;
+    /// let a = Array::from_ndarray(ndarray::array![[0.0, 1.0], [2.0, 3.0]].into_dyn(), &[2, 2])?;
+    /// let (p, l, u) = a.lu()?;
+    /// let back = p.matmul(&l)?.matmul(&u)?.compute_as::<f64>()?;
+    /// assert_eq!(back, ndarray::array![[0.0, 1.0], [2.0, 3.0]].into_dyn());
+    /// # Ok::<(), brickwork::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Fewer than two dimensions, matrices that are not square. A matrix too large for one
+    /// task is refused by the planner under the memory limit.
+    pub fn lu(&self) -> Result<(Array, Array, Array)> {
+        three(dense(DenseOp::Lu, self, None)?)
     }
 
     /// The eigenvalues (ascending) of a real symmetric or complex Hermitian matrix, or of

@@ -206,6 +206,24 @@ impl<E: DenseElement> Lu<E> {
         (sign, log)
     }
 
+    /// `(P, L, U)` with `a = P L U` (SciPy's `lu`): `P` the permutation matrix, `L` unit
+    /// lower triangular, `U` upper triangular.
+    pub fn plu(&self) -> (Array2<E>, Array2<E>, Array2<E>) {
+        let n = self.packed.nrows();
+        let mut p = Array2::from_elem((n, n), zero());
+        // Row i of L U is row perm[i] of a.
+        for (i, &r) in self.perm.iter().enumerate() {
+            p[[r, i]] = one();
+        }
+        let l = Array2::from_shape_fn((n, n), |(i, j)| match i.cmp(&j) {
+            std::cmp::Ordering::Greater => self.packed[[i, j]],
+            std::cmp::Ordering::Equal => one(),
+            std::cmp::Ordering::Less => zero(),
+        });
+        let u = Array2::from_shape_fn((n, n), |(i, j)| if j >= i { self.packed[[i, j]] } else { zero() });
+        (p, l, u)
+    }
+
     /// `x` with `a x = b` (b: n × k).
     ///
     /// # Errors
@@ -434,6 +452,8 @@ mod tests {
         assert_eq!(lu.det(), 0.0);
         assert_eq!(lu.slogdet(), (0.0, f64::NEG_INFINITY));
         assert!(lu.solve(Array2::eye(2).view()).is_err());
+        let (p, l, u) = Lu::new(a.view()).plu();
+        assert!(close(&p.dot(&l).dot(&u), &a));
         let z = Array2::<f64>::zeros((2, 2));
         assert_eq!(Lu::new(z.view()).det(), 0.0);
     }

@@ -250,6 +250,7 @@ pub(super) fn run(op: Op, b: &Bound) -> Result<Value> {
         | Op::Cholesky
         | Op::Eigh
         | Op::Eigvalsh
+        | Op::Lu
         | Op::MatrixPower
         | Op::MatrixRank
         | Op::Pinv

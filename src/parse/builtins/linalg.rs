@@ -53,6 +53,10 @@ pub(super) fn linalg(op: Op, b: &Bound) -> Result<Option<Value>> {
             tuple(vec![w, v])
         }
         Op::Eigvalsh => Some(Value::Array(b.array("x")?.eigvalsh()?)),
+        Op::Lu => {
+            let (p, l, u) = b.array("a")?.lu()?;
+            tuple(vec![p, l, u])
+        }
         Op::Svdvals => Some(Value::Array(b.array("x")?.svdvals()?)),
         Op::Lstsq => {
             let rcond = b.scalar("rcond")?.map(Scalar::as_f64);

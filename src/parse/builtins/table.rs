@@ -83,6 +83,7 @@ pub(super) enum Op {
     Cholesky,
     Eigh,
     Eigvalsh,
+    Lu,
     MatrixPower,
     MatrixRank,
     Pinv,
@@ -1235,6 +1236,12 @@ const LINALG: &[Builtin] = &[
         "eigenvalues, ascending, of symmetric/Hermitian matrices (lower triangle)",
     ),
     f("eigvalsh", "x, /", Op::Eigvalsh, "linalg.eigvalsh"),
+    f(
+        "linalg.lu",
+        "a",
+        Op::Lu,
+        "(P, L, U) with a = P L U, as SciPy's and dask's (in memory per matrix)",
+    ),
     f(
         "lstsq",
         "a, b, rcond=None",
