@@ -286,14 +286,25 @@ fn lu_gives_p_l_u_of_each_matrix() -> TestResult {
     for (what, a) in [
         ("one", one.clone()),
         ("stack", stack.clone()),
-        ("eval", evaluate("linalg.lu(a)[0] @ linalg.lu(a)[1] @ linalg.lu(a)[2]", &scope)?),
+        (
+            "eval",
+            evaluate(
+                "linalg.lu(a)[0] @ linalg.lu(a)[1] @ linalg.lu(a)[2]",
+                &scope,
+            )?,
+        ),
     ] {
         if what == "eval" {
             close(&values(&a), &values(&stack), 1e-12, what);
             continue;
         }
         let (p, l, u) = a.lu()?;
-        close(&values(&p.matmul(&l)?.matmul(&u)?), &values(&a), 1e-12, what);
+        close(
+            &values(&p.matmul(&l)?.matmul(&u)?),
+            &values(&a),
+            1e-12,
+            what,
+        );
         let (p, l, u) = (values(&p), values(&l), values(&u));
         let n = 9;
         let nd = l.ndim();
@@ -319,8 +330,14 @@ fn lu_gives_p_l_u_of_each_matrix() -> TestResult {
         s.insert("z".to_string(), z.clone());
         s
     })?;
-    assert!(values(&diff)[[]] < 1e-12, "complex lu: {}", values(&diff)[[]]);
-    let e = square(9, 4, DType::F64, "random", 45).t().slice(ndarray::s![..4, ..]);
+    assert!(
+        values(&diff)[[]] < 1e-12,
+        "complex lu: {}",
+        values(&diff)[[]]
+    );
+    let e = square(9, 4, DType::F64, "random", 45)
+        .t()
+        .slice(ndarray::s![..4, ..]);
     let e = e?.lu().err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("lu: needs square matrices"), "{e}");
     Ok(())

@@ -305,6 +305,12 @@ impl PyArr {
         wrap(self.a.index_numpy(&index))
     }
 
+    /// The array with the elements at the flat positions `flat` replaced by `values` (one
+    /// per position; the last of equal positions wins): `x[key] = values`'s scatter.
+    fn scatter(&self, flat: Vec<i64>, values: PyRef<'_, PyArr>) -> PyResult<PyArr> {
+        wrap(self.a.scatter_flat(&flat, &values.a))
+    }
+
     /// Elements at `indices` along `axis` (NumPy's `take`).
     fn take(&self, indices: Vec<i64>, axis: isize) -> PyResult<PyArr> {
         wrap(self.a.take(&indices, axis))

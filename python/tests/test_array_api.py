@@ -293,10 +293,30 @@ def test_item_assignment_is_a_lazy_where(data):
     ints = da.arange(10, chunks=4)
     ints[3:5] = 2.9  # cast to the array's dtype, as NumPy
     assert ints.dtype == np.int64 and list(ints.compute()[2:6]) == [2, 2, 2, 5]
-    with pytest.raises(NotImplementedError, match="scatter"):
+    with pytest.raises(ValueError, match="broadcast"):
         x[x > 0] = np.arange(3.0)
-    with pytest.raises(NotImplementedError, match="step 1"):
-        x[::2, 0] = np.arange(7.0)
+
+
+def test_item_assignment_scatters_one_value_per_element(data):
+    """Keys that select elements one by one take one value each, as NumPy's (a lazy
+    scatter): masks, steps, several index arrays (points, not their outer product),
+    repeated positions (the last wins)."""
+    want = data.copy()
+    x = da.from_array(data.copy(), chunks=(5, 3))
+    mask = want > 0.5
+    x[x > 0.5] = np.arange(mask.sum()) * 1.0
+    want[mask] = np.arange(mask.sum())
+    x[::2, 0] = np.arange(7.0)
+    want[::2, 0] = np.arange(7.0)
+    x[::-3, 1:3] = np.ones((5, 2)) * 4
+    want[::-3, 1:3] = 4
+    x[[0, 4, 12], [1, 2, 0]] = 8
+    want[[0, 4, 12], [1, 2, 0]] = 8
+    x[[[1], [2]], [0, 1]] = da.from_array(np.arange(4.0).reshape(2, 2), chunks=1)
+    want[[[1], [2]], [0, 1]] = np.arange(4.0).reshape(2, 2)
+    x[3, [2, 0, 2]] = [1.0, 2.0, 3.0]
+    want[3, [2, 0, 2]] = [1.0, 2.0, 3.0]
+    close(x, want)
 
 
 def test_map_blocks_infers_dtype_as_dask(data):
@@ -351,3 +371,30 @@ def test_storage_options_reach_the_store(data, s3):
     with pytest.raises(OSError, match="missing.zarr") as e:
         da.from_zarr("s3://bricks/missing.zarr", storage_options=options)
     assert "not-shown" not in str(e.value)
+
+
+def test_linalg_of_stacks_complex_and_empty_matrices(rng):
+    """The linalg functions on stacks, complex and empty matrices (in memory per matrix)
+    against NumPy; eigh as the standard's named tuple; advanced integer indexing."""
+    a = rng.random((3, 5, 5))
+    sym = a + np.swapaxes(a, -1, -2)
+    x = da.from_array(sym, chunks=(2, 3, 3))
+    w, v = res = da.linalg.eigh(x)
+    assert type(res).__name__ == "EighResult" and res.eigenvalues is w
+    close(w, np.linalg.eigvalsh(sym))
+    close(abs(v), abs(np.linalg.eigh(sym).eigenvectors))
+    z = a + 1j * a[::-1]
+    zx = da.from_array(z, chunks=(1, 5, 5))
+    close(da.linalg.inv(zx), np.linalg.inv(z))
+    close(da.linalg.det(zx), np.linalg.det(z))
+    b = rng.random(5)
+    close(da.linalg.solve(zx, b), np.linalg.solve(z, b))
+    u, s, vh = da.linalg.svd(da.from_array(a[:, :, :3], chunks=2))  # full by default
+    assert u.shape == (3, 5, 5) and vh.shape == (3, 3, 3)
+    close(s, np.linalg.svd(a[:, :, :3]).S)
+    assert da.linalg.det(da.zeros((0, 0), chunks=1)).compute() == 1.0
+    p, l, uu = da.linalg.lu(x)
+    close(p @ l @ uu, sym)
+    m = da.from_array(a[0], chunks=2)
+    close(m[[[0, 1], [2, 3]]], a[0][[[0, 1], [2, 3]]])
+    close(x[0, :, [1, 2]], sym[0, :, [1, 2]])

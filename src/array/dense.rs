@@ -430,7 +430,9 @@ pub(super) fn three(parts: Vec<Array>) -> Result<(Array, Array, Array)> {
     let mut parts = parts.into_iter();
     match (parts.next(), parts.next(), parts.next()) {
         (Some(a), Some(b), Some(c)) => Ok((a, b, c)),
-        _ => Err(Error::internal("a linalg function without its three results")),
+        _ => Err(Error::internal(
+            "a linalg function without its three results",
+        )),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The array API's `linalg.matrix_power`, `linalg.matrix_rank`, `linalg.pinv` and
-//! `linalg.cross`, as compositions of the blocked products and factorizations: lazy, and
-//! out of core where their parts are (`matmul`, the blocked `inv`, the tall-skinny SVD);
-//! and stacks of matrices (`..., M, N`) for the functions of one matrix: each matrix of the
-//! stack computed as one, the results stacked back.
+//! `linalg.cross`, as compositions of the products and factorizations: lazy, and out of
+//! core where their parts are (`matmul`, the blocked `inv`, the tall-skinny SVD); stacks
+//! of matrices (`..., M, N`) go through the in-memory factorizations of `dense.rs`, or,
+//! matrices too large for those, matrix by matrix ([`Array::per_matrix`]: each matrix of
+//! the stack computed as one, the results stacked back).
 
 use super::axis::AxisArg;
 use super::dense;

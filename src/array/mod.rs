@@ -27,6 +27,7 @@ mod ops;
 mod quantile;
 mod reduce;
 mod region;
+mod scatter;
 mod search;
 mod sort;
 mod stats;

@@ -220,7 +220,10 @@ impl<E: DenseElement> Lu<E> {
             std::cmp::Ordering::Equal => one(),
             std::cmp::Ordering::Less => zero(),
         });
-        let u = Array2::from_shape_fn((n, n), |(i, j)| if j >= i { self.packed[[i, j]] } else { zero() });
+        let u = Array2::from_shape_fn(
+            (n, n),
+            |(i, j)| if j >= i { self.packed[[i, j]] } else { zero() },
+        );
         (p, l, u)
     }
 

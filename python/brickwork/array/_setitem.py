@@ -2,15 +2,20 @@
 that takes ``value`` where ``key`` selects and the old values elsewhere.
 
 The selection is a bool mask: the key itself when it is a mask, else the outer product of
-one small NumPy mask per axis (ints, slices, lists or arrays of ints), broadcast lazily, so
-nothing of the array's size is built in memory. A value array is placed into the array's
-shape by padding (a basic index whose slices have step 1) or must broadcast to the whole
-array (a mask); other placements would need a scatter and are refused with the reason.
+one small NumPy mask per axis (ints, slices, one list or array of ints), broadcast lazily,
+so nothing of the array's size is built in memory. A value array is placed into the array's
+shape by padding (a basic index whose slices have step 1) or broadcast to the whole array
+(a mask and an array of the array's shape, as dask's). Everything else (one value per
+selected element of a mask, steps, several index arrays, which select points as NumPy's
+do) is a scatter: the flat positions the key selects are those of a generated
+``arange(size).reshape(shape)[key]`` (NumPy's indexing rules, whatever the key), computed
+now, and ``Array.scatter`` places the values there lazily.
 """
 
 from __future__ import annotations
 
 import numbers
+from builtins import max as builtins_max
 
 import numpy as np
 
@@ -52,12 +57,9 @@ def setitem(x: core.Array, key, value) -> core.Array:
         if mask.ndim < x.ndim:  # a mask of the leading axes covers the trailing ones whole
             mask = mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim))
         v = _value_array(x, value)
-        if v is not None and v.ndim == 1 and v.shape != x.shape[-1:] and x.ndim >= 1:
-            raise NotImplementedError(
-                "x[mask] = values with one value per selected element needs a scatter, which "
-                "brickwork does not do lazily: give a number, or an array of x's shape "
-                "(x[mask] = y[mask] is x = where(mask, y, x))"
-            )
+        if v is not None and v.shape != x.shape:
+            # One value per selected element (NumPy's x[mask] = values).
+            return _scatter(x, key, v)
         return _where(mask, value, x)
     items = core._expand_key(x.ndim, key)
     if any(k is None for k in items):
@@ -68,6 +70,11 @@ def setitem(x: core.Array, key, value) -> core.Array:
             "x[...] = value with a boolean array beside other indices: use one mask of x's "
             "shape (or of its leading axes)"
         )
+    arrays = [k for k in items if not isinstance(k, (slice, numbers.Integral, np.integer))]
+    if len(arrays) > 1 or any(np.ndim(k) > 1 for k in arrays):
+        # Several index arrays select points (NumPy's advanced indexing), not their outer
+        # product.
+        return _scatter(x, tuple(items), _value_array(x, value), value)
     masks = []
     for axis, (k, n) in enumerate(zip(items, x.shape)):
         m = _axis_mask(k, n)
@@ -82,7 +89,43 @@ def setitem(x: core.Array, key, value) -> core.Array:
     v = _value_array(x, value)
     if v is None:
         return _where(mask, value, x)
-    return _where(mask, _placed(x, items, v), x)
+    if all(isinstance(k, (numbers.Integral, np.integer)) or (isinstance(k, slice) and k.step in (None, 1))
+           for k in items):
+        return _where(mask, _placed(x, items, v), x)
+    return _scatter(x, tuple(items), v)
+
+
+def _flat_index(x: core.Array) -> core.Array:
+    """Each element's flat (C-order) position, generated lazily in ``x``'s chunks: a sum
+    of one broadcast ``arange`` per axis."""
+    flat = core.asarray(np.int64(0))
+    stride = 1
+    for d in reversed(range(x.ndim)):
+        n = x.shape[d]
+        chunk = builtins_max(1, x.chunks[d][0] if x.chunks[d] else 1)
+        a = core.arange(0, n, chunks=chunk, dtype=np.int64) * stride
+        flat = flat + a.reshape((1,) * d + (n,) + (1,) * (x.ndim - d - 1))
+        stride *= n
+    return flat
+
+
+def _scatter(x: core.Array, key, v: core.Array | None, scalar=None) -> core.Array:
+    """``x[key] = v`` one value per selected element: the flat positions ``key`` selects
+    (NumPy's rules, through a generated flat index), and ``v`` broadcast to the
+    selection."""
+    positions = np.asarray(_flat_index(x)[key].compute()).astype(np.int64)
+    if v is None:
+        v = core.full(positions.shape, core._scalar(scalar), dtype=x.dtype, chunks=-1)
+    v = core.asarray(v).astype(x.dtype)
+    try:
+        v = core._table("broadcast_to", v, tuple(positions.shape))
+    except ValueError as e:
+        raise ValueError(
+            f"could not broadcast the assigned values of shape {v.shape} to the selection's "
+            f"shape {positions.shape}"
+        ) from e
+    v = v.reshape((positions.size,))
+    return core.Array(x._a.scatter(positions.ravel().tolist(), v._a))
 
 
 def _placed(x: core.Array, items, v: core.Array) -> core.Array:
