@@ -43,6 +43,8 @@ pub trait DenseElement:
     fn conjugate(self) -> Self;
     /// `x` as this type.
     fn from_re(x: f64) -> Self;
+    /// The partial-pivoting LU of the square `a` in place (see [`Lu`]), and its row order.
+    fn lu_in_place(a: &mut Array2<Self>) -> Vec<usize>;
 }
 
 impl DenseElement for f64 {
@@ -57,6 +59,10 @@ impl DenseElement for f64 {
     }
     fn from_re(x: f64) -> Self {
         x
+    }
+    /// The blocked LU of the out-of-core factorizations' tiles (`kernel::lu`).
+    fn lu_in_place(a: &mut Array2<f64>) -> Vec<usize> {
+        super::lu::lu_in_place(a)
     }
 }
 
@@ -73,6 +79,69 @@ impl DenseElement for Complex<f64> {
     fn from_re(x: f64) -> Self {
         Complex::new(x, 0.0)
     }
+    fn lu_in_place(a: &mut Array2<Self>) -> Vec<usize> {
+        unblocked_lu(a)
+    }
+}
+
+/// The partial-pivoting LU of a square `a` in place, one column at a time (for complex
+/// matrices; float64 ones use `kernel::lu`'s blocked LU): packed as [`Lu`] keeps it, the
+/// row order returned. A zero pivot leaves its column unscaled (LAPACK's `getrf`).
+fn unblocked_lu<E: DenseElement>(lu: &mut Array2<E>) -> Vec<usize> {
+    let n = lu.nrows();
+    let mut perm: Vec<usize> = (0..n).collect();
+    for j in 0..n {
+        let mut imax = j;
+        let mut max = -1.0f64;
+        for i in j..n {
+            let v = lu[[i, j]].modulus();
+            if v > max || v.is_nan() && !max.is_nan() {
+                max = v;
+                imax = i;
+            }
+        }
+        if imax != j {
+            for c in 0..n {
+                lu.swap([j, c], [imax, c]);
+            }
+            perm.swap(j, imax);
+        }
+        let pivot = lu[[j, j]];
+        if pivot == zero() {
+            continue;
+        }
+        let (top, mut rest) = lu.view_mut().split_at(Axis(0), j + 1);
+        let u = top.row(j);
+        for mut row in rest.rows_mut() {
+            let l = row[j] / pivot;
+            row[j] = l;
+            if l != zero() {
+                for c in j + 1..n {
+                    row[c] -= l * u[c];
+                }
+            }
+        }
+    }
+    perm
+}
+
+/// The sign of a permutation (+1 for an even number of transpositions, -1 for an odd).
+fn permutation_sign(perm: &[usize]) -> f64 {
+    let mut seen = vec![false; perm.len()];
+    let mut sign = 1.0;
+    for start in 0..perm.len() {
+        let mut i = start;
+        let mut len = 0;
+        while !seen[i] {
+            seen[i] = true;
+            i = perm[i];
+            len += 1;
+        }
+        if len > 0 && len % 2 == 0 {
+            sign = -sign;
+        }
+    }
+    sign
 }
 
 fn zero<E: DenseElement>() -> E {
@@ -130,45 +199,11 @@ pub struct Lu<E> {
 impl<E: DenseElement> Lu<E> {
     /// Factors `a` (n × n).
     pub fn new(a: ArrayView2<'_, E>) -> Self {
-        let n = a.nrows();
-        let mut lu = a.as_standard_layout().into_owned();
-        let mut perm: Vec<usize> = (0..n).collect();
-        let mut swaps_sign = 1.0;
-        for j in 0..n {
-            let mut imax = j;
-            let mut max = -1.0f64;
-            for i in j..n {
-                let v = lu[[i, j]].modulus();
-                if v > max || v.is_nan() && !max.is_nan() {
-                    max = v;
-                    imax = i;
-                }
-            }
-            if imax != j {
-                for c in 0..n {
-                    lu.swap([j, c], [imax, c]);
-                }
-                perm.swap(j, imax);
-                swaps_sign = -swaps_sign;
-            }
-            let pivot = lu[[j, j]];
-            if pivot == zero() {
-                continue;
-            }
-            let (top, mut rest) = lu.view_mut().split_at(Axis(0), j + 1);
-            let u = top.row(j);
-            for mut row in rest.rows_mut() {
-                let l = row[j] / pivot;
-                row[j] = l;
-                if l != zero() {
-                    for c in j + 1..n {
-                        row[c] -= l * u[c];
-                    }
-                }
-            }
-        }
+        let mut packed = a.as_standard_layout().into_owned();
+        let perm = E::lu_in_place(&mut packed);
+        let swaps_sign = permutation_sign(&perm);
         Lu {
-            packed: lu,
+            packed,
             perm,
             swaps_sign,
         }

@@ -45,7 +45,7 @@ const PANEL: usize = 48;
 /// triangular solve and a product for the rest. A zero pivot leaves its column unscaled,
 /// as LAPACK does (faer's LU divides by it: NaN for singular tiles, which are common
 /// here, as zero tiles of sparse or banded matrices).
-fn lu_in_place(a: &mut Array2<f64>) -> Vec<usize> {
+pub fn lu_in_place(a: &mut Array2<f64>) -> Vec<usize> {
     let (m, n) = a.dim();
     let mut perm: Vec<usize> = (0..m).collect();
     let kmax = m.min(n);
